@@ -1,0 +1,5 @@
+//! `rehearse`: rehearse a risky server change on a Docker replica and answer GO or NO-GO.
+#![forbid(unsafe_code)]
+
+pub mod scenario;
+pub mod yaml;

@@ -1,0 +1,307 @@
+//! The validated scenario: pure data, no I/O, every reference already resolved.
+//!
+//! Nothing here knows about YAML; `parse` turns a document into these types and
+//! reports every problem it finds with a source span.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// A scenario after validation: hosts, probes, ordered steps and gates.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scenario {
+    /// Short name used in reports and resource names (`[a-z0-9-]`).
+    pub name: String,
+    pub description: Option<String>,
+    /// The file the scenario was read from.
+    pub path: PathBuf,
+    pub hosts: Vec<Host>,
+    pub probes: Vec<Probe>,
+    pub steps: Vec<Step>,
+    pub gates: Vec<Gate>,
+}
+
+impl Scenario {
+    pub fn host(&self, name: &str) -> Option<&Host> {
+        self.hosts.iter().find(|h| h.name == name)
+    }
+
+    pub fn probe(&self, name: &str) -> Option<&Probe> {
+        self.probes.iter().find(|p| p.name == name)
+    }
+}
+
+/// One replica host: a container built from an image recipe.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Host {
+    pub name: String,
+    /// Name of a recipe under the images directory (`images/<image>/recipe.yaml`).
+    pub image: String,
+    pub init: Init,
+    /// Extra DNS names the host answers to on the run's network (virtual hosts).
+    pub aliases: Vec<String>,
+    /// Memory limit in bytes.
+    pub memory: Option<u64>,
+    /// CPU limit in cores (fractions allowed).
+    pub cpus: Option<f64>,
+    pub env: Vec<(String, String)>,
+}
+
+/// What runs as PID 1 in the host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Init {
+    /// systemd boots the host like the real server, so enabled services start.
+    #[default]
+    Systemd,
+    /// A placeholder process; services must be started by `exec` steps.
+    None,
+}
+
+/// A named health check, run by `probe` steps.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Probe {
+    pub name: String,
+    pub kind: ProbeKind,
+    pub retry: Retry,
+}
+
+/// The kinds of probes; each has its own implementation file under `src/probe/`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ProbeKind {
+    Http(HttpProbe),
+    Tcp(TcpProbe),
+    Exec(ExecProbe),
+}
+
+impl ProbeKind {
+    pub fn label(&self) -> &'static str {
+        match self {
+            ProbeKind::Http(_) => "http",
+            ProbeKind::Tcp(_) => "tcp",
+            ProbeKind::Exec(_) => "exec",
+        }
+    }
+
+    /// The host this probe is aimed at.
+    pub fn host(&self) -> &str {
+        match self {
+            ProbeKind::Http(p) => &p.host,
+            ProbeKind::Tcp(p) => &p.host,
+            ProbeKind::Exec(p) => &p.host,
+        }
+    }
+}
+
+/// How a probe is retried before it counts as failed: an attempt every
+/// `interval` until one passes or `deadline` has passed since the first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retry {
+    pub interval: Duration,
+    pub deadline: Duration,
+}
+
+impl Default for Retry {
+    fn default() -> Self {
+        Retry {
+            interval: Duration::from_secs(1),
+            deadline: Duration::from_secs(30),
+        }
+    }
+}
+
+/// An HTTP request sent from the `rehearse` process to a host.
+///
+/// When `vhost` is set the request carries it as `Host` and the name is
+/// resolved to the chosen host's address, like an `/etc/hosts` override.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpProbe {
+    pub host: String,
+    pub port: u16,
+    pub path: String,
+    pub vhost: Option<String>,
+    pub method: HttpMethod,
+    /// Timeout of one attempt.
+    pub timeout: Duration,
+    pub expect: HttpExpect,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum HttpMethod {
+    #[default]
+    Get,
+    Head,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpExpect {
+    pub status: u16,
+    pub body_contains: Vec<String>,
+    /// A regular expression the body must match (already checked to compile).
+    pub body_regex: Option<String>,
+    /// Headers that must be present with exactly this value (names lowercase).
+    pub headers: Vec<(String, String)>,
+}
+
+impl Default for HttpExpect {
+    fn default() -> Self {
+        HttpExpect {
+            status: 200,
+            body_contains: Vec::new(),
+            body_regex: None,
+            headers: Vec::new(),
+        }
+    }
+}
+
+/// A TCP connect to a host's port.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TcpProbe {
+    pub host: String,
+    pub port: u16,
+    pub timeout: Duration,
+}
+
+/// A command run inside a host.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExecProbe {
+    pub host: String,
+    pub command: Command,
+    pub timeout: Duration,
+    pub expect: ExecExpect,
+}
+
+/// A command: a shell line (run with `sh -c`) or an argument vector.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    Shell(String),
+    Argv(Vec<String>),
+}
+
+impl Command {
+    pub fn to_argv(&self) -> Vec<String> {
+        match self {
+            Command::Shell(line) => vec!["sh".into(), "-c".into(), line.clone()],
+            Command::Argv(argv) => argv.clone(),
+        }
+    }
+
+    pub fn display(&self) -> String {
+        match self {
+            Command::Shell(line) => line.clone(),
+            Command::Argv(argv) => argv.join(" "),
+        }
+    }
+}
+
+/// What a command's result must look like.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecExpect {
+    pub exit_code: i64,
+    pub stdout_contains: Vec<String>,
+    pub stderr_contains: Vec<String>,
+}
+
+impl Default for ExecExpect {
+    fn default() -> Self {
+        ExecExpect {
+            exit_code: 0,
+            stdout_contains: Vec::new(),
+            stderr_contains: Vec::new(),
+        }
+    }
+}
+
+/// One step of the rehearsal, run in order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step {
+    pub name: String,
+    pub kind: StepKind,
+    pub timeout: Duration,
+    /// A failure of this step is recorded but does not stop the run or fail it;
+    /// gates decide.
+    pub allow_failure: bool,
+}
+
+/// The kinds of steps; each has its own implementation file under `src/runner/steps/`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StepKind {
+    Exec(ExecStep),
+    Probe(ProbeStep),
+    Reboot(RebootStep),
+}
+
+impl StepKind {
+    /// The kind name used in scenario files and reports.
+    pub fn label(&self) -> &'static str {
+        match self {
+            StepKind::Exec(_) => "exec",
+            StepKind::Probe(_) => "probe",
+            StepKind::Reboot(_) => "reboot",
+        }
+    }
+
+    /// Default timeout when the step gives none.
+    pub fn default_timeout(&self) -> Duration {
+        match self {
+            StepKind::Exec(_) => Duration::from_secs(300),
+            StepKind::Probe(_) => Duration::from_secs(300),
+            StepKind::Reboot(_) => Duration::from_secs(180),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExecStep {
+    pub host: String,
+    pub command: Command,
+    pub expect: ExecExpect,
+}
+
+/// Run these probes now; the step fails if any of them fails.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProbeStep {
+    pub probes: Vec<String>,
+}
+
+/// Restart the host and wait until systemd reports the boot finished.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RebootStep {
+    pub host: String,
+}
+
+/// A condition the verdict requires. Besides the scenario's gates, every run
+/// has the built-in gates "steps passed" and "no inhibitors".
+#[derive(Debug, Clone, PartialEq)]
+pub struct Gate {
+    pub name: String,
+    pub kind: GateKind,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum GateKind {
+    /// At most `limit` failed checks of `probe` (or of all probes when `None`).
+    MaxFailedChecks { probe: Option<String>, limit: u64 },
+    /// At most `limit` findings of at least `severity`.
+    MaxFindings { severity: Severity, limit: u64 },
+}
+
+/// Severity of a finding, lowest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    Info,
+    Low,
+    Medium,
+    High,
+}
+
+impl Severity {
+    pub const ALL: [Severity; 4] = [Severity::Info, Severity::Low, Severity::Medium, Severity::High];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! Span-aware YAML reading shared by scenario and image recipe parsing.
