@@ -1,0 +1,71 @@
+//! `rehearse check`: validate scenarios (and the recipes they use) without Docker.
+
+use std::path::Path;
+
+use super::{CheckArgs, find_images_dir};
+use crate::exit_code;
+use crate::images::{ImageError, load_recipe};
+use crate::scenario::Scenario;
+
+pub fn check(args: &CheckArgs) -> i32 {
+    let mut ok = true;
+    for file in &args.files {
+        match load_scenario(file) {
+            Ok(scenario) => {
+                let images_dir = args
+                    .images_dir
+                    .clone()
+                    .unwrap_or_else(|| find_images_dir(Some(file)));
+                let problems = check_recipes(&scenario, &images_dir);
+                if problems.is_empty() {
+                    println!(
+                        "ok: {} ({} hosts, {} probes, {} steps)",
+                        file.display(),
+                        scenario.hosts.len(),
+                        scenario.probes.len(),
+                        scenario.steps.len()
+                    );
+                } else {
+                    ok = false;
+                    for problem in problems {
+                        eprintln!("{problem}");
+                    }
+                }
+            }
+            Err(message) => {
+                ok = false;
+                eprintln!("{message}");
+            }
+        }
+    }
+    if ok { exit_code::GO } else { exit_code::INVALID_INPUT }
+}
+
+/// Read and validate a scenario; the error is ready to print.
+pub fn load_scenario(path: &Path) -> Result<Scenario, String> {
+    let source = std::fs::read_to_string(path)
+        .map_err(|e| format!("error: cannot read scenario `{}`: {e}", path.display()))?;
+    crate::scenario::parse(path, &source).map_err(|diagnostics| diagnostics.to_string())
+}
+
+/// Every recipe a scenario's hosts use must exist and be valid.
+fn check_recipes(scenario: &Scenario, images_dir: &Path) -> Vec<String> {
+    let mut problems = Vec::new();
+    let mut seen = Vec::new();
+    for host in &scenario.hosts {
+        if seen.contains(&host.image) {
+            continue;
+        }
+        seen.push(host.image.clone());
+        match load_recipe(images_dir, &host.image) {
+            Ok(_) => {}
+            Err(ImageError::Recipe(diagnostics)) => problems.push(diagnostics.to_string()),
+            Err(e) => problems.push(format!(
+                "error: host `{}` in `{}`: {e}",
+                host.name,
+                scenario.path.display()
+            )),
+        }
+    }
+    problems
+}

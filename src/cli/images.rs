@@ -1,0 +1,81 @@
+//! `rehearse images build|list`.
+
+use std::io::IsTerminal;
+
+use super::ImagesCommand;
+use crate::engine::{DockerEngine, Engine, IMAGE_LABEL};
+use crate::exit_code;
+use crate::images::{ImageError, ensure_image, recipe_names};
+use crate::report::terminal::{Detail, LiveView};
+use crate::runner::{EventSink, RunEvent};
+
+pub async fn images(command: ImagesCommand) -> i32 {
+    let engine = match DockerEngine::connect().await {
+        Ok(engine) => engine,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit_code::ENVIRONMENT;
+        }
+    };
+    match command {
+        ImagesCommand::Build {
+            names,
+            build,
+            verbose,
+        } => {
+            let settings = build.settings(None);
+            let names = if names.is_empty() {
+                recipe_names(&settings.images_dir)
+            } else {
+                names
+            };
+            if names.is_empty() {
+                eprintln!(
+                    "error: no recipes in `{}` (each is a folder with a `recipe.yaml`); pass --images-dir",
+                    settings.images_dir.display()
+                );
+                return exit_code::INVALID_INPUT;
+            }
+            let detail = if verbose { Detail::Verbose } else { Detail::Normal };
+            let stderr = std::io::stderr();
+            let interactive = stderr.is_terminal();
+            let mut view = LiveView::new(stderr, detail, false, interactive);
+            for name in names {
+                let result = ensure_image(&engine, &settings, &name, &mut |e| {
+                    view.event(&RunEvent::Image(e))
+                })
+                .await;
+                match result {
+                    Ok(image) => println!("{name}: {}", image.reference),
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        return match e {
+                            ImageError::Recipe(_) | ImageError::RecipeNotFound { .. } => {
+                                exit_code::INVALID_INPUT
+                            }
+                            _ => exit_code::ENVIRONMENT,
+                        };
+                    }
+                }
+            }
+            exit_code::GO
+        }
+        ImagesCommand::List => match engine.list_images(IMAGE_LABEL).await {
+            Ok(images) => {
+                for image in images {
+                    let tags = if image.tags.is_empty() {
+                        image.id.clone()
+                    } else {
+                        image.tags.join(", ")
+                    };
+                    println!("{tags}\t{} MB", image.size / 1_000_000);
+                }
+                exit_code::GO
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                exit_code::ENVIRONMENT
+            }
+        },
+    }
+}

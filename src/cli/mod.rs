@@ -1,0 +1,196 @@
+//! The command line: flags parsed by clap, then handed to one function per subcommand.
+//! Each returns the process exit code (see [`crate::exit_code`]).
+
+mod check;
+mod gc;
+mod images;
+mod run;
+
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::images::{BaseSource, BuildSettings};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "rehearse",
+    version,
+    about = "Rehearse a risky server change on a Docker replica and answer GO or NO-GO",
+    after_help = "Exit codes: 0 GO, 1 NO-GO, 2 invalid input, 3 environment or engine error, 130 interrupted."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Build the replica, run the scenario's steps and probes, and give the verdict.
+    Run(RunArgs),
+    /// Validate scenario files without touching Docker.
+    Check(CheckArgs),
+    /// Build or list the cached images made from recipes.
+    #[command(subcommand)]
+    Images(ImagesCommand),
+    /// Remove containers, networks and volumes left by runs that are no longer alive.
+    Gc(GcArgs),
+    /// Print the JSON Schema of scenario files (for editor completion).
+    Schema,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The scenario file.
+    pub scenario: PathBuf,
+    /// Where to write report.json [default: rehearse-report/<scenario>-<time>/].
+    #[arg(long, value_name = "DIR")]
+    pub report_dir: Option<PathBuf>,
+    /// Keep the replica running at the end and print how to enter it.
+    #[arg(long)]
+    pub keep: bool,
+    /// Print only the summary and the verdict.
+    #[arg(long, short, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Print every line of image builds and step output.
+    #[arg(long, short)]
+    pub verbose: bool,
+    #[command(flatten)]
+    pub build: BuildArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// Folder of image recipes [default: the nearest `images/` above the scenario, else ./images].
+    #[arg(long, value_name = "DIR", env = "REHEARSE_IMAGES_DIR")]
+    pub images_dir: Option<PathBuf>,
+    /// Debian mirror (use http://archive.debian.org/debian for buster and older).
+    #[arg(long, value_name = "URL", env = "REHEARSE_MIRROR", default_value = "http://deb.debian.org/debian")]
+    pub mirror: String,
+    /// Debian security mirror.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "REHEARSE_SECURITY_MIRROR",
+        default_value = "http://deb.debian.org/debian-security"
+    )]
+    pub security_mirror: String,
+    /// Where base images come from: a registry (`pull`), mmdebstrap (`bootstrap`), or `auto`.
+    #[arg(long, value_enum, default_value_t = BaseSourceArg::Auto)]
+    pub base_source: BaseSourceArg,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BaseSourceArg {
+    Auto,
+    Pull,
+    Bootstrap,
+}
+
+impl BuildArgs {
+    /// Build settings; the images folder is looked up from `anchor` (a scenario file).
+    pub fn settings(&self, anchor: Option<&Path>) -> BuildSettings {
+        BuildSettings {
+            mirror: self.mirror.trim_end_matches('/').to_string(),
+            security_mirror: self.security_mirror.trim_end_matches('/').to_string(),
+            base_source: match self.base_source {
+                BaseSourceArg::Auto => BaseSource::Auto,
+                BaseSourceArg::Pull => BaseSource::Pull,
+                BaseSourceArg::Bootstrap => BaseSource::Bootstrap,
+            },
+            images_dir: self
+                .images_dir
+                .clone()
+                .unwrap_or_else(|| find_images_dir(anchor)),
+        }
+    }
+}
+
+/// The nearest `images/` folder at or above the scenario's folder, else `./images`.
+pub fn find_images_dir(anchor: Option<&Path>) -> PathBuf {
+    let start = anchor
+        .and_then(|p| p.parent())
+        .map(|p| if p.as_os_str().is_empty() { Path::new(".") } else { p });
+    if let Some(start) = start
+        && let Ok(start) = start.canonicalize()
+    {
+        for dir in start.ancestors() {
+            let candidate = dir.join("images");
+            if candidate.is_dir() {
+                return candidate;
+            }
+        }
+    }
+    PathBuf::from("images")
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Scenario files to validate.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Folder of image recipes (checked too) [default: as for `run`].
+    #[arg(long, value_name = "DIR", env = "REHEARSE_IMAGES_DIR")]
+    pub images_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImagesCommand {
+    /// Build the images of the named recipes (all recipes when none is named).
+    Build {
+        names: Vec<String>,
+        #[command(flatten)]
+        build: BuildArgs,
+        #[arg(long, short)]
+        verbose: bool,
+    },
+    /// List the cached images.
+    List,
+}
+
+#[derive(Debug, Args)]
+pub struct GcArgs {
+    /// Also remove cached images.
+    #[arg(long)]
+    pub images: bool,
+    /// Also remove resources of runs that look alive or belong to another machine.
+    #[arg(long)]
+    pub force: bool,
+    /// Only list what would be removed.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// Run the parsed command line; returns the exit code.
+pub fn main(cli: Cli) -> i32 {
+    match cli.command {
+        Command::Check(args) => check::check(&args),
+        Command::Schema => {
+            let schema = crate::scenario::json_schema();
+            println!("{}", serde_json::to_string_pretty(&schema).unwrap_or_default());
+            crate::exit_code::GO
+        }
+        command => {
+            let runtime = match tokio::runtime::Runtime::new() {
+                Ok(runtime) => runtime,
+                Err(e) => {
+                    eprintln!("error: cannot start the async runtime: {e}");
+                    return crate::exit_code::ENVIRONMENT;
+                }
+            };
+            runtime.block_on(async {
+                match command {
+                    Command::Run(args) => run::run(&args).await,
+                    Command::Images(command) => images::images(command).await,
+                    Command::Gc(args) => gc::gc(&args).await,
+                    Command::Check(_) | Command::Schema => unreachable!("handled above"),
+                }
+            })
+        }
+    }
+}
+
+/// Whether to colour output on stdout: a terminal, and `NO_COLOR` unset.
+pub fn use_color(stream_is_terminal: bool) -> bool {
+    stream_is_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}

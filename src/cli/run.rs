@@ -1,0 +1,108 @@
+//! `rehearse run`: rehearse a scenario and give the verdict.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use tokio_util::sync::CancellationToken;
+
+use super::check::load_scenario;
+use super::{RunArgs, use_color};
+use crate::engine::DockerEngine;
+use crate::exit_code;
+use crate::report::terminal::{Detail, LiveView, render_summary};
+use crate::report::{Verdict, write_json};
+use crate::runner::{RunOptions, new_run_id, run as run_scenario};
+
+pub async fn run(args: &RunArgs) -> i32 {
+    let scenario = match load_scenario(&args.scenario) {
+        Ok(scenario) => scenario,
+        Err(message) => {
+            eprintln!("{message}");
+            return exit_code::INVALID_INPUT;
+        }
+    };
+    let engine = match DockerEngine::connect().await {
+        Ok(engine) => engine,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit_code::ENVIRONMENT;
+        }
+    };
+    let mut options = RunOptions::new(new_run_id(&scenario.name), args.build.settings(Some(&args.scenario)));
+    options.keep = args.keep;
+    watch_signals(options.cancel.clone());
+
+    let detail = if args.quiet {
+        Detail::Quiet
+    } else if args.verbose {
+        Detail::Verbose
+    } else {
+        Detail::Normal
+    };
+    let stderr = std::io::stderr();
+    let interactive = stderr.is_terminal();
+    let color = use_color(interactive);
+    let mut view = LiveView::new(stderr, detail, color, interactive);
+    let report = match run_scenario(&engine, &scenario, &options, &mut view).await {
+        Ok(report) => report,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return if e.is_input_error() {
+                exit_code::INVALID_INPUT
+            } else {
+                exit_code::ENVIRONMENT
+            };
+        }
+    };
+    let dir = args.report_dir.clone().unwrap_or_else(|| {
+        let stamp = report.started_at.strftime("%Y%m%dT%H%M%SZ").to_string();
+        PathBuf::from("rehearse-report").join(format!("{}-{stamp}", report.scenario))
+    });
+    let stdout = std::io::stdout();
+    let color_out = use_color(stdout.is_terminal());
+    let mut out = stdout.lock();
+    if let Err(e) = render_summary(&report, &mut out, color_out) {
+        eprintln!("error: cannot print the summary: {e}");
+    }
+    match write_json(&dir, &report) {
+        Ok(path) => eprintln!("report: {}", path.display()),
+        Err(e) => {
+            eprintln!("error: cannot write the report into `{}`: {e}", dir.display());
+            return exit_code::ENVIRONMENT;
+        }
+    }
+    if report.interrupted {
+        exit_code::INTERRUPTED
+    } else if report.verdict == Verdict::Go {
+        exit_code::GO
+    } else {
+        exit_code::NO_GO
+    }
+}
+
+/// First SIGINT/SIGTERM: cancel the run (it cleans up and reports). Second: leave now;
+/// `rehearse gc` removes what is left.
+fn watch_signals(cancel: CancellationToken) {
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        eprintln!("\ninterrupted: stopping the run and cleaning up (press Ctrl-C again to leave at once)");
+        cancel.cancel();
+        wait_for_signal().await;
+        eprintln!("leaving without cleanup; run `rehearse gc` to remove what is left");
+        std::process::exit(exit_code::INTERRUPTED);
+    });
+}
+
+async fn wait_for_signal() {
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(term) => term,
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}

@@ -1,0 +1,624 @@
+//! [`Engine`] over a real Docker engine, through bollard. The only module that calls bollard.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::IpAddr;
+use std::time::Duration;
+
+use bollard::Docker;
+use bollard::exec::{StartExecOptions, StartExecResults};
+use bollard::models::{
+    ContainerCreateBody, EndpointSettings, ExecConfig, HostConfig, HostConfigCgroupnsModeEnum,
+    NetworkCreateRequest, NetworkingConfig, SystemInfoCgroupVersionEnum,
+};
+use bollard::query_parameters::{
+    BuildImageOptionsBuilder, BuilderVersion, CreateContainerOptionsBuilder,
+    CreateImageOptionsBuilder, ListContainersOptionsBuilder, ListImagesOptionsBuilder,
+    ListNetworksOptionsBuilder, ListVolumesOptions, RemoveContainerOptionsBuilder,
+    RemoveImageOptionsBuilder, RemoveVolumeOptionsBuilder, RestartContainerOptionsBuilder,
+};
+use bytes::Bytes;
+use futures_util::StreamExt;
+
+use super::{
+    ByteStream, CgroupVersion, ContainerSpec, ContainerState, Engine, EngineError, EngineInfo,
+    ExecOutput, ImageSummary, LabelledResource, ResourceKind,
+};
+
+/// Timeout of ordinary engine calls (inspect, create, remove...).
+const CALL_TIMEOUT: Duration = Duration::from_secs(60);
+/// Timeout of calls that move a lot of data (builds, imports): the client's own limit.
+const LONG_CALL_TIMEOUT: Duration = Duration::from_secs(3600);
+
+/// A connection to a Docker engine (local socket or `DOCKER_HOST`).
+#[derive(Debug, Clone)]
+pub struct DockerEngine {
+    docker: Docker,
+}
+
+impl DockerEngine {
+    /// Connect with Docker's usual defaults and agree on an API version.
+    pub async fn connect() -> Result<Self, EngineError> {
+        let docker = Docker::connect_with_defaults()
+            .map_err(|e| EngineError::Connect {
+                detail: e.to_string(),
+            })?
+            .with_timeout(LONG_CALL_TIMEOUT);
+        let docker = tokio::time::timeout(CALL_TIMEOUT, docker.negotiate_version())
+            .await
+            .map_err(|_| EngineError::Connect {
+                detail: "no answer within 60s".into(),
+            })?
+            .map_err(|e| EngineError::Connect {
+                detail: e.to_string(),
+            })?;
+        Ok(DockerEngine { docker })
+    }
+}
+
+fn call_err(operation: &'static str, object: &str) -> impl FnOnce(bollard::errors::Error) -> EngineError {
+    let object = object.to_string();
+    move |source| classify(operation, object, source)
+}
+
+/// Connection-level failures become [`EngineError::Connect`] so callers can exit with 3.
+fn classify(operation: &'static str, object: String, source: bollard::errors::Error) -> EngineError {
+    use bollard::errors::Error as B;
+    match &source {
+        B::HyperResponseError { .. } | B::IOError { .. } | B::RequestTimeoutError => {
+            EngineError::Connect {
+                detail: format!("`{operation}` on `{object}`: {source}"),
+            }
+        }
+        _ => EngineError::Call {
+            operation,
+            object,
+            source,
+        },
+    }
+}
+
+async fn within<T>(
+    operation: &'static str,
+    object: &str,
+    limit: Duration,
+    fut: impl Future<Output = Result<T, bollard::errors::Error>>,
+) -> Result<T, EngineError> {
+    match tokio::time::timeout(limit, fut).await {
+        Ok(result) => result.map_err(call_err(operation, object)),
+        Err(_) => Err(EngineError::Timeout {
+            operation,
+            object: object.to_string(),
+            after: limit,
+        }),
+    }
+}
+
+fn is_not_found(err: &EngineError) -> bool {
+    matches!(
+        err,
+        EngineError::Call {
+            source: bollard::errors::Error::DockerResponseServerError {
+                status_code: 404,
+                ..
+            },
+            ..
+        }
+    )
+}
+
+fn label_filter(label: &str) -> HashMap<String, Vec<String>> {
+    HashMap::from([("label".to_string(), vec![label.to_string()])])
+}
+
+fn to_btree(labels: Option<HashMap<String, String>>) -> BTreeMap<String, String> {
+    labels.unwrap_or_default().into_iter().collect()
+}
+
+impl Engine for DockerEngine {
+    async fn info(&self) -> Result<EngineInfo, EngineError> {
+        let info = within("info", "engine", CALL_TIMEOUT, self.docker.info()).await?;
+        let version = within("version", "engine", CALL_TIMEOUT, self.docker.version()).await?;
+        let cgroup_version = match info.cgroup_version {
+            Some(SystemInfoCgroupVersionEnum::_2) => CgroupVersion::V2,
+            _ => CgroupVersion::V1,
+        };
+        Ok(EngineInfo {
+            server_version: info.server_version.unwrap_or_default(),
+            api_version: version.api_version.unwrap_or_default(),
+            cgroup_version,
+            operating_system: info.operating_system.unwrap_or_default(),
+        })
+    }
+
+    async fn image_exists(&self, reference: &str) -> Result<bool, EngineError> {
+        match within(
+            "inspect image",
+            reference,
+            CALL_TIMEOUT,
+            self.docker.inspect_image(reference),
+        )
+        .await
+        {
+            Ok(_) => Ok(true),
+            Err(e) if is_not_found(&e) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn pull_image(&self, reference: &str) -> Result<(), EngineError> {
+        let options = CreateImageOptionsBuilder::default()
+            .from_image(reference)
+            .build();
+        let mut stream = self.docker.create_image(Some(options), None, None);
+        while let Some(item) = stream.next().await {
+            if let Err(e) = item {
+                return Err(EngineError::Pull {
+                    reference: reference.to_string(),
+                    detail: e.to_string(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    async fn import_rootfs(
+        &self,
+        rootfs: ByteStream,
+        reference: &str,
+        changes: &[String],
+    ) -> Result<(), EngineError> {
+        let (repo, tag) = split_reference(reference);
+        let options = CreateImageOptionsBuilder::default()
+            .from_src("-")
+            .repo(repo)
+            .tag(tag)
+            .changes(changes.to_vec())
+            .build();
+        let body = bollard::body_try_stream(rootfs);
+        let mut stream = self.docker.create_image(Some(options), Some(body), None);
+        while let Some(item) = stream.next().await {
+            if let Err(e) = item {
+                return Err(EngineError::Import {
+                    reference: reference.to_string(),
+                    detail: e.to_string(),
+                });
+            }
+        }
+        // The import stream can end without an error even when nothing was created.
+        if !self.image_exists(reference).await? {
+            return Err(EngineError::Import {
+                reference: reference.to_string(),
+                detail: "the engine reported no error but the image does not exist".into(),
+            });
+        }
+        Ok(())
+    }
+
+    async fn build_image(
+        &self,
+        context: Bytes,
+        reference: &str,
+        on_output: &mut (dyn FnMut(&str) + Send),
+    ) -> Result<(), EngineError> {
+        // The classic builder: BuildKit cannot use a locally imported base without a registry.
+        let options = BuildImageOptionsBuilder::default()
+            .t(reference)
+            .rm(true)
+            .forcerm(true)
+            .version(BuilderVersion::BuilderV1)
+            .build();
+        let mut stream = self
+            .docker
+            .build_image(options, None, Some(bollard::body_full(context)));
+        let mut pending = String::new();
+        while let Some(item) = stream.next().await {
+            let info = item.map_err(|e| EngineError::Build {
+                reference: reference.to_string(),
+                detail: e.to_string(),
+            })?;
+            if let Some(detail) = info.error_detail.and_then(|d| d.message) {
+                return Err(EngineError::Build {
+                    reference: reference.to_string(),
+                    detail,
+                });
+            }
+            if let Some(text) = info.stream {
+                // Output arrives in arbitrary chunks: hand out whole lines only.
+                pending.push_str(&text);
+                while let Some(pos) = pending.find('\n') {
+                    let line: String = pending.drain(..=pos).collect();
+                    on_output(line.trim_end());
+                }
+            }
+        }
+        if !pending.trim().is_empty() {
+            on_output(pending.trim_end());
+        }
+        if !self.image_exists(reference).await? {
+            return Err(EngineError::Build {
+                reference: reference.to_string(),
+                detail: "the build ended without producing the image".into(),
+            });
+        }
+        Ok(())
+    }
+
+    async fn list_images(&self, label: &str) -> Result<Vec<ImageSummary>, EngineError> {
+        let options = ListImagesOptionsBuilder::default()
+            .filters(&label_filter(label))
+            .build();
+        let images = within(
+            "list images",
+            label,
+            CALL_TIMEOUT,
+            self.docker.list_images(Some(options)),
+        )
+        .await?;
+        Ok(images
+            .into_iter()
+            .map(|i| ImageSummary {
+                id: i.id,
+                tags: i.repo_tags,
+                labels: i.labels.into_iter().collect(),
+                size: i.size,
+                created: i.created,
+            })
+            .collect())
+    }
+
+    async fn remove_image(&self, reference: &str) -> Result<(), EngineError> {
+        let options = RemoveImageOptionsBuilder::default().force(true).build();
+        match within(
+            "remove image",
+            reference,
+            CALL_TIMEOUT,
+            self.docker.remove_image(reference, Some(options), None),
+        )
+        .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if is_not_found(&e) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn create_network(
+        &self,
+        name: &str,
+        labels: &BTreeMap<String, String>,
+    ) -> Result<String, EngineError> {
+        let request = NetworkCreateRequest {
+            name: name.to_string(),
+            driver: Some("bridge".into()),
+            labels: Some(labels.clone().into_iter().collect()),
+            ..Default::default()
+        };
+        let response = within(
+            "create network",
+            name,
+            CALL_TIMEOUT,
+            self.docker.create_network(request),
+        )
+        .await?;
+        Ok(response.id)
+    }
+
+    async fn remove_network(&self, id: &str) -> Result<(), EngineError> {
+        match within(
+            "remove network",
+            id,
+            CALL_TIMEOUT,
+            self.docker.remove_network(id),
+        )
+        .await
+        {
+            Err(e) if is_not_found(&e) => Ok(()),
+            other => other,
+        }
+    }
+
+    async fn run_container(&self, spec: &ContainerSpec) -> Result<String, EngineError> {
+        let info = self.info().await?;
+        let mut host_config = HostConfig {
+            network_mode: Some(spec.network.clone()),
+            memory: spec.memory.map(|m| m as i64),
+            nano_cpus: spec.cpus.map(|c| (c * 1e9) as i64),
+            ..Default::default()
+        };
+        let mut env: Vec<String> = spec.env.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let mut stop_signal = None;
+        if spec.systemd {
+            // systemd as PID 1 without --privileged: tmpfs /run, writable cgroups, and
+            // the signal systemd treats as "halt" so a stop takes 0.6 s instead of 10.
+            host_config.tmpfs = Some(HashMap::from([
+                ("/run".to_string(), "rw,nosuid,nodev,mode=755".to_string()),
+                ("/run/lock".to_string(), "rw,nosuid,nodev,noexec".to_string()),
+            ]));
+            host_config.binds = Some(vec!["/sys/fs/cgroup:/sys/fs/cgroup:rw".to_string()]);
+            // cgroup v1 needs the host's cgroup namespace to see its own hierarchy; on v2
+            // the host namespace with a writable bind is what lets systemd create its scopes.
+            host_config.cgroupns_mode = Some(match info.cgroup_version {
+                CgroupVersion::V1 | CgroupVersion::V2 => HostConfigCgroupnsModeEnum::HOST,
+            });
+            env.push("container=docker".into());
+            stop_signal = Some("SIGRTMIN+3".to_string());
+        }
+        let body = ContainerCreateBody {
+            hostname: Some(spec.hostname.clone()),
+            image: Some(spec.image.clone()),
+            cmd: Some(spec.cmd.clone()),
+            env: Some(env),
+            labels: Some(spec.labels.clone().into_iter().collect()),
+            stop_signal,
+            host_config: Some(host_config),
+            networking_config: Some(NetworkingConfig {
+                endpoints_config: Some(HashMap::from([(
+                    spec.network.clone(),
+                    EndpointSettings {
+                        aliases: Some(spec.aliases.clone()),
+                        ..Default::default()
+                    },
+                )])),
+            }),
+            ..Default::default()
+        };
+        let options = CreateContainerOptionsBuilder::default()
+            .name(&spec.name)
+            .build();
+        let created = within(
+            "create container",
+            &spec.name,
+            CALL_TIMEOUT,
+            self.docker.create_container(Some(options), body),
+        )
+        .await?;
+        within(
+            "start container",
+            &spec.name,
+            CALL_TIMEOUT,
+            self.docker.start_container(
+                &created.id,
+                None::<bollard::query_parameters::StartContainerOptions>,
+            ),
+        )
+        .await?;
+        Ok(created.id)
+    }
+
+    async fn restart_container(&self, id: &str, stop_timeout: Duration) -> Result<(), EngineError> {
+        let options = RestartContainerOptionsBuilder::default()
+            .t(stop_timeout.as_secs() as i32)
+            .build();
+        within(
+            "restart container",
+            id,
+            stop_timeout + CALL_TIMEOUT,
+            self.docker.restart_container(id, Some(options)),
+        )
+        .await
+    }
+
+    async fn remove_container(&self, id: &str) -> Result<(), EngineError> {
+        let options = RemoveContainerOptionsBuilder::default()
+            .force(true)
+            .v(true)
+            .build();
+        match within(
+            "remove container",
+            id,
+            CALL_TIMEOUT,
+            self.docker.remove_container(id, Some(options)),
+        )
+        .await
+        {
+            Err(e) if is_not_found(&e) => Ok(()),
+            other => other,
+        }
+    }
+
+    async fn container_ip(&self, id: &str, network: &str) -> Result<IpAddr, EngineError> {
+        let inspect = within(
+            "inspect container",
+            id,
+            CALL_TIMEOUT,
+            self.docker.inspect_container(id, None),
+        )
+        .await?;
+        let address = inspect
+            .network_settings
+            .and_then(|s| s.networks)
+            .and_then(|mut n| n.remove(network))
+            .and_then(|e| e.ip_address)
+            .filter(|a| !a.is_empty());
+        address
+            .and_then(|a| a.parse().ok())
+            .ok_or_else(|| EngineError::NoAddress {
+                container: id.to_string(),
+                network: network.to_string(),
+            })
+    }
+
+    async fn container_state(&self, id: &str) -> Result<ContainerState, EngineError> {
+        let inspect = within(
+            "inspect container",
+            id,
+            CALL_TIMEOUT,
+            self.docker.inspect_container(id, None),
+        )
+        .await?;
+        let state = inspect.state.unwrap_or_default();
+        Ok(ContainerState {
+            running: state.running.unwrap_or(false),
+            exit_code: state.exit_code,
+            oom_killed: state.oom_killed.unwrap_or(false),
+            status: state.status.map(|s| s.to_string()).unwrap_or_default(),
+        })
+    }
+
+    async fn exec(
+        &self,
+        id: &str,
+        argv: &[String],
+        timeout: Duration,
+    ) -> Result<ExecOutput, EngineError> {
+        let object = argv.join(" ");
+        let config = ExecConfig {
+            attach_stdout: Some(true),
+            attach_stderr: Some(true),
+            cmd: Some(argv.to_vec()),
+            ..Default::default()
+        };
+        let created = within(
+            "create exec",
+            id,
+            CALL_TIMEOUT,
+            self.docker.create_exec(id, config),
+        )
+        .await?;
+        let collect = async {
+            let started = self
+                .docker
+                .start_exec(
+                    &created.id,
+                    Some(StartExecOptions {
+                        detach: false,
+                        tty: false,
+                        output_capacity: None,
+                    }),
+                )
+                .await?;
+            let mut stdout = Vec::new();
+            let mut stderr = Vec::new();
+            if let StartExecResults::Attached { mut output, .. } = started {
+                while let Some(chunk) = output.next().await {
+                    match chunk? {
+                        bollard::container::LogOutput::StdOut { message }
+                        | bollard::container::LogOutput::Console { message } => {
+                            stdout.extend_from_slice(&message)
+                        }
+                        bollard::container::LogOutput::StdErr { message } => {
+                            stderr.extend_from_slice(&message)
+                        }
+                        bollard::container::LogOutput::StdIn { .. } => {}
+                    }
+                }
+            }
+            Ok::<_, bollard::errors::Error>((stdout, stderr))
+        };
+        let (stdout, stderr) = within("exec", &object, timeout, collect).await?;
+        let inspected = within(
+            "inspect exec",
+            &object,
+            CALL_TIMEOUT,
+            self.docker.inspect_exec(&created.id),
+        )
+        .await?;
+        Ok(ExecOutput {
+            exit_code: inspected.exit_code.unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&stderr).into_owned(),
+        })
+    }
+
+    async fn list_labelled(&self, label: &str) -> Result<Vec<LabelledResource>, EngineError> {
+        let filters = label_filter(label);
+        let mut found = Vec::new();
+        let containers = within(
+            "list containers",
+            label,
+            CALL_TIMEOUT,
+            self.docker.list_containers(Some(
+                ListContainersOptionsBuilder::default()
+                    .all(true)
+                    .filters(&filters)
+                    .build(),
+            )),
+        )
+        .await?;
+        for c in containers {
+            found.push(LabelledResource {
+                kind: ResourceKind::Container,
+                id: c.id.unwrap_or_default(),
+                name: c
+                    .names
+                    .and_then(|n| n.into_iter().next())
+                    .unwrap_or_default()
+                    .trim_start_matches('/')
+                    .to_string(),
+                labels: to_btree(c.labels),
+            });
+        }
+        let networks = within(
+            "list networks",
+            label,
+            CALL_TIMEOUT,
+            self.docker.list_networks(Some(
+                ListNetworksOptionsBuilder::default()
+                    .filters(&filters)
+                    .build(),
+            )),
+        )
+        .await?;
+        for n in networks {
+            found.push(LabelledResource {
+                kind: ResourceKind::Network,
+                id: n.id.unwrap_or_default(),
+                name: n.name.unwrap_or_default(),
+                labels: to_btree(n.labels),
+            });
+        }
+        let volumes = within(
+            "list volumes",
+            label,
+            CALL_TIMEOUT,
+            self.docker.list_volumes(Some(ListVolumesOptions {
+                filters: Some(filters.clone()),
+            })),
+        )
+        .await?;
+        for v in volumes.volumes.unwrap_or_default() {
+            found.push(LabelledResource {
+                kind: ResourceKind::Volume,
+                id: v.name.clone(),
+                name: v.name,
+                labels: v.labels.into_iter().collect(),
+            });
+        }
+        Ok(found)
+    }
+
+    async fn remove_volume(&self, name: &str) -> Result<(), EngineError> {
+        let options = RemoveVolumeOptionsBuilder::default().force(true).build();
+        match within(
+            "remove volume",
+            name,
+            CALL_TIMEOUT,
+            self.docker.remove_volume(name, Some(options)),
+        )
+        .await
+        {
+            Err(e) if is_not_found(&e) => Ok(()),
+            other => other,
+        }
+    }
+}
+
+/// Split `repo:tag` (the tag defaults to `latest`); a registry port is not a tag.
+fn split_reference(reference: &str) -> (&str, &str) {
+    match reference.rsplit_once(':') {
+        Some((repo, tag)) if !tag.contains('/') => (repo, tag),
+        _ => (reference, "latest"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_reference;
+
+    #[test]
+    fn splits_references() {
+        assert_eq!(split_reference("rehearse/debian:bookworm-ab12"), ("rehearse/debian", "bookworm-ab12"));
+        assert_eq!(split_reference("rehearse/debian"), ("rehearse/debian", "latest"));
+        assert_eq!(split_reference("localhost:5000/x"), ("localhost:5000/x", "latest"));
+    }
+}

@@ -1,0 +1,43 @@
+//! Engine errors: one variant per kind of operation, each naming the object, because
+//! bollard's own errors rarely say what was being attempted.
+
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(
+        "cannot reach the Docker engine ({detail}); is dockerd running and is DOCKER_HOST right? \
+         `docker info` should answer"
+    )]
+    Connect { detail: String },
+    #[error("engine call `{operation}` on `{object}` failed: {source}")]
+    Call {
+        operation: &'static str,
+        object: String,
+        #[source]
+        source: bollard::errors::Error,
+    },
+    #[error("engine call `{operation}` on `{object}` timed out after {}", humantime::format_duration(*.after))]
+    Timeout {
+        operation: &'static str,
+        object: String,
+        after: Duration,
+    },
+    #[error("cannot pull `{reference}`: {detail}")]
+    Pull { reference: String, detail: String },
+    #[error("building image `{reference}` failed: {detail}")]
+    Build { reference: String, detail: String },
+    #[error("importing root filesystem as `{reference}` failed: {detail}")]
+    Import { reference: String, detail: String },
+    #[error("container `{container}` has no address on network `{network}`")]
+    NoAddress { container: String, network: String },
+    #[error("{0}")]
+    Other(String),
+}
+
+impl EngineError {
+    /// True when the error means the engine itself is unreachable (exit 3 territory).
+    pub fn is_connection(&self) -> bool {
+        matches!(self, EngineError::Connect { .. })
+    }
+}

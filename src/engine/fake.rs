@@ -1,0 +1,194 @@
+//! A scripted in-memory engine for fast unit tests of the runner's logic. It records
+//! every call; commands run "inside" containers are answered by a closure.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use bytes::Bytes;
+
+use super::{
+    ByteStream, CgroupVersion, ContainerSpec, ContainerState, Engine, EngineError, EngineInfo,
+    ExecOutput, ImageSummary, LabelledResource, ResourceKind,
+};
+
+type ExecHandler = Box<dyn Fn(&str, &[String]) -> ExecOutput + Send + Sync>;
+
+pub struct FakeEngine {
+    pub calls: Mutex<Vec<String>>,
+    pub live: Mutex<Vec<LabelledResource>>,
+    exec_handler: ExecHandler,
+}
+
+impl std::fmt::Debug for FakeEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FakeEngine").field("calls", &self.calls).finish()
+    }
+}
+
+/// Exit 0 with this output.
+pub fn ok(stdout: &str) -> ExecOutput {
+    ExecOutput {
+        exit_code: 0,
+        stdout: stdout.into(),
+        stderr: String::new(),
+    }
+}
+
+impl FakeEngine {
+    /// Every image exists; `exec` is answered by `handler(container, argv)`.
+    pub fn new(handler: impl Fn(&str, &[String]) -> ExecOutput + Send + Sync + 'static) -> Self {
+        FakeEngine {
+            calls: Mutex::new(Vec::new()),
+            live: Mutex::new(Vec::new()),
+            exec_handler: Box::new(handler),
+        }
+    }
+
+    /// A healthy systemd host where every other command succeeds silently.
+    pub fn healthy() -> Self {
+        FakeEngine::new(|_, argv| {
+            if argv.first().map(String::as_str) == Some("systemctl") {
+                ok("running\n")
+            } else {
+                ok("")
+            }
+        })
+    }
+
+    fn record(&self, call: String) {
+        self.calls.lock().unwrap().push(call);
+    }
+
+    pub fn calls(&self) -> Vec<String> {
+        self.calls.lock().unwrap().clone()
+    }
+
+    pub fn live_resources(&self) -> Vec<LabelledResource> {
+        self.live.lock().unwrap().clone()
+    }
+}
+
+impl Engine for FakeEngine {
+    async fn info(&self) -> Result<EngineInfo, EngineError> {
+        Ok(EngineInfo {
+            server_version: "fake".into(),
+            api_version: "1.41".into(),
+            cgroup_version: CgroupVersion::V2,
+            operating_system: "fake".into(),
+        })
+    }
+
+    async fn image_exists(&self, _reference: &str) -> Result<bool, EngineError> {
+        Ok(true)
+    }
+
+    async fn pull_image(&self, reference: &str) -> Result<(), EngineError> {
+        Err(EngineError::Pull {
+            reference: reference.into(),
+            detail: "no registry".into(),
+        })
+    }
+
+    async fn import_rootfs(&self, _: ByteStream, reference: &str, _: &[String]) -> Result<(), EngineError> {
+        self.record(format!("import {reference}"));
+        Ok(())
+    }
+
+    async fn build_image(
+        &self,
+        _context: Bytes,
+        reference: &str,
+        _on_output: &mut (dyn FnMut(&str) + Send),
+    ) -> Result<(), EngineError> {
+        self.record(format!("build {reference}"));
+        Ok(())
+    }
+
+    async fn list_images(&self, _label: &str) -> Result<Vec<ImageSummary>, EngineError> {
+        Ok(vec![])
+    }
+
+    async fn remove_image(&self, reference: &str) -> Result<(), EngineError> {
+        self.record(format!("remove image {reference}"));
+        Ok(())
+    }
+
+    async fn create_network(
+        &self,
+        name: &str,
+        labels: &BTreeMap<String, String>,
+    ) -> Result<String, EngineError> {
+        self.record(format!("create network {name}"));
+        self.live.lock().unwrap().push(LabelledResource {
+            kind: ResourceKind::Network,
+            id: name.into(),
+            name: name.into(),
+            labels: labels.clone(),
+        });
+        Ok(name.into())
+    }
+
+    async fn remove_network(&self, id: &str) -> Result<(), EngineError> {
+        self.record(format!("remove network {id}"));
+        self.live.lock().unwrap().retain(|r| r.id != id);
+        Ok(())
+    }
+
+    async fn run_container(&self, spec: &ContainerSpec) -> Result<String, EngineError> {
+        self.record(format!("run {} from {}", spec.name, spec.image));
+        self.live.lock().unwrap().push(LabelledResource {
+            kind: ResourceKind::Container,
+            id: spec.name.clone(),
+            name: spec.name.clone(),
+            labels: spec.labels.clone(),
+        });
+        Ok(spec.name.clone())
+    }
+
+    async fn restart_container(&self, id: &str, _stop_timeout: Duration) -> Result<(), EngineError> {
+        self.record(format!("restart {id}"));
+        Ok(())
+    }
+
+    async fn remove_container(&self, id: &str) -> Result<(), EngineError> {
+        self.record(format!("remove container {id}"));
+        self.live.lock().unwrap().retain(|r| r.id != id);
+        Ok(())
+    }
+
+    async fn container_ip(&self, _id: &str, _network: &str) -> Result<IpAddr, EngineError> {
+        Ok(IpAddr::V4(Ipv4Addr::LOCALHOST))
+    }
+
+    async fn container_state(&self, _id: &str) -> Result<ContainerState, EngineError> {
+        Ok(ContainerState {
+            running: true,
+            exit_code: None,
+            oom_killed: false,
+            status: "running".into(),
+        })
+    }
+
+    async fn exec(&self, id: &str, argv: &[String], _timeout: Duration) -> Result<ExecOutput, EngineError> {
+        self.record(format!("exec {id}: {}", argv.join(" ")));
+        Ok((self.exec_handler)(id, argv))
+    }
+
+    async fn list_labelled(&self, label: &str) -> Result<Vec<LabelledResource>, EngineError> {
+        Ok(self
+            .live
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|r| r.labels.contains_key(label))
+            .cloned()
+            .collect())
+    }
+
+    async fn remove_volume(&self, name: &str) -> Result<(), EngineError> {
+        self.record(format!("remove volume {name}"));
+        Ok(())
+    }
+}

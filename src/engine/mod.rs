@@ -1,0 +1,179 @@
+//! The container engine as the rest of `rehearse` sees it.
+//!
+//! [`Engine`] is the only interface to Docker; [`DockerEngine`] implements it with
+//! bollard and is the only code that calls bollard. The runner and the image
+//! builder speak these types, so they can be driven by a fake engine in unit tests.
+
+mod docker;
+mod error;
+#[cfg(test)]
+pub mod fake;
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::stream::BoxStream;
+
+pub use docker::DockerEngine;
+pub use error::EngineError;
+
+/// Label carried by every container, network and volume a run creates; its value is the run id.
+pub const RUN_LABEL: &str = "rehearse.run";
+/// Label naming the process that owns a run's resources (see [`crate::owner`]).
+pub const OWNER_LABEL: &str = "rehearse.owner";
+/// Label carried by cached build images; its value is the content hash of the recipe.
+pub const IMAGE_LABEL: &str = "rehearse.image";
+
+/// What the engine reports about itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EngineInfo {
+    pub server_version: String,
+    pub api_version: String,
+    pub cgroup_version: CgroupVersion,
+    pub operating_system: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CgroupVersion {
+    V1,
+    V2,
+}
+
+impl CgroupVersion {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CgroupVersion::V1 => "1",
+            CgroupVersion::V2 => "2",
+        }
+    }
+}
+
+/// Everything needed to create one replica container.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContainerSpec {
+    pub name: String,
+    pub hostname: String,
+    pub image: String,
+    pub network: String,
+    pub aliases: Vec<String>,
+    pub labels: BTreeMap<String, String>,
+    pub env: Vec<(String, String)>,
+    pub cmd: Vec<String>,
+    /// Boot systemd as PID 1: tmpfs `/run`, cgroup mounts, `SIGRTMIN+3` to stop.
+    pub systemd: bool,
+    pub memory: Option<u64>,
+    pub cpus: Option<f64>,
+}
+
+/// Output of a command run inside a container.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ExecOutput {
+    pub exit_code: i64,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// A resource found by label, for cleanup.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LabelledResource {
+    pub kind: ResourceKind,
+    pub id: String,
+    pub name: String,
+    pub labels: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ResourceKind {
+    Container,
+    Network,
+    Volume,
+    Image,
+}
+
+impl ResourceKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ResourceKind::Container => "container",
+            ResourceKind::Network => "network",
+            ResourceKind::Volume => "volume",
+            ResourceKind::Image => "image",
+        }
+    }
+}
+
+/// A cached image as listed by the engine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageSummary {
+    pub id: String,
+    pub tags: Vec<String>,
+    pub labels: BTreeMap<String, String>,
+    pub size: i64,
+    pub created: i64,
+}
+
+/// A byte stream fed to the engine (a root filesystem or a build context).
+pub type ByteStream = BoxStream<'static, Result<Bytes, std::io::Error>>;
+
+/// The operations `rehearse` needs from a container engine.
+#[allow(async_fn_in_trait)]
+pub trait Engine {
+    async fn info(&self) -> Result<EngineInfo, EngineError>;
+    /// Whether an image with this reference exists locally.
+    async fn image_exists(&self, reference: &str) -> Result<bool, EngineError>;
+    /// Pull an image from a registry; the error says why when none is reachable.
+    async fn pull_image(&self, reference: &str) -> Result<(), EngineError>;
+    /// Create an image from a root filesystem tar stream (`docker import`).
+    async fn import_rootfs(
+        &self,
+        rootfs: ByteStream,
+        reference: &str,
+        changes: &[String],
+    ) -> Result<(), EngineError>;
+    /// Build an image with the classic builder from a tar build context.
+    /// `on_output` gets the builder's output line by line.
+    async fn build_image(
+        &self,
+        context: Bytes,
+        reference: &str,
+        on_output: &mut (dyn FnMut(&str) + Send),
+    ) -> Result<(), EngineError>;
+    async fn list_images(&self, label: &str) -> Result<Vec<ImageSummary>, EngineError>;
+    async fn remove_image(&self, reference: &str) -> Result<(), EngineError>;
+
+    async fn create_network(
+        &self,
+        name: &str,
+        labels: &BTreeMap<String, String>,
+    ) -> Result<String, EngineError>;
+    async fn remove_network(&self, id: &str) -> Result<(), EngineError>;
+
+    /// Create and start a container; returns its id.
+    async fn run_container(&self, spec: &ContainerSpec) -> Result<String, EngineError>;
+    async fn restart_container(&self, id: &str, stop_timeout: Duration) -> Result<(), EngineError>;
+    async fn remove_container(&self, id: &str) -> Result<(), EngineError>;
+    /// The container's address on a network.
+    async fn container_ip(&self, id: &str, network: &str) -> Result<IpAddr, EngineError>;
+    /// Whether the container is running, and if not why (exit code, OOM).
+    async fn container_state(&self, id: &str) -> Result<ContainerState, EngineError>;
+    /// Run a command in a container and collect its output, killing nothing:
+    /// on timeout the error says so and the command may still run.
+    async fn exec(
+        &self,
+        id: &str,
+        argv: &[String],
+        timeout: Duration,
+    ) -> Result<ExecOutput, EngineError>;
+
+    async fn list_labelled(&self, label: &str) -> Result<Vec<LabelledResource>, EngineError>;
+    async fn remove_volume(&self, name: &str) -> Result<(), EngineError>;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContainerState {
+    pub running: bool,
+    pub exit_code: Option<i64>,
+    pub oom_killed: bool,
+    pub status: String,
+}

@@ -1,0 +1,274 @@
+//! Debian base images with systemd: pulled from a registry when the engine can,
+//! otherwise bootstrapped locally with mmdebstrap (merged `/usr`) and imported.
+
+use std::process::Stdio;
+use std::time::Instant;
+
+use futures_util::StreamExt;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio_util::io::ReaderStream;
+
+use super::{BuildSettings, ImageError, ImageEvent, content_hash};
+use crate::engine::{Engine, IMAGE_LABEL};
+
+/// Packages every base image carries on top of `minbase`, so the replica boots like a server.
+pub const BASE_PACKAGES: &[&str] = &[
+    "systemd",
+    "systemd-sysv",
+    "dbus",
+    "ca-certificates",
+    "procps",
+    "iproute2",
+    "curl",
+];
+
+/// Bump when the way base images are made changes, so old caches are not reused.
+const BASE_FORMAT: &str = "rehearse-base-v1";
+
+/// Where a base image comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BaseSource {
+    /// Pull `debian:<suite>` if the engine can, otherwise bootstrap.
+    #[default]
+    Auto,
+    Pull,
+    Bootstrap,
+}
+
+/// The name of the security suite for a release (it changed in bullseye).
+pub fn security_suite(suite: &str) -> String {
+    match suite {
+        "jessie" | "stretch" | "buster" => format!("{suite}/updates"),
+        _ => format!("{suite}-security"),
+    }
+}
+
+/// APT source lines a host of this suite gets, like a default Debian install.
+pub fn source_lines(settings: &BuildSettings, suite: &str) -> Vec<String> {
+    vec![
+        format!("deb {} {suite} main", settings.mirror),
+        format!("deb {} {suite}-updates main", settings.mirror),
+        format!(
+            "deb {} {} main",
+            settings.security_mirror,
+            security_suite(suite)
+        ),
+    ]
+}
+
+/// The cache reference and content hash of the base image for a suite.
+pub fn base_reference(settings: &BuildSettings, suite: &str) -> (String, String) {
+    let mut parts: Vec<Vec<u8>> = vec![BASE_FORMAT.into(), suite.into()];
+    parts.extend(source_lines(settings, suite).into_iter().map(Vec::from));
+    parts.extend(BASE_PACKAGES.iter().map(|p| p.as_bytes().to_vec()));
+    let hash = content_hash(parts.iter().map(|p| p.as_slice()));
+    (format!("rehearse/debian:{suite}-{}", &hash[..12]), hash)
+}
+
+/// Make sure the base image for `suite` exists; build it if not.
+pub async fn ensure_base<E: Engine>(
+    engine: &E,
+    settings: &BuildSettings,
+    suite: &str,
+    on_event: &mut (dyn FnMut(ImageEvent) + Send),
+) -> Result<String, ImageError> {
+    let (reference, hash) = base_reference(settings, suite);
+    let what = format!("base {suite}");
+    if engine.image_exists(&reference).await? {
+        on_event(ImageEvent::CacheHit {
+            what,
+            reference: reference.clone(),
+        });
+        return Ok(reference);
+    }
+    let started = Instant::now();
+    on_event(ImageEvent::Building {
+        what: what.clone(),
+        reference: reference.clone(),
+    });
+    let pulled = match settings.base_source {
+        BaseSource::Bootstrap => false,
+        BaseSource::Auto | BaseSource::Pull => {
+            let upstream = format!("debian:{suite}");
+            match engine.pull_image(&upstream).await {
+                Ok(()) => {
+                    build_from_pulled(engine, settings, suite, &upstream, &reference, &hash, on_event)
+                        .await?;
+                    true
+                }
+                Err(e) if settings.base_source == BaseSource::Pull => return Err(e.into()),
+                Err(e) => {
+                    on_event(ImageEvent::Output {
+                        what: what.clone(),
+                        line: format!("no registry ({e}); bootstrapping with mmdebstrap"),
+                    });
+                    false
+                }
+            }
+        }
+    };
+    if !pulled {
+        bootstrap(engine, settings, suite, &reference, &hash, on_event).await?;
+    }
+    on_event(ImageEvent::Built {
+        what,
+        reference: reference.clone(),
+        duration: started.elapsed(),
+    });
+    Ok(reference)
+}
+
+async fn build_from_pulled<E: Engine>(
+    engine: &E,
+    settings: &BuildSettings,
+    suite: &str,
+    upstream: &str,
+    reference: &str,
+    hash: &str,
+    on_event: &mut (dyn FnMut(ImageEvent) + Send),
+) -> Result<(), ImageError> {
+    let sources = source_lines(settings, suite).join("\\n");
+    let dockerfile = format!(
+        "FROM {upstream}\n\
+         ARG DEBIAN_FRONTEND=noninteractive\n\
+         RUN rm -f /etc/apt/sources.list.d/debian.sources && printf '{sources}\\n' > /etc/apt/sources.list \
+         && apt-get update && apt-get install -y {packages} && apt-get clean && rm -rf /var/lib/apt/lists/*\n\
+         ENV container=docker\n\
+         CMD [\"/sbin/init\"]\n\
+         LABEL {IMAGE_LABEL}=\"{hash}\" rehearse.suite=\"{suite}\"\n",
+        packages = BASE_PACKAGES.join(" "),
+    );
+    let context = super::context_tar(&dockerfile, &[])?;
+    let what = format!("base {suite}");
+    engine
+        .build_image(context, reference, &mut |line| {
+            on_event(ImageEvent::Output {
+                what: what.clone(),
+                line: line.to_string(),
+            })
+        })
+        .await?;
+    Ok(())
+}
+
+async fn bootstrap<E: Engine>(
+    engine: &E,
+    settings: &BuildSettings,
+    suite: &str,
+    reference: &str,
+    hash: &str,
+    on_event: &mut (dyn FnMut(ImageEvent) + Send),
+) -> Result<(), ImageError> {
+    let what = format!("base {suite}");
+    let mut command = tokio::process::Command::new("mmdebstrap");
+    command
+        .arg("--variant=minbase")
+        .arg(format!("--include={}", BASE_PACKAGES.join(",")))
+        // Real Debian installs are merged-/usr; an unmerged replica breaks the upgrade to
+        // bookworm for a reason the real host does not have.
+        .arg("--hook-dir=/usr/share/mmdebstrap/hooks/merged-usr")
+        .arg("--aptopt=Acquire::Retries \"3\"")
+        .arg("--format=tar")
+        .arg(suite)
+        .arg("-")
+        .args(source_lines(settings, suite))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    let mut child = command.spawn().map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            ImageError::NoBaseSource {
+                suite: suite.to_string(),
+            }
+        } else {
+            ImageError::Bootstrap {
+                suite: suite.to_string(),
+                detail: format!("cannot start mmdebstrap: {e}"),
+            }
+        }
+    })?;
+    let stdout = child.stdout.take().expect("stdout is piped");
+    let stderr = child.stderr.take().expect("stderr is piped");
+    let (line_tx, mut line_rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let stderr_task = tokio::spawn(async move {
+        let mut lines = BufReader::new(stderr).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            if line_tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let rootfs = ReaderStream::with_capacity(stdout, 1 << 20).boxed();
+    let changes = vec![
+        "CMD [\"/sbin/init\"]".to_string(),
+        "ENV container=docker".to_string(),
+        format!("LABEL {IMAGE_LABEL}={hash}"),
+        format!("LABEL rehearse.suite={suite}"),
+    ];
+    let mut tail: Vec<String> = Vec::new();
+    let import = engine.import_rootfs(rootfs, reference, &changes);
+    tokio::pin!(import);
+    let import_result = loop {
+        tokio::select! {
+            Some(line) = line_rx.recv() => {
+                remember(&mut tail, &line);
+                on_event(ImageEvent::Output { what: what.clone(), line });
+            }
+            result = &mut import => break result,
+        }
+    };
+    let status = child.wait().await.map_err(|e| ImageError::Bootstrap {
+        suite: suite.to_string(),
+        detail: e.to_string(),
+    })?;
+    let _ = stderr_task.await;
+    while let Ok(line) = line_rx.try_recv() {
+        remember(&mut tail, &line);
+    }
+    if !status.success() {
+        // A truncated tar may still have produced an image: never leave it cached.
+        let _ = engine.remove_image(reference).await;
+        return Err(ImageError::Bootstrap {
+            suite: suite.to_string(),
+            detail: format!("mmdebstrap exited with {status}; last output:\n{}", tail.join("\n")),
+        });
+    }
+    import_result?;
+    Ok(())
+}
+
+fn remember(tail: &mut Vec<String>, line: &str) {
+    tail.push(line.to_string());
+    if tail.len() > 20 {
+        tail.remove(0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings() -> BuildSettings {
+        BuildSettings::default()
+    }
+
+    #[test]
+    fn security_suite_naming_changed_in_bullseye() {
+        assert_eq!(security_suite("buster"), "buster/updates");
+        assert_eq!(security_suite("bullseye"), "bullseye-security");
+    }
+
+    #[test]
+    fn base_reference_depends_on_suite_and_mirror() {
+        let a = base_reference(&settings(), "bookworm");
+        let b = base_reference(&settings(), "bullseye");
+        let mut other = settings();
+        other.mirror = "http://archive.debian.org/debian".into();
+        let c = base_reference(&other, "bookworm");
+        assert!(a.0.starts_with("rehearse/debian:bookworm-"));
+        assert_ne!(a, b);
+        assert_ne!(a, c);
+        assert_eq!(a, base_reference(&settings(), "bookworm"));
+    }
+}

@@ -1,0 +1,218 @@
+//! Host images: a recipe built with the classic builder on its suite's base image.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use super::recipe::Recipe;
+use super::{BuildSettings, ImageError, ImageEvent, base, content_hash, context_tar, recipe_path};
+use crate::engine::{Engine, IMAGE_LABEL};
+
+/// Bump when the generated Dockerfile changes meaning, so old caches are not reused.
+const HOST_FORMAT: &str = "rehearse-host-v1";
+
+/// An image ready to run, and whether the cache already had it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuiltImage {
+    pub recipe: String,
+    pub reference: String,
+    pub content_hash: String,
+    pub base: String,
+    pub suite: String,
+    pub cached: bool,
+}
+
+/// Names of the recipes in an images folder, sorted.
+pub fn recipe_names(images_dir: &Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(images_dir) else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = entries
+        .filter_map(Result::ok)
+        .filter(|e| e.path().join("recipe.yaml").is_file())
+        .filter_map(|e| e.file_name().into_string().ok())
+        .collect();
+    names.sort();
+    names
+}
+
+/// Read and validate a recipe by name.
+pub fn load_recipe(images_dir: &Path, name: &str) -> Result<Recipe, ImageError> {
+    let path = recipe_path(images_dir, name);
+    if !path.is_file() {
+        return Err(ImageError::RecipeNotFound {
+            name: name.to_string(),
+            dir: images_dir.to_path_buf(),
+            available: recipe_names(images_dir),
+        });
+    }
+    let source = read(&path)?;
+    let text = String::from_utf8_lossy(&source);
+    Ok(super::recipe::parse(&path, &text)?)
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, ImageError> {
+    std::fs::read(path).map_err(|source| ImageError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Make sure the image for recipe `name` exists, building its base and itself if needed.
+pub async fn ensure_image<E: Engine>(
+    engine: &E,
+    settings: &BuildSettings,
+    name: &str,
+    on_event: &mut (dyn FnMut(ImageEvent) + Send),
+) -> Result<BuiltImage, ImageError> {
+    let recipe = load_recipe(&settings.images_dir, name)?;
+    let base = base::ensure_base(engine, settings, &recipe.suite, on_event).await?;
+    let recipe_dir = settings.images_dir.join(name);
+    let files = read_files(&recipe_dir, &recipe)?;
+    let recipe_source = read(&recipe_path(&settings.images_dir, name))?;
+    let hash = {
+        let mut parts: Vec<&[u8]> = vec![HOST_FORMAT.as_bytes(), base.as_bytes(), &recipe_source];
+        for (path, data, _) in &files {
+            parts.push(path.as_bytes());
+            parts.push(data);
+        }
+        content_hash(parts)
+    };
+    let reference = format!("rehearse/{name}:{}", &hash[..12]);
+    let what = format!("image {name}");
+    let built = BuiltImage {
+        recipe: name.to_string(),
+        reference: reference.clone(),
+        content_hash: hash.clone(),
+        base: base.clone(),
+        suite: recipe.suite.clone(),
+        cached: true,
+    };
+    if engine.image_exists(&reference).await? {
+        on_event(ImageEvent::CacheHit { what, reference });
+        return Ok(built);
+    }
+    let started = Instant::now();
+    on_event(ImageEvent::Building {
+        what: what.clone(),
+        reference: reference.clone(),
+    });
+    let dockerfile = dockerfile(&recipe, &base, name, &hash);
+    let context = context_tar(&dockerfile, &files)?;
+    engine
+        .build_image(context, &reference, &mut |line| {
+            on_event(ImageEvent::Output {
+                what: what.clone(),
+                line: line.to_string(),
+            })
+        })
+        .await?;
+    on_event(ImageEvent::Built {
+        what,
+        reference,
+        duration: started.elapsed(),
+    });
+    Ok(BuiltImage {
+        cached: false,
+        ..built
+    })
+}
+
+/// The recipe's files as build-context entries `files/<index>`, in recipe order.
+fn read_files(recipe_dir: &Path, recipe: &Recipe) -> Result<Vec<(String, Vec<u8>, u32)>, ImageError> {
+    recipe
+        .files
+        .iter()
+        .enumerate()
+        .map(|(index, file)| {
+            let path: PathBuf = recipe_dir.join(&file.src);
+            let data = read(&path)?;
+            Ok((format!("files/{index}"), data, file.mode.unwrap_or(0o644)))
+        })
+        .collect()
+}
+
+/// JSON-quote a string for Dockerfile exec-form instructions.
+fn quoted(s: &str) -> String {
+    serde_json::to_string(s).expect("strings always serialize")
+}
+
+fn dockerfile(recipe: &Recipe, base: &str, name: &str, hash: &str) -> String {
+    let mut out = format!("FROM {base}\nARG DEBIAN_FRONTEND=noninteractive\n");
+    // Services must not start during the build: there is no init, and the real
+    // host's first boot is what the replica's boot rehearses.
+    out.push_str(
+        "RUN printf '#!/bin/sh\\nexit 101\\n' > /usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d\n",
+    );
+    if !recipe.packages.is_empty() {
+        let script = format!(
+            "apt-get update && apt-get install -y {} && apt-get clean && rm -rf /var/lib/apt/lists/*",
+            recipe.packages.join(" ")
+        );
+        out.push_str(&format!("RUN [\"/bin/sh\", \"-ec\", {}]\n", quoted(&script)));
+    }
+    for (index, file) in recipe.files.iter().enumerate() {
+        out.push_str(&format!(
+            "COPY [\"files/{index}\", {}]\n",
+            quoted(&file.dest)
+        ));
+        if let Some(mode) = file.mode {
+            out.push_str(&format!(
+                "RUN [\"chmod\", \"{mode:o}\", {}]\n",
+                quoted(&file.dest)
+            ));
+        }
+    }
+    for command in &recipe.commands {
+        out.push_str(&format!("RUN [\"/bin/sh\", \"-ec\", {}]\n", quoted(command)));
+    }
+    if !recipe.enable.is_empty() {
+        let mut argv = vec!["systemctl".to_string(), "enable".to_string()];
+        argv.extend(recipe.enable.iter().cloned());
+        out.push_str(&format!(
+            "RUN {}\n",
+            serde_json::to_string(&argv).expect("strings always serialize")
+        ));
+    }
+    out.push_str("RUN rm -f /usr/sbin/policy-rc.d\n");
+    out.push_str(&format!(
+        "LABEL {IMAGE_LABEL}={} rehearse.recipe={}\n",
+        quoted(hash),
+        quoted(name)
+    ));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::images::recipe::RecipeFile;
+
+    #[test]
+    fn dockerfile_quotes_and_orders_steps() {
+        let recipe = Recipe {
+            description: None,
+            suite: "bookworm".into(),
+            packages: vec!["apache2".into()],
+            files: vec![RecipeFile {
+                src: "files/index.html".into(),
+                dest: "/var/www/html/index.html".into(),
+                mode: Some(0o640),
+            }],
+            commands: vec!["echo \"hi\" > /tmp/x".into()],
+            enable: vec!["apache2".into()],
+        };
+        let text = dockerfile(&recipe, "rehearse/debian:bookworm-1", "site", "abc");
+        let expected = r#"FROM rehearse/debian:bookworm-1
+ARG DEBIAN_FRONTEND=noninteractive
+RUN printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d
+RUN ["/bin/sh", "-ec", "apt-get update && apt-get install -y apache2 && apt-get clean && rm -rf /var/lib/apt/lists/*"]
+COPY ["files/0", "/var/www/html/index.html"]
+RUN ["chmod", "640", "/var/www/html/index.html"]
+RUN ["/bin/sh", "-ec", "echo \"hi\" > /tmp/x"]
+RUN ["systemctl","enable","apache2"]
+RUN rm -f /usr/sbin/policy-rc.d
+LABEL rehearse.image="abc" rehearse.recipe="site"
+"#;
+        assert_eq!(text, expected);
+    }
+}

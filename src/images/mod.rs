@@ -1,0 +1,159 @@
+//! Image recipes and the images built from them, cached by content hash.
+//!
+//! A recipe (`images/<name>/recipe.yaml`) names a Debian suite, packages, files and
+//! commands. Its image is built with the classic builder on top of a base image
+//! (see [`base`]) and tagged with a hash of everything that went into it, so an
+//! unchanged recipe is never rebuilt.
+
+pub mod base;
+mod host_image;
+pub mod recipe;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use bytes::Bytes;
+use sha2::{Digest, Sha256};
+
+pub use base::BaseSource;
+pub use host_image::{BuiltImage, ensure_image, load_recipe, recipe_names};
+
+use crate::engine::EngineError;
+
+/// How images are made: where Debian packages come from and how bases are obtained.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuildSettings {
+    /// Debian mirror for the release and its `-updates` suite.
+    pub mirror: String,
+    /// Mirror for the security suite.
+    pub security_mirror: String,
+    pub base_source: BaseSource,
+    /// Folder holding one sub-folder per recipe.
+    pub images_dir: PathBuf,
+}
+
+impl Default for BuildSettings {
+    fn default() -> Self {
+        BuildSettings {
+            mirror: "http://deb.debian.org/debian".into(),
+            security_mirror: "http://deb.debian.org/debian-security".into(),
+            base_source: BaseSource::Auto,
+            images_dir: PathBuf::from("images"),
+        }
+    }
+}
+
+/// Progress of image preparation, for the reporters.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ImageEvent {
+    CacheHit { what: String, reference: String },
+    Building { what: String, reference: String },
+    Output { what: String, line: String },
+    Built { what: String, reference: String, duration: Duration },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImageError {
+    #[error("no image recipe `{name}` in `{}`{}", dir.display(), available_hint(available))]
+    RecipeNotFound {
+        name: String,
+        dir: PathBuf,
+        available: Vec<String>,
+    },
+    #[error("{0}")]
+    Recipe(#[from] crate::yaml::Diagnostics),
+    #[error("cannot read `{}`: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "cannot make a Debian `{suite}` base image: the engine cannot pull `debian:{suite}` and \
+         `mmdebstrap` is not installed; install it with `apt-get install mmdebstrap` (Debian/Ubuntu) \
+         or give the engine access to a registry"
+    )]
+    NoBaseSource { suite: String },
+    #[error("bootstrapping Debian `{suite}` with mmdebstrap failed: {detail}")]
+    Bootstrap { suite: String, detail: String },
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+}
+
+fn available_hint(available: &[String]) -> String {
+    if available.is_empty() {
+        "; it holds no recipes (each is a folder with a `recipe.yaml`)".into()
+    } else {
+        format!("; recipes there: {}", available.join(", "))
+    }
+}
+
+/// Hex SHA-256 over length-prefixed parts, so part boundaries count.
+pub fn content_hash<'a>(parts: impl IntoIterator<Item = &'a [u8]>) -> String {
+    let mut hasher = Sha256::new();
+    for part in parts {
+        hasher.update((part.len() as u64).to_le_bytes());
+        hasher.update(part);
+    }
+    hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// A build context tar: the Dockerfile plus `(path in context, contents, mode)` entries.
+pub(crate) fn context_tar(
+    dockerfile: &str,
+    files: &[(String, Vec<u8>, u32)],
+) -> Result<Bytes, ImageError> {
+    let mut builder = tar::Builder::new(Vec::new());
+    let mut add = |path: &str, data: &[u8], mode: u32| {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(data.len() as u64);
+        header.set_mode(mode);
+        header.set_mtime(0);
+        header.set_cksum();
+        builder.append_data(&mut header, path, data)
+    };
+    let io = |source| ImageError::Io {
+        path: PathBuf::from("<build context>"),
+        source,
+    };
+    add("Dockerfile", dockerfile.as_bytes(), 0o644).map_err(io)?;
+    for (path, data, mode) in files {
+        add(path, data, *mode).map_err(io)?;
+    }
+    let data = builder.into_inner().map_err(io)?;
+    Ok(Bytes::from(data))
+}
+
+/// Where a recipe lives.
+pub fn recipe_path(images_dir: &Path, name: &str) -> PathBuf {
+    images_dir.join(name).join("recipe.yaml")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_hash_separates_parts() {
+        let a = content_hash([b"ab".as_slice(), b"c".as_slice()]);
+        let b = content_hash([b"a".as_slice(), b"bc".as_slice()]);
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 64);
+    }
+
+    #[test]
+    fn context_tar_holds_dockerfile_and_files() {
+        let tar = context_tar("FROM x\n", &[("files/0".into(), b"hi".to_vec(), 0o644)]).unwrap();
+        let mut archive = tar::Archive::new(tar.as_ref());
+        let names: Vec<String> = archive
+            .entries()
+            .unwrap()
+            .map(|e| e.unwrap().path().unwrap().display().to_string())
+            .collect();
+        assert_eq!(names, ["Dockerfile", "files/0"]);
+    }
+}

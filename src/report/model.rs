@@ -1,0 +1,144 @@
+//! `report.json`: the contract scripts and CI rely on (see DESIGN.md). Extend it; never
+//! rename or remove a field.
+
+use serde::Serialize;
+
+use crate::finding::Finding;
+use crate::probe::Evidence;
+
+/// Bump on an incompatible change of the report's shape.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// What a GO never covers, stated in every report.
+pub const NOT_COVERED: &[&str] = &[
+    "the kernel, bootloader, firmware and hardware of the real host (the replica shares the engine's kernel)",
+    "anything on the real host that the replica does not reproduce (packages, data, configuration not in the image recipe)",
+    "load, traffic patterns and external services the scenario does not probe",
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Verdict {
+    #[serde(rename = "GO")]
+    Go,
+    #[serde(rename = "NO-GO")]
+    NoGo,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Go => "GO",
+            Verdict::NoGo => "NO-GO",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StepStatus {
+    Passed,
+    Failed,
+    Skipped,
+}
+
+impl StepStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StepStatus::Passed => "passed",
+            StepStatus::Failed => "failed",
+            StepStatus::Skipped => "skipped",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    pub schema_version: u32,
+    pub tool_version: String,
+    pub run_id: String,
+    pub scenario: String,
+    pub scenario_path: String,
+    pub verdict: Verdict,
+    pub started_at: jiff::Timestamp,
+    pub duration_ms: u64,
+    /// The run was stopped by a signal before it finished.
+    pub interrupted: bool,
+    pub environment: Environment,
+    pub steps: Vec<StepReport>,
+    pub probes: Vec<ProbeReport>,
+    pub findings: Vec<Finding>,
+    pub gates: Vec<GateReport>,
+    pub not_covered: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+pub struct Environment {
+    pub engine_version: String,
+    pub api_version: String,
+    pub cgroup_version: String,
+    pub mirror: String,
+    pub images: Vec<ImageReport>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ImageReport {
+    pub host: String,
+    pub recipe: String,
+    pub reference: String,
+    pub content_hash: String,
+    pub base: String,
+    pub cached: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StepReport {
+    pub name: String,
+    pub kind: String,
+    pub status: StepStatus,
+    pub duration_ms: u64,
+    /// Why it failed or was skipped, or what it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<CheckReport>,
+    /// What an `exec` step's command printed, or what a `reboot` saw.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<Evidence>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub allow_failure: bool,
+}
+
+/// One probe check inside a step.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CheckReport {
+    pub probe: String,
+    pub passed: bool,
+    pub attempts: u32,
+    pub duration_ms: u64,
+    pub evidence: Evidence,
+}
+
+/// A probe over the whole run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProbeReport {
+    pub name: String,
+    pub kind: String,
+    pub host: String,
+    /// Attempts made, over every check of this probe.
+    pub attempts: u32,
+    /// Failed attempts (retries that later passed count too).
+    pub failures: u32,
+    pub checks: u32,
+    pub failed_checks: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_failure: Option<Evidence>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GateReport {
+    pub name: String,
+    pub passed: bool,
+    pub value: f64,
+    pub limit: f64,
+    pub detail: String,
+}

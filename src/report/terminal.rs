@@ -1,0 +1,274 @@
+//! The terminal: a live view of the run on stderr while it works, and a final
+//! summary (steps, gates, findings, verdict) rendered into any `io::Write`.
+
+use std::io::{self, Write};
+use std::time::Duration;
+
+use comfy_table::{Cell, ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
+use indicatif::{ProgressBar, ProgressStyle};
+use owo_colors::OwoColorize;
+
+use super::{Report, StepStatus, Verdict};
+use crate::images::ImageEvent;
+use crate::runner::{EventSink, RunEvent};
+
+/// How much the live view shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Detail {
+    /// Nothing but errors.
+    Quiet,
+    /// Steps, hosts and images; long outputs only as a spinner line on a terminal.
+    Normal,
+    /// Also every line of build output.
+    Verbose,
+}
+
+/// Renders run events as they happen.
+#[derive(Debug)]
+pub struct LiveView<W: Write + Send> {
+    out: W,
+    detail: Detail,
+    color: bool,
+    spinner: Option<ProgressBar>,
+    interactive: bool,
+}
+
+impl<W: Write + Send> LiveView<W> {
+    /// `interactive` adds a spinner with the latest output line; use it on a terminal only.
+    pub fn new(out: W, detail: Detail, color: bool, interactive: bool) -> Self {
+        LiveView {
+            out,
+            detail,
+            color,
+            spinner: None,
+            interactive,
+        }
+    }
+
+    fn line(&mut self, text: &str) {
+        if self.detail == Detail::Quiet {
+            return;
+        }
+        match &self.spinner {
+            Some(spinner) => spinner.println(text),
+            None => {
+                let _ = writeln!(self.out, "{text}");
+            }
+        }
+    }
+
+    fn start_spinner(&mut self, message: String) {
+        if !self.interactive || self.detail == Detail::Quiet {
+            return;
+        }
+        let spinner = ProgressBar::new_spinner();
+        spinner.set_style(
+            ProgressStyle::with_template("{spinner} {elapsed:>4} {wide_msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
+        spinner.enable_steady_tick(Duration::from_millis(120));
+        spinner.set_message(message);
+        self.spinner = Some(spinner);
+    }
+
+    fn spinner_message(&mut self, message: &str) {
+        if let Some(spinner) = &self.spinner {
+            spinner.set_message(message.to_string());
+        }
+    }
+
+    fn stop_spinner(&mut self) {
+        if let Some(spinner) = self.spinner.take() {
+            spinner.finish_and_clear();
+        }
+    }
+
+    fn paint_status(&self, status: StepStatus) -> String {
+        let text = match status {
+            StepStatus::Passed => "ok",
+            StepStatus::Failed => "FAILED",
+            StepStatus::Skipped => "skipped",
+        };
+        if !self.color {
+            return text.to_string();
+        }
+        match status {
+            StepStatus::Passed => text.green().to_string(),
+            StepStatus::Failed => text.red().bold().to_string(),
+            StepStatus::Skipped => text.yellow().to_string(),
+        }
+    }
+
+    fn image_event(&mut self, event: &ImageEvent) {
+        match event {
+            ImageEvent::CacheHit { what, reference } => {
+                self.line(&format!("      {what}: cache hit ({reference})"))
+            }
+            ImageEvent::Building { what, reference } => {
+                self.line(&format!("      {what}: building {reference}"))
+            }
+            ImageEvent::Output { what, line } => {
+                if self.detail == Detail::Verbose {
+                    self.line(&format!("        {what} | {line}"));
+                } else {
+                    self.spinner_message(&format!("{what}: {line}"));
+                }
+            }
+            ImageEvent::Built {
+                what,
+                reference,
+                duration,
+            } => self.line(&format!(
+                "      {what}: built {reference} in {:.1}s",
+                duration.as_secs_f64()
+            )),
+        }
+    }
+}
+
+impl<W: Write + Send> EventSink for LiveView<W> {
+    fn event(&mut self, event: &RunEvent) {
+        match event {
+            RunEvent::Started {
+                run_id, scenario, ..
+            } => self.line(&format!("rehearsing `{scenario}` (run {run_id})")),
+            RunEvent::Image(image) => self.image_event(image),
+            RunEvent::HostStarting { host } => self.spinner_message(&format!("starting host `{host}`")),
+            RunEvent::HostReady {
+                host,
+                address,
+                boot,
+            } => self.line(&format!(
+                "      host `{host}` up at {address} (booted in {:.1}s)",
+                boot.as_secs_f64()
+            )),
+            RunEvent::StepStarted {
+                index,
+                total,
+                name,
+                kind,
+            } => {
+                self.line(&format!("[{}/{total}] {name} ({kind})", index + 1));
+                self.start_spinner(name.clone());
+            }
+            RunEvent::StepProgress { message, .. } => {
+                if self.interactive {
+                    self.spinner_message(message);
+                } else if self.detail == Detail::Verbose {
+                    self.line(&format!("      {message}"));
+                }
+            }
+            RunEvent::ProbeAttempt {
+                probe,
+                attempt,
+                result,
+            } => {
+                let state = if result.passed { "ok" } else { "failing" };
+                self.spinner_message(&format!(
+                    "probe `{probe}` attempt {attempt}: {state}: {}",
+                    result.evidence.summary
+                ));
+            }
+            RunEvent::StepFinished {
+                status,
+                duration,
+                detail,
+                ..
+            } => {
+                self.stop_spinner();
+                let status = self.paint_status(*status);
+                let detail = detail.as_deref().map(|d| format!(": {d}")).unwrap_or_default();
+                self.line(&format!("      {status} in {:.1}s{detail}", duration.as_secs_f64()));
+            }
+            RunEvent::Finding(finding) => self.line(&format!(
+                "      finding [{}] {}: {}",
+                finding.severity.as_str(),
+                finding.key,
+                finding.message
+            )),
+            RunEvent::CleanupStarted { resources } => {
+                self.stop_spinner();
+                self.line(&format!("cleaning up {resources} resource(s)"));
+            }
+            RunEvent::Kept { hosts, network } => {
+                self.stop_spinner();
+                self.line(&format!("kept the replica (network `{network}`); enter a host with:"));
+                for (host, id) in hosts {
+                    let short: String = id.chars().take(12).collect();
+                    self.line(&format!("  docker exec -it {short} bash    # host `{host}`"));
+                }
+                self.line("remove it with `rehearse gc` when done");
+            }
+            RunEvent::Finished { .. } => self.stop_spinner(),
+        }
+    }
+}
+
+/// The final summary: steps, gates, findings and the verdict.
+pub fn render_summary(report: &Report, out: &mut impl Write, color: bool) -> io::Result<()> {
+    let mut steps = table(&["step", "kind", "status", "time", "detail"]);
+    for step in &report.steps {
+        steps.add_row(vec![
+            Cell::new(&step.name),
+            Cell::new(&step.kind),
+            Cell::new(step.status.as_str()),
+            Cell::new(format!("{:.1}s", step.duration_ms as f64 / 1000.0)),
+            Cell::new(step.detail.as_deref().unwrap_or("")),
+        ]);
+    }
+    writeln!(out, "{steps}")?;
+    let mut gates = table(&["gate", "result", "value", "limit", "detail"]);
+    for gate in &report.gates {
+        gates.add_row(vec![
+            Cell::new(&gate.name),
+            Cell::new(if gate.passed { "pass" } else { "FAIL" }),
+            Cell::new(gate.value),
+            Cell::new(gate.limit),
+            Cell::new(&gate.detail),
+        ]);
+    }
+    writeln!(out, "{gates}")?;
+    if !report.findings.is_empty() {
+        let mut findings = table(&["finding", "severity", "inhibitor", "message", "remediation"]);
+        let mut sorted: Vec<_> = report.findings.iter().collect();
+        sorted.sort_by_key(|f| (!f.inhibitor, std::cmp::Reverse(f.severity)));
+        for f in sorted {
+            findings.add_row(vec![
+                Cell::new(&f.key),
+                Cell::new(f.severity.as_str()),
+                Cell::new(if f.inhibitor { "yes" } else { "no" }),
+                Cell::new(&f.message),
+                Cell::new(&f.remediation),
+            ]);
+        }
+        writeln!(out, "{findings}")?;
+    }
+    let verdict = report.verdict.as_str();
+    let painted = match (color, report.verdict) {
+        (false, _) => verdict.to_string(),
+        (true, Verdict::Go) => verdict.green().bold().to_string(),
+        (true, Verdict::NoGo) => verdict.red().bold().to_string(),
+    };
+    let why = report
+        .gates
+        .iter()
+        .find(|g| !g.passed)
+        .map(|g| format!(" — gate `{}` failed: {}", g.name, g.detail))
+        .unwrap_or_default();
+    writeln!(
+        out,
+        "{painted}: `{}` in {:.1}s{why}",
+        report.scenario,
+        report.duration_ms as f64 / 1000.0
+    )
+}
+
+fn table(header: &[&str]) -> Table {
+    let mut table = Table::new();
+    table
+        .load_style(UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_width(120)
+        .set_header(header.to_vec());
+    table
+}

@@ -1,0 +1,285 @@
+//! The runner: provisions the replica, runs the steps in order, emits events, and
+//! always cleans up what it created — on success, NO-GO, error or interruption.
+
+mod event;
+mod provision;
+mod steps;
+mod systemd;
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use tokio_util::sync::CancellationToken;
+
+pub use event::{EventSink, RunEvent};
+pub use systemd::BootState;
+
+use crate::engine::{Engine, EngineError, OWNER_LABEL, RUN_LABEL};
+use crate::finding::Finding;
+use crate::images::{BuildSettings, ImageError};
+use crate::probe::{CheckOutcome, HostAddresses};
+use crate::report::{
+    Environment, NOT_COVERED, ProbeReport, Report, SCHEMA_VERSION, StepReport, StepStatus,
+};
+use crate::scenario::Scenario;
+
+/// How a run is carried out.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Unique id of this run; names and labels every resource it creates.
+    pub run_id: String,
+    /// Leave the replica running at the end, for inspection.
+    pub keep: bool,
+    pub build: BuildSettings,
+    /// Cancelled on Ctrl-C / SIGTERM: the run stops, cleans up and reports.
+    pub cancel: CancellationToken,
+    /// How long a host may take to boot (systemd) at provision and after a reboot.
+    pub boot_timeout: Duration,
+}
+
+impl RunOptions {
+    pub fn new(run_id: String, build: BuildSettings) -> Self {
+        RunOptions {
+            run_id,
+            keep: false,
+            build,
+            cancel: CancellationToken::new(),
+            boot_timeout: Duration::from_secs(120),
+        }
+    }
+}
+
+/// A run that could not be carried out (as opposed to a NO-GO, which is a result).
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    #[error(transparent)]
+    Image(#[from] ImageError),
+}
+
+impl RunError {
+    /// True when the fault is in the user's input (a recipe), not the environment.
+    pub fn is_input_error(&self) -> bool {
+        matches!(
+            self,
+            RunError::Image(ImageError::Recipe(_) | ImageError::RecipeNotFound { .. })
+        )
+    }
+}
+
+/// A fresh run id: the scenario's name and a random suffix.
+pub fn new_run_id(scenario: &str) -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default(),
+    );
+    hasher.write_u32(std::process::id());
+    let short: String = scenario.chars().take(24).collect();
+    format!("{short}-{:06x}", hasher.finish() & 0xff_ffff)
+}
+
+/// Everything a run created, recorded as it is created so cleanup works even when
+/// the run is cancelled half-way.
+#[derive(Debug, Default)]
+struct Created {
+    network: Option<(String, String)>,
+    containers: Vec<(String, String)>,
+}
+
+/// What the run has learnt so far; becomes the report.
+#[derive(Debug, Default)]
+struct RunState {
+    steps: Vec<StepReport>,
+    probes: Vec<ProbeReport>,
+    findings: Vec<Finding>,
+    environment: Environment,
+    hosts: HostAddresses,
+}
+
+impl RunState {
+    fn new(scenario: &Scenario, build: &BuildSettings) -> Self {
+        RunState {
+            probes: scenario
+                .probes
+                .iter()
+                .map(|p| ProbeReport {
+                    name: p.name.clone(),
+                    kind: p.kind.label().to_string(),
+                    host: p.kind.host().to_string(),
+                    attempts: 0,
+                    failures: 0,
+                    checks: 0,
+                    failed_checks: 0,
+                    last_failure: None,
+                })
+                .collect(),
+            environment: Environment {
+                mirror: build.mirror.clone(),
+                ..Environment::default()
+            },
+            ..RunState::default()
+        }
+    }
+
+    fn record_check(&mut self, outcome: &CheckOutcome) {
+        if let Some(probe) = self.probes.iter_mut().find(|p| p.name == outcome.probe) {
+            probe.attempts += outcome.attempts;
+            probe.failures += outcome.failures;
+            probe.checks += 1;
+            if !outcome.passed {
+                probe.failed_checks += 1;
+                probe.last_failure = Some(outcome.evidence.clone());
+            }
+        }
+    }
+}
+
+/// Labels every resource of this run carries.
+fn run_labels(options: &RunOptions, scenario: &Scenario) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        (RUN_LABEL.to_string(), options.run_id.clone()),
+        (OWNER_LABEL.to_string(), crate::owner::current()),
+        ("rehearse.scenario".to_string(), scenario.name.clone()),
+    ])
+}
+
+/// Rehearse `scenario` on `engine`. A NO-GO is an `Ok` report; `Err` means the
+/// rehearsal could not be carried out. Either way nothing is left behind unless
+/// `options.keep` is set.
+pub async fn run<E: Engine>(
+    engine: &E,
+    scenario: &Scenario,
+    options: &RunOptions,
+    sink: &mut dyn EventSink,
+) -> Result<Report, RunError> {
+    let started_at = jiff::Timestamp::now();
+    let clock = Instant::now();
+    let created = Mutex::new(Created::default());
+    let mut state = RunState::new(scenario, &options.build);
+    sink.event(&RunEvent::Started {
+        run_id: options.run_id.clone(),
+        scenario: scenario.name.clone(),
+        steps: scenario.steps.len() + 1,
+    });
+    let outcome = tokio::select! {
+        result = execute(engine, scenario, options, sink, &created, &mut state) => result.map(|()| false),
+        () = options.cancel.cancelled() => Ok(true),
+    };
+    let created = created.into_inner().unwrap_or_else(|e| e.into_inner());
+    if options.keep {
+        sink.event(&RunEvent::Kept {
+            hosts: created.containers.clone(),
+            network: created.network.clone().map(|n| n.1).unwrap_or_default(),
+        });
+    } else {
+        cleanup(engine, &created, sink).await;
+    }
+    let interrupted = outcome?;
+    Ok(finish(scenario, options, state, started_at, clock, interrupted, sink))
+}
+
+fn finish(
+    scenario: &Scenario,
+    options: &RunOptions,
+    mut state: RunState,
+    started_at: jiff::Timestamp,
+    clock: Instant,
+    interrupted: bool,
+    sink: &mut dyn EventSink,
+) -> Report {
+    // Steps that never ran are reported as skipped, so the report lists them all.
+    let ran = state.steps.len();
+    let mut names: Vec<(String, &'static str)> = vec![("provision".into(), "provision")];
+    names.extend(scenario.steps.iter().map(|s| (s.name.clone(), s.kind.label())));
+    for (name, kind) in names.into_iter().skip(ran) {
+        state.steps.push(StepReport {
+            name,
+            kind: kind.to_string(),
+            status: StepStatus::Skipped,
+            duration_ms: 0,
+            detail: Some(if interrupted {
+                "the run was interrupted".into()
+            } else {
+                "an earlier step failed".into()
+            }),
+            checks: vec![],
+            evidence: None,
+            allow_failure: false,
+        });
+    }
+    let (gates, verdict) = crate::verdict::evaluate(
+        &scenario.gates,
+        &state.steps,
+        &state.probes,
+        &state.findings,
+        interrupted,
+    );
+    let duration = clock.elapsed();
+    sink.event(&RunEvent::Finished { verdict, duration });
+    Report {
+        schema_version: SCHEMA_VERSION,
+        tool_version: env!("CARGO_PKG_VERSION").to_string(),
+        run_id: options.run_id.clone(),
+        scenario: scenario.name.clone(),
+        scenario_path: scenario.path.display().to_string(),
+        verdict,
+        started_at,
+        duration_ms: duration.as_millis() as u64,
+        interrupted,
+        environment: state.environment,
+        steps: state.steps,
+        probes: state.probes,
+        findings: state.findings,
+        gates,
+        not_covered: NOT_COVERED.iter().map(|s| s.to_string()).collect(),
+    }
+}
+
+async fn execute<E: Engine>(
+    engine: &E,
+    scenario: &Scenario,
+    options: &RunOptions,
+    sink: &mut dyn EventSink,
+    created: &Mutex<Created>,
+    state: &mut RunState,
+) -> Result<(), RunError> {
+    let total = scenario.steps.len() + 1;
+    if !provision::provision(engine, scenario, options, sink, created, state, total).await? {
+        return Ok(());
+    }
+    for (offset, step) in scenario.steps.iter().enumerate() {
+        let index = offset + 1;
+        let report = steps::run_step(engine, scenario, options, step, index, total, sink, state).await;
+        let stop = report.status == StepStatus::Failed && !report.allow_failure;
+        state.steps.push(report);
+        if stop {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// Remove what the run created: containers first, then the network.
+async fn cleanup<E: Engine>(engine: &E, created: &Created, sink: &mut dyn EventSink) {
+    let count = created.containers.len() + usize::from(created.network.is_some());
+    if count == 0 {
+        return;
+    }
+    sink.event(&RunEvent::CleanupStarted { resources: count });
+    for (host, id) in &created.containers {
+        if let Err(e) = engine.remove_container(id).await {
+            eprintln!("warning: cannot remove the container of host `{host}` ({id}): {e}; `rehearse gc` will retry");
+        }
+    }
+    if let Some((id, name)) = &created.network
+        && let Err(e) = engine.remove_network(id).await
+    {
+        eprintln!("warning: cannot remove network `{name}`: {e}; `rehearse gc` will retry");
+    }
+}

@@ -1,0 +1,202 @@
+//! The `provision` step every run starts with: images ready, network created, hosts
+//! started and booted.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use super::systemd::{BootState, wait_booted};
+use super::{Created, EventSink, RunError, RunEvent, RunOptions, RunState, run_labels};
+use crate::engine::{ContainerSpec, Engine};
+use crate::finding::Finding;
+use crate::images::{BuiltImage, ensure_image};
+use crate::report::{ImageReport, StepReport, StepStatus};
+use crate::scenario::{Host, Init, Scenario, Severity};
+
+/// Provision the replica. Returns `Ok(false)` when a host failed to come up (the run
+/// goes on to a NO-GO), `Err` when the environment cannot carry out the rehearsal.
+pub(super) async fn provision<E: Engine>(
+    engine: &E,
+    scenario: &Scenario,
+    options: &RunOptions,
+    sink: &mut dyn EventSink,
+    created: &Mutex<Created>,
+    state: &mut RunState,
+    total: usize,
+) -> Result<bool, RunError> {
+    let started = Instant::now();
+    sink.event(&RunEvent::StepStarted {
+        index: 0,
+        total,
+        name: "provision".into(),
+        kind: "provision",
+    });
+    let info = engine.info().await?;
+    state.environment.engine_version = info.server_version.clone();
+    state.environment.api_version = info.api_version.clone();
+    state.environment.cgroup_version = info.cgroup_version.as_str().to_string();
+
+    let images = prepare_images(engine, scenario, options, sink, state).await?;
+
+    let labels = run_labels(options, scenario);
+    let network_name = format!("rh-{}", options.run_id);
+    let network_id = engine.create_network(&network_name, &labels).await?;
+    lock(created).network = Some((network_id, network_name.clone()));
+
+    let mut failure = None;
+    for host in &scenario.hosts {
+        let image = &images[&host.image];
+        if let Err(detail) =
+            start_host(engine, options, host, image, &network_name, &labels, sink, created, state)
+                .await?
+        {
+            failure = Some(detail);
+            break;
+        }
+    }
+    let status = if failure.is_some() {
+        StepStatus::Failed
+    } else {
+        StepStatus::Passed
+    };
+    let detail = failure.clone().or_else(|| {
+        Some(format!(
+            "{} host(s) up on network `{network_name}`",
+            scenario.hosts.len()
+        ))
+    });
+    sink.event(&RunEvent::StepFinished {
+        index: 0,
+        name: "provision".into(),
+        status,
+        duration: started.elapsed(),
+        detail: detail.clone(),
+    });
+    state.steps.push(StepReport {
+        name: "provision".into(),
+        kind: "provision".into(),
+        status,
+        duration_ms: started.elapsed().as_millis() as u64,
+        detail,
+        checks: vec![],
+        evidence: None,
+        allow_failure: false,
+    });
+    Ok(failure.is_none())
+}
+
+fn lock(created: &Mutex<Created>) -> std::sync::MutexGuard<'_, Created> {
+    created.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Build (or find in the cache) the image of every recipe the hosts use.
+async fn prepare_images<E: Engine>(
+    engine: &E,
+    scenario: &Scenario,
+    options: &RunOptions,
+    sink: &mut dyn EventSink,
+    state: &mut RunState,
+) -> Result<BTreeMap<String, BuiltImage>, RunError> {
+    let mut images: BTreeMap<String, BuiltImage> = BTreeMap::new();
+    for host in &scenario.hosts {
+        if !images.contains_key(&host.image) {
+            let built = ensure_image(engine, &options.build, &host.image, &mut |e| {
+                sink.event(&RunEvent::Image(e))
+            })
+            .await?;
+            images.insert(host.image.clone(), built);
+        }
+        let built = &images[&host.image];
+        state.environment.images.push(ImageReport {
+            host: host.name.clone(),
+            recipe: built.recipe.clone(),
+            reference: built.reference.clone(),
+            content_hash: built.content_hash.clone(),
+            base: built.base.clone(),
+            cached: built.cached,
+        });
+    }
+    Ok(images)
+}
+
+/// Start one host and wait for it to boot. The inner `Err` is a host that did not
+/// come up (a result); the outer one an engine failure.
+#[allow(clippy::too_many_arguments)]
+async fn start_host<E: Engine>(
+    engine: &E,
+    options: &RunOptions,
+    host: &Host,
+    image: &BuiltImage,
+    network: &str,
+    labels: &BTreeMap<String, String>,
+    sink: &mut dyn EventSink,
+    created: &Mutex<Created>,
+    state: &mut RunState,
+) -> Result<Result<(), String>, RunError> {
+    let started = Instant::now();
+    sink.event(&RunEvent::HostStarting {
+        host: host.name.clone(),
+    });
+    let systemd = host.init == Init::Systemd;
+    let mut host_labels = labels.clone();
+    host_labels.insert("rehearse.host".into(), host.name.clone());
+    let mut aliases = vec![host.name.clone()];
+    aliases.extend(host.aliases.iter().cloned());
+    let spec = ContainerSpec {
+        name: format!("rh-{}-{}", options.run_id, host.name),
+        hostname: host.name.clone(),
+        image: image.reference.clone(),
+        network: network.to_string(),
+        aliases,
+        labels: host_labels,
+        env: host.env.clone(),
+        cmd: if systemd {
+            vec!["/sbin/init".into()]
+        } else {
+            vec!["sleep".into(), "infinity".into()]
+        },
+        systemd,
+        memory: host.memory,
+        cpus: host.cpus,
+    };
+    let id = engine.run_container(&spec).await?;
+    lock(created).containers.push((host.name.clone(), id.clone()));
+    if systemd {
+        match wait_booted(engine, &id, options.boot_timeout).await {
+            Ok(BootState::Running) => {}
+            Ok(BootState::Degraded { failed_units }) => {
+                record_degraded(state, sink, &host.name, &failed_units, "at first boot")
+            }
+            Err(detail) => return Ok(Err(format!("host `{}` did not boot: {detail}", host.name))),
+        }
+    }
+    let address = engine.container_ip(&id, network).await?;
+    state.hosts.insert(&host.name, id, address);
+    sink.event(&RunEvent::HostReady {
+        host: host.name.clone(),
+        address: address.to_string(),
+        boot: started.elapsed(),
+    });
+    Ok(Ok(()))
+}
+
+/// A degraded boot is a finding, not a failure: the service checks say whether it matters.
+pub(super) fn record_degraded(
+    state: &mut RunState,
+    sink: &mut dyn EventSink,
+    host: &str,
+    failed_units: &str,
+    when: &str,
+) {
+    let finding = Finding {
+        key: "systemd.degraded".into(),
+        severity: Severity::Medium,
+        inhibitor: false,
+        host: Some(host.to_string()),
+        message: format!("host `{host}` booted degraded {when}: some systemd units failed"),
+        remediation: "inspect the failed units (`systemctl --failed`, `journalctl -u UNIT`) and fix or disable them".into(),
+        evidence: failed_units.lines().map(str::to_string).collect(),
+    };
+    sink.event(&RunEvent::Finding(finding.clone()));
+    state.findings.push(finding);
+}

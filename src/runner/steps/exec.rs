@@ -1,0 +1,26 @@
+//! `exec` step: run a command in a host and check its exit code and output.
+
+use super::{StepContext, StepResult};
+use crate::engine::Engine;
+use crate::scenario::ExecStep;
+
+pub(super) async fn run<E: Engine>(step: &ExecStep, cx: &mut StepContext<'_, E>) -> StepResult {
+    let Some(container) = cx.container(&step.host) else {
+        return StepResult::failed(format!("host `{}` is not running", step.host));
+    };
+    cx.progress(format!("{}$ {}", step.host, step.command.display()));
+    // The step's own timeout bounds the command; this one only has to be longer.
+    let limit = cx.scenario.steps.iter().map(|s| s.timeout).max().unwrap_or_default();
+    match cx.engine.exec(&container, &step.command.to_argv(), limit).await {
+        Ok(output) => {
+            let attempt = crate::probe::judge_exec(&step.command.display(), &step.expect, &output);
+            StepResult {
+                passed: attempt.passed,
+                detail: (!attempt.passed).then(|| attempt.evidence.summary.clone()),
+                checks: vec![],
+                evidence: Some(attempt.evidence),
+            }
+        }
+        Err(e) => StepResult::failed(format!("cannot run `{}`: {e}", step.command.display())),
+    }
+}

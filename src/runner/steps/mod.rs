@@ -1,0 +1,144 @@
+//! Steps: one file per kind. Each returns a [`StepResult`]; this module times it,
+//! applies its timeout and turns it into a report entry.
+
+mod exec;
+mod probe;
+mod reboot;
+
+use std::time::Instant;
+
+use super::{EventSink, RunEvent, RunOptions, RunState};
+use crate::engine::Engine;
+use crate::probe::Evidence;
+use crate::report::{CheckReport, StepReport, StepStatus};
+use crate::scenario::{Scenario, Step, StepKind};
+
+/// What a step found.
+#[derive(Debug, Default)]
+pub(super) struct StepResult {
+    pub passed: bool,
+    pub detail: Option<String>,
+    pub checks: Vec<CheckReport>,
+    pub evidence: Option<Evidence>,
+}
+
+impl StepResult {
+    fn failed(detail: String) -> Self {
+        StepResult {
+            passed: false,
+            detail: Some(detail),
+            ..StepResult::default()
+        }
+    }
+}
+
+/// Everything a step may use.
+pub(super) struct StepContext<'a, E: Engine> {
+    pub engine: &'a E,
+    pub scenario: &'a Scenario,
+    pub options: &'a RunOptions,
+    pub index: usize,
+    pub sink: &'a mut dyn EventSink,
+    pub state: &'a mut RunState,
+}
+
+impl<E: Engine> StepContext<'_, E> {
+    fn progress(&mut self, message: String) {
+        self.sink.event(&RunEvent::StepProgress {
+            index: self.index,
+            message,
+        });
+    }
+
+    fn container(&self, host: &str) -> Option<String> {
+        self.state.hosts.get(host).map(|h| h.container_id.clone())
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn run_step<E: Engine>(
+    engine: &E,
+    scenario: &Scenario,
+    options: &RunOptions,
+    step: &Step,
+    index: usize,
+    total: usize,
+    sink: &mut dyn EventSink,
+    state: &mut RunState,
+) -> StepReport {
+    let started = Instant::now();
+    sink.event(&RunEvent::StepStarted {
+        index,
+        total,
+        name: step.name.clone(),
+        kind: step.kind.label(),
+    });
+    let mut cx = StepContext {
+        engine,
+        scenario,
+        options,
+        index,
+        sink,
+        state,
+    };
+    let work = async {
+        match &step.kind {
+            StepKind::Exec(s) => exec::run(s, &mut cx).await,
+            StepKind::Probe(s) => probe::run(s, &mut cx).await,
+            StepKind::Reboot(s) => reboot::run(s, &mut cx).await,
+        }
+    };
+    let result = match tokio::time::timeout(step.timeout, work).await {
+        Ok(result) => result,
+        Err(_) => StepResult::failed(format!(
+            "timed out after {}",
+            humantime::format_duration(step.timeout)
+        )),
+    };
+    let mut result = result;
+    if !result.passed {
+        if let Some(why) = dead_hosts(engine, state).await {
+            let detail = result.detail.take().unwrap_or_default();
+            result.detail = Some(format!("{detail} ({why})"));
+        }
+    }
+    let status = if result.passed {
+        StepStatus::Passed
+    } else {
+        StepStatus::Failed
+    };
+    sink.event(&RunEvent::StepFinished {
+        index,
+        name: step.name.clone(),
+        status,
+        duration: started.elapsed(),
+        detail: result.detail.clone(),
+    });
+    StepReport {
+        name: step.name.clone(),
+        kind: step.kind.label().to_string(),
+        status,
+        duration_ms: started.elapsed().as_millis() as u64,
+        detail: result.detail,
+        checks: result.checks,
+        evidence: result.evidence,
+        allow_failure: step.allow_failure,
+    }
+}
+
+/// After a failure, say if a host died (exited, OOM-killed): that is usually the reason.
+async fn dead_hosts<E: Engine>(engine: &E, state: &RunState) -> Option<String> {
+    let mut dead = Vec::new();
+    for (name, host) in state.hosts.iter() {
+        if let Ok(s) = engine.container_state(&host.container_id).await
+            && !s.running
+        {
+            let oom = if s.oom_killed { ", killed for lack of memory" } else { "" };
+            dead.push(format!(
+                "host `{name}` is not running: exit code {}{oom}",
+                s.exit_code.unwrap_or(-1)
+            ));
+        }
+    }
+    (!dead.is_empty()).then(|| dead.join("; "))
+}

@@ -1,0 +1,168 @@
+//! Docker-backed tests: real images, real systemd hosts, real Apache, real probes.
+//! They prove the product; CI runs them with `REHEARSE_REQUIRE_DOCKER=1`.
+
+mod common;
+
+use common::*;
+
+struct RunResult {
+    code: i32,
+    stdout: String,
+    stderr: String,
+    report: serde_json::Value,
+    _dir: tempfile::TempDir,
+}
+
+fn run_scenario(path: &str, extra: &[&str]) -> RunResult {
+    images_ready();
+    let dir = tempfile::tempdir().unwrap();
+    let report_dir = dir.path().join("report");
+    let mut args = vec!["run", path, "--report-dir", report_dir.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    let output = rehearse(&args);
+    let stdout = text(&output.stdout);
+    let stderr = text(&output.stderr);
+    let report = report(&report_dir);
+    RunResult {
+        code: output.status.code().unwrap_or(-1),
+        stdout,
+        stderr,
+        report,
+        _dir: dir,
+    }
+}
+
+fn step<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    report["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == name)
+        .unwrap_or_else(|| panic!("no step `{name}` in {report:#}"))
+}
+
+fn probe<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    report["probes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == name)
+        .unwrap_or_else(|| panic!("no probe `{name}` in {report:#}"))
+}
+
+fn assert_clean(run: &RunResult) {
+    let run_id = run.report["run_id"].as_str().unwrap();
+    assert_eq!(leftovers(run_id), Vec::<String>::new(), "run {run_id} left resources behind");
+}
+
+#[test]
+fn smoke_scenario_is_go_and_leaves_nothing() {
+    if !docker_available() {
+        return;
+    }
+    let run = run_scenario("scenarios/smoke-static-site.yaml", &[]);
+    assert_eq!(run.code, 0, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    assert_eq!(run.report["verdict"], "GO");
+    assert_eq!(run.report["schema_version"], 1);
+    assert!(run.stdout.contains("GO: `smoke-static-site`"), "{}", run.stdout);
+    let names: Vec<&str> = run.report["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["provision", "baseline", "reboot web", "after reboot"]);
+    for s in run.report["steps"].as_array().unwrap() {
+        assert_eq!(s["status"], "passed", "{s:#}");
+    }
+    // The page really came from Apache inside the replica.
+    let check = &step(&run.report, "baseline")["checks"][0];
+    assert_eq!(check["evidence"]["status"], 200);
+    assert!(check["evidence"]["body_excerpt"].as_str().unwrap().contains("Hello from the rehearse replica"));
+    let homepage = probe(&run.report, "homepage");
+    assert_eq!(homepage["checks"], 2);
+    assert_eq!(homepage["failed_checks"], 0);
+    assert!(homepage["attempts"].as_u64().unwrap() >= 2);
+    assert_eq!(run.report["environment"]["images"][0]["cached"], true);
+    assert!(run.stderr.contains("cache hit"), "{}", run.stderr);
+    assert_clean(&run);
+}
+
+#[test]
+fn broken_scenario_is_no_go_naming_the_probe_with_evidence() {
+    if !docker_available() {
+        return;
+    }
+    let run = run_scenario("scenarios/smoke-broken.yaml", &[]);
+    assert_eq!(run.code, 1, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    assert_eq!(run.report["verdict"], "NO-GO");
+    assert!(run.stdout.contains("NO-GO"), "{}", run.stdout);
+    let failed: Vec<&serde_json::Value> = run.report["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["status"] == "failed")
+        .collect();
+    assert_eq!(failed.len(), 1, "{:#}", run.report["steps"]);
+    let detail = failed[0]["detail"].as_str().unwrap();
+    assert!(detail.contains("probe `homepage`"), "{detail}");
+    let homepage = probe(&run.report, "homepage");
+    assert_eq!(homepage["failed_checks"], 1);
+    let evidence = homepage["last_failure"]["summary"].as_str().unwrap();
+    assert!(evidence.contains("Connection refused") || evidence.contains("connect"), "{evidence}");
+    let gate = &run.report["gates"][0];
+    assert_eq!(gate["name"], "steps passed");
+    assert_eq!(gate["passed"], false);
+    assert_clean(&run);
+}
+
+#[test]
+fn reboot_brings_back_enabled_services_only() {
+    if !docker_available() {
+        return;
+    }
+    // Apache keeps running after `systemctl disable`, so only a real reboot shows it gone.
+    let run = run_scenario("tests/scenarios/reboot-disabled-service.yaml", &[]);
+    assert_eq!(run.code, 1, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    assert_eq!(step(&run.report, "still serving before the reboot")["status"], "passed");
+    assert_eq!(step(&run.report, "reboot web")["status"], "passed");
+    let after = step(&run.report, "after reboot");
+    assert_eq!(after["status"], "failed");
+    let check = &after["checks"][0];
+    assert_eq!(check["probe"], "apache-active");
+    assert_eq!(check["evidence"]["exit_code"], 3);
+    assert_eq!(check["evidence"]["output"], "inactive");
+    assert_clean(&run);
+}
+
+#[test]
+fn second_build_hits_the_cache() {
+    if !docker_available() {
+        return;
+    }
+    images_ready();
+    let output = rehearse(&["images", "build", "static-site"]);
+    let stderr = text(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stderr.contains("base bookworm: cache hit"), "{stderr}");
+    assert!(stderr.contains("image static-site: cache hit"), "{stderr}");
+    assert!(!stderr.contains("building"), "{stderr}");
+    let list = text(&rehearse(&["images", "list"]).stdout);
+    assert!(list.contains("rehearse/static-site:"), "{list}");
+}
+
+#[test]
+fn keep_leaves_the_replica_and_gc_removes_it_once_the_run_is_gone() {
+    if !docker_available() {
+        return;
+    }
+    let run = run_scenario("scenarios/smoke-static-site.yaml", &["--keep"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stderr.contains("docker exec -it"), "{}", run.stderr);
+    let run_id = run.report["run_id"].as_str().unwrap();
+    let kept = leftovers(run_id);
+    assert_eq!(kept.len(), 2, "one container and one network: {kept:?}");
+    let gc = rehearse(&["gc"]);
+    assert!(gc.status.success(), "{}", text(&gc.stderr));
+    assert_eq!(leftovers(run_id), Vec::<String>::new());
+}
