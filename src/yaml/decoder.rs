@@ -580,11 +580,11 @@ mod tests {
             Some((init?, image?))
         })
         .unwrap_err();
+        assert_eq!(errors[0].message, "missing key `image` in host `web`");
         assert_eq!(
-            errors[0].message,
+            errors[1].message,
             "expected a string for `init`, found a list"
         );
-        assert_eq!(errors[1].message, "expected a string for `init`, found a list");
     }
 
     #[test]
