@@ -70,8 +70,8 @@ impl Decoder {
         what: &str,
         keys: &'static [&'static str],
     ) -> Option<MapDecoder<'a>> {
-        let map = self.open_map(node, what)?;
-        map.check_keys(keys);
+        let mut map = self.open_map(node, what)?;
+        map.misspelled = map.check_keys(keys);
         Some(map)
     }
 
@@ -93,6 +93,7 @@ impl Decoder {
             node,
             entries,
             what: what.to_string(),
+            misspelled: Vec::new(),
         })
     }
 
@@ -358,6 +359,9 @@ pub struct MapDecoder<'a> {
     /// First occurrence of each key, in source order.
     entries: Vec<&'a (Spanned<String>, Spanned<Node>)>,
     what: String,
+    /// Known keys suggested for unknown ones: their absence is not reported
+    /// again, the "did you mean" already covers it.
+    misspelled: Vec<&'static str>,
 }
 
 impl<'a> MapDecoder<'a> {
@@ -406,7 +410,7 @@ impl<'a> MapDecoder<'a> {
     /// The value of a required key; reports it missing at the map.
     pub fn required(&self, key: &str) -> Option<&'a Spanned<Node>> {
         let value = self.get(key);
-        if value.is_none() {
+        if value.is_none() && !self.misspelled.contains(&key) {
             let message = format!("missing key `{key}` in {}", self.what);
             self.decoder.error(self.mark(), message);
         }
@@ -512,22 +516,28 @@ impl<'a> MapDecoder<'a> {
         Some((kind, value))
     }
 
-    fn check_keys(&self, keys: &[&str]) {
-        for (key, _) in self.entries() {
-            if !keys.contains(&key.value.as_str()) {
-                self.unknown_key(key, keys);
-            }
-        }
+    /// Reports unknown keys; returns the known keys suggested for them.
+    fn check_keys(&self, keys: &'static [&'static str]) -> Vec<&'static str> {
+        self.entries()
+            .filter(|(key, _)| !keys.contains(&key.value.as_str()))
+            .filter_map(|(key, _)| self.unknown_key(key, keys))
+            .collect()
     }
 
-    fn unknown_key(&self, key: &Spanned<String>, keys: &[&str]) {
+    fn unknown_key(
+        &self,
+        key: &Spanned<String>,
+        keys: &'static [&'static str],
+    ) -> Option<&'static str> {
         let message = format!("unknown key `{}` in {}", key.value, self.what);
-        let help = match closest(&key.value, keys.iter().copied()) {
+        let near = closest(&key.value, keys.iter().copied());
+        let help = match near {
             Some(near) => format!("did you mean `{near}`?"),
             None => format!("expected one of {}", one_of(keys.iter().copied())),
         };
         self.decoder
             .error_with_help(Mark::of_key(key), message, help);
+        near
     }
 }
 

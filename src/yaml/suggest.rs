@@ -2,19 +2,22 @@
 
 /// The candidate closest to `input`, when it is close enough to be a likely typo.
 ///
-/// Close means a small edit distance (one edit per three characters, at least
-/// one), ignoring case, or `input` being a prefix of the candidate.
+/// Close means, ignoring case: a small edit distance (one edit per three
+/// characters, at least one), or the same first three characters (`sysd` for
+/// `systemd`, `desc` for `description`).
 pub fn closest<'a>(input: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let input = input.to_lowercase();
     let limit = (input.chars().count() / 3).max(1);
     candidates
         .into_iter()
         .map(|candidate| (strsim::damerau_levenshtein(&input, candidate), candidate))
-        .filter(|(distance, candidate)| {
-            *distance <= limit || (input.len() >= 3 && candidate.starts_with(&input))
-        })
+        .filter(|(distance, candidate)| *distance <= limit || shared_prefix(&input, candidate) >= 3)
         .min_by_key(|(distance, _)| *distance)
         .map(|(_, candidate)| candidate)
+}
+
+fn shared_prefix(a: &str, b: &str) -> usize {
+    a.chars().zip(b.chars()).take_while(|(x, y)| x == y).count()
 }
 
 /// Renders `` `a`, `b`, `c` `` for messages listing the valid choices.
@@ -37,6 +40,9 @@ mod tests {
         assert_eq!(closest("Image", keys), Some("image"));
         assert_eq!(closest("alias", keys), Some("aliases"));
         assert_eq!(closest("colour", keys), None);
+        assert_eq!(closest("sysd", ["systemd", "none"]), Some("systemd"));
+        assert_eq!(closest("tcp", ["http", "exec"]), None);
+        assert_eq!(closest("db", ["web"]), None);
         assert_eq!(closest("wbe", ["web", "db"]), Some("web"));
     }
 
