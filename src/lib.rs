@@ -1,16 +1,22 @@
 //! `rehearse`: rehearse a risky server change on a Docker replica and answer GO or NO-GO.
+//!
+//! One flow, one direction: a scenario file is parsed and validated into pure data
+//! ([`scenario`]); image recipes become cached images ([`images`]); the [`runner`]
+//! provisions the replica through the [`engine`] adapter, runs the steps and
+//! [`probe`]s, and emits events to the reporters ([`report`]); the [`verdict`] is
+//! GO only if every gate holds.
 #![forbid(unsafe_code)]
 
-pub mod scenario;
+pub mod cli;
 pub mod engine;
-pub mod images;
-pub mod probe;
-pub mod yaml;
+pub mod exit_code;
 pub mod finding;
+pub mod gc;
+pub mod images;
+pub mod owner;
+pub mod probe;
 pub mod report;
 pub mod runner;
+pub mod scenario;
 pub mod verdict;
-pub mod gc;
-pub mod owner;
-pub mod cli;
-pub mod exit_code;
+pub mod yaml;

@@ -1,8 +1,8 @@
 //! Scenario files: parsed from YAML and validated into pure data. No I/O here.
 mod model;
+mod parse;
+mod schema;
 
 pub use model::*;
-/// TEMPORARY until the parser lands.
-pub fn parse(_path: &std::path::Path, _source: &str) -> Result<Scenario, crate::yaml::Diagnostics> { unimplemented!() }
-/// TEMPORARY
-pub fn json_schema() -> serde_json::Value { serde_json::Value::Null }
+pub use parse::parse;
+pub use schema::json_schema;

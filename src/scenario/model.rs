@@ -192,22 +192,12 @@ impl Command {
     }
 }
 
-/// What a command's result must look like.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What a command's result must look like (by default: exit code 0).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ExecExpect {
     pub exit_code: i64,
     pub stdout_contains: Vec<String>,
     pub stderr_contains: Vec<String>,
-}
-
-impl Default for ExecExpect {
-    fn default() -> Self {
-        ExecExpect {
-            exit_code: 0,
-            stdout_contains: Vec::new(),
-            stderr_contains: Vec::new(),
-        }
-    }
 }
 
 /// One step of the rehearsal, run in order.
@@ -294,7 +284,12 @@ pub enum Severity {
 }
 
 impl Severity {
-    pub const ALL: [Severity; 4] = [Severity::Info, Severity::Low, Severity::Medium, Severity::High];
+    pub const ALL: [Severity; 4] = [
+        Severity::Info,
+        Severity::Low,
+        Severity::Medium,
+        Severity::High,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {

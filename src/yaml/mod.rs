@@ -1,6 +1,16 @@
 //! Span-aware YAML reading shared by scenario and image recipe parsing.
-/// TEMPORARY
-#[derive(Debug)]
-pub struct Diagnostics;
-impl std::fmt::Display for Diagnostics { fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result { write!(f, "x") } }
-impl std::error::Error for Diagnostics {}
+//!
+//! `serde-saphyr` reads the text into a generic [`Node`] tree where every key and
+//! value keeps its source location. A [`Decoder`] then walks that tree, turning it
+//! into typed values while collecting every problem as a [`Diagnostic`], so one
+//! pass reports all mistakes at once. Nothing here does I/O.
+
+mod decoder;
+mod diagnostic;
+mod node;
+mod suggest;
+
+pub use decoder::{Decoder, MapDecoder};
+pub use diagnostic::{Diagnostic, Diagnostics, Mark};
+pub use node::{Node, load};
+pub use suggest::{closest, one_of};

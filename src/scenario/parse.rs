@@ -1,0 +1,1077 @@
+//! Scenario YAML → validated [`Scenario`], reporting every problem at once.
+//!
+//! Decoding never stops at the first mistake: a field that fails is reported
+//! and replaced by its default so the rest of the file is still checked. The
+//! result is an error as soon as anything was reported.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::Duration;
+
+use serde_saphyr::Spanned;
+
+use super::model::*;
+use crate::yaml::{Decoder, Diagnostics, MapDecoder, Mark, Node, closest, load, one_of};
+
+pub(crate) const SCENARIO_KEYS: &[&str] =
+    &["name", "description", "hosts", "probes", "steps", "gates"];
+pub(crate) const HOST_KEYS: &[&str] = &["image", "init", "aliases", "memory", "cpus", "env"];
+pub(crate) const PROBE_KEYS: &[&str] = &["http", "tcp", "exec", "retry"];
+pub(crate) const PROBE_KINDS: &[&str] = &["http", "tcp", "exec"];
+pub(crate) const RETRY_KEYS: &[&str] = &["interval", "deadline"];
+pub(crate) const HTTP_KEYS: &[&str] = &[
+    "host", "port", "path", "vhost", "method", "timeout", "expect",
+];
+pub(crate) const HTTP_EXPECT_KEYS: &[&str] = &["status", "body_contains", "body_regex", "headers"];
+pub(crate) const TCP_KEYS: &[&str] = &["host", "port", "timeout"];
+pub(crate) const EXEC_PROBE_KEYS: &[&str] = &["host", "command", "timeout", "expect"];
+pub(crate) const EXEC_EXPECT_KEYS: &[&str] = &["exit_code", "stdout_contains", "stderr_contains"];
+pub(crate) const STEP_KEYS: &[&str] = &[
+    "name",
+    "timeout",
+    "allow_failure",
+    "probe",
+    "reboot",
+    "exec",
+];
+pub(crate) const STEP_KINDS: &[&str] = &["probe", "reboot", "exec"];
+pub(crate) const EXEC_STEP_KEYS: &[&str] = &["host", "command", "expect"];
+pub(crate) const GATE_KEYS: &[&str] = &[
+    "name",
+    "max_failed_checks",
+    "probe",
+    "max_findings",
+    "severity",
+];
+pub(crate) const GATE_KINDS: &[&str] = &["max_failed_checks", "max_findings"];
+
+const INITS: &[(&str, Init)] = &[("systemd", Init::Systemd), ("none", Init::None)];
+const METHODS: &[(&str, HttpMethod)] = &[("GET", HttpMethod::Get), ("HEAD", HttpMethod::Head)];
+const SEVERITIES: &[(&str, Severity)] = &[
+    ("info", Severity::Info),
+    ("low", Severity::Low),
+    ("medium", Severity::Medium),
+    ("high", Severity::High),
+];
+
+/// Longest command text kept in a derived step name.
+const STEP_NAME_COMMAND_CHARS: usize = 40;
+
+/// Parses and validates a scenario. `path` is only used in messages and kept in
+/// [`Scenario::path`]; the caller reads the file.
+pub fn parse(path: &Path, source: &str) -> Result<Scenario, Diagnostics> {
+    let root = load(source).map_err(|error| Diagnostics::new(path, source, vec![error]))?;
+    let decoder = Decoder::new();
+    let scenario = decode_scenario(&decoder, &root, path);
+    decoder.finish(path, source, scenario)
+}
+
+fn decode_scenario(d: &Decoder, root: &Spanned<Node>, path: &Path) -> Option<Scenario> {
+    let m = d.map(root, "the scenario", SCENARIO_KEYS)?;
+    let name = m.required_str_where("name", check_scenario_name);
+    let description = m.opt_str("description");
+    let hosts_node = m.required("hosts");
+    let refs = Refs {
+        hosts: key_names(hosts_node),
+        probes: key_names(m.opt("probes")),
+    };
+    let hosts = hosts_node
+        .map(|node| decode_hosts(d, node))
+        .unwrap_or_default();
+    let probes = m
+        .opt("probes")
+        .map(|node| decode_probes(d, node, &refs))
+        .unwrap_or_default();
+    let steps = m
+        .required("steps")
+        .map(|node| decode_steps(d, node, &refs))
+        .unwrap_or_default();
+    let gates = m
+        .opt("gates")
+        .map(|node| decode_gates(d, node, &refs))
+        .unwrap_or_default();
+    Some(Scenario {
+        name: name?,
+        description,
+        path: path.to_path_buf(),
+        hosts,
+        probes,
+        steps,
+        gates,
+    })
+}
+
+/// Names that probes and steps may refer to. Taken from the map keys, so a host
+/// with a mistake inside is still a valid reference (no second, spurious error).
+struct Refs {
+    hosts: Vec<String>,
+    probes: Vec<String>,
+}
+
+impl Refs {
+    fn host(&self, d: &Decoder, node: &Spanned<Node>, context: &str) -> Option<String> {
+        resolve(d, node, "host", &self.hosts, context)
+    }
+
+    fn probe(&self, d: &Decoder, node: &Spanned<Node>, context: &str) -> Option<String> {
+        resolve(d, node, "probe", &self.probes, context)
+    }
+}
+
+fn key_names(node: Option<&Spanned<Node>>) -> Vec<String> {
+    match node.map(|node| &node.value) {
+        Some(Node::Map(entries)) => entries.iter().map(|(key, _)| key.value.clone()).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// A reference by name to a host or probe, which must exist.
+fn resolve(
+    d: &Decoder,
+    node: &Spanned<Node>,
+    noun: &str,
+    known: &[String],
+    context: &str,
+) -> Option<String> {
+    let name = d.str(node, &format!("`{noun}`"))?;
+    if known.contains(&name) {
+        return Some(name);
+    }
+    let help = match closest(&name, known.iter().map(String::as_str)) {
+        Some(near) => format!("did you mean `{near}`?"),
+        None if known.is_empty() => format!("no {noun}s are defined"),
+        None => format!(
+            "defined {noun}s: {}",
+            one_of(known.iter().map(String::as_str))
+        ),
+    };
+    d.error_with_help(
+        Mark::of(node),
+        format!("unknown {noun} `{name}` in {context}"),
+        help,
+    );
+    None
+}
+
+/// A string alone or a list of them, as the nodes to decode.
+fn one_or_many(node: &Spanned<Node>) -> Vec<&Spanned<Node>> {
+    match &node.value {
+        Node::Seq(items) => items.iter().collect(),
+        _ => vec![node],
+    }
+}
+
+// ---------------------------------------------------------------- hosts
+
+fn decode_hosts(d: &Decoder, node: &Spanned<Node>) -> Vec<Host> {
+    let Some(m) = d.open_map(node, "`hosts`") else {
+        return Vec::new();
+    };
+    if m.is_empty() {
+        d.error(m.mark(), "`hosts` must define at least one host");
+    }
+    m.entries()
+        .filter_map(|(name, value)| {
+            check_key_name(d, name, check_host_name);
+            decode_host(d, &name.value, value)
+        })
+        .collect()
+}
+
+fn decode_host(d: &Decoder, name: &str, node: &Spanned<Node>) -> Option<Host> {
+    let what = format!("host `{name}`");
+    let m = d.map(node, &what, HOST_KEYS)?;
+    // Every field is decoded before `?` so that one missing value does not hide
+    // the mistakes in the others.
+    let image = m.required_str_where("image", check_recipe_name);
+    let init = m.opt_choice("init", INITS).unwrap_or_default();
+    let aliases = m.opt("aliases").map(|node| decode_aliases(d, node));
+    let memory = m.opt_byte_size("memory");
+    let cpus = m.opt_positive_number("cpus");
+    let env = m.opt("env").map(|node| decode_env(d, node, &what));
+    Some(Host {
+        name: name.to_string(),
+        image: image?,
+        init,
+        aliases: aliases.unwrap_or_default(),
+        memory,
+        cpus,
+        env: env.unwrap_or_default(),
+    })
+}
+
+fn decode_aliases(d: &Decoder, node: &Spanned<Node>) -> Vec<String> {
+    d.list_of(node, "`aliases`", |_, item| {
+        d.str_where(item, "an item of `aliases`", check_hostname)
+    })
+    .unwrap_or_default()
+}
+
+fn decode_env(d: &Decoder, node: &Spanned<Node>, host: &str) -> Vec<(String, String)> {
+    let Some(m) = d.open_map(node, &format!("`env` of {host}")) else {
+        return Vec::new();
+    };
+    m.entries()
+        .filter_map(|(key, value)| {
+            check_key_name(d, key, check_env_name);
+            let text = d.scalar_text(value, &format!("`{}`", key.value))?;
+            Some((key.value.clone(), text))
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------- probes
+
+fn decode_probes(d: &Decoder, node: &Spanned<Node>, refs: &Refs) -> Vec<Probe> {
+    let Some(m) = d.open_map(node, "`probes`") else {
+        return Vec::new();
+    };
+    m.entries()
+        .filter_map(|(name, value)| {
+            check_key_name(d, name, check_probe_name);
+            decode_probe(d, &name.value, value, refs)
+        })
+        .collect()
+}
+
+fn decode_probe(d: &Decoder, name: &str, node: &Spanned<Node>, refs: &Refs) -> Option<Probe> {
+    let what = format!("probe `{name}`");
+    let m = d.map(node, &what, PROBE_KEYS)?;
+    let retry = m
+        .opt("retry")
+        .map(|node| decode_retry(d, node, &what))
+        .unwrap_or_default();
+    let (kind, body) = m.kind(PROBE_KINDS, "probe kind")?;
+    let kind = match kind {
+        "http" => decode_http(d, body, &what, refs).map(ProbeKind::Http),
+        "tcp" => decode_tcp(d, body, &what, refs).map(ProbeKind::Tcp),
+        _ => decode_exec_probe(d, body, &what, refs).map(ProbeKind::Exec),
+    };
+    Some(Probe {
+        name: name.to_string(),
+        kind: kind?,
+        retry,
+    })
+}
+
+fn decode_retry(d: &Decoder, node: &Spanned<Node>, probe: &str) -> Retry {
+    let Some(m) = d.map(node, &format!("`retry` of {probe}"), RETRY_KEYS) else {
+        return Retry::default();
+    };
+    let default = Retry::default();
+    let retry = Retry {
+        interval: m.opt_duration("interval").unwrap_or(default.interval),
+        deadline: m.opt_duration("deadline").unwrap_or(default.deadline),
+    };
+    if retry.interval > retry.deadline {
+        let at = m.get("interval").map_or(m.mark(), Mark::of);
+        d.error(
+            at,
+            format!(
+                "`interval` ({}) is longer than `deadline` ({}) in {probe}",
+                humantime::format_duration(retry.interval),
+                humantime::format_duration(retry.deadline)
+            ),
+        );
+    }
+    retry
+}
+
+fn decode_http(d: &Decoder, node: &Spanned<Node>, probe: &str, refs: &Refs) -> Option<HttpProbe> {
+    let m = d.map(node, &format!("`http` of {probe}"), HTTP_KEYS)?;
+    let host = m
+        .required("host")
+        .and_then(|node| refs.host(d, node, probe));
+    let port = opt_port(&m);
+    let path = m.opt_str_where("path", check_http_path);
+    let vhost = m.opt_str_where("vhost", check_hostname);
+    let method = m.opt_choice("method", METHODS).unwrap_or_default();
+    let timeout = m.opt_duration("timeout");
+    let expect = m
+        .opt("expect")
+        .map(|node| decode_http_expect(d, node, probe));
+    Some(HttpProbe {
+        host: host?,
+        port: port.unwrap_or(80),
+        path: path.unwrap_or_else(|| "/".into()),
+        vhost,
+        method,
+        timeout: timeout.unwrap_or(Duration::from_secs(5)),
+        expect: expect.unwrap_or_default(),
+    })
+}
+
+fn decode_http_expect(d: &Decoder, node: &Spanned<Node>, probe: &str) -> HttpExpect {
+    let Some(m) = d.map(node, &format!("`expect` of {probe}"), HTTP_EXPECT_KEYS) else {
+        return HttpExpect::default();
+    };
+    let status = m
+        .opt_int_in("status", 100..=599)
+        .and_then(|code| u16::try_from(code).ok());
+    let headers = m
+        .opt("headers")
+        .map(|node| decode_headers(d, node, probe))
+        .unwrap_or_default();
+    HttpExpect {
+        status: status.unwrap_or(200),
+        body_contains: m.string_or_list("body_contains"),
+        body_regex: m.opt_str_where("body_regex", check_regex),
+        headers,
+    }
+}
+
+fn decode_headers(d: &Decoder, node: &Spanned<Node>, probe: &str) -> Vec<(String, String)> {
+    let Some(m) = d.open_map(node, &format!("`headers` of {probe}")) else {
+        return Vec::new();
+    };
+    m.entries()
+        .filter_map(|(name, value)| {
+            check_key_name(d, name, check_header_name);
+            let text = d.scalar_text(value, &format!("header `{}`", name.value))?;
+            Some((name.value.to_ascii_lowercase(), text))
+        })
+        .collect()
+}
+
+fn decode_tcp(d: &Decoder, node: &Spanned<Node>, probe: &str, refs: &Refs) -> Option<TcpProbe> {
+    let m = d.map(node, &format!("`tcp` of {probe}"), TCP_KEYS)?;
+    let host = m
+        .required("host")
+        .and_then(|node| refs.host(d, node, probe));
+    let port = m.required("port").and_then(|_| opt_port(&m));
+    let timeout = m.opt_duration("timeout");
+    Some(TcpProbe {
+        host: host?,
+        port: port?,
+        timeout: timeout.unwrap_or(Duration::from_secs(5)),
+    })
+}
+
+fn decode_exec_probe(
+    d: &Decoder,
+    node: &Spanned<Node>,
+    probe: &str,
+    refs: &Refs,
+) -> Option<ExecProbe> {
+    let m = d.map(node, &format!("`exec` of {probe}"), EXEC_PROBE_KEYS)?;
+    let host = m
+        .required("host")
+        .and_then(|node| refs.host(d, node, probe));
+    let command = m
+        .required("command")
+        .and_then(|node| decode_command(d, node));
+    let timeout = m.opt_duration("timeout");
+    let expect = m
+        .opt("expect")
+        .map(|node| decode_exec_expect(d, node, probe));
+    Some(ExecProbe {
+        host: host?,
+        command: command?,
+        timeout: timeout.unwrap_or(Duration::from_secs(30)),
+        expect: expect.unwrap_or_default(),
+    })
+}
+
+fn opt_port(m: &MapDecoder<'_>) -> Option<u16> {
+    m.opt_int_in("port", 1..=65535)
+        .and_then(|port| u16::try_from(port).ok())
+}
+
+/// A shell line (run with `sh -c`) or a non-empty argument list.
+fn decode_command(d: &Decoder, node: &Spanned<Node>) -> Option<Command> {
+    match &node.value {
+        Node::Str(line) if line.trim().is_empty() => {
+            d.error(Mark::of(node), "`command` must not be empty");
+            None
+        }
+        Node::Str(line) => Some(Command::Shell(line.clone())),
+        Node::Seq(items) if items.is_empty() => {
+            d.error(Mark::of(node), "`command` must not be an empty list");
+            None
+        }
+        Node::Seq(_) => {
+            let argv = d.list_of(node, "`command`", |_, item| {
+                d.str(item, "an argument of `command`")
+            })?;
+            Some(Command::Argv(argv))
+        }
+        _ => {
+            d.wrong_type(node, "a shell line or a list of arguments", "`command`");
+            None
+        }
+    }
+}
+
+fn decode_exec_expect(d: &Decoder, node: &Spanned<Node>, owner: &str) -> ExecExpect {
+    let Some(m) = d.map(node, &format!("`expect` of {owner}"), EXEC_EXPECT_KEYS) else {
+        return ExecExpect::default();
+    };
+    ExecExpect {
+        exit_code: m.opt_int_in("exit_code", 0..=255).unwrap_or(0),
+        stdout_contains: m.string_or_list("stdout_contains"),
+        stderr_contains: m.string_or_list("stderr_contains"),
+    }
+}
+
+// ---------------------------------------------------------------- steps
+
+/// A decoded step and, when its name was written in the file, where.
+struct NamedStep {
+    step: Step,
+    explicit_name: Option<Mark>,
+}
+
+fn decode_steps(d: &Decoder, node: &Spanned<Node>, refs: &Refs) -> Vec<Step> {
+    let Some(items) = d.seq(node, "`steps`") else {
+        return Vec::new();
+    };
+    if items.is_empty() {
+        d.error(Mark::of(node), "`steps` must have at least one step");
+    }
+    let steps: Vec<NamedStep> = items
+        .iter()
+        .enumerate()
+        .filter_map(|(index, item)| decode_step(d, index, item, refs))
+        .collect();
+    unique_step_names(d, steps)
+}
+
+fn decode_step(d: &Decoder, index: usize, node: &Spanned<Node>, refs: &Refs) -> Option<NamedStep> {
+    let number = format!("step {}", index + 1);
+    let m = d.map(node, &number, STEP_KEYS)?;
+    let name = m.opt_str("name");
+    let what = name
+        .as_ref()
+        .map_or(number, |name| format!("step `{name}`"));
+    let timeout = m.opt_duration("timeout");
+    let allow_failure = m.opt_bool("allow_failure").unwrap_or(false);
+    let (kind, body) = m.kind(STEP_KINDS, "step kind")?;
+    let kind = match kind {
+        "probe" => decode_probe_step(d, body, &what, refs).map(StepKind::Probe),
+        "reboot" => refs
+            .host(d, body, &what)
+            .map(|host| StepKind::Reboot(RebootStep { host })),
+        _ => decode_exec_step(d, body, &what, refs).map(StepKind::Exec),
+    }?;
+    Some(NamedStep {
+        explicit_name: name.as_ref().and_then(|_| m.get("name")).map(Mark::of),
+        step: Step {
+            name: name.unwrap_or_else(|| derived_step_name(&kind)),
+            timeout: timeout.unwrap_or_else(|| kind.default_timeout()),
+            kind,
+            allow_failure,
+        },
+    })
+}
+
+fn decode_probe_step(
+    d: &Decoder,
+    node: &Spanned<Node>,
+    step: &str,
+    refs: &Refs,
+) -> Option<ProbeStep> {
+    let items = one_or_many(node);
+    if items.is_empty() {
+        d.error(
+            Mark::of(node),
+            format!("`probe` of {step} must name at least one probe"),
+        );
+        return None;
+    }
+    let probes: Vec<String> = items
+        .iter()
+        .filter_map(|item| refs.probe(d, item, step))
+        .collect();
+    (probes.len() == items.len()).then_some(ProbeStep { probes })
+}
+
+fn decode_exec_step(
+    d: &Decoder,
+    node: &Spanned<Node>,
+    step: &str,
+    refs: &Refs,
+) -> Option<ExecStep> {
+    let m = d.map(node, &format!("`exec` of {step}"), EXEC_STEP_KEYS)?;
+    let host = m.required("host").and_then(|node| refs.host(d, node, step));
+    let command = m
+        .required("command")
+        .and_then(|node| decode_command(d, node));
+    let expect = m
+        .opt("expect")
+        .map(|node| decode_exec_expect(d, node, step))
+        .unwrap_or_default();
+    Some(ExecStep {
+        host: host?,
+        command: command?,
+        expect,
+    })
+}
+
+/// "probe homepage, port80", "reboot web", "exec web: systemctl stop apache2".
+fn derived_step_name(kind: &StepKind) -> String {
+    match kind {
+        StepKind::Probe(step) => format!("probe {}", step.probes.join(", ")),
+        StepKind::Reboot(step) => format!("reboot {}", step.host),
+        StepKind::Exec(step) => format!("exec {}: {}", step.host, shorten(&step.command.display())),
+    }
+}
+
+fn shorten(text: &str) -> String {
+    if text.chars().count() <= STEP_NAME_COMMAND_CHARS {
+        return text.to_string();
+    }
+    let kept: String = text.chars().take(STEP_NAME_COMMAND_CHARS - 1).collect();
+    format!("{kept}…")
+}
+
+/// Written names must be unique (reported); derived ones get a ` (2)` suffix
+/// when they repeat, since the user never chose them.
+fn unique_step_names(d: &Decoder, steps: Vec<NamedStep>) -> Vec<Step> {
+    let mut written: HashMap<String, usize> = HashMap::new();
+    for named in &steps {
+        let Some(mark) = named.explicit_name else {
+            continue;
+        };
+        let name = &named.step.name;
+        match written.get(name) {
+            Some(first_line) => d.error_with_help(
+                mark,
+                format!("duplicate step name `{name}`"),
+                format!("step names must be unique; `{name}` is first used on line {first_line}"),
+            ),
+            None => {
+                written.insert(name.clone(), mark.line);
+            }
+        }
+    }
+    let mut taken: Vec<String> = written.into_keys().collect();
+    steps
+        .into_iter()
+        .map(|named| {
+            let mut step = named.step;
+            if named.explicit_name.is_none() {
+                step.name = unused_name(&step.name, &taken);
+                taken.push(step.name.clone());
+            }
+            step
+        })
+        .collect()
+}
+
+fn unused_name(base: &str, taken: &[String]) -> String {
+    let mut name = base.to_string();
+    let mut counter = 2;
+    while taken.contains(&name) {
+        name = format!("{base} ({counter})");
+        counter += 1;
+    }
+    name
+}
+
+// ---------------------------------------------------------------- gates
+
+fn decode_gates(d: &Decoder, node: &Spanned<Node>, refs: &Refs) -> Vec<Gate> {
+    d.list_of(node, "`gates`", |index, item| {
+        decode_gate(d, index, item, refs)
+    })
+    .unwrap_or_default()
+}
+
+fn decode_gate(d: &Decoder, index: usize, node: &Spanned<Node>, refs: &Refs) -> Option<Gate> {
+    let what = format!("gate {}", index + 1);
+    let m = d.map(node, &what, GATE_KEYS)?;
+    let name = m.opt_str("name");
+    let (kind, limit_node) = m.kind(GATE_KINDS, "gate kind")?;
+    let limit = d.int_in(limit_node, &format!("`{kind}`"), 0..=i64::MAX);
+    let kind = if kind == "max_failed_checks" {
+        reject_key(&m, "severity", "max_findings");
+        let probe = m.opt("probe").and_then(|node| refs.probe(d, node, &what));
+        GateKind::MaxFailedChecks {
+            probe,
+            limit: limit?.unsigned_abs(),
+        }
+    } else {
+        reject_key(&m, "probe", "max_failed_checks");
+        let severity = m
+            .opt_choice("severity", SEVERITIES)
+            .unwrap_or(Severity::Medium);
+        GateKind::MaxFindings {
+            severity,
+            limit: limit?.unsigned_abs(),
+        }
+    };
+    Some(Gate {
+        name: name.unwrap_or_else(|| derived_gate_name(&kind)),
+        kind,
+    })
+}
+
+/// A key that belongs to the other kind of gate.
+fn reject_key(m: &MapDecoder<'_>, key: &str, belongs_to: &str) {
+    if let Some(found) = m.key(key) {
+        m.decoder().error_with_help(
+            Mark::of_key(found),
+            format!("`{key}` does not apply to {}", m.what()),
+            format!("`{key}` goes with `{belongs_to}`"),
+        );
+    }
+}
+
+fn derived_gate_name(kind: &GateKind) -> String {
+    match kind {
+        GateKind::MaxFailedChecks {
+            probe: Some(probe),
+            limit,
+        } => {
+            format!("max {limit} failed checks of {probe}")
+        }
+        GateKind::MaxFailedChecks { probe: None, limit } => format!("max {limit} failed checks"),
+        GateKind::MaxFindings { severity, limit } => {
+            format!(
+                "max {limit} findings of severity {} or higher",
+                severity.as_str()
+            )
+        }
+    }
+}
+
+// ---------------------------------------------------------------- names and values
+
+/// Reports a key (a host, probe or header name) that `check` rejects.
+fn check_key_name(d: &Decoder, key: &Spanned<String>, check: fn(&str) -> Result<(), String>) {
+    if let Err(message) = check(&key.value) {
+        d.error(Mark::of_key(key), message);
+    }
+}
+
+/// Whether `text` is one `first` character then at most `max_rest` `rest` ones.
+fn is_word(text: &str, first: fn(char) -> bool, rest: fn(char) -> bool, max_rest: usize) -> bool {
+    let mut chars = text.chars();
+    chars.next().is_some_and(first) && chars.clone().all(rest) && chars.count() <= max_rest
+}
+
+fn is_lower_or_digit(c: char) -> bool {
+    c.is_ascii_lowercase() || c.is_ascii_digit()
+}
+
+fn check_scenario_name(name: &str) -> Result<(), String> {
+    let ok = is_word(
+        name,
+        is_lower_or_digit,
+        |c| is_lower_or_digit(c) || c == '-',
+        39,
+    );
+    ok.then_some(()).ok_or_else(|| {
+        format!(
+            "invalid scenario name `{name}`: use lowercase letters, digits and `-`, \
+             starting with a letter or digit, at most 40 characters"
+        )
+    })
+}
+
+fn check_host_name(name: &str) -> Result<(), String> {
+    let ok = is_word(
+        name,
+        |c| c.is_ascii_lowercase(),
+        |c| is_lower_or_digit(c) || c == '-',
+        30,
+    );
+    ok.then_some(()).ok_or_else(|| {
+        format!(
+            "invalid host name `{name}`: use lowercase letters, digits and `-`, \
+             starting with a letter, at most 31 characters"
+        )
+    })
+}
+
+fn check_probe_name(name: &str) -> Result<(), String> {
+    let ok = is_word(
+        name,
+        is_lower_or_digit,
+        |c| is_lower_or_digit(c) || "_.-".contains(c),
+        usize::MAX,
+    );
+    ok.then_some(()).ok_or_else(|| {
+        format!(
+            "invalid probe name `{name}`: use lowercase letters, digits, `_`, `.` and `-`, \
+             starting with a letter or digit"
+        )
+    })
+}
+
+fn check_recipe_name(name: &str) -> Result<(), String> {
+    let ok = is_word(
+        name,
+        is_lower_or_digit,
+        |c| is_lower_or_digit(c) || "._-".contains(c),
+        usize::MAX,
+    );
+    ok.then_some(()).ok_or_else(|| {
+        format!(
+            "invalid image name `{name}`: use the name of a directory under `images/` \
+             (lowercase letters, digits, `.`, `_` and `-`)"
+        )
+    })
+}
+
+fn check_env_name(name: &str) -> Result<(), String> {
+    let first = |c: char| c.is_ascii_alphabetic() || c == '_';
+    let ok = is_word(
+        name,
+        first,
+        |c| c.is_ascii_alphanumeric() || c == '_',
+        usize::MAX,
+    );
+    ok.then_some(())
+        .ok_or_else(|| format!("invalid environment variable name `{name}`"))
+}
+
+fn check_header_name(name: &str) -> Result<(), String> {
+    let token = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
+    let ok = is_word(name, token, token, usize::MAX);
+    ok.then_some(())
+        .ok_or_else(|| format!("invalid header name `{name}`"))
+}
+
+/// DNS name syntax: dot-separated labels of letters, digits and inner `-`.
+fn check_hostname(name: &str) -> Result<(), String> {
+    let label_ok = |label: &str| {
+        (1..=63).contains(&label.len())
+            && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+    };
+    let ok = name.len() <= 253 && name.split('.').all(label_ok);
+    ok.then_some(()).ok_or_else(|| {
+        format!("invalid host name `{name}`: expected a DNS name like `www.example.test`")
+    })
+}
+
+fn check_http_path(path: &str) -> Result<(), String> {
+    path.starts_with('/')
+        .then_some(())
+        .ok_or_else(|| format!("invalid path `{path}`: it must start with `/`"))
+}
+
+fn check_regex(pattern: &str) -> Result<(), String> {
+    regex::Regex::new(pattern).map(|_| ()).map_err(|error| {
+        let error = error.to_string();
+        // regex's message draws its own caret; keep only its final "error:" line.
+        let reason = error
+            .lines()
+            .rev()
+            .find_map(|line| line.strip_prefix("error: "))
+            .unwrap_or(error.lines().last().unwrap_or_default());
+        format!("invalid regular expression in `body_regex`: {reason}")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::yaml::Diagnostic;
+
+    const HEADER: &str = "name: t\nhosts:\n  web:\n    image: static-site\n";
+
+    fn errors(source: &str) -> Vec<Diagnostic> {
+        parse(Path::new("t.yaml"), source).unwrap_err().errors
+    }
+
+    /// (line, column, width, message, help) of each error, in order.
+    fn summary(source: &str) -> Vec<(usize, usize, usize, String, Option<String>)> {
+        errors(source)
+            .into_iter()
+            .map(|e| (e.line, e.column, e.width, e.message, e.help))
+            .collect()
+    }
+
+    fn only_error(source: &str) -> Diagnostic {
+        let mut all = errors(source);
+        assert_eq!(all.len(), 1, "{all:#?}");
+        all.remove(0)
+    }
+
+    #[test]
+    fn shipped_scenarios_parse() {
+        let path = Path::new("scenarios/smoke-static-site.yaml");
+        let source = include_str!("../../scenarios/smoke-static-site.yaml");
+        let scenario = parse(path, source).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(scenario.name, "smoke-static-site");
+        assert_eq!(scenario.path, path);
+        assert_eq!(scenario.hosts[0].aliases, ["www.example.test"]);
+        assert_eq!(scenario.probes.len(), 3);
+        let names: Vec<_> = scenario.steps.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["baseline", "reboot web", "after reboot"]);
+        assert_eq!(scenario.steps[1].timeout, Duration::from_secs(180));
+
+        let source = include_str!("../../scenarios/smoke-broken.yaml");
+        let scenario = parse(Path::new("broken.yaml"), source).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(scenario.steps[1].name, "exec web: systemctl stop apache2");
+    }
+
+    #[test]
+    fn full_probe_with_defaults_and_values() {
+        let source = format!(
+            "{HEADER}probes:
+  home:
+    http:
+      host: web
+      method: HEAD
+      timeout: 500ms
+      expect:
+        body_regex: 'Hel+o'
+        headers: {{Server: Apache}}
+  sh:
+    exec: {{host: web, command: [systemctl, is-active, apache2]}}
+steps:
+  - probe: home
+    timeout: 2
+    allow_failure: true
+gates:
+  - max_findings: 0
+"
+        );
+        let scenario = parse(Path::new("t.yaml"), &source).unwrap_or_else(|e| panic!("{e}"));
+        let ProbeKind::Http(http) = &scenario.probes[0].kind else {
+            panic!("not http")
+        };
+        assert_eq!((http.port, http.path.as_str()), (80, "/"));
+        assert_eq!(http.method, HttpMethod::Head);
+        assert_eq!(http.timeout, Duration::from_millis(500));
+        assert_eq!(http.expect.status, 200);
+        assert_eq!(http.expect.headers, [("server".into(), "Apache".into())]);
+        let ProbeKind::Exec(exec) = &scenario.probes[1].kind else {
+            panic!("not exec")
+        };
+        assert_eq!(exec.timeout, Duration::from_secs(30));
+        assert_eq!(
+            exec.command.to_argv(),
+            ["systemctl", "is-active", "apache2"]
+        );
+        let step = &scenario.steps[0];
+        assert_eq!(
+            (step.name.as_str(), step.timeout),
+            ("probe home", Duration::from_secs(2))
+        );
+        assert!(step.allow_failure);
+        assert_eq!(
+            scenario.gates[0].name,
+            "max 0 findings of severity medium or higher"
+        );
+    }
+
+    #[test]
+    fn typo_in_a_key_is_suggested() {
+        let error = only_error(
+            "name: t\nhosts:\n  web:\n    imgae: static-site\nsteps:\n  - reboot: web\n",
+        );
+        let at = (error.line, error.column, error.width);
+        // The typo and, at the host's map, the key it failed to provide.
+        assert_eq!(at, (4, 5, 5));
+        assert_eq!(error.message, "unknown key `imgae` in host `web`");
+        assert_eq!(error.help.as_deref(), Some("did you mean `image`?"));
+    }
+
+    #[test]
+    fn wrong_type_points_at_the_value() {
+        let source = format!("{HEADER}    aliases: www.example.test\nsteps:\n  - reboot: web\n");
+        let error = only_error(&source);
+        assert_eq!((error.line, error.column, error.width), (5, 14, 16));
+        assert_eq!(
+            error.message,
+            "expected a list for `aliases`, found a string"
+        );
+    }
+
+    #[test]
+    fn unknown_host_in_a_probe() {
+        let source = format!(
+            "{HEADER}probes:\n  p80:\n    tcp: {{host: wbe, port: 80}}\nsteps:\n  - probe: p80\n"
+        );
+        let error = only_error(&source);
+        assert_eq!((error.line, error.column, error.width), (7, 17, 3));
+        assert_eq!(error.message, "unknown host `wbe` in probe `p80`");
+        assert_eq!(error.help.as_deref(), Some("did you mean `web`?"));
+    }
+
+    #[test]
+    fn unknown_probe_in_a_step() {
+        let source = format!(
+            "{HEADER}probes:\n  homepage:\n    tcp: {{host: web, port: 80}}\nsteps:\n  - probe: [homepage, homepag]\n"
+        );
+        let error = only_error(&source);
+        assert_eq!((error.line, error.column, error.width), (9, 23, 7));
+        assert_eq!(error.message, "unknown probe `homepag` in step 1");
+        assert_eq!(error.help.as_deref(), Some("did you mean `homepage`?"));
+    }
+
+    #[test]
+    fn yaml_syntax_error_is_one_diagnostic() {
+        let error = only_error("name: t\nhosts:\n  web: [a, b\n  db: 1\n");
+        assert_eq!((error.line, error.column), (4, 5));
+        assert!(
+            error.message.starts_with("invalid YAML"),
+            "{}",
+            error.message
+        );
+    }
+
+    #[test]
+    fn many_errors_are_reported_at_once_in_order() {
+        let source = "\
+name: Bad_Name
+hosts:
+  web:
+    image: static-site
+    init: sysd
+probes:
+  home:
+    http: {host: web, port: 0}
+    tcp: {host: web, port: 80}
+  quiet:
+    retry: {interval: 10s, deadline: 1s}
+steps:
+  - reboot: db
+  - name: twice
+    probe: home
+  - name: twice
+    probe: home
+    timeout: 0s
+gates:
+  - max_failed_checks: -1
+    severity: high
+colour: blue
+";
+        let found: Vec<_> = summary(source)
+            .into_iter()
+            .map(|(l, c, _, m, _)| (l, c, m))
+            .collect();
+        let expected = [
+            (
+                1,
+                7,
+                "invalid scenario name `Bad_Name`: use lowercase letters, digits and `-`, starting with a letter or digit, at most 40 characters",
+            ),
+            (
+                5,
+                11,
+                "invalid value `sysd` for `init`: expected one of `systemd`, `none`",
+            ),
+            (8, 29, "`port` must be between 1 and 65535, found 0"),
+            (9, 5, "second probe kind `tcp` in probe `home`"),
+            (
+                11,
+                5,
+                "missing probe kind in probe `quiet`: expected one of `http`, `tcp`, `exec`",
+            ),
+            (
+                11,
+                23,
+                "`interval` (10s) is longer than `deadline` (1s) in probe `quiet`",
+            ),
+            (13, 13, "unknown host `db` in step 1"),
+            (16, 11, "duplicate step name `twice`"),
+            (18, 14, "`timeout` must be longer than zero"),
+            (20, 24, "`max_failed_checks` must be at least 0, found -1"),
+            (21, 5, "`severity` does not apply to gate 1"),
+            (22, 1, "unknown key `colour` in the scenario"),
+        ];
+        let expected: Vec<_> = expected
+            .iter()
+            .map(|(l, c, m)| (*l, *c, m.to_string()))
+            .collect();
+        assert_eq!(found, expected);
+    }
+
+    #[test]
+    fn missing_kind_and_keys_are_reported_at_the_map() {
+        let found = summary("name: t\nhosts:\n  web:\n    init: none\nsteps:\n  - name: x\n");
+        let messages: Vec<_> = found
+            .iter()
+            .map(|(l, c, _, m, _)| (*l, *c, m.as_str()))
+            .collect();
+        assert_eq!(
+            messages,
+            [
+                (4, 5, "missing key `image` in host `web`"),
+                (
+                    6,
+                    5,
+                    "missing step kind in step 1: expected one of `probe`, `reboot`, `exec`"
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn bad_values_are_explained() {
+        let source = format!(
+            "{HEADER}    memory: 12Q\n    cpus: 0\n    aliases: [-bad-]\nprobes:\n  h:\n    http:\n      host: web\n      path: index.html\n      expect: {{body_regex: 'Hel(o', status: 700}}\nsteps:\n  - exec: {{host: web, command: ''}}\n"
+        );
+        let messages: Vec<_> = summary(&source)
+            .into_iter()
+            .map(|(_, _, _, m, _)| m)
+            .collect();
+        assert_eq!(
+            messages,
+            [
+                "invalid size `12Q` for `memory`",
+                "`cpus` must be greater than 0, found 0",
+                "invalid host name `-bad-`: expected a DNS name like `www.example.test`",
+                "invalid path `index.html`: it must start with `/`",
+                "invalid regular expression in `body_regex`: unclosed group",
+                "`status` must be between 100 and 599, found 700",
+                "`command` must not be empty",
+            ]
+        );
+    }
+
+    #[test]
+    fn derived_step_names_are_made_unique() {
+        let source = format!(
+            "{HEADER}steps:\n  - reboot: web\n  - reboot: web\n  - exec: {{host: web, command: echo 0123456789012345678901234567890123456789}}\n"
+        );
+        let scenario = parse(Path::new("t.yaml"), &source).unwrap_or_else(|e| panic!("{e}"));
+        let names: Vec<_> = scenario.steps.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "reboot web",
+                "reboot web (2)",
+                "exec web: echo 0123456789012345678901234567890123…"
+            ]
+        );
+    }
+
+    #[test]
+    fn rendered_text_of_several_errors() {
+        let source = "name: demo\nhosts:\n  web:\n    imgae: static-site\n    init: sysd\nsteps:\n  - probe: homepag\n";
+        let rendered = parse(Path::new("scenarios/demo.yaml"), source)
+            .unwrap_err()
+            .to_string();
+        let expected = "\
+error: unknown key `imgae` in host `web`
+  --> scenarios/demo.yaml:4:5
+   |
+ 4 |     imgae: static-site
+   |     ^^^^^
+   = help: did you mean `image`?
+
+error: invalid value `sysd` for `init`: expected one of `systemd`, `none`
+  --> scenarios/demo.yaml:5:11
+   |
+ 5 |     init: sysd
+   |           ^^^^
+   = help: did you mean `systemd`?
+
+error: unknown probe `homepag` in step 1
+  --> scenarios/demo.yaml:7:12
+   |
+ 7 |   - probe: homepag
+   |            ^^^^^^^
+   = help: no probes are defined
+
+3 errors in scenarios/demo.yaml";
+        assert_eq!(rendered, expected);
+    }
+}
