@@ -1,3 +1,352 @@
-pub fn json_schema() -> serde_json::Value {
-    serde_json::json!({})
+//! A JSON Schema (draft 2020-12) of the scenario format, for editors and docs.
+//!
+//! Hand-written; a unit test checks its `properties` against the parser's key
+//! lists so the two cannot drift apart.
+
+use serde_json::{Value, json};
+
+/// The JSON Schema of a scenario file.
+pub fn json_schema() -> Value {
+    json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://rehearse.invalid/scenario.schema.json",
+        "title": "rehearse scenario",
+        "description": "Hosts to replicate, probes of their health, the steps of the rehearsal and the gates of the GO / NO-GO verdict.",
+        "type": "object",
+        "required": ["name", "hosts", "steps"],
+        "additionalProperties": false,
+        "properties": {
+            "name": {
+                "description": "Short name used in reports and resource names.",
+                "type": "string",
+                "pattern": "^[a-z0-9][a-z0-9-]{0,39}$"
+            },
+            "description": {"description": "What the rehearsal checks.", "type": "string"},
+            "hosts": {
+                "description": "The replica hosts, by name.",
+                "type": "object",
+                "minProperties": 1,
+                "propertyNames": {"pattern": "^[a-z][a-z0-9-]{0,30}$"},
+                "additionalProperties": {"$ref": "#/$defs/host"}
+            },
+            "probes": {
+                "description": "Named health checks, run by `probe` steps.",
+                "type": "object",
+                "propertyNames": {"pattern": "^[a-z0-9][a-z0-9_.-]*$"},
+                "additionalProperties": {"$ref": "#/$defs/probe"}
+            },
+            "steps": {
+                "description": "The rehearsal, run in order.",
+                "type": "array",
+                "minItems": 1,
+                "items": {"$ref": "#/$defs/step"}
+            },
+            "gates": {
+                "description": "Conditions the GO verdict requires, besides the built-in ones.",
+                "type": "array",
+                "items": {"$ref": "#/$defs/gate"}
+            }
+        },
+        "$defs": defs()
+    })
+}
+
+fn defs() -> Value {
+    json!({
+        "duration": {
+            "description": "A duration like `500ms`, `30s`, `2m`, `1h`, or an integer number of seconds.",
+            "type": ["string", "integer"],
+            "minimum": 1
+        },
+        "stringOrList": {
+            "description": "A string or a list of strings.",
+            "type": ["string", "array"],
+            "items": {"type": "string"}
+        },
+        "command": {
+            "description": "A shell line (run with `sh -c`) or a non-empty argument list.",
+            "oneOf": [
+                {"type": "string", "minLength": 1},
+                {"type": "array", "minItems": 1, "items": {"type": "string"}}
+            ]
+        },
+        "hostRef": {"description": "The name of a host of this scenario.", "type": "string"},
+        "probeRef": {"description": "The name of a probe of this scenario.", "type": "string"},
+        "port": {"type": "integer", "minimum": 1, "maximum": 65535},
+        "host": host(),
+        "probe": probe(),
+        "retry": retry(),
+        "http": http(),
+        "httpExpect": http_expect(),
+        "tcp": tcp(),
+        "execProbe": exec_probe(),
+        "execExpect": exec_expect(),
+        "step": step(),
+        "execStep": exec_step(),
+        "gate": gate()
+    })
+}
+
+fn host() -> Value {
+    json!({
+        "description": "A replica host: a container built from an image recipe.",
+        "type": "object",
+        "required": ["image"],
+        "additionalProperties": false,
+        "properties": {
+            "image": {
+                "description": "Name of a recipe: `images/<image>/recipe.yaml`.",
+                "type": "string",
+                "pattern": "^[a-z0-9][a-z0-9._-]*$"
+            },
+            "init": {
+                "description": "What runs as PID 1: `systemd` boots like the real server.",
+                "enum": ["systemd", "none"],
+                "default": "systemd"
+            },
+            "aliases": {
+                "description": "Extra DNS names the host answers to (virtual hosts).",
+                "type": "array",
+                "items": {"type": "string"}
+            },
+            "memory": {
+                "description": "Memory limit: bytes, or a size with a K, M, G or T suffix (binary).",
+                "type": ["integer", "string"]
+            },
+            "cpus": {"description": "CPU limit in cores.", "type": "number", "exclusiveMinimum": 0},
+            "env": {
+                "description": "Environment variables of the host's PID 1.",
+                "type": "object",
+                "additionalProperties": {"type": ["string", "number", "boolean", "null"]}
+            }
+        }
+    })
+}
+
+fn probe() -> Value {
+    json!({
+        "description": "A named health check; exactly one of `http`, `tcp`, `exec`.",
+        "type": "object",
+        "additionalProperties": false,
+        "oneOf": [{"required": ["http"]}, {"required": ["tcp"]}, {"required": ["exec"]}],
+        "properties": {
+            "http": {"$ref": "#/$defs/http"},
+            "tcp": {"$ref": "#/$defs/tcp"},
+            "exec": {"$ref": "#/$defs/execProbe"},
+            "retry": {"$ref": "#/$defs/retry"}
+        }
+    })
+}
+
+fn retry() -> Value {
+    json!({
+        "description": "An attempt every `interval` until one passes or `deadline` has passed.",
+        "type": "object",
+        "additionalProperties": false,
+        "properties": {
+            "interval": {"$ref": "#/$defs/duration", "default": "1s"},
+            "deadline": {"$ref": "#/$defs/duration", "default": "30s"}
+        }
+    })
+}
+
+fn http() -> Value {
+    json!({
+        "description": "An HTTP request from `rehearse` to a host.",
+        "type": "object",
+        "required": ["host"],
+        "additionalProperties": false,
+        "properties": {
+            "host": {"$ref": "#/$defs/hostRef"},
+            "port": {"$ref": "#/$defs/port", "default": 80},
+            "path": {"description": "Request path.", "type": "string", "pattern": "^/", "default": "/"},
+            "vhost": {
+                "description": "Host header; the name resolves to the chosen host like an /etc/hosts override.",
+                "type": "string"
+            },
+            "method": {"enum": ["GET", "HEAD"], "default": "GET"},
+            "timeout": {"$ref": "#/$defs/duration", "default": "5s"},
+            "expect": {"$ref": "#/$defs/httpExpect"}
+        }
+    })
+}
+
+fn http_expect() -> Value {
+    json!({
+        "description": "What the response must look like.",
+        "type": "object",
+        "additionalProperties": false,
+        "properties": {
+            "status": {"type": "integer", "minimum": 100, "maximum": 599, "default": 200},
+            "body_contains": {"$ref": "#/$defs/stringOrList", "description": "Texts the body must contain."},
+            "body_regex": {"description": "A regular expression the body must match.", "type": "string"},
+            "headers": {
+                "description": "Headers that must have exactly this value (names are case-insensitive).",
+                "type": "object",
+                "additionalProperties": {"type": ["string", "number", "boolean"]}
+            }
+        }
+    })
+}
+
+fn tcp() -> Value {
+    json!({
+        "description": "A TCP connect to a host's port.",
+        "type": "object",
+        "required": ["host", "port"],
+        "additionalProperties": false,
+        "properties": {
+            "host": {"$ref": "#/$defs/hostRef"},
+            "port": {"$ref": "#/$defs/port"},
+            "timeout": {"$ref": "#/$defs/duration", "default": "5s"}
+        }
+    })
+}
+
+fn exec_probe() -> Value {
+    json!({
+        "description": "A command run inside a host.",
+        "type": "object",
+        "required": ["host", "command"],
+        "additionalProperties": false,
+        "properties": {
+            "host": {"$ref": "#/$defs/hostRef"},
+            "command": {"$ref": "#/$defs/command"},
+            "timeout": {"$ref": "#/$defs/duration", "default": "30s"},
+            "expect": {"$ref": "#/$defs/execExpect"}
+        }
+    })
+}
+
+fn exec_expect() -> Value {
+    json!({
+        "description": "What the command's result must look like.",
+        "type": "object",
+        "additionalProperties": false,
+        "properties": {
+            "exit_code": {"type": "integer", "minimum": 0, "maximum": 255, "default": 0},
+            "stdout_contains": {"$ref": "#/$defs/stringOrList"},
+            "stderr_contains": {"$ref": "#/$defs/stringOrList"}
+        }
+    })
+}
+
+fn step() -> Value {
+    json!({
+        "description": "One step; exactly one of `probe`, `reboot`, `exec`.",
+        "type": "object",
+        "additionalProperties": false,
+        "oneOf": [{"required": ["probe"]}, {"required": ["reboot"]}, {"required": ["exec"]}],
+        "properties": {
+            "name": {"description": "Unique step name; derived from the step when absent.", "type": "string"},
+            "timeout": {"$ref": "#/$defs/duration", "description": "Defaults to 5m (probe, exec) or 3m (reboot)."},
+            "allow_failure": {
+                "description": "Record a failure without stopping the run; gates decide.",
+                "type": "boolean",
+                "default": false
+            },
+            "probe": {
+                "description": "Probes to run now.",
+                "oneOf": [
+                    {"$ref": "#/$defs/probeRef"},
+                    {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/probeRef"}}
+                ]
+            },
+            "reboot": {"$ref": "#/$defs/hostRef", "description": "Restart this host and wait for its boot to finish."},
+            "exec": {"$ref": "#/$defs/execStep"}
+        }
+    })
+}
+
+fn exec_step() -> Value {
+    json!({
+        "description": "Run a command inside a host.",
+        "type": "object",
+        "required": ["host", "command"],
+        "additionalProperties": false,
+        "properties": {
+            "host": {"$ref": "#/$defs/hostRef"},
+            "command": {"$ref": "#/$defs/command"},
+            "expect": {"$ref": "#/$defs/execExpect"}
+        }
+    })
+}
+
+fn gate() -> Value {
+    json!({
+        "description": "A condition of the verdict; exactly one of `max_failed_checks`, `max_findings`.",
+        "type": "object",
+        "additionalProperties": false,
+        "oneOf": [{"required": ["max_failed_checks"]}, {"required": ["max_findings"]}],
+        "properties": {
+            "name": {"description": "Gate name; derived when absent.", "type": "string"},
+            "max_failed_checks": {
+                "description": "At most this many failed checks of `probe` (or of all probes).",
+                "type": "integer",
+                "minimum": 0
+            },
+            "probe": {"$ref": "#/$defs/probeRef", "description": "Only with `max_failed_checks`."},
+            "max_findings": {
+                "description": "At most this many findings of at least `severity`.",
+                "type": "integer",
+                "minimum": 0
+            },
+            "severity": {
+                "description": "Only with `max_findings`.",
+                "enum": ["info", "low", "medium", "high"],
+                "default": "medium"
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::parse::*;
+
+    /// Each key list of the parser and the schema object that must describe it.
+    const OBJECTS: &[(&[&str], &str)] = &[
+        (SCENARIO_KEYS, "/properties"),
+        (HOST_KEYS, "/$defs/host/properties"),
+        (PROBE_KEYS, "/$defs/probe/properties"),
+        (RETRY_KEYS, "/$defs/retry/properties"),
+        (HTTP_KEYS, "/$defs/http/properties"),
+        (HTTP_EXPECT_KEYS, "/$defs/httpExpect/properties"),
+        (TCP_KEYS, "/$defs/tcp/properties"),
+        (EXEC_PROBE_KEYS, "/$defs/execProbe/properties"),
+        (EXEC_EXPECT_KEYS, "/$defs/execExpect/properties"),
+        (STEP_KEYS, "/$defs/step/properties"),
+        (EXEC_STEP_KEYS, "/$defs/execStep/properties"),
+        (GATE_KEYS, "/$defs/gate/properties"),
+    ];
+
+    #[test]
+    fn schema_properties_match_the_parser_keys() {
+        let schema = json_schema();
+        for (keys, pointer) in OBJECTS {
+            let properties = schema
+                .pointer(pointer)
+                .and_then(Value::as_object)
+                .unwrap_or_else(|| panic!("no object at {pointer}"));
+            let mut in_schema: Vec<&str> = properties.keys().map(String::as_str).collect();
+            let mut in_parser = keys.to_vec();
+            in_schema.sort_unstable();
+            in_parser.sort_unstable();
+            assert_eq!(in_schema, in_parser, "keys of {pointer}");
+        }
+    }
+
+    #[test]
+    fn every_reference_resolves() {
+        let schema = json_schema();
+        let text = schema.to_string();
+        for reference in text.split("\"$ref\":\"#").skip(1) {
+            let pointer = &reference[..reference.find('"').unwrap()];
+            assert!(
+                schema.pointer(pointer).is_some(),
+                "dangling $ref #{pointer}"
+            );
+        }
+    }
 }
