@@ -3,7 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use crate::engine::{Engine, EngineError, IMAGE_LABEL, LabelledResource, OWNER_LABEL, RUN_LABEL, ResourceKind};
+use crate::engine::{
+    Engine, EngineError, IMAGE_LABEL, LabelledResource, OWNER_LABEL, RUN_LABEL, ResourceKind,
+};
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct GcOptions {
@@ -71,7 +73,12 @@ pub async fn collect<E: Engine>(
     Ok(summary)
 }
 
-async fn remove<E: Engine>(engine: &E, resource: &LabelledResource, dry_run: bool, summary: &mut GcSummary) {
+async fn remove<E: Engine>(
+    engine: &E,
+    resource: &LabelledResource,
+    dry_run: bool,
+    summary: &mut GcSummary,
+) {
     if !dry_run {
         let result = match resource.kind {
             ResourceKind::Container => engine.remove_container(&resource.id).await,
@@ -80,7 +87,11 @@ async fn remove<E: Engine>(engine: &E, resource: &LabelledResource, dry_run: boo
             ResourceKind::Image => engine.remove_image(&resource.id).await,
         };
         if let Err(e) = result {
-            summary.errors.push(format!("{} `{}`: {e}", resource.kind.as_str(), resource.name));
+            summary.errors.push(format!(
+                "{} `{}`: {e}",
+                resource.kind.as_str(),
+                resource.name
+            ));
             return;
         }
     }

@@ -5,7 +5,11 @@
 /// The owner string of the current process: `<hostname>/<pid>/<start time>`.
 pub fn current() -> String {
     let pid = std::process::id();
-    format!("{}/{pid}/{}", hostname(), start_time(pid).unwrap_or_default())
+    format!(
+        "{}/{pid}/{}",
+        hostname(),
+        start_time(pid).unwrap_or_default()
+    )
 }
 
 /// Whether the process named by an owner string is still running, if that can be told
@@ -48,7 +52,10 @@ mod tests {
     fn a_reused_pid_or_dead_process_is_not() {
         let pid = std::process::id();
         assert_eq!(is_alive(&format!("{}/{pid}/1", hostname())), Some(false));
-        assert_eq!(is_alive(&format!("{}/999999999/1", hostname())), Some(false));
+        assert_eq!(
+            is_alive(&format!("{}/999999999/1", hostname())),
+            Some(false)
+        );
     }
 
     #[test]

@@ -40,7 +40,7 @@ fn steps_gate(steps: &[StepReport], interrupted: bool) -> GateReport {
                 None => format!("`{}`", s.name),
             })
             .collect();
-        format!("failed: {}", names.join("; "))
+        names.join("; ")
     };
     GateReport {
         name: "steps passed".into(),
@@ -182,15 +182,24 @@ mod tests {
         let gates = [
             Gate {
                 name: "home tolerates one".into(),
-                kind: GateKind::MaxFailedChecks { probe: Some("home".into()), limit: 1 },
+                kind: GateKind::MaxFailedChecks {
+                    probe: Some("home".into()),
+                    limit: 1,
+                },
             },
             Gate {
                 name: "none overall".into(),
-                kind: GateKind::MaxFailedChecks { probe: None, limit: 0 },
+                kind: GateKind::MaxFailedChecks {
+                    probe: None,
+                    limit: 0,
+                },
             },
             Gate {
                 name: "no medium findings".into(),
-                kind: GateKind::MaxFindings { severity: Severity::Medium, limit: 0 },
+                kind: GateKind::MaxFindings {
+                    severity: Severity::Medium,
+                    limit: 0,
+                },
             },
         ];
         let findings = [finding(Severity::Low, false)];
@@ -198,6 +207,9 @@ mod tests {
         assert_eq!(verdict, Verdict::NoGo);
         let passed: Vec<bool> = reports.iter().map(|g| g.passed).collect();
         assert_eq!(passed, [true, true, true, false, true]);
-        assert_eq!(reports[3].detail, "1 of 5 checks of all probes failed (limit 0)");
+        assert_eq!(
+            reports[3].detail,
+            "1 of 5 checks of all probes failed (limit 0)"
+        );
     }
 }

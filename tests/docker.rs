@@ -52,7 +52,11 @@ fn probe<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json::Value
 
 fn assert_clean(run: &RunResult) {
     let run_id = run.report["run_id"].as_str().unwrap();
-    assert_eq!(leftovers(run_id), Vec::<String>::new(), "run {run_id} left resources behind");
+    assert_eq!(
+        leftovers(run_id),
+        Vec::<String>::new(),
+        "run {run_id} left resources behind"
+    );
 }
 
 #[test]
@@ -61,24 +65,40 @@ fn smoke_scenario_is_go_and_leaves_nothing() {
         return;
     }
     let run = run_scenario("scenarios/smoke-static-site.yaml", &[]);
-    assert_eq!(run.code, 0, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    assert_eq!(
+        run.code, 0,
+        "stdout:\n{}\nstderr:\n{}",
+        run.stdout, run.stderr
+    );
     assert_eq!(run.report["verdict"], "GO");
     assert_eq!(run.report["schema_version"], 1);
-    assert!(run.stdout.contains("GO: `smoke-static-site`"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("GO: `smoke-static-site`"),
+        "{}",
+        run.stdout
+    );
     let names: Vec<&str> = run.report["steps"]
         .as_array()
         .unwrap()
         .iter()
         .map(|s| s["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["provision", "baseline", "reboot web", "after reboot"]);
+    assert_eq!(
+        names,
+        ["provision", "baseline", "reboot web", "after reboot"]
+    );
     for s in run.report["steps"].as_array().unwrap() {
         assert_eq!(s["status"], "passed", "{s:#}");
     }
     // The page really came from Apache inside the replica.
     let check = &step(&run.report, "baseline")["checks"][0];
     assert_eq!(check["evidence"]["status"], 200);
-    assert!(check["evidence"]["body_excerpt"].as_str().unwrap().contains("Hello from the rehearse replica"));
+    assert!(
+        check["evidence"]["body_excerpt"]
+            .as_str()
+            .unwrap()
+            .contains("Hello from the rehearse replica")
+    );
     let homepage = probe(&run.report, "homepage");
     assert_eq!(homepage["checks"], 2);
     assert_eq!(homepage["failed_checks"], 0);
@@ -94,7 +114,11 @@ fn broken_scenario_is_no_go_naming_the_probe_with_evidence() {
         return;
     }
     let run = run_scenario("scenarios/smoke-broken.yaml", &[]);
-    assert_eq!(run.code, 1, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    assert_eq!(
+        run.code, 1,
+        "stdout:\n{}\nstderr:\n{}",
+        run.stdout, run.stderr
+    );
     assert_eq!(run.report["verdict"], "NO-GO");
     assert!(run.stdout.contains("NO-GO"), "{}", run.stdout);
     let failed: Vec<&serde_json::Value> = run.report["steps"]
@@ -109,7 +133,10 @@ fn broken_scenario_is_no_go_naming_the_probe_with_evidence() {
     let homepage = probe(&run.report, "homepage");
     assert_eq!(homepage["failed_checks"], 1);
     let evidence = homepage["last_failure"]["summary"].as_str().unwrap();
-    assert!(evidence.contains("Connection refused") || evidence.contains("connect"), "{evidence}");
+    assert!(
+        evidence.contains("Connection refused") || evidence.contains("connect"),
+        "{evidence}"
+    );
     let gate = &run.report["gates"][0];
     assert_eq!(gate["name"], "steps passed");
     assert_eq!(gate["passed"], false);
@@ -123,8 +150,15 @@ fn reboot_brings_back_enabled_services_only() {
     }
     // Apache keeps running after `systemctl disable`, so only a real reboot shows it gone.
     let run = run_scenario("tests/scenarios/reboot-disabled-service.yaml", &[]);
-    assert_eq!(run.code, 1, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
-    assert_eq!(step(&run.report, "still serving before the reboot")["status"], "passed");
+    assert_eq!(
+        run.code, 1,
+        "stdout:\n{}\nstderr:\n{}",
+        run.stdout, run.stderr
+    );
+    assert_eq!(
+        step(&run.report, "still serving before the reboot")["status"],
+        "passed"
+    );
     assert_eq!(step(&run.report, "reboot web")["status"], "passed");
     let after = step(&run.report, "after reboot");
     assert_eq!(after["status"], "failed");
@@ -165,4 +199,77 @@ fn keep_leaves_the_replica_and_gc_removes_it_once_the_run_is_gone() {
     let gc = rehearse(&["gc"]);
     assert!(gc.status.success(), "{}", text(&gc.stderr));
     assert_eq!(leftovers(run_id), Vec::<String>::new());
+}
+
+#[test]
+fn sigint_stops_the_run_cleans_up_and_reports_interrupted() {
+    if !docker_available() {
+        return;
+    }
+    images_ready();
+    let dir = tempfile::tempdir().unwrap();
+    let report_dir = dir.path().join("report");
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_rehearse"))
+        .args([
+            "run",
+            "tests/scenarios/interrupt-me.yaml",
+            "--report-dir",
+            report_dir.to_str().unwrap(),
+        ])
+        .current_dir(root())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id().to_string();
+    // Wait until this run's host exists, then interrupt it mid-step.
+    let owned = |id: &str| {
+        let out = std::process::Command::new("docker")
+            .args([
+                "ps",
+                "-q",
+                "--filter",
+                "label=rehearse.scenario=interrupt-me",
+                "--filter",
+            ])
+            .arg(format!("label=rehearse.owner={}", owner_of(id)))
+            .output()
+            .unwrap();
+        !text(&out.stdout).trim().is_empty()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while !owned(&pid) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the run never started its host"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let output = child.wait_with_output().unwrap();
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    let report = report(&report_dir);
+    assert_eq!(report["interrupted"], true);
+    assert_eq!(report["verdict"], "NO-GO");
+    let run_id = report["run_id"].as_str().unwrap();
+    assert_eq!(leftovers(run_id), Vec::<String>::new());
+}
+
+/// The owner label a process with this pid carries (see `rehearse::owner`).
+fn owner_of(pid: &str) -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let start = stat[stat.rfind(')').unwrap() + 1..]
+        .split_whitespace()
+        .nth(19)
+        .unwrap()
+        .to_string();
+    format!("{}/{pid}/{start}", host.trim())
 }

@@ -38,7 +38,11 @@ pub fn check(args: &CheckArgs) -> i32 {
             }
         }
     }
-    if ok { exit_code::GO } else { exit_code::INVALID_INPUT }
+    if ok {
+        exit_code::GO
+    } else {
+        exit_code::INVALID_INPUT
+    }
 }
 
 /// Read and validate a scenario; the error is ready to print.

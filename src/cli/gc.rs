@@ -20,7 +20,11 @@ pub async fn gc(args: &GcArgs) -> i32 {
     };
     match collect(&engine, options, None).await {
         Ok(summary) => {
-            let verb = if args.dry_run { "would remove" } else { "removed" };
+            let verb = if args.dry_run {
+                "would remove"
+            } else {
+                "removed"
+            };
             for (kind, name) in &summary.removed {
                 println!("{verb} {} {name}", kind.as_str());
             }
@@ -33,7 +37,11 @@ pub async fn gc(args: &GcArgs) -> i32 {
             if summary.removed.is_empty() && summary.errors.is_empty() {
                 println!("nothing to remove");
             }
-            if summary.errors.is_empty() { exit_code::GO } else { exit_code::ENVIRONMENT }
+            if summary.errors.is_empty() {
+                exit_code::GO
+            } else {
+                exit_code::ENVIRONMENT
+            }
         }
         Err(e) => {
             eprintln!("error: {e}");

@@ -36,7 +36,11 @@ pub async fn images(command: ImagesCommand) -> i32 {
                 );
                 return exit_code::INVALID_INPUT;
             }
-            let detail = if verbose { Detail::Verbose } else { Detail::Normal };
+            let detail = if verbose {
+                Detail::Verbose
+            } else {
+                Detail::Normal
+            };
             let stderr = std::io::stderr();
             let interactive = stderr.is_terminal();
             let mut view = LiveView::new(stderr, detail, false, interactive);

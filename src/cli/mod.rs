@@ -65,7 +65,12 @@ pub struct BuildArgs {
     #[arg(long, value_name = "DIR", env = "REHEARSE_IMAGES_DIR")]
     pub images_dir: Option<PathBuf>,
     /// Debian mirror (use http://archive.debian.org/debian for buster and older).
-    #[arg(long, value_name = "URL", env = "REHEARSE_MIRROR", default_value = "http://deb.debian.org/debian")]
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "REHEARSE_MIRROR",
+        default_value = "http://deb.debian.org/debian"
+    )]
     pub mirror: String,
     /// Debian security mirror.
     #[arg(
@@ -108,9 +113,13 @@ impl BuildArgs {
 
 /// The nearest `images/` folder at or above the scenario's folder, else `./images`.
 pub fn find_images_dir(anchor: Option<&Path>) -> PathBuf {
-    let start = anchor
-        .and_then(|p| p.parent())
-        .map(|p| if p.as_os_str().is_empty() { Path::new(".") } else { p });
+    let start = anchor.and_then(|p| p.parent()).map(|p| {
+        if p.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            p
+        }
+    });
     if let Some(start) = start
         && let Ok(start) = start.canonicalize()
     {
@@ -167,7 +176,10 @@ pub fn main(cli: Cli) -> i32 {
         Command::Check(args) => check::check(&args),
         Command::Schema => {
             let schema = crate::scenario::json_schema();
-            println!("{}", serde_json::to_string_pretty(&schema).unwrap_or_default());
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&schema).unwrap_or_default()
+            );
             crate::exit_code::GO
         }
         command => {

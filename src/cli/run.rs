@@ -28,7 +28,10 @@ pub async fn run(args: &RunArgs) -> i32 {
             return exit_code::ENVIRONMENT;
         }
     };
-    let mut options = RunOptions::new(new_run_id(&scenario.name), args.build.settings(Some(&args.scenario)));
+    let mut options = RunOptions::new(
+        new_run_id(&scenario.name),
+        args.build.settings(Some(&args.scenario)),
+    );
     options.keep = args.keep;
     watch_signals(options.cancel.clone());
 
@@ -67,7 +70,10 @@ pub async fn run(args: &RunArgs) -> i32 {
     match write_json(&dir, &report) {
         Ok(path) => eprintln!("report: {}", path.display()),
         Err(e) => {
-            eprintln!("error: cannot write the report into `{}`: {e}", dir.display());
+            eprintln!(
+                "error: cannot write the report into `{}`: {e}",
+                dir.display()
+            );
             return exit_code::ENVIRONMENT;
         }
     }
@@ -85,7 +91,9 @@ pub async fn run(args: &RunArgs) -> i32 {
 fn watch_signals(cancel: CancellationToken) {
     tokio::spawn(async move {
         wait_for_signal().await;
-        eprintln!("\ninterrupted: stopping the run and cleaning up (press Ctrl-C again to leave at once)");
+        eprintln!(
+            "\ninterrupted: stopping the run and cleaning up (press Ctrl-C again to leave at once)"
+        );
         cancel.cancel();
         wait_for_signal().await;
         eprintln!("leaving without cleanup; run `rehearse gc` to remove what is left");

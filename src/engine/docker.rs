@@ -55,13 +55,20 @@ impl DockerEngine {
     }
 }
 
-fn call_err(operation: &'static str, object: &str) -> impl FnOnce(bollard::errors::Error) -> EngineError {
+fn call_err(
+    operation: &'static str,
+    object: &str,
+) -> impl FnOnce(bollard::errors::Error) -> EngineError {
     let object = object.to_string();
     move |source| classify(operation, object, source)
 }
 
 /// Connection-level failures become [`EngineError::Connect`] so callers can exit with 3.
-fn classify(operation: &'static str, object: String, source: bollard::errors::Error) -> EngineError {
+fn classify(
+    operation: &'static str,
+    object: String,
+    source: bollard::errors::Error,
+) -> EngineError {
     use bollard::errors::Error as B;
     match &source {
         B::HyperResponseError { .. } | B::IOError { .. } | B::RequestTimeoutError => {
@@ -332,7 +339,10 @@ impl Engine for DockerEngine {
             // the signal systemd treats as "halt" so a stop takes 0.6 s instead of 10.
             host_config.tmpfs = Some(HashMap::from([
                 ("/run".to_string(), "rw,nosuid,nodev,mode=755".to_string()),
-                ("/run/lock".to_string(), "rw,nosuid,nodev,noexec".to_string()),
+                (
+                    "/run/lock".to_string(),
+                    "rw,nosuid,nodev,noexec".to_string(),
+                ),
             ]));
             host_config.binds = Some(vec!["/sys/fs/cgroup:/sys/fs/cgroup:rw".to_string()]);
             // cgroup v1 needs the host's cgroup namespace to see its own hierarchy; on v2
@@ -617,8 +627,17 @@ mod tests {
 
     #[test]
     fn splits_references() {
-        assert_eq!(split_reference("rehearse/debian:bookworm-ab12"), ("rehearse/debian", "bookworm-ab12"));
-        assert_eq!(split_reference("rehearse/debian"), ("rehearse/debian", "latest"));
-        assert_eq!(split_reference("localhost:5000/x"), ("localhost:5000/x", "latest"));
+        assert_eq!(
+            split_reference("rehearse/debian:bookworm-ab12"),
+            ("rehearse/debian", "bookworm-ab12")
+        );
+        assert_eq!(
+            split_reference("rehearse/debian"),
+            ("rehearse/debian", "latest")
+        );
+        assert_eq!(
+            split_reference("localhost:5000/x"),
+            ("localhost:5000/x", "latest")
+        );
     }
 }

@@ -23,7 +23,9 @@ pub struct FakeEngine {
 
 impl std::fmt::Debug for FakeEngine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FakeEngine").field("calls", &self.calls).finish()
+        f.debug_struct("FakeEngine")
+            .field("calls", &self.calls)
+            .finish()
     }
 }
 
@@ -91,7 +93,12 @@ impl Engine for FakeEngine {
         })
     }
 
-    async fn import_rootfs(&self, _: ByteStream, reference: &str, _: &[String]) -> Result<(), EngineError> {
+    async fn import_rootfs(
+        &self,
+        _: ByteStream,
+        reference: &str,
+        _: &[String],
+    ) -> Result<(), EngineError> {
         self.record(format!("import {reference}"));
         Ok(())
     }
@@ -147,7 +154,11 @@ impl Engine for FakeEngine {
         Ok(spec.name.clone())
     }
 
-    async fn restart_container(&self, id: &str, _stop_timeout: Duration) -> Result<(), EngineError> {
+    async fn restart_container(
+        &self,
+        id: &str,
+        _stop_timeout: Duration,
+    ) -> Result<(), EngineError> {
         self.record(format!("restart {id}"));
         Ok(())
     }
@@ -171,7 +182,12 @@ impl Engine for FakeEngine {
         })
     }
 
-    async fn exec(&self, id: &str, argv: &[String], _timeout: Duration) -> Result<ExecOutput, EngineError> {
+    async fn exec(
+        &self,
+        id: &str,
+        argv: &[String],
+        _timeout: Duration,
+    ) -> Result<ExecOutput, EngineError> {
         self.record(format!("exec {id}: {}", argv.join(" ")));
         Ok((self.exec_handler)(id, argv))
     }

@@ -92,8 +92,10 @@ pub async fn ensure_base<E: Engine>(
             let upstream = format!("debian:{suite}");
             match engine.pull_image(&upstream).await {
                 Ok(()) => {
-                    build_from_pulled(engine, settings, suite, &upstream, &reference, &hash, on_event)
-                        .await?;
+                    build_from_pulled(
+                        engine, settings, suite, &upstream, &reference, &hash, on_event,
+                    )
+                    .await?;
                     true
                 }
                 Err(e) if settings.base_source == BaseSource::Pull => return Err(e.into()),
@@ -231,7 +233,10 @@ async fn bootstrap<E: Engine>(
         let _ = engine.remove_image(reference).await;
         return Err(ImageError::Bootstrap {
             suite: suite.to_string(),
-            detail: format!("mmdebstrap exited with {status}; last output:\n{}", tail.join("\n")),
+            detail: format!(
+                "mmdebstrap exited with {status}; last output:\n{}",
+                tail.join("\n")
+            ),
         });
     }
     import_result?;

@@ -118,7 +118,10 @@ pub async fn ensure_image<E: Engine>(
 }
 
 /// The recipe's files as build-context entries `files/<index>`, in recipe order.
-fn read_files(recipe_dir: &Path, recipe: &Recipe) -> Result<Vec<(String, Vec<u8>, u32)>, ImageError> {
+fn read_files(
+    recipe_dir: &Path,
+    recipe: &Recipe,
+) -> Result<Vec<(String, Vec<u8>, u32)>, ImageError> {
     recipe
         .files
         .iter()
@@ -148,7 +151,10 @@ fn dockerfile(recipe: &Recipe, base: &str, name: &str, hash: &str) -> String {
             "apt-get update && apt-get install -y {} && apt-get clean && rm -rf /var/lib/apt/lists/*",
             recipe.packages.join(" ")
         );
-        out.push_str(&format!("RUN [\"/bin/sh\", \"-ec\", {}]\n", quoted(&script)));
+        out.push_str(&format!(
+            "RUN [\"/bin/sh\", \"-ec\", {}]\n",
+            quoted(&script)
+        ));
     }
     for (index, file) in recipe.files.iter().enumerate() {
         out.push_str(&format!(
@@ -163,7 +169,10 @@ fn dockerfile(recipe: &Recipe, base: &str, name: &str, hash: &str) -> String {
         }
     }
     for command in &recipe.commands {
-        out.push_str(&format!("RUN [\"/bin/sh\", \"-ec\", {}]\n", quoted(command)));
+        out.push_str(&format!(
+            "RUN [\"/bin/sh\", \"-ec\", {}]\n",
+            quoted(command)
+        ));
     }
     if !recipe.enable.is_empty() {
         let mut argv = vec!["systemctl".to_string(), "enable".to_string()];

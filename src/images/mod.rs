@@ -46,10 +46,23 @@ impl Default for BuildSettings {
 /// Progress of image preparation, for the reporters.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ImageEvent {
-    CacheHit { what: String, reference: String },
-    Building { what: String, reference: String },
-    Output { what: String, line: String },
-    Built { what: String, reference: String, duration: Duration },
+    CacheHit {
+        what: String,
+        reference: String,
+    },
+    Building {
+        what: String,
+        reference: String,
+    },
+    Output {
+        what: String,
+        line: String,
+    },
+    Built {
+        what: String,
+        reference: String,
+        duration: Duration,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]

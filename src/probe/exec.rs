@@ -24,8 +24,17 @@ pub fn judge(command: &str, expect: &ExecExpect, output: &ExecOutput) -> Attempt
         ..Evidence::default()
     };
     let problem = if output.exit_code != expect.exit_code {
+        let first_line = combined
+            .lines()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("");
+        let said = if first_line.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", excerpt(first_line, 120))
+        };
         Some(format!(
-            "`{command}` exited with {}, expected {}",
+            "`{command}` exited with {}{said}, expected {}",
             output.exit_code, expect.exit_code
         ))
     } else if let Some(missing) = expect
@@ -74,7 +83,10 @@ mod tests {
         assert!(judge("x", &expect, &output(0, "active\n")).passed);
         let failed = judge("x", &expect, &output(3, "inactive\n"));
         assert!(!failed.passed);
-        assert_eq!(failed.evidence.summary, "`x` exited with 3, expected 0");
+        assert_eq!(
+            failed.evidence.summary,
+            "`x` exited with 3 (inactive), expected 0"
+        );
         assert_eq!(failed.evidence.output.as_deref(), Some("inactive"));
         let lacking = judge("x", &expect, &output(0, "failed\n"));
         assert_eq!(lacking.evidence.summary, "`x` output lacks \"active\"");

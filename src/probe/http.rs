@@ -34,13 +34,23 @@ pub async fn attempt(probe: &HttpProbe, host: &ReachableHost) -> Attempt {
     };
     let response = match client.request(method, &url).send().await {
         Ok(response) => response,
-        Err(e) => return failed(format!("GET {url} (at {address}): {}", error_chain(&e))),
+        Err(e) => {
+            return failed(format!(
+                "{url} (at {address}): {}",
+                request_error(&e, probe)
+            ));
+        }
     };
     let status = response.status().as_u16();
     let headers: Vec<(String, String)> = response
         .headers()
         .iter()
-        .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .map(|(k, v)| {
+            (
+                k.as_str().to_string(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
         .collect();
     let body = match read_body(response).await {
         Ok(body) => body,
@@ -56,16 +66,26 @@ fn failed(summary: String) -> Attempt {
     })
 }
 
-/// reqwest's top-level message is often just "error sending request": add the causes.
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
+/// reqwest's own message is "error sending request for url (...)": the useful part is
+/// the innermost cause (e.g. "Connection refused").
+fn request_error(error: &reqwest::Error, probe: &HttpProbe) -> String {
+    if error.is_timeout() {
+        return format!(
+            "no answer within {}",
+            humantime::format_duration(probe.timeout)
+        );
     }
-    text
+    let mut cause: &dyn std::error::Error = error;
+    while let Some(inner) = cause.source() {
+        cause = inner;
+    }
+    let text = cause.to_string();
+    let text = text.split(" (os error").next().unwrap_or(&text).to_string();
+    if error.is_connect() && !text.to_lowercase().contains("connect") {
+        format!("cannot connect: {text}")
+    } else {
+        text
+    }
 }
 
 async fn read_body(mut response: reqwest::Response) -> Result<String, reqwest::Error> {
@@ -94,13 +114,24 @@ pub fn judge(
         ..Evidence::default()
     };
     let problem = if status != expect.status {
-        Some(format!("{url} answered {status}, expected {}", expect.status))
-    } else if let Some(missing) = expect.body_contains.iter().find(|s| !body.contains(s.as_str())) {
-        Some(format!("{url} answered {status} but the body lacks {missing:?}"))
+        Some(format!(
+            "{url} answered {status}, expected {}",
+            expect.status
+        ))
+    } else if let Some(missing) = expect
+        .body_contains
+        .iter()
+        .find(|s| !body.contains(s.as_str()))
+    {
+        Some(format!(
+            "{url} answered {status} but the body lacks {missing:?}"
+        ))
     } else if let Some(pattern) = &expect.body_regex {
         match regex::Regex::new(pattern) {
             Ok(re) if re.is_match(body) => None,
-            Ok(_) => Some(format!("{url} answered {status} but the body does not match /{pattern}/")),
+            Ok(_) => Some(format!(
+                "{url} answered {status} but the body does not match /{pattern}/"
+            )),
             Err(e) => Some(format!("invalid body_regex /{pattern}/: {e}")),
         }
     } else {
@@ -111,8 +142,12 @@ pub fn judge(
             let got = headers.iter().find(|(k, _)| k == name).map(|(_, v)| v);
             match got {
                 Some(v) if v == value => None,
-                Some(v) => Some(format!("{url}: header `{name}` is {v:?}, expected {value:?}")),
-                None => Some(format!("{url}: header `{name}` is missing, expected {value:?}")),
+                Some(v) => Some(format!(
+                    "{url}: header `{name}` is {v:?}, expected {value:?}"
+                )),
+                None => Some(format!(
+                    "{url}: header `{name}` is missing, expected {value:?}"
+                )),
             }
         })
     });
@@ -152,10 +187,19 @@ mod tests {
         let headers = [("server".to_string(), "nginx".to_string())];
         let status = judge("u", &expect(), 503, &headers, "Service Unavailable");
         assert_eq!(status.evidence.summary, "u answered 503, expected 200");
-        assert_eq!(status.evidence.body_excerpt.as_deref(), Some("Service Unavailable"));
+        assert_eq!(
+            status.evidence.body_excerpt.as_deref(),
+            Some("Service Unavailable")
+        );
         let body = judge("u", &expect(), 200, &headers, "It works");
-        assert_eq!(body.evidence.summary, "u answered 200 but the body lacks \"Hello\"");
+        assert_eq!(
+            body.evidence.summary,
+            "u answered 200 but the body lacks \"Hello\""
+        );
         let header = judge("u", &expect(), 200, &headers, "Hello");
-        assert_eq!(header.evidence.summary, "u: header `server` is \"nginx\", expected \"Apache\"");
+        assert_eq!(
+            header.evidence.summary,
+            "u: header `server` is \"nginx\", expected \"Apache\""
+        );
     }
 }

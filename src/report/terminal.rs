@@ -133,7 +133,9 @@ impl<W: Write + Send> EventSink for LiveView<W> {
                 run_id, scenario, ..
             } => self.line(&format!("rehearsing `{scenario}` (run {run_id})")),
             RunEvent::Image(image) => self.image_event(image),
-            RunEvent::HostStarting { host } => self.spinner_message(&format!("starting host `{host}`")),
+            RunEvent::HostStarting { host } => {
+                self.spinner_message(&format!("starting host `{host}`"))
+            }
             RunEvent::HostReady {
                 host,
                 address,
@@ -177,8 +179,14 @@ impl<W: Write + Send> EventSink for LiveView<W> {
             } => {
                 self.stop_spinner();
                 let status = self.paint_status(*status);
-                let detail = detail.as_deref().map(|d| format!(": {d}")).unwrap_or_default();
-                self.line(&format!("      {status} in {:.1}s{detail}", duration.as_secs_f64()));
+                let detail = detail
+                    .as_deref()
+                    .map(|d| format!(": {d}"))
+                    .unwrap_or_default();
+                self.line(&format!(
+                    "      {status} in {:.1}s{detail}",
+                    duration.as_secs_f64()
+                ));
             }
             RunEvent::Finding(finding) => self.line(&format!(
                 "      finding [{}] {}: {}",
@@ -192,10 +200,14 @@ impl<W: Write + Send> EventSink for LiveView<W> {
             }
             RunEvent::Kept { hosts, network } => {
                 self.stop_spinner();
-                self.line(&format!("kept the replica (network `{network}`); enter a host with:"));
+                self.line(&format!(
+                    "kept the replica (network `{network}`); enter a host with:"
+                ));
                 for (host, id) in hosts {
                     let short: String = id.chars().take(12).collect();
-                    self.line(&format!("  docker exec -it {short} bash    # host `{host}`"));
+                    self.line(&format!(
+                        "  docker exec -it {short} bash    # host `{host}`"
+                    ));
                 }
                 self.line("remove it with `rehearse gc` when done");
             }

@@ -181,7 +181,15 @@ pub async fn run<E: Engine>(
         cleanup(engine, &created, sink).await;
     }
     let interrupted = outcome?;
-    Ok(finish(scenario, options, state, started_at, clock, interrupted, sink))
+    Ok(finish(
+        scenario,
+        options,
+        state,
+        started_at,
+        clock,
+        interrupted,
+        sink,
+    ))
 }
 
 fn finish(
@@ -196,7 +204,12 @@ fn finish(
     // Steps that never ran are reported as skipped, so the report lists them all.
     let ran = state.steps.len();
     let mut names: Vec<(String, &'static str)> = vec![("provision".into(), "provision")];
-    names.extend(scenario.steps.iter().map(|s| (s.name.clone(), s.kind.label())));
+    names.extend(
+        scenario
+            .steps
+            .iter()
+            .map(|s| (s.name.clone(), s.kind.label())),
+    );
     for (name, kind) in names.into_iter().skip(ran) {
         state.steps.push(StepReport {
             name,
@@ -255,7 +268,8 @@ async fn execute<E: Engine>(
     }
     for (offset, step) in scenario.steps.iter().enumerate() {
         let index = offset + 1;
-        let report = steps::run_step(engine, scenario, options, step, index, total, sink, state).await;
+        let report =
+            steps::run_step(engine, scenario, options, step, index, total, sink, state).await;
         let stop = report.status == StepStatus::Failed && !report.allow_failure;
         state.steps.push(report);
         if stop {
@@ -274,7 +288,9 @@ async fn cleanup<E: Engine>(engine: &E, created: &Created, sink: &mut dyn EventS
     sink.event(&RunEvent::CleanupStarted { resources: count });
     for (host, id) in &created.containers {
         if let Err(e) = engine.remove_container(id).await {
-            eprintln!("warning: cannot remove the container of host `{host}` ({id}): {e}; `rehearse gc` will retry");
+            eprintln!(
+                "warning: cannot remove the container of host `{host}` ({id}): {e}; `rehearse gc` will retry"
+            );
         }
     }
     if let Some((id, name)) = &created.network
@@ -283,3 +299,6 @@ async fn cleanup<E: Engine>(engine: &E, created: &Created, sink: &mut dyn EventS
         eprintln!("warning: cannot remove network `{name}`: {e}; `rehearse gc` will retry");
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -46,9 +46,18 @@ pub(super) async fn provision<E: Engine>(
     let mut failure = None;
     for host in &scenario.hosts {
         let image = &images[&host.image];
-        if let Err(detail) =
-            start_host(engine, options, host, image, &network_name, &labels, sink, created, state)
-                .await?
+        if let Err(detail) = start_host(
+            engine,
+            options,
+            host,
+            image,
+            &network_name,
+            &labels,
+            sink,
+            created,
+            state,
+        )
+        .await?
         {
             failure = Some(detail);
             break;
@@ -160,7 +169,9 @@ async fn start_host<E: Engine>(
         cpus: host.cpus,
     };
     let id = engine.run_container(&spec).await?;
-    lock(created).containers.push((host.name.clone(), id.clone()));
+    lock(created)
+        .containers
+        .push((host.name.clone(), id.clone()));
     if systemd {
         match wait_booted(engine, &id, options.boot_timeout).await {
             Ok(BootState::Running) => {}

@@ -9,7 +9,9 @@ use crate::engine::Engine;
 pub enum BootState {
     Running,
     /// Booted, but some units failed: a finding, not a hang.
-    Degraded { failed_units: String },
+    Degraded {
+        failed_units: String,
+    },
 }
 
 /// Wait until `systemctl is-system-running --wait` gives a final answer.
@@ -40,7 +42,11 @@ pub async fn wait_booted<E: Engine>(
                     "maintenance" | "stopping" | "offline" => {
                         return Err(format!("systemd reports the system is {state}"));
                     }
-                    _ => last = format!("{} {}", state, output.stderr.trim()).trim().to_string(),
+                    _ => {
+                        last = format!("{} {}", state, output.stderr.trim())
+                            .trim()
+                            .to_string()
+                    }
                 }
             }
             Err(e) => {
@@ -48,7 +54,11 @@ pub async fn wait_booted<E: Engine>(
                 if let Ok(state) = engine.container_state(container_id).await
                     && !state.running
                 {
-                    let oom = if state.oom_killed { ", killed for lack of memory" } else { "" };
+                    let oom = if state.oom_killed {
+                        ", killed for lack of memory"
+                    } else {
+                        ""
+                    };
                     return Err(format!(
                         "the container stopped (status {}, exit code {}{oom})",
                         state.status,
@@ -66,8 +76,18 @@ pub async fn wait_booted<E: Engine>(
 }
 
 async fn failed_units<E: Engine>(engine: &E, container_id: &str) -> String {
-    let argv = ["systemctl", "--failed", "--no-legend", "--plain", "--no-pager"].map(String::from);
-    match engine.exec(container_id, &argv, Duration::from_secs(30)).await {
+    let argv = [
+        "systemctl",
+        "--failed",
+        "--no-legend",
+        "--plain",
+        "--no-pager",
+    ]
+    .map(String::from);
+    match engine
+        .exec(container_id, &argv, Duration::from_secs(30))
+        .await
+    {
         Ok(output) => output.stdout.trim().to_string(),
         Err(e) => format!("(cannot list failed units: {e})"),
     }

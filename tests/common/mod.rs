@@ -36,7 +36,9 @@ pub fn docker_available() -> bool {
         if std::env::var("REHEARSE_REQUIRE_DOCKER").as_deref() == Ok("1") {
             panic!("REHEARSE_REQUIRE_DOCKER=1 but no Docker engine answers `docker info`");
         }
-        eprintln!("skipped: no Docker engine (set REHEARSE_REQUIRE_DOCKER=1 to make this a failure)");
+        eprintln!(
+            "skipped: no Docker engine (set REHEARSE_REQUIRE_DOCKER=1 to make this a failure)"
+        );
     }
     answers
 }
@@ -70,8 +72,15 @@ pub fn leftovers(run_id: &str) -> Vec<String> {
         vec!["network", "ls", "-q", "--filter", &filter],
         vec!["volume", "ls", "-q", "--filter", &filter],
     ] {
-        let output = Command::new("docker").args(&args).output().expect("docker runs");
-        found.extend(text(&output.stdout).lines().map(|l| format!("{} {l}", args[0])));
+        let output = Command::new("docker")
+            .args(&args)
+            .output()
+            .expect("docker runs");
+        found.extend(
+            text(&output.stdout)
+                .lines()
+                .map(|l| format!("{} {l}", args[0])),
+        );
     }
     found
 }

@@ -10,8 +10,18 @@ pub(super) async fn run<E: Engine>(step: &ExecStep, cx: &mut StepContext<'_, E>)
     };
     cx.progress(format!("{}$ {}", step.host, step.command.display()));
     // The step's own timeout bounds the command; this one only has to be longer.
-    let limit = cx.scenario.steps.iter().map(|s| s.timeout).max().unwrap_or_default();
-    match cx.engine.exec(&container, &step.command.to_argv(), limit).await {
+    let limit = cx
+        .scenario
+        .steps
+        .iter()
+        .map(|s| s.timeout)
+        .max()
+        .unwrap_or_default();
+    match cx
+        .engine
+        .exec(&container, &step.command.to_argv(), limit)
+        .await
+    {
         Ok(output) => {
             let attempt = crate::probe::judge_exec(&step.command.display(), &step.expect, &output);
             StepResult {

@@ -133,7 +133,11 @@ async fn dead_hosts<E: Engine>(engine: &E, state: &RunState) -> Option<String> {
         if let Ok(s) = engine.container_state(&host.container_id).await
             && !s.running
         {
-            let oom = if s.oom_killed { ", killed for lack of memory" } else { "" };
+            let oom = if s.oom_killed {
+                ", killed for lack of memory"
+            } else {
+                ""
+            };
             dead.push(format!(
                 "host `{name}` is not running: exit code {}{oom}",
                 s.exit_code.unwrap_or(-1)

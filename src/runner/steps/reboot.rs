@@ -35,10 +35,17 @@ pub(super) async fn run<E: Engine>(step: &RebootStep, cx: &mut StepContext<'_, E
             }
             Ok(BootState::Degraded { failed_units }) => {
                 record_degraded(cx.state, cx.sink, &step.host, &failed_units, "after reboot");
-                summary = format!("host `{}` rebooted degraded: {}", step.host, failed_units.trim());
+                summary = format!(
+                    "host `{}` rebooted degraded: {}",
+                    step.host,
+                    failed_units.trim()
+                );
             }
             Err(detail) => {
-                return StepResult::failed(format!("host `{}` did not come back: {detail}", step.host));
+                return StepResult::failed(format!(
+                    "host `{}` did not come back: {detail}",
+                    step.host
+                ));
             }
         }
     }
@@ -46,11 +53,19 @@ pub(super) async fn run<E: Engine>(step: &RebootStep, cx: &mut StepContext<'_, E
     let network = format!("rh-{}", cx.options.run_id);
     match cx.engine.container_ip(&container, &network).await {
         Ok(address) => cx.state.hosts.insert(&step.host, container, address),
-        Err(e) => return StepResult::failed(format!("host `{}` has no address after reboot: {e}", step.host)),
+        Err(e) => {
+            return StepResult::failed(format!(
+                "host `{}` has no address after reboot: {e}",
+                step.host
+            ));
+        }
     }
     StepResult {
         passed: true,
-        detail: Some(format!("{summary} in {:.1}s", started.elapsed().as_secs_f64())),
+        detail: Some(format!(
+            "{summary} in {:.1}s",
+            started.elapsed().as_secs_f64()
+        )),
         checks: vec![],
         evidence: Some(Evidence {
             summary,

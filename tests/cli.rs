@@ -1,0 +1,155 @@
+//! The real CLI in a temp dir, without Docker: validation, schema, exit codes.
+
+mod common;
+
+use common::*;
+
+#[test]
+fn check_accepts_the_shipped_scenarios() {
+    let output = rehearse(&[
+        "check",
+        "scenarios/smoke-static-site.yaml",
+        "scenarios/smoke-broken.yaml",
+        "tests/scenarios/reboot-disabled-service.yaml",
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    assert_eq!(
+        text(&output.stdout),
+        "ok: scenarios/smoke-static-site.yaml (1 hosts, 3 probes, 3 steps)\n\
+         ok: scenarios/smoke-broken.yaml (1 hosts, 1 probes, 3 steps)\n\
+         ok: tests/scenarios/reboot-disabled-service.yaml (1 hosts, 1 probes, 4 steps)\n"
+    );
+}
+
+#[test]
+fn check_reports_every_error_with_position_caret_and_suggestion() {
+    let output = rehearse(&["check", "tests/scenarios/invalid.yaml"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(text(&output.stdout), "");
+    let expected = "\
+error: unknown key `imgae` in host `web`
+  --> tests/scenarios/invalid.yaml:5:5
+   |
+ 5 |     imgae: static-site
+   |     ^^^^^
+   = help: did you mean `image`?
+
+error: unknown host `webb` in probe `homepage`
+  --> tests/scenarios/invalid.yaml:9:13
+   |
+ 9 |       host: webb
+   |             ^^^^
+   = help: did you mean `web`?
+
+error: expected an integer for `port`, found a string
+   --> tests/scenarios/invalid.yaml:10:13
+    |
+ 10 |       port: eighty
+    |             ^^^^^^
+
+error: unknown probe `hompage` in step 1
+   --> tests/scenarios/invalid.yaml:12:23
+    |
+ 12 |   - probe: [homepage, hompage]
+    |                       ^^^^^^^
+    = help: did you mean `homepage`?
+
+error: invalid duration `soon` for `timeout`
+   --> tests/scenarios/invalid.yaml:14:14
+    |
+ 14 |     timeout: soon
+    |              ^^^^
+    = help: write a number with a unit, like `500ms`, `30s`, `2m` or `1h`
+
+5 errors in tests/scenarios/invalid.yaml
+";
+    assert_eq!(text(&output.stderr), expected);
+}
+
+#[test]
+fn check_names_a_missing_recipe_and_lists_the_available_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.yaml");
+    std::fs::write(
+        &path,
+        "name: s\nhosts:\n  web: {image: no-such-recipe}\nsteps:\n  - reboot: web\n",
+    )
+    .unwrap();
+    let images = root().join("images");
+    let output = rehearse(&[
+        "check",
+        path.to_str().unwrap(),
+        "--images-dir",
+        images.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("host `web`"), "{stderr}");
+    assert!(
+        stderr.contains("no image recipe `no-such-recipe`"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("recipes there: static-site"), "{stderr}");
+}
+
+#[test]
+fn check_says_when_the_file_cannot_be_read() {
+    let output = rehearse(&["check", "no/such/file.yaml"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(text(&output.stderr).starts_with("error: cannot read scenario `no/such/file.yaml`"));
+}
+
+#[test]
+fn run_rejects_an_invalid_scenario_before_touching_docker() {
+    // An engine address that cannot answer: exit 2 proves the engine was never asked.
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_rehearse"))
+        .args(["run", "tests/scenarios/invalid.yaml"])
+        .current_dir(root())
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(text(&output.stderr).contains("5 errors in tests/scenarios/invalid.yaml"));
+}
+
+#[test]
+fn run_without_an_engine_is_an_environment_error() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_rehearse"))
+        .args(["run", "scenarios/smoke-static-site.yaml"])
+        .current_dir(root())
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(3));
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("cannot reach the Docker engine"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn bad_flags_are_invalid_input() {
+    let output = rehearse(&[
+        "run",
+        "scenarios/smoke-static-site.yaml",
+        "--base-source",
+        "magic",
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+}
+
+#[test]
+fn schema_is_json_schema_for_scenarios() {
+    let output = rehearse(&["schema"]);
+    assert_eq!(output.status.code(), Some(0));
+    let schema: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(
+        schema["$schema"],
+        "https://json-schema.org/draft/2020-12/schema"
+    );
+    let top: Vec<&String> = schema["properties"].as_object().unwrap().keys().collect();
+    for key in ["name", "hosts", "probes", "steps", "gates"] {
+        assert!(top.iter().any(|k| *k == key), "missing `{key}` in {top:?}");
+    }
+}
