@@ -273,3 +273,29 @@ fn owner_of(pid: &str) -> String {
         .to_string();
     format!("{}/{pid}/{start}", host.trim())
 }
+
+#[test]
+fn without_registry_or_mmdebstrap_the_error_says_what_to_install() {
+    if !docker_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let recipe = dir.path().join("plain");
+    std::fs::create_dir_all(&recipe).unwrap();
+    std::fs::write(recipe.join("recipe.yaml"), "suite: bookworm\n").unwrap();
+    // A mirror nobody uses gives a base image that cannot be in the cache; no command
+    // is ever sent to it.
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_rehearse"))
+        .args(["images", "build", "plain", "--images-dir"])
+        .arg(dir.path())
+        .args(["--mirror", "http://127.0.0.1:9/debian"])
+        .env("PATH", "/nonexistent")
+        .output()
+        .unwrap();
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("the engine cannot pull `debian:bookworm` and `mmdebstrap` is not installed; install it with `apt-get install mmdebstrap`"),
+        "{stderr}"
+    );
+}

@@ -234,7 +234,7 @@ impl Engine for DockerEngine {
                 pending.push_str(&text);
                 while let Some(pos) = pending.find('\n') {
                     let line: String = pending.drain(..=pos).collect();
-                    on_output(line.trim_end());
+                    on_output(strip_ansi(&line).trim_end());
                 }
             }
         }
@@ -613,6 +613,26 @@ impl Engine for DockerEngine {
     }
 }
 
+/// The engine colours a build's stderr with ANSI escapes; reports want plain text.
+fn strip_ansi(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' && chars.peek() == Some(&'[') {
+            chars.next();
+            // Parameters and intermediates, then one final byte in '@'..='~'.
+            for c in chars.by_ref() {
+                if ('@'..='~').contains(&c) {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// Split `repo:tag` (the tag defaults to `latest`); a registry port is not a tag.
 fn split_reference(reference: &str) -> (&str, &str) {
     match reference.rsplit_once(':') {
@@ -624,6 +644,15 @@ fn split_reference(reference: &str) -> (&str, &str) {
 #[cfg(test)]
 mod tests {
     use super::split_reference;
+
+    #[test]
+    fn strips_ansi_colours() {
+        assert_eq!(
+            super::strip_ansi("\u{1b}[91mE: Unable\u{1b}[0m done"),
+            "E: Unable done"
+        );
+        assert_eq!(super::strip_ansi("plain [91m"), "plain [91m");
+    }
 
     #[test]
     fn splits_references() {

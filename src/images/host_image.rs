@@ -9,6 +9,8 @@ use crate::engine::{Engine, IMAGE_LABEL};
 
 /// Bump when the generated Dockerfile changes meaning, so old caches are not reused.
 const HOST_FORMAT: &str = "rehearse-host-v1";
+/// Lines of build output kept for the error message when a build fails.
+const BUILD_TAIL: usize = 25;
 
 /// An image ready to run, and whether the cache already had it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,14 +100,29 @@ pub async fn ensure_image<E: Engine>(
     });
     let dockerfile = dockerfile(&recipe, &base, name, &hash);
     let context = context_tar(&dockerfile, &files)?;
-    engine
+    let mut tail: Vec<String> = Vec::new();
+    let built_result = engine
         .build_image(context, &reference, &mut |line| {
+            tail.push(line.to_string());
+            if tail.len() > BUILD_TAIL {
+                tail.remove(0);
+            }
             on_event(ImageEvent::Output {
                 what: what.clone(),
                 line: line.to_string(),
             })
         })
-        .await?;
+        .await;
+    if let Err(e) = built_result {
+        return Err(ImageError::Build {
+            recipe: name.to_string(),
+            detail: match e {
+                crate::engine::EngineError::Build { detail, .. } => detail,
+                other => other.to_string(),
+            },
+            tail: tail.join("\n"),
+        });
+    }
     on_event(ImageEvent::Built {
         what,
         reference,

@@ -87,6 +87,12 @@ pub enum ImageError {
          or give the engine access to a registry"
     )]
     NoBaseSource { suite: String },
+    #[error("building the image of recipe `{recipe}` failed: {detail}\nlast build output:\n{tail}")]
+    Build {
+        recipe: String,
+        detail: String,
+        tail: String,
+    },
     #[error("bootstrapping Debian `{suite}` with mmdebstrap failed: {detail}")]
     Bootstrap { suite: String, detail: String },
     #[error(transparent)]

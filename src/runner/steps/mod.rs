@@ -38,6 +38,8 @@ pub(super) struct StepContext<'a, E: Engine> {
     pub scenario: &'a Scenario,
     pub options: &'a RunOptions,
     pub index: usize,
+    /// The running step's timeout.
+    pub timeout: std::time::Duration,
     pub sink: &'a mut dyn EventSink,
     pub state: &'a mut RunState,
 }
@@ -78,6 +80,7 @@ pub(super) async fn run_step<E: Engine>(
         scenario,
         options,
         index,
+        timeout: step.timeout,
         sink,
         state,
     };
