@@ -299,3 +299,22 @@ fn without_registry_or_mmdebstrap_the_error_says_what_to_install() {
         "{stderr}"
     );
 }
+
+#[test]
+fn hosts_reach_each_other_by_alias_and_init_none_runs_no_services() {
+    if !docker_available() {
+        return;
+    }
+    let run = run_scenario("tests/scenarios/two-hosts.yaml", &[]);
+    assert_eq!(
+        run.code, 0,
+        "stdout:\n{}\nstderr:\n{}",
+        run.stdout, run.stderr
+    );
+    let checks = &run.report["steps"][1]["checks"];
+    assert_eq!(
+        checks[1]["evidence"]["summary"],
+        "http://www.example.test:80/index.html answered 200"
+    );
+    assert_clean(&run);
+}

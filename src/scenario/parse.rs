@@ -20,7 +20,7 @@ pub(crate) const PROBE_KEYS: &[&str] = &["http", "tcp", "exec", "retry"];
 pub(crate) const PROBE_KINDS: &[&str] = &["http", "tcp", "exec"];
 pub(crate) const RETRY_KEYS: &[&str] = &["interval", "deadline"];
 pub(crate) const HTTP_KEYS: &[&str] = &[
-    "host", "port", "path", "vhost", "method", "timeout", "expect",
+    "host", "url", "port", "path", "vhost", "method", "timeout", "expect",
 ];
 pub(crate) const HTTP_EXPECT_KEYS: &[&str] = &["status", "body_contains", "body_regex", "headers"];
 pub(crate) const TCP_KEYS: &[&str] = &["host", "port", "timeout"];
@@ -282,9 +282,25 @@ fn decode_http(d: &Decoder, node: &Spanned<Node>, probe: &str, refs: &Refs) -> O
     let host = m
         .required("host")
         .and_then(|node| refs.host(d, node, probe));
-    let port = opt_port(&m);
-    let path = m.opt_str_where("path", check_http_path);
-    let vhost = m.opt_str_where("vhost", check_hostname);
+    let mut port = opt_port(&m);
+    let mut path = m.opt_str_where("path", check_http_path);
+    let mut vhost = m.opt_str_where("vhost", check_hostname);
+    if let Some(url) = m.opt_str_where("url", |u| parse_http_url(u).map(|_| ())) {
+        for key in ["port", "path", "vhost"] {
+            if let Some(k) = m.key(key) {
+                d.error_with_help(
+                    Mark::of_key(k),
+                    format!("`{key}` and `url` both given in `http` of {probe}"),
+                    "keep one: `url` already sets the virtual host, port and path",
+                );
+            }
+        }
+        if let Ok((name, url_port, url_path)) = parse_http_url(&url) {
+            vhost = Some(name);
+            port = Some(url_port);
+            path = Some(url_path);
+        }
+    }
     let method = m.opt_choice("method", METHODS).unwrap_or_default();
     let timeout = m.opt_duration("timeout");
     let expect = m
@@ -747,6 +763,27 @@ fn check_hostname(name: &str) -> Result<(), String> {
     })
 }
 
+/// `http://NAME[:PORT][/PATH]` → (name, port, path). The name becomes the virtual host;
+/// the connection still goes to the probe's `host`.
+fn parse_http_url(url: &str) -> Result<(String, u16, String), String> {
+    let parsed = reqwest::Url::parse(url).map_err(|e| format!("invalid URL `{url}`: {e}"))?;
+    if parsed.scheme() != "http" {
+        return Err(format!(
+            "unsupported URL scheme `{}` in `{url}`: only `http` is probed for now",
+            parsed.scheme()
+        ));
+    }
+    let name = parsed
+        .host_str()
+        .ok_or_else(|| format!("no host name in URL `{url}`"))?
+        .to_string();
+    let mut path = parsed.path().to_string();
+    if let Some(query) = parsed.query() {
+        path = format!("{path}?{query}");
+    }
+    Ok((name, parsed.port().unwrap_or(80), path))
+}
+
 fn check_http_path(path: &str) -> Result<(), String> {
     path.starts_with('/')
         .then_some(())
@@ -807,6 +844,42 @@ mod tests {
         let source = include_str!("../../scenarios/smoke-broken.yaml");
         let scenario = parse(Path::new("broken.yaml"), source).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(scenario.steps[1].name, "exec web: systemctl stop apache2");
+    }
+
+    #[test]
+    fn http_url_sets_vhost_port_and_path() {
+        let source = format!(
+            "{HEADER}probes:\n  home:\n    http: {{host: web, url: 'http://www.example.test:8080/a/b?c=1'}}\nsteps:\n  - probe: home\n"
+        );
+        let scenario = parse(Path::new("t.yaml"), &source).unwrap_or_else(|e| panic!("{e}"));
+        let ProbeKind::Http(http) = &scenario.probes[0].kind else {
+            panic!("an http probe")
+        };
+        assert_eq!(http.vhost.as_deref(), Some("www.example.test"));
+        assert_eq!((http.port, http.path.as_str()), (8080, "/a/b?c=1"));
+    }
+
+    #[test]
+    fn http_url_conflicts_and_bad_schemes_are_explained() {
+        let source = format!(
+            "{HEADER}probes:\n  home:\n    http: {{host: web, url: 'http://a.test/', port: 81}}\n  tls:\n    http: {{host: web, url: 'https://a.test/'}}\nsteps:\n  - probe: [home, tls]\n"
+        );
+        let found = summary(&source);
+        assert_eq!(found.len(), 2, "{found:#?}");
+        assert_eq!(
+            (found[0].0, found[0].1, found[0].3.as_str()),
+            (
+                7,
+                46,
+                "`port` and `url` both given in `http` of probe `home`"
+            )
+        );
+        assert_eq!(found[1].0, 9);
+        assert!(
+            found[1].3.contains("unsupported URL scheme `https`"),
+            "{}",
+            found[1].3
+        );
     }
 
     #[test]

@@ -158,6 +158,11 @@ fn http() -> Value {
         "additionalProperties": false,
         "properties": {
             "host": {"$ref": "#/$defs/hostRef"},
+            "url": {
+                "description": "`http://NAME[:PORT]/PATH`: sets `vhost`, `port` and `path` at once; the request still goes to `host`.",
+                "type": "string",
+                "pattern": "^http://"
+            },
             "port": {"$ref": "#/$defs/port", "default": 80},
             "path": {"description": "Request path.", "type": "string", "pattern": "^/", "default": "/"},
             "vhost": {
