@@ -113,6 +113,14 @@ fn is_not_found(err: &EngineError) -> bool {
     )
 }
 
+/// Removing something already gone is success: cleanup may race with `gc` or the engine.
+fn ignore_not_found(result: Result<(), EngineError>) -> Result<(), EngineError> {
+    match result {
+        Err(e) if is_not_found(&e) => Ok(()),
+        other => other,
+    }
+}
+
 fn label_filter(label: &str) -> HashMap<String, Vec<String>> {
     HashMap::from([("label".to_string(), vec![label.to_string()])])
 }
@@ -275,18 +283,16 @@ impl Engine for DockerEngine {
 
     async fn remove_image(&self, reference: &str) -> Result<(), EngineError> {
         let options = RemoveImageOptionsBuilder::default().force(true).build();
-        match within(
-            "remove image",
-            reference,
-            CALL_TIMEOUT,
-            self.docker.remove_image(reference, Some(options), None),
+        ignore_not_found(
+            within(
+                "remove image",
+                reference,
+                CALL_TIMEOUT,
+                self.docker.remove_image(reference, Some(options), None),
+            )
+            .await
+            .map(|_| ()),
         )
-        .await
-        {
-            Ok(_) => Ok(()),
-            Err(e) if is_not_found(&e) => Ok(()),
-            Err(e) => Err(e),
-        }
     }
 
     async fn create_network(
@@ -311,17 +317,15 @@ impl Engine for DockerEngine {
     }
 
     async fn remove_network(&self, id: &str) -> Result<(), EngineError> {
-        match within(
-            "remove network",
-            id,
-            CALL_TIMEOUT,
-            self.docker.remove_network(id),
+        ignore_not_found(
+            within(
+                "remove network",
+                id,
+                CALL_TIMEOUT,
+                self.docker.remove_network(id),
+            )
+            .await,
         )
-        .await
-        {
-            Err(e) if is_not_found(&e) => Ok(()),
-            other => other,
-        }
     }
 
     async fn run_container(&self, spec: &ContainerSpec) -> Result<String, EngineError> {
@@ -413,17 +417,15 @@ impl Engine for DockerEngine {
             .force(true)
             .v(true)
             .build();
-        match within(
-            "remove container",
-            id,
-            CALL_TIMEOUT,
-            self.docker.remove_container(id, Some(options)),
+        ignore_not_found(
+            within(
+                "remove container",
+                id,
+                CALL_TIMEOUT,
+                self.docker.remove_container(id, Some(options)),
+            )
+            .await,
         )
-        .await
-        {
-            Err(e) if is_not_found(&e) => Ok(()),
-            other => other,
-        }
     }
 
     async fn container_ip(&self, id: &str, network: &str) -> Result<IpAddr, EngineError> {
@@ -599,17 +601,15 @@ impl Engine for DockerEngine {
 
     async fn remove_volume(&self, name: &str) -> Result<(), EngineError> {
         let options = RemoveVolumeOptionsBuilder::default().force(true).build();
-        match within(
-            "remove volume",
-            name,
-            CALL_TIMEOUT,
-            self.docker.remove_volume(name, Some(options)),
+        ignore_not_found(
+            within(
+                "remove volume",
+                name,
+                CALL_TIMEOUT,
+                self.docker.remove_volume(name, Some(options)),
+            )
+            .await,
         )
-        .await
-        {
-            Err(e) if is_not_found(&e) => Ok(()),
-            other => other,
-        }
     }
 }
 

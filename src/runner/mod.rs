@@ -140,6 +140,20 @@ impl RunState {
     }
 }
 
+/// What every part of a run shares.
+struct Rehearsal<'a, E: Engine> {
+    engine: &'a E,
+    scenario: &'a Scenario,
+    options: &'a RunOptions,
+    /// Resources created so far, for cleanup.
+    created: &'a Mutex<Created>,
+}
+
+/// The run's own network, on which its hosts find each other by name.
+fn network_name(options: &RunOptions) -> String {
+    format!("rh-{}", options.run_id)
+}
+
 /// Labels every resource of this run carries.
 fn run_labels(options: &RunOptions, scenario: &Scenario) -> BTreeMap<String, String> {
     BTreeMap::from([
@@ -167,8 +181,14 @@ pub async fn run<E: Engine>(
         scenario: scenario.name.clone(),
         steps: scenario.steps.len() + 1,
     });
+    let rehearsal = Rehearsal {
+        engine,
+        scenario,
+        options,
+        created: &created,
+    };
     let outcome = tokio::select! {
-        result = execute(engine, scenario, options, sink, &created, &mut state) => result.map(|()| false),
+        result = execute(&rehearsal, sink, &mut state) => result.map(|()| false),
         () = options.cancel.cancelled() => Ok(true),
     };
     let created = created.into_inner().unwrap_or_else(|e| e.into_inner());
@@ -255,21 +275,15 @@ fn finish(
 }
 
 async fn execute<E: Engine>(
-    engine: &E,
-    scenario: &Scenario,
-    options: &RunOptions,
+    r: &Rehearsal<'_, E>,
     sink: &mut dyn EventSink,
-    created: &Mutex<Created>,
     state: &mut RunState,
 ) -> Result<(), RunError> {
-    let total = scenario.steps.len() + 1;
-    if !provision::provision(engine, scenario, options, sink, created, state, total).await? {
+    if !provision::provision(r, sink, state).await? {
         return Ok(());
     }
-    for (offset, step) in scenario.steps.iter().enumerate() {
-        let index = offset + 1;
-        let report =
-            steps::run_step(engine, scenario, options, step, index, total, sink, state).await;
+    for (offset, step) in r.scenario.steps.iter().enumerate() {
+        let report = steps::run_step(r, step, offset + 1, sink, state).await;
         let stop = report.status == StepStatus::Failed && !report.allow_failure;
         state.steps.push(report);
         if stop {

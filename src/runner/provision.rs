@@ -6,24 +6,24 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use super::systemd::{BootState, wait_booted};
-use super::{Created, EventSink, RunError, RunEvent, RunOptions, RunState, run_labels};
+use super::{
+    Created, EventSink, Rehearsal, RunError, RunEvent, RunState, network_name, run_labels,
+};
 use crate::engine::{ContainerSpec, Engine};
 use crate::finding::Finding;
 use crate::images::{BuiltImage, ensure_image};
 use crate::report::{ImageReport, StepReport, StepStatus};
-use crate::scenario::{Host, Init, Scenario, Severity};
+use crate::scenario::{Host, Init, Severity};
 
 /// Provision the replica. Returns `Ok(false)` when a host failed to come up (the run
 /// goes on to a NO-GO), `Err` when the environment cannot carry out the rehearsal.
 pub(super) async fn provision<E: Engine>(
-    engine: &E,
-    scenario: &Scenario,
-    options: &RunOptions,
+    r: &Rehearsal<'_, E>,
     sink: &mut dyn EventSink,
-    created: &Mutex<Created>,
     state: &mut RunState,
-    total: usize,
 ) -> Result<bool, RunError> {
+    let (engine, scenario, options) = (r.engine, r.scenario, r.options);
+    let total = scenario.steps.len() + 1;
     let started = Instant::now();
     sink.event(&RunEvent::StepStarted {
         index: 0,
@@ -36,29 +36,17 @@ pub(super) async fn provision<E: Engine>(
     state.environment.api_version = info.api_version.clone();
     state.environment.cgroup_version = info.cgroup_version.as_str().to_string();
 
-    let images = prepare_images(engine, scenario, options, sink, state).await?;
+    let images = prepare_images(r, sink, state).await?;
 
     let labels = run_labels(options, scenario);
-    let network_name = format!("rh-{}", options.run_id);
+    let network_name = network_name(options);
     let network_id = engine.create_network(&network_name, &labels).await?;
-    lock(created).network = Some((network_id, network_name.clone()));
+    lock(r.created).network = Some((network_id, network_name.clone()));
 
     let mut failure = None;
     for host in &scenario.hosts {
         let image = &images[&host.image];
-        if let Err(detail) = start_host(
-            engine,
-            options,
-            host,
-            image,
-            &network_name,
-            &labels,
-            sink,
-            created,
-            state,
-        )
-        .await?
-        {
+        if let Err(detail) = start_host(r, host, image, sink, state).await? {
             failure = Some(detail);
             break;
         }
@@ -100,12 +88,11 @@ fn lock(created: &Mutex<Created>) -> std::sync::MutexGuard<'_, Created> {
 
 /// Build (or find in the cache) the image of every recipe the hosts use.
 async fn prepare_images<E: Engine>(
-    engine: &E,
-    scenario: &Scenario,
-    options: &RunOptions,
+    r: &Rehearsal<'_, E>,
     sink: &mut dyn EventSink,
     state: &mut RunState,
 ) -> Result<BTreeMap<String, BuiltImage>, RunError> {
+    let (engine, scenario, options) = (r.engine, r.scenario, r.options);
     let mut images: BTreeMap<String, BuiltImage> = BTreeMap::new();
     for host in &scenario.hosts {
         if !images.contains_key(&host.image) {
@@ -130,24 +117,21 @@ async fn prepare_images<E: Engine>(
 
 /// Start one host and wait for it to boot. The inner `Err` is a host that did not
 /// come up (a result); the outer one an engine failure.
-#[allow(clippy::too_many_arguments)]
 async fn start_host<E: Engine>(
-    engine: &E,
-    options: &RunOptions,
+    r: &Rehearsal<'_, E>,
     host: &Host,
     image: &BuiltImage,
-    network: &str,
-    labels: &BTreeMap<String, String>,
     sink: &mut dyn EventSink,
-    created: &Mutex<Created>,
     state: &mut RunState,
 ) -> Result<Result<(), String>, RunError> {
+    let (engine, options) = (r.engine, r.options);
+    let network = &network_name(options);
     let started = Instant::now();
     sink.event(&RunEvent::HostStarting {
         host: host.name.clone(),
     });
     let systemd = host.init == Init::Systemd;
-    let mut host_labels = labels.clone();
+    let mut host_labels = run_labels(options, r.scenario);
     host_labels.insert("rehearse.host".into(), host.name.clone());
     let mut aliases = vec![host.name.clone()];
     aliases.extend(host.aliases.iter().cloned());
@@ -169,7 +153,7 @@ async fn start_host<E: Engine>(
         cpus: host.cpus,
     };
     let id = engine.run_container(&spec).await?;
-    lock(created)
+    lock(r.created)
         .containers
         .push((host.name.clone(), id.clone()));
     if systemd {

@@ -7,7 +7,7 @@ mod reboot;
 
 use std::time::Instant;
 
-use super::{EventSink, RunEvent, RunOptions, RunState};
+use super::{EventSink, Rehearsal, RunEvent, RunOptions, RunState};
 use crate::engine::Engine;
 use crate::probe::Evidence;
 use crate::report::{CheckReport, StepReport, StepStatus};
@@ -57,17 +57,15 @@ impl<E: Engine> StepContext<'_, E> {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 pub(super) async fn run_step<E: Engine>(
-    engine: &E,
-    scenario: &Scenario,
-    options: &RunOptions,
+    r: &Rehearsal<'_, E>,
     step: &Step,
     index: usize,
-    total: usize,
     sink: &mut dyn EventSink,
     state: &mut RunState,
 ) -> StepReport {
+    let (engine, scenario, options) = (r.engine, r.scenario, r.options);
+    let total = scenario.steps.len() + 1;
     let started = Instant::now();
     sink.event(&RunEvent::StepStarted {
         index,

@@ -50,7 +50,7 @@ pub(super) async fn run<E: Engine>(step: &RebootStep, cx: &mut StepContext<'_, E
         }
     }
     // The engine may hand out a new address on restart.
-    let network = format!("rh-{}", cx.options.run_id);
+    let network = crate::runner::network_name(cx.options);
     match cx.engine.container_ip(&container, &network).await {
         Ok(address) => cx.state.hosts.insert(&step.host, container, address),
         Err(e) => {
