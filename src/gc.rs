@@ -4,7 +4,8 @@
 use std::collections::BTreeMap;
 
 use crate::engine::{
-    Engine, EngineError, IMAGE_LABEL, LabelledResource, OWNER_LABEL, RUN_LABEL, ResourceKind,
+    Engine, EngineError, IMAGE_LABEL, LabelledResource, OWNER_LABEL, RECIPE_LABEL, RUN_LABEL,
+    ResourceKind,
 };
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -59,7 +60,15 @@ pub async fn collect<E: Engine>(
         }
     }
     if options.images {
-        for image in engine.list_images(IMAGE_LABEL).await? {
+        // Finished images carry `rehearse.image`; layers left by failed builds only
+        // `rehearse.recipe`.
+        let mut images = engine.list_images(IMAGE_LABEL).await?;
+        for image in engine.list_images(RECIPE_LABEL).await? {
+            if !images.iter().any(|i| i.id == image.id) {
+                images.push(image);
+            }
+        }
+        for image in images {
             let name = image.tags.first().cloned().unwrap_or(image.id.clone());
             let resource = LabelledResource {
                 kind: ResourceKind::Image,
@@ -96,4 +105,96 @@ async fn remove<E: Engine>(
         }
     }
     summary.removed.push((resource.kind, resource.name.clone()));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::ContainerSpec;
+    use crate::engine::fake::FakeEngine;
+
+    fn labels(run: &str, owner: &str) -> BTreeMap<String, String> {
+        BTreeMap::from([
+            (RUN_LABEL.to_string(), run.to_string()),
+            (OWNER_LABEL.to_string(), owner.to_string()),
+        ])
+    }
+
+    async fn start(engine: &FakeEngine, name: &str, labels: BTreeMap<String, String>) {
+        engine
+            .create_network(&format!("{name}-net"), &labels)
+            .await
+            .unwrap();
+        let spec = ContainerSpec {
+            name: name.into(),
+            hostname: name.into(),
+            image: "i".into(),
+            network: format!("{name}-net"),
+            aliases: vec![],
+            labels,
+            env: vec![],
+            cmd: vec![],
+            systemd: false,
+            memory: None,
+            cpus: None,
+        };
+        engine.run_container(&spec).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn removes_dead_runs_and_leaves_live_ones() {
+        let engine = FakeEngine::healthy();
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+        start(
+            &engine,
+            "dead",
+            labels("run-dead", &format!("{}/999999999/1", host.trim())),
+        )
+        .await;
+        start(
+            &engine,
+            "live",
+            labels("run-live", &crate::owner::current()),
+        )
+        .await;
+        let summary = collect(&engine, GcOptions::default(), None).await.unwrap();
+        assert_eq!(
+            summary.removed,
+            [
+                (ResourceKind::Container, "dead".to_string()),
+                (ResourceKind::Network, "dead-net".to_string())
+            ]
+        );
+        assert_eq!(summary.live_runs, ["run-live"]);
+        let left: Vec<String> = engine
+            .live_resources()
+            .into_iter()
+            .map(|r| r.name)
+            .collect();
+        assert_eq!(left, ["live-net", "live"]);
+    }
+
+    #[tokio::test]
+    async fn dry_run_removes_nothing_and_force_removes_live_runs() {
+        let engine = FakeEngine::healthy();
+        start(
+            &engine,
+            "live",
+            labels("run-live", &crate::owner::current()),
+        )
+        .await;
+        let dry = GcOptions {
+            force: true,
+            dry_run: true,
+            ..GcOptions::default()
+        };
+        assert_eq!(collect(&engine, dry, None).await.unwrap().removed.len(), 2);
+        assert_eq!(engine.live_resources().len(), 2);
+        let force = GcOptions {
+            force: true,
+            ..GcOptions::default()
+        };
+        collect(&engine, force, None).await.unwrap();
+        assert!(engine.live_resources().is_empty());
+    }
 }

@@ -25,6 +25,8 @@ pub const RUN_LABEL: &str = "rehearse.run";
 pub const OWNER_LABEL: &str = "rehearse.owner";
 /// Label carried by cached build images; its value is the content hash of the recipe.
 pub const IMAGE_LABEL: &str = "rehearse.image";
+/// Label carried by every layer of a host image, naming its recipe.
+pub const RECIPE_LABEL: &str = "rehearse.recipe";
 
 /// What the engine reports about itself.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use super::recipe::Recipe;
 use super::{BuildSettings, ImageError, ImageEvent, base, content_hash, context_tar, recipe_path};
-use crate::engine::{Engine, IMAGE_LABEL};
+use crate::engine::{Engine, IMAGE_LABEL, RECIPE_LABEL};
 
 /// Bump when the generated Dockerfile changes meaning, so old caches are not reused.
 const HOST_FORMAT: &str = "rehearse-host-v1";
@@ -70,9 +70,11 @@ pub async fn ensure_image<E: Engine>(
     let base = base::ensure_base(engine, settings, &recipe.suite, on_event).await?;
     let recipe_dir = settings.images_dir.join(name);
     let files = read_files(&recipe_dir, &recipe)?;
-    let recipe_source = read(&recipe_path(&settings.images_dir, name))?;
+    // The hash covers the generated build instructions (so a change in how recipes are
+    // turned into images invalidates the cache) and the contents of every copied file.
+    let body = dockerfile_body(&recipe, &base, name);
     let hash = {
-        let mut parts: Vec<&[u8]> = vec![HOST_FORMAT.as_bytes(), base.as_bytes(), &recipe_source];
+        let mut parts: Vec<&[u8]> = vec![HOST_FORMAT.as_bytes(), body.as_bytes()];
         for (path, data, _) in &files {
             parts.push(path.as_bytes());
             parts.push(data);
@@ -98,7 +100,7 @@ pub async fn ensure_image<E: Engine>(
         what: what.clone(),
         reference: reference.clone(),
     });
-    let dockerfile = dockerfile(&recipe, &base, name, &hash);
+    let dockerfile = format!("{body}LABEL {IMAGE_LABEL}={}\n", quoted(&hash));
     let context = context_tar(&dockerfile, &files)?;
     let mut tail: Vec<String> = Vec::new();
     let built_result = engine
@@ -156,8 +158,14 @@ fn quoted(s: &str) -> String {
     serde_json::to_string(s).expect("strings always serialize")
 }
 
-fn dockerfile(recipe: &Recipe, base: &str, name: &str, hash: &str) -> String {
-    let mut out = format!("FROM {base}\nARG DEBIAN_FRONTEND=noninteractive\n");
+/// Build instructions for a recipe, without the final content-hash label.
+fn dockerfile_body(recipe: &Recipe, base: &str, name: &str) -> String {
+    // The recipe label comes first so that every layer carries it, including the
+    // untagged ones a failed build leaves: `rehearse gc --images` finds those too.
+    let mut out = format!(
+        "FROM {base}\nLABEL {RECIPE_LABEL}={}\nARG DEBIAN_FRONTEND=noninteractive\n",
+        quoted(name)
+    );
     // Services must not start during the build: there is no init, and the real
     // host's first boot is what the replica's boot rehearses.
     out.push_str(
@@ -200,11 +208,6 @@ fn dockerfile(recipe: &Recipe, base: &str, name: &str, hash: &str) -> String {
         ));
     }
     out.push_str("RUN rm -f /usr/sbin/policy-rc.d\n");
-    out.push_str(&format!(
-        "LABEL {IMAGE_LABEL}={} rehearse.recipe={}\n",
-        quoted(hash),
-        quoted(name)
-    ));
     out
 }
 
@@ -227,8 +230,9 @@ mod tests {
             commands: vec!["echo \"hi\" > /tmp/x".into()],
             enable: vec!["apache2".into()],
         };
-        let text = dockerfile(&recipe, "rehearse/debian:bookworm-1", "site", "abc");
+        let text = dockerfile_body(&recipe, "rehearse/debian:bookworm-1", "site");
         let expected = r#"FROM rehearse/debian:bookworm-1
+LABEL rehearse.recipe="site"
 ARG DEBIAN_FRONTEND=noninteractive
 RUN printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d
 RUN ["/bin/sh", "-ec", "apt-get update && apt-get install -y apache2 && apt-get clean && rm -rf /var/lib/apt/lists/*"]
@@ -237,7 +241,6 @@ RUN ["chmod", "640", "/var/www/html/index.html"]
 RUN ["/bin/sh", "-ec", "echo \"hi\" > /tmp/x"]
 RUN ["systemctl","enable","apache2"]
 RUN rm -f /usr/sbin/policy-rc.d
-LABEL rehearse.image="abc" rehearse.recipe="site"
 "#;
         assert_eq!(text, expected);
     }
