@@ -16,6 +16,10 @@ use super::{
 type ExecHandler = Box<dyn Fn(&str, &[String]) -> ExecOutput + Send + Sync>;
 
 pub struct FakeEngine {
+    /// Once set, every call fails as if the engine had gone away.
+    pub gone: std::sync::atomic::AtomicBool,
+    /// The engine goes away right after running a command ending with this argument.
+    pub gone_after: Mutex<Option<String>>,
     pub calls: Mutex<Vec<String>>,
     pub live: Mutex<Vec<LabelledResource>>,
     exec_handler: ExecHandler,
@@ -42,6 +46,8 @@ impl FakeEngine {
     /// Every image exists; `exec` is answered by `handler(container, argv)`.
     pub fn new(handler: impl Fn(&str, &[String]) -> ExecOutput + Send + Sync + 'static) -> Self {
         FakeEngine {
+            gone: std::sync::atomic::AtomicBool::new(false),
+            gone_after: Mutex::new(None),
             calls: Mutex::new(Vec::new()),
             live: Mutex::new(Vec::new()),
             exec_handler: Box::new(handler),
@@ -72,8 +78,20 @@ impl FakeEngine {
     }
 }
 
+impl FakeEngine {
+    fn check_gone(&self) -> Result<(), EngineError> {
+        if self.gone.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(EngineError::Connect {
+                detail: "connection refused".into(),
+            });
+        }
+        Ok(())
+    }
+}
+
 impl Engine for FakeEngine {
     async fn info(&self) -> Result<EngineInfo, EngineError> {
+        self.check_gone()?;
         Ok(EngineInfo {
             server_version: "fake".into(),
             api_version: "1.41".into(),
@@ -188,8 +206,13 @@ impl Engine for FakeEngine {
         argv: &[String],
         _timeout: Duration,
     ) -> Result<ExecOutput, EngineError> {
+        self.check_gone()?;
         self.record(format!("exec {id}: {}", argv.join(" ")));
-        Ok((self.exec_handler)(id, argv))
+        let output = (self.exec_handler)(id, argv);
+        if argv.last() == self.gone_after.lock().unwrap().as_ref() {
+            self.gone.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+        Ok(output)
     }
 
     async fn list_labelled(&self, label: &str) -> Result<Vec<LabelledResource>, EngineError> {

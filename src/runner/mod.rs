@@ -283,7 +283,7 @@ async fn execute<E: Engine>(
         return Ok(());
     }
     for (offset, step) in r.scenario.steps.iter().enumerate() {
-        let report = steps::run_step(r, step, offset + 1, sink, state).await;
+        let report = steps::run_step(r, step, offset + 1, sink, state).await?;
         let stop = report.status == StepStatus::Failed && !report.allow_failure;
         state.steps.push(report);
         if stop {

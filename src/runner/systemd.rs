@@ -49,6 +49,7 @@ pub async fn wait_booted<E: Engine>(
                     }
                 }
             }
+            Err(e) if e.is_connection() => return Err(e.to_string()),
             Err(e) => {
                 last = e.to_string();
                 if let Ok(state) = engine.container_state(container_id).await

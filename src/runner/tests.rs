@@ -308,3 +308,22 @@ async fn keep_leaves_the_replica_and_says_how_to_enter_it() {
     assert_eq!(labels[crate::engine::RUN_LABEL], "unit-1");
     assert_eq!(labels[crate::engine::OWNER_LABEL], crate::owner::current());
 }
+
+#[tokio::test]
+async fn an_engine_that_goes_away_is_an_environment_error_not_a_no_go() {
+    let engine = FakeEngine::healthy();
+    *engine.gone_after.lock().unwrap() = Some("do-change".into());
+    let images = images_dir();
+    let result = run(
+        &engine,
+        &scenario(SCENARIO),
+        &options(&images),
+        &mut |_: &RunEvent| {},
+    )
+    .await;
+    let error = result.expect_err("the run cannot be carried out");
+    assert!(
+        matches!(error, RunError::Engine(EngineError::Connect { .. })),
+        "{error}"
+    );
+}

@@ -7,7 +7,7 @@ mod reboot;
 
 use std::time::Instant;
 
-use super::{EventSink, Rehearsal, RunEvent, RunOptions, RunState};
+use super::{EventSink, Rehearsal, RunError, RunEvent, RunOptions, RunState};
 use crate::engine::Engine;
 use crate::probe::Evidence;
 use crate::report::{CheckReport, StepReport, StepStatus};
@@ -63,7 +63,7 @@ pub(super) async fn run_step<E: Engine>(
     index: usize,
     sink: &mut dyn EventSink,
     state: &mut RunState,
-) -> StepReport {
+) -> Result<StepReport, RunError> {
     let (engine, scenario, options) = (r.engine, r.scenario, r.options);
     let total = scenario.steps.len() + 1;
     let started = Instant::now();
@@ -98,6 +98,13 @@ pub(super) async fn run_step<E: Engine>(
     };
     let mut result = result;
     if !result.passed {
+        // A step cannot fail "because of the stack" when the engine itself is gone:
+        // that is an environment error, not a NO-GO.
+        if let Err(e) = engine.info().await
+            && e.is_connection()
+        {
+            return Err(RunError::Engine(e));
+        }
         if let Some(why) = dead_hosts(engine, state).await {
             let detail = result.detail.take().unwrap_or_default();
             result.detail = Some(format!("{detail} ({why})"));
@@ -115,7 +122,7 @@ pub(super) async fn run_step<E: Engine>(
         duration: started.elapsed(),
         detail: result.detail.clone(),
     });
-    StepReport {
+    Ok(StepReport {
         name: step.name.clone(),
         kind: step.kind.label().to_string(),
         status,
@@ -124,7 +131,7 @@ pub(super) async fn run_step<E: Engine>(
         checks: result.checks,
         evidence: result.evidence,
         allow_failure: step.allow_failure,
-    }
+    })
 }
 
 /// After a failure, say if a host died (exited, OOM-killed): that is usually the reason.
