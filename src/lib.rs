@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 pub mod cli;
+pub mod debian;
 pub mod engine;
 pub mod exit_code;
 pub mod finding;

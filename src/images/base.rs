@@ -9,6 +9,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio_util::io::ReaderStream;
 
 use super::{BuildSettings, ImageError, ImageEvent, content_hash};
+use crate::debian::release::security_suite;
 use crate::engine::{Engine, IMAGE_LABEL};
 
 /// Packages every base image carries on top of `minbase`, so the replica boots like a server.
@@ -33,14 +34,6 @@ pub enum BaseSource {
     Auto,
     Pull,
     Bootstrap,
-}
-
-/// The name of the security suite for a release (it changed in bullseye).
-pub fn security_suite(suite: &str) -> String {
-    match suite {
-        "jessie" | "stretch" | "buster" => format!("{suite}/updates"),
-        _ => format!("{suite}-security"),
-    }
 }
 
 /// APT source lines a host of this suite gets, like a default Debian install.
@@ -168,7 +161,7 @@ async fn bootstrap<E: Engine>(
         .arg(format!("--include={}", BASE_PACKAGES.join(",")))
         // Real Debian installs are merged-/usr; an unmerged replica breaks the upgrade to
         // bookworm for a reason the real host does not have.
-        .arg("--hook-dir=/usr/share/mmdebstrap/hooks/merged-usr")
+        .arg(merged_usr_hook(suite))
         .arg("--aptopt=Acquire::Retries \"3\"")
         .arg("--format=tar")
         .arg(suite)
@@ -243,6 +236,18 @@ async fn bootstrap<E: Engine>(
     Ok(())
 }
 
+/// How mmdebstrap makes `/usr` merged. Releases before bookworm have no real
+/// `usr-is-merged` package for the hook's essential stage, so they get only the
+/// setup stage: the directory links debootstrap makes.
+fn merged_usr_hook(suite: &str) -> &'static str {
+    match suite {
+        "jessie" | "stretch" | "buster" | "bullseye" => {
+            "--setup-hook=/usr/share/mmdebstrap/hooks/merged-usr/setup00.sh"
+        }
+        _ => "--hook-dir=/usr/share/mmdebstrap/hooks/merged-usr",
+    }
+}
+
 fn remember(tail: &mut Vec<String>, line: &str) {
     tail.push(line.to_string());
     if tail.len() > 20 {
@@ -256,12 +261,6 @@ mod tests {
 
     fn settings() -> BuildSettings {
         BuildSettings::default()
-    }
-
-    #[test]
-    fn security_suite_naming_changed_in_bullseye() {
-        assert_eq!(security_suite("buster"), "buster/updates");
-        assert_eq!(security_suite("bullseye"), "bullseye-security");
     }
 
     #[test]
