@@ -121,6 +121,8 @@ mod tests {
             detail: None,
             checks: vec![],
             evidence: None,
+            logs: vec![],
+            upgrade: None,
             allow_failure,
         }
     }

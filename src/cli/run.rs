@@ -28,11 +28,18 @@ pub async fn run(args: &RunArgs) -> i32 {
             return exit_code::ENVIRONMENT;
         }
     };
+    let dir = args.report_dir.clone().unwrap_or_else(|| {
+        let stamp = jiff::Timestamp::now()
+            .strftime("%Y%m%dT%H%M%SZ")
+            .to_string();
+        PathBuf::from("rehearse-report").join(format!("{}-{stamp}", scenario.name))
+    });
     let mut options = RunOptions::new(
         new_run_id(&scenario.name),
         args.build.settings(Some(&args.scenario)),
     );
     options.keep = args.keep;
+    options.logs_dir = Some(dir.join("logs"));
     watch_signals(options.cancel.clone());
 
     let detail = if args.quiet {
@@ -57,10 +64,6 @@ pub async fn run(args: &RunArgs) -> i32 {
             };
         }
     };
-    let dir = args.report_dir.clone().unwrap_or_else(|| {
-        let stamp = report.started_at.strftime("%Y%m%dT%H%M%SZ").to_string();
-        PathBuf::from("rehearse-report").join(format!("{}-{stamp}", report.scenario))
-    });
     let stdout = std::io::stdout();
     let color_out = use_color(stdout.is_terminal());
     let mut out = stdout.lock();

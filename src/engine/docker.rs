@@ -467,16 +467,21 @@ impl Engine for DockerEngine {
         })
     }
 
-    async fn exec(
+    async fn exec_streaming(
         &self,
         id: &str,
         argv: &[String],
+        env: &[(String, String)],
         timeout: Duration,
+        on_line: &mut (dyn FnMut(&str) + Send),
     ) -> Result<ExecOutput, EngineError> {
         let object = argv.join(" ");
         let config = ExecConfig {
             attach_stdout: Some(true),
             attach_stderr: Some(true),
+            // No stdin: a command that would prompt reads end-of-file instead of hanging.
+            attach_stdin: Some(false),
+            env: (!env.is_empty()).then(|| env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
             cmd: Some(argv.to_vec()),
             ..Default::default()
         };
@@ -501,19 +506,31 @@ impl Engine for DockerEngine {
                 .await?;
             let mut stdout = Vec::new();
             let mut stderr = Vec::new();
+            let mut pending = String::new();
             if let StartExecResults::Attached { mut output, .. } = started {
                 while let Some(chunk) = output.next().await {
-                    match chunk? {
+                    let message = match chunk? {
                         bollard::container::LogOutput::StdOut { message }
                         | bollard::container::LogOutput::Console { message } => {
-                            stdout.extend_from_slice(&message)
+                            stdout.extend_from_slice(&message);
+                            message
                         }
                         bollard::container::LogOutput::StdErr { message } => {
-                            stderr.extend_from_slice(&message)
+                            stderr.extend_from_slice(&message);
+                            message
                         }
-                        bollard::container::LogOutput::StdIn { .. } => {}
+                        bollard::container::LogOutput::StdIn { .. } => continue,
+                    };
+                    // Chunks split lines anywhere: hand out whole lines only.
+                    pending.push_str(&String::from_utf8_lossy(&message));
+                    while let Some(pos) = pending.find('\n') {
+                        let line: String = pending.drain(..=pos).collect();
+                        on_line(line.trim_end_matches(['\n', '\r']));
                     }
                 }
+            }
+            if !pending.is_empty() {
+                on_line(&pending);
             }
             Ok::<_, bollard::errors::Error>((stdout, stderr))
         };

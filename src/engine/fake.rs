@@ -200,15 +200,20 @@ impl Engine for FakeEngine {
         })
     }
 
-    async fn exec(
+    async fn exec_streaming(
         &self,
         id: &str,
         argv: &[String],
+        _env: &[(String, String)],
         _timeout: Duration,
+        on_line: &mut (dyn FnMut(&str) + Send),
     ) -> Result<ExecOutput, EngineError> {
         self.check_gone()?;
         self.record(format!("exec {id}: {}", argv.join(" ")));
         let output = (self.exec_handler)(id, argv);
+        for line in output.stdout.lines().chain(output.stderr.lines()) {
+            on_line(line);
+        }
         if argv.last() == self.gone_after.lock().unwrap().as_ref() {
             self.gone.store(true, std::sync::atomic::Ordering::SeqCst);
         }

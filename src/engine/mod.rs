@@ -159,13 +159,26 @@ pub trait Engine {
     async fn container_ip(&self, id: &str, network: &str) -> Result<IpAddr, EngineError>;
     /// Whether the container is running, and if not why (exit code, OOM).
     async fn container_state(&self, id: &str) -> Result<ContainerState, EngineError>;
-    /// Run a command in a container and collect its output, killing nothing:
-    /// on timeout the error says so and the command may still run.
+    /// Run a command in a container and collect its output. On timeout the error says
+    /// so; the command itself may still run until the container stops.
     async fn exec(
         &self,
         id: &str,
         argv: &[String],
         timeout: Duration,
+    ) -> Result<ExecOutput, EngineError> {
+        self.exec_streaming(id, argv, &[], timeout, &mut |_| {})
+            .await
+    }
+    /// Like [`Engine::exec`], with extra environment variables, handing out each line of
+    /// output (stdout and stderr as they come) while the command runs.
+    async fn exec_streaming(
+        &self,
+        id: &str,
+        argv: &[String],
+        env: &[(String, String)],
+        timeout: Duration,
+        on_line: &mut (dyn FnMut(&str) + Send),
     ) -> Result<ExecOutput, EngineError>;
 
     async fn list_labelled(&self, label: &str) -> Result<Vec<LabelledResource>, EngineError>;

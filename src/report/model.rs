@@ -104,8 +104,38 @@ pub struct StepReport {
     /// What an `exec` step's command printed, or what a `reboot` saw.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub evidence: Option<Evidence>,
+    /// Full logs kept in the report folder (paths relative to it).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub logs: Vec<String>,
+    /// What an `upgrade` step did, hop by hop.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upgrade: Option<UpgradeReport>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub allow_failure: bool,
+}
+
+/// A Debian major upgrade of one host.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UpgradeReport {
+    pub host: String,
+    pub target: String,
+    pub hops: Vec<HopReport>,
+}
+
+/// One release to the next: versions before and after, and the package changes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HopReport {
+    pub from: String,
+    pub to: String,
+    pub debian_version_before: String,
+    pub debian_version_after: String,
+    pub duration_ms: u64,
+    /// `name old → new`
+    pub upgraded: Vec<String>,
+    /// `name version`
+    pub added: Vec<String>,
+    /// `name version`
+    pub removed: Vec<String>,
 }
 
 /// One probe check inside a step.

@@ -36,6 +36,8 @@ pub struct RunOptions {
     pub cancel: CancellationToken,
     /// How long a host may take to boot (systemd) at provision and after a reboot.
     pub boot_timeout: Duration,
+    /// Where steps keep full logs (the report folder's `logs/`); `None` keeps none.
+    pub logs_dir: Option<std::path::PathBuf>,
 }
 
 impl RunOptions {
@@ -46,6 +48,7 @@ impl RunOptions {
             build,
             cancel: CancellationToken::new(),
             boot_timeout: Duration::from_secs(120),
+            logs_dir: None,
         }
     }
 }
@@ -243,6 +246,8 @@ fn finish(
             }),
             checks: vec![],
             evidence: None,
+            logs: vec![],
+            upgrade: None,
             allow_failure: false,
         });
     }

@@ -77,6 +77,8 @@ pub(super) async fn provision<E: Engine>(
         detail,
         checks: vec![],
         evidence: None,
+        logs: vec![],
+        upgrade: None,
         allow_failure: false,
     });
     Ok(failure.is_none())

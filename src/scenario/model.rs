@@ -217,6 +217,7 @@ pub enum StepKind {
     Exec(ExecStep),
     Probe(ProbeStep),
     Reboot(RebootStep),
+    Upgrade(UpgradeStep),
 }
 
 impl StepKind {
@@ -226,6 +227,7 @@ impl StepKind {
             StepKind::Exec(_) => "exec",
             StepKind::Probe(_) => "probe",
             StepKind::Reboot(_) => "reboot",
+            StepKind::Upgrade(_) => "upgrade",
         }
     }
 
@@ -235,6 +237,7 @@ impl StepKind {
             StepKind::Exec(_) => Duration::from_secs(300),
             StepKind::Probe(_) => Duration::from_secs(300),
             StepKind::Reboot(_) => Duration::from_secs(180),
+            StepKind::Upgrade(_) => Duration::from_secs(3600),
         }
     }
 }
@@ -256,6 +259,36 @@ pub struct ProbeStep {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RebootStep {
     pub host: String,
+}
+
+/// A Debian major upgrade of one host, one release at a time, the way the release
+/// notes advise: sources rewritten, `apt-get update`, `upgrade --without-new-pkgs`,
+/// `full-upgrade`, reboot; checked before, between and after the hops.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpgradeStep {
+    pub host: String,
+    /// Target release codename; may be several releases ahead.
+    pub to: String,
+    /// Packages that must still be installed afterwards (removing one inhibits the change).
+    pub protect: Vec<String>,
+    pub conffiles: ConffilePolicy,
+    /// Reboot after each hop (default) so services are checked as they come up at boot.
+    pub reboot: bool,
+    /// Point Debian's entries at this mirror while rewriting (default: keep their URIs).
+    pub mirror: Option<String>,
+    pub security_mirror: Option<String>,
+    /// Probes run after each hop.
+    pub probes: Vec<String>,
+}
+
+/// What dpkg does with a configuration file changed both locally and by the package.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ConffilePolicy {
+    /// Keep the local file; the maintainer's version is left next to it (`.dpkg-dist`).
+    #[default]
+    Keep,
+    /// Install the maintainer's version; the local one is kept as `.dpkg-old`.
+    Maintainer,
 }
 
 /// A condition the verdict requires. Besides the scenario's gates, every run

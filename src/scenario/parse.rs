@@ -33,8 +33,23 @@ pub(crate) const STEP_KEYS: &[&str] = &[
     "probe",
     "reboot",
     "exec",
+    "upgrade",
 ];
-pub(crate) const STEP_KINDS: &[&str] = &["probe", "reboot", "exec"];
+pub(crate) const STEP_KINDS: &[&str] = &["probe", "reboot", "exec", "upgrade"];
+pub(crate) const UPGRADE_KEYS: &[&str] = &[
+    "host",
+    "to",
+    "protect",
+    "conffiles",
+    "reboot",
+    "mirror",
+    "security_mirror",
+    "probes",
+];
+const CONFFILE_POLICIES: &[(&str, ConffilePolicy)] = &[
+    ("keep", ConffilePolicy::Keep),
+    ("maintainer", ConffilePolicy::Maintainer),
+];
 pub(crate) const EXEC_STEP_KEYS: &[&str] = &["host", "command", "expect"];
 pub(crate) const GATE_KEYS: &[&str] = &[
     "name",
@@ -467,6 +482,7 @@ fn decode_step(d: &Decoder, index: usize, node: &Spanned<Node>, refs: &Refs) -> 
         "reboot" => refs
             .host(d, body, &what)
             .map(|host| StepKind::Reboot(RebootStep { host })),
+        "upgrade" => decode_upgrade_step(d, body, &what, refs).map(StepKind::Upgrade),
         _ => decode_exec_step(d, body, &what, refs).map(StepKind::Exec),
     }?;
     Some(NamedStep {
@@ -523,11 +539,68 @@ fn decode_exec_step(
     })
 }
 
+fn decode_upgrade_step(
+    d: &Decoder,
+    node: &Spanned<Node>,
+    step: &str,
+    refs: &Refs,
+) -> Option<UpgradeStep> {
+    let m = d.map(node, &format!("`upgrade` of {step}"), UPGRADE_KEYS)?;
+    let host = m.required("host").and_then(|node| refs.host(d, node, step));
+    let to = m.required_str_where("to", check_release);
+    let probes = m
+        .opt("probes")
+        .map(|node| {
+            one_or_many(node)
+                .iter()
+                .filter_map(|item| refs.probe(d, item, step))
+                .collect()
+        })
+        .unwrap_or_default();
+    Some(UpgradeStep {
+        host: host?,
+        to: to?,
+        protect: m.string_or_list("protect"),
+        conffiles: m
+            .opt_choice("conffiles", CONFFILE_POLICIES)
+            .unwrap_or_default(),
+        reboot: m.opt_bool("reboot").unwrap_or(true),
+        mirror: m.opt_str_where("mirror", check_mirror_url),
+        security_mirror: m.opt_str_where("security_mirror", check_mirror_url),
+        probes,
+    })
+}
+
+fn check_release(name: &str) -> Result<(), String> {
+    if crate::debian::release::version_of(name).is_some() {
+        return Ok(());
+    }
+    let known: Vec<&str> = crate::debian::release::codenames().collect();
+    let hint = closest(name, known.iter().copied())
+        .map(|c| format!("; did you mean `{c}`?"))
+        .unwrap_or_default();
+    Err(format!(
+        "unknown Debian release `{name}`: expected one of {}{hint}",
+        one_of(known.iter().copied())
+    ))
+}
+
+fn check_mirror_url(url: &str) -> Result<(), String> {
+    if url.starts_with("http://") || url.starts_with("https://") {
+        Ok(())
+    } else {
+        Err(format!(
+            "invalid mirror `{url}`: expected an http:// or https:// URL"
+        ))
+    }
+}
+
 /// "probe homepage, port80", "reboot web", "exec web: systemctl stop apache2".
 fn derived_step_name(kind: &StepKind) -> String {
     match kind {
         StepKind::Probe(step) => format!("probe {}", step.probes.join(", ")),
         StepKind::Reboot(step) => format!("reboot {}", step.host),
+        StepKind::Upgrade(step) => format!("upgrade {} to {}", step.host, step.to),
         StepKind::Exec(step) => format!("exec {}: {}", step.host, shorten(&step.command.display())),
     }
 }
@@ -1070,7 +1143,7 @@ colour: blue
                 (
                     6,
                     5,
-                    "missing step kind in step 1: expected one of `probe`, `reboot`, `exec`"
+                    "missing step kind in step 1: expected one of `probe`, `reboot`, `exec`, `upgrade`"
                 ),
             ]
         );

@@ -83,6 +83,7 @@ fn defs() -> Value {
         "execExpect": exec_expect(),
         "step": step(),
         "execStep": exec_step(),
+        "upgradeStep": upgrade_step(),
         "gate": gate()
     })
 }
@@ -238,13 +239,13 @@ fn exec_expect() -> Value {
 
 fn step() -> Value {
     json!({
-        "description": "One step; exactly one of `probe`, `reboot`, `exec`.",
+        "description": "One step; exactly one of `probe`, `reboot`, `exec`, `upgrade`.",
         "type": "object",
         "additionalProperties": false,
-        "oneOf": [{"required": ["probe"]}, {"required": ["reboot"]}, {"required": ["exec"]}],
+        "oneOf": [{"required": ["probe"]}, {"required": ["reboot"]}, {"required": ["exec"]}, {"required": ["upgrade"]}],
         "properties": {
             "name": {"description": "Unique step name; derived from the step when absent.", "type": "string"},
-            "timeout": {"$ref": "#/$defs/duration", "description": "Defaults to 5m (probe, exec) or 3m (reboot)."},
+            "timeout": {"$ref": "#/$defs/duration", "description": "Defaults to 5m (probe, exec), 3m (reboot) or 1h (upgrade)."},
             "allow_failure": {
                 "description": "Record a failure without stopping the run; gates decide.",
                 "type": "boolean",
@@ -258,7 +259,41 @@ fn step() -> Value {
                 ]
             },
             "reboot": {"$ref": "#/$defs/hostRef", "description": "Restart this host and wait for its boot to finish."},
-            "exec": {"$ref": "#/$defs/execStep"}
+            "exec": {"$ref": "#/$defs/execStep"},
+            "upgrade": {"$ref": "#/$defs/upgradeStep"}
+        }
+    })
+}
+
+fn upgrade_step() -> Value {
+    let releases: Vec<&str> = crate::debian::release::codenames().collect();
+    json!({
+        "description": "A Debian major upgrade of one host, one release at a time: sources rewritten, `apt-get update`, `upgrade --without-new-pkgs`, `full-upgrade`, reboot; checked before, between and after the hops.",
+        "type": "object",
+        "required": ["host", "to"],
+        "additionalProperties": false,
+        "properties": {
+            "host": {"$ref": "#/$defs/hostRef"},
+            "to": {"description": "Target release codename; may be several releases ahead.", "enum": releases},
+            "protect": {
+                "description": "Packages that must still be installed afterwards; removing one inhibits the change.",
+                "oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]
+            },
+            "conffiles": {
+                "description": "Changed configuration files: keep the local file (`keep`, default) or install the maintainer's (`maintainer`).",
+                "enum": ["keep", "maintainer"],
+                "default": "keep"
+            },
+            "reboot": {"description": "Reboot after each hop.", "type": "boolean", "default": true},
+            "mirror": {"description": "Point Debian's entries at this mirror while rewriting (default: keep their URIs).", "type": "string"},
+            "security_mirror": {"description": "Point the security entries at this mirror while rewriting.", "type": "string"},
+            "probes": {
+                "description": "Probes run after each hop.",
+                "oneOf": [
+                    {"$ref": "#/$defs/probeRef"},
+                    {"type": "array", "items": {"$ref": "#/$defs/probeRef"}}
+                ]
+            }
         }
     })
 }
@@ -323,6 +358,7 @@ mod tests {
         (EXEC_EXPECT_KEYS, "/$defs/execExpect/properties"),
         (STEP_KEYS, "/$defs/step/properties"),
         (EXEC_STEP_KEYS, "/$defs/execStep/properties"),
+        (UPGRADE_KEYS, "/$defs/upgradeStep/properties"),
         (GATE_KEYS, "/$defs/gate/properties"),
     ];
 

@@ -23,6 +23,7 @@ pub(super) async fn run<E: Engine>(step: &ExecStep, cx: &mut StepContext<'_, E>)
                 detail: (!attempt.passed).then(|| attempt.evidence.summary.clone()),
                 checks: vec![],
                 evidence: Some(attempt.evidence),
+                ..StepResult::default()
             }
         }
         Err(e) => StepResult::failed(format!("cannot run `{}`: {e}", step.command.display())),

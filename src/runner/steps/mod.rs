@@ -4,13 +4,14 @@
 mod exec;
 mod probe;
 mod reboot;
+mod upgrade;
 
 use std::time::Instant;
 
 use super::{EventSink, Rehearsal, RunError, RunEvent, RunOptions, RunState};
 use crate::engine::Engine;
 use crate::probe::Evidence;
-use crate::report::{CheckReport, StepReport, StepStatus};
+use crate::report::{CheckReport, StepReport, StepStatus, UpgradeReport};
 use crate::scenario::{Scenario, Step, StepKind};
 
 /// What a step found.
@@ -20,6 +21,8 @@ pub(super) struct StepResult {
     pub detail: Option<String>,
     pub checks: Vec<CheckReport>,
     pub evidence: Option<Evidence>,
+    pub logs: Vec<String>,
+    pub upgrade: Option<UpgradeReport>,
 }
 
 impl StepResult {
@@ -87,6 +90,7 @@ pub(super) async fn run_step<E: Engine>(
             StepKind::Exec(s) => exec::run(s, &mut cx).await,
             StepKind::Probe(s) => probe::run(s, &mut cx).await,
             StepKind::Reboot(s) => reboot::run(s, &mut cx).await,
+            StepKind::Upgrade(s) => upgrade::run(s, &mut cx).await,
         }
     };
     let result = match tokio::time::timeout(step.timeout, work).await {
@@ -130,6 +134,8 @@ pub(super) async fn run_step<E: Engine>(
         detail: result.detail,
         checks: result.checks,
         evidence: result.evidence,
+        logs: result.logs,
+        upgrade: result.upgrade,
         allow_failure: step.allow_failure,
     })
 }

@@ -41,5 +41,6 @@ pub(super) async fn run<E: Engine>(step: &ProbeStep, cx: &mut StepContext<'_, E>
         detail: (!failed.is_empty()).then(|| failed.join("; ")),
         checks,
         evidence: None,
+        ..StepResult::default()
     }
 }

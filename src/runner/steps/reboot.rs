@@ -71,5 +71,6 @@ pub(super) async fn run<E: Engine>(step: &RebootStep, cx: &mut StepContext<'_, E
             summary,
             ..Evidence::default()
         }),
+        ..StepResult::default()
     }
 }

@@ -1,0 +1,543 @@
+//! Upgrade findings: each one a real check of the replica (facts gathered by a script,
+//! judged here by pure functions), Leapp-style: key, severity, inhibitor, evidence,
+//! remediation.
+
+use std::collections::BTreeMap;
+
+use super::host_state::HostState;
+use crate::finding::Finding;
+use crate::scenario::Severity;
+
+/// Facts about the stack on the host after a hop, each under a `### name` header.
+pub const STACK_SCRIPT: &str = r#"
+section() { printf '### %s\n' "$1"; }
+section apache
+if command -v apache2ctl >/dev/null 2>&1; then apache2ctl configtest 2>&1; echo "exit=$?"; fi
+section php_modules
+for f in /etc/apache2/mods-enabled/php*.load; do
+  [ -e "$f" ] || [ -L "$f" ] || continue
+  if [ ! -e "$f" ]; then echo "dangling $f"; continue; fi
+  so=$(awk '$1 == "LoadModule" {print $3}' "$f")
+  if [ -e "$so" ]; then echo "ok $f $so"; else echo "missing $f $so"; fi
+done
+section php_handlers
+ls /etc/apache2/conf-enabled/ 2>/dev/null | grep -E '^php.*-fpm\.conf$'
+section mariadb
+if [ -x /usr/sbin/mariadbd ] || [ -x /usr/sbin/mysqld ]; then
+  echo "active=$(systemctl is-active mariadb 2>/dev/null || systemctl is-active mysql 2>/dev/null)"
+  echo "upgrade_info=$(head -c 64 /var/lib/mysql/mysql_upgrade_info 2>/dev/null | tr -d '\0')"
+  echo "server=$( (/usr/sbin/mariadbd --version || /usr/sbin/mysqld --version) 2>/dev/null | head -n1)"
+fi
+section mariadb_journal
+journalctl -u mariadb -n 15 --no-pager -o cat 2>/dev/null
+section postgresql
+if command -v pg_lsclusters >/dev/null 2>&1; then pg_lsclusters -h 2>/dev/null; fi
+section postgresql_installed
+ls /usr/lib/postgresql 2>/dev/null
+true
+"#;
+
+/// The sections of a `### name` script output.
+pub fn sections(output: &str) -> BTreeMap<String, Vec<String>> {
+    let mut sections: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut current = String::new();
+    for line in output.lines() {
+        if let Some(name) = line.strip_prefix("### ") {
+            current = name.trim().to_string();
+            sections.entry(current.clone()).or_default();
+        } else if !current.is_empty() && !line.trim().is_empty() {
+            sections
+                .entry(current.clone())
+                .or_default()
+                .push(line.to_string());
+        }
+    }
+    sections
+}
+
+fn finding(
+    key: &str,
+    severity: Severity,
+    inhibitor: bool,
+    host: &str,
+    message: String,
+    remediation: &str,
+    evidence: Vec<String>,
+) -> Finding {
+    Finding {
+        key: key.to_string(),
+        severity,
+        inhibitor,
+        host: Some(host.to_string()),
+        message,
+        remediation: remediation.to_string(),
+        evidence,
+    }
+}
+
+/// Checks of the host before the first hop.
+pub fn before_upgrade(host: &str, state: &HostState, target: &str) -> Vec<Finding> {
+    let mut found = Vec::new();
+    if !state.holds.is_empty() {
+        found.push(finding(
+            "apt.held-packages",
+            Severity::High,
+            true,
+            host,
+            format!(
+                "{} held package(s) will not be upgraded and can block the upgrade: {}",
+                state.holds.len(),
+                state.holds.join(", ")
+            ),
+            "release the holds (`apt-mark unhold PACKAGE`) or make sure the held versions work on the new release",
+            state.holds.clone(),
+        ));
+    }
+    if !state.audit.trim().is_empty() {
+        found.push(finding(
+            "dpkg.audit",
+            Severity::High,
+            true,
+            host,
+            "dpkg reports half-installed or unconfigured packages".into(),
+            "finish or undo the pending package operations (`dpkg --configure -a`, `apt-get -f install`) before upgrading",
+            state.audit.lines().map(str::to_string).collect(),
+        ));
+    }
+    let needs_merged = crate::debian::release::version_of(target).is_some_and(|v| v >= 12);
+    if !state.merged_usr && needs_merged {
+        found.push(finding(
+            "sandbox.usr-not-merged",
+            Severity::Medium,
+            false,
+            host,
+            "the host's /usr is not merged: on the real host the upgrade installs `usrmerge`, which converts /bin, /sbin and /lib into links; the replica's overlay filesystem cannot be converted, so the rehearsal may fail where the real upgrade would not".into(),
+            "on the real host, install `usrmerge` before the upgrade and reboot; rebuild the replica from a merged-/usr image to rehearse the rest",
+            vec!["/bin, /sbin or /lib is a directory, not a link into /usr".into()],
+        ));
+    }
+    found
+}
+
+/// Checks comparing the host before the upgrade with after a hop (and its reboot).
+pub fn after_hop(
+    host: &str,
+    before: &HostState,
+    after: &HostState,
+    protect: &[String],
+) -> Vec<Finding> {
+    let mut found = Vec::new();
+    let removed: Vec<&String> = protect
+        .iter()
+        .filter(|p| before.installed.contains_key(*p) && !after.installed.contains_key(*p))
+        .collect();
+    if !removed.is_empty() {
+        let names: Vec<String> = removed.iter().map(|s| s.to_string()).collect();
+        found.push(finding(
+            "packages.protected-removed",
+            Severity::High,
+            true,
+            host,
+            format!("the upgrade removed protected package(s): {}", names.join(", ")),
+            "find what conflicts with them (`apt-get -s full-upgrade`), install their successors explicitly, or hold back the upgrade",
+            names,
+        ));
+    }
+    let stopped: Vec<String> = before
+        .enabled_services
+        .intersection(&before.active_services)
+        .filter(|s| !after.active_services.contains(*s))
+        .cloned()
+        .collect();
+    if !stopped.is_empty() {
+        found.push(finding(
+            "service.not-running",
+            Severity::High,
+            true,
+            host,
+            format!(
+                "service(s) enabled and running before the upgrade are not running after the reboot: {}",
+                stopped.join(", ")
+            ),
+            "look at `systemctl status UNIT` and `journalctl -b -u UNIT`; fix the configuration or the package the service now comes from",
+            stopped,
+        ));
+    }
+    let new_leftovers: Vec<String> = after
+        .conffile_leftovers
+        .iter()
+        .filter(|f| !before.conffile_leftovers.contains(f))
+        .cloned()
+        .collect();
+    if !new_leftovers.is_empty() {
+        found.push(finding(
+            "conffiles.pending",
+            Severity::Low,
+            false,
+            host,
+            format!(
+                "{} configuration file(s) were left beside the active one (`.dpkg-dist` is the maintainer's new version kept aside, `.dpkg-old` your old one replaced)",
+                new_leftovers.len()
+            ),
+            "compare each with the active file (`diff -u FILE FILE.dpkg-dist`) and merge what the new release needs, then remove the copy",
+            new_leftovers,
+        ));
+    }
+    let new_rc: Vec<String> = after
+        .config_only
+        .iter()
+        .filter(|p| !before.config_only.contains(*p))
+        .cloned()
+        .collect();
+    if !new_rc.is_empty() {
+        found.push(finding(
+            "packages.config-only",
+            Severity::Low,
+            false,
+            host,
+            format!("{} package(s) were removed but left their configuration (`rc`)", new_rc.len()),
+            "check that nothing still uses their configuration, then purge them (`apt-get purge PACKAGE`)",
+            new_rc,
+        ));
+    }
+    if !after.obsolete.is_empty() {
+        found.push(finding(
+            "packages.obsolete",
+            Severity::Low,
+            false,
+            host,
+            format!(
+                "{} installed package(s) are in no configured source any more",
+                after.obsolete.len()
+            ),
+            "check whether they are still needed; remove them or find their successors (`apt list '~o'`)",
+            after.obsolete.clone(),
+        ));
+    }
+    found
+}
+
+/// Checks of the services of the stack after a hop, from [`STACK_SCRIPT`]'s output.
+pub fn stack(host: &str, facts: &BTreeMap<String, Vec<String>>, after: &HostState) -> Vec<Finding> {
+    let mut found = Vec::new();
+    let get = |name: &str| facts.get(name).cloned().unwrap_or_default();
+    let apache = get("apache");
+    if apache
+        .last()
+        .is_some_and(|l| l.starts_with("exit=") && l != "exit=0")
+    {
+        let output: Vec<String> = apache[..apache.len() - 1].to_vec();
+        // Apache says where ("Syntax error on line N of FILE:") and, on the next line,
+        // what ("Invalid command 'Order'...", "Cannot load ... into server").
+        let directive = match output.iter().position(|l| l.contains("Syntax error")) {
+            Some(at) => format!(
+                "{} {}",
+                output[at].trim(),
+                output.get(at + 1).map(|l| l.trim()).unwrap_or("")
+            ),
+            None => output.first().cloned().unwrap_or_default(),
+        };
+        let access_compat = output
+            .iter()
+            .any(|l| l.contains("'Order'") || l.contains("'Allow'") || l.contains("'Deny'"));
+        let remediation = if access_compat {
+            "Apache 2.4 without mod_access_compat: replace `Order`/`Allow`/`Deny` with `Require all granted` (or enable `access_compat` for now)"
+        } else {
+            "fix the directive `apache2ctl configtest` names; the site cannot start until it passes"
+        };
+        found.push(finding(
+            "apache.configtest-failed",
+            Severity::High,
+            true,
+            host,
+            format!(
+                "Apache's configuration test fails after the upgrade: {}",
+                directive.trim()
+            ),
+            remediation,
+            output,
+        ));
+    }
+    let modules = get("php_modules");
+    let broken: Vec<String> = modules
+        .iter()
+        .filter(|l| l.starts_with("dangling ") || l.starts_with("missing "))
+        .cloned()
+        .collect();
+    if !broken.is_empty() {
+        found.push(finding(
+            "php.module-missing",
+            Severity::High,
+            true,
+            host,
+            "Apache still loads a PHP module the upgrade removed".into(),
+            "disable the old module and enable the new release's (`a2dismod php7.4 && a2enmod php8.2`, with the version installed)",
+            broken,
+        ));
+    }
+    let mod_php_installed = after
+        .installed
+        .keys()
+        .any(|p| p.starts_with("libapache2-mod-php"));
+    let working_php = modules.iter().any(|l| l.starts_with("ok "));
+    let fpm = !get("php_handlers").is_empty();
+    if mod_php_installed && !working_php && !fpm {
+        found.push(finding(
+            "php.no-handler",
+            Severity::High,
+            true,
+            host,
+            "no PHP handler is enabled in Apache: PHP pages would be served as source text or not at all".into(),
+            "enable the PHP module of the new release (`a2enmod php8.2`) or configure PHP-FPM, then restart Apache",
+            modules.clone(),
+        ));
+    }
+    let mariadb = get("mariadb");
+    if !mariadb.is_empty() {
+        let value = |key: &str| {
+            mariadb
+                .iter()
+                .find_map(|l| l.strip_prefix(&format!("{key}=")))
+                .unwrap_or("")
+                .trim()
+                .to_string()
+        };
+        if value("active") != "active" {
+            found.push(finding(
+                "mariadb.not-running",
+                Severity::High,
+                true,
+                host,
+                format!("the MariaDB server is not running after the upgrade (state: {})", value("active")),
+                "read its journal (`journalctl -u mariadb`), fix the configuration, start it and run `mariadb-upgrade`",
+                get("mariadb_journal"),
+            ));
+        } else if let Some(finding) =
+            mariadb_upgrade_needed(host, &value("upgrade_info"), &value("server"))
+        {
+            found.push(finding);
+        }
+    }
+    if let Some(finding) =
+        old_postgresql_cluster(host, &get("postgresql"), &get("postgresql_installed"))
+    {
+        found.push(finding);
+    }
+    found
+}
+
+/// `mysql_upgrade_info` records the version the data was last upgraded for; when the
+/// server's major version differs, `mariadb-upgrade` has not run yet.
+fn mariadb_upgrade_needed(host: &str, upgrade_info: &str, server: &str) -> Option<Finding> {
+    let data = major_minor(upgrade_info)?;
+    let running = server.split_whitespace().find_map(|word| {
+        major_minor(word).filter(|_| word.chars().next().is_some_and(|c| c.is_ascii_digit()))
+    })?;
+    (data != running).then(|| {
+        finding(
+            "mariadb.upgrade-needed",
+            Severity::Medium,
+            false,
+            host,
+            format!(
+                "the MariaDB data was last upgraded for {}.{} but the server is {}.{}: `mariadb-upgrade` has not run",
+                data.0, data.1, running.0, running.1
+            ),
+            "run `mariadb-upgrade` (Debian's start script usually does; check /var/log/syslog or the journal for its errors)",
+            vec![format!("mysql_upgrade_info: {upgrade_info}"), format!("server: {server}")],
+        )
+    })
+}
+
+fn major_minor(text: &str) -> Option<(u32, u32)> {
+    let mut parts = text.trim().split(|c: char| !c.is_ascii_digit());
+    let major = parts.next()?.parse().ok()?;
+    let minor = parts.next()?.parse().ok()?;
+    Some((major, minor))
+}
+
+/// After a PostgreSQL major upgrade Debian keeps the old cluster serving from the old
+/// binaries; the newest installed version's cluster is empty until `pg_upgradecluster`.
+fn old_postgresql_cluster(
+    host: &str,
+    clusters: &[String],
+    installed: &[String],
+) -> Option<Finding> {
+    let newest = installed
+        .iter()
+        .filter_map(|v| v.trim().parse::<u32>().ok())
+        .max()?;
+    let old: Vec<String> = clusters
+        .iter()
+        .filter(|line| {
+            line.split_whitespace()
+                .next()
+                .and_then(|v| v.parse::<u32>().ok())
+                .is_some_and(|v| v < newest)
+        })
+        .cloned()
+        .collect();
+    (!old.is_empty()).then(|| {
+        finding(
+            "postgresql.old-cluster",
+            Severity::Medium,
+            false,
+            host,
+            format!(
+                "PostgreSQL cluster(s) still run on an older major version than the installed {newest}: the data is served by binaries the new release no longer supports"
+            ),
+            &format!(
+                "drop the new empty cluster and upgrade the old one: `pg_dropcluster --stop {newest} main && pg_upgradecluster OLD main`, then remove the old postgresql package"
+            ),
+            clusters.to_vec(),
+        )
+    })
+}
+
+/// A prompt dpkg could not ask: with stdin closed it reads end-of-file and fails.
+pub fn prompt_in_log(host: &str, log: &str) -> Option<Finding> {
+    let lines: Vec<String> = log
+        .lines()
+        .filter(|l| {
+            l.contains("end of file on stdin at conffile prompt")
+                || l.contains("Configuration file '") && l.contains("==> Modified")
+                || l.contains("debconf: unable to initialize frontend")
+        })
+        .map(str::to_string)
+        .collect();
+    let fatal = lines.iter().any(|l| l.contains("end of file on stdin"));
+    fatal.then(|| {
+        finding(
+            "dpkg.prompt",
+            Severity::High,
+            true,
+            host,
+            "the upgrade stopped at a question: an unattended upgrade of the real host would hang or fail here".into(),
+            "decide the answer in advance: `-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold` for configuration files, debconf preseeding for the rest",
+            lines,
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(installed: &[&str]) -> HostState {
+        HostState {
+            installed: installed
+                .iter()
+                .map(|p| (p.to_string(), "1".to_string()))
+                .collect(),
+            merged_usr: true,
+            ..HostState::default()
+        }
+    }
+
+    #[test]
+    fn holds_audit_and_unmerged_usr_are_found_before_the_upgrade() {
+        let mut before = state(&["mariadb-server"]);
+        before.holds = vec!["mariadb-server".into()];
+        before.audit = "The following packages are only half configured".into();
+        before.merged_usr = false;
+        let keys: Vec<(String, bool)> = before_upgrade("db", &before, "bookworm")
+            .into_iter()
+            .map(|f| (f.key, f.inhibitor))
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                ("apt.held-packages".into(), true),
+                ("dpkg.audit".into(), true),
+                ("sandbox.usr-not-merged".into(), false)
+            ]
+        );
+        assert!(before_upgrade("db", &state(&[]), "bookworm").is_empty());
+    }
+
+    #[test]
+    fn protected_removal_and_stopped_services_inhibit() {
+        let mut before = state(&["mariadb-server", "apache2"]);
+        before.enabled_services = ["apache2.service".to_string(), "mariadb.service".into()].into();
+        before.active_services = before.enabled_services.clone();
+        let mut after = state(&["apache2"]);
+        after.active_services = ["apache2.service".to_string()].into();
+        after.conffile_leftovers = vec!["/etc/mysql/my.cnf.dpkg-dist".into()];
+        let found = after_hop(
+            "db",
+            &before,
+            &after,
+            &["mariadb-server".into(), "absent".into()],
+        );
+        let keys: Vec<&str> = found.iter().map(|f| f.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "packages.protected-removed",
+                "service.not-running",
+                "conffiles.pending"
+            ]
+        );
+        assert_eq!(found[0].evidence, ["mariadb-server"]);
+        assert_eq!(found[1].evidence, ["mariadb.service"]);
+    }
+
+    #[test]
+    fn apache_config_failure_names_the_directive_and_suggests_require() {
+        let output = "### apache\nAH00526: Syntax error on line 12 of /etc/apache2/sites-enabled/000-default.conf:\nInvalid command 'Order', perhaps misspelled or defined by a module not included in the server configuration\nexit=1\n### php_modules\nok /etc/apache2/mods-enabled/php8.2.load /usr/lib/apache2/modules/libphp8.2.so\n";
+        let found = stack("web", &sections(output), &state(&["libapache2-mod-php8.2"]));
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert_eq!(found[0].key, "apache.configtest-failed");
+        assert!(found[0].message.contains("Invalid command 'Order'"));
+        assert!(found[0].remediation.contains("Require all granted"));
+    }
+
+    #[test]
+    fn php_module_left_behind_and_no_handler() {
+        let output = "### apache\nSyntax OK\nexit=0\n### php_modules\ndangling /etc/apache2/mods-enabled/php7.4.load\n";
+        let found = stack("web", &sections(output), &state(&["libapache2-mod-php8.2"]));
+        let keys: Vec<&str> = found.iter().map(|f| f.key.as_str()).collect();
+        assert_eq!(keys, ["php.module-missing", "php.no-handler"]);
+    }
+
+    #[test]
+    fn mariadb_down_or_not_upgraded() {
+        let down = "### mariadb\nactive=failed\nupgrade_info=10.5.26-MariaDB\nserver=/usr/sbin/mariadbd  Ver 10.11.14-MariaDB-0+deb12u2 for debian-linux-gnu\n### mariadb_journal\n[ERROR] Aborting\n";
+        let found = stack("db", &sections(down), &state(&[]));
+        assert_eq!(found[0].key, "mariadb.not-running");
+        assert_eq!(found[0].evidence, ["[ERROR] Aborting"]);
+        let stale = down.replace("active=failed", "active=active");
+        let found = stack("db", &sections(&stale), &state(&[]));
+        assert_eq!(found[0].key, "mariadb.upgrade-needed");
+        assert!(
+            found[0].message.contains("10.5 but the server is 10.11"),
+            "{}",
+            found[0].message
+        );
+        let current = stale.replace("10.5.26", "10.11.14");
+        assert!(stack("db", &sections(&current), &state(&[])).is_empty());
+    }
+
+    #[test]
+    fn postgresql_cluster_left_on_the_old_version() {
+        let output = "### postgresql\n13  main    5432 online postgres /var/lib/postgresql/13/main /var/log/postgresql/postgresql-13-main.log\n15  main    5433 online postgres /var/lib/postgresql/15/main /var/log/postgresql/postgresql-15-main.log\n### postgresql_installed\n13\n15\n";
+        let found = stack("db", &sections(output), &state(&[]));
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].key, "postgresql.old-cluster");
+        // Both clusters are shown: the old one serving, the new one empty beside it.
+        assert_eq!(found[0].evidence.len(), 2);
+        assert!(
+            found[0]
+                .remediation
+                .contains("pg_dropcluster --stop 15 main")
+        );
+    }
+
+    #[test]
+    fn a_prompt_in_the_log_is_a_finding() {
+        let log = "Configuration file '/etc/foo.conf'\n ==> Modified (by you or by a script) since installation.\ndpkg: error processing package foo (--configure):\n end of file on stdin at conffile prompt\n";
+        let found = prompt_in_log("web", log).unwrap();
+        assert_eq!(found.key, "dpkg.prompt");
+        assert!(prompt_in_log("web", "Setting up foo (1.0) ...\n").is_none());
+    }
+}

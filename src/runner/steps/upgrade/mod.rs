@@ -1,0 +1,396 @@
+//! `upgrade` step: a Debian major upgrade of one host, one release at a time.
+//!
+//! Per hop: APT sources rewritten for the next release (both formats), `apt-get
+//! update`, `upgrade --without-new-pkgs`, `full-upgrade`, then a reboot, the host's
+//! state compared with before, the stack checked, and the step's probes run. Findings
+//! do not fail the step: they reach the verdict through the gates.
+
+mod apt;
+pub(crate) mod checks;
+pub(crate) mod host_state;
+mod sources;
+
+use std::time::{Duration, Instant};
+
+use self::apt::{CommandLog, apt_get, environment, run_logged};
+use self::host_state::{HostState, PackageDiff, SNAPSHOT_SCRIPT};
+use super::{StepContext, StepResult};
+use crate::debian::release::{Hop, upgrade_path};
+use crate::engine::Engine;
+use crate::finding::Finding;
+use crate::probe::{Evidence, check};
+use crate::report::{CheckReport, HopReport, UpgradeReport};
+use crate::runner::RunEvent;
+use crate::runner::provision::record_degraded;
+use crate::runner::systemd::{BootState, wait_booted};
+use crate::scenario::UpgradeStep;
+
+/// Timeouts of the commands inside a hop; the step's own timeout bounds the whole.
+const UPDATE_TIMEOUT: Duration = Duration::from_secs(600);
+const UPGRADE_TIMEOUT: Duration = Duration::from_secs(3000);
+const SCRIPT_TIMEOUT: Duration = Duration::from_secs(120);
+const STOP_TIMEOUT: Duration = Duration::from_secs(30);
+
+pub(in crate::runner) async fn run<E: Engine>(
+    step: &UpgradeStep,
+    cx: &mut StepContext<'_, E>,
+) -> StepResult {
+    let Some(container) = cx.container(&step.host) else {
+        return StepResult::failed(format!("host `{}` is not running", step.host));
+    };
+    let mut upgrade = Upgrade::new(step, container, cx);
+    let outcome = upgrade.run(cx).await;
+    let mut result = match outcome {
+        Ok(()) => StepResult {
+            passed: upgrade.failed_probes.is_empty(),
+            detail: Some(upgrade.summary()),
+            ..StepResult::default()
+        },
+        Err(detail) => StepResult::failed(detail),
+    };
+    if !upgrade.failed_probes.is_empty() && result.passed {
+        result.passed = false;
+    }
+    if !upgrade.failed_probes.is_empty() {
+        let probes = upgrade.failed_probes.join("; ");
+        result.detail = Some(format!("{}; {probes}", result.detail.unwrap_or_default()));
+    }
+    result.checks = std::mem::take(&mut upgrade.checks);
+    result.logs = std::mem::take(&mut upgrade.logs);
+    result.upgrade = Some(UpgradeReport {
+        host: step.host.clone(),
+        target: step.to.clone(),
+        hops: std::mem::take(&mut upgrade.hops),
+    });
+    result.evidence = upgrade.tail_evidence();
+    result
+}
+
+/// The state of one upgrade as it goes.
+struct Upgrade<'s> {
+    step: &'s UpgradeStep,
+    container: String,
+    started: Instant,
+    hops: Vec<HopReport>,
+    checks: Vec<CheckReport>,
+    failed_probes: Vec<String>,
+    logs: Vec<String>,
+    /// The last lines of the log, for the step's evidence.
+    last_output: String,
+}
+
+impl<'s> Upgrade<'s> {
+    fn new<E: Engine>(step: &'s UpgradeStep, container: String, _cx: &StepContext<'_, E>) -> Self {
+        Upgrade {
+            step,
+            container,
+            started: Instant::now(),
+            hops: Vec::new(),
+            checks: Vec::new(),
+            failed_probes: Vec::new(),
+            logs: Vec::new(),
+            last_output: String::new(),
+        }
+    }
+
+    fn summary(&self) -> String {
+        let hops: Vec<String> = self
+            .hops
+            .iter()
+            .map(|h| {
+                format!(
+                    "{} → {}: {} upgraded, {} new, {} removed",
+                    h.from,
+                    h.to,
+                    h.upgraded.len(),
+                    h.added.len(),
+                    h.removed.len()
+                )
+            })
+            .collect();
+        format!(
+            "{} in {:.0}s",
+            hops.join("; "),
+            self.started.elapsed().as_secs_f64()
+        )
+    }
+
+    fn tail_evidence(&self) -> Option<Evidence> {
+        if self.last_output.is_empty() {
+            return None;
+        }
+        let lines: Vec<&str> = self.last_output.lines().collect();
+        let tail = lines[lines.len().saturating_sub(30)..].join("\n");
+        Some(Evidence {
+            summary: "last lines of the upgrade log".into(),
+            output: Some(tail),
+            ..Evidence::default()
+        })
+    }
+
+    async fn run<E: Engine>(&mut self, cx: &mut StepContext<'_, E>) -> Result<(), String> {
+        let before = self.snapshot(cx).await?;
+        for finding in checks::before_upgrade(&self.step.host, &before, &self.step.to) {
+            report_finding(cx, finding);
+        }
+        let path = upgrade_path(&before.codename, &self.step.to)
+            .map_err(|e| format!("cannot plan the upgrade of `{}`: {e}", self.step.host))?;
+        let mut previous = before.clone();
+        for hop in path {
+            previous = self.hop(cx, &hop, &previous).await?;
+        }
+        Ok(())
+    }
+
+    async fn snapshot<E: Engine>(&self, cx: &StepContext<'_, E>) -> Result<HostState, String> {
+        let argv = ["sh".to_string(), "-c".into(), SNAPSHOT_SCRIPT.into()];
+        let output = cx
+            .engine
+            .exec(&self.container, &argv, SCRIPT_TIMEOUT)
+            .await
+            .map_err(|e| format!("cannot read the state of host `{}`: {e}", self.step.host))?;
+        Ok(HostState::parse(&output.stdout))
+    }
+
+    /// One release to the next. Returns the host's state after it.
+    async fn hop<E: Engine>(
+        &mut self,
+        cx: &mut StepContext<'_, E>,
+        hop: &Hop,
+        previous: &HostState,
+    ) -> Result<HostState, String> {
+        let hop_started = Instant::now();
+        let host = self.step.host.clone();
+        cx.progress(format!(
+            "{host}: {} → {}: rewriting APT sources",
+            hop.from, hop.to
+        ));
+        let log_name = format!("{:02}-upgrade-{host}-{}-{}.log", cx.index, hop.from, hop.to);
+        let mut file = cx.options.logs_dir.as_ref().and_then(|dir| {
+            std::fs::create_dir_all(dir).ok()?;
+            std::fs::File::create(dir.join(&log_name)).ok()
+        });
+        if file.is_some() {
+            self.logs.push(format!("logs/{log_name}"));
+        }
+        let mut text = String::new();
+        let mut log = CommandLog {
+            file: file.as_mut(),
+            text: &mut text,
+        };
+
+        let rewrite = sources::rewrite_host(cx, &self.container, self.step, hop, &mut log).await;
+        let rewrite = match rewrite {
+            Ok(found) => found,
+            Err(e) => {
+                self.last_output = text;
+                return Err(e);
+            }
+        };
+        for finding in rewrite {
+            report_finding(cx, finding);
+        }
+
+        let env = environment(self.step.conffiles);
+        let commands: [(Vec<String>, Duration); 3] = [
+            (vec!["apt-get".into(), "update".into()], UPDATE_TIMEOUT),
+            (
+                apt_get(self.step.conffiles, &["upgrade", "--without-new-pkgs"]),
+                UPGRADE_TIMEOUT,
+            ),
+            (
+                apt_get(self.step.conffiles, &["full-upgrade"]),
+                UPGRADE_TIMEOUT,
+            ),
+        ];
+        for (argv, timeout) in commands {
+            let sink = &mut *cx.sink;
+            let index = cx.index;
+            let prefix = format!("{host}: {} → {}", hop.from, hop.to);
+            let result = run_logged(
+                cx.engine,
+                &self.container,
+                &argv,
+                &env,
+                timeout.min(cx.timeout),
+                &mut log,
+                &mut |message| {
+                    sink.event(&RunEvent::StepProgress {
+                        index,
+                        message: format!("{prefix}: {message}"),
+                    })
+                },
+            )
+            .await;
+            let failed = match &result {
+                Ok(output) if output.exit_code == 0 => None,
+                Ok(output) => Some(format!(
+                    "`{}` exited with {}",
+                    argv.join(" "),
+                    output.exit_code
+                )),
+                Err(e) => Some(e.clone()),
+            };
+            if let Some(detail) = failed {
+                if let Some(finding) = checks::prompt_in_log(&host, log.text) {
+                    report_finding(cx, finding);
+                }
+                report_finding(cx, failed_upgrade(&host, hop, &detail, log.text));
+                self.last_output = text;
+                return Err(format!("{} → {}: {detail}", hop.from, hop.to));
+            }
+        }
+        if let Some(finding) = checks::prompt_in_log(&host, log.text) {
+            report_finding(cx, finding);
+        }
+        self.last_output = text;
+
+        if self.step.reboot {
+            self.reboot(cx, hop).await?;
+        }
+        let after = self.snapshot(cx).await?;
+        for finding in checks::after_hop(&host, previous, &after, &self.step.protect) {
+            report_finding(cx, finding);
+        }
+        let facts = self.stack_facts(cx).await?;
+        for finding in checks::stack(&host, &facts, &after) {
+            report_finding(cx, finding);
+        }
+        let diff = PackageDiff::between(previous, &after);
+        self.hops.push(HopReport {
+            from: hop.from.to_string(),
+            to: hop.to.to_string(),
+            debian_version_before: previous.debian_version.clone(),
+            debian_version_after: after.debian_version.clone(),
+            duration_ms: hop_started.elapsed().as_millis() as u64,
+            upgraded: diff
+                .upgraded
+                .iter()
+                .map(|(name, old, new)| format!("{name} {old} → {new}"))
+                .collect(),
+            added: diff.added.iter().map(|(n, v)| format!("{n} {v}")).collect(),
+            removed: diff
+                .removed
+                .iter()
+                .map(|(n, v)| format!("{n} {v}"))
+                .collect(),
+        });
+        self.probe(cx, hop).await;
+        Ok(after)
+    }
+
+    async fn reboot<E: Engine>(
+        &mut self,
+        cx: &mut StepContext<'_, E>,
+        hop: &Hop,
+    ) -> Result<(), String> {
+        let host = &self.step.host;
+        cx.progress(format!("{host}: {} → {}: rebooting", hop.from, hop.to));
+        cx.engine
+            .restart_container(&self.container, STOP_TIMEOUT)
+            .await
+            .map_err(|e| format!("cannot reboot host `{host}`: {e}"))?;
+        match wait_booted(cx.engine, &self.container, cx.options.boot_timeout).await {
+            Ok(BootState::Running) => {}
+            Ok(BootState::Degraded { failed_units }) => record_degraded(
+                cx.state,
+                cx.sink,
+                host,
+                &failed_units,
+                &format!("after the upgrade to {}", hop.to),
+            ),
+            Err(detail) => {
+                return Err(format!(
+                    "host `{host}` did not come back after the upgrade to {}: {detail}",
+                    hop.to
+                ));
+            }
+        }
+        let network = crate::runner::network_name(cx.options);
+        let address = cx
+            .engine
+            .container_ip(&self.container, &network)
+            .await
+            .map_err(|e| format!("host `{host}` has no address after the reboot: {e}"))?;
+        cx.state.hosts.insert(host, self.container.clone(), address);
+        Ok(())
+    }
+
+    async fn stack_facts<E: Engine>(
+        &self,
+        cx: &StepContext<'_, E>,
+    ) -> Result<std::collections::BTreeMap<String, Vec<String>>, String> {
+        let argv = ["sh".to_string(), "-c".into(), checks::STACK_SCRIPT.into()];
+        let output = cx
+            .engine
+            .exec(&self.container, &argv, SCRIPT_TIMEOUT)
+            .await
+            .map_err(|e| format!("cannot check the stack of host `{}`: {e}", self.step.host))?;
+        Ok(checks::sections(&output.stdout))
+    }
+
+    /// The step's probes, after each hop.
+    async fn probe<E: Engine>(&mut self, cx: &mut StepContext<'_, E>, hop: &Hop) {
+        for name in &self.step.probes {
+            let Some(probe) = cx.scenario.probe(name) else {
+                continue;
+            };
+            let sink = &mut *cx.sink;
+            let outcome = check(probe, cx.engine, &cx.state.hosts, &mut |attempt, result| {
+                sink.event(&RunEvent::ProbeAttempt {
+                    probe: name.clone(),
+                    attempt,
+                    result: result.clone(),
+                })
+            })
+            .await;
+            cx.state.record_check(&outcome);
+            if !outcome.passed {
+                self.failed_probes.push(format!(
+                    "after {} → {}: probe `{name}`: {}",
+                    hop.from, hop.to, outcome.evidence.summary
+                ));
+            }
+            self.checks.push(CheckReport {
+                probe: name.clone(),
+                passed: outcome.passed,
+                attempts: outcome.attempts,
+                duration_ms: outcome.duration.as_millis() as u64,
+                evidence: outcome.evidence,
+            });
+        }
+    }
+}
+
+fn report_finding<E: Engine>(cx: &mut StepContext<'_, E>, finding: Finding) {
+    cx.sink.event(&RunEvent::Finding(finding.clone()));
+    cx.state.findings.push(finding);
+}
+
+/// The upgrade itself failed: the real host would be left half-upgraded.
+fn failed_upgrade(host: &str, hop: &Hop, detail: &str, log: &str) -> Finding {
+    let lines: Vec<String> = log.lines().map(str::to_string).collect();
+    let errors: Vec<String> = lines
+        .iter()
+        .filter(|l| {
+            l.starts_with("E:")
+                || l.starts_with("dpkg: error")
+                || l.contains("Errors were encountered")
+        })
+        .cloned()
+        .collect();
+    let evidence = if errors.is_empty() {
+        lines[lines.len().saturating_sub(20)..].to_vec()
+    } else {
+        errors
+    };
+    Finding {
+        key: "upgrade.failed".into(),
+        severity: crate::scenario::Severity::High,
+        inhibitor: true,
+        host: Some(host.to_string()),
+        message: format!("the upgrade from {} to {} failed: {detail}", hop.from, hop.to),
+        remediation: "read the upgrade log in the report folder; fix the failing package's cause on the real host before upgrading".into(),
+        evidence,
+    }
+}
