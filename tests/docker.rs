@@ -5,60 +5,6 @@ mod common;
 
 use common::*;
 
-struct RunResult {
-    code: i32,
-    stdout: String,
-    stderr: String,
-    report: serde_json::Value,
-    _dir: tempfile::TempDir,
-}
-
-fn run_scenario(path: &str, extra: &[&str]) -> RunResult {
-    images_ready();
-    let dir = tempfile::tempdir().unwrap();
-    let report_dir = dir.path().join("report");
-    let mut args = vec!["run", path, "--report-dir", report_dir.to_str().unwrap()];
-    args.extend_from_slice(extra);
-    let output = rehearse(&args);
-    let stdout = text(&output.stdout);
-    let stderr = text(&output.stderr);
-    let report = report(&report_dir);
-    RunResult {
-        code: output.status.code().unwrap_or(-1),
-        stdout,
-        stderr,
-        report,
-        _dir: dir,
-    }
-}
-
-fn step<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
-    report["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["name"] == name)
-        .unwrap_or_else(|| panic!("no step `{name}` in {report:#}"))
-}
-
-fn probe<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
-    report["probes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["name"] == name)
-        .unwrap_or_else(|| panic!("no probe `{name}` in {report:#}"))
-}
-
-fn assert_clean(run: &RunResult) {
-    let run_id = run.report["run_id"].as_str().unwrap();
-    assert_eq!(
-        leftovers(run_id),
-        Vec::<String>::new(),
-        "run {run_id} left resources behind"
-    );
-}
-
 #[test]
 fn smoke_scenario_is_go_and_leaves_nothing() {
     if !docker_available() {

@@ -130,6 +130,10 @@ pub struct HopReport {
     pub debian_version_before: String,
     pub debian_version_after: String,
     pub duration_ms: u64,
+    /// Of which inside apt and dpkg (`update`, `upgrade`, `full-upgrade`).
+    pub apt_ms: u64,
+    /// Of which rebooting and waiting for systemd.
+    pub reboot_ms: u64,
     /// `name old → new`
     pub upgraded: Vec<String>,
     /// `name version`

@@ -2,6 +2,7 @@
 //! always cleans up what it created — on success, NO-GO, error or interruption.
 
 mod event;
+pub(crate) mod log_watch;
 mod provision;
 mod steps;
 mod systemd;
@@ -103,6 +104,7 @@ struct RunState {
     findings: Vec<Finding>,
     environment: Environment,
     hosts: HostAddresses,
+    log_watches: Vec<log_watch::LogWatch>,
 }
 
 impl RunState {
@@ -295,6 +297,7 @@ async fn execute<E: Engine>(
             break;
         }
     }
+    log_watch::evaluate(r.engine, state, sink).await;
     Ok(())
 }
 

@@ -39,7 +39,8 @@ pub async fn wait_booted<E: Engine>(
                             failed_units: failed,
                         });
                     }
-                    "maintenance" | "stopping" | "offline" => {
+                    // "offline" shows up while PID 1 is still starting: ask again.
+                    "maintenance" | "stopping" => {
                         return Err(format!("systemd reports the system is {state}"));
                     }
                     _ => {

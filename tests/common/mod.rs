@@ -52,7 +52,7 @@ pub fn images_ready() -> String {
     if let Some(output) = built.as_ref() {
         return output.clone();
     }
-    let output = rehearse(&["images", "build", "static-site"]);
+    let output = rehearse(&["images", "build", "static-site", "lamp-bullseye"]);
     let stderr = text(&output.stderr);
     assert!(
         output.status.success(),
@@ -83,6 +83,80 @@ pub fn leftovers(run_id: &str) -> Vec<String> {
         );
     }
     found
+}
+
+/// Run a scenario with a report folder of its own; the folder lives as long as the result.
+pub struct RunResult {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    pub report: serde_json::Value,
+    pub dir: tempfile::TempDir,
+}
+
+pub fn run_scenario(path: &str, extra: &[&str]) -> RunResult {
+    images_ready();
+    let dir = tempfile::tempdir().unwrap();
+    let report_dir = dir.path().join("report");
+    let mut args = vec!["run", path, "--report-dir", report_dir.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    let output = rehearse(&args);
+    let stdout = text(&output.stdout);
+    let stderr = text(&output.stderr);
+    let report = report(&report_dir);
+    RunResult {
+        code: output.status.code().unwrap_or(-1),
+        stdout,
+        stderr,
+        report,
+        dir,
+    }
+}
+
+pub fn step<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    report["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == name)
+        .unwrap_or_else(|| panic!("no step `{name}` in {report:#}"))
+}
+
+pub fn probe<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    report["probes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == name)
+        .unwrap_or_else(|| panic!("no probe `{name}` in {report:#}"))
+}
+
+/// Keys of the report's findings, in order.
+pub fn finding_keys(report: &serde_json::Value) -> Vec<String> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["key"].as_str().unwrap().to_string())
+        .collect()
+}
+
+pub fn finding<'a>(report: &'a serde_json::Value, key: &str) -> &'a serde_json::Value {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["key"] == key)
+        .unwrap_or_else(|| panic!("no finding `{key}` in {:?}", finding_keys(report)))
+}
+
+pub fn assert_clean(run: &RunResult) {
+    let run_id = run.report["run_id"].as_str().unwrap();
+    assert_eq!(
+        leftovers(run_id),
+        Vec::<String>::new(),
+        "run {run_id} left resources behind"
+    );
 }
 
 /// Read `report.json` from a report folder.

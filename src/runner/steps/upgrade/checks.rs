@@ -29,7 +29,7 @@ if [ -x /usr/sbin/mariadbd ] || [ -x /usr/sbin/mysqld ]; then
   echo "server=$( (/usr/sbin/mariadbd --version || /usr/sbin/mysqld --version) 2>/dev/null | head -n1)"
 fi
 section mariadb_journal
-journalctl -u mariadb -n 15 --no-pager -o cat 2>/dev/null
+journalctl -u mariadb -b --no-pager -o cat 2>/dev/null | grep -E '\[ERROR\]|Failed|failed' | tail -n 10
 section postgresql
 if command -v pg_lsclusters >/dev/null 2>&1; then pg_lsclusters -h 2>/dev/null; fi
 section postgresql_installed

@@ -20,9 +20,9 @@ use crate::engine::Engine;
 use crate::finding::Finding;
 use crate::probe::{Evidence, check};
 use crate::report::{CheckReport, HopReport, UpgradeReport};
-use crate::runner::RunEvent;
 use crate::runner::provision::record_degraded;
 use crate::runner::systemd::{BootState, wait_booted};
+use crate::runner::{RunEvent, log_watch};
 use crate::scenario::UpgradeStep;
 
 /// Timeouts of the commands inside a hop; the step's own timeout bounds the whole.
@@ -203,6 +203,8 @@ impl<'s> Upgrade<'s> {
                 UPGRADE_TIMEOUT,
             ),
         ];
+        let mut apt_failure = None;
+        let apt_started = Instant::now();
         for (argv, timeout) in commands {
             let sink = &mut *cx.sink;
             let index = cx.index;
@@ -222,7 +224,7 @@ impl<'s> Upgrade<'s> {
                 },
             )
             .await;
-            let failed = match &result {
+            apt_failure = match &result {
                 Ok(output) if output.exit_code == 0 => None,
                 Ok(output) => Some(format!(
                     "`{}` exited with {}",
@@ -231,23 +233,26 @@ impl<'s> Upgrade<'s> {
                 )),
                 Err(e) => Some(e.clone()),
             };
-            if let Some(detail) = failed {
-                if let Some(finding) = checks::prompt_in_log(&host, log.text) {
-                    report_finding(cx, finding);
-                }
-                report_finding(cx, failed_upgrade(&host, hop, &detail, log.text));
-                self.last_output = text;
-                return Err(format!("{} → {}: {detail}", hop.from, hop.to));
+            if apt_failure.is_some() {
+                break;
             }
         }
+        let apt_ms = apt_started.elapsed().as_millis() as u64;
         if let Some(finding) = checks::prompt_in_log(&host, log.text) {
             report_finding(cx, finding);
         }
+        if let Some(detail) = &apt_failure {
+            report_finding(cx, failed_upgrade(&host, hop, detail, log.text));
+        }
         self.last_output = text;
 
-        if self.step.reboot {
+        // After a failed upgrade the host is left as the real one would be: no reboot,
+        // but its state and stack are still checked, to show what is broken.
+        let reboot_started = Instant::now();
+        if self.step.reboot && apt_failure.is_none() {
             self.reboot(cx, hop).await?;
         }
+        let reboot_ms = reboot_started.elapsed().as_millis() as u64;
         let after = self.snapshot(cx).await?;
         for finding in checks::after_hop(&host, previous, &after, &self.step.protect) {
             report_finding(cx, finding);
@@ -256,6 +261,20 @@ impl<'s> Upgrade<'s> {
         for finding in checks::stack(&host, &facts, &after) {
             report_finding(cx, finding);
         }
+        if after.installed.contains_key("apache2") {
+            let offset =
+                log_watch::file_size(cx.engine, &self.container, "/var/log/apache2/error.log")
+                    .await;
+            cx.state
+                .log_watches
+                .retain(|w| !(w.host == host && w.key == "php.fatal-errors"));
+            cx.state.log_watches.push(log_watch::php_errors(
+                &host,
+                &self.container,
+                offset,
+                hop.to,
+            ));
+        }
         let diff = PackageDiff::between(previous, &after);
         self.hops.push(HopReport {
             from: hop.from.to_string(),
@@ -263,6 +282,8 @@ impl<'s> Upgrade<'s> {
             debian_version_before: previous.debian_version.clone(),
             debian_version_after: after.debian_version.clone(),
             duration_ms: hop_started.elapsed().as_millis() as u64,
+            apt_ms,
+            reboot_ms,
             upgraded: diff
                 .upgraded
                 .iter()
@@ -275,6 +296,9 @@ impl<'s> Upgrade<'s> {
                 .map(|(n, v)| format!("{n} {v}"))
                 .collect(),
         });
+        if let Some(detail) = apt_failure {
+            return Err(format!("{} → {}: {detail}", hop.from, hop.to));
+        }
         self.probe(cx, hop).await;
         Ok(after)
     }

@@ -1,0 +1,252 @@
+//! Docker-backed tests of the `upgrade` step: real Debian 11 → 12 upgrades of a real
+//! LAMP replica, clean and with planted problems. Each takes a minute or two.
+
+mod common;
+
+use common::*;
+
+/// Findings that only a planted problem may produce: a clean upgrade must show none.
+const PLANTED_KEYS: &[&str] = &[
+    "apt.held-packages",
+    "dpkg.audit",
+    "sandbox.usr-not-merged",
+    "apt.stale-security-suite",
+    "apt.source-old-release",
+    "upgrade.failed",
+    "packages.protected-removed",
+    "service.not-running",
+    "apache.configtest-failed",
+    "php.module-missing",
+    "php.no-handler",
+    "php.fatal-errors",
+    "mariadb.not-running",
+    "mariadb.upgrade-needed",
+    "dpkg.prompt",
+];
+
+#[test]
+fn lamp_reference_upgrade_keeps_the_site_and_the_data() {
+    if !docker_available() {
+        return;
+    }
+    let run = run_scenario("scenarios/lamp-bullseye-to-bookworm.yaml", &[]);
+    let report = &run.report;
+    // The verdict is what this stack really does: on these packages the shop survives.
+    assert_eq!(
+        run.code, 0,
+        "stdout:\n{}\nstderr:\n{}",
+        run.stdout, run.stderr
+    );
+    assert_eq!(report["verdict"], "GO");
+    let upgrade = step(report, "upgrade to bookworm");
+    assert_eq!(upgrade["status"], "passed", "{upgrade:#}");
+    let hop = &upgrade["upgrade"]["hops"][0];
+    assert_eq!(
+        (hop["from"].as_str(), hop["to"].as_str()),
+        (Some("bullseye"), Some("bookworm"))
+    );
+    assert!(
+        hop["debian_version_before"]
+            .as_str()
+            .unwrap()
+            .starts_with("11.")
+    );
+    assert!(
+        hop["debian_version_after"]
+            .as_str()
+            .unwrap()
+            .starts_with("12.")
+    );
+    let upgraded = hop["upgraded"].as_array().unwrap();
+    assert!(
+        upgraded
+            .iter()
+            .any(|p| p.as_str().unwrap().starts_with("mariadb-server ")),
+        "{hop:#}"
+    );
+    let removed: Vec<&str> = hop["removed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap())
+        .collect();
+    assert!(
+        removed
+            .iter()
+            .any(|p| p.starts_with("libapache2-mod-php7.4 ")),
+        "{removed:?}"
+    );
+    // The same catalogue before and after, and PHP really changed under the site.
+    let data = probe(report, "catalogue-data");
+    assert_eq!(
+        (data["checks"].as_u64(), data["failed_checks"].as_u64()),
+        (Some(3), Some(0))
+    );
+    let after = step(report, "after the upgrade");
+    let shop = after["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["probe"] == "shop")
+        .unwrap();
+    assert!(
+        shop["evidence"]["body_excerpt"]
+            .as_str()
+            .unwrap()
+            .contains("PHP 8.2"),
+        "{shop:#}"
+    );
+    let baseline = step(report, "baseline");
+    let shop = baseline["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["probe"] == "shop")
+        .unwrap();
+    assert!(
+        shop["evidence"]["body_excerpt"]
+            .as_str()
+            .unwrap()
+            .contains("PHP 7.4"),
+        "{shop:#}"
+    );
+    // The full apt log is kept in the report folder.
+    let log = upgrade["logs"][0].as_str().unwrap();
+    let text = std::fs::read_to_string(run.dir.path().join("report").join(log)).unwrap();
+    assert!(text.contains("$ apt-get -y -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold full-upgrade"));
+    assert!(text.contains("# exit code 0"));
+    // The real leftovers of this upgrade are reported, and nothing planted-only.
+    let keys = finding_keys(report);
+    assert!(
+        keys.contains(&"packages.config-only".to_string()),
+        "{keys:?}"
+    );
+    for key in PLANTED_KEYS {
+        assert!(
+            !keys.iter().any(|k| k == key),
+            "`{key}` on a clean upgrade: {keys:?}"
+        );
+    }
+    assert_clean(&run);
+}
+
+#[test]
+fn problems_before_the_upgrade_are_found() {
+    if !docker_available() {
+        return;
+    }
+    let run = run_scenario("tests/scenarios/upgrade-planted-before.yaml", &[]);
+    let report = &run.report;
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(finding(report, "apt.held-packages")["evidence"][0], "curl");
+    assert_eq!(finding(report, "apt.held-packages")["inhibitor"], true);
+    let audit = finding(report, "dpkg.audit");
+    assert!(
+        audit["evidence"][0]
+            .as_str()
+            .unwrap()
+            .contains("unpacked but not yet configured"),
+        "{audit:#}"
+    );
+    assert_eq!(
+        finding(report, "sandbox.usr-not-merged")["inhibitor"],
+        false
+    );
+    let stale = finding(report, "apt.stale-security-suite");
+    assert!(
+        stale["evidence"][0]
+            .as_str()
+            .unwrap()
+            .contains("bullseye/updates"),
+        "{stale:#}"
+    );
+    let vendor = finding(report, "apt.source-old-release");
+    assert!(
+        vendor["evidence"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("/etc/apt/sources.list.d/vendor.list:1:"),
+        "{vendor:#}"
+    );
+    // The vendor's repository does not exist: `apt-get update` fails, and says why.
+    let failed = finding(report, "upgrade.failed");
+    assert!(
+        failed["evidence"][0]
+            .as_str()
+            .unwrap()
+            .contains("file:/srv/vendor-repo"),
+        "{failed:#}"
+    );
+    assert_eq!(step(report, "upgrade")["status"], "failed");
+    assert_clean(&run);
+}
+
+#[test]
+fn problems_the_upgrade_causes_are_found() {
+    if !docker_available() {
+        return;
+    }
+    let run = run_scenario("tests/scenarios/upgrade-planted-after.yaml", &[]);
+    let report = &run.report;
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(
+        finding(report, "packages.protected-removed")["evidence"][0],
+        "libapache2-mod-php7.4"
+    );
+    let stopped = &finding(report, "service.not-running")["evidence"];
+    assert_eq!(stopped.as_array().unwrap().len(), 2, "{stopped:#}");
+    let apache = finding(report, "apache.configtest-failed");
+    assert!(
+        apache["message"].as_str().unwrap().contains("php74.load"),
+        "{apache:#}"
+    );
+    assert!(
+        apache["message"]
+            .as_str()
+            .unwrap()
+            .contains("Cannot load /usr/lib/apache2/modules/libphp7.4.so")
+    );
+    assert!(
+        finding(report, "php.module-missing")["evidence"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("missing /etc/apache2/mods-enabled/php74.load")
+    );
+    let mariadb = finding(report, "mariadb.not-running");
+    let journal = mariadb["evidence"].as_array().unwrap();
+    assert!(
+        journal.iter().any(|l| l
+            .as_str()
+            .unwrap()
+            .contains("innodb_buffer_pool_chunk_limit")),
+        "{mariadb:#}"
+    );
+    assert_clean(&run);
+}
+
+#[test]
+fn php_fatal_errors_after_the_upgrade_are_found_in_the_apache_log() {
+    if !docker_available() {
+        return;
+    }
+    let run = run_scenario("tests/scenarios/upgrade-planted-php.yaml", &[]);
+    let report = &run.report;
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(
+        step(report, "the legacy page works on PHP 7.4")["status"],
+        "passed"
+    );
+    assert_eq!(
+        step(report, "the legacy page after the upgrade")["status"],
+        "failed"
+    );
+    let fatal = finding(report, "php.fatal-errors");
+    assert!(
+        fatal["evidence"][0]
+            .as_str()
+            .unwrap()
+            .contains("Call to undefined function each()"),
+        "{fatal:#}"
+    );
+    assert_clean(&run);
+}
