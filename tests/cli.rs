@@ -89,7 +89,10 @@ fn check_names_a_missing_recipe_and_lists_the_available_ones() {
         stderr.contains("no image recipe `no-such-recipe`"),
         "{stderr}"
     );
-    assert!(stderr.contains("recipes there: lamp-bullseye, static-site"), "{stderr}");
+    assert!(
+        stderr.contains("recipes there: lamp-bullseye, static-site"),
+        "{stderr}"
+    );
 }
 
 #[test]
