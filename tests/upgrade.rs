@@ -250,3 +250,72 @@ fn php_fatal_errors_after_the_upgrade_are_found_in_the_apache_log() {
     );
     assert_clean(&run);
 }
+
+#[test]
+fn bookworm_to_trixie_shows_the_postgresql_cluster_left_behind() {
+    if !docker_available() {
+        return;
+    }
+    let run = run_scenario("scenarios/web-bookworm-to-trixie.yaml", &[]);
+    let report = &run.report;
+    assert_eq!(
+        run.code, 0,
+        "stdout:\n{}\nstderr:\n{}",
+        run.stdout, run.stderr
+    );
+    let hop = &step(report, "upgrade to trixie")["upgrade"]["hops"][0];
+    assert!(
+        hop["debian_version_after"]
+            .as_str()
+            .unwrap()
+            .starts_with("13."),
+        "{hop:#}"
+    );
+    // The site keeps working: PHP moved to 8.4, the data is still served by PostgreSQL 15.
+    let after = step(report, "after the upgrade");
+    let notes = after["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["probe"] == "notes")
+        .unwrap();
+    let body = notes["evidence"]["body_excerpt"].as_str().unwrap();
+    assert!(
+        body.contains("PHP 8.4") && body.contains("PostgreSQL 15"),
+        "{body}"
+    );
+    assert_eq!(probe(report, "notes-data")["failed_checks"], 0);
+    // ...which the report makes visible: the cluster is on an unsupported major version.
+    let cluster = finding(report, "postgresql.old-cluster");
+    assert_eq!(cluster["inhibitor"], false);
+    assert!(
+        cluster["message"]
+            .as_str()
+            .unwrap()
+            .contains("installed 17"),
+        "{cluster:#}"
+    );
+    assert!(
+        cluster["evidence"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("15  main    5432 online")
+            || cluster["evidence"][0]
+                .as_str()
+                .unwrap()
+                .starts_with("15 main"),
+        "{cluster:#}"
+    );
+    assert!(
+        cluster["remediation"]
+            .as_str()
+            .unwrap()
+            .contains("pg_upgradecluster")
+    );
+    let keys = finding_keys(report);
+    assert!(
+        !keys.contains(&"service.not-running".to_string()),
+        "{keys:?}"
+    );
+    assert_clean(&run);
+}

@@ -52,7 +52,13 @@ pub fn images_ready() -> String {
     if let Some(output) = built.as_ref() {
         return output.clone();
     }
-    let output = rehearse(&["images", "build", "static-site", "lamp-bullseye"]);
+    let output = rehearse(&[
+        "images",
+        "build",
+        "static-site",
+        "lamp-bullseye",
+        "web-pgsql-bookworm",
+    ]);
     let stderr = text(&output.stderr);
     assert!(
         output.status.success(),

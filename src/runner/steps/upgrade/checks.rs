@@ -149,7 +149,45 @@ pub fn after_hop(
         .filter(|s| !after.active_services.contains(*s))
         .cloned()
         .collect();
-    if !stopped.is_empty() {
+    // A versioned successor running instead (php8.2-fpm → php8.4-fpm) is the normal
+    // course of an upgrade; a unit that is gone went with its package; a package may
+    // disable its own service (following a setting of the admin's, or a new default):
+    // a change to review. Only a service still enabled that did not start is a failure.
+    let mut replaced = Vec::new();
+    let mut removed = Vec::new();
+    let mut disabled = Vec::new();
+    let mut down = Vec::new();
+    for unit in &stopped {
+        let successor = after
+            .active_services
+            .iter()
+            .filter(|s| !before.active_services.contains(*s))
+            .find(|s| unversioned(s) == unversioned(unit));
+        if let Some(next) = successor {
+            replaced.push(format!("{unit} → {next}"));
+        } else if !after.known_services.is_empty() && !after.known_services.contains(unit) {
+            removed.push(unit.clone());
+        } else if !after.enabled_services.is_empty() && !after.enabled_services.contains(unit) {
+            disabled.push(unit.clone());
+        } else {
+            down.push(unit.clone());
+        }
+    }
+    if !disabled.is_empty() {
+        found.push(finding(
+            "service.disabled",
+            Severity::Medium,
+            false,
+            host,
+            format!(
+                "the upgrade disabled service(s) that were enabled and running: {}",
+                disabled.join(", ")
+            ),
+            "check why (`/etc/default/…`, the package's NEWS) and enable the service again (`systemctl enable --now UNIT`) if it is needed",
+            disabled,
+        ));
+    }
+    if !down.is_empty() {
         found.push(finding(
             "service.not-running",
             Severity::High,
@@ -157,10 +195,35 @@ pub fn after_hop(
             host,
             format!(
                 "service(s) enabled and running before the upgrade are not running after the reboot: {}",
-                stopped.join(", ")
+                down.join(", ")
             ),
             "look at `systemctl status UNIT` and `journalctl -b -u UNIT`; fix the configuration or the package the service now comes from",
-            stopped,
+            down,
+        ));
+    }
+    if !replaced.is_empty() {
+        found.push(finding(
+            "service.replaced",
+            Severity::Info,
+            false,
+            host,
+            format!("service(s) replaced by the new release's version: {}", replaced.join(", ")),
+            "check that configuration made for the old unit (drop-ins, pools, sockets named after the version) was carried over",
+            replaced,
+        ));
+    }
+    if !removed.is_empty() {
+        found.push(finding(
+            "service.removed",
+            Severity::Medium,
+            false,
+            host,
+            format!(
+                "service(s) that ran before the upgrade no longer exist: {}",
+                removed.join(", ")
+            ),
+            "find which package provides that function on the new release and install and enable it",
+            removed,
         ));
     }
     let new_leftovers: Vec<String> = after
@@ -326,6 +389,16 @@ pub fn stack(host: &str, facts: &BTreeMap<String, Vec<String>>, after: &HostStat
     found
 }
 
+/// A unit name without its version: `php8.2-fpm.service` → `php-fpm.service`.
+fn unversioned(unit: &str) -> String {
+    let (stem, suffix) = unit.rsplit_once('.').unwrap_or((unit, ""));
+    let stem: String = stem
+        .chars()
+        .filter(|c| !c.is_ascii_digit() && *c != '.')
+        .collect();
+    format!("{stem}.{suffix}")
+}
+
 /// `mysql_upgrade_info` records the version the data was last upgraded for; when the
 /// server's major version differs, `mariadb-upgrade` has not run yet.
 fn mariadb_upgrade_needed(host: &str, upgrade_info: &str, server: &str) -> Option<Finding> {
@@ -377,6 +450,19 @@ fn old_postgresql_cluster(
         })
         .cloned()
         .collect();
+    let new_cluster_exists = clusters.iter().any(|line| {
+        line.split_whitespace()
+            .next()
+            .and_then(|v| v.parse::<u32>().ok())
+            == Some(newest)
+    });
+    let remediation = if new_cluster_exists {
+        format!(
+            "drop the new empty cluster and upgrade the old one: `pg_dropcluster --stop {newest} main && pg_upgradecluster OLD main`, then remove the old postgresql package"
+        )
+    } else {
+        "upgrade the old cluster: `pg_upgradecluster OLD main`, check the application, then `pg_dropcluster OLD main` and remove the old postgresql package".to_string()
+    };
     (!old.is_empty()).then(|| {
         finding(
             "postgresql.old-cluster",
@@ -386,9 +472,7 @@ fn old_postgresql_cluster(
             format!(
                 "PostgreSQL cluster(s) still run on an older major version than the installed {newest}: the data is served by binaries the new release no longer supports"
             ),
-            &format!(
-                "drop the new empty cluster and upgrade the old one: `pg_dropcluster --stop {newest} main && pg_upgradecluster OLD main`, then remove the old postgresql package"
-            ),
+            &remediation,
             clusters.to_vec(),
         )
     })
@@ -480,6 +564,45 @@ mod tests {
         );
         assert_eq!(found[0].evidence, ["mariadb-server"]);
         assert_eq!(found[1].evidence, ["mariadb.service"]);
+    }
+
+    #[test]
+    fn a_service_replaced_by_its_next_version_is_not_a_failure() {
+        let mut before = state(&["php8.2-fpm"]);
+        before.enabled_services =
+            ["php8.2-fpm.service".to_string(), "sysstat.service".into()].into();
+        before.active_services = before.enabled_services.clone();
+        let mut after = state(&["php8.4-fpm"]);
+        after.known_services = [
+            "php8.4-fpm.service".to_string(),
+            "sysstat.service".into(),
+            "cron.service".into(),
+        ]
+        .into();
+        after.active_services = ["php8.4-fpm.service".to_string()].into();
+        after.enabled_services = ["php8.4-fpm.service".to_string(), "cron.service".into()].into();
+        before.enabled_services.insert("cron.service".into());
+        before.active_services.insert("cron.service".into());
+        let found = after_hop("web", &before, &after, &[]);
+        let keys: Vec<(&str, bool)> = found
+            .iter()
+            .map(|f| (f.key.as_str(), f.inhibitor))
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                ("service.disabled", false),
+                ("service.not-running", true),
+                ("service.replaced", false)
+            ]
+        );
+        assert_eq!(found[0].evidence, ["sysstat.service"]);
+        assert_eq!(found[1].evidence, ["cron.service"]);
+        assert_eq!(
+            found[2].evidence,
+            ["php8.2-fpm.service → php8.4-fpm.service"]
+        );
+        assert_eq!(unversioned("php8.2-fpm.service"), "php-fpm.service");
     }
 
     #[test]

@@ -12,6 +12,7 @@ section packages; dpkg-query -W -f '${db:Status-Abbrev}\t${Package}\t${Version}\
 section holds; apt-mark showhold
 section audit; dpkg --audit 2>&1
 section enabled; systemctl list-unit-files --type=service --state=enabled --no-legend --plain --no-pager 2>/dev/null | awk '{print $1}'
+section services; systemctl list-unit-files --type=service --no-legend --plain --no-pager 2>/dev/null | awk '{print $1}'
 section active; systemctl list-units --type=service --state=active --no-legend --plain --no-pager 2>/dev/null | awk '{print $1}'
 section merged_usr; if [ -L /bin ] && [ -L /lib ] && [ -L /sbin ]; then echo yes; else echo no; fi
 section conffiles; find /etc \( -name '*.dpkg-dist' -o -name '*.dpkg-new' -o -name '*.dpkg-old' -o -name '*.ucf-dist' -o -name '*.ucf-old' -o -name '*.ucf-new' \) 2>/dev/null | sort
@@ -33,6 +34,8 @@ pub struct HostState {
     pub audit: String,
     pub enabled_services: BTreeSet<String>,
     pub active_services: BTreeSet<String>,
+    /// Every service unit the host knows, whatever its state.
+    pub known_services: BTreeSet<String>,
     pub merged_usr: bool,
     /// `.dpkg-dist`, `.ucf-dist`... files under /etc.
     pub conffile_leftovers: Vec<String>,
