@@ -225,7 +225,7 @@ fn problems_the_upgrade_causes_are_found() {
 }
 
 #[test]
-fn php_fatal_errors_after_the_upgrade_are_found_in_the_apache_log() {
+fn php_fatal_errors_and_a_skipped_mariadb_upgrade_are_found() {
     if !docker_available() {
         return;
     }
@@ -239,6 +239,14 @@ fn php_fatal_errors_after_the_upgrade_are_found_in_the_apache_log() {
     assert_eq!(
         step(report, "the legacy page after the upgrade")["status"],
         "failed"
+    );
+    let stale = finding(report, "mariadb.upgrade-needed");
+    assert!(
+        stale["message"]
+            .as_str()
+            .unwrap()
+            .contains("10.5 but the server is 10.11"),
+        "{stale:#}"
     );
     let fatal = finding(report, "php.fatal-errors");
     assert!(
