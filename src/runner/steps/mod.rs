@@ -58,6 +58,34 @@ impl<E: Engine> StepContext<'_, E> {
     fn container(&self, host: &str) -> Option<String> {
         self.state.hosts.get(host).map(|h| h.container_id.clone())
     }
+
+    /// Check a probe now: attempts reported as they happen, the outcome counted in the
+    /// run's probe statistics. `None` when the scenario has no such probe.
+    async fn check_probe(&mut self, name: &str) -> Option<CheckReport> {
+        let probe = self.scenario.probe(name)?;
+        let sink = &mut *self.sink;
+        let outcome = crate::probe::check(
+            probe,
+            self.engine,
+            &self.state.hosts,
+            &mut |attempt, result| {
+                sink.event(&RunEvent::ProbeAttempt {
+                    probe: name.to_string(),
+                    attempt,
+                    result: result.clone(),
+                })
+            },
+        )
+        .await;
+        self.state.record_check(&outcome);
+        Some(CheckReport {
+            probe: name.to_string(),
+            passed: outcome.passed,
+            attempts: outcome.attempts,
+            duration_ms: outcome.duration.as_millis() as u64,
+            evidence: outcome.evidence,
+        })
+    }
 }
 
 pub(super) async fn run_step<E: Engine>(

@@ -18,7 +18,7 @@ use super::{StepContext, StepResult};
 use crate::debian::release::{Hop, upgrade_path};
 use crate::engine::Engine;
 use crate::finding::Finding;
-use crate::probe::{Evidence, check};
+use crate::probe::Evidence;
 use crate::report::{CheckReport, HopReport, UpgradeReport};
 use crate::runner::provision::record_degraded;
 use crate::runner::systemd::{BootState, wait_booted};
@@ -356,32 +356,16 @@ impl<'s> Upgrade<'s> {
     /// The step's probes, after each hop.
     async fn probe<E: Engine>(&mut self, cx: &mut StepContext<'_, E>, hop: &Hop) {
         for name in &self.step.probes {
-            let Some(probe) = cx.scenario.probe(name) else {
+            let Some(check) = cx.check_probe(name).await else {
                 continue;
             };
-            let sink = &mut *cx.sink;
-            let outcome = check(probe, cx.engine, &cx.state.hosts, &mut |attempt, result| {
-                sink.event(&RunEvent::ProbeAttempt {
-                    probe: name.clone(),
-                    attempt,
-                    result: result.clone(),
-                })
-            })
-            .await;
-            cx.state.record_check(&outcome);
-            if !outcome.passed {
+            if !check.passed {
                 self.failed_probes.push(format!(
                     "after {} → {}: probe `{name}`: {}",
-                    hop.from, hop.to, outcome.evidence.summary
+                    hop.from, hop.to, check.evidence.summary
                 ));
             }
-            self.checks.push(CheckReport {
-                probe: name.clone(),
-                passed: outcome.passed,
-                attempts: outcome.attempts,
-                duration_ms: outcome.duration.as_millis() as u64,
-                evidence: outcome.evidence,
-            });
+            self.checks.push(check);
         }
     }
 }
