@@ -2,7 +2,7 @@
 //! run has two built-in ones: all steps passed, and no finding inhibits the change.
 
 use crate::finding::Finding;
-use crate::report::{GateReport, ProbeReport, StepReport, StepStatus, Verdict};
+use crate::report::{GateReport, MonitorReport, ProbeReport, StepReport, StepStatus, Verdict};
 use crate::scenario::{Gate, GateKind};
 
 /// Evaluate the built-in and scenario gates; returns them with the verdict.
@@ -11,10 +11,15 @@ pub fn evaluate(
     steps: &[StepReport],
     probes: &[ProbeReport],
     findings: &[Finding],
+    monitors: &[MonitorReport],
     interrupted: bool,
 ) -> (Vec<GateReport>, Verdict) {
     let mut reports = vec![steps_gate(steps, interrupted), inhibitors_gate(findings)];
-    reports.extend(gates.iter().map(|g| scenario_gate(g, probes, findings)));
+    reports.extend(
+        gates
+            .iter()
+            .map(|g| scenario_gate(g, probes, findings, monitors)),
+    );
     let verdict = if reports.iter().all(|g| g.passed) {
         Verdict::Go
     } else {
@@ -71,7 +76,12 @@ fn inhibitors_gate(findings: &[Finding]) -> GateReport {
     }
 }
 
-fn scenario_gate(gate: &Gate, probes: &[ProbeReport], findings: &[Finding]) -> GateReport {
+fn scenario_gate(
+    gate: &Gate,
+    probes: &[ProbeReport],
+    findings: &[Finding],
+    monitors: &[MonitorReport],
+) -> GateReport {
     match &gate.kind {
         GateKind::MaxFailedChecks { probe, limit } => {
             let selected: Vec<&ProbeReport> = probes
@@ -104,7 +114,53 @@ fn scenario_gate(gate: &Gate, probes: &[ProbeReport], findings: &[Finding]) -> G
                 ),
             }
         }
+        GateKind::MaxUnavailability { monitor, limit } => {
+            let selected = select_monitors(monitors, monitor.as_deref());
+            let worst = selected.iter().max_by_key(|m| m.longest_unavailability_ms);
+            let value = worst.map_or(0, |m| m.longest_unavailability_ms);
+            let limit_ms = limit.as_millis() as u64;
+            GateReport {
+                name: gate.name.clone(),
+                passed: value <= limit_ms && !selected.is_empty(),
+                value: value as f64,
+                limit: limit_ms as f64,
+                detail: match worst {
+                    Some(m) => format!(
+                        "longest unavailability {value} ms (monitor `{}`, {} of {} requests failed; limit {limit_ms} ms)",
+                        m.name, m.failed, m.sent
+                    ),
+                    None => "no monitor ran, so availability was not measured".into(),
+                },
+            }
+        }
+        GateKind::MaxFailedRequests { monitor, limit } => {
+            let selected = select_monitors(monitors, monitor.as_deref());
+            let failed: u64 = selected.iter().map(|m| m.failed).sum();
+            let sent: u64 = selected.iter().map(|m| m.sent).sum();
+            GateReport {
+                name: gate.name.clone(),
+                passed: failed <= *limit && !selected.is_empty(),
+                value: failed as f64,
+                limit: *limit as f64,
+                detail: if selected.is_empty() {
+                    "no monitor ran, so failed requests were not counted".into()
+                } else {
+                    format!("{failed} of {sent} requests failed (limit {limit})")
+                },
+            }
+        }
     }
+}
+
+/// The monitors a gate is about: one by name, or all.
+fn select_monitors<'a>(
+    monitors: &'a [MonitorReport],
+    name: Option<&str>,
+) -> Vec<&'a MonitorReport> {
+    monitors
+        .iter()
+        .filter(|m| name.is_none_or(|n| m.name == n))
+        .collect()
 }
 
 #[cfg(test)]
@@ -155,7 +211,14 @@ mod tests {
     #[test]
     fn go_when_all_steps_pass_and_nothing_inhibits() {
         let steps = [step("a", StepStatus::Passed, false)];
-        let (gates, verdict) = evaluate(&[], &steps, &[], &[finding(Severity::Low, false)], false);
+        let (gates, verdict) = evaluate(
+            &[],
+            &steps,
+            &[],
+            &[finding(Severity::Low, false)],
+            &[],
+            false,
+        );
         assert_eq!(verdict, Verdict::Go);
         assert_eq!(gates.len(), 2);
     }
@@ -163,18 +226,28 @@ mod tests {
     #[test]
     fn a_failed_step_is_no_go_unless_allowed_to_fail() {
         let failed = [step("a", StepStatus::Failed, false)];
-        assert_eq!(evaluate(&[], &failed, &[], &[], false).1, Verdict::NoGo);
+        assert_eq!(
+            evaluate(&[], &failed, &[], &[], &[], false).1,
+            Verdict::NoGo
+        );
         let allowed = [step("a", StepStatus::Failed, true)];
-        assert_eq!(evaluate(&[], &allowed, &[], &[], false).1, Verdict::Go);
+        assert_eq!(evaluate(&[], &allowed, &[], &[], &[], false).1, Verdict::Go);
     }
 
     #[test]
     fn an_inhibitor_or_an_interruption_is_no_go() {
         let steps = [step("a", StepStatus::Passed, false)];
-        let (gates, verdict) = evaluate(&[], &steps, &[], &[finding(Severity::High, true)], false);
+        let (gates, verdict) = evaluate(
+            &[],
+            &steps,
+            &[],
+            &[finding(Severity::High, true)],
+            &[],
+            false,
+        );
         assert_eq!(verdict, Verdict::NoGo);
         assert!(!gates[1].passed);
-        assert_eq!(evaluate(&[], &steps, &[], &[], true).1, Verdict::NoGo);
+        assert_eq!(evaluate(&[], &steps, &[], &[], &[], true).1, Verdict::NoGo);
     }
 
     #[test]
@@ -205,7 +278,7 @@ mod tests {
             },
         ];
         let findings = [finding(Severity::Low, false)];
-        let (reports, verdict) = evaluate(&gates, &steps, &probes, &findings, false);
+        let (reports, verdict) = evaluate(&gates, &steps, &probes, &findings, &[], false);
         assert_eq!(verdict, Verdict::NoGo);
         let passed: Vec<bool> = reports.iter().map(|g| g.passed).collect();
         assert_eq!(passed, [true, true, true, false, true]);

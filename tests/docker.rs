@@ -264,3 +264,55 @@ fn hosts_reach_each_other_by_alias_and_init_none_runs_no_services() {
     );
     assert_clean(&run);
 }
+
+#[test]
+fn a_planted_outage_is_measured_by_the_monitor() {
+    if !docker_available() {
+        return;
+    }
+    // Apache is stopped for 3 s (`systemctl stop`, `sleep 3`, `systemctl start`) while the
+    // monitor sends 200 requests/s: the outage it measures must be 3 s plus the time Apache
+    // takes to stop listening and to listen again, within 0.7 s; requests are 5 ms apart.
+    let run = run_scenario("tests/scenarios/monitor-outage.yaml", &[]);
+    assert_eq!(
+        run.code, 0,
+        "stdout:\n{}\nstderr:\n{}",
+        run.stdout, run.stderr
+    );
+    let monitor = &run.report["monitors"][0];
+    let longest = monitor["longest_unavailability_ms"].as_u64().unwrap();
+    assert!(
+        (3000..=3700).contains(&longest),
+        "measured {longest} ms: {monitor:#}"
+    );
+    let windows = monitor["unavailability_windows"].as_array().unwrap();
+    assert_eq!(windows.len(), 1, "one outage, one window: {windows:#?}");
+    assert!(
+        windows[0]["first_error"]
+            .as_str()
+            .unwrap()
+            .contains("Connection refused")
+    );
+    // Open loop: requests kept going out at the rate during the outage.
+    let failed = monitor["failed"].as_u64().unwrap() as f64;
+    let expected = longest as f64 * 200.0 / 1000.0;
+    assert!(
+        (failed - expected).abs() <= expected * 0.05,
+        "{failed} failed, expected {expected}"
+    );
+    let sent = monitor["sent"].as_u64().unwrap() as f64;
+    let duration = monitor["duration_ms"].as_u64().unwrap() as f64 / 1000.0;
+    assert!(
+        (sent / duration - 200.0).abs() < 5.0,
+        "{sent} sent in {duration} s"
+    );
+    let gate = run.report["gates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["name"] == "max_unavailability")
+        .unwrap();
+    assert_eq!(gate["value"].as_f64().unwrap() as u64, longest);
+    assert_eq!(gate["limit"], 10000.0);
+    assert_clean(&run);
+}

@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use crate::finding::Finding;
+pub use crate::monitor::MonitorReport;
 use crate::probe::Evidence;
 
 /// Bump on an incompatible change of the report's shape.
@@ -66,6 +67,8 @@ pub struct Report {
     pub environment: Environment,
     pub steps: Vec<StepReport>,
     pub probes: Vec<ProbeReport>,
+    /// Continuous monitors: requests sent, failures, unavailability, latency.
+    pub monitors: Vec<MonitorReport>,
     pub findings: Vec<Finding>,
     pub gates: Vec<GateReport>,
     pub not_covered: Vec<String>,

@@ -105,6 +105,8 @@ struct RunState {
     environment: Environment,
     hosts: HostAddresses,
     log_watches: Vec<log_watch::LogWatch>,
+    running_monitors: Vec<crate::monitor::RunningMonitor>,
+    monitors: Vec<crate::monitor::MonitorReport>,
 }
 
 impl RunState {
@@ -196,6 +198,10 @@ pub async fn run<E: Engine>(
         result = execute(&rehearsal, sink, &mut state) => result.map(|()| false),
         () = options.cancel.cancelled() => Ok(true),
     };
+    // Monitors still running stop before anything is removed: cleanup is no outage.
+    for monitor in std::mem::take(&mut state.running_monitors) {
+        state.monitors.push(monitor.stop().await);
+    }
     let created = created.into_inner().unwrap_or_else(|e| e.into_inner());
     if options.keep {
         sink.event(&RunEvent::Kept {
@@ -258,6 +264,7 @@ fn finish(
         &state.steps,
         &state.probes,
         &state.findings,
+        &state.monitors,
         interrupted,
     );
     let duration = clock.elapsed();
@@ -275,6 +282,7 @@ fn finish(
         environment: state.environment,
         steps: state.steps,
         probes: state.probes,
+        monitors: state.monitors,
         findings: state.findings,
         gates,
         not_covered: NOT_COVERED.iter().map(|s| s.to_string()).collect(),

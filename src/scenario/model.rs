@@ -16,6 +16,7 @@ pub struct Scenario {
     pub path: PathBuf,
     pub hosts: Vec<Host>,
     pub probes: Vec<Probe>,
+    pub monitors: Vec<Monitor>,
     pub steps: Vec<Step>,
     pub gates: Vec<Gate>,
 }
@@ -27,6 +28,10 @@ impl Scenario {
 
     pub fn probe(&self, name: &str) -> Option<&Probe> {
         self.probes.iter().find(|p| p.name == name)
+    }
+
+    pub fn monitor(&self, name: &str) -> Option<&Monitor> {
+        self.monitors.iter().find(|m| m.name == name)
     }
 }
 
@@ -106,6 +111,19 @@ impl Default for Retry {
             deadline: Duration::from_secs(30),
         }
     }
+}
+
+/// A continuous HTTP probe: requests sent open-loop at a fixed rate while it runs
+/// (between `monitor: {start}` and `monitor: {stop}` steps), so that an outage shows
+/// as measured unavailability, not as a guess.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Monitor {
+    pub name: String,
+    pub http: HttpProbe,
+    /// Requests per second.
+    pub rate: u32,
+    /// Response header naming the host that served (e.g. `x-served-by`).
+    pub marker_header: Option<String>,
 }
 
 /// An HTTP request sent from the `rehearse` process to a host.
@@ -218,6 +236,7 @@ pub enum StepKind {
     Probe(ProbeStep),
     Reboot(RebootStep),
     Upgrade(UpgradeStep),
+    Monitor(MonitorStep),
 }
 
 impl StepKind {
@@ -228,6 +247,7 @@ impl StepKind {
             StepKind::Probe(_) => "probe",
             StepKind::Reboot(_) => "reboot",
             StepKind::Upgrade(_) => "upgrade",
+            StepKind::Monitor(_) => "monitor",
         }
     }
 
@@ -238,6 +258,7 @@ impl StepKind {
             StepKind::Probe(_) => Duration::from_secs(300),
             StepKind::Reboot(_) => Duration::from_secs(180),
             StepKind::Upgrade(_) => Duration::from_secs(3600),
+            StepKind::Monitor(_) => Duration::from_secs(60),
         }
     }
 }
@@ -281,6 +302,19 @@ pub struct UpgradeStep {
     pub probes: Vec<String>,
 }
 
+/// Start or stop continuous monitors.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MonitorStep {
+    pub action: MonitorAction,
+    pub monitors: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MonitorAction {
+    Start,
+    Stop,
+}
+
 /// What dpkg does with a configuration file changed both locally and by the package.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ConffilePolicy {
@@ -305,6 +339,13 @@ pub enum GateKind {
     MaxFailedChecks { probe: Option<String>, limit: u64 },
     /// At most `limit` findings of at least `severity`.
     MaxFindings { severity: Severity, limit: u64 },
+    /// The longest run of failed requests of a monitor (or of each monitor) lasts at most `limit`.
+    MaxUnavailability {
+        monitor: Option<String>,
+        limit: Duration,
+    },
+    /// At most `limit` failed requests of a monitor (or of all monitors).
+    MaxFailedRequests { monitor: Option<String>, limit: u64 },
 }
 
 /// Severity of a finding, lowest first.

@@ -13,8 +13,17 @@ use serde_saphyr::Spanned;
 use super::model::*;
 use crate::yaml::{Decoder, Diagnostics, MapDecoder, Mark, Node, closest, load, one_of};
 
-pub(crate) const SCENARIO_KEYS: &[&str] =
-    &["name", "description", "hosts", "probes", "steps", "gates"];
+pub(crate) const SCENARIO_KEYS: &[&str] = &[
+    "name",
+    "description",
+    "hosts",
+    "probes",
+    "monitors",
+    "steps",
+    "gates",
+];
+pub(crate) const MONITOR_KEYS: &[&str] = &["http", "rate", "marker_header"];
+pub(crate) const MONITOR_STEP_KEYS: &[&str] = &["start", "stop"];
 pub(crate) const HOST_KEYS: &[&str] = &["image", "init", "aliases", "memory", "cpus", "env"];
 pub(crate) const PROBE_KEYS: &[&str] = &["http", "tcp", "exec", "retry"];
 pub(crate) const PROBE_KINDS: &[&str] = &["http", "tcp", "exec"];
@@ -34,8 +43,9 @@ pub(crate) const STEP_KEYS: &[&str] = &[
     "reboot",
     "exec",
     "upgrade",
+    "monitor",
 ];
-pub(crate) const STEP_KINDS: &[&str] = &["probe", "reboot", "exec", "upgrade"];
+pub(crate) const STEP_KINDS: &[&str] = &["probe", "reboot", "exec", "upgrade", "monitor"];
 pub(crate) const UPGRADE_KEYS: &[&str] = &[
     "host",
     "to",
@@ -57,8 +67,16 @@ pub(crate) const GATE_KEYS: &[&str] = &[
     "probe",
     "max_findings",
     "severity",
+    "max_unavailability",
+    "max_failed_requests",
+    "monitor",
 ];
-pub(crate) const GATE_KINDS: &[&str] = &["max_failed_checks", "max_findings"];
+pub(crate) const GATE_KINDS: &[&str] = &[
+    "max_failed_checks",
+    "max_findings",
+    "max_unavailability",
+    "max_failed_requests",
+];
 
 const INITS: &[(&str, Init)] = &[("systemd", Init::Systemd), ("none", Init::None)];
 const METHODS: &[(&str, HttpMethod)] = &[("GET", HttpMethod::Get), ("HEAD", HttpMethod::Head)];
@@ -89,6 +107,7 @@ fn decode_scenario(d: &Decoder, root: &Spanned<Node>, path: &Path) -> Option<Sce
     let refs = Refs {
         hosts: key_names(hosts_node),
         probes: key_names(m.opt("probes")),
+        monitors: key_names(m.opt("monitors")),
     };
     let hosts = hosts_node
         .map(|node| decode_hosts(d, node))
@@ -96,6 +115,10 @@ fn decode_scenario(d: &Decoder, root: &Spanned<Node>, path: &Path) -> Option<Sce
     let probes = m
         .opt("probes")
         .map(|node| decode_probes(d, node, &refs))
+        .unwrap_or_default();
+    let monitors = m
+        .opt("monitors")
+        .map(|node| decode_monitors(d, node, &refs))
         .unwrap_or_default();
     let steps = m
         .required("steps")
@@ -111,6 +134,7 @@ fn decode_scenario(d: &Decoder, root: &Spanned<Node>, path: &Path) -> Option<Sce
         path: path.to_path_buf(),
         hosts,
         probes,
+        monitors,
         steps,
         gates,
     })
@@ -121,6 +145,7 @@ fn decode_scenario(d: &Decoder, root: &Spanned<Node>, path: &Path) -> Option<Sce
 struct Refs {
     hosts: Vec<String>,
     probes: Vec<String>,
+    monitors: Vec<String>,
 }
 
 impl Refs {
@@ -130,6 +155,10 @@ impl Refs {
 
     fn probe(&self, d: &Decoder, node: &Spanned<Node>, context: &str) -> Option<String> {
         resolve(d, node, "probe", &self.probes, context)
+    }
+
+    fn monitor(&self, d: &Decoder, node: &Spanned<Node>, context: &str) -> Option<String> {
+        resolve(d, node, "monitor", &self.monitors, context)
     }
 }
 
@@ -236,6 +265,59 @@ fn decode_env(d: &Decoder, node: &Spanned<Node>, host: &str) -> Vec<(String, Str
 }
 
 // ---------------------------------------------------------------- probes
+
+fn decode_monitors(d: &Decoder, node: &Spanned<Node>, refs: &Refs) -> Vec<Monitor> {
+    let Some(m) = d.open_map(node, "`monitors`") else {
+        return Vec::new();
+    };
+    m.entries()
+        .filter_map(|(name, value)| {
+            check_key_name(d, name, check_probe_name);
+            decode_monitor(d, &name.value, value, refs)
+        })
+        .collect()
+}
+
+fn decode_monitor(d: &Decoder, name: &str, node: &Spanned<Node>, refs: &Refs) -> Option<Monitor> {
+    let what = format!("monitor `{name}`");
+    let m = d.map(node, &what, MONITOR_KEYS)?;
+    let http = m
+        .required("http")
+        .and_then(|node| decode_http(d, node, &what, refs));
+    let rate = m.opt_int_in("rate", 1..=20_000).unwrap_or(200);
+    let marker_header = m
+        .opt_str("marker_header")
+        .map(|header| header.to_ascii_lowercase());
+    Some(Monitor {
+        name: name.to_string(),
+        http: http?,
+        rate: rate as u32,
+        marker_header,
+    })
+}
+
+fn decode_monitor_step(
+    d: &Decoder,
+    node: &Spanned<Node>,
+    step: &str,
+    refs: &Refs,
+) -> Option<MonitorStep> {
+    let m = d.map(node, &format!("`monitor` of {step}"), MONITOR_STEP_KEYS)?;
+    let (action, names) = m.kind(MONITOR_STEP_KEYS, "monitor action")?;
+    let items = one_or_many(names);
+    let monitors: Vec<String> = items
+        .iter()
+        .filter_map(|item| refs.monitor(d, item, step))
+        .collect();
+    (monitors.len() == items.len() && !items.is_empty()).then_some(MonitorStep {
+        action: if action == "start" {
+            MonitorAction::Start
+        } else {
+            MonitorAction::Stop
+        },
+        monitors,
+    })
+}
 
 fn decode_probes(d: &Decoder, node: &Spanned<Node>, refs: &Refs) -> Vec<Probe> {
     let Some(m) = d.open_map(node, "`probes`") else {
@@ -483,6 +565,7 @@ fn decode_step(d: &Decoder, index: usize, node: &Spanned<Node>, refs: &Refs) -> 
             .host(d, body, &what)
             .map(|host| StepKind::Reboot(RebootStep { host })),
         "upgrade" => decode_upgrade_step(d, body, &what, refs).map(StepKind::Upgrade),
+        "monitor" => decode_monitor_step(d, body, &what, refs).map(StepKind::Monitor),
         _ => decode_exec_step(d, body, &what, refs).map(StepKind::Exec),
     }?;
     Some(NamedStep {
@@ -601,6 +684,14 @@ fn derived_step_name(kind: &StepKind) -> String {
         StepKind::Probe(step) => format!("probe {}", step.probes.join(", ")),
         StepKind::Reboot(step) => format!("reboot {}", step.host),
         StepKind::Upgrade(step) => format!("upgrade {} to {}", step.host, step.to),
+        StepKind::Monitor(step) => format!(
+            "{} {}",
+            match step.action {
+                MonitorAction::Start => "start monitoring",
+                MonitorAction::Stop => "stop monitoring",
+            },
+            step.monitors.join(", ")
+        ),
         StepKind::Exec(step) => format!("exec {}: {}", step.host, shorten(&step.command.display())),
     }
 }
@@ -671,22 +762,56 @@ fn decode_gate(d: &Decoder, index: usize, node: &Spanned<Node>, refs: &Refs) -> 
     let m = d.map(node, &what, GATE_KEYS)?;
     let name = m.opt_str("name");
     let (kind, limit_node) = m.kind(GATE_KINDS, "gate kind")?;
-    let limit = d.int_in(limit_node, &format!("`{kind}`"), 0..=i64::MAX);
-    let kind = if kind == "max_failed_checks" {
-        reject_key(&m, "severity", "max_findings");
-        let probe = m.opt("probe").and_then(|node| refs.probe(d, node, &what));
-        GateKind::MaxFailedChecks {
-            probe,
-            limit: limit?.unsigned_abs(),
+    let kind = match kind {
+        "max_failed_checks" => {
+            for key in ["severity", "monitor"] {
+                reject_key(&m, key, "another gate kind");
+            }
+            let limit = d.int_in(limit_node, "`max_failed_checks`", 0..=i64::MAX);
+            let probe = m.opt("probe").and_then(|node| refs.probe(d, node, &what));
+            GateKind::MaxFailedChecks {
+                probe,
+                limit: limit?.unsigned_abs(),
+            }
         }
-    } else {
-        reject_key(&m, "probe", "max_failed_checks");
-        let severity = m
-            .opt_choice("severity", SEVERITIES)
-            .unwrap_or(Severity::Medium);
-        GateKind::MaxFindings {
-            severity,
-            limit: limit?.unsigned_abs(),
+        "max_findings" => {
+            for key in ["probe", "monitor"] {
+                reject_key(&m, key, "another gate kind");
+            }
+            let limit = d.int_in(limit_node, "`max_findings`", 0..=i64::MAX);
+            let severity = m
+                .opt_choice("severity", SEVERITIES)
+                .unwrap_or(Severity::Medium);
+            GateKind::MaxFindings {
+                severity,
+                limit: limit?.unsigned_abs(),
+            }
+        }
+        "max_unavailability" => {
+            for key in ["probe", "severity"] {
+                reject_key(&m, key, "another gate kind");
+            }
+            let limit = d.duration(limit_node, "`max_unavailability`");
+            let monitor = m
+                .opt("monitor")
+                .and_then(|node| refs.monitor(d, node, &what));
+            GateKind::MaxUnavailability {
+                monitor,
+                limit: limit?,
+            }
+        }
+        _ => {
+            for key in ["probe", "severity"] {
+                reject_key(&m, key, "another gate kind");
+            }
+            let limit = d.int_in(limit_node, "`max_failed_requests`", 0..=i64::MAX);
+            let monitor = m
+                .opt("monitor")
+                .and_then(|node| refs.monitor(d, node, &what));
+            GateKind::MaxFailedRequests {
+                monitor,
+                limit: limit?.unsigned_abs(),
+            }
         }
     };
     Some(Gate {
@@ -721,6 +846,9 @@ fn derived_gate_name(kind: &GateKind) -> String {
                 severity.as_str()
             )
         }
+        // These names are the report's contract: scripts look gates up by them.
+        GateKind::MaxUnavailability { .. } => "max_unavailability".into(),
+        GateKind::MaxFailedRequests { .. } => "max_failed_requests".into(),
     }
 }
 
@@ -917,6 +1045,34 @@ mod tests {
         let source = include_str!("../../scenarios/smoke-broken.yaml");
         let scenario = parse(Path::new("broken.yaml"), source).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(scenario.steps[1].name, "exec web: systemctl stop apache2");
+    }
+
+    #[test]
+    fn monitors_their_steps_and_gates() {
+        let source = format!(
+            "{HEADER}monitors:\n  site:\n    http: {{host: web, url: 'http://www.example.test/'}}\n    rate: 500\n    marker_header: X-Served-By\nsteps:\n  - monitor: {{start: site}}\n  - monitor: {{stop: [site]}}\ngates:\n  - max_unavailability: 2s\n    monitor: site\n  - max_failed_requests: 0\n"
+        );
+        let scenario = parse(Path::new("t.yaml"), &source).unwrap_or_else(|e| panic!("{e}"));
+        let monitor = &scenario.monitors[0];
+        assert_eq!(
+            (monitor.rate, monitor.marker_header.as_deref()),
+            (500, Some("x-served-by"))
+        );
+        assert_eq!(scenario.steps[0].name, "start monitoring site");
+        assert_eq!(scenario.steps[1].name, "stop monitoring site");
+        assert_eq!(scenario.gates[0].name, "max_unavailability");
+        assert_eq!(
+            scenario.gates[0].kind,
+            GateKind::MaxUnavailability {
+                monitor: Some("site".into()),
+                limit: Duration::from_secs(2)
+            }
+        );
+        assert_eq!(scenario.gates[1].name, "max_failed_requests");
+        let bad = format!("{HEADER}steps:\n  - monitor: {{start: sight}}\n");
+        let found = summary(&bad);
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert_eq!(found[0].3, "unknown monitor `sight` in step 1");
     }
 
     #[test]
@@ -1143,7 +1299,7 @@ colour: blue
                 (
                     6,
                     5,
-                    "missing step kind in step 1: expected one of `probe`, `reboot`, `exec`, `upgrade`"
+                    "missing step kind in step 1: expected one of `probe`, `reboot`, `exec`, `upgrade`, `monitor`"
                 ),
             ]
         );

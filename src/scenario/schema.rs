@@ -35,6 +35,12 @@ pub fn json_schema() -> Value {
                 "propertyNames": {"pattern": "^[a-z0-9][a-z0-9_.-]*$"},
                 "additionalProperties": {"$ref": "#/$defs/probe"}
             },
+            "monitors": {
+                "description": "Continuous HTTP monitors, run open-loop at a fixed rate between `monitor: {start}` and `monitor: {stop}` steps.",
+                "type": "object",
+                "propertyNames": {"pattern": "^[a-z0-9][a-z0-9_.-]*$"},
+                "additionalProperties": {"$ref": "#/$defs/monitor"}
+            },
             "steps": {
                 "description": "The rehearsal, run in order.",
                 "type": "array",
@@ -72,6 +78,28 @@ fn defs() -> Value {
         },
         "hostRef": {"description": "The name of a host of this scenario.", "type": "string"},
         "probeRef": {"description": "The name of a probe of this scenario.", "type": "string"},
+        "monitorRef": {"description": "The name of a monitor of this scenario.", "type": "string"},
+        "monitor": {
+            "description": "A continuous HTTP monitor.",
+            "type": "object",
+            "required": ["http"],
+            "additionalProperties": false,
+            "properties": {
+                "http": {"$ref": "#/$defs/http"},
+                "rate": {"description": "Requests per second.", "type": "integer", "minimum": 1, "maximum": 20000, "default": 200},
+                "marker_header": {"description": "Response header naming the host that served, counted per value.", "type": "string"}
+            }
+        },
+        "monitorStep": {
+            "description": "Start or stop monitors; exactly one of `start`, `stop`.",
+            "type": "object",
+            "additionalProperties": false,
+            "oneOf": [{"required": ["start"]}, {"required": ["stop"]}],
+            "properties": {
+                "start": {"oneOf": [{"$ref": "#/$defs/monitorRef"}, {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/monitorRef"}}]},
+                "stop": {"oneOf": [{"$ref": "#/$defs/monitorRef"}, {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/monitorRef"}}]}
+            }
+        },
         "port": {"type": "integer", "minimum": 1, "maximum": 65535},
         "host": host(),
         "probe": probe(),
@@ -242,7 +270,7 @@ fn step() -> Value {
         "description": "One step; exactly one of `probe`, `reboot`, `exec`, `upgrade`.",
         "type": "object",
         "additionalProperties": false,
-        "oneOf": [{"required": ["probe"]}, {"required": ["reboot"]}, {"required": ["exec"]}, {"required": ["upgrade"]}],
+        "oneOf": [{"required": ["probe"]}, {"required": ["reboot"]}, {"required": ["exec"]}, {"required": ["upgrade"]}, {"required": ["monitor"]}],
         "properties": {
             "name": {"description": "Unique step name; derived from the step when absent.", "type": "string"},
             "timeout": {"$ref": "#/$defs/duration", "description": "Defaults to 5m (probe, exec), 3m (reboot) or 1h (upgrade)."},
@@ -260,7 +288,8 @@ fn step() -> Value {
             },
             "reboot": {"$ref": "#/$defs/hostRef", "description": "Restart this host and wait for its boot to finish."},
             "exec": {"$ref": "#/$defs/execStep"},
-            "upgrade": {"$ref": "#/$defs/upgradeStep"}
+            "upgrade": {"$ref": "#/$defs/upgradeStep"},
+            "monitor": {"$ref": "#/$defs/monitorStep"}
         }
     })
 }
@@ -314,10 +343,10 @@ fn exec_step() -> Value {
 
 fn gate() -> Value {
     json!({
-        "description": "A condition of the verdict; exactly one of `max_failed_checks`, `max_findings`.",
+        "description": "A condition of the verdict; exactly one of `max_failed_checks`, `max_findings`, `max_unavailability`, `max_failed_requests`.",
         "type": "object",
         "additionalProperties": false,
-        "oneOf": [{"required": ["max_failed_checks"]}, {"required": ["max_findings"]}],
+        "oneOf": [{"required": ["max_failed_checks"]}, {"required": ["max_findings"]}, {"required": ["max_unavailability"]}, {"required": ["max_failed_requests"]}],
         "properties": {
             "name": {"description": "Gate name; derived when absent.", "type": "string"},
             "max_failed_checks": {
@@ -335,7 +364,17 @@ fn gate() -> Value {
                 "description": "Only with `max_findings`.",
                 "enum": ["info", "low", "medium", "high"],
                 "default": "medium"
-            }
+            },
+            "max_unavailability": {
+                "$ref": "#/$defs/duration",
+                "description": "The longest run of failed requests of `monitor` (or of any monitor) lasts at most this long."
+            },
+            "max_failed_requests": {
+                "description": "At most this many failed requests of `monitor` (or of all monitors).",
+                "type": "integer",
+                "minimum": 0
+            },
+            "monitor": {"$ref": "#/$defs/monitorRef", "description": "Only with `max_unavailability` or `max_failed_requests`."}
         }
     })
 }
@@ -359,6 +398,8 @@ mod tests {
         (STEP_KEYS, "/$defs/step/properties"),
         (EXEC_STEP_KEYS, "/$defs/execStep/properties"),
         (UPGRADE_KEYS, "/$defs/upgradeStep/properties"),
+        (MONITOR_KEYS, "/$defs/monitor/properties"),
+        (MONITOR_STEP_KEYS, "/$defs/monitorStep/properties"),
         (GATE_KEYS, "/$defs/gate/properties"),
     ];
 

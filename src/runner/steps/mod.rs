@@ -2,6 +2,7 @@
 //! applies its timeout and turns it into a report entry.
 
 mod exec;
+mod monitor;
 mod probe;
 mod reboot;
 mod upgrade;
@@ -119,6 +120,7 @@ pub(super) async fn run_step<E: Engine>(
             StepKind::Probe(s) => probe::run(s, &mut cx).await,
             StepKind::Reboot(s) => reboot::run(s, &mut cx).await,
             StepKind::Upgrade(s) => upgrade::run(s, &mut cx).await,
+            StepKind::Monitor(s) => monitor::run(s, &mut cx).await,
         }
     };
     let result = match tokio::time::timeout(step.timeout, work).await {

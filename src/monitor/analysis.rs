@@ -1,0 +1,238 @@
+//! From a monitor's samples to what the report says: failures, unavailability windows,
+//! latency percentiles, who served.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use hdrhistogram::Histogram;
+use serde::Serialize;
+
+use super::{Sample, served_by};
+
+/// A run of failed requests: from the first failed one's scheduled time to the next
+/// successful one's (or to the end of monitoring).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UnavailabilityWindow {
+    pub start_ms: u64,
+    pub end_ms: u64,
+    pub failed_requests: u64,
+    /// What the first failed request saw.
+    pub first_error: String,
+}
+
+impl UnavailabilityWindow {
+    pub fn length_ms(&self) -> u64 {
+        self.end_ms - self.start_ms
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LatencySummary {
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub p999_ms: f64,
+    pub max_ms: f64,
+}
+
+/// One second of the monitor's timeline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TimelineBucket {
+    pub second: u64,
+    pub ok: u64,
+    pub failed: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MonitorReport {
+    pub name: String,
+    /// Requests per second asked for.
+    pub rate: u32,
+    pub duration_ms: u64,
+    pub sent: u64,
+    pub failed: u64,
+    pub longest_unavailability_ms: u64,
+    /// The longest windows, longest first (at most five).
+    pub unavailability_windows: Vec<UnavailabilityWindow>,
+    /// Latency from the scheduled send time, of the successful requests.
+    pub latency: Option<LatencySummary>,
+    pub served_by: BTreeMap<String, u64>,
+    pub timeline: Vec<TimelineBucket>,
+}
+
+/// Analyse samples sorted by scheduled time.
+pub fn analyse(name: &str, rate: u32, samples: &[Sample]) -> MonitorReport {
+    let interval = Duration::from_secs_f64(1.0 / f64::from(rate.max(1)));
+    let mut windows = unavailability(samples, interval);
+    windows.sort_by_key(|w| std::cmp::Reverse(w.length_ms()));
+    let longest = windows.first().map_or(0, UnavailabilityWindow::length_ms);
+    windows.truncate(5);
+    let duration = samples
+        .last()
+        .map_or(Duration::ZERO, |s| s.scheduled + interval);
+    MonitorReport {
+        name: name.to_string(),
+        rate,
+        duration_ms: duration.as_millis() as u64,
+        sent: samples.len() as u64,
+        failed: samples.iter().filter(|s| !s.ok).count() as u64,
+        longest_unavailability_ms: longest,
+        unavailability_windows: windows,
+        latency: latency(samples),
+        served_by: served_by(samples),
+        timeline: timeline(samples),
+    }
+}
+
+fn unavailability(samples: &[Sample], interval: Duration) -> Vec<UnavailabilityWindow> {
+    let mut windows = Vec::new();
+    let mut open: Option<UnavailabilityWindow> = None;
+    for sample in samples {
+        let at = sample.scheduled.as_millis() as u64;
+        match (&mut open, sample.ok) {
+            (None, false) => {
+                open = Some(UnavailabilityWindow {
+                    start_ms: at,
+                    end_ms: at,
+                    failed_requests: 1,
+                    first_error: sample.error.clone().unwrap_or_default(),
+                })
+            }
+            (Some(window), false) => window.failed_requests += 1,
+            (Some(_), true) => {
+                let mut window = open.take().expect("a window is open");
+                window.end_ms = at;
+                windows.push(window);
+            }
+            (None, true) => {}
+        }
+    }
+    if let (Some(mut window), Some(last)) = (open, samples.last()) {
+        window.end_ms = (last.scheduled + interval).as_millis() as u64;
+        windows.push(window);
+    }
+    windows
+}
+
+fn latency(samples: &[Sample]) -> Option<LatencySummary> {
+    let mut histogram = Histogram::<u64>::new_with_bounds(1, 3_600_000_000, 3).ok()?;
+    for sample in samples.iter().filter(|s| s.ok) {
+        let micros = (sample.latency.as_micros() as u64).clamp(1, 3_600_000_000);
+        histogram.record(micros).ok()?;
+    }
+    if histogram.is_empty() {
+        return None;
+    }
+    let ms = |micros: u64| micros as f64 / 1000.0;
+    Some(LatencySummary {
+        p50_ms: ms(histogram.value_at_quantile(0.5)),
+        p99_ms: ms(histogram.value_at_quantile(0.99)),
+        p999_ms: ms(histogram.value_at_quantile(0.999)),
+        max_ms: ms(histogram.max()),
+    })
+}
+
+fn timeline(samples: &[Sample]) -> Vec<TimelineBucket> {
+    let mut buckets: Vec<TimelineBucket> = Vec::new();
+    for sample in samples {
+        let second = sample.scheduled.as_secs();
+        while buckets.len() as u64 <= second {
+            buckets.push(TimelineBucket {
+                second: buckets.len() as u64,
+                ok: 0,
+                failed: 0,
+            });
+        }
+        let bucket = &mut buckets[second as usize];
+        if sample.ok {
+            bucket.ok += 1;
+        } else {
+            bucket.failed += 1;
+        }
+    }
+    buckets
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// 10 requests/s for 6 s; failing from 1.5 s to 4.0 s (exclusive).
+    fn samples() -> Vec<Sample> {
+        (0..60)
+            .map(|i| {
+                let at = Duration::from_millis(i * 100);
+                let ok = !(1500..4000).contains(&(i * 100));
+                Sample {
+                    scheduled: at,
+                    latency: Duration::from_millis(if ok { 2 + i % 3 } else { 1 }),
+                    ok,
+                    status: ok.then_some(200),
+                    served_by: ok.then(|| if i < 30 { "old".into() } else { "new".into() }),
+                    error: (!ok).then(|| "Connection refused".into()),
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn an_outage_is_one_window_from_first_failure_to_next_success() {
+        let report = analyse("site", 10, &samples());
+        assert_eq!(report.sent, 60);
+        assert_eq!(report.failed, 25);
+        assert_eq!(report.longest_unavailability_ms, 2500);
+        assert_eq!(
+            report.unavailability_windows,
+            [UnavailabilityWindow {
+                start_ms: 1500,
+                end_ms: 4000,
+                failed_requests: 25,
+                first_error: "Connection refused".into()
+            }]
+        );
+        assert_eq!(report.duration_ms, 6000);
+    }
+
+    #[test]
+    fn an_outage_until_the_end_lasts_until_the_end() {
+        let mut samples = samples();
+        samples.truncate(30);
+        let report = analyse("site", 10, &samples);
+        assert_eq!(report.unavailability_windows[0].start_ms, 1500);
+        assert_eq!(report.unavailability_windows[0].end_ms, 3000);
+    }
+
+    #[test]
+    fn latency_served_by_and_timeline() {
+        let report = analyse("site", 10, &samples());
+        let latency = report.latency.unwrap();
+        // Three significant digits, as recorded.
+        assert!((latency.max_ms - 4.0).abs() < 0.01, "{latency:?}");
+        assert!((latency.p50_ms - 3.0).abs() < 0.01, "{latency:?}");
+        assert_eq!(report.served_by["old"], 15);
+        assert_eq!(report.served_by["new"], 20);
+        assert_eq!(report.timeline.len(), 6);
+        assert_eq!(
+            report.timeline[2],
+            TimelineBucket {
+                second: 2,
+                ok: 0,
+                failed: 10
+            }
+        );
+        assert_eq!(
+            report.timeline[1],
+            TimelineBucket {
+                second: 1,
+                ok: 5,
+                failed: 5
+            }
+        );
+    }
+
+    #[test]
+    fn no_samples_no_windows() {
+        let report = analyse("site", 200, &[]);
+        assert_eq!((report.sent, report.longest_unavailability_ms), (0, 0));
+        assert!(report.latency.is_none());
+    }
+}
