@@ -62,11 +62,14 @@ impl Drop for RunningMonitor {
 pub fn start(monitor: &Monitor, address: IpAddr) -> Result<RunningMonitor, String> {
     let http = &monitor.http;
     let target = SocketAddr::new(address, http.port);
+    // One connection per request, like independent visitors: a reused keep-alive
+    // connection that the server closes as the next request goes out (a graceful reload
+    // does that) would count a failure no real visitor sees, since browsers retry those.
     let mut builder = reqwest::Client::builder()
         .no_proxy()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(http.timeout)
-        .pool_max_idle_per_host(256);
+        .pool_max_idle_per_host(0);
     let url = match &http.vhost {
         Some(name) => {
             builder = builder.resolve(name, target);

@@ -2,6 +2,7 @@
 //! always cleans up what it created — on success, NO-GO, error or interruption.
 
 mod event;
+pub(crate) mod host_files;
 pub(crate) mod log_watch;
 mod provision;
 mod steps;

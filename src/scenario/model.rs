@@ -237,6 +237,7 @@ pub enum StepKind {
     Reboot(RebootStep),
     Upgrade(UpgradeStep),
     Monitor(MonitorStep),
+    Cutover(CutoverStep),
 }
 
 impl StepKind {
@@ -248,6 +249,7 @@ impl StepKind {
             StepKind::Reboot(_) => "reboot",
             StepKind::Upgrade(_) => "upgrade",
             StepKind::Monitor(_) => "monitor",
+            StepKind::Cutover(_) => "cutover",
         }
     }
 
@@ -259,6 +261,7 @@ impl StepKind {
             StepKind::Reboot(_) => Duration::from_secs(180),
             StepKind::Upgrade(_) => Duration::from_secs(3600),
             StepKind::Monitor(_) => Duration::from_secs(60),
+            StepKind::Cutover(_) => Duration::from_secs(120),
         }
     }
 }
@@ -300,6 +303,24 @@ pub struct UpgradeStep {
     pub security_mirror: Option<String>,
     /// Probes run after each hop.
     pub probes: Vec<String>,
+}
+
+/// The second story's move: the old host's Apache becomes a reverse proxy to the new
+/// host. On the old host the site's name is pointed at the new host in `/etc/hosts`,
+/// the proxy directives go into the site's virtual host, the modules are enabled, the
+/// configuration is tested, and Apache reloads gracefully.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CutoverStep {
+    /// The host whose web server becomes the proxy.
+    pub from: String,
+    /// The host that serves the site from now on.
+    pub to: String,
+    /// The site's name, resolved to `to` on `from`.
+    pub site: String,
+    /// The virtual host file on `from` that gets the proxy directives.
+    pub vhost_file: String,
+    /// Directives to insert instead of the default ones (e.g. an admin's own procedure).
+    pub proxy_config: Option<String>,
 }
 
 /// Start or stop continuous monitors.

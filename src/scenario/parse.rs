@@ -44,8 +44,11 @@ pub(crate) const STEP_KEYS: &[&str] = &[
     "exec",
     "upgrade",
     "monitor",
+    "cutover",
 ];
-pub(crate) const STEP_KINDS: &[&str] = &["probe", "reboot", "exec", "upgrade", "monitor"];
+pub(crate) const STEP_KINDS: &[&str] =
+    &["probe", "reboot", "exec", "upgrade", "monitor", "cutover"];
+pub(crate) const CUTOVER_KEYS: &[&str] = &["from", "to", "site", "vhost_file", "proxy_config"];
 pub(crate) const UPGRADE_KEYS: &[&str] = &[
     "host",
     "to",
@@ -293,6 +296,42 @@ fn decode_monitor(d: &Decoder, name: &str, node: &Spanned<Node>, refs: &Refs) ->
         http: http?,
         rate: rate as u32,
         marker_header,
+    })
+}
+
+fn decode_cutover_step(
+    d: &Decoder,
+    node: &Spanned<Node>,
+    step: &str,
+    refs: &Refs,
+) -> Option<CutoverStep> {
+    let m = d.map(node, &format!("`cutover` of {step}"), CUTOVER_KEYS)?;
+    let from = m.required("from").and_then(|node| refs.host(d, node, step));
+    let to = m.required("to").and_then(|node| refs.host(d, node, step));
+    let site = m.required_str_where("site", check_hostname);
+    let vhost_file = m
+        .opt_str_where("vhost_file", |path| {
+            path.starts_with('/')
+                .then_some(())
+                .ok_or_else(|| format!("`{path}` is not an absolute path"))
+        })
+        .unwrap_or_else(|| "/etc/apache2/sites-enabled/000-default.conf".into());
+    let (from, to) = (from?, to?);
+    if from == to {
+        if let Some(key) = m.key("to") {
+            d.error(
+                Mark::of_key(key),
+                format!("`from` and `to` of {step} are the same host"),
+            );
+        }
+        return None;
+    }
+    Some(CutoverStep {
+        from,
+        to,
+        site: site?,
+        vhost_file,
+        proxy_config: m.opt_str("proxy_config"),
     })
 }
 
@@ -566,6 +605,7 @@ fn decode_step(d: &Decoder, index: usize, node: &Spanned<Node>, refs: &Refs) -> 
             .map(|host| StepKind::Reboot(RebootStep { host })),
         "upgrade" => decode_upgrade_step(d, body, &what, refs).map(StepKind::Upgrade),
         "monitor" => decode_monitor_step(d, body, &what, refs).map(StepKind::Monitor),
+        "cutover" => decode_cutover_step(d, body, &what, refs).map(StepKind::Cutover),
         _ => decode_exec_step(d, body, &what, refs).map(StepKind::Exec),
     }?;
     Some(NamedStep {
@@ -692,6 +732,7 @@ fn derived_step_name(kind: &StepKind) -> String {
             },
             step.monitors.join(", ")
         ),
+        StepKind::Cutover(step) => format!("cutover {} → {}", step.from, step.to),
         StepKind::Exec(step) => format!("exec {}: {}", step.host, shorten(&step.command.display())),
     }
 }
@@ -1299,7 +1340,7 @@ colour: blue
                 (
                     6,
                     5,
-                    "missing step kind in step 1: expected one of `probe`, `reboot`, `exec`, `upgrade`, `monitor`"
+                    "missing step kind in step 1: expected one of `probe`, `reboot`, `exec`, `upgrade`, `monitor`, `cutover`"
                 ),
             ]
         );

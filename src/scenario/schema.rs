@@ -90,6 +90,19 @@ fn defs() -> Value {
                 "marker_header": {"description": "Response header naming the host that served, counted per value.", "type": "string"}
             }
         },
+        "cutoverStep": {
+            "description": "The old host's Apache becomes a reverse proxy to the new host: the site's name pointed at `to` in /etc/hosts, proxy directives added to the virtual host, modules enabled, configuration tested, graceful reload.",
+            "type": "object",
+            "required": ["from", "to", "site"],
+            "additionalProperties": false,
+            "properties": {
+                "from": {"$ref": "#/$defs/hostRef", "description": "The host whose Apache becomes the proxy."},
+                "to": {"$ref": "#/$defs/hostRef", "description": "The host that serves the site from now on."},
+                "site": {"description": "The site's name, resolved to `to` on `from`.", "type": "string"},
+                "vhost_file": {"description": "Virtual host file on `from` that gets the directives.", "type": "string", "default": "/etc/apache2/sites-enabled/000-default.conf"},
+                "proxy_config": {"description": "Directives to insert instead of ProxyPreserveHost/ProxyPass/ProxyPassReverse.", "type": "string"}
+            }
+        },
         "monitorStep": {
             "description": "Start or stop monitors; exactly one of `start`, `stop`.",
             "type": "object",
@@ -270,7 +283,7 @@ fn step() -> Value {
         "description": "One step; exactly one of `probe`, `reboot`, `exec`, `upgrade`.",
         "type": "object",
         "additionalProperties": false,
-        "oneOf": [{"required": ["probe"]}, {"required": ["reboot"]}, {"required": ["exec"]}, {"required": ["upgrade"]}, {"required": ["monitor"]}],
+        "oneOf": [{"required": ["probe"]}, {"required": ["reboot"]}, {"required": ["exec"]}, {"required": ["upgrade"]}, {"required": ["monitor"]}, {"required": ["cutover"]}],
         "properties": {
             "name": {"description": "Unique step name; derived from the step when absent.", "type": "string"},
             "timeout": {"$ref": "#/$defs/duration", "description": "Defaults to 5m (probe, exec), 3m (reboot) or 1h (upgrade)."},
@@ -289,7 +302,8 @@ fn step() -> Value {
             "reboot": {"$ref": "#/$defs/hostRef", "description": "Restart this host and wait for its boot to finish."},
             "exec": {"$ref": "#/$defs/execStep"},
             "upgrade": {"$ref": "#/$defs/upgradeStep"},
-            "monitor": {"$ref": "#/$defs/monitorStep"}
+            "monitor": {"$ref": "#/$defs/monitorStep"},
+            "cutover": {"$ref": "#/$defs/cutoverStep"}
         }
     })
 }
@@ -400,6 +414,7 @@ mod tests {
         (UPGRADE_KEYS, "/$defs/upgradeStep/properties"),
         (MONITOR_KEYS, "/$defs/monitor/properties"),
         (MONITOR_STEP_KEYS, "/$defs/monitorStep/properties"),
+        (CUTOVER_KEYS, "/$defs/cutoverStep/properties"),
         (GATE_KEYS, "/$defs/gate/properties"),
     ];
 

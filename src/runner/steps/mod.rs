@@ -1,11 +1,12 @@
 //! Steps: one file per kind. Each returns a [`StepResult`]; this module times it,
 //! applies its timeout and turns it into a report entry.
 
+mod cutover;
 mod exec;
 mod monitor;
 mod probe;
 mod reboot;
-mod upgrade;
+pub(crate) mod upgrade;
 
 use std::time::Instant;
 
@@ -121,6 +122,7 @@ pub(super) async fn run_step<E: Engine>(
             StepKind::Reboot(s) => reboot::run(s, &mut cx).await,
             StepKind::Upgrade(s) => upgrade::run(s, &mut cx).await,
             StepKind::Monitor(s) => monitor::run(s, &mut cx).await,
+            StepKind::Cutover(s) => cutover::run(s, &mut cx).await,
         }
     };
     let result = match tokio::time::timeout(step.timeout, work).await {

@@ -290,34 +290,10 @@ pub fn stack(host: &str, facts: &BTreeMap<String, Vec<String>>, after: &HostStat
         .is_some_and(|l| l.starts_with("exit=") && l != "exit=0")
     {
         let output: Vec<String> = apache[..apache.len() - 1].to_vec();
-        // Apache says where ("Syntax error on line N of FILE:") and, on the next line,
-        // what ("Invalid command 'Order'...", "Cannot load ... into server").
-        let directive = match output.iter().position(|l| l.contains("Syntax error")) {
-            Some(at) => format!(
-                "{} {}",
-                output[at].trim(),
-                output.get(at + 1).map(|l| l.trim()).unwrap_or("")
-            ),
-            None => output.first().cloned().unwrap_or_default(),
-        };
-        let access_compat = output
-            .iter()
-            .any(|l| l.contains("'Order'") || l.contains("'Allow'") || l.contains("'Deny'"));
-        let remediation = if access_compat {
-            "Apache 2.4 without mod_access_compat: replace `Order`/`Allow`/`Deny` with `Require all granted` (or enable `access_compat` for now)"
-        } else {
-            "fix the directive `apache2ctl configtest` names; the site cannot start until it passes"
-        };
-        found.push(finding(
+        found.push(apache_configtest_failed(
             "apache.configtest-failed",
-            Severity::High,
-            true,
             host,
-            format!(
-                "Apache's configuration test fails after the upgrade: {}",
-                directive.trim()
-            ),
-            remediation,
+            "after the upgrade",
             output,
         ));
     }
@@ -387,6 +363,41 @@ pub fn stack(host: &str, facts: &BTreeMap<String, Vec<String>>, after: &HostStat
         found.push(finding);
     }
     found
+}
+
+/// Apache's configuration test failed: name the directive and the file, and for 2.2-style
+/// access control suggest its 2.4 form.
+pub fn apache_configtest_failed(key: &str, host: &str, when: &str, output: Vec<String>) -> Finding {
+    // Apache says where ("Syntax error on line N of FILE:") and, on the next line,
+    // what ("Invalid command 'Order'...", "Cannot load ... into server").
+    let directive = match output.iter().position(|l| l.contains("Syntax error")) {
+        Some(at) => format!(
+            "{} {}",
+            output[at].trim(),
+            output.get(at + 1).map(|l| l.trim()).unwrap_or("")
+        ),
+        None => output.first().cloned().unwrap_or_default(),
+    };
+    let access_compat = output
+        .iter()
+        .any(|l| l.contains("'Order'") || l.contains("'Allow'") || l.contains("'Deny'"));
+    let remediation = if access_compat {
+        "Apache 2.4 without mod_access_compat: replace `Order`/`Allow`/`Deny` with `Require all granted` (or enable `access_compat` for now)"
+    } else {
+        "fix the directive `apache2ctl configtest` names; the site cannot start until it passes"
+    };
+    finding(
+        key,
+        Severity::High,
+        true,
+        host,
+        format!(
+            "Apache's configuration test fails {when}: {}",
+            directive.trim()
+        ),
+        remediation,
+        output,
+    )
 }
 
 /// A unit name without its version: `php8.2-fpm.service` → `php-fpm.service`.
