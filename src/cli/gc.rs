@@ -1,17 +1,13 @@
 //! `rehearse gc`: clean up after dead runs.
 
 use super::GcArgs;
-use crate::engine::DockerEngine;
 use crate::exit_code;
 use crate::gc::{GcOptions, collect};
 
 pub async fn gc(args: &GcArgs) -> i32 {
-    let engine = match DockerEngine::connect().await {
+    let engine = match super::connect().await {
         Ok(engine) => engine,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit_code::ENVIRONMENT;
-        }
+        Err(code) => return code,
     };
     let options = GcOptions {
         images: args.images,

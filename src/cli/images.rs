@@ -3,19 +3,16 @@
 use std::io::IsTerminal;
 
 use super::ImagesCommand;
-use crate::engine::{DockerEngine, Engine, IMAGE_LABEL};
+use crate::engine::{Engine, IMAGE_LABEL};
 use crate::exit_code;
 use crate::images::{ImageError, ensure_image, recipe_names};
 use crate::report::terminal::{Detail, LiveView};
 use crate::runner::{EventSink, RunEvent};
 
 pub async fn images(command: ImagesCommand) -> i32 {
-    let engine = match DockerEngine::connect().await {
+    let engine = match super::connect().await {
         Ok(engine) => engine,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit_code::ENVIRONMENT;
-        }
+        Err(code) => return code,
     };
     match command {
         ImagesCommand::Build {

@@ -202,6 +202,14 @@ pub fn main(cli: Cli) -> i32 {
     }
 }
 
+/// Connect to the Docker engine, or say why not; the error is the exit code to use.
+async fn connect() -> Result<crate::engine::DockerEngine, i32> {
+    crate::engine::DockerEngine::connect().await.map_err(|e| {
+        eprintln!("error: {e}");
+        crate::exit_code::ENVIRONMENT
+    })
+}
+
 /// Whether to colour output on stdout: a terminal, and `NO_COLOR` unset.
 pub fn use_color(stream_is_terminal: bool) -> bool {
     stream_is_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())

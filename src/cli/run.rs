@@ -7,7 +7,6 @@ use tokio_util::sync::CancellationToken;
 
 use super::check::load_scenario;
 use super::{RunArgs, use_color};
-use crate::engine::DockerEngine;
 use crate::exit_code;
 use crate::report::terminal::{Detail, LiveView, render_summary};
 use crate::report::{Verdict, write_json};
@@ -21,12 +20,9 @@ pub async fn run(args: &RunArgs) -> i32 {
             return exit_code::INVALID_INPUT;
         }
     };
-    let engine = match DockerEngine::connect().await {
+    let engine = match super::connect().await {
         Ok(engine) => engine,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit_code::ENVIRONMENT;
-        }
+        Err(code) => return code,
     };
     let dir = args.report_dir.clone().unwrap_or_else(|| {
         let stamp = jiff::Timestamp::now()

@@ -329,7 +329,6 @@ impl Engine for DockerEngine {
     }
 
     async fn run_container(&self, spec: &ContainerSpec) -> Result<String, EngineError> {
-        let info = self.info().await?;
         let mut host_config = HostConfig {
             network_mode: Some(spec.network.clone()),
             memory: spec.memory.map(|m| m as i64),
@@ -354,9 +353,7 @@ impl Engine for DockerEngine {
             host_config.binds = Some(vec!["/sys/fs/cgroup:/sys/fs/cgroup:rw".to_string()]);
             // cgroup v1 needs the host's cgroup namespace to see its own hierarchy; on v2
             // the host namespace with a writable bind is what lets systemd create its scopes.
-            host_config.cgroupns_mode = Some(match info.cgroup_version {
-                CgroupVersion::V1 | CgroupVersion::V2 => HostConfigCgroupnsModeEnum::HOST,
-            });
+            host_config.cgroupns_mode = Some(HostConfigCgroupnsModeEnum::HOST);
             env.push("container=docker".into());
             stop_signal = Some("SIGRTMIN+3".to_string());
         }

@@ -109,8 +109,8 @@ fn defs() -> Value {
             "additionalProperties": false,
             "oneOf": [{"required": ["start"]}, {"required": ["stop"]}],
             "properties": {
-                "start": {"oneOf": [{"$ref": "#/$defs/monitorRef"}, {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/monitorRef"}}]},
-                "stop": {"oneOf": [{"$ref": "#/$defs/monitorRef"}, {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/monitorRef"}}]}
+                "start": one_or_more(json!({"$ref": "#/$defs/monitorRef"})),
+                "stop": one_or_more(json!({"$ref": "#/$defs/monitorRef"}))
             }
         },
         "port": {"type": "integer", "minimum": 1, "maximum": 65535},
@@ -294,10 +294,7 @@ fn step() -> Value {
             },
             "probe": {
                 "description": "Probes to run now.",
-                "oneOf": [
-                    {"$ref": "#/$defs/probeRef"},
-                    {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/probeRef"}}
-                ]
+                "oneOf": one_or_more(json!({"$ref": "#/$defs/probeRef"}))["oneOf"]
             },
             "reboot": {"$ref": "#/$defs/hostRef", "description": "Restart this host and wait for its boot to finish."},
             "exec": {"$ref": "#/$defs/execStep"},
@@ -306,6 +303,11 @@ fn step() -> Value {
             "cutover": {"$ref": "#/$defs/cutoverStep"}
         }
     })
+}
+
+/// One item, or a non-empty list of them.
+fn one_or_more(item: Value) -> Value {
+    json!({"oneOf": [item, {"type": "array", "minItems": 1, "items": item}]})
 }
 
 fn upgrade_step() -> Value {

@@ -114,11 +114,7 @@ mod tests {
     use super::*;
 
     fn mark(line: usize, column: usize, width: usize) -> Mark {
-        Mark {
-            line,
-            column,
-            width,
-        }
+        Mark::new(line, column, width)
     }
 
     #[test]

@@ -40,6 +40,14 @@ impl Node {
 }
 
 impl Mark {
+    pub const fn new(line: usize, column: usize, width: usize) -> Mark {
+        Mark {
+            line,
+            column,
+            width,
+        }
+    }
+
     /// Where a value is; collections are marked by their first character only.
     pub fn of(node: &Spanned<Node>) -> Mark {
         let width = if node.value.is_scalar() {
@@ -177,11 +185,7 @@ mod tests {
     }
 
     fn mark(line: usize, column: usize, width: usize) -> Mark {
-        Mark {
-            line,
-            column,
-            width,
-        }
+        Mark::new(line, column, width)
     }
 
     #[test]

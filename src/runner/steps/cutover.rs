@@ -9,9 +9,7 @@ use std::time::Duration;
 
 use super::{StepContext, StepResult};
 use crate::engine::Engine;
-use crate::finding::Finding;
 use crate::probe::Evidence;
-use crate::runner::RunEvent;
 use crate::runner::host_files;
 use crate::runner::steps::upgrade::checks::apache_configtest_failed;
 use crate::scenario::CutoverStep;
@@ -125,7 +123,7 @@ async fn cutover<E: Engine>(
             output,
         );
         let detail = finding.message.clone();
-        report(cx, finding);
+        cx.report_finding(finding);
         return Err(format!(
             "{detail}; Apache was not reloaded, the old site still serves"
         ));
@@ -152,11 +150,6 @@ async fn run_command<E: Engine>(engine: &E, container: &str, argv: &[&str]) -> R
         ));
     }
     Ok(())
-}
-
-fn report<E: Engine>(cx: &mut StepContext<'_, E>, finding: Finding) {
-    cx.sink.event(&RunEvent::Finding(finding.clone()));
-    cx.state.findings.push(finding);
 }
 
 #[cfg(test)]

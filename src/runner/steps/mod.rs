@@ -57,6 +57,12 @@ impl<E: Engine> StepContext<'_, E> {
         });
     }
 
+    /// A finding, told to the reporters as it is made and kept for the verdict.
+    fn report_finding(&mut self, finding: crate::finding::Finding) {
+        self.sink.event(&RunEvent::Finding(finding.clone()));
+        self.state.findings.push(finding);
+    }
+
     fn container(&self, host: &str) -> Option<String> {
         self.state.hosts.get(host).map(|h| h.container_id.clone())
     }

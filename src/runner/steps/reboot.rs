@@ -18,59 +18,62 @@ pub(super) async fn run<E: Engine>(step: &RebootStep, cx: &mut StepContext<'_, E
         return StepResult::failed(format!("host `{}` is not running", step.host));
     };
     let started = Instant::now();
-    cx.progress(format!("restarting `{}`", step.host));
-    if let Err(e) = cx.engine.restart_container(&container, STOP_TIMEOUT).await {
-        return StepResult::failed(format!("cannot restart host `{}`: {e}", step.host));
+    match reboot_host(cx, &step.host, &container, "after reboot").await {
+        Ok(summary) => StepResult {
+            passed: true,
+            detail: Some(format!(
+                "{summary} in {:.1}s",
+                started.elapsed().as_secs_f64()
+            )),
+            evidence: Some(Evidence {
+                summary,
+                ..Evidence::default()
+            }),
+            ..StepResult::default()
+        },
+        Err(detail) => StepResult::failed(detail),
     }
+}
+
+/// Restart a host, wait for systemd to finish booting (when the host boots with it), and
+/// learn the address the engine gave it. A degraded boot is recorded as a finding, `when`
+/// saying at which moment. Returns a one-line summary.
+pub(super) async fn reboot_host<E: Engine>(
+    cx: &mut StepContext<'_, E>,
+    host: &str,
+    container: &str,
+    when: &str,
+) -> Result<String, String> {
+    cx.progress(format!("restarting `{host}`"));
+    cx.engine
+        .restart_container(container, STOP_TIMEOUT)
+        .await
+        .map_err(|e| format!("cannot restart host `{host}`: {e}"))?;
     let systemd = cx
         .scenario
-        .host(&step.host)
+        .host(host)
         .is_none_or(|h| h.init == Init::Systemd);
-    let mut summary = format!("host `{}` restarted", step.host);
+    let mut summary = format!("host `{host}` restarted");
     if systemd {
-        cx.progress(format!("waiting for systemd on `{}`", step.host));
-        match wait_booted(cx.engine, &container, cx.options.boot_timeout).await {
+        cx.progress(format!("waiting for systemd on `{host}`"));
+        match wait_booted(cx.engine, container, cx.options.boot_timeout).await {
             Ok(BootState::Running) => {
-                summary = format!("host `{}` rebooted; systemd reports running", step.host)
+                summary = format!("host `{host}` rebooted; systemd reports running")
             }
             Ok(BootState::Degraded { failed_units }) => {
-                record_degraded(cx.state, cx.sink, &step.host, &failed_units, "after reboot");
-                summary = format!(
-                    "host `{}` rebooted degraded: {}",
-                    step.host,
-                    failed_units.trim()
-                );
+                record_degraded(cx.state, cx.sink, host, &failed_units, when);
+                summary = format!("host `{host}` rebooted degraded: {}", failed_units.trim());
             }
-            Err(detail) => {
-                return StepResult::failed(format!(
-                    "host `{}` did not come back: {detail}",
-                    step.host
-                ));
-            }
+            Err(detail) => return Err(format!("host `{host}` did not come back {when}: {detail}")),
         }
     }
     // The engine may hand out a new address on restart.
     let network = crate::runner::network_name(cx.options);
-    match cx.engine.container_ip(&container, &network).await {
-        Ok(address) => cx.state.hosts.insert(&step.host, container, address),
-        Err(e) => {
-            return StepResult::failed(format!(
-                "host `{}` has no address after reboot: {e}",
-                step.host
-            ));
-        }
-    }
-    StepResult {
-        passed: true,
-        detail: Some(format!(
-            "{summary} in {:.1}s",
-            started.elapsed().as_secs_f64()
-        )),
-        checks: vec![],
-        evidence: Some(Evidence {
-            summary,
-            ..Evidence::default()
-        }),
-        ..StepResult::default()
-    }
+    let address = cx
+        .engine
+        .container_ip(container, &network)
+        .await
+        .map_err(|e| format!("host `{host}` has no address {when}: {e}"))?;
+    cx.state.hosts.insert(host, container.to_string(), address);
+    Ok(summary)
 }

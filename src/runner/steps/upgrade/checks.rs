@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use super::host_state::HostState;
+pub use super::host_state::sections;
 use crate::finding::Finding;
 use crate::scenario::Severity;
 
@@ -36,24 +37,6 @@ section postgresql_installed
 ls /usr/lib/postgresql 2>/dev/null
 true
 "#;
-
-/// The sections of a `### name` script output.
-pub fn sections(output: &str) -> BTreeMap<String, Vec<String>> {
-    let mut sections: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    let mut current = String::new();
-    for line in output.lines() {
-        if let Some(name) = line.strip_prefix("### ") {
-            current = name.trim().to_string();
-            sections.entry(current.clone()).or_default();
-        } else if !current.is_empty() && !line.trim().is_empty() {
-            sections
-                .entry(current.clone())
-                .or_default()
-                .push(line.to_string());
-        }
-    }
-    sections
-}
 
 fn finding(
     key: &str,

@@ -22,6 +22,24 @@ section obsolete; apt list --installed 2>/dev/null | grep -E '\[installed,local\
 true
 "#;
 
+/// The sections of a `### name` script output: each header's non-blank lines.
+pub fn sections(output: &str) -> BTreeMap<String, Vec<String>> {
+    let mut sections: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut current = String::new();
+    for line in output.lines() {
+        if let Some(name) = line.strip_prefix("### ") {
+            current = name.trim().to_string();
+            sections.entry(current.clone()).or_default();
+        } else if !current.is_empty() && !line.trim().is_empty() {
+            sections
+                .entry(current.clone())
+                .or_default()
+                .push(line.to_string());
+        }
+    }
+    sections
+}
+
 /// The facts of one moment.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct HostState {
@@ -48,16 +66,7 @@ pub struct HostState {
 impl HostState {
     /// Parse the output of [`SNAPSHOT_SCRIPT`].
     pub fn parse(output: &str) -> HostState {
-        let mut sections: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-        let mut current = "";
-        for line in output.lines() {
-            if let Some(name) = line.strip_prefix("### ") {
-                current = name.trim();
-                sections.entry(current).or_default();
-            } else if !current.is_empty() && !line.trim().is_empty() {
-                sections.entry(current).or_default().push(line);
-            }
-        }
+        let sections = sections(output);
         let lines = |name: &str| sections.get(name).cloned().unwrap_or_default();
         let first = |name: &str| {
             lines(name)

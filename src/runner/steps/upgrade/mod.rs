@@ -14,14 +14,13 @@ use std::time::{Duration, Instant};
 
 use self::apt::{CommandLog, apt_get, environment, run_logged};
 use self::host_state::{HostState, PackageDiff, SNAPSHOT_SCRIPT};
+use super::reboot::reboot_host;
 use super::{StepContext, StepResult};
 use crate::debian::release::{Hop, upgrade_path};
 use crate::engine::Engine;
 use crate::finding::Finding;
 use crate::probe::Evidence;
 use crate::report::{CheckReport, HopReport, UpgradeReport};
-use crate::runner::provision::record_degraded;
-use crate::runner::systemd::{BootState, wait_booted};
 use crate::runner::{RunEvent, log_watch};
 use crate::scenario::UpgradeStep;
 
@@ -29,7 +28,6 @@ use crate::scenario::UpgradeStep;
 const UPDATE_TIMEOUT: Duration = Duration::from_secs(600);
 const UPGRADE_TIMEOUT: Duration = Duration::from_secs(3000);
 const SCRIPT_TIMEOUT: Duration = Duration::from_secs(120);
-const STOP_TIMEOUT: Duration = Duration::from_secs(30);
 
 pub(in crate::runner) async fn run<E: Engine>(
     step: &UpgradeStep,
@@ -38,7 +36,7 @@ pub(in crate::runner) async fn run<E: Engine>(
     let Some(container) = cx.container(&step.host) else {
         return StepResult::failed(format!("host `{}` is not running", step.host));
     };
-    let mut upgrade = Upgrade::new(step, container, cx);
+    let mut upgrade = Upgrade::new(step, container);
     let outcome = upgrade.run(cx).await;
     let mut result = match outcome {
         Ok(()) => StepResult {
@@ -48,9 +46,6 @@ pub(in crate::runner) async fn run<E: Engine>(
         },
         Err(detail) => StepResult::failed(detail),
     };
-    if !upgrade.failed_probes.is_empty() && result.passed {
-        result.passed = false;
-    }
     if !upgrade.failed_probes.is_empty() {
         let probes = upgrade.failed_probes.join("; ");
         result.detail = Some(format!("{}; {probes}", result.detail.unwrap_or_default()));
@@ -80,7 +75,7 @@ struct Upgrade<'s> {
 }
 
 impl<'s> Upgrade<'s> {
-    fn new<E: Engine>(step: &'s UpgradeStep, container: String, _cx: &StepContext<'_, E>) -> Self {
+    fn new(step: &'s UpgradeStep, container: String) -> Self {
         Upgrade {
             step,
             container,
@@ -131,7 +126,7 @@ impl<'s> Upgrade<'s> {
     async fn run<E: Engine>(&mut self, cx: &mut StepContext<'_, E>) -> Result<(), String> {
         let before = self.snapshot(cx).await?;
         for finding in checks::before_upgrade(&self.step.host, &before, &self.step.to) {
-            report_finding(cx, finding);
+            cx.report_finding(finding);
         }
         let path = upgrade_path(&before.codename, &self.step.to)
             .map_err(|e| format!("cannot plan the upgrade of `{}`: {e}", self.step.host))?;
@@ -188,7 +183,7 @@ impl<'s> Upgrade<'s> {
             }
         };
         for finding in rewrite {
-            report_finding(cx, finding);
+            cx.report_finding(finding);
         }
 
         let env = environment(self.step.conffiles);
@@ -239,10 +234,10 @@ impl<'s> Upgrade<'s> {
         }
         let apt_ms = apt_started.elapsed().as_millis() as u64;
         if let Some(finding) = checks::prompt_in_log(&host, log.text) {
-            report_finding(cx, finding);
+            cx.report_finding(finding);
         }
         if let Some(detail) = &apt_failure {
-            report_finding(cx, failed_upgrade(&host, hop, detail, log.text));
+            cx.report_finding(failed_upgrade(&host, hop, detail, log.text));
         }
         self.last_output = text;
 
@@ -250,16 +245,17 @@ impl<'s> Upgrade<'s> {
         // but its state and stack are still checked, to show what is broken.
         let reboot_started = Instant::now();
         if self.step.reboot && apt_failure.is_none() {
-            self.reboot(cx, hop).await?;
+            let when = format!("after the upgrade to {}", hop.to);
+            reboot_host(cx, &host, &self.container, &when).await?;
         }
         let reboot_ms = reboot_started.elapsed().as_millis() as u64;
         let after = self.snapshot(cx).await?;
         for finding in checks::after_hop(&host, previous, &after, &self.step.protect) {
-            report_finding(cx, finding);
+            cx.report_finding(finding);
         }
         let facts = self.stack_facts(cx).await?;
         for finding in checks::stack(&host, &facts, &after) {
-            report_finding(cx, finding);
+            cx.report_finding(finding);
         }
         if after.installed.contains_key("apache2") {
             let offset =
@@ -303,43 +299,6 @@ impl<'s> Upgrade<'s> {
         Ok(after)
     }
 
-    async fn reboot<E: Engine>(
-        &mut self,
-        cx: &mut StepContext<'_, E>,
-        hop: &Hop,
-    ) -> Result<(), String> {
-        let host = &self.step.host;
-        cx.progress(format!("{host}: {} → {}: rebooting", hop.from, hop.to));
-        cx.engine
-            .restart_container(&self.container, STOP_TIMEOUT)
-            .await
-            .map_err(|e| format!("cannot reboot host `{host}`: {e}"))?;
-        match wait_booted(cx.engine, &self.container, cx.options.boot_timeout).await {
-            Ok(BootState::Running) => {}
-            Ok(BootState::Degraded { failed_units }) => record_degraded(
-                cx.state,
-                cx.sink,
-                host,
-                &failed_units,
-                &format!("after the upgrade to {}", hop.to),
-            ),
-            Err(detail) => {
-                return Err(format!(
-                    "host `{host}` did not come back after the upgrade to {}: {detail}",
-                    hop.to
-                ));
-            }
-        }
-        let network = crate::runner::network_name(cx.options);
-        let address = cx
-            .engine
-            .container_ip(&self.container, &network)
-            .await
-            .map_err(|e| format!("host `{host}` has no address after the reboot: {e}"))?;
-        cx.state.hosts.insert(host, self.container.clone(), address);
-        Ok(())
-    }
-
     async fn stack_facts<E: Engine>(
         &self,
         cx: &StepContext<'_, E>,
@@ -368,11 +327,6 @@ impl<'s> Upgrade<'s> {
             self.checks.push(check);
         }
     }
-}
-
-fn report_finding<E: Engine>(cx: &mut StepContext<'_, E>, finding: Finding) {
-    cx.sink.event(&RunEvent::Finding(finding.clone()));
-    cx.state.findings.push(finding);
 }
 
 /// The upgrade itself failed: the real host would be left half-upgraded.

@@ -14,6 +14,7 @@ use crate::debian::sources::{
 };
 use crate::engine::Engine;
 use crate::finding::Finding;
+use crate::runner::host_files;
 use crate::scenario::{Severity, UpgradeStep};
 
 /// Prints `PATH BASE64` for every source file, one per line.
@@ -71,23 +72,7 @@ pub(super) async fn rewrite_host<E: Engine>(
         for change in &rewrite.changes {
             log.line(&format!("#   {change}"));
         }
-        let encoded = base64::engine::general_purpose::STANDARD.encode(rewrite.text.as_bytes());
-        let write = [
-            "sh".to_string(),
-            "-c".into(),
-            "printf %s \"$2\" | base64 -d > \"$1\"".into(),
-            "sh".into(),
-            path.clone(),
-            encoded,
-        ];
-        let result = cx
-            .engine
-            .exec(container, &write, TIMEOUT)
-            .await
-            .map_err(|e| format!("cannot write `{path}`: {e}"))?;
-        if result.exit_code != 0 {
-            return Err(format!("cannot write `{path}`: {}", result.stderr.trim()));
-        }
+        host_files::write(cx.engine, container, &path, &rewrite.text).await?;
     }
     if !stale.is_empty() {
         findings.push(Finding {
