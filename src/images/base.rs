@@ -54,6 +54,8 @@ pub fn base_reference(settings: &BuildSettings, suite: &str) -> (String, String)
     let mut parts: Vec<Vec<u8>> = vec![BASE_FORMAT.into(), suite.into()];
     parts.extend(source_lines(settings, suite).into_iter().map(Vec::from));
     parts.extend(BASE_PACKAGES.iter().map(|p| p.as_bytes().to_vec()));
+    // How /usr is merged is part of what the image is.
+    parts.push(merged_usr_hook(suite).into());
     let hash = content_hash(parts.iter().map(|p| p.as_slice()));
     (format!("rehearse/debian:{suite}-{}", &hash[..12]), hash)
 }

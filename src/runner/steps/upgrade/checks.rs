@@ -600,6 +600,22 @@ mod tests {
     }
 
     #[test]
+    fn a_service_gone_with_its_package_and_no_successor_is_reported_as_removed() {
+        let mut before = state(&["rsync"]);
+        before.enabled_services = ["rsync.service".to_string()].into();
+        before.active_services = before.enabled_services.clone();
+        let mut after = state(&[]);
+        after.known_services = ["cron.service".to_string()].into();
+        let found = after_hop("web", &before, &after, &[]);
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert_eq!(
+            (found[0].key.as_str(), found[0].inhibitor),
+            ("service.removed", false)
+        );
+        assert_eq!(found[0].evidence, ["rsync.service"]);
+    }
+
+    #[test]
     fn apache_config_failure_names_the_directive_and_suggests_require() {
         let output = "### apache\nAH00526: Syntax error on line 12 of /etc/apache2/sites-enabled/000-default.conf:\nInvalid command 'Order', perhaps misspelled or defined by a module not included in the server configuration\nexit=1\n### php_modules\nok /etc/apache2/mods-enabled/php8.2.load /usr/lib/apache2/modules/libphp8.2.so\n";
         let found = stack("web", &sections(output), &state(&["libapache2-mod-php8.2"]));

@@ -90,6 +90,10 @@ impl HostState {
                 .iter()
                 .map(|l| l.trim().to_string())
                 .collect(),
+            known_services: lines("services")
+                .iter()
+                .map(|l| l.trim().to_string())
+                .collect(),
             merged_usr: first("merged_usr") == "yes",
             conffile_leftovers: lines("conffiles")
                 .iter()
@@ -173,6 +177,10 @@ mariadb-server
 ### enabled
 apache2.service
 mariadb.service
+### services
+apache2.service
+mariadb.service
+cron.service
 ### active
 apache2.service
 ### merged_usr
@@ -197,6 +205,7 @@ yes
         assert_eq!(state.audit, "");
         assert!(state.enabled_services.contains("mariadb.service"));
         assert!(!state.active_services.contains("mariadb.service"));
+        assert_eq!(state.known_services.len(), 3);
         assert!(state.merged_usr);
         assert_eq!(
             state.conffile_leftovers,
