@@ -2,6 +2,7 @@
 //! run has two built-in ones: all steps passed, and no finding inhibits the change.
 
 use crate::finding::Finding;
+use crate::monitor::WritesReport;
 use crate::report::{GateReport, MonitorReport, ProbeReport, StepReport, StepStatus, Verdict};
 use crate::scenario::{Gate, GateKind};
 
@@ -18,6 +19,7 @@ pub fn evaluate(
     reports.extend(
         gates
             .iter()
+            .chain(&default_write_gates(gates, monitors))
             .map(|g| scenario_gate(g, probes, findings, monitors)),
     );
     let verdict = if reports.iter().all(|g| g.passed) {
@@ -149,6 +151,181 @@ fn scenario_gate(
                 },
             }
         }
+        GateKind::LostWrites { monitor, limit } => {
+            writes_gate(gate, monitors, monitor.as_deref(), *limit, false)
+        }
+        GateKind::SplitWrites { monitor, limit } => {
+            writes_gate(gate, monitors, monitor.as_deref(), *limit, true)
+        }
+        GateKind::P99Latency { monitor, max_ratio } => {
+            p99_gate(gate, monitors, monitor.as_deref(), *max_ratio)
+        }
+    }
+}
+
+/// Writes are never allowed to go missing or split by default: when a monitor tracked
+/// writes, `lost_writes` (and, when the old database was listed, `split_writes`) gates
+/// with limit 0 apply unless the scenario sets its own.
+fn default_write_gates(gates: &[Gate], monitors: &[MonitorReport]) -> Vec<Gate> {
+    let mut defaults = Vec::new();
+    let writers: Vec<&WritesReport> = monitors.iter().filter_map(|m| m.writes.as_ref()).collect();
+    let has = |wanted: fn(&GateKind) -> bool| gates.iter().any(|g| wanted(&g.kind));
+    if !writers.is_empty() && !has(|k| matches!(k, GateKind::LostWrites { .. })) {
+        defaults.push(Gate {
+            name: "lost_writes".into(),
+            kind: GateKind::LostWrites {
+                monitor: None,
+                limit: 0,
+            },
+        });
+    }
+    if writers.iter().any(|w| w.stored_old.is_some())
+        && !has(|k| matches!(k, GateKind::SplitWrites { .. }))
+    {
+        defaults.push(Gate {
+            name: "split_writes".into(),
+            kind: GateKind::SplitWrites {
+                monitor: None,
+                limit: 0,
+            },
+        });
+    }
+    defaults
+}
+
+/// Lost or split writes of the writer monitors a gate is about.
+fn writes_gate(
+    gate: &Gate,
+    monitors: &[MonitorReport],
+    monitor: Option<&str>,
+    limit: u64,
+    split: bool,
+) -> GateReport {
+    let noun = if split { "split" } else { "lost" };
+    let writers: Vec<(&str, &WritesReport)> = select_monitors(monitors, monitor)
+        .into_iter()
+        .filter_map(|m| m.writes.as_ref().map(|w| (m.name.as_str(), w)))
+        .collect();
+    let unmeasured: Vec<String> = writers
+        .iter()
+        .filter(|(_, w)| {
+            if split {
+                !w.split_measured()
+            } else {
+                !w.lost_measured()
+            }
+        })
+        .map(|(name, w)| format!("monitor `{name}`: {}", w.problems.join("; ")))
+        .collect();
+    let count: u64 = writers
+        .iter()
+        .map(|(_, w)| if split { w.split } else { w.lost })
+        .sum();
+    let examples: Vec<String> = writers
+        .iter()
+        .flat_map(|(_, w)| {
+            if split {
+                &w.split_examples
+            } else {
+                &w.lost_examples
+            }
+        })
+        .take(3)
+        .map(|e| {
+            format!(
+                "{} (sent at {:.1} s via {}, answered {}{})",
+                e.token,
+                e.sent_at_ms as f64 / 1000.0,
+                e.client_host,
+                e.status.map_or("nothing".to_string(), |s| s.to_string()),
+                e.served_by
+                    .as_ref()
+                    .map(|by| format!(" by {by}"))
+                    .unwrap_or_default()
+            )
+        })
+        .collect();
+    let acknowledged: u64 = writers.iter().map(|(_, w)| w.acknowledged).sum();
+    let detail = if writers.is_empty() {
+        format!("no monitor tracked writes, so {noun} writes were not measured")
+    } else if !unmeasured.is_empty() {
+        format!("{noun} writes not measured: {}", unmeasured.join("; "))
+    } else if split {
+        let mut text =
+            format!("{count} writes reached the old database after the cutover (limit {limit})");
+        if !examples.is_empty() {
+            text.push_str(&format!(", e.g. {}", examples.join(", ")));
+        }
+        text
+    } else {
+        let mut text = format!(
+            "{count} of {acknowledged} acknowledged writes are missing from the database that serves after the move (limit {limit})"
+        );
+        if !examples.is_empty() {
+            text.push_str(&format!(", e.g. {}", examples.join(", ")));
+        }
+        text
+    };
+    GateReport {
+        name: gate.name.clone(),
+        passed: !writers.is_empty() && unmeasured.is_empty() && count <= limit,
+        value: count as f64,
+        limit: limit as f64,
+        detail,
+    }
+}
+
+/// The worst ratio of p99 latency after the change to before it.
+fn p99_gate(
+    gate: &Gate,
+    monitors: &[MonitorReport],
+    monitor: Option<&str>,
+    max_ratio: f64,
+) -> GateReport {
+    let mut worst: Option<(f64, &str, f64, f64)> = None;
+    let mut unmeasured = Vec::new();
+    for m in select_monitors(monitors, monitor) {
+        let phases = m.phases.as_ref();
+        let before = phases.and_then(|p| p.before.as_ref()).map(|l| l.p99_ms);
+        let after = phases.and_then(|p| p.after.as_ref()).map(|l| l.p99_ms);
+        match (before, after) {
+            (Some(before), Some(after)) if before > 0.0 => {
+                let ratio = after / before;
+                if worst.is_none_or(|(w, ..)| ratio > w) {
+                    worst = Some((ratio, m.name.as_str(), before, after));
+                }
+            }
+            _ => unmeasured.push(format!("`{}`", m.name)),
+        }
+    }
+    let (passed, value, detail) = match worst {
+        _ if !unmeasured.is_empty() => (
+            false,
+            0.0,
+            format!(
+                "no latency both before and after a cutover or DNS switch for monitor {}: start it before the change and stop it after",
+                unmeasured.join(", ")
+            ),
+        ),
+        None => (
+            false,
+            0.0,
+            "no monitor ran, so latency was not measured".to_string(),
+        ),
+        Some((ratio, name, before, after)) => (
+            ratio <= max_ratio,
+            (ratio * 100.0).round() / 100.0,
+            format!(
+                "p99 latency of `{name}` went from {before:.1} ms before the change to {after:.1} ms after: {ratio:.2}× (limit {max_ratio}×)"
+            ),
+        ),
+    };
+    GateReport {
+        name: gate.name.clone(),
+        passed,
+        value,
+        limit: max_ratio,
+        detail,
     }
 }
 

@@ -616,6 +616,68 @@ impl Engine for DockerEngine {
         Ok(found)
     }
 
+    async fn copy_path(
+        &self,
+        from: &str,
+        path: &str,
+        to: &str,
+        dest_dir: &str,
+        timeout: Duration,
+    ) -> Result<u64, EngineError> {
+        use bollard::query_parameters::{
+            DownloadFromContainerOptionsBuilder, UploadToContainerOptionsBuilder,
+        };
+        let object = format!("{from}:{path} → {to}:{dest_dir}");
+        // At most this many chunks wait between the download and the upload.
+        let (sender, receiver) = tokio::sync::mpsc::channel::<Bytes>(16);
+        let mut download = self.docker.download_from_container(
+            from,
+            Some(
+                DownloadFromContainerOptionsBuilder::default()
+                    .path(path)
+                    .build(),
+            ),
+        );
+        let copied = async move {
+            let mut bytes = 0u64;
+            while let Some(chunk) = download.next().await {
+                let chunk = chunk?;
+                bytes += chunk.len() as u64;
+                if sender.send(chunk).await.is_err() {
+                    // The upload ended early; its own error says why.
+                    break;
+                }
+            }
+            Ok::<u64, bollard::errors::Error>(bytes)
+        };
+        let body = futures_util::stream::unfold(receiver, |mut rx| async move {
+            rx.recv().await.map(|chunk| (chunk, rx))
+        });
+        let upload = self.docker.upload_to_container(
+            to,
+            Some(
+                UploadToContainerOptionsBuilder::default()
+                    .path(dest_dir)
+                    .build(),
+            ),
+            bollard::body_stream(body),
+        );
+        let work = async { tokio::join!(copied, upload) };
+        let (copied, uploaded) = match tokio::time::timeout(timeout, work).await {
+            Ok(results) => results,
+            Err(_) => {
+                return Err(EngineError::Timeout {
+                    operation: "copy between containers",
+                    object,
+                    after: timeout,
+                });
+            }
+        };
+        let bytes = copied.map_err(call_err("download archive", &object))?;
+        uploaded.map_err(call_err("upload archive", &object))?;
+        Ok(bytes)
+    }
+
     async fn remove_volume(&self, name: &str) -> Result<(), EngineError> {
         let options = RemoveVolumeOptionsBuilder::default().force(true).build();
         ignore_not_found(

@@ -220,6 +220,19 @@ impl Engine for FakeEngine {
         Ok(output)
     }
 
+    async fn copy_path(
+        &self,
+        from: &str,
+        path: &str,
+        to: &str,
+        dest_dir: &str,
+        _timeout: Duration,
+    ) -> Result<u64, EngineError> {
+        self.check_gone()?;
+        self.record(format!("copy {from}:{path} {to}:{dest_dir}"));
+        Ok(0)
+    }
+
     async fn list_labelled(&self, label: &str) -> Result<Vec<LabelledResource>, EngineError> {
         Ok(self
             .live

@@ -181,6 +181,19 @@ pub trait Engine {
         on_line: &mut (dyn FnMut(&str) + Send),
     ) -> Result<ExecOutput, EngineError>;
 
+    /// Copy `path` (a file or a directory tree) from container `from` into `dest_dir`
+    /// of container `to`, under the same name, keeping ownership, modes and contents.
+    /// The archive streams from one to the other in bounded chunks, never whole in
+    /// memory. Returns the bytes streamed.
+    async fn copy_path(
+        &self,
+        from: &str,
+        path: &str,
+        to: &str,
+        dest_dir: &str,
+        timeout: Duration,
+    ) -> Result<u64, EngineError>;
+
     async fn list_labelled(&self, label: &str) -> Result<Vec<LabelledResource>, EngineError>;
     async fn remove_volume(&self, name: &str) -> Result<(), EngineError>;
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
-use super::{Sample, served_by};
+use super::{Sample, WritesReport, served_by};
 
 /// A run of failed requests: from the first failed one's scheduled time to the next
 /// successful one's (or to the end of monitoring).
@@ -42,6 +42,36 @@ pub struct TimelineBucket {
     pub failed: u64,
 }
 
+/// A moment of the run shown on the monitor's timeline (a cutover, a DNS switch...).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MarkReport {
+    /// The step's name.
+    pub label: String,
+    /// The step's kind.
+    pub kind: String,
+    pub start_ms: u64,
+    pub end_ms: u64,
+}
+
+/// When the change happened while the monitor ran, and the moments to mark.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Phases {
+    /// From the start of the first cutover or DNS switch to the end of the last one,
+    /// from the monitor's start.
+    pub change: Option<(Duration, Duration)>,
+    pub marks: Vec<MarkReport>,
+}
+
+/// Latency before, during and after the change.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PhaseLatency {
+    pub change_start_ms: u64,
+    pub change_end_ms: u64,
+    pub before: Option<LatencySummary>,
+    pub during: Option<LatencySummary>,
+    pub after: Option<LatencySummary>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MonitorReport {
     pub name: String,
@@ -56,11 +86,35 @@ pub struct MonitorReport {
     /// Latency from the scheduled send time, of the successful requests.
     pub latency: Option<LatencySummary>,
     pub served_by: BTreeMap<String, u64>,
+    /// Requests by the host their client resolved the site to (two populations
+    /// during a DNS switch).
+    pub clients: BTreeMap<String, u64>,
+    /// Latency before, during and after the change, when one happened while monitoring.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phases: Option<PhaseLatency>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub marks: Vec<MarkReport>,
+    /// Acknowledged writes checked against the databases (writer monitors).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub writes: Option<WritesReport>,
     pub timeline: Vec<TimelineBucket>,
 }
 
 /// Analyse samples sorted by scheduled time.
 pub fn analyse(name: &str, rate: u32, samples: &[Sample]) -> MonitorReport {
+    analyse_with(name, rate, samples, &[], &Phases::default(), None)
+}
+
+/// Analyse samples sorted by scheduled time, with the host names by
+/// [`Sample::via`], the change's phases, and the writes' check.
+pub fn analyse_with(
+    name: &str,
+    rate: u32,
+    samples: &[Sample],
+    hosts: &[String],
+    phases: &Phases,
+    writes: Option<WritesReport>,
+) -> MonitorReport {
     let interval = Duration::from_secs_f64(1.0 / f64::from(rate.max(1)));
     let mut windows = unavailability(samples, interval);
     windows.sort_by_key(|w| std::cmp::Reverse(w.length_ms()));
@@ -77,10 +131,35 @@ pub fn analyse(name: &str, rate: u32, samples: &[Sample]) -> MonitorReport {
         failed: samples.iter().filter(|s| !s.ok).count() as u64,
         longest_unavailability_ms: longest,
         unavailability_windows: windows,
-        latency: latency(samples),
+        latency: latency(samples.iter()),
         served_by: served_by(samples),
+        clients: clients(samples, hosts),
+        phases: phases.change.map(|(start, end)| PhaseLatency {
+            change_start_ms: start.as_millis() as u64,
+            change_end_ms: end.as_millis() as u64,
+            before: latency(samples.iter().filter(|s| s.scheduled < start)),
+            during: latency(
+                samples
+                    .iter()
+                    .filter(|s| s.scheduled >= start && s.scheduled < end),
+            ),
+            after: latency(samples.iter().filter(|s| s.scheduled >= end)),
+        }),
+        marks: phases.marks.clone(),
+        writes,
         timeline: timeline(samples),
     }
+}
+
+fn clients(samples: &[Sample], hosts: &[String]) -> BTreeMap<String, u64> {
+    let mut counts = BTreeMap::new();
+    for sample in samples {
+        let host = hosts
+            .get(usize::from(sample.via))
+            .map_or_else(|| format!("target {}", sample.via), Clone::clone);
+        *counts.entry(host).or_insert(0) += 1;
+    }
+    counts
 }
 
 fn unavailability(samples: &[Sample], interval: Duration) -> Vec<UnavailabilityWindow> {
@@ -113,9 +192,9 @@ fn unavailability(samples: &[Sample], interval: Duration) -> Vec<UnavailabilityW
     windows
 }
 
-fn latency(samples: &[Sample]) -> Option<LatencySummary> {
+fn latency<'a>(samples: impl Iterator<Item = &'a Sample>) -> Option<LatencySummary> {
     let mut histogram = Histogram::<u64>::new_with_bounds(1, 3_600_000_000, 3).ok()?;
-    for sample in samples.iter().filter(|s| s.ok) {
+    for sample in samples.filter(|s| s.ok) {
         let micros = (sample.latency.as_micros() as u64).clamp(1, 3_600_000_000);
         histogram.record(micros).ok()?;
     }
@@ -169,6 +248,8 @@ mod tests {
                     status: ok.then_some(200),
                     served_by: ok.then(|| if i < 30 { "old".into() } else { "new".into() }),
                     error: (!ok).then(|| "Connection refused".into()),
+                    seq: i as u32,
+                    via: u8::from(i >= 40),
                 }
             })
             .collect()
@@ -227,6 +308,28 @@ mod tests {
                 failed: 5
             }
         );
+    }
+
+    #[test]
+    fn latency_by_phase_and_clients_by_host() {
+        let mut samples = samples();
+        for sample in &mut samples[45..] {
+            sample.latency = Duration::from_millis(50);
+        }
+        let phases = Phases {
+            change: Some((Duration::from_secs(1), Duration::from_millis(4500))),
+            marks: vec![],
+        };
+        let hosts = ["old".to_string(), "new".to_string()];
+        let report = analyse_with("site", 10, &samples, &hosts, &phases, None);
+        let phases = report.phases.unwrap();
+        assert_eq!((phases.change_start_ms, phases.change_end_ms), (1000, 4500));
+        assert!(phases.before.unwrap().max_ms < 5.0);
+        assert!((phases.after.unwrap().p50_ms - 50.0).abs() < 0.1);
+        // Between 1.0 and 4.5 s only 1.0–1.5 and 4.0–4.5 succeeded.
+        assert!(phases.during.is_some());
+        assert_eq!(report.clients["old"], 40);
+        assert_eq!(report.clients["new"], 20);
     }
 
     #[test]

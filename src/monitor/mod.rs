@@ -4,15 +4,22 @@
 //! the prober down (coordinated omission).
 
 mod analysis;
+mod writes;
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-pub use analysis::{MonitorReport, UnavailabilityWindow, analyse};
+pub use analysis::{
+    LatencySummary, MarkReport, MonitorReport, PhaseLatency, Phases, TimelineBucket,
+    UnavailabilityWindow, analyse, analyse_with,
+};
+pub use writes::{WriteExample, WritesReport, check_writes, parse_tokens};
 
 use crate::scenario::{HttpMethod, Monitor};
 
@@ -28,6 +35,11 @@ pub struct Sample {
     /// The value of the monitor's marker header: which host served.
     pub served_by: Option<String>,
     pub error: Option<String>,
+    /// The request's number, from 0; a writer's token ends with it.
+    pub seq: u32,
+    /// The host the request's client resolved the site to: 0 the monitor's own host,
+    /// 1 the host a DNS switch moves clients to.
+    pub via: u8,
 }
 
 /// A monitor sending requests in the background until stopped.
@@ -35,19 +47,74 @@ pub struct Sample {
 pub struct RunningMonitor {
     pub name: String,
     rate: u32,
+    started: Instant,
+    targets: Arc<Targets>,
     stop: CancellationToken,
     task: Option<tokio::task::JoinHandle<Vec<Sample>>>,
 }
 
+/// What a stopped monitor saw, before analysis.
+#[derive(Debug)]
+pub struct StoppedMonitor {
+    pub name: String,
+    pub rate: u32,
+    /// When the first request was due.
+    pub started: Instant,
+    /// Host names by [`Sample::via`].
+    pub hosts: Vec<String>,
+    pub samples: Vec<Sample>,
+}
+
 impl RunningMonitor {
     /// Stop sending, wait for the requests in flight, and analyse what was seen.
-    pub async fn stop(mut self) -> MonitorReport {
+    pub async fn stop(self) -> MonitorReport {
+        let stopped = self.stop_samples().await;
+        analyse(&stopped.name, stopped.rate, &stopped.samples)
+    }
+
+    /// Stop sending and wait for the requests in flight.
+    pub async fn stop_samples(mut self) -> StoppedMonitor {
         self.stop.cancel();
         let samples = match self.task.take() {
             Some(task) => task.await.unwrap_or_default(),
             None => Vec::new(),
         };
-        analyse(&self.name, self.rate, &samples)
+        let mut hosts = vec![self.targets.primary.host.clone()];
+        if let Some(alternate) = self.targets.alternate.get() {
+            hosts.push(alternate.host.clone());
+        }
+        StoppedMonitor {
+            name: self.name.clone(),
+            rate: self.rate,
+            started: self.started,
+            hosts,
+            samples,
+        }
+    }
+
+    /// When the first request was due.
+    pub fn started(&self) -> Instant {
+        self.started
+    }
+
+    /// The host clients move to in a DNS switch; from now on [`RunningMonitor::set_share`]
+    /// says how many of them resolve the site to it. Only one switch per monitor.
+    pub fn switch_to(&self, host: &str, address: IpAddr) -> Result<(), String> {
+        let target = Target::new(&self.name, host, &self.targets.http, address)?;
+        self.targets.alternate.set(target).map_err(|_| {
+            format!(
+                "the clients of monitor `{}` already switched once",
+                self.name
+            )
+        })
+    }
+
+    /// The share (0.0 to 1.0) of clients that resolve the site to the switch target.
+    pub fn set_share(&self, share: f64) {
+        let permille = (share.clamp(0.0, 1.0) * 1000.0).round() as u32;
+        self.targets
+            .share_permille
+            .store(permille, Ordering::Relaxed);
     }
 }
 
@@ -58,38 +125,28 @@ impl Drop for RunningMonitor {
     }
 }
 
-/// Start a monitor against a host at `address`.
+/// Start a monitor against its host, at `address`.
 pub fn start(monitor: &Monitor, address: IpAddr) -> Result<RunningMonitor, String> {
     let http = &monitor.http;
-    let target = SocketAddr::new(address, http.port);
-    // One connection per request, like independent visitors: a reused keep-alive
-    // connection that the server closes as the next request goes out (a graceful reload
-    // does that) would count a failure no real visitor sees, since browsers retry those.
-    let mut builder = reqwest::Client::builder()
-        .no_proxy()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(http.timeout)
-        .pool_max_idle_per_host(0);
-    let url = match &http.vhost {
-        Some(name) => {
-            builder = builder.resolve(name, target);
-            format!("http://{name}:{}{}", http.port, http.path)
-        }
-        None => format!("http://{target}{}", http.path),
-    };
-    let client = builder
-        .build()
-        .map_err(|e| format!("cannot set up monitor `{}`: {e}", monitor.name))?;
+    let primary = Target::new(&monitor.name, &http.host, http, address)?;
+    let targets = Arc::new(Targets {
+        http: http.clone(),
+        primary,
+        alternate: OnceLock::new(),
+        share_permille: AtomicU32::new(0),
+    });
     let request = Request {
-        client,
-        url,
+        targets: Arc::clone(&targets),
         method: match http.method {
             HttpMethod::Get => reqwest::Method::GET,
             HttpMethod::Head => reqwest::Method::HEAD,
+            HttpMethod::Post => reqwest::Method::POST,
         },
         status: http.expect.status,
         body_contains: http.expect.body_contains.clone(),
         marker: monitor.marker_header.clone(),
+        token_field: monitor.writes.as_ref().map(|w| w.field.clone()),
+        token_prefix: token_prefix(&monitor.name),
     };
     let stop = CancellationToken::new();
     let interval = Duration::from_secs_f64(1.0 / f64::from(monitor.rate.max(1)));
@@ -97,8 +154,10 @@ pub fn start(monitor: &Monitor, address: IpAddr) -> Result<RunningMonitor, Strin
     // one over the cap counts as failed at its scheduled time: the prober stays open-loop.
     let max_in_flight =
         ((http.timeout.as_secs_f64() / interval.as_secs_f64()) as usize + 16).min(20_000);
+    let started = Instant::now();
     let task = tokio::spawn(schedule(
-        std::sync::Arc::new(request),
+        Arc::new(request),
+        started,
         interval,
         max_in_flight,
         stop.clone(),
@@ -106,28 +165,113 @@ pub fn start(monitor: &Monitor, address: IpAddr) -> Result<RunningMonitor, Strin
     Ok(RunningMonitor {
         name: monitor.name.clone(),
         rate: monitor.rate,
+        started,
+        targets,
         stop,
         task: Some(task),
     })
 }
 
+/// The token of a writer monitor's request number `seq`.
+pub fn token(monitor: &str, seq: u32) -> String {
+    format!("{}{seq}", token_prefix(monitor))
+}
+
+fn token_prefix(monitor: &str) -> String {
+    format!("rh-{monitor}-")
+}
+
+/// Where the site's name resolves for the monitor's clients.
 #[derive(Debug)]
-struct Request {
+struct Targets {
+    http: crate::scenario::HttpProbe,
+    primary: Target,
+    /// The host clients move to in a DNS switch.
+    alternate: OnceLock<Target>,
+    /// How many clients in a thousand resolve to `alternate`.
+    share_permille: AtomicU32,
+}
+
+impl Targets {
+    /// Which target request `seq` goes to. Each request stands for a different client;
+    /// a client moves once its resolver cache expires, so the clients that moved at a
+    /// share keep resolving to the new host as the share grows.
+    fn pick(&self, seq: u32) -> (u8, &Target) {
+        let share = self.share_permille.load(Ordering::Relaxed);
+        match self.alternate.get() {
+            Some(alternate) if client_position(seq) < share => (1, alternate),
+            _ => (0, &self.primary),
+        }
+    }
+}
+
+/// A client's place (0..1000) in the order in which clients pick up a DNS change:
+/// spread evenly, not by request order.
+fn client_position(seq: u32) -> u32 {
+    (seq.wrapping_mul(2_654_435_761) >> 16) % 1000
+}
+
+#[derive(Debug)]
+struct Target {
+    host: String,
     client: reqwest::Client,
     url: String,
+}
+
+impl Target {
+    fn new(
+        monitor: &str,
+        host: &str,
+        http: &crate::scenario::HttpProbe,
+        address: IpAddr,
+    ) -> Result<Target, String> {
+        let target = SocketAddr::new(address, http.port);
+        // One connection per request, like independent visitors: a reused keep-alive
+        // connection that the server closes as the next request goes out (a graceful
+        // reload does that) would count a failure no real visitor sees, since browsers
+        // retry those.
+        let mut builder = reqwest::Client::builder()
+            .no_proxy()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(http.timeout)
+            .pool_max_idle_per_host(0);
+        let url = match &http.vhost {
+            Some(name) => {
+                builder = builder.resolve(name, target);
+                format!("http://{name}:{}{}", http.port, http.path)
+            }
+            None => format!("http://{target}{}", http.path),
+        };
+        let client = builder
+            .build()
+            .map_err(|e| format!("cannot set up monitor `{monitor}`: {e}"))?;
+        Ok(Target {
+            host: host.to_string(),
+            client,
+            url,
+        })
+    }
+}
+
+#[derive(Debug)]
+struct Request {
+    targets: Arc<Targets>,
     method: reqwest::Method,
     status: u16,
     body_contains: Vec<String>,
     marker: Option<String>,
+    /// A writer's form field for its token.
+    token_field: Option<String>,
+    token_prefix: String,
 }
 
 async fn schedule(
-    request: std::sync::Arc<Request>,
+    request: Arc<Request>,
+    started: Instant,
     interval: Duration,
     max_in_flight: usize,
     stop: CancellationToken,
 ) -> Vec<Sample> {
-    let started = Instant::now();
     let mut in_flight: JoinSet<Sample> = JoinSet::new();
     let mut samples = Vec::new();
     let mut sent: u32 = 0;
@@ -142,6 +286,7 @@ async fn schedule(
             }
             () = tokio::time::sleep_until(due.into()) => {
                 let scheduled = due - started;
+                let seq = sent;
                 sent += 1;
                 if in_flight.len() >= max_in_flight {
                     samples.push(Sample {
@@ -151,11 +296,13 @@ async fn schedule(
                         status: None,
                         served_by: None,
                         error: Some("not sent: too many requests still unanswered".into()),
+                        seq,
+                        via: request.targets.pick(seq).0,
                     });
                     continue;
                 }
                 // Shared, not copied: this runs hundreds of times a second.
-                in_flight.spawn(send(std::sync::Arc::clone(&request), due, scheduled));
+                in_flight.spawn(send(Arc::clone(&request), due, scheduled, seq));
             }
         }
     }
@@ -168,12 +315,18 @@ async fn schedule(
     samples
 }
 
-async fn send(request: std::sync::Arc<Request>, due: Instant, scheduled: Duration) -> Sample {
-    let result = request
-        .client
-        .request(request.method.clone(), &request.url)
-        .send()
-        .await;
+async fn send(request: Arc<Request>, due: Instant, scheduled: Duration, seq: u32) -> Sample {
+    let (via, target) = request.targets.pick(seq);
+    let mut builder = target.client.request(request.method.clone(), &target.url);
+    if let Some(field) = &request.token_field {
+        builder = builder
+            .header(
+                reqwest::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded",
+            )
+            .body(format!("{field}={}{seq}", request.token_prefix));
+    }
+    let result = builder.send().await;
     let mut sample = Sample {
         scheduled,
         latency: Duration::ZERO,
@@ -181,6 +334,8 @@ async fn send(request: std::sync::Arc<Request>, due: Instant, scheduled: Duratio
         status: None,
         served_by: None,
         error: None,
+        seq,
+        via,
     };
     match result {
         Ok(response) => {
@@ -208,7 +363,11 @@ async fn send(request: std::sync::Arc<Request>, due: Instant, scheduled: Duratio
             };
             sample.ok = status == request.status && body_ok;
             if !sample.ok && sample.error.is_none() {
-                sample.error = Some(format!("answered {status}, expected {}", request.status));
+                sample.error = Some(if status == request.status {
+                    "the body lacks the expected text".to_string()
+                } else {
+                    format!("answered {status}, expected {}", request.status)
+                });
             }
         }
         Err(e) => {

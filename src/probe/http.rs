@@ -31,6 +31,7 @@ pub async fn attempt(probe: &HttpProbe, host: &ReachableHost) -> Attempt {
     let method = match probe.method {
         HttpMethod::Get => reqwest::Method::GET,
         HttpMethod::Head => reqwest::Method::HEAD,
+        HttpMethod::Post => reqwest::Method::POST,
     };
     let response = match client.request(method, &url).send().await {
         Ok(response) => response,

@@ -108,6 +108,17 @@ struct RunState {
     log_watches: Vec<log_watch::LogWatch>,
     running_monitors: Vec<crate::monitor::RunningMonitor>,
     monitors: Vec<crate::monitor::MonitorReport>,
+    /// When the steps that change how the site is served ran, for the monitors' phases.
+    moments: Vec<Moment>,
+}
+
+/// A step that changed how the site is served (migrate, cutover, DNS switch, reboot).
+#[derive(Debug, Clone)]
+struct Moment {
+    name: String,
+    kind: &'static str,
+    start: Instant,
+    end: Instant,
 }
 
 impl RunState {
@@ -201,7 +212,8 @@ pub async fn run<E: Engine>(
     };
     // Monitors still running stop before anything is removed: cleanup is no outage.
     for monitor in std::mem::take(&mut state.running_monitors) {
-        state.monitors.push(monitor.stop().await);
+        let report = steps::finish_monitor(engine, scenario, &state, monitor).await;
+        state.monitors.push(report);
     }
     let created = created.into_inner().unwrap_or_else(|e| e.into_inner());
     if options.keep {

@@ -124,6 +124,31 @@ pub struct Monitor {
     pub rate: u32,
     /// Response header naming the host that served (e.g. `x-served-by`).
     pub marker_header: Option<String>,
+    /// Acknowledged-write tracking, for a monitor whose requests write.
+    pub writes: Option<WriteTracking>,
+}
+
+/// A writer monitor: every request carries a unique token (a form field of the POST
+/// body) and a successful answer acknowledges that write. When the monitor stops,
+/// the tokens stored in each database are listed and compared with the acknowledged
+/// ones: an acknowledged token missing where the site is served from after the move
+/// is a lost write; a token that reached the old database after the cutover is a
+/// split write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WriteTracking {
+    /// Form field that carries the token.
+    pub field: String,
+    /// Lists the tokens stored in the database that serves after the move, one a line.
+    pub serving: TokenQuery,
+    /// Lists the tokens stored in the old database, one a line.
+    pub old: Option<TokenQuery>,
+}
+
+/// A command run in a host that prints stored write tokens, one a line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenQuery {
+    pub host: String,
+    pub command: Command,
 }
 
 /// An HTTP request sent from the `rehearse` process to a host.
@@ -147,6 +172,7 @@ pub enum HttpMethod {
     #[default]
     Get,
     Head,
+    Post,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -238,6 +264,9 @@ pub enum StepKind {
     Upgrade(UpgradeStep),
     Monitor(MonitorStep),
     Cutover(CutoverStep),
+    Migrate(MigrateStep),
+    DnsSwitch(DnsSwitchStep),
+    DrainCheck(DrainCheckStep),
 }
 
 impl StepKind {
@@ -250,6 +279,9 @@ impl StepKind {
             StepKind::Upgrade(_) => "upgrade",
             StepKind::Monitor(_) => "monitor",
             StepKind::Cutover(_) => "cutover",
+            StepKind::Migrate(_) => "migrate",
+            StepKind::DnsSwitch(_) => "dns-switch",
+            StepKind::DrainCheck(_) => "drain-check",
         }
     }
 
@@ -262,6 +294,10 @@ impl StepKind {
             StepKind::Upgrade(_) => Duration::from_secs(3600),
             StepKind::Monitor(_) => Duration::from_secs(60),
             StepKind::Cutover(_) => Duration::from_secs(120),
+            StepKind::Migrate(_) => Duration::from_secs(1800),
+            // The switch itself lasts `over`; the default leaves room for long ones.
+            StepKind::DnsSwitch(step) => step.over + Duration::from_secs(60),
+            StepKind::DrainCheck(_) => Duration::from_secs(120),
         }
     }
 }
@@ -323,6 +359,65 @@ pub struct CutoverStep {
     pub proxy_config: Option<String>,
 }
 
+/// Bring the application from one host to another: file trees copied as they are
+/// (ownership, modes, contents) and databases dumped and restored, then verified —
+/// file checksums equal, table row counts and checksums equal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MigrateStep {
+    pub from: String,
+    pub to: String,
+    /// Absolute paths (directories or files); each replaces the same path on `to`.
+    pub files: Vec<String>,
+    pub databases: Vec<DatabaseCopy>,
+    /// Compare source and copy afterwards (default); a difference fails the step.
+    pub verify: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DatabaseCopy {
+    pub engine: DatabaseEngine,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DatabaseEngine {
+    /// MariaDB or MySQL: `mysqldump` and `mysql`.
+    Mariadb,
+    /// PostgreSQL: `pg_dump -Fc` and `pg_restore`.
+    Postgresql,
+}
+
+impl DatabaseEngine {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DatabaseEngine::Mariadb => "mariadb",
+            DatabaseEngine::Postgresql => "postgresql",
+        }
+    }
+}
+
+/// DNS propagation, rehearsed: the clients of the monitors move from resolving the
+/// site to its current host to resolving it to `to`, a growing share of them over
+/// `over`, the way caches expire one by one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DnsSwitchStep {
+    pub to: String,
+    pub over: Duration,
+    /// The monitors whose clients switch (default: every running monitor).
+    pub monitors: Vec<String>,
+}
+
+/// Watch a host's web access log until it stops receiving requests directly from
+/// clients (requests from the replica's own hosts, such as proxied ones, excluded).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DrainCheckStep {
+    pub host: String,
+    /// The access log (default: Apache's or nginx's, whichever the host has).
+    pub log: Option<String>,
+    /// How long without a direct request counts as drained.
+    pub quiet: Duration,
+}
+
 /// Start or stop continuous monitors.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MonitorStep {
@@ -367,6 +462,15 @@ pub enum GateKind {
     },
     /// At most `limit` failed requests of a monitor (or of all monitors).
     MaxFailedRequests { monitor: Option<String>, limit: u64 },
+    /// At most `limit` acknowledged writes missing after the move.
+    LostWrites { monitor: Option<String>, limit: u64 },
+    /// At most `limit` writes that reached the old database after the cutover.
+    SplitWrites { monitor: Option<String>, limit: u64 },
+    /// p99 latency after the change is at most `max_ratio` times the p99 before it.
+    P99Latency {
+        monitor: Option<String>,
+        max_ratio: f64,
+    },
 }
 
 /// Severity of a finding, lowest first.

@@ -22,7 +22,13 @@ pub(crate) const SCENARIO_KEYS: &[&str] = &[
     "steps",
     "gates",
 ];
-pub(crate) const MONITOR_KEYS: &[&str] = &["http", "rate", "marker_header"];
+pub(crate) const MONITOR_KEYS: &[&str] = &["http", "rate", "marker_header", "writes"];
+pub(crate) const WRITES_KEYS: &[&str] = &["field", "serving", "old"];
+pub(crate) const TOKEN_QUERY_KEYS: &[&str] = &["host", "command"];
+pub(crate) const MIGRATE_KEYS: &[&str] = &["from", "to", "files", "databases", "verify"];
+pub(crate) const DATABASE_KINDS: &[&str] = &["mariadb", "postgresql"];
+pub(crate) const DNS_SWITCH_KEYS: &[&str] = &["to", "over", "monitors"];
+pub(crate) const DRAIN_CHECK_KEYS: &[&str] = &["host", "log", "quiet"];
 pub(crate) const MONITOR_STEP_KEYS: &[&str] = &["start", "stop"];
 pub(crate) const HOST_KEYS: &[&str] = &["image", "init", "aliases", "memory", "cpus", "env"];
 pub(crate) const PROBE_KEYS: &[&str] = &["http", "tcp", "exec", "retry"];
@@ -45,9 +51,21 @@ pub(crate) const STEP_KEYS: &[&str] = &[
     "upgrade",
     "monitor",
     "cutover",
+    "migrate",
+    "dns-switch",
+    "drain-check",
 ];
-pub(crate) const STEP_KINDS: &[&str] =
-    &["probe", "reboot", "exec", "upgrade", "monitor", "cutover"];
+pub(crate) const STEP_KINDS: &[&str] = &[
+    "probe",
+    "reboot",
+    "exec",
+    "upgrade",
+    "monitor",
+    "cutover",
+    "migrate",
+    "dns-switch",
+    "drain-check",
+];
 pub(crate) const CUTOVER_KEYS: &[&str] = &["from", "to", "site", "vhost_file", "proxy_config"];
 pub(crate) const UPGRADE_KEYS: &[&str] = &[
     "host",
@@ -72,6 +90,9 @@ pub(crate) const GATE_KEYS: &[&str] = &[
     "severity",
     "max_unavailability",
     "max_failed_requests",
+    "lost_writes",
+    "split_writes",
+    "p99_latency",
     "monitor",
 ];
 pub(crate) const GATE_KINDS: &[&str] = &[
@@ -79,10 +100,17 @@ pub(crate) const GATE_KINDS: &[&str] = &[
     "max_findings",
     "max_unavailability",
     "max_failed_requests",
+    "lost_writes",
+    "split_writes",
+    "p99_latency",
 ];
 
 const INITS: &[(&str, Init)] = &[("systemd", Init::Systemd), ("none", Init::None)];
-const METHODS: &[(&str, HttpMethod)] = &[("GET", HttpMethod::Get), ("HEAD", HttpMethod::Head)];
+const METHODS: &[(&str, HttpMethod)] = &[
+    ("GET", HttpMethod::Get),
+    ("HEAD", HttpMethod::Head),
+    ("POST", HttpMethod::Post),
+];
 const SEVERITIES: &[(&str, Severity)] = &[
     ("info", Severity::Info),
     ("low", Severity::Low),
@@ -291,11 +319,208 @@ fn decode_monitor(d: &Decoder, name: &str, node: &Spanned<Node>, refs: &Refs) ->
     let marker_header = m
         .opt_str("marker_header")
         .map(|header| header.to_ascii_lowercase());
+    let writes = m
+        .opt("writes")
+        .and_then(|node| decode_writes(d, node, &what, refs));
+    let http = http?;
+    if writes.is_some() && http.method != HttpMethod::Post {
+        d.error_with_help(
+            m.key("writes").map_or(m.mark(), Mark::of_key),
+            format!("{what} tracks writes but its requests are not POSTs"),
+            "add `method: POST` to its `http`: the write token goes in the request body",
+        );
+    }
     Some(Monitor {
         name: name.to_string(),
-        http: http?,
+        http,
         rate: rate as u32,
         marker_header,
+        writes,
+    })
+}
+
+fn decode_writes(
+    d: &Decoder,
+    node: &Spanned<Node>,
+    monitor: &str,
+    refs: &Refs,
+) -> Option<WriteTracking> {
+    let what = format!("`writes` of {monitor}");
+    let m = d.map(node, &what, WRITES_KEYS)?;
+    let field = m.opt_str_where("field", |field| {
+        is_word(
+            field,
+            |c| c.is_ascii_alphabetic(),
+            |c| c.is_ascii_alphanumeric() || c == '_',
+            63,
+        )
+        .then_some(())
+        .ok_or_else(|| format!("invalid form field `{field}`: expected letters, digits and `_`"))
+    });
+    let serving = m
+        .required("serving")
+        .and_then(|node| decode_token_query(d, node, &format!("`serving` of {what}"), refs));
+    let old = m
+        .opt("old")
+        .and_then(|node| decode_token_query(d, node, &format!("`old` of {what}"), refs));
+    Some(WriteTracking {
+        field: field.unwrap_or_else(|| "token".into()),
+        serving: serving?,
+        old,
+    })
+}
+
+fn decode_token_query(
+    d: &Decoder,
+    node: &Spanned<Node>,
+    what: &str,
+    refs: &Refs,
+) -> Option<TokenQuery> {
+    let m = d.map(node, what, TOKEN_QUERY_KEYS)?;
+    let host = m.required("host").and_then(|node| refs.host(d, node, what));
+    let command = m
+        .required("command")
+        .and_then(|node| decode_command(d, node));
+    Some(TokenQuery {
+        host: host?,
+        command: command?,
+    })
+}
+
+fn decode_migrate_step(
+    d: &Decoder,
+    node: &Spanned<Node>,
+    step: &str,
+    refs: &Refs,
+) -> Option<MigrateStep> {
+    let what = format!("`migrate` of {step}");
+    let m = d.map(node, &what, MIGRATE_KEYS)?;
+    let from = m.required("from").and_then(|node| refs.host(d, node, step));
+    let to = m.required("to").and_then(|node| refs.host(d, node, step));
+    let mut files = Vec::new();
+    if let Some(node) = m.opt("files") {
+        for item in one_or_many(node) {
+            if let Some(path) = d.str_where(item, "a path in `files`", check_copied_path) {
+                files.push(path);
+            }
+        }
+    }
+    let databases = m
+        .opt("databases")
+        .and_then(|node| {
+            d.list_of(node, "`databases`", |index, item| {
+                let label = format!("database {} of {step}", index + 1);
+                let db = d.map(item, &label, DATABASE_KINDS)?;
+                let (kind, name) = db.kind(DATABASE_KINDS, "database engine")?;
+                let name = d.str_where(name, &format!("`{kind}`"), check_database_name)?;
+                Some(DatabaseCopy {
+                    engine: if kind == "mariadb" {
+                        DatabaseEngine::Mariadb
+                    } else {
+                        DatabaseEngine::Postgresql
+                    },
+                    name,
+                })
+            })
+        })
+        .unwrap_or_default();
+    if files.is_empty() && databases.is_empty() && !d.has_errors() {
+        d.error_with_help(
+            m.mark(),
+            format!("{what} copies nothing"),
+            "give `files` (absolute paths) or `databases` (e.g. `- mariadb: shop`), or both",
+        );
+    }
+    let (from, to) = (from?, to?);
+    if from == to {
+        if let Some(key) = m.key("to") {
+            d.error(
+                Mark::of_key(key),
+                format!("`from` and `to` of {step} are the same host"),
+            );
+        }
+        return None;
+    }
+    Some(MigrateStep {
+        from,
+        to,
+        files,
+        databases,
+        verify: m.opt_bool("verify").unwrap_or(true),
+    })
+}
+
+fn check_copied_path(path: &str) -> Result<(), String> {
+    if !path.starts_with('/') {
+        return Err(format!("`{path}` is not an absolute path"));
+    }
+    if path.split('/').any(|part| part == "..") {
+        return Err(format!("`{path}` contains `..`"));
+    }
+    if path.trim_end_matches('/').is_empty() {
+        return Err("`/` cannot be copied: name the application's directories".into());
+    }
+    Ok(())
+}
+
+fn check_database_name(name: &str) -> Result<(), String> {
+    if is_word(
+        name,
+        |c| c.is_ascii_alphanumeric() || c == '_',
+        |c| c.is_ascii_alphanumeric() || c == '_' || c == '-',
+        63,
+    ) {
+        Ok(())
+    } else {
+        Err(format!(
+            "invalid database name `{name}`: expected letters, digits, `_` and `-`"
+        ))
+    }
+}
+
+fn decode_dns_switch_step(
+    d: &Decoder,
+    node: &Spanned<Node>,
+    step: &str,
+    refs: &Refs,
+) -> Option<DnsSwitchStep> {
+    let m = d.map(node, &format!("`dns-switch` of {step}"), DNS_SWITCH_KEYS)?;
+    let to = m.required("to").and_then(|node| refs.host(d, node, step));
+    let over = m.opt_duration("over").unwrap_or(Duration::from_secs(10));
+    let monitors = m
+        .opt("monitors")
+        .map(|node| {
+            one_or_many(node)
+                .iter()
+                .filter_map(|item| refs.monitor(d, item, step))
+                .collect()
+        })
+        .unwrap_or_default();
+    Some(DnsSwitchStep {
+        to: to?,
+        over,
+        monitors,
+    })
+}
+
+fn decode_drain_check_step(
+    d: &Decoder,
+    node: &Spanned<Node>,
+    step: &str,
+    refs: &Refs,
+) -> Option<DrainCheckStep> {
+    let m = d.map(node, &format!("`drain-check` of {step}"), DRAIN_CHECK_KEYS)?;
+    let host = m.required("host").and_then(|node| refs.host(d, node, step));
+    let log = m.opt_str_where("log", |path| {
+        path.starts_with('/')
+            .then_some(())
+            .ok_or_else(|| format!("`{path}` is not an absolute path"))
+    });
+    let quiet = m.opt_duration("quiet").unwrap_or(Duration::from_secs(5));
+    Some(DrainCheckStep {
+        host: host?,
+        log,
+        quiet,
     })
 }
 
@@ -606,6 +831,9 @@ fn decode_step(d: &Decoder, index: usize, node: &Spanned<Node>, refs: &Refs) -> 
         "upgrade" => decode_upgrade_step(d, body, &what, refs).map(StepKind::Upgrade),
         "monitor" => decode_monitor_step(d, body, &what, refs).map(StepKind::Monitor),
         "cutover" => decode_cutover_step(d, body, &what, refs).map(StepKind::Cutover),
+        "migrate" => decode_migrate_step(d, body, &what, refs).map(StepKind::Migrate),
+        "dns-switch" => decode_dns_switch_step(d, body, &what, refs).map(StepKind::DnsSwitch),
+        "drain-check" => decode_drain_check_step(d, body, &what, refs).map(StepKind::DrainCheck),
         _ => decode_exec_step(d, body, &what, refs).map(StepKind::Exec),
     }?;
     Some(NamedStep {
@@ -733,6 +961,13 @@ fn derived_step_name(kind: &StepKind) -> String {
             step.monitors.join(", ")
         ),
         StepKind::Cutover(step) => format!("cutover {} → {}", step.from, step.to),
+        StepKind::Migrate(step) => format!("migrate {} → {}", step.from, step.to),
+        StepKind::DnsSwitch(step) => format!(
+            "dns switch to {} over {}",
+            step.to,
+            humantime::format_duration(step.over)
+        ),
+        StepKind::DrainCheck(step) => format!("drain check {}", step.host),
         StepKind::Exec(step) => format!("exec {}: {}", step.host, shorten(&step.command.display())),
     }
 }
@@ -841,17 +1076,33 @@ fn decode_gate(d: &Decoder, index: usize, node: &Spanned<Node>, refs: &Refs) -> 
                 limit: limit?,
             }
         }
-        _ => {
+        "p99_latency" => {
             for key in ["probe", "severity"] {
                 reject_key(&m, key, "another gate kind");
             }
-            let limit = d.int_in(limit_node, "`max_failed_requests`", 0..=i64::MAX);
+            let ratio =
+                d.positive_number(limit_node, "`p99_latency` (the largest after/before ratio)");
             let monitor = m
                 .opt("monitor")
                 .and_then(|node| refs.monitor(d, node, &what));
-            GateKind::MaxFailedRequests {
+            GateKind::P99Latency {
                 monitor,
-                limit: limit?.unsigned_abs(),
+                max_ratio: ratio?,
+            }
+        }
+        counted => {
+            for key in ["probe", "severity"] {
+                reject_key(&m, key, "another gate kind");
+            }
+            let limit = d.int_in(limit_node, &format!("`{counted}`"), 0..=i64::MAX);
+            let monitor = m
+                .opt("monitor")
+                .and_then(|node| refs.monitor(d, node, &what));
+            let limit = limit?.unsigned_abs();
+            match counted {
+                "lost_writes" => GateKind::LostWrites { monitor, limit },
+                "split_writes" => GateKind::SplitWrites { monitor, limit },
+                _ => GateKind::MaxFailedRequests { monitor, limit },
             }
         }
     };
@@ -890,6 +1141,9 @@ fn derived_gate_name(kind: &GateKind) -> String {
         // These names are the report's contract: scripts look gates up by them.
         GateKind::MaxUnavailability { .. } => "max_unavailability".into(),
         GateKind::MaxFailedRequests { .. } => "max_failed_requests".into(),
+        GateKind::LostWrites { .. } => "lost_writes".into(),
+        GateKind::SplitWrites { .. } => "split_writes".into(),
+        GateKind::P99Latency { .. } => "p99_latency".into(),
     }
 }
 
@@ -1340,7 +1594,7 @@ colour: blue
                 (
                     6,
                     5,
-                    "missing step kind in step 1: expected one of `probe`, `reboot`, `exec`, `upgrade`, `monitor`, `cutover`"
+                    "missing step kind in step 1: expected one of `probe`, `reboot`, `exec`, `upgrade`, `monitor`, `cutover`, `migrate`, `dns-switch`, `drain-check`"
                 ),
             ]
         );

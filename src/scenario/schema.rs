@@ -87,7 +87,29 @@ fn defs() -> Value {
             "properties": {
                 "http": {"$ref": "#/$defs/http"},
                 "rate": {"description": "Requests per second.", "type": "integer", "minimum": 1, "maximum": 20000, "default": 200},
-                "marker_header": {"description": "Response header naming the host that served, counted per value.", "type": "string"}
+                "marker_header": {"description": "Response header naming the host that served, counted per value.", "type": "string"},
+                "writes": {"$ref": "#/$defs/writes"}
+            }
+        },
+        "writes": {
+            "description": "Acknowledged-write tracking: each POST carries a unique token; an answer with the expected status acknowledges it. When the monitor stops, the stored tokens are listed: acknowledged ones missing from `serving` are lost writes, ones that reached `old` after the cutover are split writes.",
+            "type": "object",
+            "required": ["serving"],
+            "additionalProperties": false,
+            "properties": {
+                "field": {"description": "Form field that carries the token.", "type": "string", "default": "token"},
+                "serving": {"$ref": "#/$defs/tokenQuery", "description": "Lists the tokens in the database that serves after the move."},
+                "old": {"$ref": "#/$defs/tokenQuery", "description": "Lists the tokens in the old database."}
+            }
+        },
+        "tokenQuery": {
+            "description": "A command run in a host that prints stored tokens, one a line.",
+            "type": "object",
+            "required": ["host", "command"],
+            "additionalProperties": false,
+            "properties": {
+                "host": {"$ref": "#/$defs/hostRef"},
+                "command": {"$ref": "#/$defs/command"}
             }
         },
         "cutoverStep": {
@@ -111,6 +133,57 @@ fn defs() -> Value {
             "properties": {
                 "start": one_or_more(json!({"$ref": "#/$defs/monitorRef"})),
                 "stop": one_or_more(json!({"$ref": "#/$defs/monitorRef"}))
+            }
+        },
+        "migrateStep": {
+            "description": "Bring the application from `from` to `to`: file trees streamed with ownership and modes, databases dumped and restored; then verified (file checksums, table row counts and checksums).",
+            "type": "object",
+            "required": ["from", "to"],
+            "additionalProperties": false,
+            "properties": {
+                "from": {"$ref": "#/$defs/hostRef"},
+                "to": {"$ref": "#/$defs/hostRef"},
+                "files": {
+                    "description": "Absolute paths (directories or files); each replaces the same path on `to`.",
+                    "oneOf": [{"type": "string", "pattern": "^/"}, {"type": "array", "items": {"type": "string", "pattern": "^/"}}]
+                },
+                "databases": {
+                    "description": "Databases to dump and restore, e.g. `- mariadb: shop` or `- postgresql: notes`.",
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "additionalProperties": false,
+                        "minProperties": 1,
+                        "maxProperties": 1,
+                        "properties": {
+                            "mariadb": {"description": "A MariaDB or MySQL database (mysqldump, mysql).", "type": "string"},
+                            "postgresql": {"description": "A PostgreSQL database (pg_dump -Fc, pg_restore).", "type": "string"}
+                        }
+                    }
+                },
+                "verify": {"description": "Compare source and copy afterwards; a difference fails the step.", "type": "boolean", "default": true}
+            }
+        },
+        "dnsSwitchStep": {
+            "description": "DNS propagation: the monitors' clients move from the site's current host to `to`, a growing share of them over `over`.",
+            "type": "object",
+            "required": ["to"],
+            "additionalProperties": false,
+            "properties": {
+                "to": {"$ref": "#/$defs/hostRef"},
+                "over": {"$ref": "#/$defs/duration", "default": "10s"},
+                "monitors": one_or_more(json!({"$ref": "#/$defs/monitorRef"}))
+            }
+        },
+        "drainCheckStep": {
+            "description": "Watch a host's access log until no client reaches it directly for `quiet` (requests from the replica's hosts, such as proxied ones, excluded).",
+            "type": "object",
+            "required": ["host"],
+            "additionalProperties": false,
+            "properties": {
+                "host": {"$ref": "#/$defs/hostRef"},
+                "log": {"description": "Access log path (default: Apache's or nginx's).", "type": "string", "pattern": "^/"},
+                "quiet": {"$ref": "#/$defs/duration", "default": "5s"}
             }
         },
         "port": {"type": "integer", "minimum": 1, "maximum": 65535},
@@ -211,7 +284,7 @@ fn http() -> Value {
                 "description": "Host header; the name resolves to the chosen host like an /etc/hosts override.",
                 "type": "string"
             },
-            "method": {"enum": ["GET", "HEAD"], "default": "GET"},
+            "method": {"enum": ["GET", "HEAD", "POST"], "default": "GET"},
             "timeout": {"$ref": "#/$defs/duration", "default": "5s"},
             "expect": {"$ref": "#/$defs/httpExpect"}
         }
@@ -280,10 +353,10 @@ fn exec_expect() -> Value {
 
 fn step() -> Value {
     json!({
-        "description": "One step; exactly one of `probe`, `reboot`, `exec`, `upgrade`.",
+        "description": "One step; exactly one of `probe`, `reboot`, `exec`, `upgrade`, `monitor`, `cutover`, `migrate`, `dns-switch`, `drain-check`.",
         "type": "object",
         "additionalProperties": false,
-        "oneOf": [{"required": ["probe"]}, {"required": ["reboot"]}, {"required": ["exec"]}, {"required": ["upgrade"]}, {"required": ["monitor"]}, {"required": ["cutover"]}],
+        "oneOf": [{"required": ["probe"]}, {"required": ["reboot"]}, {"required": ["exec"]}, {"required": ["upgrade"]}, {"required": ["monitor"]}, {"required": ["cutover"]}, {"required": ["migrate"]}, {"required": ["dns-switch"]}, {"required": ["drain-check"]}],
         "properties": {
             "name": {"description": "Unique step name; derived from the step when absent.", "type": "string"},
             "timeout": {"$ref": "#/$defs/duration", "description": "Defaults to 5m (probe, exec), 3m (reboot) or 1h (upgrade)."},
@@ -300,7 +373,10 @@ fn step() -> Value {
             "exec": {"$ref": "#/$defs/execStep"},
             "upgrade": {"$ref": "#/$defs/upgradeStep"},
             "monitor": {"$ref": "#/$defs/monitorStep"},
-            "cutover": {"$ref": "#/$defs/cutoverStep"}
+            "cutover": {"$ref": "#/$defs/cutoverStep"},
+            "migrate": {"$ref": "#/$defs/migrateStep"},
+            "dns-switch": {"$ref": "#/$defs/dnsSwitchStep"},
+            "drain-check": {"$ref": "#/$defs/drainCheckStep"}
         }
     })
 }
@@ -359,10 +435,10 @@ fn exec_step() -> Value {
 
 fn gate() -> Value {
     json!({
-        "description": "A condition of the verdict; exactly one of `max_failed_checks`, `max_findings`, `max_unavailability`, `max_failed_requests`.",
+        "description": "A condition of the verdict; exactly one of `max_failed_checks`, `max_findings`, `max_unavailability`, `max_failed_requests`, `lost_writes`, `split_writes`, `p99_latency`.",
         "type": "object",
         "additionalProperties": false,
-        "oneOf": [{"required": ["max_failed_checks"]}, {"required": ["max_findings"]}, {"required": ["max_unavailability"]}, {"required": ["max_failed_requests"]}],
+        "oneOf": [{"required": ["max_failed_checks"]}, {"required": ["max_findings"]}, {"required": ["max_unavailability"]}, {"required": ["max_failed_requests"]}, {"required": ["lost_writes"]}, {"required": ["split_writes"]}, {"required": ["p99_latency"]}],
         "properties": {
             "name": {"description": "Gate name; derived when absent.", "type": "string"},
             "max_failed_checks": {
@@ -390,7 +466,22 @@ fn gate() -> Value {
                 "type": "integer",
                 "minimum": 0
             },
-            "monitor": {"$ref": "#/$defs/monitorRef", "description": "Only with `max_unavailability` or `max_failed_requests`."}
+            "lost_writes": {
+                "description": "At most this many acknowledged writes of `monitor` (or of all writer monitors) missing after the move. Present with limit 0 whenever a monitor tracks writes.",
+                "type": "integer",
+                "minimum": 0
+            },
+            "split_writes": {
+                "description": "At most this many writes that reached the old database after the cutover. Present with limit 0 whenever a monitor tracks writes.",
+                "type": "integer",
+                "minimum": 0
+            },
+            "p99_latency": {
+                "description": "The p99 latency after the change is at most this many times the p99 before it.",
+                "type": "number",
+                "exclusiveMinimum": 0
+            },
+            "monitor": {"$ref": "#/$defs/monitorRef", "description": "Only with the monitor gates."}
         }
     })
 }
@@ -417,6 +508,15 @@ mod tests {
         (MONITOR_KEYS, "/$defs/monitor/properties"),
         (MONITOR_STEP_KEYS, "/$defs/monitorStep/properties"),
         (CUTOVER_KEYS, "/$defs/cutoverStep/properties"),
+        (WRITES_KEYS, "/$defs/writes/properties"),
+        (TOKEN_QUERY_KEYS, "/$defs/tokenQuery/properties"),
+        (MIGRATE_KEYS, "/$defs/migrateStep/properties"),
+        (
+            DATABASE_KINDS,
+            "/$defs/migrateStep/properties/databases/items/properties",
+        ),
+        (DNS_SWITCH_KEYS, "/$defs/dnsSwitchStep/properties"),
+        (DRAIN_CHECK_KEYS, "/$defs/drainCheckStep/properties"),
         (GATE_KEYS, "/$defs/gate/properties"),
     ];
 

@@ -2,11 +2,16 @@
 //! applies its timeout and turns it into a report entry.
 
 mod cutover;
+mod dns_switch;
+mod drain_check;
 mod exec;
+mod migrate;
 mod monitor;
 mod probe;
 mod reboot;
 pub(crate) mod upgrade;
+
+pub(super) use monitor::finish as finish_monitor;
 
 use std::time::Instant;
 
@@ -129,6 +134,9 @@ pub(super) async fn run_step<E: Engine>(
             StepKind::Upgrade(s) => upgrade::run(s, &mut cx).await,
             StepKind::Monitor(s) => monitor::run(s, &mut cx).await,
             StepKind::Cutover(s) => cutover::run(s, &mut cx).await,
+            StepKind::Migrate(s) => migrate::run(s, &mut cx).await,
+            StepKind::DnsSwitch(s) => dns_switch::run(s, &mut cx).await,
+            StepKind::DrainCheck(s) => drain_check::run(s, &mut cx).await,
         }
     };
     let result = match tokio::time::timeout(step.timeout, work).await {
@@ -139,6 +147,17 @@ pub(super) async fn run_step<E: Engine>(
         )),
     };
     let mut result = result;
+    if matches!(
+        step.kind,
+        StepKind::Cutover(_) | StepKind::DnsSwitch(_) | StepKind::Migrate(_) | StepKind::Reboot(_)
+    ) {
+        state.moments.push(super::Moment {
+            name: step.name.clone(),
+            kind: step.kind.label(),
+            start: started,
+            end: Instant::now(),
+        });
+    }
     if !result.passed {
         // A step cannot fail "because of the stack" when the engine itself is gone:
         // that is an environment error, not a NO-GO.

@@ -1,0 +1,249 @@
+//! Write tracking: the tokens a writer monitor sent, checked against the tokens the
+//! databases hold once it stops. Lost writes were acknowledged and are missing where
+//! the site is served from after the move; split writes reached the old database
+//! after the cutover, so two databases took writes at once.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::{Sample, token};
+
+/// Examples kept for each kind of problem.
+const EXAMPLES: usize = 5;
+
+/// One write, as evidence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WriteExample {
+    pub token: String,
+    /// When it was due, from the monitor's start.
+    pub sent_at_ms: u64,
+    /// The status it got (none: no answer).
+    pub status: Option<u16>,
+    /// The host whose name the client resolved the site to.
+    pub client_host: String,
+    /// The marker header of the answer: which host served it.
+    pub served_by: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WritesReport {
+    pub sent: u64,
+    /// Writes answered with the expected status.
+    pub acknowledged: u64,
+    /// This monitor's tokens found in the database that serves after the move.
+    pub stored: Option<u64>,
+    /// This monitor's tokens found in the old database.
+    pub stored_old: Option<u64>,
+    /// Acknowledged writes missing from the serving database.
+    pub lost: u64,
+    pub lost_examples: Vec<WriteExample>,
+    /// Writes sent after the cutover that reached the old database.
+    pub split: u64,
+    pub split_examples: Vec<WriteExample>,
+    /// The cutover moment split writes are counted from, from the monitor's start.
+    pub switch_at_ms: Option<u64>,
+    /// What could not be measured, and why (a listing that failed, no cutover).
+    pub problems: Vec<String>,
+}
+
+impl WritesReport {
+    /// Whether lost writes were measured.
+    pub fn lost_measured(&self) -> bool {
+        self.stored.is_some()
+    }
+
+    /// Whether split writes were measured.
+    pub fn split_measured(&self) -> bool {
+        self.stored_old.is_some() && self.switch_at_ms.is_some()
+    }
+}
+
+/// Compare what a writer monitor sent with what the databases hold. `serving` and
+/// `old` are the token listings (or why they could not be had); `switch_at` is the
+/// cutover moment from the monitor's start.
+pub fn check_writes(
+    monitor: &str,
+    samples: &[Sample],
+    hosts: &[String],
+    serving: Result<HashSet<String>, String>,
+    old: Option<Result<HashSet<String>, String>>,
+    switch_at: Option<Duration>,
+) -> WritesReport {
+    let example = |sample: &Sample| WriteExample {
+        token: token(monitor, sample.seq),
+        sent_at_ms: sample.scheduled.as_millis() as u64,
+        status: sample.status,
+        client_host: hosts
+            .get(usize::from(sample.via))
+            .cloned()
+            .unwrap_or_default(),
+        served_by: sample.served_by.clone(),
+    };
+    let mut report = WritesReport {
+        sent: samples.len() as u64,
+        acknowledged: samples.iter().filter(|s| s.ok).count() as u64,
+        stored: None,
+        stored_old: None,
+        lost: 0,
+        lost_examples: Vec::new(),
+        split: 0,
+        split_examples: Vec::new(),
+        switch_at_ms: switch_at.map(|at| at.as_millis() as u64),
+        problems: Vec::new(),
+    };
+    match serving {
+        Ok(stored) => {
+            report.stored = Some(
+                samples
+                    .iter()
+                    .filter(|s| stored.contains(&token(monitor, s.seq)))
+                    .count() as u64,
+            );
+            for sample in samples
+                .iter()
+                .filter(|s| s.ok && !stored.contains(&token(monitor, s.seq)))
+            {
+                report.lost += 1;
+                if report.lost_examples.len() < EXAMPLES {
+                    report.lost_examples.push(example(sample));
+                }
+            }
+        }
+        Err(why) => report.problems.push(format!(
+            "lost writes not measured: listing the serving database failed: {why}"
+        )),
+    }
+    match (old, switch_at) {
+        (None, _) => {}
+        (Some(Err(why)), _) => report.problems.push(format!(
+            "split writes not measured: listing the old database failed: {why}"
+        )),
+        (Some(Ok(stored_old)), switch_at) => {
+            report.stored_old = Some(
+                samples
+                    .iter()
+                    .filter(|s| stored_old.contains(&token(monitor, s.seq)))
+                    .count() as u64,
+            );
+            match switch_at {
+                None => report.problems.push(
+                    "split writes not measured: no cutover or DNS switch happened while the monitor ran"
+                        .into(),
+                ),
+                Some(at) => {
+                    for sample in samples.iter().filter(|s| {
+                        s.scheduled >= at && stored_old.contains(&token(monitor, s.seq))
+                    }) {
+                        report.split += 1;
+                        if report.split_examples.len() < EXAMPLES {
+                            report.split_examples.push(example(sample));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    report
+}
+
+/// The tokens in a listing's output: one a line, blanks ignored.
+pub fn parse_tokens(output: &str) -> HashSet<String> {
+    output
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// 10 writes a second for 2 s; 5 to 7 failed; the cutover is at 1 s.
+    fn samples() -> Vec<Sample> {
+        (0..20)
+            .map(|i| Sample {
+                scheduled: Duration::from_millis(u64::from(i) * 100),
+                latency: Duration::from_millis(3),
+                ok: !(5..8).contains(&i),
+                status: Some(if (5..8).contains(&i) { 503 } else { 200 }),
+                served_by: Some(if i < 10 { "old".into() } else { "new".into() }),
+                error: None,
+                seq: i,
+                via: 0,
+            })
+            .collect()
+    }
+
+    fn tokens(range: impl Iterator<Item = u32>) -> HashSet<String> {
+        range.map(|i| token("w", i)).collect()
+    }
+
+    #[test]
+    fn acknowledged_writes_missing_after_the_move_are_lost() {
+        // The dump was taken after write 2: 3 and 4 were acknowledged by the old host
+        // and never reached the new database; 5–7 failed and do not count.
+        let serving = tokens((0..3).chain(8..20));
+        let report = check_writes(
+            "w",
+            &samples(),
+            &["old".into()],
+            Ok(serving),
+            None,
+            Some(Duration::from_secs(1)),
+        );
+        assert_eq!((report.sent, report.acknowledged), (20, 17));
+        assert_eq!(report.stored, Some(15));
+        assert_eq!(report.lost, 2);
+        let lost: Vec<&str> = report
+            .lost_examples
+            .iter()
+            .map(|e| e.token.as_str())
+            .collect();
+        assert_eq!(lost, ["rh-w-3", "rh-w-4"]);
+        assert_eq!(report.lost_examples[0].sent_at_ms, 300);
+        assert!(!report.split_measured());
+    }
+
+    #[test]
+    fn writes_reaching_the_old_database_after_the_cutover_are_split() {
+        let serving = tokens((0..20).filter(|i| *i != 12 && *i != 15));
+        // 12 and 15 went to the old database after the cutover at 1 s.
+        let old = tokens((0..10).chain([12, 15]));
+        let report = check_writes(
+            "w",
+            &samples(),
+            &["old".into()],
+            Ok(serving),
+            Some(Ok(old)),
+            Some(Duration::from_secs(1)),
+        );
+        assert_eq!(report.split, 2);
+        assert_eq!(report.lost, 2);
+        assert_eq!(report.split_examples[1].token, "rh-w-15");
+        assert!(report.split_measured() && report.lost_measured());
+    }
+
+    #[test]
+    fn a_failed_listing_is_not_a_zero() {
+        let report = check_writes(
+            "w",
+            &samples(),
+            &["old".into()],
+            Err("mysql: command not found".into()),
+            Some(Ok(HashSet::new())),
+            None,
+        );
+        assert!(!report.lost_measured() && !report.split_measured());
+        assert_eq!(report.problems.len(), 2, "{:?}", report.problems);
+        assert!(report.problems[0].contains("command not found"));
+    }
+
+    #[test]
+    fn listings_ignore_blank_lines_and_spaces() {
+        assert_eq!(parse_tokens("rh-w-1\n\n  rh-w-2 \n"), tokens(1..3));
+    }
+}

@@ -1,0 +1,95 @@
+//! `dns-switch` step: DNS propagation, rehearsed. The monitors' clients move from
+//! resolving the site to its current host to resolving it to the new one, a growing
+//! share of them as the step goes on, the way resolver caches expire one by one over
+//! hours in real life (here compressed into `over`).
+
+use std::time::{Duration, Instant};
+
+use super::{StepContext, StepResult};
+use crate::engine::Engine;
+use crate::scenario::DnsSwitchStep;
+
+/// How often the share moves.
+const TICK: Duration = Duration::from_millis(100);
+/// How often progress is told.
+const PROGRESS_EVERY: Duration = Duration::from_secs(1);
+
+pub(super) async fn run<E: Engine>(
+    step: &DnsSwitchStep,
+    cx: &mut StepContext<'_, E>,
+) -> StepResult {
+    let Some(address) = cx.state.hosts.get(&step.to).map(|h| h.address) else {
+        return StepResult::failed(format!("host `{}` is not running", step.to));
+    };
+    let names: Vec<String> = if step.monitors.is_empty() {
+        cx.state
+            .running_monitors
+            .iter()
+            .map(|m| m.name.clone())
+            .collect()
+    } else {
+        step.monitors.clone()
+    };
+    if names.is_empty() {
+        return StepResult::failed(
+            "no monitor is running, so no client would switch: start one with `monitor: {start: NAME}` first".into(),
+        );
+    }
+    let mut selected = Vec::new();
+    for name in &names {
+        match cx
+            .state
+            .running_monitors
+            .iter()
+            .position(|m| &m.name == name)
+        {
+            Some(index) => selected.push(index),
+            None => return StepResult::failed(format!("monitor `{name}` is not running")),
+        }
+    }
+    for &index in &selected {
+        let monitor = &cx.state.running_monitors[index];
+        if let Err(e) = monitor.switch_to(&step.to, address) {
+            return StepResult::failed(e);
+        }
+    }
+    let started = Instant::now();
+    let mut told = started;
+    loop {
+        let elapsed = started.elapsed();
+        let share = if step.over.is_zero() {
+            1.0
+        } else {
+            (elapsed.as_secs_f64() / step.over.as_secs_f64()).min(1.0)
+        };
+        for &index in &selected {
+            cx.state.running_monitors[index].set_share(share);
+        }
+        if share >= 1.0 {
+            break;
+        }
+        if told.elapsed() >= PROGRESS_EVERY {
+            told = Instant::now();
+            cx.progress(format!(
+                "{:.0} % of clients resolve the site to {}",
+                share * 100.0,
+                step.to
+            ));
+        }
+        tokio::time::sleep(TICK).await;
+    }
+    StepResult {
+        passed: true,
+        detail: Some(format!(
+            "the clients of {} moved to `{}` over {}",
+            names
+                .iter()
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            step.to,
+            humantime::format_duration(step.over)
+        )),
+        ..StepResult::default()
+    }
+}
