@@ -69,7 +69,9 @@ fn a_bad_nginx_directive_stops_the_cutover_naming_it_and_restores_the_site() {
     assert_eq!(finding["host"], "old");
     let message = finding["message"].as_str().unwrap();
     assert!(
-        message.contains("unknown directive \"proxy_set_heder\""),
+        message.contains(
+            "with the proxy configuration: unknown directive \"proxy_set_heder\" in /etc/nginx/sites-enabled/default:"
+        ),
         "{message}"
     );
     assert!(

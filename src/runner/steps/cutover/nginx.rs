@@ -78,13 +78,14 @@ pub fn configtest_failed(
     written: &str,
     output: Vec<String>,
 ) -> Finding {
-    // nginx: [emerg] unknown directive "proxy_bogus" in /etc/nginx/sites-enabled/default:9
+    // `nginx: [emerg] unknown directive "x" in FILE:9` before nginx opens its error log,
+    // `2026/11/22 02:51:17 [emerg] 134#134: unknown directive "x" in FILE:9` after.
     let problem = output
         .iter()
         .find_map(|l| {
             ["[emerg] ", "[alert] ", "[crit] "]
                 .iter()
-                .find_map(|level| l.split_once(level).map(|(_, rest)| rest.trim()))
+                .find_map(|level| l.split_once(level).map(|(_, rest)| without_pid(rest)))
         })
         .or_else(|| output.first().map(|l| l.trim()))
         .unwrap_or("no output")
@@ -110,6 +111,22 @@ pub fn configtest_failed(
         message,
         remediation: "fix the directive `nginx -t` names (in the step's `proxy_config` when it has one); the site file was restored and the old site keeps serving until the test passes".to_string(),
         evidence,
+    }
+}
+
+/// `134#134: message` → `message`: the process and thread ids say nothing to a reader.
+fn without_pid(text: &str) -> &str {
+    let text = text.trim();
+    match text.split_once(": ") {
+        Some((ids, rest))
+            if ids.split('#').count() == 2
+                && ids
+                    .split('#')
+                    .all(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())) =>
+        {
+            rest
+        }
+        _ => text,
     }
 }
 
@@ -145,6 +162,25 @@ mod tests {
             finding.evidence.last().map(String::as_str),
             Some("/etc/nginx/sites-enabled/default:4: proxy_bogus on;")
         );
+    }
+
+    #[test]
+    fn the_error_log_format_loses_its_process_ids() {
+        let output = vec![
+            "2026/11/22 02:51:17 [emerg] 134#134: unknown directive \"proxy_set_heder\" in /etc/nginx/sites-enabled/default:2".to_string(),
+            "nginx: configuration file /etc/nginx/nginx.conf test failed".to_string(),
+        ];
+        let finding = configtest_failed(
+            "old",
+            "/etc/nginx/sites-enabled/default",
+            "server {\n    proxy_set_heder Host $host;\n}\n",
+            output,
+        );
+        assert_eq!(
+            finding.message,
+            "nginx's configuration test fails with the proxy configuration: unknown directive \"proxy_set_heder\" in /etc/nginx/sites-enabled/default:2 (`proxy_set_heder Host $host;`)"
+        );
+        assert_eq!(without_pid("12: a: b"), "12: a: b");
     }
 
     #[test]
