@@ -327,3 +327,139 @@ async fn an_engine_that_goes_away_is_an_environment_error_not_a_no_go() {
         "{error}"
     );
 }
+
+const CUTOVER: &str = r#"
+name: unit
+hosts:
+  old: {image: site}
+  new: {image: site}
+steps:
+  - name: cutover
+    cutover: {from: old, to: new, site: notes.example.test}
+"#;
+
+const NGINX_SITE: &str = "server {\n    listen 80 default_server;\n    server_name notes.example.test;\n    root /var/www/html;\n}\n";
+
+/// An old host running nginx (not Apache) whose `nginx -t` exits with `test_exit`.
+fn nginx_host(test_exit: i64) -> FakeEngine {
+    use base64::Engine as _;
+    FakeEngine::new(move |_, argv| {
+        let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+        match argv[..] {
+            ["systemctl", "is-active", "--quiet", "nginx"] => ok(""),
+            ["systemctl", "is-active", "--quiet", _] => ExecOutput {
+                exit_code: 3,
+                ..ExecOutput::default()
+            },
+            ["nginx", "-t"] => ExecOutput {
+                exit_code: test_exit,
+                stdout: String::new(),
+                stderr: "nginx: [emerg] unknown directive \"proxy_bogus\" in /etc/nginx/sites-enabled/default:5\n".into(),
+            },
+            ["sh", "-c", script, "sh", path] if script.starts_with("base64 -w0") => {
+                let text = if path == "/etc/hosts" {
+                    "127.0.0.1\tlocalhost\n"
+                } else {
+                    NGINX_SITE
+                };
+                ok(&base64::engine::general_purpose::STANDARD.encode(text))
+            }
+            _ => ok("running\n"),
+        }
+    })
+}
+
+/// What was written to `path`, in order.
+fn writes(engine: &FakeEngine, path: &str) -> Vec<String> {
+    use base64::Engine as _;
+    engine
+        .calls()
+        .iter()
+        .filter(|c| c.contains("base64 -d") && c.contains(&format!(" {path} ")))
+        .map(|c| {
+            let encoded = c.rsplit(' ').next().unwrap();
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(encoded)
+                .unwrap();
+            String::from_utf8(bytes).unwrap()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn an_nginx_cutover_rewrites_the_site_keeps_the_original_and_reloads() {
+    let engine = nginx_host(0);
+    let (report, _) = rehearse(&engine, CUTOVER).await;
+    assert_eq!(report.verdict, Verdict::Go, "{:?}", report.steps);
+    let site = writes(&engine, "/etc/nginx/sites-enabled/default");
+    assert_eq!(site.len(), 1);
+    assert!(
+        site[0].contains("proxy_pass http://notes.example.test;"),
+        "{}",
+        site[0]
+    );
+    assert_eq!(
+        writes(
+            &engine,
+            "/var/backups/rehearse/etc_nginx_sites-enabled_default.before-cutover"
+        ),
+        [NGINX_SITE]
+    );
+    assert!(
+        writes(&engine, "/etc/hosts")[0].ends_with("\tnotes.example.test\t# rehearse cutover\n")
+    );
+    let calls = short_calls(&engine);
+    assert!(
+        calls
+            .iter()
+            .any(|c| c.ends_with(": systemctl reload nginx")),
+        "{calls:#?}"
+    );
+    assert!(!calls.iter().any(|c| c.contains("a2enmod")), "{calls:#?}");
+}
+
+#[tokio::test]
+async fn a_failing_nginx_test_restores_the_site_and_does_not_reload() {
+    let engine = nginx_host(1);
+    let (report, _) = rehearse(&engine, CUTOVER).await;
+    assert_eq!(report.verdict, Verdict::NoGo);
+    let site = writes(&engine, "/etc/nginx/sites-enabled/default");
+    assert_eq!(site.len(), 2, "rewritten, then restored");
+    assert_eq!(site[1], NGINX_SITE);
+    let keys: Vec<&str> = report.findings.iter().map(|f| f.key.as_str()).collect();
+    assert_eq!(keys, ["cutover.configtest-failed"]);
+    assert!(
+        report.steps[1]
+            .detail
+            .as_deref()
+            .unwrap()
+            .ends_with("nginx was not reloaded and `/etc/nginx/sites-enabled/default` was restored, the old site still serves")
+    );
+    assert!(
+        !engine
+            .calls()
+            .iter()
+            .any(|c| c.contains("systemctl reload"))
+    );
+}
+
+#[tokio::test]
+async fn a_cutover_needs_to_know_the_web_server() {
+    // The healthy fake answers "active" for every unit: both servers seem to run.
+    let engine = FakeEngine::healthy();
+    let (report, _) = rehearse(&engine, CUTOVER).await;
+    assert_eq!(
+        report.steps[1].detail.as_deref(),
+        Some(
+            "both apache2 and nginx are active on `old`: name the one serving `notes.example.test` with `server`"
+        )
+    );
+    let text = CUTOVER.replace(
+        "site: notes.example.test}",
+        "site: notes.example.test, server: nginx}",
+    );
+    let engine = nginx_host(0);
+    let (report, _) = rehearse(&engine, &text).await;
+    assert_eq!(report.verdict, Verdict::Go);
+    assert!(!engine.calls().iter().any(|c| c.contains("is-active")));
+}

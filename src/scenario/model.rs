@@ -341,10 +341,10 @@ pub struct UpgradeStep {
     pub probes: Vec<String>,
 }
 
-/// The second story's move: the old host's Apache becomes a reverse proxy to the new
-/// host. On the old host the site's name is pointed at the new host in `/etc/hosts`,
-/// the proxy directives go into the site's virtual host, the modules are enabled, the
-/// configuration is tested, and Apache reloads gracefully.
+/// The second story's move: the old host's web server becomes a reverse proxy to the new
+/// host. On the old host the site's name is pointed at the new host in `/etc/hosts`, the
+/// proxy configuration goes into the site's file, the configuration is tested, and the
+/// server reloads gracefully.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CutoverStep {
     /// The host whose web server becomes the proxy.
@@ -353,9 +353,14 @@ pub struct CutoverStep {
     pub to: String,
     /// The site's name, resolved to `to` on `from`.
     pub site: String,
-    /// The virtual host file on `from` that gets the proxy directives.
-    pub vhost_file: String,
-    /// Directives to insert instead of the default ones (e.g. an admin's own procedure).
+    /// The web server on `from`; `None`: whichever of Apache and nginx is active there.
+    pub server: Option<WebServer>,
+    /// The site's file on `from` that gets the proxy configuration; `None`: the server's
+    /// default site ([`WebServer::default_site_file`]).
+    pub vhost_file: Option<String>,
+    /// Configuration to use instead of the default one (e.g. an admin's own procedure):
+    /// Apache directives inserted into the virtual host, or what replaces the body of
+    /// nginx's server block.
     pub proxy_config: Option<String>,
 }
 
@@ -392,6 +397,31 @@ impl DatabaseEngine {
         match self {
             DatabaseEngine::Mariadb => "mariadb",
             DatabaseEngine::Postgresql => "postgresql",
+        }
+    }
+}
+
+/// A web server the `cutover` step knows how to turn into a reverse proxy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WebServer {
+    Apache,
+    Nginx,
+}
+
+impl WebServer {
+    /// The systemd unit, as Debian names it.
+    pub fn unit(self) -> &'static str {
+        match self {
+            WebServer::Apache => "apache2",
+            WebServer::Nginx => "nginx",
+        }
+    }
+
+    /// The site file Debian's package enables.
+    pub fn default_site_file(self) -> &'static str {
+        match self {
+            WebServer::Apache => "/etc/apache2/sites-enabled/000-default.conf",
+            WebServer::Nginx => "/etc/nginx/sites-enabled/default",
         }
     }
 }

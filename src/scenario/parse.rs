@@ -66,7 +66,10 @@ pub(crate) const STEP_KINDS: &[&str] = &[
     "dns-switch",
     "drain-check",
 ];
-pub(crate) const CUTOVER_KEYS: &[&str] = &["from", "to", "site", "vhost_file", "proxy_config"];
+pub(crate) const CUTOVER_KEYS: &[&str] =
+    &["from", "to", "site", "server", "vhost_file", "proxy_config"];
+const WEB_SERVERS: &[(&str, WebServer)] =
+    &[("apache", WebServer::Apache), ("nginx", WebServer::Nginx)];
 pub(crate) const UPGRADE_KEYS: &[&str] = &[
     "host",
     "to",
@@ -534,13 +537,12 @@ fn decode_cutover_step(
     let from = m.required("from").and_then(|node| refs.host(d, node, step));
     let to = m.required("to").and_then(|node| refs.host(d, node, step));
     let site = m.required_str_where("site", check_hostname);
-    let vhost_file = m
-        .opt_str_where("vhost_file", |path| {
-            path.starts_with('/')
-                .then_some(())
-                .ok_or_else(|| format!("`{path}` is not an absolute path"))
-        })
-        .unwrap_or_else(|| "/etc/apache2/sites-enabled/000-default.conf".into());
+    let server = m.opt_choice("server", WEB_SERVERS);
+    let vhost_file = m.opt_str_where("vhost_file", |path| {
+        path.starts_with('/')
+            .then_some(())
+            .ok_or_else(|| format!("`{path}` is not an absolute path"))
+    });
     let (from, to) = (from?, to?);
     if from == to {
         if let Some(key) = m.key("to") {
@@ -555,6 +557,7 @@ fn decode_cutover_step(
         from,
         to,
         site: site?,
+        server,
         vhost_file,
         proxy_config: m.opt_str("proxy_config"),
     })
@@ -1670,5 +1673,48 @@ error: unknown probe `homepag` in step 1
 
 3 errors in scenarios/demo.yaml";
         assert_eq!(rendered, expected);
+    }
+
+    const TWO_HOSTS: &str = "name: t\nhosts:\n  old:\n    image: web-pgsql-bookworm\n  new:\n    image: web-pgsql-bookworm\n";
+
+    #[test]
+    fn cutover_server_and_site_file_default_to_none() {
+        let source = format!(
+            "{TWO_HOSTS}steps:\n  - cutover: {{from: old, to: new, site: notes.example.test}}\n"
+        );
+        let scenario = parse(Path::new("t.yaml"), &source).unwrap();
+        let StepKind::Cutover(step) = &scenario.steps[0].kind else {
+            panic!("{:?}", scenario.steps[0].kind)
+        };
+        assert_eq!((step.server, step.vhost_file.as_deref()), (None, None));
+    }
+
+    #[test]
+    fn cutover_takes_the_web_server() {
+        let source = format!(
+            "{TWO_HOSTS}steps:\n  - cutover: {{from: old, to: new, site: notes.example.test, server: nginx, vhost_file: /etc/nginx/sites-enabled/notes}}\n"
+        );
+        let scenario = parse(Path::new("t.yaml"), &source).unwrap();
+        let StepKind::Cutover(step) = &scenario.steps[0].kind else {
+            panic!("{:?}", scenario.steps[0].kind)
+        };
+        assert_eq!(step.server, Some(WebServer::Nginx));
+        assert_eq!(
+            step.vhost_file.as_deref(),
+            Some("/etc/nginx/sites-enabled/notes")
+        );
+    }
+
+    #[test]
+    fn cutover_with_an_unknown_web_server_suggests_one() {
+        let source = format!(
+            "{TWO_HOSTS}steps:\n  - cutover: {{from: old, to: new, site: notes.example.test, server: ngnix}}\n"
+        );
+        let error = only_error(&source);
+        assert_eq!(
+            error.message,
+            "invalid value `ngnix` for `server`: expected one of `apache`, `nginx`"
+        );
+        assert_eq!(error.help.as_deref(), Some("did you mean `nginx`?"));
     }
 }

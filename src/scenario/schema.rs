@@ -113,16 +113,17 @@ fn defs() -> Value {
             }
         },
         "cutoverStep": {
-            "description": "The old host's Apache becomes a reverse proxy to the new host: the site's name pointed at `to` in /etc/hosts, proxy directives added to the virtual host, modules enabled, configuration tested, graceful reload.",
+            "description": "The old host's web server (Apache or nginx) becomes a reverse proxy to the new host: the site's name pointed at `to` in /etc/hosts, the proxy configuration put into the site's file, configuration tested, graceful reload.",
             "type": "object",
             "required": ["from", "to", "site"],
             "additionalProperties": false,
             "properties": {
-                "from": {"$ref": "#/$defs/hostRef", "description": "The host whose Apache becomes the proxy."},
+                "from": {"$ref": "#/$defs/hostRef", "description": "The host whose web server becomes the proxy."},
                 "to": {"$ref": "#/$defs/hostRef", "description": "The host that serves the site from now on."},
                 "site": {"description": "The site's name, resolved to `to` on `from`.", "type": "string"},
-                "vhost_file": {"description": "Virtual host file on `from` that gets the directives.", "type": "string", "default": "/etc/apache2/sites-enabled/000-default.conf"},
-                "proxy_config": {"description": "Directives to insert instead of ProxyPreserveHost/ProxyPass/ProxyPassReverse.", "type": "string"}
+                "server": {"description": "The web server on `from`; default: whichever of apache2 and nginx is active there.", "enum": ["apache", "nginx"]},
+                "vhost_file": {"description": "The site's file on `from` that gets the proxy configuration; default: /etc/apache2/sites-enabled/000-default.conf for Apache, /etc/nginx/sites-enabled/default for nginx.", "type": "string"},
+                "proxy_config": {"description": "Apache: directives to insert instead of ProxyPreserveHost/ProxyPass/ProxyPassReverse. nginx: what replaces the body of the site's server block (listen, server_name, ssl_* and log lines kept) instead of a `location /` with proxy_pass.", "type": "string"}
             }
         },
         "monitorStep": {

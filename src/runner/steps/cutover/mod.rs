@@ -1,0 +1,160 @@
+//! `cutover` step: the old host's web server becomes a reverse proxy to the new host, the
+//! way the second story does it — the site's name pointed at the new host in the old
+//! host's `/etc/hosts`, the proxy configuration put into the site's file, the
+//! configuration tested, and a graceful reload. A failing configuration test stops the
+//! cutover (the old site keeps serving) and is an inhibitor naming the directive.
+//!
+//! What is common to both servers lives here; [`apache`] and [`nginx`] edit their own
+//! configuration, and [`nginx_conf`] reads nginx's syntax.
+
+mod apache;
+mod nginx;
+mod nginx_conf;
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use super::{StepContext, StepResult};
+use crate::engine::Engine;
+use crate::probe::Evidence;
+use crate::runner::host_files;
+use crate::scenario::{CutoverStep, WebServer};
+
+const TIMEOUT: Duration = Duration::from_secs(60);
+
+pub(super) async fn run<E: Engine>(step: &CutoverStep, cx: &mut StepContext<'_, E>) -> StepResult {
+    match cutover(step, cx).await {
+        Ok(summary) => StepResult {
+            passed: true,
+            detail: Some(summary.clone()),
+            evidence: Some(Evidence {
+                summary,
+                ..Evidence::default()
+            }),
+            ..StepResult::default()
+        },
+        Err(detail) => StepResult::failed(detail),
+    }
+}
+
+/// The hosts a cutover works on, found once.
+struct Cutover<'s> {
+    step: &'s CutoverStep,
+    /// The old host's container.
+    old: String,
+    new_address: IpAddr,
+    /// The site's file on the old host.
+    site_file: String,
+}
+
+async fn cutover<E: Engine>(
+    step: &CutoverStep,
+    cx: &mut StepContext<'_, E>,
+) -> Result<String, String> {
+    let old = cx
+        .container(&step.from)
+        .ok_or_else(|| format!("host `{}` is not running", step.from))?;
+    let new_address = cx
+        .state
+        .hosts
+        .get(&step.to)
+        .map(|h| h.address)
+        .ok_or_else(|| format!("host `{}` is not running", step.to))?;
+    let server = web_server(step, cx.engine, &old).await?;
+    let site_file = step
+        .vhost_file
+        .clone()
+        .unwrap_or_else(|| server.default_site_file().to_string());
+
+    // Both servers resolve the proxy's name when they load the configuration, so the
+    // name must point at the new host before the test.
+    cx.progress(format!(
+        "{}: pointing {} at {new_address}",
+        step.from, step.site
+    ));
+    let hosts = host_files::read(cx.engine, &old, "/etc/hosts").await?;
+    let hosts = format!("{hosts}{new_address}\t{}\t# rehearse cutover\n", step.site);
+    host_files::write(cx.engine, &old, "/etc/hosts", &hosts).await?;
+
+    let cutover = Cutover {
+        step,
+        old,
+        new_address,
+        site_file,
+    };
+    match server {
+        WebServer::Apache => apache::cutover(&cutover, cx).await,
+        WebServer::Nginx => nginx::cutover(&cutover, cx).await,
+    }
+}
+
+impl Cutover<'_> {
+    /// A comment put next to the proxy configuration, so a reader sees where it came from.
+    fn note(&self) -> String {
+        format!(
+            "rehearse cutover: {} is now served by {}",
+            self.step.site, self.step.to
+        )
+    }
+
+    fn summary(&self, server: WebServer) -> String {
+        format!(
+            "`{}` proxies {} to `{}` ({}) with {}",
+            self.step.from,
+            self.step.site,
+            self.step.to,
+            self.new_address,
+            server.unit()
+        )
+    }
+}
+
+/// The scenario's `server`, or whichever of Apache and nginx is active on the old host.
+async fn web_server<E: Engine>(
+    step: &CutoverStep,
+    engine: &E,
+    old: &str,
+) -> Result<WebServer, String> {
+    if let Some(server) = step.server {
+        return Ok(server);
+    }
+    let mut active = Vec::new();
+    for server in [WebServer::Apache, WebServer::Nginx] {
+        let argv = ["systemctl", "is-active", "--quiet", server.unit()].map(String::from);
+        let output = engine
+            .exec(old, &argv, TIMEOUT)
+            .await
+            .map_err(|e| format!("cannot tell which web server runs on `{}`: {e}", step.from))?;
+        if output.exit_code == 0 {
+            active.push(server);
+        }
+    }
+    match active[..] {
+        [server] => Ok(server),
+        [] => Err(format!(
+            "neither apache2 nor nginx is active on `{}`: start the site's web server, or name it with `server`",
+            step.from
+        )),
+        _ => Err(format!(
+            "both apache2 and nginx are active on `{}`: name the one serving `{}` with `server`",
+            step.from, step.site
+        )),
+    }
+}
+
+async fn run_command<E: Engine>(engine: &E, container: &str, argv: &[&str]) -> Result<(), String> {
+    let argv: Vec<String> = argv.iter().map(|s| s.to_string()).collect();
+    let output = engine
+        .exec(container, &argv, TIMEOUT)
+        .await
+        .map_err(|e| format!("`{}`: {e}", argv.join(" ")))?;
+    if output.exit_code != 0 {
+        return Err(format!(
+            "`{}` exited with {}: {}",
+            argv.join(" "),
+            output.exit_code,
+            format!("{}{}", output.stdout, output.stderr).trim()
+        ));
+    }
+    Ok(())
+}
