@@ -38,7 +38,18 @@ fn steps_gate(steps: &[StepReport], interrupted: bool) -> GateReport {
     let detail = if interrupted {
         "the run was interrupted before every step ran".to_string()
     } else if failed.is_empty() {
-        format!("{} steps passed", steps.len())
+        let allowed = steps
+            .iter()
+            .filter(|s| s.status == StepStatus::Failed)
+            .count();
+        if allowed == 0 {
+            format!("{} steps passed", steps.len())
+        } else {
+            format!(
+                "{} steps passed; {allowed} failed where failure is allowed",
+                steps.len() - allowed
+            )
+        }
     } else {
         let names: Vec<String> = failed
             .iter()
@@ -251,8 +262,14 @@ fn writes_gate(
     } else if !unmeasured.is_empty() {
         format!("{noun} writes not measured: {}", unmeasured.join("; "))
     } else if split {
-        let mut text =
-            format!("{count} writes reached the old database after the cutover (limit {limit})");
+        let switch = writers
+            .iter()
+            .find_map(|(_, w)| w.switch_at_ms)
+            .map(|ms| format!(" at {:.1} s", ms as f64 / 1000.0))
+            .unwrap_or_default();
+        let mut text = format!(
+            "{count} writes reached the old database after the switch{switch} (the cutover's end, or the DNS switch's start without one; limit {limit})"
+        );
         if !examples.is_empty() {
             text.push_str(&format!(", e.g. {}", examples.join(", ")));
         }

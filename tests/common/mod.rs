@@ -58,6 +58,7 @@ pub fn images_ready() -> String {
         "static-site",
         "lamp-bullseye",
         "web-pgsql-bookworm",
+        "lamp-bookworm",
     ]);
     let stderr = text(&output.stderr);
     assert!(

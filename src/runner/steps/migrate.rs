@@ -213,11 +213,12 @@ fn what_was_copied(step: &MigrateStep, bytes: u64) -> String {
             .collect();
         parts.push(format!("database {}", names.join(", ")));
     }
-    format!(
-        "{} ({:.1} MB streamed)",
-        parts.join(" and "),
-        bytes as f64 / 1e6
-    )
+    let size = if bytes >= 1_000_000 {
+        format!("{:.1} MB", bytes as f64 / 1e6)
+    } else {
+        format!("{:.0} kB", (bytes as f64 / 1e3).ceil())
+    };
+    format!("{} ({size} streamed)", parts.join(" and "))
 }
 
 fn dump_script(db: &DatabaseCopy) -> &'static str {
