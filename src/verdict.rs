@@ -444,6 +444,148 @@ mod tests {
         assert_eq!(evaluate(&[], &steps, &[], &[], &[], true).1, Verdict::NoGo);
     }
 
+    /// A writer monitor's report, analysed from synthetic samples: 10 writes, the
+    /// listed ones stored in each database, the switch at 0.5 s; latency 2 ms before
+    /// the change (0.3–0.6 s) and `after_ms` after it.
+    fn writer(serving: &[u32], old: Option<&[u32]>, after_ms: u64) -> MonitorReport {
+        use std::time::Duration;
+        let samples: Vec<crate::monitor::Sample> = (0..10)
+            .map(|i| crate::monitor::Sample {
+                scheduled: Duration::from_millis(u64::from(i) * 100),
+                latency: Duration::from_millis(if i < 6 { 2 } else { after_ms }),
+                ok: true,
+                status: Some(201),
+                served_by: Some("old".into()),
+                error: None,
+                seq: i,
+                via: 0,
+            })
+            .collect();
+        let tokens = |ids: &[u32]| ids.iter().map(|i| crate::monitor::token("w", *i)).collect();
+        let switch = Some(Duration::from_millis(500));
+        let writes = crate::monitor::check_writes(
+            "w",
+            &samples,
+            &["old".into()],
+            Ok(tokens(serving)),
+            old.map(|ids| Ok(tokens(ids))),
+            switch,
+        );
+        let phases = crate::monitor::Phases {
+            change: Some((Duration::from_millis(300), Duration::from_millis(600))),
+            marks: vec![],
+        };
+        crate::monitor::analyse_with("w", 10, &samples, &[], &phases, Some(writes))
+    }
+
+    #[test]
+    fn tracked_writes_get_lost_and_split_gates_by_default() {
+        let steps = [step("a", StepStatus::Passed, false)];
+        let all: Vec<u32> = (0..10).collect();
+        let (reports, verdict) = evaluate(
+            &[],
+            &steps,
+            &[],
+            &[],
+            &[writer(&all, Some(&[0, 1]), 2)],
+            false,
+        );
+        assert_eq!(verdict, Verdict::Go);
+        let names: Vec<&str> = reports.iter().map(|g| g.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "steps passed",
+                "no inhibitors",
+                "lost_writes",
+                "split_writes"
+            ]
+        );
+
+        // Writes 3 and 4 never reached the new database; 7 reached the old one late.
+        let (reports, verdict) = evaluate(
+            &[],
+            &steps,
+            &[],
+            &[],
+            &[writer(
+                &[0, 1, 2, 5, 6, 7, 8, 9],
+                Some(&[0, 1, 2, 3, 4, 7]),
+                2,
+            )],
+            false,
+        );
+        assert_eq!(verdict, Verdict::NoGo);
+        assert_eq!((reports[2].value, reports[2].passed), (2.0, false));
+        assert!(
+            reports[2]
+                .detail
+                .starts_with("2 of 10 acknowledged writes are missing")
+        );
+        assert!(
+            reports[2]
+                .detail
+                .contains("rh-w-3 (sent at 0.3 s via old, answered 201 by old)")
+        );
+        assert_eq!((reports[3].value, reports[3].passed), (1.0, false));
+        assert!(
+            reports[3].detail.contains("after the switch at 0.5 s"),
+            "{}",
+            reports[3].detail
+        );
+
+        // A scenario's own limit replaces the default; without the old database
+        // listed, split writes are not gated by default.
+        let gates = [Gate {
+            name: "lost_writes".into(),
+            kind: GateKind::LostWrites {
+                monitor: Some("w".into()),
+                limit: 2,
+            },
+        }];
+        let (reports, verdict) = evaluate(
+            &gates,
+            &steps,
+            &[],
+            &[],
+            &[writer(&[0, 1, 2, 5, 6, 7, 8, 9], None, 2)],
+            false,
+        );
+        assert_eq!(verdict, Verdict::Go);
+        assert_eq!(reports.len(), 3);
+    }
+
+    #[test]
+    fn p99_latency_compares_after_with_before() {
+        let steps = [step("a", StepStatus::Passed, false)];
+        let all: Vec<u32> = (0..10).collect();
+        let gates = [Gate {
+            name: "p99_latency".into(),
+            kind: GateKind::P99Latency {
+                monitor: None,
+                max_ratio: 3.0,
+            },
+        }];
+        let (reports, _) = evaluate(&gates, &steps, &[], &[], &[writer(&all, None, 5)], false);
+        let gate = reports.iter().find(|g| g.name == "p99_latency").unwrap();
+        assert!(gate.passed, "{gate:?}");
+        assert_eq!(gate.value, 2.5);
+        let (reports, verdict) =
+            evaluate(&gates, &steps, &[], &[], &[writer(&all, None, 9)], false);
+        assert_eq!(verdict, Verdict::NoGo);
+        let gate = reports.iter().find(|g| g.name == "p99_latency").unwrap();
+        assert_eq!(gate.value, 4.5);
+        assert!(
+            gate.detail
+                .contains("from 2.0 ms before the change to 9.0 ms after"),
+            "{}",
+            gate.detail
+        );
+        // Without a monitor, nothing was measured: that is no pass.
+        let (reports, _) = evaluate(&gates, &steps, &[], &[], &[], false);
+        assert!(!reports[2].passed);
+    }
+
     #[test]
     fn scenario_gates_measure_probes_and_findings() {
         let steps = [step("a", StepStatus::Failed, true)];

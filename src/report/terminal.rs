@@ -229,6 +229,9 @@ pub fn render_summary(report: &Report, out: &mut impl Write, color: bool) -> io:
         ]);
     }
     writeln!(out, "{steps}")?;
+    if !report.monitors.is_empty() {
+        writeln!(out, "{}", monitors_table(&report.monitors))?;
+    }
     let mut gates = table(&["gate", "result", "value", "limit", "detail"]);
     for gate in &report.gates {
         gates.add_row(vec![
@@ -273,6 +276,59 @@ pub fn render_summary(report: &Report, out: &mut impl Write, color: bool) -> io:
         report.scenario,
         report.duration_ms as f64 / 1000.0
     )
+}
+
+/// What each monitor measured: requests, unavailability, p99 by phase, who served,
+/// and writes.
+fn monitors_table(monitors: &[crate::monitor::MonitorReport]) -> Table {
+    let mut table = table(&[
+        "monitor",
+        "sent",
+        "failed",
+        "longest outage",
+        "p99 before / during / after",
+        "served by",
+        "writes",
+    ]);
+    let p99 = |l: Option<&crate::monitor::LatencySummary>| {
+        l.map_or("-".to_string(), |l| format!("{:.1}", l.p99_ms))
+    };
+    for m in monitors {
+        let latency = match &m.phases {
+            Some(p) => format!(
+                "{} / {} / {} ms",
+                p99(p.before.as_ref()),
+                p99(p.during.as_ref()),
+                p99(p.after.as_ref())
+            ),
+            None => format!("{} ms (no change)", p99(m.latency.as_ref())),
+        };
+        let served: Vec<String> = m
+            .served_by
+            .iter()
+            .map(|(host, n)| format!("{host}: {n}"))
+            .collect();
+        let writes = m.writes.as_ref().map_or("-".to_string(), |w| {
+            let mut text = format!(
+                "{} acknowledged, {} lost, {} split",
+                w.acknowledged, w.lost, w.split
+            );
+            if !w.problems.is_empty() {
+                text.push_str(&format!(" ({})", w.problems.join("; ")));
+            }
+            text
+        });
+        table.add_row(vec![
+            Cell::new(&m.name),
+            Cell::new(m.sent),
+            Cell::new(m.failed),
+            Cell::new(format!("{} ms", m.longest_unavailability_ms)),
+            Cell::new(latency),
+            Cell::new(served.join(", ")),
+            Cell::new(writes),
+        ]);
+    }
+    table
 }
 
 fn table(header: &[&str]) -> Table {

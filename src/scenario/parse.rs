@@ -1374,6 +1374,101 @@ mod tests {
     }
 
     #[test]
+    fn writer_monitors_moves_and_their_gates() {
+        let source = format!(
+            "{HEADER}  new: {{image: static-site}}\nmonitors:\n  orders:\n    http: {{host: web, url: 'http://www.example.test/order.php', method: POST}}\n    rate: 20\n    writes:\n      serving: {{host: new, command: list-orders}}\n      old: {{host: web, command: [list-orders, --all]}}\nsteps:\n  - monitor: {{start: orders}}\n  - migrate: {{from: web, to: new, files: /var/www, databases: [{{mariadb: shop}}, {{postgresql: notes}}]}}\n  - dns-switch: {{to: new, over: 30s}}\n  - drain-check: {{host: web}}\n  - monitor: {{stop: orders}}\ngates:\n  - lost_writes: 0\n  - split_writes: 2\n    monitor: orders\n  - p99_latency: 1.5\n"
+        );
+        let scenario = parse(Path::new("t.yaml"), &source).unwrap_or_else(|e| panic!("{e}"));
+        let writes = scenario.monitors[0].writes.as_ref().unwrap();
+        assert_eq!(writes.field, "token");
+        assert_eq!(writes.serving.host, "new");
+        assert_eq!(
+            writes.old.as_ref().unwrap().command,
+            Command::Argv(vec!["list-orders".into(), "--all".into()])
+        );
+        let names: Vec<&str> = scenario.steps.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "start monitoring orders",
+                "migrate web → new",
+                "dns switch to new over 30s",
+                "drain check web",
+                "stop monitoring orders"
+            ]
+        );
+        let StepKind::Migrate(migrate) = &scenario.steps[1].kind else {
+            panic!("{:?}", scenario.steps[1].kind)
+        };
+        assert_eq!(migrate.files, ["/var/www"]);
+        assert_eq!(migrate.databases[1].engine, DatabaseEngine::Postgresql);
+        assert!(migrate.verify);
+        let StepKind::DnsSwitch(switch) = &scenario.steps[2].kind else {
+            panic!()
+        };
+        assert_eq!(switch.over, Duration::from_secs(30));
+        // The switch lasts `over`; its timeout leaves room beyond it.
+        assert_eq!(scenario.steps[2].timeout, Duration::from_secs(90));
+        let StepKind::DrainCheck(drain) = &scenario.steps[3].kind else {
+            panic!()
+        };
+        assert_eq!(
+            (drain.log.as_deref(), drain.quiet),
+            (None, Duration::from_secs(5))
+        );
+        let gates: Vec<&str> = scenario.gates.iter().map(|g| g.name.as_str()).collect();
+        assert_eq!(gates, ["lost_writes", "split_writes", "p99_latency"]);
+        assert_eq!(
+            scenario.gates[2].kind,
+            GateKind::P99Latency {
+                monitor: None,
+                max_ratio: 1.5
+            }
+        );
+    }
+
+    #[test]
+    fn moves_with_mistakes_are_explained() {
+        let source = format!(
+            "{HEADER}monitors:\n  orders:\n    http: {{host: web, path: /order.php}}\n    writes: {{serving: {{host: web, command: x}}}}\nsteps:\n  - migrate: {{from: web, to: web, files: [var/www, /srv/../etc]}}\n  - migrate: {{from: web, to: web, databases: [{{mysql: shop}}]}}\n  - dns-switch: {{to: nowhere}}\ngates:\n  - p99_latency: 0\n"
+        );
+        let messages: Vec<_> = summary(&source)
+            .into_iter()
+            .map(|(_, _, _, m, help)| (m, help.unwrap_or_default()))
+            .collect();
+        assert_eq!(
+            messages,
+            [
+                (
+                    "monitor `orders` tracks writes but its requests are not POSTs".to_string(),
+                    "add `method: POST` to its `http`: the write token goes in the request body"
+                        .to_string()
+                ),
+                ("`from` and `to` of step 1 are the same host".into(), String::new()),
+                ("`var/www` is not an absolute path".into(), String::new()),
+                ("`/srv/../etc` contains `..`".into(), String::new()),
+                ("`from` and `to` of step 2 are the same host".into(), String::new()),
+                (
+                    "missing database engine in database 1 of step 2: expected one of `mariadb`, `postgresql`".into(),
+                    String::new()
+                ),
+                (
+                    "unknown key `mysql` in database 1 of step 2".into(),
+                    "expected one of `mariadb`, `postgresql`".into()
+                ),
+                (
+                    "unknown host `nowhere` in step 3".into(),
+                    "defined hosts: `web`".into()
+                ),
+                (
+                    "`p99_latency` (the largest after/before ratio) must be greater than 0, found 0".into(),
+                    String::new()
+                ),
+            ]
+        );
+    }
+
+    #[test]
     fn http_url_sets_vhost_port_and_path() {
         let source = format!(
             "{HEADER}probes:\n  home:\n    http: {{host: web, url: 'http://www.example.test:8080/a/b?c=1'}}\nsteps:\n  - probe: home\n"
