@@ -434,16 +434,7 @@ fn decode_migrate_step(
             "give `files` (absolute paths) or `databases` (e.g. `- mariadb: shop`), or both",
         );
     }
-    let (from, to) = (from?, to?);
-    if from == to {
-        if let Some(key) = m.key("to") {
-            d.error(
-                Mark::of_key(key),
-                format!("`from` and `to` of {step} are the same host"),
-            );
-        }
-        return None;
-    }
+    let (from, to) = two_hosts(&m, from, to, step)?;
     Some(MigrateStep {
         from,
         to,
@@ -451,6 +442,26 @@ fn decode_migrate_step(
         databases,
         verify: m.opt_bool("verify").unwrap_or(true),
     })
+}
+
+/// The `from` and `to` hosts of a move, which must differ.
+fn two_hosts(
+    m: &MapDecoder<'_>,
+    from: Option<String>,
+    to: Option<String>,
+    step: &str,
+) -> Option<(String, String)> {
+    let (from, to) = (from?, to?);
+    if from == to {
+        if let Some(key) = m.key("to") {
+            m.decoder().error(
+                Mark::of_key(key),
+                format!("`from` and `to` of {step} are the same host"),
+            );
+        }
+        return None;
+    }
+    Some((from, to))
 }
 
 fn check_copied_path(path: &str) -> Result<(), String> {
@@ -543,16 +554,7 @@ fn decode_cutover_step(
             .then_some(())
             .ok_or_else(|| format!("`{path}` is not an absolute path"))
     });
-    let (from, to) = (from?, to?);
-    if from == to {
-        if let Some(key) = m.key("to") {
-            d.error(
-                Mark::of_key(key),
-                format!("`from` and `to` of {step} are the same host"),
-            );
-        }
-        return None;
-    }
+    let (from, to) = two_hosts(&m, from, to, step)?;
     Some(CutoverStep {
         from,
         to,

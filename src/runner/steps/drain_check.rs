@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 
 use super::{StepContext, StepResult};
 use crate::engine::Engine;
-use crate::probe::Evidence;
 use crate::scenario::DrainCheckStep;
 
 const POLL: Duration = Duration::from_millis(500);
@@ -78,18 +77,7 @@ pub(super) async fn run<E: Engine>(
     step: &DrainCheckStep,
     cx: &mut StepContext<'_, E>,
 ) -> StepResult {
-    match drain(step, cx).await {
-        Ok(summary) => StepResult {
-            passed: true,
-            detail: Some(summary.clone()),
-            evidence: Some(Evidence {
-                summary,
-                ..Evidence::default()
-            }),
-            ..StepResult::default()
-        },
-        Err(detail) => StepResult::failed(detail),
-    }
+    StepResult::from_outcome(drain(step, cx).await)
 }
 
 async fn drain<E: Engine>(

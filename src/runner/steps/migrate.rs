@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 
 use super::{StepContext, StepResult};
 use crate::engine::Engine;
-use crate::probe::Evidence;
 use crate::scenario::{DatabaseCopy, DatabaseEngine, MigrateStep};
 
 /// Where dumps wait on both hosts; removed afterwards.
@@ -61,18 +60,7 @@ pub(super) async fn run<E: Engine>(step: &MigrateStep, cx: &mut StepContext<'_, 
             let _ = shell(cx, &container, host, "rm -rf \"$1\"", &[WORK_DIR]).await;
         }
     }
-    match outcome {
-        Ok(summary) => StepResult {
-            passed: true,
-            detail: Some(summary.clone()),
-            evidence: Some(Evidence {
-                summary,
-                ..Evidence::default()
-            }),
-            ..StepResult::default()
-        },
-        Err(detail) => StepResult::failed(detail),
-    }
+    StepResult::from_outcome(outcome)
 }
 
 async fn migrate<E: Engine>(

@@ -40,6 +40,22 @@ impl StepResult {
             ..StepResult::default()
         }
     }
+
+    /// A step that says what it did (also kept as its evidence), or why it failed.
+    fn from_outcome(outcome: Result<String, String>) -> Self {
+        match outcome {
+            Ok(summary) => StepResult {
+                passed: true,
+                detail: Some(summary.clone()),
+                evidence: Some(Evidence {
+                    summary,
+                    ..Evidence::default()
+                }),
+                ..StepResult::default()
+            },
+            Err(detail) => StepResult::failed(detail),
+        }
+    }
 }
 
 /// Everything a step may use.

@@ -16,25 +16,13 @@ use std::time::Duration;
 
 use super::{StepContext, StepResult};
 use crate::engine::Engine;
-use crate::probe::Evidence;
 use crate::runner::host_files;
 use crate::scenario::{CutoverStep, WebServer};
 
 const TIMEOUT: Duration = Duration::from_secs(60);
 
 pub(super) async fn run<E: Engine>(step: &CutoverStep, cx: &mut StepContext<'_, E>) -> StepResult {
-    match cutover(step, cx).await {
-        Ok(summary) => StepResult {
-            passed: true,
-            detail: Some(summary.clone()),
-            evidence: Some(Evidence {
-                summary,
-                ..Evidence::default()
-            }),
-            ..StepResult::default()
-        },
-        Err(detail) => StepResult::failed(detail),
-    }
+    StepResult::from_outcome(cutover(step, cx).await)
 }
 
 /// The hosts a cutover works on, found once.
