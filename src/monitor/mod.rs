@@ -398,3 +398,66 @@ pub fn served_by(samples: &[Sample]) -> BTreeMap<String, u64> {
     }
     counts
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::{HttpExpect, HttpProbe};
+
+    fn targets() -> Targets {
+        let http = HttpProbe {
+            host: "old".into(),
+            port: 80,
+            path: "/".into(),
+            vhost: Some("www.example.test".into()),
+            method: HttpMethod::Get,
+            timeout: Duration::from_secs(1),
+            expect: HttpExpect::default(),
+        };
+        let old = Target::new("m", "old", &http, "10.0.0.2".parse().unwrap()).unwrap();
+        Targets {
+            http,
+            primary: old,
+            alternate: OnceLock::new(),
+            share_permille: AtomicU32::new(0),
+        }
+    }
+
+    fn moved(targets: &Targets) -> Vec<u32> {
+        (0..10_000)
+            .filter(|seq| targets.pick(*seq).0 == 1)
+            .collect()
+    }
+
+    #[test]
+    fn a_dns_switch_moves_a_growing_share_of_clients_for_good() {
+        let targets = targets();
+        targets.share_permille.store(1000, Ordering::Relaxed);
+        // Before the switch target is known, everyone resolves to the old host.
+        assert!(moved(&targets).is_empty());
+        let new = Target::new("m", "new", &targets.http, "10.0.0.3".parse().unwrap()).unwrap();
+        assert_eq!(new.url, "http://www.example.test:80/");
+        targets.alternate.set(new).unwrap();
+        let mut before: Vec<u32> = Vec::new();
+        for share in [0, 100, 500, 900, 1000] {
+            targets.share_permille.store(share, Ordering::Relaxed);
+            let now = moved(&targets);
+            // Spread over the requests, not in request order: about the share, ±2 %.
+            let expected = f64::from(share) * 10.0;
+            assert!(
+                (now.len() as f64 - expected).abs() <= 200.0,
+                "{share}‰: {} moved",
+                now.len()
+            );
+            // A client that moved keeps resolving to the new host.
+            assert!(before.iter().all(|seq| now.contains(seq)), "{share}‰");
+            before = now;
+        }
+        assert_eq!(before.len(), 10_000);
+    }
+
+    #[test]
+    fn tokens_name_the_monitor_and_the_request() {
+        assert_eq!(token("orders", 42), "rh-orders-42");
+    }
+}
