@@ -123,8 +123,35 @@ results=$work/results.jsonl
 : >"$results"
 record() { python3 -c 'import json,sys; print(json.dumps(dict(zip(sys.argv[1::2], sys.argv[2::2]))))' "$@" >>"$results"; }
 
-# The highest rate first, on fresh ports.
-for rate in $(tr ' ' '\n' <<<"$rates" | sort -rn); do
+# Three outages of 2 s planted while the prober runs: the page is moved away (Apache
+# answers 404, which the prober counts as failed) and back. A rename is atomic and the
+# times around it are taken inside the container (whose clock is the host's) with
+# $EPOCHREALTIME (no fork) just before and after each `mv`, so the planted outage is
+# known to within how long an `mv` takes.
+# (Stopping Apache instead blurs both edges: a graceful stop and a start each take tens
+# to hundreds of milliseconds during which some requests are answered and some not.)
+outage_duration=12
+wait_for_ports $((outage_rate * outage_duration))
+say "unavailability resolution: prober at $outage_rate req/s, the page away 3 x 2 s"
+"$prober" --url "$url" --rate "$outage_rate" --duration "${outage_duration}s" >"$work/outage.json" &
+prober_pid=$!
+sleep 2
+for _ in 1 2 3; do
+    docker exec "$container" bash -c '
+        cd /var/www/html
+        t0=$EPOCHREALTIME; mv index.html index.html.away; t1=$EPOCHREALTIME
+        sleep 2
+        t2=$EPOCHREALTIME; mv index.html.away index.html; t3=$EPOCHREALTIME
+        echo "$t0 $t1 $t2 $t3"' >>"$work/outages.txt"
+    sleep 0.5
+done
+wait "$prober_pid"
+record kind outage file "$work/outage.json" planted "$work/outages.txt"
+
+# Lowest rates first: a rate the target cannot take (SYN backlog overflowing) leaves it
+# draining queued connections for a while, which would spoil the runs after it.
+for rate in $(tr ' ' '\n' <<<"$rates" | sort -n); do
+    [ "$rate" -le 1000 ] || continue
     wait_for_ports $((rate * duration))
     say "prober at $rate req/s for ${duration}s"
     "$prober" --url "$url" --rate "$rate" --duration "${duration}s" >"$work/prober-$rate.json"
@@ -156,6 +183,15 @@ else
     echo "  wrk is not installed and could not be; skipped" >&2
 fi
 
+# Rates above 1000 req/s last, for the reason above.
+for rate in $(tr ' ' '\n' <<<"$rates" | sort -n); do
+    [ "$rate" -gt 1000 ] || continue
+    wait_for_ports $((rate * duration))
+    say "prober at $rate req/s for ${duration}s"
+    "$prober" --url "$url" --rate "$rate" --duration "${duration}s" >"$work/prober-$rate.json"
+    record kind prober rate "$rate" file "$work/prober-$rate.json"
+done
+
 oha=$(command -v oha || echo "$HOME/.cargo/bin/oha")
 if [ -z "${SKIP_OHA:-}" ] && [ ! -x "$oha" ]; then
     say "installing oha (cargo install oha --locked, at most 10 minutes)"
@@ -174,31 +210,6 @@ if [ -z "${SKIP_OHA:-}" ] && [ -x "$oha" ]; then
 else
     echo "  oha not available; skipped" >&2
 fi
-
-# Three outages of 2 s planted while the prober runs: the page is moved away (Apache
-# answers 404, which the prober counts as failed) and back. A rename is atomic and the
-# times around it are taken inside the container (whose clock is the host's) with
-# $EPOCHREALTIME (no fork) just before and after each `mv`, so the planted outage is
-# known to within how long an `mv` takes.
-# (Stopping Apache instead blurs both edges: a graceful stop and a start each take tens
-# to hundreds of milliseconds during which some requests are answered and some not.)
-outage_duration=16
-wait_for_ports $((outage_rate * outage_duration))
-say "unavailability resolution: prober at $outage_rate req/s, the page away 3 x 2 s"
-"$prober" --url "$url" --rate "$outage_rate" --duration "${outage_duration}s" >"$work/outage.json" &
-prober_pid=$!
-sleep 2
-for _ in 1 2 3; do
-    docker exec "$container" bash -c '
-        cd /var/www/html
-        t0=$EPOCHREALTIME; mv index.html index.html.away; t1=$EPOCHREALTIME
-        sleep 2
-        t2=$EPOCHREALTIME; mv index.html.away index.html; t3=$EPOCHREALTIME
-        echo "$t0 $t1 $t2 $t3"' >>"$work/outages.txt"
-    sleep 1
-done
-wait "$prober_pid"
-record kind outage file "$work/outage.json" planted "$work/outages.txt"
 
 say "results"
 python3 - "$results" "$duration" <<'PY'
