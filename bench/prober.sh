@@ -10,9 +10,8 @@
 #      works, oha (rate-limited with -q and --latency-correction, one connection per
 #      request like the prober);
 #   3. the timing resolution of the unavailability measurement: while the prober sends
-#      1000 requests/s, Apache is stopped for 2 s inside the container three times, with
-#      the times taken inside the container around the stop and the start; the prober's
-#      windows are compared with them.
+#      1000 requests/s, the page is moved away for 2 s inside the container three times,
+#      timed there around each move; the prober's windows are compared with them.
 #
 #   bash bench/prober.sh                      # from the repository root, a few minutes
 #   RATES="200 1000" DURATION=5 SKIP_OHA=1 bash bench/prober.sh
