@@ -75,6 +75,7 @@ async fn main() -> anyhow::Result<()> {
         },
         rate: args.rate,
         marker_header: None,
+        writes: None,
     };
     let ticks = clock_ticks_per_second();
     let cpu_before = process_cpu_ticks()?;

@@ -317,7 +317,13 @@ async fn schedule(
 
 async fn send(request: Arc<Request>, due: Instant, scheduled: Duration, seq: u32) -> Sample {
     let (via, target) = request.targets.pick(seq);
-    let mut builder = target.client.request(request.method.clone(), &target.url);
+    // The server closes first, so it, not the prober, keeps each connection's
+    // TIME_WAIT: one new connection per request would otherwise use up the prober's
+    // local ports within a minute at a few hundred requests a second.
+    let mut builder = target
+        .client
+        .request(request.method.clone(), &target.url)
+        .header(reqwest::header::CONNECTION, "close");
     if let Some(field) = &request.token_field {
         builder = builder
             .header(
