@@ -90,7 +90,9 @@ fn check_names_a_missing_recipe_and_lists_the_available_ones() {
         "{stderr}"
     );
     assert!(
-        stderr.contains("recipes there: lamp-bullseye, static-site"),
+        stderr.contains(
+            "recipes there: lamp-bookworm, lamp-bullseye, static-site, web-pgsql-bookworm"
+        ),
         "{stderr}"
     );
 }
