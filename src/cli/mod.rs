@@ -4,6 +4,7 @@
 mod check;
 mod gc;
 mod images;
+mod report;
 mod run;
 
 use std::path::{Path, PathBuf};
@@ -35,15 +36,67 @@ pub enum Command {
     Images(ImagesCommand),
     /// Remove containers, networks and volumes left by runs that are no longer alive.
     Gc(GcArgs),
-    /// Print the JSON Schema of scenario files (for editor completion).
-    Schema,
+    /// Print the JSON Schema of scenario files (for editor completion), or of report.json.
+    Schema(SchemaArgs),
+    /// Render a report folder's report.json again as HTML, Markdown or JUnit.
+    Report(ReportArgs),
+    /// Say what changed between two rehearsals: verdict, findings, gates, packages.
+    Diff(DiffArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// A report folder (or its report.json).
+    pub dir: PathBuf,
+    /// The formats to render [default: all]; each is written into the folder.
+    #[arg(long, short, value_enum)]
+    pub format: Vec<FormatArg>,
+    /// Print the one format asked for to standard output instead of writing a file.
+    #[arg(long)]
+    pub stdout: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    Html,
+    Md,
+    Junit,
+}
+
+impl FormatArg {
+    pub fn format(self) -> crate::report::Format {
+        match self {
+            FormatArg::Html => crate::report::Format::Html,
+            FormatArg::Md => crate::report::Format::Markdown,
+            FormatArg::Junit => crate::report::Format::Junit,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The earlier rehearsal: a report folder or its report.json.
+    pub before: PathBuf,
+    /// The later rehearsal.
+    pub after: PathBuf,
+    /// Print the difference as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    /// The schema of report.json instead of the scenario's.
+    #[arg(long)]
+    pub report: bool,
 }
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// The scenario file.
     pub scenario: PathBuf,
-    /// Where to write report.json [default: rehearse-report/<scenario>-<time>/].
+    /// Where to write report.json, report.html, report.md and junit.xml
+    /// [default: rehearse-report/<scenario>-<time>/].
     #[arg(long, value_name = "DIR")]
     pub report_dir: Option<PathBuf>,
     /// Keep the replica running at the end and print how to enter it.
@@ -55,8 +108,18 @@ pub struct RunArgs {
     /// Print every line of image builds and step output.
     #[arg(long, short)]
     pub verbose: bool,
+    /// What goes to standard output at the end: the summary tables, or report.json
+    /// itself (for scripts; progress still goes to standard error).
+    #[arg(long, value_enum, default_value_t = OutputArg::Table)]
+    pub output: OutputArg,
     #[command(flatten)]
     pub build: BuildArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputArg {
+    Table,
+    Json,
 }
 
 #[derive(Debug, Args)]
@@ -174,8 +237,14 @@ pub struct GcArgs {
 pub fn main(cli: Cli) -> i32 {
     match cli.command {
         Command::Check(args) => check::check(&args),
-        Command::Schema => {
-            let schema = crate::scenario::json_schema();
+        Command::Report(args) => report::report(&args),
+        Command::Diff(args) => report::diff(&args),
+        Command::Schema(args) => {
+            let schema = if args.report {
+                crate::report::json_schema()
+            } else {
+                crate::scenario::json_schema()
+            };
             println!(
                 "{}",
                 serde_json::to_string_pretty(&schema).unwrap_or_default()
@@ -195,7 +264,10 @@ pub fn main(cli: Cli) -> i32 {
                     Command::Run(args) => run::run(&args).await,
                     Command::Images(command) => images::images(command).await,
                     Command::Gc(args) => gc::gc(&args).await,
-                    Command::Check(_) | Command::Schema => unreachable!("handled above"),
+                    Command::Check(_)
+                    | Command::Schema(_)
+                    | Command::Report(_)
+                    | Command::Diff(_) => unreachable!("handled above"),
                 }
             })
         }

@@ -6,10 +6,10 @@ use std::path::PathBuf;
 use tokio_util::sync::CancellationToken;
 
 use super::check::load_scenario;
-use super::{RunArgs, use_color};
+use super::{OutputArg, RunArgs, use_color};
 use crate::exit_code;
 use crate::report::terminal::{Detail, LiveView, render_summary};
-use crate::report::{Verdict, write_json};
+use crate::report::{Verdict, write_all};
 use crate::runner::{RunOptions, new_run_id, run as run_scenario};
 
 pub async fn run(args: &RunArgs) -> i32 {
@@ -63,11 +63,29 @@ pub async fn run(args: &RunArgs) -> i32 {
     let stdout = std::io::stdout();
     let color_out = use_color(stdout.is_terminal());
     let mut out = stdout.lock();
-    if let Err(e) = render_summary(&report, &mut out, color_out) {
+    let printed = match args.output {
+        OutputArg::Table => render_summary(&report, &mut out, color_out),
+        OutputArg::Json => serde_json::to_writer_pretty(&mut out, &report)
+            .map_err(std::io::Error::other)
+            .and_then(|()| std::io::Write::write_all(&mut out, b"\n")),
+    };
+    if let Err(e) = printed {
         eprintln!("error: cannot print the summary: {e}");
     }
-    match write_json(&dir, &report) {
-        Ok(path) => eprintln!("report: {}", path.display()),
+    match write_all(&dir, &report) {
+        Ok(paths) => {
+            let names: Vec<String> = paths
+                .iter()
+                .skip(1)
+                .filter_map(|p| p.file_name())
+                .map(|n| n.to_string_lossy().into_owned())
+                .collect();
+            eprintln!(
+                "report: {} (and {} beside it)",
+                paths[0].display(),
+                names.join(", ")
+            );
+        }
         Err(e) => {
             eprintln!(
                 "error: cannot write the report into `{}`: {e}",

@@ -5,13 +5,14 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use hdrhistogram::Histogram;
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 use super::{Sample, WritesReport, served_by};
 
 /// A run of failed requests: from the first failed one's scheduled time to the next
 /// successful one's (or to the end of monitoring).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct UnavailabilityWindow {
     pub start_ms: u64,
     pub end_ms: u64,
@@ -26,7 +27,7 @@ impl UnavailabilityWindow {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct LatencySummary {
     pub p50_ms: f64,
     pub p99_ms: f64,
@@ -35,7 +36,7 @@ pub struct LatencySummary {
 }
 
 /// One second of the monitor's timeline.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct TimelineBucket {
     pub second: u64,
     pub ok: u64,
@@ -43,7 +44,7 @@ pub struct TimelineBucket {
 }
 
 /// A moment of the run shown on the monitor's timeline (a cutover, a DNS switch...).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct MarkReport {
     /// The step's name.
     pub label: String,
@@ -63,7 +64,7 @@ pub struct Phases {
 }
 
 /// Latency before, during and after the change.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct PhaseLatency {
     pub change_start_ms: u64,
     pub change_end_ms: u64,
@@ -72,7 +73,7 @@ pub struct PhaseLatency {
     pub after: Option<LatencySummary>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct MonitorReport {
     pub name: String,
     /// Requests per second asked for.
@@ -92,7 +93,7 @@ pub struct MonitorReport {
     /// Latency before, during and after the change, when one happened while monitoring.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub phases: Option<PhaseLatency>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub marks: Vec<MarkReport>,
     /// Acknowledged writes checked against the databases (writer monitors).
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -6,7 +6,8 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 use super::{Sample, token};
 
@@ -14,7 +15,7 @@ use super::{Sample, token};
 const EXAMPLES: usize = 5;
 
 /// One write, as evidence.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct WriteExample {
     pub token: String,
     /// When it was due, from the monitor's start.
@@ -27,7 +28,7 @@ pub struct WriteExample {
     pub served_by: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct WritesReport {
     pub sent: u64,
     /// Writes answered with the expected status.

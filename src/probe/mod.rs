@@ -14,7 +14,8 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 use crate::engine::Engine;
 use crate::scenario::{Probe, ProbeKind};
@@ -52,7 +53,7 @@ impl HostAddresses {
 }
 
 /// What one attempt saw: enough for an admin to tell why it failed.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
 pub struct Evidence {
     /// One line: what was expected and what came back.
     pub summary: String,

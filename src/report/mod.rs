@@ -1,12 +1,108 @@
 //! The report of a run: the data behind `report.json` and the reporters that render
 //! events and reports for people.
 
+pub mod diff;
+pub mod html;
+pub mod junit;
+pub mod markdown;
 mod model;
 pub mod terminal;
 
 pub use model::*;
 
+/// The files of a report folder besides `report.json`, each rendered from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Html,
+    Markdown,
+    Junit,
+}
+
+impl Format {
+    pub const ALL: [Format; 3] = [Format::Html, Format::Markdown, Format::Junit];
+
+    /// The file's name in a report folder.
+    pub fn file_name(self) -> &'static str {
+        match self {
+            Format::Html => "report.html",
+            Format::Markdown => "report.md",
+            Format::Junit => "junit.xml",
+        }
+    }
+
+    pub fn render(self, report: &Report, out: &mut impl std::io::Write) -> std::io::Result<()> {
+        match self {
+            Format::Html => html::render_html(report, out),
+            Format::Markdown => markdown::render_markdown(report, out),
+            Format::Junit => junit::render_junit(report, out),
+        }
+    }
+}
+
+/// Write one rendered format into `dir`; returns the file's path.
+pub fn write_format(dir: &Path, report: &Report, format: Format) -> std::io::Result<PathBuf> {
+    std::fs::create_dir_all(dir)?;
+    let path = dir.join(format.file_name());
+    let mut out = std::io::BufWriter::new(std::fs::File::create(&path)?);
+    format.render(report, &mut out)?;
+    std::io::Write::flush(&mut out)?;
+    Ok(path)
+}
+
+/// Write `report.json` and every rendered format into `dir`; returns the paths.
+pub fn write_all(dir: &Path, report: &Report) -> std::io::Result<Vec<PathBuf>> {
+    let mut paths = vec![write_json(dir, report)?];
+    for format in Format::ALL {
+        paths.push(write_format(dir, report, format)?);
+    }
+    Ok(paths)
+}
+
 use std::path::{Path, PathBuf};
+
+/// The JSON Schema of `report.json` (draft 2020-12), generated from the types that
+/// write it, so the two cannot drift apart.
+pub fn json_schema() -> serde_json::Value {
+    let mut schema = serde_json::to_value(schemars::schema_for!(Report)).unwrap_or_default();
+    if let Some(object) = schema.as_object_mut() {
+        object.insert(
+            "$id".into(),
+            "https://rehearse.invalid/report.schema.json".into(),
+        );
+        object.insert(
+            "description".into(),
+            format!("A rehearse report, schema_version {SCHEMA_VERSION}.").into(),
+        );
+    }
+    schema
+}
+
+/// Read a report back from `report.json`, or from the report folder holding it.
+pub fn read_json(path: &Path) -> Result<Report, String> {
+    let file = if path.is_dir() {
+        path.join("report.json")
+    } else {
+        path.to_path_buf()
+    };
+    let text = std::fs::read_to_string(&file)
+        .map_err(|e| format!("cannot read `{}`: {e}", file.display()))?;
+    let report: Report = serde_json::from_str(&text).map_err(|e| {
+        format!(
+            "`{}` is not a rehearse report (line {}, column {}): {e}",
+            file.display(),
+            e.line(),
+            e.column()
+        )
+    })?;
+    if report.schema_version != SCHEMA_VERSION {
+        return Err(format!(
+            "`{}` has schema_version {}, this rehearse reads {SCHEMA_VERSION}",
+            file.display(),
+            report.schema_version
+        ));
+    }
+    Ok(report)
+}
 
 /// Write `report.json` into `dir` (created if needed); returns the file's path.
 pub fn write_json(dir: &Path, report: &Report) -> std::io::Result<PathBuf> {
@@ -16,4 +112,38 @@ pub fn write_json(dir: &Path, report: &Report) -> std::io::Result<PathBuf> {
     text.push('\n');
     std::fs::write(&path, text)?;
     Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_real_report_reads_back_and_writes_the_same() {
+        let text = include_str!("../../tests/fixtures/reports/move-naive.json");
+        let report: Report = serde_json::from_str(text).unwrap();
+        assert_eq!(report.verdict, Verdict::NoGo);
+        let again: serde_json::Value = serde_json::to_value(&report).unwrap();
+        let original: serde_json::Value = serde_json::from_str(text).unwrap();
+        assert_eq!(again, original);
+    }
+
+    #[test]
+    fn the_report_schema_names_the_contract_fields() {
+        let schema = json_schema();
+        let required = schema["required"].as_array().unwrap();
+        for field in [
+            "schema_version",
+            "scenario",
+            "verdict",
+            "started_at",
+            "duration_ms",
+            "steps",
+            "probes",
+            "findings",
+            "gates",
+        ] {
+            assert!(required.iter().any(|r| r == field), "{field}");
+        }
+    }
 }

@@ -1,7 +1,8 @@
 //! `report.json`: the contract scripts and CI rely on (see DESIGN.md). Extend it; never
 //! rename or remove a field.
 
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 use crate::finding::Finding;
 pub use crate::monitor::MonitorReport;
@@ -17,7 +18,7 @@ pub const NOT_COVERED: &[&str] = &[
     "load, traffic patterns and external services the scenario does not probe",
 ];
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub enum Verdict {
     #[serde(rename = "GO")]
     Go,
@@ -34,7 +35,7 @@ impl Verdict {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum StepStatus {
     Passed,
@@ -52,7 +53,7 @@ impl StepStatus {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Report {
     pub schema_version: u32,
     pub tool_version: String,
@@ -74,7 +75,7 @@ pub struct Report {
     pub not_covered: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, Default)]
 pub struct Environment {
     pub engine_version: String,
     pub api_version: String,
@@ -83,7 +84,7 @@ pub struct Environment {
     pub images: Vec<ImageReport>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ImageReport {
     pub host: String,
     pub recipe: String,
@@ -93,7 +94,7 @@ pub struct ImageReport {
     pub cached: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct StepReport {
     pub name: String,
     pub kind: String,
@@ -102,23 +103,23 @@ pub struct StepReport {
     /// Why it failed or was skipped, or what it did.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub checks: Vec<CheckReport>,
     /// What an `exec` step's command printed, or what a `reboot` saw.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub evidence: Option<Evidence>,
     /// Full logs kept in the report folder (paths relative to it).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub logs: Vec<String>,
     /// What an `upgrade` step did, hop by hop.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub upgrade: Option<UpgradeReport>,
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub allow_failure: bool,
 }
 
 /// A Debian major upgrade of one host.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct UpgradeReport {
     pub host: String,
     pub target: String,
@@ -126,7 +127,7 @@ pub struct UpgradeReport {
 }
 
 /// One release to the next: versions before and after, and the package changes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct HopReport {
     pub from: String,
     pub to: String,
@@ -146,7 +147,7 @@ pub struct HopReport {
 }
 
 /// One probe check inside a step.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct CheckReport {
     pub probe: String,
     pub passed: bool,
@@ -156,7 +157,7 @@ pub struct CheckReport {
 }
 
 /// A probe over the whole run.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ProbeReport {
     pub name: String,
     pub kind: String,
@@ -171,7 +172,7 @@ pub struct ProbeReport {
     pub last_failure: Option<Evidence>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct GateReport {
     pub name: String,
     pub passed: bool,
