@@ -36,11 +36,16 @@ pub struct LatencySummary {
 }
 
 /// One second of the monitor's timeline.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct TimelineBucket {
     pub second: u64,
     pub ok: u64,
     pub failed: u64,
+    /// Median and highest latency of the second's successful requests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p50_ms: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_ms: Option<f64>,
 }
 
 /// A moment of the run shown on the monitor's timeline (a cutover, a DNS switch...).
@@ -213,6 +218,7 @@ fn latency<'a>(samples: impl Iterator<Item = &'a Sample>) -> Option<LatencySumma
 
 fn timeline(samples: &[Sample]) -> Vec<TimelineBucket> {
     let mut buckets: Vec<TimelineBucket> = Vec::new();
+    let mut latencies: Vec<Vec<Duration>> = Vec::new();
     for sample in samples {
         let second = sample.scheduled.as_secs();
         while buckets.len() as u64 <= second {
@@ -220,14 +226,24 @@ fn timeline(samples: &[Sample]) -> Vec<TimelineBucket> {
                 second: buckets.len() as u64,
                 ok: 0,
                 failed: 0,
+                p50_ms: None,
+                max_ms: None,
             });
+            latencies.push(Vec::new());
         }
         let bucket = &mut buckets[second as usize];
         if sample.ok {
             bucket.ok += 1;
+            latencies[second as usize].push(sample.latency);
         } else {
             bucket.failed += 1;
         }
+    }
+    let ms = |d: Duration| (d.as_secs_f64() * 1000.0 * 100.0).round() / 100.0;
+    for (bucket, mut seen) in buckets.iter_mut().zip(latencies) {
+        seen.sort_unstable();
+        bucket.p50_ms = seen.get(seen.len() / 2).copied().map(ms);
+        bucket.max_ms = seen.last().copied().map(ms);
     }
     buckets
 }
@@ -298,7 +314,9 @@ mod tests {
             TimelineBucket {
                 second: 2,
                 ok: 0,
-                failed: 10
+                failed: 10,
+                p50_ms: None,
+                max_ms: None,
             }
         );
         assert_eq!(
@@ -306,7 +324,9 @@ mod tests {
             TimelineBucket {
                 second: 1,
                 ok: 5,
-                failed: 5
+                failed: 5,
+                p50_ms: Some(3.0),
+                max_ms: Some(4.0),
             }
         );
     }

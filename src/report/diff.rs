@@ -295,8 +295,13 @@ mod tests {
         render(&diff, &mut text).unwrap();
         let text = String::from_utf8(text).unwrap();
         assert!(text.contains("verdict: NO-GO → GO"), "{text}");
+        let lost = before
+            .gates
+            .iter()
+            .find(|g| g.name == "lost_writes")
+            .unwrap();
         assert!(
-            text.contains("gate `lost_writes`: FAIL 125 → pass 0"),
+            text.contains(&format!("gate `lost_writes`: FAIL {} → pass 0", lost.value)),
             "{text}"
         );
         assert!(

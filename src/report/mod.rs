@@ -119,13 +119,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_real_report_reads_back_and_writes_the_same() {
-        let text = include_str!("../../tests/fixtures/reports/move-naive.json");
-        let report: Report = serde_json::from_str(text).unwrap();
-        assert_eq!(report.verdict, Verdict::NoGo);
-        let again: serde_json::Value = serde_json::to_value(&report).unwrap();
-        let original: serde_json::Value = serde_json::from_str(text).unwrap();
-        assert_eq!(again, original);
+    fn real_reports_read_back_and_write_the_same() {
+        for text in [
+            include_str!("../../tests/fixtures/reports/move-naive.json"),
+            include_str!("../../tests/fixtures/reports/lamp-upgrade.json"),
+            include_str!("../../tests/fixtures/reports/smoke-broken.json"),
+        ] {
+            let report: Report = serde_json::from_str(text).unwrap();
+            let again: serde_json::Value = serde_json::to_value(&report).unwrap();
+            let original: serde_json::Value = serde_json::from_str(text).unwrap();
+            assert_eq!(again, original, "{}", report.scenario);
+        }
     }
 
     #[test]
