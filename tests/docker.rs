@@ -51,6 +51,7 @@ fn smoke_scenario_is_go_and_leaves_nothing() {
     assert!(homepage["attempts"].as_u64().unwrap() >= 2);
     assert_eq!(run.report["environment"]["images"][0]["cached"], true);
     assert!(run.stderr.contains("cache hit"), "{}", run.stderr);
+    assert_reports_valid(&run);
     assert_clean(&run);
 }
 

@@ -137,6 +137,7 @@ fn the_naive_move_is_no_go_with_the_lost_writes_counted() {
     );
     // Visitors saw nothing wrong: the loss is silent without write tracking.
     assert_eq!(gate(report, "max_unavailability")["passed"], true);
+    assert_reports_valid(&run);
     assert_clean(&run);
 }
 

@@ -133,6 +133,30 @@ mod tests {
     }
 
     #[test]
+    fn real_reports_are_valid_against_the_report_schema() {
+        let validator = jsonschema::validator_for(&json_schema()).unwrap();
+        for text in [
+            include_str!("../../tests/fixtures/reports/move-naive.json"),
+            include_str!("../../tests/fixtures/reports/lamp-upgrade.json"),
+            include_str!("../../tests/fixtures/reports/smoke-broken.json"),
+        ] {
+            let report: serde_json::Value = serde_json::from_str(text).unwrap();
+            let errors: Vec<String> = validator
+                .iter_errors(&report)
+                .map(|e| format!("{} at {}", e, e.instance_path()))
+                .collect();
+            assert!(errors.is_empty(), "{}: {errors:#?}", report["scenario"]);
+        }
+        // And the schema rejects what is not a report.
+        let mut broken: serde_json::Value = serde_json::from_str(include_str!(
+            "../../tests/fixtures/reports/smoke-broken.json"
+        ))
+        .unwrap();
+        broken["verdict"] = "MAYBE".into();
+        assert!(!validator.is_valid(&broken));
+    }
+
+    #[test]
     fn the_report_schema_names_the_contract_fields() {
         let schema = json_schema();
         let required = schema["required"].as_array().unwrap();

@@ -171,3 +171,44 @@ pub fn report(dir: &Path) -> serde_json::Value {
     let text = std::fs::read_to_string(dir.join("report.json")).expect("report.json exists");
     serde_json::from_str(&text).expect("report.json is JSON")
 }
+
+/// A run's report folder holds every format, and its `report.json` is valid against
+/// the schema the tool prints (`rehearse schema --report`); re-rendering the folder
+/// gives the same files the run wrote.
+pub fn assert_reports_valid(run: &RunResult) {
+    let dir = run.dir.path().join("report");
+    let output = rehearse(&["schema", "--report"]);
+    assert!(output.status.success());
+    let schema: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let validator = jsonschema::validator_for(&schema).expect("the report schema compiles");
+    let errors: Vec<String> = validator
+        .iter_errors(&run.report)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "report.json against its schema: {errors:#?}"
+    );
+    for (name, format) in [
+        ("report.html", "html"),
+        ("report.md", "md"),
+        ("junit.xml", "junit"),
+    ] {
+        let written = std::fs::read_to_string(dir.join(name))
+            .unwrap_or_else(|e| panic!("the run wrote no {name}: {e}"));
+        assert!(!written.trim().is_empty(), "{name} is empty");
+        let again = rehearse(&[
+            "report",
+            dir.to_str().unwrap(),
+            "--format",
+            format,
+            "--stdout",
+        ]);
+        assert!(again.status.success(), "{}", text(&again.stderr));
+        assert_eq!(
+            text(&again.stdout),
+            written,
+            "{name} rendered again differs"
+        );
+    }
+}
