@@ -145,6 +145,21 @@ impl Engine for DockerEngine {
         })
     }
 
+    async fn image_id(&self, reference: &str) -> Result<Option<String>, EngineError> {
+        match within(
+            "inspect image",
+            reference,
+            CALL_TIMEOUT,
+            self.docker.inspect_image(reference),
+        )
+        .await
+        {
+            Ok(image) => Ok(image.id),
+            Err(e) if is_not_found(&e) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     async fn image_exists(&self, reference: &str) -> Result<bool, EngineError> {
         match within(
             "inspect image",

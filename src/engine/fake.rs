@@ -104,6 +104,10 @@ impl Engine for FakeEngine {
         Ok(true)
     }
 
+    async fn image_id(&self, reference: &str) -> Result<Option<String>, EngineError> {
+        Ok(Some(format!("sha256:fake-{reference}")))
+    }
+
     async fn pull_image(&self, reference: &str) -> Result<(), EngineError> {
         Err(EngineError::Pull {
             reference: reference.into(),

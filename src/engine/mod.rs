@@ -124,6 +124,8 @@ pub trait Engine {
     async fn info(&self) -> Result<EngineInfo, EngineError>;
     /// Whether an image with this reference exists locally.
     async fn image_exists(&self, reference: &str) -> Result<bool, EngineError>;
+    /// The engine's id of a local image (`sha256:…`), or `None` when there is none.
+    async fn image_id(&self, reference: &str) -> Result<Option<String>, EngineError>;
     /// Pull an image from a registry; the error says why when none is reachable.
     async fn pull_image(&self, reference: &str) -> Result<(), EngineError>;
     /// Create an image from a root filesystem tar stream (`docker import`).

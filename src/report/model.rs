@@ -16,6 +16,7 @@ pub const NOT_COVERED: &[&str] = &[
     "the kernel, bootloader, firmware and hardware of the real host (the replica shares the engine's kernel)",
     "anything on the real host that the replica does not reproduce (packages, data, configuration not in the image recipe)",
     "load, traffic patterns and external services the scenario does not probe",
+    "for a move: real DNS propagation, resolver caches and client retries, and the network between the real hosts (the rehearsal compresses propagation and runs on one local network)",
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -89,6 +90,9 @@ pub struct ImageReport {
     pub host: String,
     pub recipe: String,
     pub reference: String,
+    /// The engine's image id (`sha256:…`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
     pub content_hash: String,
     pub base: String,
     pub cached: bool,

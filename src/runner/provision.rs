@@ -109,6 +109,7 @@ async fn prepare_images<E: Engine>(
             host: host.name.clone(),
             recipe: built.recipe.clone(),
             reference: built.reference.clone(),
+            id: engine.image_id(&built.reference).await?,
             content_hash: built.content_hash.clone(),
             base: built.base.clone(),
             cached: built.cached,
