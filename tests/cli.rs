@@ -158,3 +158,64 @@ fn schema_is_json_schema_for_scenarios() {
         assert!(top.iter().any(|k| *k == key), "missing `{key}` in {top:?}");
     }
 }
+
+#[test]
+fn report_renders_a_folder_again_and_explains_a_bad_one() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        root().join("tests/fixtures/reports/smoke-broken.json"),
+        dir.path().join("report.json"),
+    )
+    .unwrap();
+    let output = rehearse(&["report", dir.path().to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    for name in ["report.html", "report.md", "junit.xml"] {
+        let written = std::fs::read_to_string(dir.path().join(name)).unwrap();
+        assert!(!written.is_empty(), "{name}");
+        assert!(text(&output.stdout).contains(name));
+    }
+    let output = rehearse(&["report", dir.path().to_str().unwrap(), "--stdout"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(text(&output.stderr).contains("give exactly one `--format`"));
+
+    std::fs::write(dir.path().join("report.json"), "{\"verdict\": \"GO\"}").unwrap();
+    let output = rehearse(&["report", dir.path().to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("is not a rehearse report (line 1, column")
+            && stderr.contains("missing field"),
+        "{stderr}"
+    );
+    let output = rehearse(&["report", "no/such/folder"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(text(&output.stderr).contains("cannot read `no/such/folder"));
+}
+
+#[test]
+fn diff_says_what_changed_between_two_rehearsals() {
+    let naive = "tests/fixtures/reports/move-naive.json";
+    let broken = "tests/fixtures/reports/smoke-broken.json";
+    let output = rehearse(&["diff", naive, naive]);
+    assert_eq!(output.status.code(), Some(0));
+    assert!(text(&output.stdout).contains("no difference"));
+    let output = rehearse(&["diff", broken, naive, "--json"]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let diff: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(diff["before"]["scenario"], "smoke-broken");
+    assert_eq!(diff["after"]["scenario"], "migrate-cutover-naive");
+    assert!(!diff["steps"].as_array().unwrap().is_empty());
+    assert!(!diff["gates"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn schema_report_is_json_schema_for_report_json() {
+    let output = rehearse(&["schema", "--report"]);
+    assert_eq!(output.status.code(), Some(0));
+    let schema: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(
+        schema["$schema"],
+        "https://json-schema.org/draft/2020-12/schema"
+    );
+    assert!(schema["properties"]["gates"].is_object());
+}
