@@ -240,9 +240,14 @@ pub fn monitor_chart(monitor: &MonitorReport, out: &mut impl Write) -> io::Resul
     } else {
         writeln!(
             out,
-            r##"<text x="{:.1}" y="{:.1}" text-anchor="middle" class="axis" fill="#cf222e">no successful request: no latency to show</text>"##,
+            r##"<text x="{:.1}" y="{:.1}" text-anchor="middle" class="axis" fill="#cf222e">{}</text>"##,
             left + plot_width / 2.0,
-            top + plot_height / 2.0
+            top + plot_height / 2.0,
+            if monitor.timeline.iter().any(|b| b.ok > 0) {
+                "this report has no latency per second"
+            } else {
+                "no successful request: no latency to show"
+            }
         )?;
     }
     writeln!(
