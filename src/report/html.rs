@@ -296,19 +296,7 @@ fn step_legend() -> String {
     ]
     .iter()
     .map(|(status, allow_failure, label)| {
-        let step = StepReport {
-            name: String::new(),
-            kind: String::new(),
-            status: *status,
-            duration_ms: 0,
-            detail: None,
-            checks: Vec::new(),
-            evidence: None,
-            logs: Vec::new(),
-            upgrade: None,
-            allow_failure: *allow_failure,
-        };
-        swatch(chart::step_colour(&step), label)
+        swatch(chart::step_colour(*status, *allow_failure), label)
     })
     .collect()
 }
