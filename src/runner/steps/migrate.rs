@@ -172,8 +172,9 @@ async fn migrate<E: Engine>(
         let count = differences.len();
         differences.truncate(SHOWN);
         return Err(format!(
-            "{summary}, but the copy differs from `{}` ({count} differences; the data may have changed during the copy): {}",
+            "{summary}, but the copy differs from `{}` ({count} difference{}; the data may have changed during the copy): {}",
             step.from,
+            if count == 1 { "" } else { "s" },
             differences.join("; ")
         ));
     }
