@@ -344,7 +344,7 @@ fn not_covered(report: &Report, out: &mut impl Write) -> io::Result<()> {
 
 /// A table cell: a `|` would end the cell and a newline the row.
 fn cell(text: &str) -> String {
-    text.replace('\\', "\\\\")
+    no_tags(text)
         .replace('|', "\\|")
         .replace("\r\n", "<br>")
         .replace(['\n', '\r'], "<br>")
@@ -352,7 +352,30 @@ fn cell(text: &str) -> String {
 
 /// Text in a paragraph or list item: a newline would end the item.
 fn inline(text: &str) -> String {
-    text.replace("\r\n", " ").replace(['\n', '\r'], " ")
+    no_tags(text)
+        .replace("\r\n", " ")
+        .replace(['\n', '\r'], " ")
+}
+
+/// `<` outside code spans as `&lt;`, so `<Location>` in a detail is shown rather than
+/// taken for HTML; inside a code span an entity would show as typed, and none is needed.
+fn no_tags(text: &str) -> String {
+    let spans: Vec<&str> = text.split('`').collect();
+    // An unmatched last backtick opens no code span.
+    let unmatched = spans.len() % 2 == 0;
+    let mut out = String::with_capacity(text.len());
+    for (i, span) in spans.iter().enumerate() {
+        if i > 0 {
+            out.push('`');
+        }
+        let in_code = i % 2 == 1 && !(unmatched && i == spans.len() - 1);
+        if in_code {
+            out.push_str(span);
+        } else {
+            out.push_str(&span.replace('<', "&lt;"));
+        }
+    }
+    out
 }
 
 /// Text inside an HTML element (`<summary>`), where Markdown is not read.
@@ -448,6 +471,15 @@ mod tests {
             .find(|l| l.starts_with("| | Step |"))
             .unwrap();
         assert_eq!(cells(row), cells(header));
+    }
+
+    #[test]
+    fn angle_brackets_outside_code_spans_are_not_taken_for_html() {
+        assert_eq!(
+            cell("<Location /> in `<Proxy *>` and a <b> tag"),
+            "&lt;Location /> in `<Proxy *>` and a &lt;b> tag"
+        );
+        assert_eq!(inline("a ` <x>"), "a ` &lt;x>");
     }
 
     #[test]
