@@ -7,6 +7,7 @@ pub mod junit;
 pub mod markdown;
 mod model;
 pub mod terminal;
+mod text;
 
 pub use model::*;
 
