@@ -161,18 +161,7 @@ impl Engine for DockerEngine {
     }
 
     async fn image_exists(&self, reference: &str) -> Result<bool, EngineError> {
-        match within(
-            "inspect image",
-            reference,
-            CALL_TIMEOUT,
-            self.docker.inspect_image(reference),
-        )
-        .await
-        {
-            Ok(_) => Ok(true),
-            Err(e) if is_not_found(&e) => Ok(false),
-            Err(e) => Err(e),
-        }
+        Ok(self.image_id(reference).await?.is_some())
     }
 
     async fn pull_image(&self, reference: &str) -> Result<(), EngineError> {
