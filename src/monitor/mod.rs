@@ -49,8 +49,26 @@ pub struct RunningMonitor {
     rate: u32,
     started: Instant,
     targets: Arc<Targets>,
+    tally: Arc<Tally>,
     stop: CancellationToken,
     task: Option<tokio::task::JoinHandle<Vec<Sample>>>,
+}
+
+/// Answers counted as they come, for progress while the monitor runs.
+#[derive(Debug, Default)]
+struct Tally {
+    answered: std::sync::atomic::AtomicU64,
+    failed: std::sync::atomic::AtomicU64,
+}
+
+impl Tally {
+    fn record(&self, sample: Sample, samples: &mut Vec<Sample>) {
+        self.answered.fetch_add(1, Ordering::Relaxed);
+        if !sample.ok {
+            self.failed.fetch_add(1, Ordering::Relaxed);
+        }
+        samples.push(sample);
+    }
 }
 
 /// What a stopped monitor saw, before analysis.
@@ -95,6 +113,14 @@ impl RunningMonitor {
     /// When the first request was due.
     pub fn started(&self) -> Instant {
         self.started
+    }
+
+    /// Requests answered (or given up) so far, and how many of them failed.
+    pub fn counts(&self) -> (u64, u64) {
+        (
+            self.tally.answered.load(Ordering::Relaxed),
+            self.tally.failed.load(Ordering::Relaxed),
+        )
     }
 
     /// The host clients move to in a DNS switch; from now on [`RunningMonitor::set_share`]
@@ -155,8 +181,10 @@ pub fn start(monitor: &Monitor, address: IpAddr) -> Result<RunningMonitor, Strin
     let max_in_flight =
         ((http.timeout.as_secs_f64() / interval.as_secs_f64()) as usize + 16).min(20_000);
     let started = Instant::now();
+    let tally = Arc::new(Tally::default());
     let task = tokio::spawn(schedule(
         Arc::new(request),
+        Arc::clone(&tally),
         started,
         interval,
         max_in_flight,
@@ -167,6 +195,7 @@ pub fn start(monitor: &Monitor, address: IpAddr) -> Result<RunningMonitor, Strin
         rate: monitor.rate,
         started,
         targets,
+        tally,
         stop,
         task: Some(task),
     })
@@ -267,6 +296,7 @@ struct Request {
 
 async fn schedule(
     request: Arc<Request>,
+    tally: Arc<Tally>,
     started: Instant,
     interval: Duration,
     max_in_flight: usize,
@@ -281,7 +311,7 @@ async fn schedule(
             () = stop.cancelled() => break,
             Some(done) = in_flight.join_next() => {
                 if let Ok(sample) = done {
-                    samples.push(sample);
+                    tally.record(sample, &mut samples);
                 }
             }
             () = tokio::time::sleep_until(due.into()) => {
@@ -289,7 +319,7 @@ async fn schedule(
                 let seq = sent;
                 sent += 1;
                 if in_flight.len() >= max_in_flight {
-                    samples.push(Sample {
+                    tally.record(Sample {
                         scheduled,
                         latency: Duration::ZERO,
                         ok: false,
@@ -298,7 +328,7 @@ async fn schedule(
                         error: Some("not sent: too many requests still unanswered".into()),
                         seq,
                         via: request.targets.pick(seq).0,
-                    });
+                    }, &mut samples);
                     continue;
                 }
                 // Shared, not copied: this runs hundreds of times a second.
@@ -308,7 +338,7 @@ async fn schedule(
     }
     while let Some(done) = in_flight.join_next().await {
         if let Ok(sample) = done {
-            samples.push(sample);
+            tally.record(sample, &mut samples);
         }
     }
     samples.sort_by_key(|s| s.scheduled);

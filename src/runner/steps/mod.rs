@@ -71,7 +71,22 @@ pub(super) struct StepContext<'a, E: Engine> {
 }
 
 impl<E: Engine> StepContext<'_, E> {
-    fn progress(&mut self, message: String) {
+    /// Tell the reporters what the step is doing; while monitors run, with how their
+    /// requests fare so far.
+    fn progress(&mut self, mut message: String) {
+        for monitor in &self.state.running_monitors {
+            let (answered, failed) = monitor.counts();
+            let ok = answered - failed;
+            let rate = if answered == 0 {
+                100.0
+            } else {
+                ok as f64 * 100.0 / answered as f64
+            };
+            message.push_str(&format!(
+                " · {} {rate:.1}% ok ({failed} failed)",
+                monitor.name
+            ));
+        }
         self.sink.event(&RunEvent::StepProgress {
             index: self.index,
             message,
