@@ -367,6 +367,7 @@ mod tests {
             name: name.into(),
             kind: "exec".into(),
             status,
+            started_ms: None,
             duration_ms: 1,
             detail: None,
             checks: vec![],

@@ -361,6 +361,7 @@ mod tests {
             name: "after the fix".into(),
             kind: "probe".into(),
             status: StepStatus::Skipped,
+            started_ms: None,
             duration_ms: 0,
             detail: Some("an earlier step failed".into()),
             checks: vec![],

@@ -103,6 +103,9 @@ pub struct StepReport {
     pub name: String,
     pub kind: String,
     pub status: StepStatus,
+    /// When it started, from the start of the run (none: it never ran).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_ms: Option<u64>,
     pub duration_ms: u64,
     /// Why it failed or was skipped, or what it did.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -110,6 +110,8 @@ struct RunState {
     monitors: Vec<crate::monitor::MonitorReport>,
     /// When the steps that change how the site is served ran, for the monitors' phases.
     moments: Vec<Moment>,
+    /// When the run started, for the steps' start times.
+    started: Option<Instant>,
 }
 
 /// A step that changed how the site is served (migrate, cutover, DNS switch, reboot).
@@ -195,6 +197,7 @@ pub async fn run<E: Engine>(
     let clock = Instant::now();
     let created = Mutex::new(Created::default());
     let mut state = RunState::new(scenario, &options.build);
+    state.started = Some(clock);
     sink.event(&RunEvent::Started {
         run_id: options.run_id.clone(),
         scenario: scenario.name.clone(),
@@ -259,6 +262,7 @@ fn finish(
             name,
             kind: kind.to_string(),
             status: StepStatus::Skipped,
+            started_ms: None,
             duration_ms: 0,
             detail: Some(if interrupted {
                 "the run was interrupted".into()

@@ -73,6 +73,9 @@ pub(super) async fn provision<E: Engine>(
         name: "provision".into(),
         kind: "provision".into(),
         status,
+        started_ms: state
+            .started
+            .map(|run| started.saturating_duration_since(run).as_millis() as u64),
         duration_ms: started.elapsed().as_millis() as u64,
         detail,
         checks: vec![],

@@ -32,9 +32,25 @@ pub fn mark_colour(kind: &str) -> &'static str {
     }
 }
 
-/// One horizontal bar per step, placed one after the other, as long as the step took.
+/// One horizontal bar per step, as long as the step took, where it started (reports
+/// without start times: one after the other).
 pub fn step_timeline(steps: &[StepReport], out: &mut impl Write) -> io::Result<()> {
-    let total_ms = steps.iter().map(|s| s.duration_ms).sum::<u64>().max(1) as f64;
+    let mut next = 0;
+    let starts: Vec<u64> = steps
+        .iter()
+        .map(|s| {
+            let start = s.started_ms.unwrap_or(next);
+            next = start + s.duration_ms;
+            start
+        })
+        .collect();
+    let total_ms = steps
+        .iter()
+        .zip(&starts)
+        .map(|(s, start)| start + s.duration_ms)
+        .max()
+        .unwrap_or(0)
+        .max(1) as f64;
     let (label_width, right, top, row) = (290.0, 64.0, 6.0, 22.0);
     let plot = WIDTH - label_width - right;
     let rows_bottom = top + row * steps.len() as f64;
@@ -57,11 +73,10 @@ pub fn step_timeline(steps: &[StepReport], out: &mut impl Write) -> io::Result<(
         )?;
         t += tick;
     }
-    let mut start = 0.0;
-    for (i, step) in steps.iter().enumerate() {
+    for (i, (step, start)) in steps.iter().zip(&starts).enumerate() {
         let y = top + row * i as f64;
         let duration = step.duration_ms as f64;
-        let bar_x = x(start);
+        let bar_x = x(*start as f64);
         let bar_width = (duration / total_ms * plot).max(2.0);
         writeln!(
             out,
@@ -88,7 +103,6 @@ pub fn step_timeline(steps: &[StepReport], out: &mut impl Write) -> io::Result<(
             y + 15.0,
             seconds(step.duration_ms)
         )?;
-        start += duration;
     }
     writeln!(out, "</svg>")
 }

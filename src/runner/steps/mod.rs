@@ -218,6 +218,9 @@ pub(super) async fn run_step<E: Engine>(
         name: step.name.clone(),
         kind: step.kind.label().to_string(),
         status,
+        started_ms: state
+            .started
+            .map(|run| started.saturating_duration_since(run).as_millis() as u64),
         duration_ms: started.elapsed().as_millis() as u64,
         detail: result.detail,
         checks: result.checks,
