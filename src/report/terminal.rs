@@ -340,3 +340,53 @@ fn table(header: &[&str]) -> Table {
         .set_header(header.to_vec());
     table
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn summary(fixture: &str) -> String {
+        let report: Report = serde_json::from_str(fixture).unwrap();
+        let mut out = Vec::new();
+        render_summary(&report, &mut out, false).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn summary_of_a_no_go_move() {
+        let text = summary(include_str!("../../tests/fixtures/reports/move-naive.json"));
+        // The verdict line says why, and no colour escapes without a terminal.
+        assert!(text.contains("NO-GO: `migrate-cutover-naive`"));
+        assert!(text.contains("gate `lost_writes` failed"));
+        assert!(!text.contains('\u{1b}'));
+        insta::assert_snapshot!("summary_move_naive", text);
+    }
+
+    #[test]
+    fn summary_of_a_go_upgrade() {
+        let text = summary(include_str!(
+            "../../tests/fixtures/reports/lamp-upgrade.json"
+        ));
+        assert!(text.contains("GO: `lamp-bullseye-to-bookworm`"));
+        insta::assert_snapshot!("summary_lamp_upgrade", text);
+    }
+
+    #[test]
+    fn summary_of_a_broken_smoke_run() {
+        let text = summary(include_str!(
+            "../../tests/fixtures/reports/smoke-broken.json"
+        ));
+        insta::assert_snapshot!("summary_smoke_broken", text);
+    }
+
+    #[test]
+    fn colour_only_when_asked() {
+        let report: Report = serde_json::from_str(include_str!(
+            "../../tests/fixtures/reports/smoke-broken.json"
+        ))
+        .unwrap();
+        let mut out = Vec::new();
+        render_summary(&report, &mut out, true).unwrap();
+        assert!(String::from_utf8(out).unwrap().contains('\u{1b}'));
+    }
+}
