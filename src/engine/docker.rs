@@ -617,7 +617,47 @@ impl Engine for DockerEngine {
                 labels: v.labels.into_iter().collect(),
             });
         }
+        // Snapshots of hosts are images carrying the run's label.
+        for image in self.list_images(label).await? {
+            let name = image.tags.first().cloned().unwrap_or(image.id.clone());
+            found.push(LabelledResource {
+                kind: ResourceKind::Image,
+                id: name.clone(),
+                name,
+                labels: image.labels,
+            });
+        }
         Ok(found)
+    }
+
+    async fn commit_container(
+        &self,
+        id: &str,
+        reference: &str,
+        labels: &BTreeMap<String, String>,
+    ) -> Result<String, EngineError> {
+        use bollard::models::ContainerConfig;
+        use bollard::query_parameters::CommitContainerOptionsBuilder;
+        let (repo, tag) = reference.rsplit_once(':').unwrap_or((reference, "latest"));
+        // Paused while its files are copied, so what is written is consistent.
+        let options = CommitContainerOptionsBuilder::default()
+            .container(id)
+            .repo(repo)
+            .tag(tag)
+            .pause(true)
+            .build();
+        let config = ContainerConfig {
+            labels: Some(labels.clone().into_iter().collect()),
+            ..Default::default()
+        };
+        let created = within(
+            "commit container",
+            id,
+            LONG_CALL_TIMEOUT,
+            self.docker.commit_container(options, config),
+        )
+        .await?;
+        Ok(created.id)
     }
 
     async fn copy_path(

@@ -237,6 +237,17 @@ impl Engine for FakeEngine {
         Ok(0)
     }
 
+    async fn commit_container(
+        &self,
+        id: &str,
+        reference: &str,
+        _labels: &BTreeMap<String, String>,
+    ) -> Result<String, EngineError> {
+        self.check_gone()?;
+        self.record(format!("commit {id} {reference}"));
+        Ok(format!("sha256:snapshot-{reference}"))
+    }
+
     async fn list_labelled(&self, label: &str) -> Result<Vec<LabelledResource>, EngineError> {
         Ok(self
             .live

@@ -196,7 +196,16 @@ pub trait Engine {
         timeout: Duration,
     ) -> Result<u64, EngineError>;
 
+    /// Every container, network, volume and image (host snapshots) carrying `label`.
     async fn list_labelled(&self, label: &str) -> Result<Vec<LabelledResource>, EngineError>;
+    /// Save a container's filesystem as an image `reference` carrying `labels` (a host
+    /// snapshot); the container is paused meanwhile. Returns the image id.
+    async fn commit_container(
+        &self,
+        id: &str,
+        reference: &str,
+        labels: &BTreeMap<String, String>,
+    ) -> Result<String, EngineError>;
     async fn remove_volume(&self, name: &str) -> Result<(), EngineError>;
 }
 

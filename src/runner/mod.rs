@@ -95,6 +95,8 @@ pub fn new_run_id(scenario: &str) -> String {
 struct Created {
     network: Option<(String, String)>,
     containers: Vec<(String, String)>,
+    /// Host snapshots (image references).
+    images: Vec<String>,
 }
 
 /// What the run has learnt so far; becomes the report.
@@ -112,6 +114,8 @@ struct RunState {
     moments: Vec<Moment>,
     /// When the run started, for the steps' start times.
     started: Option<Instant>,
+    /// Host snapshots by name: host → image reference.
+    snapshots: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 /// A step that changed how the site is served (migrate, cutover, DNS switch, reboot).
@@ -328,7 +332,8 @@ async fn execute<E: Engine>(
 
 /// Remove what the run created: containers first, then the network.
 async fn cleanup<E: Engine>(engine: &E, created: &Created, sink: &mut dyn EventSink) {
-    let count = created.containers.len() + usize::from(created.network.is_some());
+    let count =
+        created.containers.len() + created.images.len() + usize::from(created.network.is_some());
     if count == 0 {
         return;
     }
@@ -338,6 +343,11 @@ async fn cleanup<E: Engine>(engine: &E, created: &Created, sink: &mut dyn EventS
             eprintln!(
                 "warning: cannot remove the container of host `{host}` ({id}): {e}; `rehearse gc` will retry"
             );
+        }
+    }
+    for image in &created.images {
+        if let Err(e) = engine.remove_image(image).await {
+            eprintln!("warning: cannot remove snapshot `{image}`: {e}; `rehearse gc` will retry");
         }
     }
     if let Some((id, name)) = &created.network

@@ -46,7 +46,7 @@ pub(super) async fn provision<E: Engine>(
     let mut failure = None;
     for host in &scenario.hosts {
         let image = &images[&host.image];
-        if let Err(detail) = start_host(r, host, image, sink, state).await? {
+        if let Err(detail) = start_host(r, host, &image.reference, sink, state).await? {
             failure = Some(detail);
             break;
         }
@@ -123,10 +123,10 @@ async fn prepare_images<E: Engine>(
 
 /// Start one host and wait for it to boot. The inner `Err` is a host that did not
 /// come up (a result); the outer one an engine failure.
-async fn start_host<E: Engine>(
+pub(super) async fn start_host<E: Engine>(
     r: &Rehearsal<'_, E>,
     host: &Host,
-    image: &BuiltImage,
+    image: &str,
     sink: &mut dyn EventSink,
     state: &mut RunState,
 ) -> Result<Result<(), String>, RunError> {
@@ -144,7 +144,7 @@ async fn start_host<E: Engine>(
     let spec = ContainerSpec {
         name: format!("rh-{}-{}", options.run_id, host.name),
         hostname: host.name.clone(),
-        image: image.reference.clone(),
+        image: image.to_string(),
         network: network.to_string(),
         aliases,
         labels: host_labels,

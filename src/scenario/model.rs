@@ -267,6 +267,8 @@ pub enum StepKind {
     Migrate(MigrateStep),
     DnsSwitch(DnsSwitchStep),
     DrainCheck(DrainCheckStep),
+    Snapshot(SnapshotStep),
+    Rollback(RollbackStep),
 }
 
 impl StepKind {
@@ -282,6 +284,8 @@ impl StepKind {
             StepKind::Migrate(_) => "migrate",
             StepKind::DnsSwitch(_) => "dns-switch",
             StepKind::DrainCheck(_) => "drain-check",
+            StepKind::Snapshot(_) => "snapshot",
+            StepKind::Rollback(_) => "rollback",
         }
     }
 
@@ -298,6 +302,8 @@ impl StepKind {
             // The switch itself lasts `over`; the default leaves room for long ones.
             StepKind::DnsSwitch(step) => step.over + Duration::from_secs(60),
             StepKind::DrainCheck(_) => Duration::from_secs(120),
+            StepKind::Snapshot(_) => Duration::from_secs(600),
+            StepKind::Rollback(_) => Duration::from_secs(600),
         }
     }
 }
@@ -446,6 +452,23 @@ pub struct DrainCheckStep {
     pub log: Option<String>,
     /// How long without a direct request counts as drained.
     pub quiet: Duration,
+}
+
+/// Save every host as it is now (`docker commit`, paused meanwhile), under a name a
+/// later `rollback` step can return to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnapshotStep {
+    pub name: String,
+}
+
+/// Return every host to a snapshot: each container is replaced by one started from its
+/// snapshot, booted like at provision; then `probes` prove the stack is back to its
+/// baseline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RollbackStep {
+    /// The name of an earlier `snapshot` step.
+    pub to: String,
+    pub probes: Vec<String>,
 }
 
 /// Start or stop continuous monitors.

@@ -54,6 +54,8 @@ pub(crate) const STEP_KEYS: &[&str] = &[
     "migrate",
     "dns-switch",
     "drain-check",
+    "snapshot",
+    "rollback",
 ];
 pub(crate) const STEP_KINDS: &[&str] = &[
     "probe",
@@ -65,7 +67,10 @@ pub(crate) const STEP_KINDS: &[&str] = &[
     "migrate",
     "dns-switch",
     "drain-check",
+    "snapshot",
+    "rollback",
 ];
+pub(crate) const ROLLBACK_KEYS: &[&str] = &["to", "probes"];
 pub(crate) const CUTOVER_KEYS: &[&str] =
     &["from", "to", "site", "server", "vhost_file", "proxy_config"];
 const WEB_SERVERS: &[(&str, WebServer)] =
@@ -444,6 +449,70 @@ fn decode_migrate_step(
     })
 }
 
+fn decode_rollback_step(
+    d: &Decoder,
+    node: &Spanned<Node>,
+    step: &str,
+    refs: &Refs,
+) -> Option<RollbackStep> {
+    let m = d.map(node, &format!("`rollback` of {step}"), ROLLBACK_KEYS)?;
+    let to = m.required_str_where("to", check_snapshot_name);
+    let probes = m
+        .opt("probes")
+        .map(|node| {
+            one_or_many(node)
+                .iter()
+                .filter_map(|item| refs.probe(d, item, step))
+                .collect()
+        })
+        .unwrap_or_default();
+    Some(RollbackStep { to: to?, probes })
+}
+
+fn check_snapshot_name(name: &str) -> Result<(), String> {
+    if is_word(
+        name,
+        |c| c.is_ascii_lowercase() || c.is_ascii_digit(),
+        |c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.' || c == '_',
+        63,
+    ) {
+        Ok(())
+    } else {
+        Err(format!(
+            "invalid snapshot name `{name}`: expected lowercase letters, digits, `-`, `.` and `_`"
+        ))
+    }
+}
+
+/// Every rollback returns to a snapshot taken by an earlier step.
+fn check_rollbacks(d: &Decoder, items: &[Spanned<Node>], steps: &[NamedStep]) {
+    let mut taken: Vec<&str> = Vec::new();
+    for (named, item) in steps.iter().zip(items) {
+        match &named.step.kind {
+            StepKind::Snapshot(s) => taken.push(&s.name),
+            StepKind::Rollback(r) if !taken.contains(&r.to.as_str()) => {
+                let help = match closest(&r.to, taken.iter().copied()) {
+                    Some(near) => format!("did you mean `{near}`?"),
+                    None if taken.is_empty() => "add a `snapshot: NAME` step before it".to_string(),
+                    None => format!(
+                        "snapshots taken before it: {}",
+                        one_of(taken.iter().copied())
+                    ),
+                };
+                d.error_with_help(
+                    Mark::of(item),
+                    format!(
+                        "`rollback` to `{}`, but no earlier step takes that snapshot",
+                        r.to
+                    ),
+                    help,
+                );
+            }
+            _ => {}
+        }
+    }
+}
+
 /// The `from` and `to` hosts of a move, which must differ.
 fn two_hosts(
     m: &MapDecoder<'_>,
@@ -810,11 +879,17 @@ fn decode_steps(d: &Decoder, node: &Spanned<Node>, refs: &Refs) -> Vec<Step> {
     if items.is_empty() {
         d.error(Mark::of(node), "`steps` must have at least one step");
     }
-    let steps: Vec<NamedStep> = items
+    let decoded: Vec<Option<NamedStep>> = items
         .iter()
         .enumerate()
-        .filter_map(|(index, item)| decode_step(d, index, item, refs))
+        .map(|(index, item)| decode_step(d, index, item, refs))
         .collect();
+    let (kept_items, steps): (Vec<Spanned<Node>>, Vec<NamedStep>) = items
+        .iter()
+        .zip(decoded)
+        .filter_map(|(item, step)| step.map(|s| (item.clone(), s)))
+        .unzip();
+    check_rollbacks(d, &kept_items, &steps);
     unique_step_names(d, steps)
 }
 
@@ -839,6 +914,10 @@ fn decode_step(d: &Decoder, index: usize, node: &Spanned<Node>, refs: &Refs) -> 
         "migrate" => decode_migrate_step(d, body, &what, refs).map(StepKind::Migrate),
         "dns-switch" => decode_dns_switch_step(d, body, &what, refs).map(StepKind::DnsSwitch),
         "drain-check" => decode_drain_check_step(d, body, &what, refs).map(StepKind::DrainCheck),
+        "snapshot" => d
+            .str_where(body, "`snapshot`", check_snapshot_name)
+            .map(|name| StepKind::Snapshot(SnapshotStep { name })),
+        "rollback" => decode_rollback_step(d, body, &what, refs).map(StepKind::Rollback),
         _ => decode_exec_step(d, body, &what, refs).map(StepKind::Exec),
     }?;
     Some(NamedStep {
@@ -973,6 +1052,8 @@ fn derived_step_name(kind: &StepKind) -> String {
             humantime::format_duration(step.over)
         ),
         StepKind::DrainCheck(step) => format!("drain check {}", step.host),
+        StepKind::Snapshot(step) => format!("snapshot {}", step.name),
+        StepKind::Rollback(step) => format!("rollback to {}", step.to),
         StepKind::Exec(step) => format!("exec {}: {}", step.host, shorten(&step.command.display())),
     }
 }
@@ -1694,7 +1775,7 @@ colour: blue
                 (
                     6,
                     5,
-                    "missing step kind in step 1: expected one of `probe`, `reboot`, `exec`, `upgrade`, `monitor`, `cutover`, `migrate`, `dns-switch`, `drain-check`"
+                    "missing step kind in step 1: expected one of `probe`, `reboot`, `exec`, `upgrade`, `monitor`, `cutover`, `migrate`, `dns-switch`, `drain-check`, `snapshot`, `rollback`"
                 ),
             ]
         );

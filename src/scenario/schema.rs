@@ -187,6 +187,16 @@ fn defs() -> Value {
                 "quiet": {"$ref": "#/$defs/duration", "default": "5s"}
             }
         },
+        "rollbackStep": {
+            "description": "Return every host to an earlier snapshot (each started again from it), then prove the baseline with probes.",
+            "type": "object",
+            "required": ["to"],
+            "additionalProperties": false,
+            "properties": {
+                "to": {"description": "The name of an earlier `snapshot` step.", "type": "string"},
+                "probes": one_or_more(json!({"$ref": "#/$defs/probeRef"}))
+            }
+        },
         "port": {"type": "integer", "minimum": 1, "maximum": 65535},
         "host": host(),
         "probe": probe(),
@@ -357,7 +367,7 @@ fn step() -> Value {
         "description": "One step; exactly one of `probe`, `reboot`, `exec`, `upgrade`, `monitor`, `cutover`, `migrate`, `dns-switch`, `drain-check`.",
         "type": "object",
         "additionalProperties": false,
-        "oneOf": [{"required": ["probe"]}, {"required": ["reboot"]}, {"required": ["exec"]}, {"required": ["upgrade"]}, {"required": ["monitor"]}, {"required": ["cutover"]}, {"required": ["migrate"]}, {"required": ["dns-switch"]}, {"required": ["drain-check"]}],
+        "oneOf": [{"required": ["probe"]}, {"required": ["reboot"]}, {"required": ["exec"]}, {"required": ["upgrade"]}, {"required": ["monitor"]}, {"required": ["cutover"]}, {"required": ["migrate"]}, {"required": ["dns-switch"]}, {"required": ["drain-check"]}, {"required": ["snapshot"]}, {"required": ["rollback"]}],
         "properties": {
             "name": {"description": "Unique step name; derived from the step when absent.", "type": "string"},
             "timeout": {"$ref": "#/$defs/duration", "description": "Defaults to 5m (probe, exec), 3m (reboot) or 1h (upgrade)."},
@@ -377,7 +387,9 @@ fn step() -> Value {
             "cutover": {"$ref": "#/$defs/cutoverStep"},
             "migrate": {"$ref": "#/$defs/migrateStep"},
             "dns-switch": {"$ref": "#/$defs/dnsSwitchStep"},
-            "drain-check": {"$ref": "#/$defs/drainCheckStep"}
+            "drain-check": {"$ref": "#/$defs/drainCheckStep"},
+            "snapshot": {"description": "Save every host now under this name (`docker commit`, paused meanwhile).", "type": "string", "pattern": "^[a-z0-9][a-z0-9._-]{0,63}$"},
+            "rollback": {"$ref": "#/$defs/rollbackStep"}
         }
     })
 }
@@ -518,6 +530,7 @@ mod tests {
         ),
         (DNS_SWITCH_KEYS, "/$defs/dnsSwitchStep/properties"),
         (DRAIN_CHECK_KEYS, "/$defs/drainCheckStep/properties"),
+        (ROLLBACK_KEYS, "/$defs/rollbackStep/properties"),
         (GATE_KEYS, "/$defs/gate/properties"),
     ];
 

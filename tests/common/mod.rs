@@ -70,7 +70,7 @@ pub fn images_ready() -> String {
     stderr
 }
 
-/// Containers, networks and volumes still labelled with this run id.
+/// Containers, networks, volumes and snapshot images still labelled with this run id.
 pub fn leftovers(run_id: &str) -> Vec<String> {
     let filter = format!("label=rehearse.run={run_id}");
     let mut found = Vec::new();
@@ -78,6 +78,7 @@ pub fn leftovers(run_id: &str) -> Vec<String> {
         vec!["ps", "-aq", "--filter", &filter],
         vec!["network", "ls", "-q", "--filter", &filter],
         vec!["volume", "ls", "-q", "--filter", &filter],
+        vec!["images", "-q", "--filter", &filter],
     ] {
         let output = Command::new("docker")
             .args(&args)

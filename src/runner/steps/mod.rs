@@ -9,6 +9,7 @@ mod migrate;
 mod monitor;
 mod probe;
 mod reboot;
+mod snapshot;
 pub(crate) mod upgrade;
 
 pub(super) use monitor::finish as finish_monitor;
@@ -68,6 +69,8 @@ pub(super) struct StepContext<'a, E: Engine> {
     pub timeout: std::time::Duration,
     pub sink: &'a mut dyn EventSink,
     pub state: &'a mut RunState,
+    /// Resources created so far, for cleanup (snapshots, hosts started again).
+    pub created: &'a std::sync::Mutex<super::Created>,
 }
 
 impl<E: Engine> StepContext<'_, E> {
@@ -156,6 +159,7 @@ pub(super) async fn run_step<E: Engine>(
         timeout: step.timeout,
         sink,
         state,
+        created: r.created,
     };
     let work = async {
         match &step.kind {
@@ -168,6 +172,8 @@ pub(super) async fn run_step<E: Engine>(
             StepKind::Migrate(s) => migrate::run(s, &mut cx).await,
             StepKind::DnsSwitch(s) => dns_switch::run(s, &mut cx).await,
             StepKind::DrainCheck(s) => drain_check::run(s, &mut cx).await,
+            StepKind::Snapshot(s) => snapshot::snapshot(s, &mut cx).await,
+            StepKind::Rollback(s) => snapshot::rollback(s, &mut cx).await,
         }
     };
     let result = match tokio::time::timeout(step.timeout, work).await {

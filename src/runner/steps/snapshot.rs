@@ -1,0 +1,137 @@
+//! `snapshot` and `rollback` steps: save every host as it is, and return to that state
+//! later — the undo of a rehearsal, and the proof that the undo works (the rollback's
+//! probes must see the baseline again).
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use super::{StepContext, StepResult};
+use crate::engine::Engine;
+use crate::runner::{Rehearsal, provision, run_labels};
+use crate::scenario::{RollbackStep, SnapshotStep};
+
+/// Image reference of a host's snapshot.
+fn reference(run_id: &str, snapshot: &str, host: &str) -> String {
+    format!("rehearse/snapshot-{run_id}:{snapshot}-{host}")
+}
+
+pub(super) async fn snapshot<E: Engine>(
+    step: &SnapshotStep,
+    cx: &mut StepContext<'_, E>,
+) -> StepResult {
+    let started = Instant::now();
+    let hosts: Vec<(String, String)> = cx
+        .state
+        .hosts
+        .iter()
+        .map(|(name, h)| (name.clone(), h.container_id.clone()))
+        .collect();
+    let mut saved = BTreeMap::new();
+    for (host, container) in hosts {
+        cx.progress(format!("saving {host}"));
+        let image = reference(&cx.options.run_id, &step.name, &host);
+        let mut labels = run_labels(cx.options, cx.scenario);
+        labels.insert("rehearse.host".into(), host.clone());
+        labels.insert("rehearse.snapshot".into(), step.name.clone());
+        if let Err(e) = cx
+            .engine
+            .commit_container(&container, &image, &labels)
+            .await
+        {
+            return StepResult::failed(format!("cannot save host `{host}`: {e}"));
+        }
+        cx.created
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .images
+            .push(image.clone());
+        saved.insert(host, image);
+    }
+    let detail = format!(
+        "saved {} as snapshot `{}` in {:.1} s",
+        saved.keys().cloned().collect::<Vec<_>>().join(", "),
+        step.name,
+        started.elapsed().as_secs_f64()
+    );
+    cx.state.snapshots.insert(step.name.clone(), saved);
+    StepResult {
+        passed: true,
+        detail: Some(detail),
+        ..StepResult::default()
+    }
+}
+
+pub(super) async fn rollback<E: Engine>(
+    step: &RollbackStep,
+    cx: &mut StepContext<'_, E>,
+) -> StepResult {
+    let started = Instant::now();
+    let Some(saved) = cx.state.snapshots.get(&step.to).cloned() else {
+        return StepResult::failed(format!("snapshot `{}` was not taken", step.to));
+    };
+    for (host_name, image) in &saved {
+        let Some(host) = cx.scenario.host(host_name) else {
+            continue;
+        };
+        cx.progress(format!("returning {host_name} to snapshot `{}`", step.to));
+        if let Some(old) = cx.container(host_name) {
+            if let Err(e) = cx.engine.remove_container(&old).await {
+                return StepResult::failed(format!("cannot remove host `{host_name}`: {e}"));
+            }
+            cx.created
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .containers
+                .retain(|(_, id)| *id != old);
+        }
+        let rehearsal = Rehearsal {
+            engine: cx.engine,
+            scenario: cx.scenario,
+            options: cx.options,
+            created: cx.created,
+        };
+        match provision::start_host(&rehearsal, host, image, cx.sink, cx.state).await {
+            Ok(Ok(())) => {}
+            Ok(Err(detail)) => return StepResult::failed(detail),
+            Err(e) => return StepResult::failed(format!("cannot start host `{host_name}`: {e}")),
+        }
+    }
+    let restored = started.elapsed();
+    let mut checks = Vec::new();
+    for probe in &step.probes {
+        if let Some(check) = cx.check_probe(probe).await {
+            checks.push(check);
+        }
+    }
+    let failed: Vec<&str> = checks
+        .iter()
+        .filter(|c| !c.passed)
+        .map(|c| c.probe.as_str())
+        .collect();
+    let detail = if failed.is_empty() {
+        format!(
+            "{} back to snapshot `{}` in {:.1} s{}",
+            saved.keys().cloned().collect::<Vec<_>>().join(", "),
+            step.to,
+            restored.as_secs_f64(),
+            if checks.is_empty() {
+                String::new()
+            } else {
+                format!("; baseline probes pass: {}", step.probes.join(", "))
+            }
+        )
+    } else {
+        format!(
+            "back to snapshot `{}` in {:.1} s, but the baseline is not: probe {} failed",
+            step.to,
+            restored.as_secs_f64(),
+            failed.join(", ")
+        )
+    };
+    StepResult {
+        passed: failed.is_empty(),
+        detail: Some(detail),
+        checks,
+        ..StepResult::default()
+    }
+}
