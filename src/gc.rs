@@ -137,6 +137,7 @@ mod tests {
             systemd: false,
             memory: None,
             cpus: None,
+            pids: None,
         };
         engine.run_container(&spec).await.unwrap();
     }

@@ -142,6 +142,7 @@ impl Engine for DockerEngine {
             api_version: version.api_version.unwrap_or_default(),
             cgroup_version,
             operating_system: info.operating_system.unwrap_or_default(),
+            cpus: info.ncpu.unwrap_or(1).max(1) as u32,
         })
     }
 
@@ -337,6 +338,7 @@ impl Engine for DockerEngine {
             network_mode: Some(spec.network.clone()),
             memory: spec.memory.map(|m| m as i64),
             nano_cpus: spec.cpus.map(|c| (c * 1e9) as i64),
+            pids_limit: spec.pids,
             ..Default::default()
         };
         let mut env: Vec<String> = spec.env.iter().map(|(k, v)| format!("{k}={v}")).collect();

@@ -97,6 +97,7 @@ impl Engine for FakeEngine {
             api_version: "1.41".into(),
             cgroup_version: CgroupVersion::V2,
             operating_system: "fake".into(),
+            cpus: 2,
         })
     }
 

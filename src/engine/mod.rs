@@ -35,6 +35,8 @@ pub struct EngineInfo {
     pub api_version: String,
     pub cgroup_version: CgroupVersion,
     pub operating_system: String,
+    /// CPUs the engine's machine has.
+    pub cpus: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,6 +69,8 @@ pub struct ContainerSpec {
     pub systemd: bool,
     pub memory: Option<u64>,
     pub cpus: Option<f64>,
+    /// Most processes (and threads) the host may run.
+    pub pids: Option<i64>,
 }
 
 /// Output of a command run inside a container.

@@ -114,6 +114,8 @@ struct RunState {
     moments: Vec<Moment>,
     /// When the run started, for the steps' start times.
     started: Option<Instant>,
+    /// CPUs of the engine's machine (a host's CPU limit cannot exceed them).
+    engine_cpus: u32,
     /// Host snapshots by name: host → image reference.
     snapshots: BTreeMap<String, BTreeMap<String, String>>,
 }

@@ -15,6 +15,12 @@ use crate::images::{BuiltImage, ensure_image};
 use crate::report::{ImageReport, StepReport, StepStatus};
 use crate::scenario::{Host, Init, Severity};
 
+/// Limits every host gets unless the scenario sets its own: a runaway upgrade or a fork
+/// bomb in a replica must not take the machine running it down.
+const DEFAULT_MEMORY: u64 = 2 << 30;
+const DEFAULT_CPUS: f64 = 2.0;
+const DEFAULT_PIDS: i64 = 4096;
+
 /// Provision the replica. Returns `Ok(false)` when a host failed to come up (the run
 /// goes on to a NO-GO), `Err` when the environment cannot carry out the rehearsal.
 pub(super) async fn provision<E: Engine>(
@@ -35,6 +41,7 @@ pub(super) async fn provision<E: Engine>(
     state.environment.engine_version = info.server_version.clone();
     state.environment.api_version = info.api_version.clone();
     state.environment.cgroup_version = info.cgroup_version.as_str().to_string();
+    state.engine_cpus = info.cpus;
 
     let images = prepare_images(r, sink, state).await?;
 
@@ -155,8 +162,14 @@ pub(super) async fn start_host<E: Engine>(
             vec!["sleep".into(), "infinity".into()]
         },
         systemd,
-        memory: host.memory,
-        cpus: host.cpus,
+        memory: Some(host.memory.unwrap_or(DEFAULT_MEMORY)),
+        // At most the machine's CPUs: the engine refuses more.
+        cpus: Some(
+            host.cpus
+                .unwrap_or(DEFAULT_CPUS)
+                .min(f64::from(state.engine_cpus.max(1))),
+        ),
+        pids: Some(host.pids.unwrap_or(DEFAULT_PIDS)),
     };
     let id = engine.run_container(&spec).await?;
     lock(r.created)

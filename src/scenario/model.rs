@@ -48,6 +48,8 @@ pub struct Host {
     pub memory: Option<u64>,
     /// CPU limit in cores (fractions allowed).
     pub cpus: Option<f64>,
+    /// Process (and thread) limit.
+    pub pids: Option<i64>,
     pub env: Vec<(String, String)>,
 }
 

@@ -30,7 +30,8 @@ pub(crate) const DATABASE_KINDS: &[&str] = &["mariadb", "postgresql"];
 pub(crate) const DNS_SWITCH_KEYS: &[&str] = &["to", "over", "monitors"];
 pub(crate) const DRAIN_CHECK_KEYS: &[&str] = &["host", "log", "quiet"];
 pub(crate) const MONITOR_STEP_KEYS: &[&str] = &["start", "stop"];
-pub(crate) const HOST_KEYS: &[&str] = &["image", "init", "aliases", "memory", "cpus", "env"];
+pub(crate) const HOST_KEYS: &[&str] =
+    &["image", "init", "aliases", "memory", "cpus", "pids", "env"];
 pub(crate) const PROBE_KEYS: &[&str] = &["http", "tcp", "exec", "retry"];
 pub(crate) const PROBE_KINDS: &[&str] = &["http", "tcp", "exec"];
 pub(crate) const RETRY_KEYS: &[&str] = &["interval", "deadline"];
@@ -271,6 +272,7 @@ fn decode_host(d: &Decoder, name: &str, node: &Spanned<Node>) -> Option<Host> {
     let aliases = m.opt("aliases").map(|node| decode_aliases(d, node));
     let memory = m.opt_byte_size("memory");
     let cpus = m.opt_positive_number("cpus");
+    let pids = m.opt_int_in("pids", 16..=1_000_000);
     let env = m.opt("env").map(|node| decode_env(d, node, &what));
     Some(Host {
         name: name.to_string(),
@@ -279,6 +281,7 @@ fn decode_host(d: &Decoder, name: &str, node: &Spanned<Node>) -> Option<Host> {
         aliases: aliases.unwrap_or_default(),
         memory,
         cpus,
+        pids,
         env: env.unwrap_or_default(),
     })
 }

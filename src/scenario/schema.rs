@@ -236,10 +236,11 @@ fn host() -> Value {
                 "items": {"type": "string"}
             },
             "memory": {
-                "description": "Memory limit: bytes, or a size with a K, M, G or T suffix (binary).",
+                "description": "Memory limit: bytes, or a size with a K, M, G or T suffix (binary); default 2G.",
                 "type": ["integer", "string"]
             },
-            "cpus": {"description": "CPU limit in cores.", "type": "number", "exclusiveMinimum": 0},
+            "cpus": {"description": "CPU limit in cores (default 2, at most the machine's).", "type": "number", "exclusiveMinimum": 0},
+            "pids": {"description": "Process and thread limit (default 4096).", "type": "integer", "minimum": 16, "maximum": 1000000},
             "env": {
                 "description": "Environment variables of the host's PID 1.",
                 "type": "object",
