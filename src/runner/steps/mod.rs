@@ -203,7 +203,14 @@ pub(super) async fn run_step<E: Engine>(
         {
             return Err(RunError::Engine(e));
         }
-        if let Some(why) = dead_hosts(engine, state).await {
+        // A host killed from outside is reported dead by the engine a moment after its
+        // commands end; look twice before saying it is alive.
+        let mut dead = dead_hosts(engine, state).await;
+        if dead.is_none() {
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            dead = dead_hosts(engine, state).await;
+        }
+        if let Some(why) = dead {
             let detail = result.detail.take().unwrap_or_default();
             result.detail = Some(format!("{detail} ({why})"));
         }
