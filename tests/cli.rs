@@ -118,6 +118,81 @@ fn run_rejects_an_invalid_scenario_before_touching_docker() {
 }
 
 #[test]
+fn run_of_several_scenarios_validates_them_all_before_any_run() {
+    // One good scenario among two bad ones: every error is shown, nothing runs (an
+    // engine that cannot answer proves it was never asked), no report folder appears.
+    let dir = tempfile::tempdir().unwrap();
+    let report_dir = dir.path().join("matrix");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_rehearse"))
+        .args([
+            "run",
+            "scenarios/smoke-static-site.yaml",
+            "tests/scenarios/invalid.yaml",
+            "no/such/file.yaml",
+            "--jobs",
+            "2",
+            "--report-dir",
+        ])
+        .arg(&report_dir)
+        .current_dir(root())
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .output()
+        .unwrap();
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("5 errors in tests/scenarios/invalid.yaml"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("error: cannot read scenario `no/such/file.yaml`"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("cannot reach the Docker engine"),
+        "{stderr}"
+    );
+    assert_eq!(text(&output.stdout), "");
+    assert!(!report_dir.exists());
+}
+
+#[test]
+fn run_of_several_scenarios_checks_their_recipes_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.yaml");
+    std::fs::write(
+        &path,
+        "name: s\nhosts:\n  web: {image: no-such-recipe}\nsteps:\n  - reboot: web\n",
+    )
+    .unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_rehearse"))
+        .args(["run", "scenarios/smoke-static-site.yaml"])
+        .arg(&path)
+        .args(["--images-dir", root().join("images").to_str().unwrap()])
+        .current_dir(root())
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .output()
+        .unwrap();
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("no-such-recipe"), "{stderr}");
+}
+
+#[test]
+fn run_jobs_must_be_at_least_one() {
+    let output = rehearse(&[
+        "run",
+        "scenarios/smoke-static-site.yaml",
+        "scenarios/smoke-broken.yaml",
+        "--jobs",
+        "0",
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("--jobs <N>"), "{stderr}");
+}
+
+#[test]
 fn run_without_an_engine_is_an_environment_error() {
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_rehearse"))
         .args(["run", "scenarios/smoke-static-site.yaml"])

@@ -53,7 +53,7 @@ pub fn load_scenario(path: &Path) -> Result<Scenario, String> {
 }
 
 /// Every recipe a scenario's hosts use must exist and be valid.
-fn check_recipes(scenario: &Scenario, images_dir: &Path) -> Vec<String> {
+pub(super) fn check_recipes(scenario: &Scenario, images_dir: &Path) -> Vec<String> {
     let mut problems = Vec::new();
     let mut seen = Vec::new();
     for host in &scenario.hosts {

@@ -4,6 +4,7 @@
 mod check;
 mod gc;
 mod images;
+mod matrix;
 mod report;
 mod run;
 
@@ -28,6 +29,8 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Build the replica, run the scenario's steps and probes, and give the verdict.
+    /// Several scenarios are rehearsed side by side, at most `--jobs` at once.
+    #[command(after_help = RUN_AFTER_HELP)]
     Run(RunArgs),
     /// Validate scenario files without touching Docker.
     Check(CheckArgs),
@@ -91,15 +94,35 @@ pub struct SchemaArgs {
     pub report: bool,
 }
 
+/// The exit codes of `rehearse run`, with how several scenarios combine
+/// (see [`crate::exit_code::combine`]).
+const RUN_AFTER_HELP: &str = "\
+Exit codes: 0 GO, 1 NO-GO, 2 invalid input, 3 environment or engine error, 130 interrupted.
+With several scenarios the most serious code wins: 3 if any run hit an environment or
+engine error, else 2 if any met invalid input while running, else 130 if interrupted,
+else 1 if any NO-GO, else 0. Every scenario is validated before any run starts.";
+
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// The scenario file.
-    pub scenario: PathBuf,
+    /// The scenario file(s); several are rehearsed as a matrix, each on its own replica.
+    #[arg(required = true, value_name = "SCENARIO")]
+    pub scenarios: Vec<PathBuf>,
     /// Where to write report.json, report.html, report.md and junit.xml
-    /// [default: rehearse-report/<scenario>-<time>/].
+    /// [default: rehearse-report/<scenario>-<time>/]. With several scenarios: one
+    /// subfolder per scenario and matrix.json [default: rehearse-report/matrix-<time>/].
     #[arg(long, value_name = "DIR")]
     pub report_dir: Option<PathBuf>,
-    /// Keep the replica running at the end and print how to enter it.
+    /// With several scenarios: how many rehearse at once (each needs its own replica).
+    #[arg(
+        long,
+        short,
+        value_name = "N",
+        default_value_t = 1,
+        value_parser = clap::value_parser!(u16).range(1..)
+    )]
+    pub jobs: u16,
+    /// Keep the replica running at the end and print how to enter it (each scenario's
+    /// own, with several).
     #[arg(long)]
     pub keep: bool,
     /// Print only the summary and the verdict.
@@ -109,7 +132,8 @@ pub struct RunArgs {
     #[arg(long, short)]
     pub verbose: bool,
     /// What goes to standard output at the end: the summary tables, or report.json
-    /// itself (for scripts; progress still goes to standard error).
+    /// itself (for scripts; progress still goes to standard error). With several
+    /// scenarios: one combined table, or matrix.json with each run's whole report.
     #[arg(long, value_enum, default_value_t = OutputArg::Table)]
     pub output: OutputArg,
     #[command(flatten)]

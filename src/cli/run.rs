@@ -1,7 +1,8 @@
-//! `rehearse run`: rehearse a scenario and give the verdict.
+//! `rehearse run`: rehearse a scenario and give the verdict. Several scenarios are
+//! handed to [`super::matrix`].
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use tokio_util::sync::CancellationToken;
 
@@ -11,15 +12,32 @@ use crate::exit_code;
 use crate::report::terminal::{Detail, LiveView, render_summary};
 use crate::report::{Verdict, write_all};
 use crate::runner::{RunOptions, new_run_id, run as run_scenario};
+use crate::scenario::Scenario;
 
 pub async fn run(args: &RunArgs) -> i32 {
-    let scenario = match load_scenario(&args.scenario) {
-        Ok(scenario) => scenario,
-        Err(message) => {
-            eprintln!("{message}");
-            return exit_code::INVALID_INPUT;
+    // Every scenario is validated before anything runs, and every error is shown.
+    let mut scenarios = Vec::new();
+    let mut invalid = false;
+    for path in &args.scenarios {
+        match load_scenario(path) {
+            Ok(scenario) => scenarios.push((path.clone(), scenario)),
+            Err(message) => {
+                eprintln!("{message}");
+                invalid = true;
+            }
         }
-    };
+    }
+    if invalid {
+        return exit_code::INVALID_INPUT;
+    }
+    if let [(path, scenario)] = scenarios.as_slice() {
+        return run_one(args, path, scenario).await;
+    }
+    super::matrix::run_matrix(args, scenarios).await
+}
+
+/// One scenario: live progress, its summary, its report folder, its exit code.
+async fn run_one(args: &RunArgs, path: &Path, scenario: &Scenario) -> i32 {
     let engine = match super::connect().await {
         Ok(engine) => engine,
         Err(code) => return code,
@@ -30,26 +48,17 @@ pub async fn run(args: &RunArgs) -> i32 {
             .to_string();
         PathBuf::from("rehearse-report").join(format!("{}-{stamp}", scenario.name))
     });
-    let mut options = RunOptions::new(
-        new_run_id(&scenario.name),
-        args.build.settings(Some(&args.scenario)),
-    );
+    let mut options = RunOptions::new(new_run_id(&scenario.name), args.build.settings(Some(path)));
     options.keep = args.keep;
     options.logs_dir = Some(dir.join("logs"));
     watch_signals(options.cancel.clone());
 
-    let detail = if args.quiet {
-        Detail::Quiet
-    } else if args.verbose {
-        Detail::Verbose
-    } else {
-        Detail::Normal
-    };
+    let detail = detail(args);
     let stderr = std::io::stderr();
     let interactive = stderr.is_terminal();
     let color = use_color(interactive);
     let mut view = LiveView::new(stderr, detail, color, interactive);
-    let report = match run_scenario(&engine, &scenario, &options, &mut view).await {
+    let report = match run_scenario(&engine, scenario, &options, &mut view).await {
         Ok(report) => report,
         Err(e) => {
             eprintln!("error: {e}");
@@ -103,14 +112,23 @@ pub async fn run(args: &RunArgs) -> i32 {
     }
 }
 
-/// First SIGINT/SIGTERM: cancel the run (it cleans up and reports). Second: leave now;
-/// `rehearse gc` removes what is left.
-fn watch_signals(cancel: CancellationToken) {
+/// How much the live view shows.
+pub(super) fn detail(args: &RunArgs) -> Detail {
+    if args.quiet {
+        Detail::Quiet
+    } else if args.verbose {
+        Detail::Verbose
+    } else {
+        Detail::Normal
+    }
+}
+
+/// First SIGINT/SIGTERM: cancel the run(s) (each cleans up and reports). Second: leave
+/// now; `rehearse gc` removes what is left.
+pub(super) fn watch_signals(cancel: CancellationToken) {
     tokio::spawn(async move {
         wait_for_signal().await;
-        eprintln!(
-            "\ninterrupted: stopping the run and cleaning up (press Ctrl-C again to leave at once)"
-        );
+        eprintln!("\ninterrupted: stopping and cleaning up (press Ctrl-C again to leave at once)");
         cancel.cancel();
         wait_for_signal().await;
         eprintln!("leaving without cleanup; run `rehearse gc` to remove what is left");

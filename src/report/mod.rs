@@ -5,6 +5,7 @@ pub mod diff;
 pub mod html;
 pub mod junit;
 pub mod markdown;
+pub mod matrix;
 mod model;
 pub mod terminal;
 mod text;

@@ -31,6 +31,8 @@ pub struct LiveView<W: Write + Send> {
     color: bool,
     spinner: Option<ProgressBar>,
     interactive: bool,
+    /// Put before every line, so the lines of runs side by side tell whose they are.
+    prefix: String,
 }
 
 impl<W: Write + Send> LiveView<W> {
@@ -42,17 +44,26 @@ impl<W: Write + Send> LiveView<W> {
             color,
             spinner: None,
             interactive,
+            prefix: String::new(),
         }
+    }
+
+    /// Start every line with `prefix` (e.g. `"smoke | "`). Each line goes out in one
+    /// write, so views of runs side by side sharing stderr never split each other's lines.
+    pub fn with_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = prefix.into();
+        self
     }
 
     fn line(&mut self, text: &str) {
         if self.detail == Detail::Quiet {
             return;
         }
+        let line = format!("{}{text}", self.prefix);
         match &self.spinner {
-            Some(spinner) => spinner.println(text),
+            Some(spinner) => spinner.println(line),
             None => {
-                let _ = writeln!(self.out, "{text}");
+                let _ = self.out.write_all(format!("{line}\n").as_bytes());
             }
         }
     }
@@ -331,7 +342,7 @@ fn monitors_table(monitors: &[crate::monitor::MonitorReport]) -> Table {
     table
 }
 
-fn table(header: &[&str]) -> Table {
+pub(super) fn table(header: &[&str]) -> Table {
     let mut table = Table::new();
     table
         .load_style(UTF8_FULL_CONDENSED)
@@ -377,6 +388,35 @@ mod tests {
             "../../tests/fixtures/reports/smoke-broken.json"
         ));
         insta::assert_snapshot!("summary_smoke_broken", text);
+    }
+
+    #[test]
+    fn a_prefixed_view_starts_every_line_with_its_prefix() {
+        let mut out = Vec::new();
+        {
+            let mut view =
+                LiveView::new(&mut out, Detail::Normal, false, false).with_prefix("smoke   | ");
+            view.event(&RunEvent::Started {
+                run_id: "smoke-abc".into(),
+                scenario: "smoke".into(),
+                steps: 2,
+            });
+            view.event(&RunEvent::StepStarted {
+                index: 0,
+                total: 2,
+                name: "provision".into(),
+                kind: "provision",
+            });
+            view.event(&RunEvent::Kept {
+                hosts: vec![("web".into(), "0123456789abcdef".into())],
+                network: "rh-smoke-abc".into(),
+            });
+        }
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.starts_with("smoke   | rehearsing `smoke` (run smoke-abc)\n"));
+        assert!(text.contains("smoke   | [1/2] provision (provision)\n"));
+        assert_eq!(text.lines().count(), 5, "{text}");
+        assert!(text.lines().all(|l| l.starts_with("smoke   | ")), "{text}");
     }
 
     #[test]
