@@ -183,6 +183,7 @@ async fn rehearse_one(
                         plan.report_dir.display()
                     );
                     eprintln!("{}error: {message}", plan.prefix);
+                    run.report_dir = None;
                     run.exit_code = exit_code::combine([run.exit_code, exit_code::ENVIRONMENT]);
                     run.error = Some(message);
                 }
@@ -228,7 +229,7 @@ fn not_run(plan: &PlannedRun) -> MatrixRun {
         duration_ms: 0,
         failed_gates: 0,
         failed_steps: 0,
-        report_dir: plan.report_dir.clone(),
+        report_dir: None,
         error: None,
         report: None,
     }

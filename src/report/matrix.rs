@@ -64,8 +64,8 @@ pub struct MatrixRun {
     pub duration_ms: u64,
     pub failed_gates: usize,
     pub failed_steps: usize,
-    /// The run's report folder (holds `report.json` when the run gave a report).
-    pub report_dir: PathBuf,
+    /// The run's report folder; `None` when no report was written (error, not run).
+    pub report_dir: Option<PathBuf>,
     /// Why the rehearsal could not be carried out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -103,7 +103,7 @@ impl MatrixRun {
                 .iter()
                 .filter(|s| s.status == StepStatus::Failed)
                 .count(),
-            report_dir,
+            report_dir: Some(report_dir),
             error: None,
             report: None,
         }
@@ -176,7 +176,11 @@ pub fn render_matrix_summary(
             Cell::new(format!("{:.1}s", run.duration_ms as f64 / 1000.0)),
             Cell::new(run.failed_gates),
             Cell::new(run.failed_steps),
-            Cell::new(run.report_dir.display()),
+            Cell::new(
+                run.report_dir
+                    .as_ref()
+                    .map_or("-".to_string(), |d| d.display().to_string()),
+            ),
         ]);
     }
     writeln!(out, "{table}")?;
@@ -262,7 +266,7 @@ mod tests {
                 duration_ms: 1200,
                 failed_gates: 0,
                 failed_steps: 0,
-                report_dir: "m/other".into(),
+                report_dir: None,
                 error: Some("cannot reach the Docker engine".into()),
                 report: None,
             },
