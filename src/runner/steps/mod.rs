@@ -144,13 +144,14 @@ pub(super) async fn run_step<E: Engine>(
 ) -> Result<StepReport, RunError> {
     let (engine, scenario, options) = (r.engine, r.scenario, r.options);
     let total = scenario.steps.len() + 1;
-    let started = Instant::now();
     sink.event(&RunEvent::StepStarted {
         index,
         total,
         name: step.name.clone(),
         kind: step.kind.label(),
     });
+    let checkpoint = save_checkpoint(r, step, index, sink, state).await;
+    let started = Instant::now();
     let mut cx = StepContext {
         engine,
         scenario,
@@ -184,6 +185,12 @@ pub(super) async fn run_step<E: Engine>(
         )),
     };
     let mut result = result;
+    if let Some(note) = checkpoint {
+        result.detail = Some(match result.detail.take() {
+            Some(detail) => format!("{detail} ({note})"),
+            None => note,
+        });
+    }
     if matches!(
         step.kind,
         StepKind::Cutover(_) | StepKind::DnsSwitch(_) | StepKind::Migrate(_) | StepKind::Reboot(_)
@@ -242,6 +249,64 @@ pub(super) async fn run_step<E: Engine>(
         upgrade: result.upgrade,
         allow_failure: step.allow_failure,
     })
+}
+
+/// Before a risky step, save every host as a checkpoint (for `run --from`). Not timed
+/// with the step; returns a note for its detail. A checkpoint that cannot be saved
+/// only costs a later `--from`: it warns, the run goes on.
+async fn save_checkpoint<E: Engine>(
+    r: &Rehearsal<'_, E>,
+    step: &Step,
+    index: usize,
+    sink: &mut dyn EventSink,
+    state: &mut RunState,
+) -> Option<String> {
+    let position = index - 1;
+    // Hosts just started from this very checkpoint, or a `snapshot` step right before
+    // (it is this checkpoint already): nothing new to save.
+    let after_snapshot =
+        position > 0 && matches!(r.scenario.steps[position - 1].kind, StepKind::Snapshot(_));
+    if !r.options.checkpoints
+        || !super::checkpoint::is_risky(&step.kind)
+        || r.options.from_step == Some(position)
+        || after_snapshot
+    {
+        return None;
+    }
+    let base = state.checkpoint_base.as_ref()?;
+    let key = super::checkpoint::key(base, r.scenario, position);
+    let hosts: Vec<(String, String)> = state
+        .hosts
+        .iter()
+        .map(|(name, h)| (name.clone(), h.container_id.clone()))
+        .collect();
+    sink.event(&RunEvent::StepProgress {
+        index,
+        message: "saving a checkpoint of the hosts (for `--from`)".into(),
+    });
+    let started = Instant::now();
+    match super::checkpoint::save(
+        r.engine,
+        r.scenario,
+        &r.options.run_id,
+        &key,
+        position,
+        &hosts,
+    )
+    .await
+    {
+        Ok(_) => Some(format!(
+            "checkpoint saved first in {:.1} s",
+            started.elapsed().as_secs_f64()
+        )),
+        Err(e) => {
+            eprintln!(
+                "warning: cannot save a checkpoint before step `{}`: {e}",
+                step.name
+            );
+            Some("no checkpoint: it could not be saved".into())
+        }
+    }
 }
 
 /// After a failure, say if a host died (exited, OOM-killed): that is usually the reason.
