@@ -138,6 +138,10 @@ pub struct StepReport {
     pub upgrade: Option<UpgradeReport>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub allow_failure: bool,
+    /// Milliseconds spent saving a checkpoint of every host before the step (not
+    /// counted in `duration_ms`); absent when none was saved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkpoint_ms: Option<u64>,
 }
 
 /// A Debian major upgrade of one host.

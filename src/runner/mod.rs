@@ -303,6 +303,7 @@ fn finish(
             logs: vec![],
             upgrade: None,
             allow_failure: false,
+            checkpoint_ms: None,
         });
     }
     let (gates, verdict) = crate::verdict::evaluate(
@@ -370,6 +371,7 @@ async fn execute<E: Engine>(
                 logs: vec![],
                 upgrade: None,
                 allow_failure: step.allow_failure,
+                checkpoint_ms: None,
             });
         }
     }

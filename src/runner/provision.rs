@@ -114,6 +114,7 @@ pub(super) async fn provision<E: Engine>(
         logs: vec![],
         upgrade: None,
         allow_failure: false,
+        checkpoint_ms: None,
     });
     Ok(failure.is_none())
 }

@@ -185,12 +185,6 @@ pub(super) async fn run_step<E: Engine>(
         )),
     };
     let mut result = result;
-    if let Some(note) = checkpoint {
-        result.detail = Some(match result.detail.take() {
-            Some(detail) => format!("{detail} ({note})"),
-            None => note,
-        });
-    }
     if matches!(
         step.kind,
         StepKind::Cutover(_) | StepKind::DnsSwitch(_) | StepKind::Migrate(_) | StepKind::Reboot(_)
@@ -248,19 +242,20 @@ pub(super) async fn run_step<E: Engine>(
         logs: result.logs,
         upgrade: result.upgrade,
         allow_failure: step.allow_failure,
+        checkpoint_ms: checkpoint,
     })
 }
 
 /// Before a risky step, save every host as a checkpoint (for `run --from`). Not timed
-/// with the step; returns a note for its detail. A checkpoint that cannot be saved
-/// only costs a later `--from`: it warns, the run goes on.
+/// with the step; returns how long it took. A checkpoint that cannot be saved only
+/// costs a later `--from`: it warns, the run goes on.
 async fn save_checkpoint<E: Engine>(
     r: &Rehearsal<'_, E>,
     step: &Step,
     index: usize,
     sink: &mut dyn EventSink,
     state: &mut RunState,
-) -> Option<String> {
+) -> Option<u64> {
     let position = index - 1;
     // Hosts just started from this very checkpoint, or a `snapshot` step right before
     // (it is this checkpoint already): nothing new to save.
@@ -295,16 +290,22 @@ async fn save_checkpoint<E: Engine>(
     )
     .await
     {
-        Ok(_) => Some(format!(
-            "checkpoint saved first in {:.1} s",
-            started.elapsed().as_secs_f64()
-        )),
+        Ok(_) => {
+            sink.event(&RunEvent::StepProgress {
+                index,
+                message: format!(
+                    "checkpoint saved in {:.1} s",
+                    started.elapsed().as_secs_f64()
+                ),
+            });
+            Some(started.elapsed().as_millis() as u64)
+        }
         Err(e) => {
             eprintln!(
                 "warning: cannot save a checkpoint before step `{}`: {e}",
                 step.name
             );
-            Some("no checkpoint: it could not be saved".into())
+            None
         }
     }
 }
