@@ -135,6 +135,8 @@ struct RunState {
     checkpoint_base: Option<String>,
     /// The checkpoint a `--from` run started from.
     resumed: Option<checkpoint::Found>,
+    /// Processes the kernel killed for lack of memory, per host, when last looked at.
+    oom_kills: BTreeMap<String, u64>,
 }
 
 /// A step that changed how the site is served (migrate, cutover, DNS switch, reboot).

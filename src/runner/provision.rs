@@ -17,7 +17,7 @@ use crate::scenario::{Host, Init, Severity};
 
 /// Limits every host gets unless the scenario sets its own: a runaway upgrade or a fork
 /// bomb in a replica must not take the machine running it down.
-const DEFAULT_MEMORY: u64 = 2 << 30;
+pub(super) const DEFAULT_MEMORY: u64 = 2 << 30;
 const DEFAULT_CPUS: f64 = 2.0;
 const DEFAULT_PIDS: i64 = 4096;
 

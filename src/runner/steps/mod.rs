@@ -211,7 +211,7 @@ pub(super) async fn run_step<E: Engine>(
             tokio::time::sleep(std::time::Duration::from_millis(500)).await;
             dead = dead_hosts(engine, state).await;
         }
-        if let Some(why) = dead {
+        if let Some(why) = dead.or(out_of_memory(engine, scenario, state).await) {
             let detail = result.detail.take().unwrap_or_default();
             result.detail = Some(format!("{detail} ({why})"));
         }
@@ -308,6 +308,52 @@ async fn save_checkpoint<E: Engine>(
             None
         }
     }
+}
+
+/// The kernel's count of processes killed for lack of memory in a host's cgroup
+/// (cgroup v2 `memory.events`, else v1 `memory.oom_control`).
+/// Under systemd, PID 1 sits in `init.scope` below the container's cgroup, which holds
+/// the limit.
+const OOM_KILLS: &str = "if [ -r /sys/fs/cgroup/memory.events ]; then f=/sys/fs/cgroup/memory.events; else p=$(sed -n 's/^[0-9]*:memory://p' /proc/1/cgroup); f=/sys/fs/cgroup/memory${p%/init.scope}/memory.oom_control; fi; sed -n 's/^oom_kill //p' \"$f\"";
+
+/// After a failure, say if the kernel killed processes in a host for lack of memory
+/// since the last look: a step whose command was killed that way failed for that.
+async fn out_of_memory<E: Engine>(
+    engine: &E,
+    scenario: &Scenario,
+    state: &mut RunState,
+) -> Option<String> {
+    let mut found = Vec::new();
+    let hosts: Vec<(String, String)> = state
+        .hosts
+        .iter()
+        .map(|(name, h)| (name.clone(), h.container_id.clone()))
+        .collect();
+    for (name, container) in hosts {
+        let argv = ["sh".to_string(), "-c".to_string(), OOM_KILLS.to_string()];
+        let Ok(output) = engine
+            .exec(&container, &argv, std::time::Duration::from_secs(10))
+            .await
+        else {
+            continue;
+        };
+        let Ok(kills) = output.stdout.trim().parse::<u64>() else {
+            continue;
+        };
+        let seen = state.oom_kills.insert(name.clone(), kills).unwrap_or(0);
+        if kills > seen {
+            let limit = scenario
+                .host(&name)
+                .and_then(|h| h.memory)
+                .unwrap_or(super::provision::DEFAULT_MEMORY);
+            found.push(format!(
+                "host `{name}` ran out of memory: the kernel killed {} process(es) in it; its limit is {} MiB, raise it with `memory:`",
+                kills - seen,
+                limit >> 20
+            ));
+        }
+    }
+    (!found.is_empty()).then(|| found.join("; "))
 }
 
 /// After a failure, say if a host died (exited, OOM-killed): that is usually the reason.
