@@ -179,7 +179,10 @@ fn sigint_stops_the_run_cleans_up_and_reports_interrupted() {
                 "label=rehearse.scenario=interrupt-me",
                 "--filter",
             ])
-            .arg(format!("label=rehearse.owner={}", owner_of(id)))
+            .arg(format!(
+                "label=rehearse.owner={}",
+                owner_of(id.parse().unwrap())
+            ))
             .output()
             .unwrap();
         !text(&out.stdout).trim().is_empty()
@@ -207,18 +210,6 @@ fn sigint_stops_the_run_cleans_up_and_reports_interrupted() {
     assert_eq!(report["verdict"], "NO-GO");
     let run_id = report["run_id"].as_str().unwrap();
     assert_eq!(leftovers(run_id), Vec::<String>::new());
-}
-
-/// The owner label a process with this pid carries (see `rehearse::owner`).
-fn owner_of(pid: &str) -> String {
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-    let start = stat[stat.rfind(')').unwrap() + 1..]
-        .split_whitespace()
-        .nth(19)
-        .unwrap()
-        .to_string();
-    format!("{}/{pid}/{start}", host.trim())
 }
 
 #[test]

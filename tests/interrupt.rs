@@ -11,7 +11,7 @@ mod common;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{docker_available, images_ready, leftovers, rehearse, report, root, text};
+use common::{docker_available, images_ready, leftovers, owner_of, rehearse, report, root, text};
 
 /// A `rehearse run` in the background, its report going to `dir`.
 fn spawn_run(scenario: &str, dir: &std::path::Path) -> Child {
@@ -23,18 +23,6 @@ fn spawn_run(scenario: &str, dir: &std::path::Path) -> Child {
         .stderr(Stdio::piped())
         .spawn()
         .expect("rehearse starts")
-}
-
-/// The owner label a process with this pid carries (see `rehearse::owner`).
-fn owner_of(pid: u32) -> String {
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-    let start = stat[stat.rfind(')').unwrap() + 1..]
-        .split_whitespace()
-        .nth(19)
-        .unwrap()
-        .to_string();
-    format!("{}/{pid}/{start}", host.trim())
 }
 
 fn docker(args: &[&str]) -> String {
