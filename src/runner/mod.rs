@@ -411,8 +411,20 @@ async fn cleanup<E: Engine>(engine: &E, created: &Created, sink: &mut dyn EventS
         return;
     }
     sink.event(&RunEvent::CleanupStarted { resources: count });
+    // With the engine gone nothing can be removed: say so once, not once per resource.
+    let gone = |e: &EngineError| {
+        if e.is_connection() {
+            eprintln!(
+                "warning: the engine is gone: {count} resource(s) of this run could not be removed; run `rehearse gc` once it is back"
+            );
+        }
+        e.is_connection()
+    };
     for (host, id) in &created.containers {
         if let Err(e) = engine.remove_container(id).await {
+            if gone(&e) {
+                return;
+            }
             eprintln!(
                 "warning: cannot remove the container of host `{host}` ({id}): {e}; `rehearse gc` will retry"
             );
@@ -420,11 +432,15 @@ async fn cleanup<E: Engine>(engine: &E, created: &Created, sink: &mut dyn EventS
     }
     for image in &created.images {
         if let Err(e) = engine.remove_image(image).await {
+            if gone(&e) {
+                return;
+            }
             eprintln!("warning: cannot remove snapshot `{image}`: {e}; `rehearse gc` will retry");
         }
     }
     if let Some((id, name)) = &created.network
         && let Err(e) = engine.remove_network(id).await
+        && !gone(&e)
     {
         eprintln!("warning: cannot remove network `{name}`: {e}; `rehearse gc` will retry");
     }

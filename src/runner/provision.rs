@@ -71,6 +71,17 @@ pub(super) async fn provision<E: Engine>(
             None => images[&host.image].reference.clone(),
         };
         if let Err(detail) = start_host(r, host, &image, sink, state).await? {
+            // A host cannot fail to boot "because of the stack" when the engine is gone.
+            if let Err(e) = engine.info().await
+                && e.is_connection()
+            {
+                return Err(RunError::Engine(crate::engine::EngineError::Connect {
+                    detail: format!(
+                        "it stopped answering while host `{}` started: {e}",
+                        host.name
+                    ),
+                }));
+            }
             failure = Some(detail);
             break;
         }

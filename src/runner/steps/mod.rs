@@ -202,7 +202,9 @@ pub(super) async fn run_step<E: Engine>(
         if let Err(e) = engine.info().await
             && e.is_connection()
         {
-            return Err(RunError::Engine(e));
+            return Err(RunError::Engine(crate::engine::EngineError::Connect {
+                detail: format!("it stopped answering during step `{}`: {e}", step.name),
+            }));
         }
         // A host killed from outside is reported dead by the engine a moment after its
         // commands end; look twice before saying it is alive.
