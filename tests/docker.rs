@@ -150,7 +150,7 @@ fn keep_leaves_the_replica_and_gc_removes_it_once_the_run_is_gone() {
 }
 
 #[test]
-fn sigint_stops_the_run_cleans_up_and_reports_interrupted() {
+fn sigterm_stops_the_run_cleans_up_and_reports_interrupted() {
     if !docker_available() {
         return;
     }
@@ -170,7 +170,8 @@ fn sigint_stops_the_run_cleans_up_and_reports_interrupted() {
         .spawn()
         .unwrap();
     let pid = child.id().to_string();
-    // Wait until this run's host exists, then interrupt it mid-step.
+    // Wait until this run's host exists, then stop it mid-step as a service manager would
+    // (SIGINT mid-upgrade is `tests/interrupt.rs`).
     let owned = |id: &str| {
         let out = std::process::Command::new("docker")
             .args([
@@ -198,7 +199,7 @@ fn sigint_stops_the_run_cleans_up_and_reports_interrupted() {
     }
     std::thread::sleep(std::time::Duration::from_secs(2));
     let killed = std::process::Command::new("kill")
-        .args(["-INT", &pid])
+        .args(["-TERM", &pid])
         .status()
         .unwrap();
     assert!(killed.success());
