@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 
 use crate::engine::{
-    Engine, EngineError, IMAGE_LABEL, LabelledResource, OWNER_LABEL, RECIPE_LABEL, RUN_LABEL,
-    ResourceKind,
+    CHECKPOINT_LABEL, Engine, EngineError, IMAGE_LABEL, KEEP_LABEL, LabelledResource, OWNER_LABEL,
+    RECIPE_LABEL, RUN_LABEL, ResourceKind,
 };
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -16,6 +16,8 @@ pub struct GcOptions {
     pub force: bool,
     /// Only list what would be removed.
     pub dry_run: bool,
+    /// Leave replicas kept on purpose (`run --keep`) alone, even when their run is gone.
+    pub spare_kept: bool,
 }
 
 /// What gc did (or, in a dry run, would do).
@@ -24,6 +26,10 @@ pub struct GcSummary {
     pub removed: Vec<(ResourceKind, String)>,
     /// Runs left alone because their process is alive (or on another machine).
     pub live_runs: Vec<String>,
+    /// Dead runs left alone because they were kept on purpose (`spare_kept`).
+    pub kept_runs: Vec<String>,
+    /// Runs whose resources were removed (or would be, in a dry run).
+    pub dead_runs: Vec<String>,
     pub errors: Vec<String>,
 }
 
@@ -41,7 +47,8 @@ pub async fn collect<E: Engine>(
         by_run.entry(run).or_default().push(resource);
     }
     for (run, mut resources) in by_run {
-        if only_run.is_some_and(|r| r != run) {
+        // Checkpoints blank the run label they inherit: they belong to no run.
+        if run.is_empty() || only_run.is_some_and(|r| r != run) {
             continue;
         }
         let alive = resources
@@ -53,6 +60,11 @@ pub async fn collect<E: Engine>(
             summary.live_runs.push(run);
             continue;
         }
+        if options.spare_kept && resources.iter().any(|r| r.labels.contains_key(KEEP_LABEL)) {
+            summary.kept_runs.push(run);
+            continue;
+        }
+        summary.dead_runs.push(run);
         // Containers before the networks and volumes they use.
         resources.sort_by_key(|r| r.kind);
         for resource in resources {
@@ -61,9 +73,15 @@ pub async fn collect<E: Engine>(
     }
     if options.images {
         // Finished images carry `rehearse.image`; layers left by failed builds only
-        // `rehearse.recipe`.
-        let mut images = engine.list_images(IMAGE_LABEL).await?;
-        for image in engine.list_images(RECIPE_LABEL).await? {
+        // `rehearse.recipe`. Checkpoints (which carry both) go first: they are made
+        // from the others.
+        let mut images = engine.list_images(CHECKPOINT_LABEL).await?;
+        for image in engine
+            .list_images(IMAGE_LABEL)
+            .await?
+            .into_iter()
+            .chain(engine.list_images(RECIPE_LABEL).await?)
+        {
             if !images.iter().any(|i| i.id == image.id) {
                 images.push(image);
             }
@@ -173,6 +191,28 @@ mod tests {
             .map(|r| r.name)
             .collect();
         assert_eq!(left, ["live-net", "live"]);
+    }
+
+    #[tokio::test]
+    async fn a_runs_own_cleanup_spares_kept_replicas_but_gc_does_not() {
+        let engine = FakeEngine::healthy();
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+        let dead = format!("{}/999999999/1", host.trim());
+        start(&engine, "crashed", labels("run-crashed", &dead)).await;
+        let mut kept = labels("run-kept", &dead);
+        kept.insert(KEEP_LABEL.into(), "true".into());
+        start(&engine, "kept", kept).await;
+        let own = GcOptions {
+            spare_kept: true,
+            ..GcOptions::default()
+        };
+        let summary = collect(&engine, own, None).await.unwrap();
+        assert_eq!(summary.dead_runs, ["run-crashed"]);
+        assert_eq!(summary.kept_runs, ["run-kept"]);
+        assert_eq!(engine.live_resources().len(), 2);
+        let summary = collect(&engine, GcOptions::default(), None).await.unwrap();
+        assert_eq!(summary.dead_runs, ["run-kept"]);
+        assert!(engine.live_resources().is_empty());
     }
 
     #[tokio::test]

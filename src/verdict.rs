@@ -375,6 +375,7 @@ mod tests {
             logs: vec![],
             upgrade: None,
             allow_failure,
+            checkpoint_ms: None,
         }
     }
 

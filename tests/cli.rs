@@ -179,6 +179,27 @@ fn run_of_several_scenarios_checks_their_recipes_first() {
 }
 
 #[test]
+fn run_from_takes_one_scenario() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_rehearse"))
+        .args([
+            "run",
+            "scenarios/smoke-static-site.yaml",
+            "scenarios/smoke-broken.yaml",
+            "--from",
+            "2",
+        ])
+        .current_dir(root())
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        text(&output.stderr),
+        "error: `--from` takes one scenario, not 2\n"
+    );
+}
+
+#[test]
 fn run_jobs_must_be_at_least_one() {
     let output = rehearse(&[
         "run",

@@ -126,3 +126,20 @@ fn a_host_killed_mid_step_fails_the_step_with_the_reason() {
         Vec::<String>::new()
     );
 }
+
+#[test]
+fn a_command_killed_for_lack_of_memory_fails_its_step_saying_so() {
+    if !docker_available() {
+        return;
+    }
+    let run = run_scenario("tests/scenarios/out-of-memory.yaml", &[]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let greedy = step(&run.report, "a greedy job");
+    assert_eq!(greedy["status"], "failed");
+    let detail = greedy["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("host `web` ran out of memory: the kernel killed 1 process(es) in it; its limit is 128 MiB, raise it with `memory:`"),
+        "{detail}"
+    );
+    assert_clean(&run);
+}

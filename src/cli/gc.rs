@@ -13,6 +13,7 @@ pub async fn gc(args: &GcArgs) -> i32 {
         images: args.images,
         force: args.force,
         dry_run: args.dry_run,
+        spare_kept: false,
     };
     match collect(&engine, options, None).await {
         Ok(summary) => {

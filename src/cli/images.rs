@@ -3,7 +3,7 @@
 use std::io::IsTerminal;
 
 use super::ImagesCommand;
-use crate::engine::{Engine, IMAGE_LABEL};
+use crate::engine::{CHECKPOINT_LABEL, Engine, IMAGE_LABEL};
 use crate::exit_code;
 use crate::images::{ImageError, ensure_image, recipe_names};
 use crate::report::terminal::{Detail, LiveView};
@@ -63,7 +63,11 @@ pub async fn images(command: ImagesCommand) -> i32 {
         }
         ImagesCommand::List => match engine.list_images(IMAGE_LABEL).await {
             Ok(images) => {
-                for image in images {
+                // Checkpoints inherit their base image's label; they are not recipes' images.
+                for image in images
+                    .into_iter()
+                    .filter(|i| !i.labels.contains_key(CHECKPOINT_LABEL))
+                {
                     let tags = if image.tags.is_empty() {
                         image.id.clone()
                     } else {

@@ -12,7 +12,7 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
 use super::check::check_recipes;
-use super::run::{detail, watch_signals};
+use super::run::{detail, remove_dead_leftovers, watch_signals};
 use super::{OutputArg, RunArgs, use_color};
 use crate::engine::DockerEngine;
 use crate::exit_code;
@@ -61,6 +61,8 @@ pub(super) async fn run_matrix(args: &RunArgs, scenarios: Vec<(PathBuf, Scenario
         Ok(engine) => engine,
         Err(code) => return code,
     };
+    // Once for the whole matrix: the runs of this process are alive, so never taken.
+    remove_dead_leftovers(&engine).await;
     let started_at = jiff::Timestamp::now();
     let clock = Instant::now();
     let matrix_dir = args
@@ -80,6 +82,7 @@ pub(super) async fn run_matrix(args: &RunArgs, scenarios: Vec<(PathBuf, Scenario
             let mut options =
                 RunOptions::new(new_run_id(&scenario.name), args.build.settings(Some(&path)));
             options.keep = args.keep;
+            options.checkpoints = !args.no_checkpoints;
             options.logs_dir = Some(report_dir.join("logs"));
             // A child token: Ctrl-C cancels every run, a run never cancels the others.
             options.cancel = cancel.child_token();

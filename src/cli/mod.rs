@@ -136,6 +136,14 @@ pub struct RunArgs {
     /// scenarios: one combined table, or matrix.json with each run's whole report.
     #[arg(long, value_enum, default_value_t = OutputArg::Table)]
     pub output: OutputArg,
+    /// Start at this step (name or number) from the checkpoint an earlier run saved
+    /// before it, when the hosts and the steps before it are unchanged.
+    #[arg(long, value_name = "STEP")]
+    pub from: Option<String>,
+    /// Save no checkpoints (before upgrade, migrate and cutover steps, and at `snapshot`
+    /// steps); `--from` then has nothing to start from next time.
+    #[arg(long)]
+    pub no_checkpoints: bool,
     #[command(flatten)]
     pub build: BuildArgs,
 }

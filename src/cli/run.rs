@@ -33,15 +33,34 @@ pub async fn run(args: &RunArgs) -> i32 {
     if let [(path, scenario)] = scenarios.as_slice() {
         return run_one(args, path, scenario).await;
     }
+    if args.from.is_some() {
+        // A step is named in one scenario; which checkpoint would the others start from?
+        eprintln!(
+            "error: `--from` takes one scenario, not {}",
+            scenarios.len()
+        );
+        return exit_code::INVALID_INPUT;
+    }
     super::matrix::run_matrix(args, scenarios).await
 }
 
 /// One scenario: live progress, its summary, its report folder, its exit code.
 async fn run_one(args: &RunArgs, path: &Path, scenario: &Scenario) -> i32 {
+    let from_step = match args.from.as_deref() {
+        Some(from) => match crate::runner::checkpoint::resolve_from(scenario, from) {
+            Ok(index) => Some(index),
+            Err(message) => {
+                eprintln!("error: {message}");
+                return exit_code::INVALID_INPUT;
+            }
+        },
+        None => None,
+    };
     let engine = match super::connect().await {
         Ok(engine) => engine,
         Err(code) => return code,
     };
+    remove_dead_leftovers(&engine).await;
     let dir = args.report_dir.clone().unwrap_or_else(|| {
         let stamp = jiff::Timestamp::now()
             .strftime("%Y%m%dT%H%M%SZ")
@@ -50,6 +69,8 @@ async fn run_one(args: &RunArgs, path: &Path, scenario: &Scenario) -> i32 {
     });
     let mut options = RunOptions::new(new_run_id(&scenario.name), args.build.settings(Some(path)));
     options.keep = args.keep;
+    options.checkpoints = !args.no_checkpoints;
+    options.from_step = from_step;
     options.logs_dir = Some(dir.join("logs"));
     watch_signals(options.cancel.clone());
 
@@ -109,6 +130,31 @@ async fn run_one(args: &RunArgs, path: &Path, scenario: &Scenario) -> i32 {
         exit_code::GO
     } else {
         exit_code::NO_GO
+    }
+}
+
+/// Remove what runs killed on this machine left behind (`kill -9`, a crash, a lost
+/// machine): only runs whose process is gone, never replicas kept with `--keep`, never
+/// a run in progress in another process. A failure here only warns.
+pub(super) async fn remove_dead_leftovers(engine: &crate::engine::DockerEngine) {
+    let options = crate::gc::GcOptions {
+        spare_kept: true,
+        ..crate::gc::GcOptions::default()
+    };
+    match crate::gc::collect(engine, options, None).await {
+        Ok(summary) => {
+            if !summary.dead_runs.is_empty() {
+                eprintln!(
+                    "removed {} resource(s) left by dead run(s) {}",
+                    summary.removed.len(),
+                    summary.dead_runs.join(", ")
+                );
+            }
+            for error in &summary.errors {
+                eprintln!("warning: cannot remove {error}; `rehearse gc` will retry");
+            }
+        }
+        Err(e) => eprintln!("warning: cannot look for leftovers of dead runs: {e}"),
     }
 }
 

@@ -36,8 +36,34 @@ pub enum EngineError {
 }
 
 impl EngineError {
-    /// True when the error means the engine itself is unreachable (exit 3 territory).
+    /// True when the error means the engine itself is unreachable (exit 3 territory):
+    /// it cannot be connected to, its connection broke, or it no longer answers even
+    /// `info`.
     pub fn is_connection(&self) -> bool {
-        matches!(self, EngineError::Connect { .. })
+        match self {
+            EngineError::Connect { .. } => true,
+            EngineError::Timeout { operation, .. } => matches!(*operation, "info" | "version"),
+            EngineError::Call { source, .. } => lost_connection(source),
+            _ => false,
+        }
+    }
+}
+
+fn lost_connection(error: &bollard::errors::Error) -> bool {
+    use bollard::errors::Error;
+    use std::io::ErrorKind;
+    match error {
+        Error::HyperLegacyError { err } => err.is_connect(),
+        Error::HyperResponseError { err } => err.is_closed() || err.is_incomplete_message(),
+        Error::IOError { err } => matches!(
+            err.kind(),
+            ErrorKind::ConnectionRefused
+                | ErrorKind::ConnectionReset
+                | ErrorKind::ConnectionAborted
+                | ErrorKind::NotFound
+                | ErrorKind::BrokenPipe
+        ),
+        Error::SocketNotFoundError(_) => true,
+        _ => false,
     }
 }

@@ -23,6 +23,11 @@ pub use error::EngineError;
 pub const RUN_LABEL: &str = "rehearse.run";
 /// Label naming the process that owns a run's resources (see [`crate::owner`]).
 pub const OWNER_LABEL: &str = "rehearse.owner";
+/// Set on resources of a run started with `--keep`: the next run's cleanup spares them.
+pub const KEEP_LABEL: &str = "rehearse.keep";
+/// Label carried by checkpoints (hosts saved for `run --from`); its value is the
+/// hash of the state they hold (see `runner::checkpoint`).
+pub const CHECKPOINT_LABEL: &str = "rehearse.checkpoint";
 /// Label carried by cached build images; its value is the content hash of the recipe.
 pub const IMAGE_LABEL: &str = "rehearse.image";
 /// Label carried by every layer of a host image, naming its recipe.

@@ -67,7 +67,9 @@ pub async fn ensure_image<E: Engine>(
     on_event: &mut (dyn FnMut(ImageEvent) + Send),
 ) -> Result<BuiltImage, ImageError> {
     let recipe = load_recipe(&settings.images_dir, name)?;
-    let base = base::ensure_base(engine, settings, &recipe.suite, on_event).await?;
+    // The base is only needed to build: an image already cached is found without it
+    // (an engine that got the image by `docker load` need not have the base).
+    let (base, _) = base::base_reference(settings, &recipe.suite);
     let recipe_dir = settings.images_dir.join(name);
     let files = read_files(&recipe_dir, &recipe)?;
     // The hash covers the generated build instructions (so a change in how recipes are
@@ -95,6 +97,8 @@ pub async fn ensure_image<E: Engine>(
         on_event(ImageEvent::CacheHit { what, reference });
         return Ok(built);
     }
+    let built_base = base::ensure_base(engine, settings, &recipe.suite, on_event).await?;
+    debug_assert_eq!(built_base, base);
     let started = Instant::now();
     on_event(ImageEvent::Building {
         what: what.clone(),

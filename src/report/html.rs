@@ -116,10 +116,14 @@ fn banner(report: &Report, out: &mut impl Write) -> io::Result<()> {
         report.started_at.strftime("%Y-%m-%d %H:%M:%S UTC"),
         seconds(report.duration_ms),
         report.steps.len(),
-        if report.interrupted {
-            " · <strong>interrupted</strong>"
-        } else {
-            ""
+        match (&report.resumed_from, report.interrupted) {
+            (_, true) => " · <strong>interrupted</strong>".to_string(),
+            (Some(resumed), false) => format!(
+                " · resumed at step “{}” from the checkpoint of run {}",
+                escape(&resumed.step),
+                escape(&resumed.run_id)
+            ),
+            (None, false) => String::new(),
         },
     )
 }

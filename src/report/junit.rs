@@ -369,6 +369,7 @@ mod tests {
             logs: vec![],
             upgrade: None,
             allow_failure: false,
+            checkpoint_ms: None,
         });
         report.findings.push(Finding {
             key: "apache.configtest".into(),

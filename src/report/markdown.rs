@@ -46,6 +46,14 @@ fn title(report: &Report, out: &mut impl Write) -> io::Result<()> {
         writeln!(out, "**The run was interrupted before it finished.**")?;
         writeln!(out)?;
     }
+    if let Some(resumed) = &report.resumed_from {
+        writeln!(
+            out,
+            "**Resumed at step `{}`** from the checkpoint run `{}` saved at {}: the steps before it were not run again.",
+            resumed.step, resumed.run_id, resumed.taken_at
+        )?;
+        writeln!(out)?;
+    }
     writeln!(
         out,
         "Scenario `{}`, run `{}`, started {}, took {}; rehearse {}.",

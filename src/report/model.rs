@@ -74,6 +74,21 @@ pub struct Report {
     pub findings: Vec<Finding>,
     pub gates: Vec<GateReport>,
     pub not_covered: Vec<String>,
+    /// Set when the run started from a checkpoint (`run --from`): the steps before
+    /// `step` were not run again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resumed_from: Option<ResumedFrom>,
+}
+
+/// The checkpoint a resumed run (`run --from`) started from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ResumedFrom {
+    /// The first step this run carried out.
+    pub step: String,
+    /// The run that took the checkpoint.
+    pub run_id: String,
+    /// When it was taken (RFC 3339).
+    pub taken_at: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, Default)]
@@ -123,6 +138,10 @@ pub struct StepReport {
     pub upgrade: Option<UpgradeReport>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub allow_failure: bool,
+    /// Milliseconds spent saving a checkpoint of every host before the step (not
+    /// counted in `duration_ms`); absent when none was saved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkpoint_ms: Option<u64>,
 }
 
 /// A Debian major upgrade of one host.

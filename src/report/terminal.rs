@@ -240,6 +240,13 @@ pub fn render_summary(report: &Report, out: &mut impl Write, color: bool) -> io:
         ]);
     }
     writeln!(out, "{steps}")?;
+    if let Some(resumed) = &report.resumed_from {
+        writeln!(
+            out,
+            "resumed at step `{}` from the checkpoint run {} saved at {}: the steps before it were not run again",
+            resumed.step, resumed.run_id, resumed.taken_at
+        )?;
+    }
     if !report.monitors.is_empty() {
         writeln!(out, "{}", monitors_table(&report.monitors))?;
     }

@@ -1,6 +1,7 @@
 //! The runner: provisions the replica, runs the steps in order, emits events, and
 //! always cleans up what it created — on success, NO-GO, error or interruption.
 
+pub mod checkpoint;
 mod event;
 pub(crate) mod host_files;
 pub(crate) mod log_watch;
@@ -17,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 pub use event::{EventSink, RunEvent};
 pub use systemd::BootState;
 
-use crate::engine::{Engine, EngineError, OWNER_LABEL, RUN_LABEL};
+use crate::engine::{Engine, EngineError, KEEP_LABEL, OWNER_LABEL, RUN_LABEL};
 use crate::finding::Finding;
 use crate::images::{BuildSettings, ImageError};
 use crate::probe::{CheckOutcome, HostAddresses};
@@ -40,6 +41,11 @@ pub struct RunOptions {
     pub boot_timeout: Duration,
     /// Where steps keep full logs (the report folder's `logs/`); `None` keeps none.
     pub logs_dir: Option<std::path::PathBuf>,
+    /// Save checkpoints before risky steps and at `snapshot` steps (see [`checkpoint`]).
+    pub checkpoints: bool,
+    /// Start from the checkpoint taken before this step (index in the scenario's
+    /// steps, checked with [`checkpoint::resolve_from`]).
+    pub from_step: Option<usize>,
 }
 
 impl RunOptions {
@@ -51,6 +57,8 @@ impl RunOptions {
             cancel: CancellationToken::new(),
             boot_timeout: Duration::from_secs(120),
             logs_dir: None,
+            checkpoints: true,
+            from_step: None,
         }
     }
 }
@@ -62,6 +70,10 @@ pub enum RunError {
     Engine(#[from] EngineError),
     #[error(transparent)]
     Image(#[from] ImageError),
+    #[error(
+        "no checkpoint before step `{step}` matches this scenario: an earlier run must reach that step with the same hosts, images and steps before it; run once without `--from`"
+    )]
+    NoCheckpoint { step: String },
 }
 
 impl RunError {
@@ -70,6 +82,7 @@ impl RunError {
         matches!(
             self,
             RunError::Image(ImageError::Recipe(_) | ImageError::RecipeNotFound { .. })
+                | RunError::NoCheckpoint { .. }
         )
     }
 }
@@ -118,6 +131,12 @@ struct RunState {
     engine_cpus: u32,
     /// Host snapshots by name: host → image reference.
     snapshots: BTreeMap<String, BTreeMap<String, String>>,
+    /// Hash of what the hosts are made of, the base of checkpoint keys (set at provision).
+    checkpoint_base: Option<String>,
+    /// The checkpoint a `--from` run started from.
+    resumed: Option<checkpoint::Found>,
+    /// Processes the kernel killed for lack of memory, per host, when last looked at.
+    oom_kills: BTreeMap<String, u64>,
 }
 
 /// A step that changed how the site is served (migrate, cutover, DNS switch, reboot).
@@ -183,11 +202,17 @@ fn network_name(options: &RunOptions) -> String {
 
 /// Labels every resource of this run carries.
 fn run_labels(options: &RunOptions, scenario: &Scenario) -> BTreeMap<String, String> {
-    BTreeMap::from([
+    let mut labels = BTreeMap::from([
         (RUN_LABEL.to_string(), options.run_id.clone()),
         (OWNER_LABEL.to_string(), crate::owner::current()),
         ("rehearse.scenario".to_string(), scenario.name.clone()),
-    ])
+    ]);
+    if options.keep {
+        // Kept replicas outlive their process on purpose: the next run's own cleanup of
+        // dead runs leaves them alone (an explicit `rehearse gc` still removes them).
+        labels.insert(KEEP_LABEL.to_string(), "true".to_string());
+    }
+    labels
 }
 
 /// Rehearse `scenario` on `engine`. A NO-GO is an `Ok` report; `Err` means the
@@ -280,6 +305,7 @@ fn finish(
             logs: vec![],
             upgrade: None,
             allow_failure: false,
+            checkpoint_ms: None,
         });
     }
     let (gates, verdict) = crate::verdict::evaluate(
@@ -309,6 +335,15 @@ fn finish(
         findings: state.findings,
         gates,
         not_covered: NOT_COVERED.iter().map(|s| s.to_string()).collect(),
+        resumed_from: state.resumed.map(|found| crate::report::ResumedFrom {
+            step: options
+                .from_step
+                .and_then(|i| scenario.steps.get(i))
+                .map(|s| s.name.clone())
+                .unwrap_or_default(),
+            run_id: found.run_id,
+            taken_at: found.taken_at,
+        }),
     }
 }
 
@@ -320,7 +355,43 @@ async fn execute<E: Engine>(
     if !provision::provision(r, sink, state).await? {
         return Ok(());
     }
-    for (offset, step) in r.scenario.steps.iter().enumerate() {
+    let first = r.options.from_step.unwrap_or(0);
+    if let Some(found) = &state.resumed {
+        for step in &r.scenario.steps[..first] {
+            state.steps.push(StepReport {
+                name: step.name.clone(),
+                kind: step.kind.label().to_string(),
+                status: StepStatus::Skipped,
+                started_ms: None,
+                duration_ms: 0,
+                detail: Some(format!(
+                    "not run again: the hosts start from the checkpoint run {} took at {}",
+                    found.run_id, found.taken_at
+                )),
+                checks: vec![],
+                evidence: None,
+                logs: vec![],
+                upgrade: None,
+                allow_failure: step.allow_failure,
+                checkpoint_ms: None,
+            });
+        }
+    }
+    // Snapshots taken before the resume point are checkpoints too: a rollback to them
+    // still works.
+    if state.resumed.is_some()
+        && let Some(base) = state.checkpoint_base.clone()
+    {
+        for (position, step) in r.scenario.steps[..first].iter().enumerate() {
+            if let crate::scenario::StepKind::Snapshot(s) = &step.kind {
+                let key = checkpoint::key(&base, r.scenario, position + 1);
+                if let Some(found) = checkpoint::find(r.engine, r.scenario, &key).await? {
+                    state.snapshots.insert(s.name.clone(), found.images);
+                }
+            }
+        }
+    }
+    for (offset, step) in r.scenario.steps.iter().enumerate().skip(first) {
         let report = steps::run_step(r, step, offset + 1, sink, state).await?;
         let stop = report.status == StepStatus::Failed && !report.allow_failure;
         state.steps.push(report);
@@ -340,8 +411,20 @@ async fn cleanup<E: Engine>(engine: &E, created: &Created, sink: &mut dyn EventS
         return;
     }
     sink.event(&RunEvent::CleanupStarted { resources: count });
+    // With the engine gone nothing can be removed: say so once, not once per resource.
+    let gone = |e: &EngineError| {
+        if e.is_connection() {
+            eprintln!(
+                "warning: the engine is gone: {count} resource(s) of this run could not be removed; run `rehearse gc` once it is back"
+            );
+        }
+        e.is_connection()
+    };
     for (host, id) in &created.containers {
         if let Err(e) = engine.remove_container(id).await {
+            if gone(&e) {
+                return;
+            }
             eprintln!(
                 "warning: cannot remove the container of host `{host}` ({id}): {e}; `rehearse gc` will retry"
             );
@@ -349,11 +432,15 @@ async fn cleanup<E: Engine>(engine: &E, created: &Created, sink: &mut dyn EventS
     }
     for image in &created.images {
         if let Err(e) = engine.remove_image(image).await {
+            if gone(&e) {
+                return;
+            }
             eprintln!("warning: cannot remove snapshot `{image}`: {e}; `rehearse gc` will retry");
         }
     }
     if let Some((id, name)) = &created.network
         && let Err(e) = engine.remove_network(id).await
+        && !gone(&e)
     {
         eprintln!("warning: cannot remove network `{name}`: {e}; `rehearse gc` will retry");
     }

@@ -17,7 +17,7 @@ use crate::scenario::{Host, Init, Severity};
 
 /// Limits every host gets unless the scenario sets its own: a runaway upgrade or a fork
 /// bomb in a replica must not take the machine running it down.
-const DEFAULT_MEMORY: u64 = 2 << 30;
+pub(super) const DEFAULT_MEMORY: u64 = 2 << 30;
 const DEFAULT_CPUS: f64 = 2.0;
 const DEFAULT_PIDS: i64 = 4096;
 
@@ -44,6 +44,20 @@ pub(super) async fn provision<E: Engine>(
     state.engine_cpus = info.cpus;
 
     let images = prepare_images(r, sink, state).await?;
+    let base = super::checkpoint::base_hash(scenario, &options.build, &state.environment.images);
+    if let Some(from) = options.from_step {
+        let key = super::checkpoint::key(&base, scenario, from);
+        let step = scenario.steps[from].name.clone();
+        sink.event(&RunEvent::StepProgress {
+            index: 0,
+            message: format!("looking for the checkpoint before step `{step}`"),
+        });
+        let found = super::checkpoint::find(engine, scenario, &key)
+            .await?
+            .ok_or(RunError::NoCheckpoint { step })?;
+        state.resumed = Some(found);
+    }
+    state.checkpoint_base = Some(base);
 
     let labels = run_labels(options, scenario);
     let network_name = network_name(options);
@@ -52,8 +66,22 @@ pub(super) async fn provision<E: Engine>(
 
     let mut failure = None;
     for host in &scenario.hosts {
-        let image = &images[&host.image];
-        if let Err(detail) = start_host(r, host, &image.reference, sink, state).await? {
+        let image = match &state.resumed {
+            Some(found) => found.images[&host.name].clone(),
+            None => images[&host.image].reference.clone(),
+        };
+        if let Err(detail) = start_host(r, host, &image, sink, state).await? {
+            // A host cannot fail to boot "because of the stack" when the engine is gone.
+            if let Err(e) = engine.info().await
+                && e.is_connection()
+            {
+                return Err(RunError::Engine(crate::engine::EngineError::Connect {
+                    detail: format!(
+                        "it stopped answering while host `{}` started: {e}",
+                        host.name
+                    ),
+                }));
+            }
             failure = Some(detail);
             break;
         }
@@ -65,8 +93,15 @@ pub(super) async fn provision<E: Engine>(
     };
     let detail = failure.clone().or_else(|| {
         Some(format!(
-            "{} host(s) up on network `{network_name}`",
-            scenario.hosts.len()
+            "{} host(s) up on network `{network_name}`{}",
+            scenario.hosts.len(),
+            match &state.resumed {
+                Some(found) => format!(
+                    ", started from the checkpoint run {} took at {}",
+                    found.run_id, found.taken_at
+                ),
+                None => String::new(),
+            }
         ))
     });
     sink.event(&RunEvent::StepFinished {
@@ -90,6 +125,7 @@ pub(super) async fn provision<E: Engine>(
         logs: vec![],
         upgrade: None,
         allow_failure: false,
+        checkpoint_ms: None,
     });
     Ok(failure.is_none())
 }

@@ -213,3 +213,15 @@ pub fn assert_reports_valid(run: &RunResult) {
         );
     }
 }
+
+/// The owner label a process with this pid carries (see `rehearse::owner`).
+pub fn owner_of(pid: u32) -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let start = stat[stat.rfind(')').unwrap() + 1..]
+        .split_whitespace()
+        .nth(19)
+        .unwrap()
+        .to_string();
+    format!("{}/{pid}/{start}", host.trim())
+}

@@ -144,13 +144,14 @@ pub(super) async fn run_step<E: Engine>(
 ) -> Result<StepReport, RunError> {
     let (engine, scenario, options) = (r.engine, r.scenario, r.options);
     let total = scenario.steps.len() + 1;
-    let started = Instant::now();
     sink.event(&RunEvent::StepStarted {
         index,
         total,
         name: step.name.clone(),
         kind: step.kind.label(),
     });
+    let checkpoint = save_checkpoint(r, step, index, sink, state).await;
+    let started = Instant::now();
     let mut cx = StepContext {
         engine,
         scenario,
@@ -201,7 +202,9 @@ pub(super) async fn run_step<E: Engine>(
         if let Err(e) = engine.info().await
             && e.is_connection()
         {
-            return Err(RunError::Engine(e));
+            return Err(RunError::Engine(crate::engine::EngineError::Connect {
+                detail: format!("it stopped answering during step `{}`: {e}", step.name),
+            }));
         }
         // A host killed from outside is reported dead by the engine a moment after its
         // commands end; look twice before saying it is alive.
@@ -210,7 +213,7 @@ pub(super) async fn run_step<E: Engine>(
             tokio::time::sleep(std::time::Duration::from_millis(500)).await;
             dead = dead_hosts(engine, state).await;
         }
-        if let Some(why) = dead {
+        if let Some(why) = dead.or(out_of_memory(engine, scenario, state).await) {
             let detail = result.detail.take().unwrap_or_default();
             result.detail = Some(format!("{detail} ({why})"));
         }
@@ -241,7 +244,118 @@ pub(super) async fn run_step<E: Engine>(
         logs: result.logs,
         upgrade: result.upgrade,
         allow_failure: step.allow_failure,
+        checkpoint_ms: checkpoint,
     })
+}
+
+/// Before a risky step, save every host as a checkpoint (for `run --from`). Not timed
+/// with the step; returns how long it took. A checkpoint that cannot be saved only
+/// costs a later `--from`: it warns, the run goes on.
+async fn save_checkpoint<E: Engine>(
+    r: &Rehearsal<'_, E>,
+    step: &Step,
+    index: usize,
+    sink: &mut dyn EventSink,
+    state: &mut RunState,
+) -> Option<u64> {
+    let position = index - 1;
+    // Hosts just started from this very checkpoint, or a `snapshot` step right before
+    // (it is this checkpoint already): nothing new to save.
+    let after_snapshot =
+        position > 0 && matches!(r.scenario.steps[position - 1].kind, StepKind::Snapshot(_));
+    if !r.options.checkpoints
+        || !super::checkpoint::is_risky(&step.kind)
+        || r.options.from_step == Some(position)
+        || after_snapshot
+    {
+        return None;
+    }
+    let base = state.checkpoint_base.as_ref()?;
+    let key = super::checkpoint::key(base, r.scenario, position);
+    let hosts: Vec<(String, String)> = state
+        .hosts
+        .iter()
+        .map(|(name, h)| (name.clone(), h.container_id.clone()))
+        .collect();
+    sink.event(&RunEvent::StepProgress {
+        index,
+        message: "saving a checkpoint of the hosts (for `--from`)".into(),
+    });
+    let started = Instant::now();
+    match super::checkpoint::save(
+        r.engine,
+        r.scenario,
+        &r.options.run_id,
+        &key,
+        position,
+        &hosts,
+    )
+    .await
+    {
+        Ok(_) => {
+            sink.event(&RunEvent::StepProgress {
+                index,
+                message: format!(
+                    "checkpoint saved in {:.1} s",
+                    started.elapsed().as_secs_f64()
+                ),
+            });
+            Some(started.elapsed().as_millis() as u64)
+        }
+        Err(e) => {
+            eprintln!(
+                "warning: cannot save a checkpoint before step `{}`: {e}",
+                step.name
+            );
+            None
+        }
+    }
+}
+
+/// The kernel's count of processes killed for lack of memory in a host's cgroup
+/// (cgroup v2 `memory.events`, else v1 `memory.oom_control`).
+/// Under systemd, PID 1 sits in `init.scope` below the container's cgroup, which holds
+/// the limit.
+const OOM_KILLS: &str = "if [ -r /sys/fs/cgroup/memory.events ]; then f=/sys/fs/cgroup/memory.events; else p=$(sed -n 's/^[0-9]*:memory://p' /proc/1/cgroup); f=/sys/fs/cgroup/memory${p%/init.scope}/memory.oom_control; fi; sed -n 's/^oom_kill //p' \"$f\"";
+
+/// After a failure, say if the kernel killed processes in a host for lack of memory
+/// since the last look: a step whose command was killed that way failed for that.
+async fn out_of_memory<E: Engine>(
+    engine: &E,
+    scenario: &Scenario,
+    state: &mut RunState,
+) -> Option<String> {
+    let mut found = Vec::new();
+    let hosts: Vec<(String, String)> = state
+        .hosts
+        .iter()
+        .map(|(name, h)| (name.clone(), h.container_id.clone()))
+        .collect();
+    for (name, container) in hosts {
+        let argv = ["sh".to_string(), "-c".to_string(), OOM_KILLS.to_string()];
+        let Ok(output) = engine
+            .exec(&container, &argv, std::time::Duration::from_secs(10))
+            .await
+        else {
+            continue;
+        };
+        let Ok(kills) = output.stdout.trim().parse::<u64>() else {
+            continue;
+        };
+        let seen = state.oom_kills.insert(name.clone(), kills).unwrap_or(0);
+        if kills > seen {
+            let limit = scenario
+                .host(&name)
+                .and_then(|h| h.memory)
+                .unwrap_or(super::provision::DEFAULT_MEMORY);
+            found.push(format!(
+                "host `{name}` ran out of memory: the kernel killed {} process(es) in it; its limit is {} MiB, raise it with `memory:`",
+                kills - seen,
+                limit >> 20
+            ));
+        }
+    }
+    (!found.is_empty()).then(|| found.join("; "))
 }
 
 /// After a failure, say if a host died (exited, OOM-killed): that is usually the reason.

@@ -26,6 +26,29 @@ pub(super) async fn snapshot<E: Engine>(
         .iter()
         .map(|(name, h)| (name.clone(), h.container_id.clone()))
         .collect();
+    // With checkpoints on, the snapshot is the checkpoint before the next step: saved
+    // once, kept for `run --from`, and what `rollback` returns to.
+    if cx.options.checkpoints
+        && let Some(base) = cx.state.checkpoint_base.clone()
+    {
+        let position = cx.index; // the next step's index in the scenario's steps
+        let key = crate::runner::checkpoint::key(&base, cx.scenario, position);
+        cx.progress(format!("saving {}", names(&hosts)));
+        let saved = match crate::runner::checkpoint::save(
+            cx.engine,
+            cx.scenario,
+            &cx.options.run_id,
+            &key,
+            position - 1,
+            &hosts,
+        )
+        .await
+        {
+            Ok(saved) => saved,
+            Err(e) => return StepResult::failed(format!("cannot save the hosts: {e}")),
+        };
+        return saved_as(step, saved, cx, started);
+    }
     let mut saved = BTreeMap::new();
     for (host, container) in hosts {
         cx.progress(format!("saving {host}"));
@@ -47,6 +70,23 @@ pub(super) async fn snapshot<E: Engine>(
             .push(image.clone());
         saved.insert(host, image);
     }
+    saved_as(step, saved, cx, started)
+}
+
+fn names(hosts: &[(String, String)]) -> String {
+    hosts
+        .iter()
+        .map(|(name, _)| name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn saved_as<E: Engine>(
+    step: &SnapshotStep,
+    saved: BTreeMap<String, String>,
+    cx: &mut StepContext<'_, E>,
+    started: Instant,
+) -> StepResult {
     let detail = format!(
         "saved {} as snapshot `{}` in {:.1} s",
         saved.keys().cloned().collect::<Vec<_>>().join(", "),

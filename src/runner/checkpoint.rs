@@ -1,0 +1,358 @@
+//! Checkpoints: every host saved before each risky step (`upgrade`, `migrate`,
+//! `cutover`) and at every `snapshot` step, kept between runs under a hash of all that
+//! led there — the tool version, the mirrors, the hosts and their images' content
+//! hashes, and every step before. `run --from STEP` starts from the checkpoint taken
+//! before STEP when that hash still matches, instead of repeating the steps before it.
+//!
+//! Checkpoints belong to no run (they outlive it on purpose, like cached images): their
+//! `rehearse.run` label is empty, `rehearse gc` leaves them, `rehearse gc --images`
+//! removes them, and a new checkpoint of a scenario's step replaces the older ones.
+
+use std::collections::BTreeMap;
+
+use sha2::{Digest, Sha256};
+
+use crate::engine::{CHECKPOINT_LABEL, Engine, EngineError, KEEP_LABEL, OWNER_LABEL, RUN_LABEL};
+use crate::images::BuildSettings;
+use crate::report::ImageReport;
+use crate::scenario::{MonitorAction, Scenario, StepKind};
+
+/// Label naming the scenario a checkpoint belongs to.
+const SCENARIO_LABEL: &str = "rehearse.checkpoint.scenario";
+/// Label naming the step a checkpoint was taken before (`<number>-<name>`).
+const STEP_LABEL: &str = "rehearse.checkpoint.step";
+const HOST_LABEL: &str = "rehearse.checkpoint.host";
+const TAKEN_BY_LABEL: &str = "rehearse.checkpoint.run";
+const TAKEN_AT_LABEL: &str = "rehearse.checkpoint.time";
+
+/// Whether the run saves a checkpoint before this step on its own.
+pub fn is_risky(kind: &StepKind) -> bool {
+    matches!(
+        kind,
+        StepKind::Upgrade(_) | StepKind::Migrate(_) | StepKind::Cutover(_)
+    )
+}
+
+/// The hash of what the hosts are made of: tool version, mirrors, hosts, images.
+pub fn base_hash(scenario: &Scenario, build: &BuildSettings, images: &[ImageReport]) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(env!("CARGO_PKG_VERSION"));
+    hasher.update([0]);
+    hasher.update(&build.mirror);
+    hasher.update([0]);
+    hasher.update(&build.security_mirror);
+    for host in &scenario.hosts {
+        hasher.update([0]);
+        hasher.update(format!("{host:?}"));
+        for image in images.iter().filter(|i| i.host == host.name) {
+            hasher.update([0]);
+            hasher.update(&image.content_hash);
+        }
+    }
+    hex(&hasher.finalize())
+}
+
+/// The key of the state before step `index` (0-based in `scenario.steps`).
+pub fn key(base: &str, scenario: &Scenario, index: usize) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(base);
+    for step in &scenario.steps[..index] {
+        hasher.update([0]);
+        hasher.update(format!("{step:?}"));
+    }
+    hex(&hasher.finalize())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Image reference of one host's checkpoint.
+fn reference(scenario: &str, key: &str, host: &str) -> String {
+    format!("rehearse/checkpoint-{scenario}:{}-{host}", &key[..12])
+}
+
+fn step_label(scenario: &Scenario, index: usize) -> String {
+    format!("{}-{}", index + 1, scenario.steps[index].name)
+}
+
+/// Save every host (`hosts`: name → container) as the checkpoint before step `index`,
+/// then remove the scenario's older checkpoints of that step. Returns host → image.
+pub async fn save<E: Engine>(
+    engine: &E,
+    scenario: &Scenario,
+    run_id: &str,
+    key: &str,
+    index: usize,
+    hosts: &[(String, String)],
+) -> Result<BTreeMap<String, String>, EngineError> {
+    let taken_at = jiff::Timestamp::now().to_string();
+    let mut saved = BTreeMap::new();
+    for (host, container) in hosts {
+        let image = reference(&scenario.name, key, host);
+        // A commit inherits the container's labels: blank the run's, or `gc` would take
+        // the checkpoint for a dead run's leftover.
+        let labels = BTreeMap::from([
+            (RUN_LABEL.to_string(), String::new()),
+            (OWNER_LABEL.to_string(), String::new()),
+            (KEEP_LABEL.to_string(), String::new()),
+            (CHECKPOINT_LABEL.to_string(), key.to_string()),
+            (SCENARIO_LABEL.to_string(), scenario.name.clone()),
+            (STEP_LABEL.to_string(), step_label(scenario, index)),
+            (HOST_LABEL.to_string(), host.clone()),
+            (TAKEN_BY_LABEL.to_string(), run_id.to_string()),
+            (TAKEN_AT_LABEL.to_string(), taken_at.clone()),
+        ]);
+        engine.commit_container(container, &image, &labels).await?;
+        saved.insert(host.clone(), image);
+    }
+    prune(engine, scenario, key, index).await;
+    Ok(saved)
+}
+
+/// Remove the scenario's checkpoints of step `index` made from another state, and
+/// untagged ones (a concurrent run of the same scenario took the tag over).
+async fn prune<E: Engine>(engine: &E, scenario: &Scenario, key: &str, index: usize) {
+    let Ok(images) = engine
+        .list_images(&format!("{SCENARIO_LABEL}={}", scenario.name))
+        .await
+    else {
+        return;
+    };
+    let step = step_label(scenario, index);
+    for image in images {
+        let same_step = image.labels.get(STEP_LABEL) == Some(&step);
+        let current = image.labels.get(CHECKPOINT_LABEL).map(String::as_str) == Some(key);
+        let tagged = image.tags.iter().any(|t| t != "<none>:<none>");
+        if same_step && (!current || !tagged) {
+            // Still used by a container of a run in progress: it goes with a later prune.
+            let _ = engine.remove_image(&image.id).await;
+        }
+    }
+}
+
+/// A checkpoint found for `run --from`.
+#[derive(Debug, Clone)]
+pub struct Found {
+    /// Host → image.
+    pub images: BTreeMap<String, String>,
+    /// The run that took it, and when.
+    pub run_id: String,
+    pub taken_at: String,
+}
+
+/// The checkpoint with this key for every host of the scenario, if there is one.
+pub async fn find<E: Engine>(
+    engine: &E,
+    scenario: &Scenario,
+    key: &str,
+) -> Result<Option<Found>, EngineError> {
+    let images = engine
+        .list_images(&format!("{CHECKPOINT_LABEL}={key}"))
+        .await?;
+    let mut found = Found {
+        images: BTreeMap::new(),
+        run_id: String::new(),
+        taken_at: String::new(),
+    };
+    for host in &scenario.hosts {
+        let reference = reference(&scenario.name, key, &host.name);
+        let Some(image) = images.iter().find(|i| i.tags.contains(&reference)) else {
+            return Ok(None);
+        };
+        found.run_id = image
+            .labels
+            .get(TAKEN_BY_LABEL)
+            .cloned()
+            .unwrap_or_default();
+        found.taken_at = image
+            .labels
+            .get(TAKEN_AT_LABEL)
+            .cloned()
+            .unwrap_or_default();
+        found.images.insert(host.name.clone(), reference);
+    }
+    Ok(Some(found))
+}
+
+/// The step `--from` names (a step name or its number, 1 = the first step after
+/// provision), checked against what a resumed run cannot do. Returns its index in
+/// `scenario.steps`.
+pub fn resolve_from(scenario: &Scenario, from: &str) -> Result<usize, String> {
+    let names = || {
+        scenario
+            .steps
+            .iter()
+            .enumerate()
+            .map(|(i, s)| format!("{} `{}`", i + 1, s.name))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let index = match from.parse::<usize>() {
+        Ok(number) if (1..=scenario.steps.len()).contains(&number) => number - 1,
+        Ok(_) => {
+            return Err(format!(
+                "`--from {from}`: the scenario has steps 1 to {}: {}",
+                scenario.steps.len(),
+                names()
+            ));
+        }
+        Err(_) => scenario
+            .steps
+            .iter()
+            .position(|s| s.name == from)
+            .ok_or_else(|| format!("`--from {from}`: no such step; the steps are {}", names()))?,
+    };
+    if index == 0 {
+        return Err(format!(
+            "`--from {from}`: that is the first step; a run starts there anyway"
+        ));
+    }
+    let step = &scenario.steps[index];
+    let after_snapshot = matches!(scenario.steps[index - 1].kind, StepKind::Snapshot(_));
+    if !is_risky(&step.kind) && !after_snapshot {
+        let starts: Vec<String> = (1..scenario.steps.len())
+            .filter(|&i| {
+                is_risky(&scenario.steps[i].kind)
+                    || matches!(scenario.steps[i - 1].kind, StepKind::Snapshot(_))
+            })
+            .map(|i| format!("`{}`", scenario.steps[i].name))
+            .collect();
+        return Err(format!(
+            "`--from {from}`: no checkpoint is taken before step `{}` (only before upgrade, migrate and cutover steps, and after a `snapshot` step); {}",
+            step.name,
+            if starts.is_empty() {
+                "add a `snapshot` step before it".to_string()
+            } else {
+                format!(
+                    "resume from {} or add a `snapshot` step before it",
+                    starts.join(", ")
+                )
+            }
+        ));
+    }
+    // Monitors measure the whole change: one running across the resume point would
+    // measure only half of it.
+    let mut running: Vec<&str> = Vec::new();
+    for step in &scenario.steps[..index] {
+        if let StepKind::Monitor(m) = &step.kind {
+            for name in &m.monitors {
+                match m.action {
+                    MonitorAction::Start => running.push(name),
+                    MonitorAction::Stop => running.retain(|n| n != name),
+                }
+            }
+        }
+    }
+    if !running.is_empty() {
+        return Err(format!(
+            "`--from {from}`: monitor {} starts before step `{}` and is still running there; a resumed run cannot measure it — resume from a step before it starts or after it stops",
+            running
+                .iter()
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            step.name
+        ));
+    }
+    Ok(index)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SCENARIO: &str = "name: t\nhosts:\n  web: {image: static-site}\n  db: {image: static-site}\nmonitors:\n  site:\n    http: {host: web, path: /}\nprobes:\n  home:\n    http: {host: web, path: /}\nsteps:\n  - name: seed\n    exec: {host: web, command: seed}\n  - name: watch\n    monitor: {start: site}\n  - name: upgrade\n    upgrade: {host: web, to: trixie}\n  - name: unwatch\n    monitor: {stop: site}\n  - snapshot: upgraded\n  - name: check\n    probe: [home]\n  - name: move\n    migrate: {from: web, to: db, files: [/srv]}\n";
+
+    fn scenario(source: &str) -> Scenario {
+        crate::scenario::parse(std::path::Path::new("t.yaml"), source)
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn build() -> BuildSettings {
+        BuildSettings {
+            mirror: "http://deb.debian.org/debian".into(),
+            security_mirror: "http://deb.debian.org/debian-security".into(),
+            base_source: crate::images::BaseSource::Auto,
+            images_dir: "images".into(),
+        }
+    }
+
+    #[test]
+    fn a_key_depends_on_the_steps_before_only() {
+        let original = scenario(SCENARIO);
+        let base = base_hash(&original, &build(), &[]);
+        let key = |s: &Scenario| key(&base, s, 5);
+        // A later step or a probe's definition changed: same key.
+        let later = scenario(&SCENARIO.replace("files: [/srv]", "files: [/var]"));
+        assert_eq!(key(&later), key(&original));
+        let probe = scenario(&SCENARIO.replace(
+            "home:\n    http: {host: web, path: /}",
+            "home:\n    http: {host: web, path: /x}",
+        ));
+        assert_eq!(key(&probe), key(&original));
+        // A step before changed: another key.
+        let earlier = scenario(&SCENARIO.replace("command: seed", "command: seed2"));
+        assert_ne!(key(&earlier), key(&original));
+        // Another host, image or mirror: another base.
+        let host = scenario(&SCENARIO.replace(
+            "db: {image: static-site}",
+            "db: {image: static-site, cpus: 1}",
+        ));
+        assert_ne!(base_hash(&host, &build(), &[]), base);
+        let image = ImageReport {
+            host: "web".into(),
+            recipe: "static-site".into(),
+            reference: "r".into(),
+            id: None,
+            content_hash: "abc".into(),
+            base: String::new(),
+            cached: true,
+        };
+        assert_ne!(base_hash(&original, &build(), &[image]), base);
+        let mut mirror = build();
+        mirror.mirror = "http://archive.debian.org/debian".into();
+        assert_ne!(base_hash(&original, &mirror, &[]), base);
+    }
+
+    #[test]
+    fn from_accepts_checkpointed_steps_by_name_or_number() {
+        let s = scenario(SCENARIO);
+        assert_eq!(resolve_from(&s, "check"), Ok(5));
+        assert_eq!(resolve_from(&s, "7"), Ok(6));
+        assert_eq!(resolve_from(&s, "move"), Ok(6));
+    }
+
+    #[test]
+    fn from_refuses_what_a_resumed_run_cannot_do() {
+        let s = scenario(SCENARIO);
+        let error = resolve_from(&s, "nope").unwrap_err();
+        assert!(
+            error.contains("no such step; the steps are 1 `seed`, 2 `watch`"),
+            "{error}"
+        );
+        assert!(
+            resolve_from(&s, "9")
+                .unwrap_err()
+                .contains("the scenario has steps 1 to 7")
+        );
+        assert!(
+            resolve_from(&s, "seed")
+                .unwrap_err()
+                .contains("the first step")
+        );
+        let error = resolve_from(&s, "unwatch").unwrap_err();
+        assert!(
+            error.contains("no checkpoint is taken before step `unwatch`")
+                && error.contains("resume from `upgrade`, `check`, `move`"),
+            "{error}"
+        );
+        // The upgrade has a checkpoint, but the monitor started before it still runs.
+        let error = resolve_from(&s, "upgrade").unwrap_err();
+        assert!(
+            error
+                .contains("monitor `site` starts before step `upgrade` and is still running there"),
+            "{error}"
+        );
+    }
+}

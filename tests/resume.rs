@@ -1,0 +1,128 @@
+//! `run --from STEP`: checkpoints saved by one run (at a `snapshot` step, and on their
+//! own before risky steps) let the next run start there — with the hosts exactly as the
+//! first run left them — and only while the hosts and earlier steps are unchanged.
+
+mod common;
+
+use std::process::Command;
+
+use common::*;
+
+fn marker(report: &serde_json::Value, name: &str) -> String {
+    let step = step(report, name);
+    assert_eq!(step["status"], "passed", "{step:#}");
+    let output = step["evidence"]["output"]
+        .as_str()
+        .unwrap_or_default()
+        .trim();
+    assert_eq!(output.len(), 36, "a uuid in {step:#}");
+    output.to_string()
+}
+
+fn remove_checkpoints() {
+    let out = Command::new("docker")
+        .args([
+            "images",
+            "-q",
+            "--filter",
+            "label=rehearse.checkpoint.scenario=resume",
+        ])
+        .output()
+        .unwrap();
+    let ids: Vec<String> = text(&out.stdout).lines().map(str::to_string).collect();
+    if !ids.is_empty() {
+        Command::new("docker")
+            .args(["rmi", "-f"])
+            .args(&ids)
+            .output()
+            .unwrap();
+    }
+}
+
+#[test]
+fn a_run_resumes_from_the_checkpoints_of_the_one_before() {
+    if !docker_available() {
+        return;
+    }
+    remove_checkpoints();
+    let scenario = "tests/scenarios/resume.yaml";
+    let first = run_scenario(scenario, &[]);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    let written = marker(&first.report, "read the marker");
+    assert_eq!(marker(&first.report, "the copy has the marker"), written);
+    assert!(first.report.get("resumed_from").is_none());
+    let migrate = step(&first.report, "upgrade-like change");
+    assert!(migrate["checkpoint_ms"].as_u64().is_some(), "{migrate:#}");
+    // The snapshot step is the checkpoint before the step after it: nothing saved twice.
+    assert!(
+        step(&first.report, "read the marker")
+            .get("checkpoint_ms")
+            .is_none()
+    );
+    assert_clean(&first);
+
+    // From the explicit snapshot: the marker the first run wrote, not a new one.
+    let second = run_scenario(scenario, &["--from", "read the marker"]);
+    assert_eq!(second.code, 0, "{}", second.stderr);
+    let resumed = &second.report["resumed_from"];
+    assert_eq!(resumed["step"], "read the marker");
+    assert_eq!(resumed["run_id"], first.report["run_id"]);
+    for name in ["write a marker", "snapshot marked"] {
+        let skipped = step(&second.report, name);
+        assert_eq!(skipped["status"], "skipped", "{skipped:#}");
+        assert!(
+            skipped["detail"]
+                .as_str()
+                .unwrap()
+                .starts_with("not run again"),
+            "{skipped:#}"
+        );
+    }
+    assert_eq!(marker(&second.report, "read the marker"), written);
+    assert_clean(&second);
+
+    // From the checkpoint saved on its own before the migrate step; the second run
+    // saved it again (same state), replacing the first run's.
+    let third = run_scenario(scenario, &["--from", "5"]);
+    assert_eq!(third.code, 0, "{}", third.stderr);
+    assert_eq!(
+        third.report["resumed_from"]["run_id"],
+        second.report["run_id"]
+    );
+    assert_eq!(marker(&third.report, "the copy has the marker"), written);
+    assert_clean(&third);
+
+    // A step with no checkpoint before it is refused before anything starts.
+    let refused = rehearse(&["run", scenario, "--from", "the site answers"]);
+    assert_eq!(refused.status.code(), Some(2));
+    let stderr = text(&refused.stderr);
+    assert!(
+        stderr.contains("no checkpoint is taken before step `the site answers`")
+            && stderr.contains("resume from `read the marker`, `upgrade-like change`"),
+        "{stderr}"
+    );
+
+    // Change a step before the resume point: the checkpoint no longer matches.
+    let tmp = tempfile::tempdir().unwrap();
+    let changed = tmp.path().join("resume.yaml");
+    let source = std::fs::read_to_string(root().join(scenario)).unwrap();
+    std::fs::write(&changed, source.replace("> /srv/marker", ">> /srv/marker")).unwrap();
+    let images = root().join("images");
+    let stale = rehearse(&[
+        "run",
+        changed.to_str().unwrap(),
+        "--images-dir",
+        images.to_str().unwrap(),
+        "--from",
+        "read the marker",
+        "--report-dir",
+        tmp.path().join("report").to_str().unwrap(),
+    ]);
+    let stderr = text(&stale.stderr);
+    assert_eq!(stale.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("no checkpoint before step `read the marker` matches this scenario"),
+        "{stderr}"
+    );
+    remove_checkpoints();
+}
