@@ -2,7 +2,8 @@
 
 mod common;
 
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use common::*;
 
@@ -100,4 +101,88 @@ fn a_matrix_of_three_runs_two_at_once_and_leaves_nothing_behind() {
             "run {id} left resources"
         );
     }
+}
+
+#[test]
+fn ctrl_c_stops_every_run_of_a_matrix_and_the_waiting_one_never_starts() {
+    if !docker_available() {
+        return;
+    }
+    images_ready();
+    let dir = tempfile::tempdir().unwrap();
+    let matrix_dir = dir.path().join("matrix");
+    let child = Command::new(env!("CARGO_BIN_EXE_rehearse"))
+        .args([
+            "run",
+            "scenarios/smoke-broken.yaml",
+            "scenarios/smoke-broken.yaml",
+            "scenarios/smoke-static-site.yaml",
+            "--jobs",
+            "2",
+            "-q",
+            "--report-dir",
+        ])
+        .arg(&matrix_dir)
+        .current_dir(root())
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until both running rehearsals of this process have a host up (smoke-broken
+    // then waits seconds for a probe that cannot pass), then press Ctrl-C.
+    let ours = format!("/{}/", child.id());
+    let started = Instant::now();
+    loop {
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "the runs never started"
+        );
+        let ps = Command::new("docker")
+            .args([
+                "ps",
+                "--filter",
+                "label=rehearse.scenario=smoke-broken",
+                "--format",
+                "{{.Label \"rehearse.owner\"}}",
+            ])
+            .output()
+            .unwrap();
+        if text(&ps.stdout)
+            .lines()
+            .filter(|l| l.contains(&ours))
+            .count()
+            == 2
+        {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let output = child.wait_with_output().unwrap();
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(matrix_dir.join("matrix.json")).unwrap())
+            .unwrap();
+    assert_eq!(summary["exit_code"], 130);
+    let runs = summary["runs"].as_array().unwrap();
+    let statuses: Vec<&str> = runs.iter().map(|r| r["status"].as_str().unwrap()).collect();
+    assert_eq!(statuses, ["interrupted", "interrupted", "not-run"]);
+    for name in ["smoke-broken", "smoke-broken-2"] {
+        let report = report(&matrix_dir.join(name));
+        assert_eq!(report["interrupted"], true);
+        let id = report["run_id"].as_str().unwrap();
+        assert_eq!(
+            leftovers(id),
+            Vec::<String>::new(),
+            "run {id} left resources"
+        );
+    }
+    assert!(!matrix_dir.join("smoke-static-site").exists());
 }
