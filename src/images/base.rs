@@ -69,6 +69,8 @@ pub async fn ensure_base<E: Engine>(
 ) -> Result<String, ImageError> {
     let (reference, hash) = base_reference(settings, suite);
     let what = format!("base {suite}");
+    // Held until the base is made, so a run beside this one waits and hits the cache.
+    let _turn = super::build_turn(&reference).await;
     if engine.image_exists(&reference).await? {
         on_event(ImageEvent::CacheHit {
             what,

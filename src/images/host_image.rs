@@ -93,6 +93,8 @@ pub async fn ensure_image<E: Engine>(
         suite: recipe.suite.clone(),
         cached: true,
     };
+    // Held until this image is built, so a run beside this one waits and hits the cache.
+    let _turn = super::build_turn(&reference).await;
     if engine.image_exists(&reference).await? {
         on_event(ImageEvent::CacheHit { what, reference });
         return Ok(built);

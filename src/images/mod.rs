@@ -147,6 +147,22 @@ pub(crate) fn context_tar(
     Ok(Bytes::from(data))
 }
 
+/// Builds of one image reference in this process take turns: rehearsals side by side
+/// (`rehearse run A B --jobs 2`) that need the same missing image build it once, and
+/// the others then find it in the cache. Different images still build at once.
+pub(crate) async fn build_turn(reference: &str) -> tokio::sync::OwnedMutexGuard<()> {
+    type Turns =
+        std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<tokio::sync::Mutex<()>>>>;
+    static TURNS: std::sync::LazyLock<Turns> = std::sync::LazyLock::new(Default::default);
+    let turn = TURNS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .entry(reference.to_string())
+        .or_default()
+        .clone();
+    turn.lock_owned().await
+}
+
 /// Where a recipe lives.
 pub fn recipe_path(images_dir: &Path, name: &str) -> PathBuf {
     images_dir.join(name).join("recipe.yaml")
@@ -155,6 +171,32 @@ pub fn recipe_path(images_dir: &Path, name: &str) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn builds_of_one_image_take_turns_and_of_two_do_not() {
+        let first = build_turn("rehearse/test-turn:a").await;
+        // Another image is not held up.
+        let other = tokio::time::timeout(
+            Duration::from_millis(100),
+            build_turn("rehearse/test-turn:b"),
+        )
+        .await;
+        assert!(other.is_ok());
+        // The same image waits until the first build is done.
+        let same = tokio::time::timeout(
+            Duration::from_millis(100),
+            build_turn("rehearse/test-turn:a"),
+        )
+        .await;
+        assert!(same.is_err());
+        drop(first);
+        let after = tokio::time::timeout(
+            Duration::from_millis(100),
+            build_turn("rehearse/test-turn:a"),
+        )
+        .await;
+        assert!(after.is_ok());
+    }
 
     #[test]
     fn content_hash_separates_parts() {
