@@ -3,7 +3,9 @@
 
 use crate::finding::Finding;
 use crate::monitor::WritesReport;
-use crate::report::{GateReport, MonitorReport, ProbeReport, StepReport, StepStatus, Verdict};
+use crate::report::{
+    GateReport, MonitorReport, ProbeReport, RecoveryReport, StepReport, StepStatus, Verdict,
+};
 use crate::scenario::{Gate, GateKind};
 
 /// Evaluate the built-in and scenario gates; returns them with the verdict.
@@ -20,7 +22,7 @@ pub fn evaluate(
         gates
             .iter()
             .chain(&default_write_gates(gates, monitors))
-            .map(|g| scenario_gate(g, probes, findings, monitors)),
+            .map(|g| scenario_gate(g, steps, probes, findings, monitors)),
     );
     let verdict = if reports.iter().all(|g| g.passed) {
         Verdict::Go
@@ -91,6 +93,7 @@ fn inhibitors_gate(findings: &[Finding]) -> GateReport {
 
 fn scenario_gate(
     gate: &Gate,
+    steps: &[StepReport],
     probes: &[ProbeReport],
     findings: &[Finding],
     monitors: &[MonitorReport],
@@ -171,6 +174,56 @@ fn scenario_gate(
         GateKind::P99Latency { monitor, max_ratio } => {
             p99_gate(gate, monitors, monitor.as_deref(), *max_ratio)
         }
+        GateKind::RecoveryPoint { limit } => recovery_gate(gate, steps, *limit),
+    }
+}
+
+/// The data every restore lost, in time, against the limit.
+fn recovery_gate(gate: &Gate, steps: &[StepReport], limit: std::time::Duration) -> GateReport {
+    let limit_s = limit.as_secs_f64();
+    let restores: Vec<(&str, &RecoveryReport)> = steps
+        .iter()
+        .filter_map(|s| s.recovery.as_ref().map(|r| (s.name.as_str(), r)))
+        .collect();
+    let worst = restores.iter().max_by(|a, b| {
+        a.1.data_loss_window_s()
+            .total_cmp(&b.1.data_loss_window_s())
+    });
+    let Some((step, worst)) = worst else {
+        return GateReport {
+            name: gate.name.clone(),
+            passed: false,
+            value: 0.0,
+            limit: limit_s,
+            detail: "no restore ran, so the recovery point was not measured".into(),
+        };
+    };
+    let window = worst.data_loss_window_s();
+    let mut detail = format!(
+        "`{step}`: data written in the last {window:.1} s before `{}` was lost is gone (the last backup that reached `{}` began {:.1} s before the loss",
+        worst.host, worst.from, worst.seconds_since_last_backup
+    );
+    if let Some(oldest) = worst.oldest_lost_write_s
+        && oldest > worst.seconds_since_last_backup
+    {
+        detail.push_str(&format!(
+            "; but a write acknowledged {oldest:.1} s before the loss is missing: the backup did not hold everything it should"
+        ));
+    }
+    detail.push(')');
+    if let Some(rows) = worst.rows_lost {
+        detail.push_str(&format!("; {rows} rows lost"));
+    }
+    if let Some(writes) = worst.lost_writes {
+        detail.push_str(&format!("; {writes} acknowledged writes lost"));
+    }
+    detail.push_str(&format!(" (limit {})", humantime::format_duration(limit)));
+    GateReport {
+        name: gate.name.clone(),
+        passed: window <= limit_s,
+        value: (window * 10.0).round() / 10.0,
+        limit: limit_s,
+        detail,
     }
 }
 
@@ -181,7 +234,16 @@ fn default_write_gates(gates: &[Gate], monitors: &[MonitorReport]) -> Vec<Gate> 
     let mut defaults = Vec::new();
     let writers: Vec<&WritesReport> = monitors.iter().filter_map(|m| m.writes.as_ref()).collect();
     let has = |wanted: fn(&GateKind) -> bool| gates.iter().any(|g| wanted(&g.kind));
-    if !writers.is_empty() && !has(|k| matches!(k, GateKind::LostWrites { .. })) {
+    // A restore rehearsal expects the writes after the last backup to be lost: its
+    // `recovery_point` gate bounds them in time instead.
+    if !writers.is_empty()
+        && !has(|k| {
+            matches!(
+                k,
+                GateKind::LostWrites { .. } | GateKind::RecoveryPoint { .. }
+            )
+        })
+    {
         defaults.push(Gate {
             name: "lost_writes".into(),
             kind: GateKind::LostWrites {
@@ -374,6 +436,7 @@ mod tests {
             evidence: None,
             logs: vec![],
             upgrade: None,
+            recovery: None,
             allow_failure,
         }
     }

@@ -368,6 +368,7 @@ mod tests {
             evidence: None,
             logs: vec![],
             upgrade: None,
+            recovery: None,
             allow_failure: false,
         });
         report.findings.push(Finding {

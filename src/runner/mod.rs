@@ -1,6 +1,7 @@
 //! The runner: provisions the replica, runs the steps in order, emits events, and
 //! always cleans up what it created — on success, NO-GO, error or interruption.
 
+mod backups;
 mod event;
 pub(crate) mod host_files;
 pub(crate) mod log_watch;
@@ -118,6 +119,22 @@ struct RunState {
     engine_cpus: u32,
     /// Host snapshots by name: host → image reference.
     snapshots: BTreeMap<String, BTreeMap<String, String>>,
+    /// Backups taken by `backup` steps, one schedule per host, path and store.
+    backups: Vec<backups::BackupSchedule>,
+    /// Hands repeated backups to the background task that runs them.
+    backup_jobs: Option<tokio::sync::mpsc::UnboundedSender<backups::BackupJob>>,
+    /// Hosts lost, by name, until restored.
+    losses: BTreeMap<String, Loss>,
+}
+
+/// A host lost by a `lose-host` or `restore` step.
+#[derive(Debug)]
+struct Loss {
+    /// The step that lost it.
+    step: String,
+    at: Instant,
+    /// The restore's `count` just before the loss (none: no `count`).
+    rows_before: Option<Result<u64, String>>,
 }
 
 /// A step that changed how the site is served (migrate, cutover, DNS switch, reboot).
@@ -215,15 +232,23 @@ pub async fn run<E: Engine>(
         options,
         created: &created,
     };
+    let (backup_jobs, backup_queue) = tokio::sync::mpsc::unbounded_channel();
+    state.backup_jobs = Some(backup_jobs);
     let outcome = tokio::select! {
         result = execute(&rehearsal, sink, &mut state) => result.map(|()| false),
         () = options.cancel.cancelled() => Ok(true),
+        // Never ends: background backups run beside the steps, and stop with them.
+        () = backups::drive(engine, backup_queue) => Ok(false),
     };
+    for schedule in &state.backups {
+        schedule.stop.cancel();
+    }
     // Monitors still running stop before anything is removed: cleanup is no outage.
     for monitor in std::mem::take(&mut state.running_monitors) {
         let report = steps::finish_monitor(engine, scenario, &state, monitor).await;
         state.monitors.push(report);
     }
+    steps::attribute_lost_writes(&mut state.steps, &state.monitors);
     let created = created.into_inner().unwrap_or_else(|e| e.into_inner());
     if options.keep {
         sink.event(&RunEvent::Kept {
@@ -279,6 +304,7 @@ fn finish(
             evidence: None,
             logs: vec![],
             upgrade: None,
+            recovery: None,
             allow_failure: false,
         });
     }

@@ -89,6 +89,7 @@ pub(super) async fn provision<E: Engine>(
         evidence: None,
         logs: vec![],
         upgrade: None,
+        recovery: None,
         allow_failure: false,
     });
     Ok(failure.is_none())

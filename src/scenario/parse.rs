@@ -57,6 +57,9 @@ pub(crate) const STEP_KEYS: &[&str] = &[
     "drain-check",
     "snapshot",
     "rollback",
+    "backup",
+    "lose-host",
+    "restore",
 ];
 pub(crate) const STEP_KINDS: &[&str] = &[
     "probe",
@@ -70,8 +73,13 @@ pub(crate) const STEP_KINDS: &[&str] = &[
     "drain-check",
     "snapshot",
     "rollback",
+    "backup",
+    "lose-host",
+    "restore",
 ];
 pub(crate) const ROLLBACK_KEYS: &[&str] = &["to", "probes"];
+pub(crate) const BACKUP_KEYS: &[&str] = &["host", "command", "path", "to", "every"];
+pub(crate) const RESTORE_KEYS: &[&str] = &["host", "from", "path", "command", "count", "probes"];
 pub(crate) const CUTOVER_KEYS: &[&str] =
     &["from", "to", "site", "server", "vhost_file", "proxy_config"];
 const WEB_SERVERS: &[(&str, WebServer)] =
@@ -102,6 +110,7 @@ pub(crate) const GATE_KEYS: &[&str] = &[
     "lost_writes",
     "split_writes",
     "p99_latency",
+    "recovery_point",
     "monitor",
 ];
 pub(crate) const GATE_KINDS: &[&str] = &[
@@ -112,6 +121,7 @@ pub(crate) const GATE_KINDS: &[&str] = &[
     "lost_writes",
     "split_writes",
     "p99_latency",
+    "recovery_point",
 ];
 
 const INITS: &[(&str, Init)] = &[("systemd", Init::Systemd), ("none", Init::None)];
@@ -516,6 +526,123 @@ fn check_rollbacks(d: &Decoder, items: &[Spanned<Node>], steps: &[NamedStep]) {
     }
 }
 
+fn decode_backup_step(
+    d: &Decoder,
+    node: &Spanned<Node>,
+    step: &str,
+    refs: &Refs,
+) -> Option<BackupStep> {
+    let m = d.map(node, &format!("`backup` of {step}"), BACKUP_KEYS)?;
+    let host = m.required("host").and_then(|node| refs.host(d, node, step));
+    let command = m
+        .required("command")
+        .and_then(|node| decode_command(d, node));
+    let path = m.required_str_where("path", check_copied_path);
+    let to = m.required("to").and_then(|node| refs.host(d, node, step));
+    let every = m.opt_duration("every");
+    let (host, to) = distinct_hosts(&m, host, to, "to", step)?;
+    Some(BackupStep {
+        host,
+        command: command?,
+        path: path?,
+        to,
+        every,
+    })
+}
+
+fn decode_restore_step(
+    d: &Decoder,
+    node: &Spanned<Node>,
+    step: &str,
+    refs: &Refs,
+) -> Option<RestoreStep> {
+    let m = d.map(node, &format!("`restore` of {step}"), RESTORE_KEYS)?;
+    let host = m.required("host").and_then(|node| refs.host(d, node, step));
+    let from = m.required("from").and_then(|node| refs.host(d, node, step));
+    let path = m.required_str_where("path", check_copied_path);
+    let command = m
+        .required("command")
+        .and_then(|node| decode_command(d, node));
+    let count = m.opt("count").and_then(|node| decode_command(d, node));
+    let probes = m
+        .opt("probes")
+        .map(|node| {
+            one_or_many(node)
+                .iter()
+                .filter_map(|item| refs.probe(d, item, step))
+                .collect()
+        })
+        .unwrap_or_default();
+    let (host, from) = distinct_hosts(&m, host, from, "from", step)?;
+    Some(RestoreStep {
+        host,
+        from,
+        path: path?,
+        command: command?,
+        count,
+        probes,
+    })
+}
+
+/// Every restore has a backup to restore: an earlier `backup` step keeps the same
+/// path of the same host on the host it restores from.
+fn check_restores(d: &Decoder, items: &[Spanned<Node>], steps: &[NamedStep]) {
+    let mut backups: Vec<&BackupStep> = Vec::new();
+    for (named, item) in steps.iter().zip(items) {
+        match &named.step.kind {
+            StepKind::Backup(b) => backups.push(b),
+            StepKind::Restore(r)
+                if !backups
+                    .iter()
+                    .any(|b| b.host == r.host && b.to == r.from && b.path == r.path) =>
+            {
+                let same_host: Vec<&&BackupStep> =
+                    backups.iter().filter(|b| b.host == r.host).collect();
+                let help = match same_host.first() {
+                    None => format!(
+                        "add a `backup` step of `{}` to `{}` before it",
+                        r.host, r.from
+                    ),
+                    Some(b) => format!(
+                        "the earlier backup of `{}` keeps `{}` on `{}`",
+                        r.host, b.path, b.to
+                    ),
+                };
+                d.error_with_help(
+                    Mark::of(item),
+                    format!(
+                        "`restore` of `{}` from `{}`, but no earlier `backup` step keeps `{}` of `{}` there",
+                        r.host, r.from, r.path, r.host
+                    ),
+                    help,
+                );
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Two hosts of a step that must differ; the second one's key is `second`.
+fn distinct_hosts(
+    m: &MapDecoder<'_>,
+    first: Option<String>,
+    second: Option<String>,
+    second_key: &str,
+    step: &str,
+) -> Option<(String, String)> {
+    let (first, second) = (first?, second?);
+    if first == second {
+        if let Some(key) = m.key(second_key) {
+            m.decoder().error(
+                Mark::of_key(key),
+                format!("`host` and `{second_key}` of {step} are the same host: a backup kept on the host is lost with it"),
+            );
+        }
+        return None;
+    }
+    Some((first, second))
+}
+
 /// The `from` and `to` hosts of a move, which must differ.
 fn two_hosts(
     m: &MapDecoder<'_>,
@@ -893,6 +1020,7 @@ fn decode_steps(d: &Decoder, node: &Spanned<Node>, refs: &Refs) -> Vec<Step> {
         .filter_map(|(item, step)| step.map(|s| (item.clone(), s)))
         .unzip();
     check_rollbacks(d, &kept_items, &steps);
+    check_restores(d, &kept_items, &steps);
     unique_step_names(d, steps)
 }
 
@@ -921,6 +1049,11 @@ fn decode_step(d: &Decoder, index: usize, node: &Spanned<Node>, refs: &Refs) -> 
             .str_where(body, "`snapshot`", check_snapshot_name)
             .map(|name| StepKind::Snapshot(SnapshotStep { name })),
         "rollback" => decode_rollback_step(d, body, &what, refs).map(StepKind::Rollback),
+        "backup" => decode_backup_step(d, body, &what, refs).map(StepKind::Backup),
+        "lose-host" => refs
+            .host(d, body, &what)
+            .map(|host| StepKind::LoseHost(LoseHostStep { host })),
+        "restore" => decode_restore_step(d, body, &what, refs).map(StepKind::Restore),
         _ => decode_exec_step(d, body, &what, refs).map(StepKind::Exec),
     }?;
     Some(NamedStep {
@@ -1057,6 +1190,9 @@ fn derived_step_name(kind: &StepKind) -> String {
         StepKind::DrainCheck(step) => format!("drain check {}", step.host),
         StepKind::Snapshot(step) => format!("snapshot {}", step.name),
         StepKind::Rollback(step) => format!("rollback to {}", step.to),
+        StepKind::Backup(step) => format!("backup {} to {}", step.host, step.to),
+        StepKind::LoseHost(step) => format!("lose {}", step.host),
+        StepKind::Restore(step) => format!("restore {} from {}", step.host, step.from),
         StepKind::Exec(step) => format!("exec {}: {}", step.host, shorten(&step.command.display())),
     }
 }
@@ -1179,6 +1315,13 @@ fn decode_gate(d: &Decoder, index: usize, node: &Spanned<Node>, refs: &Refs) -> 
                 max_ratio: ratio?,
             }
         }
+        "recovery_point" => {
+            for key in ["probe", "severity", "monitor"] {
+                reject_key(&m, key, "another gate kind");
+            }
+            let limit = d.duration(limit_node, "`recovery_point`");
+            GateKind::RecoveryPoint { limit: limit? }
+        }
         counted => {
             for key in ["probe", "severity"] {
                 reject_key(&m, key, "another gate kind");
@@ -1233,6 +1376,7 @@ fn derived_gate_name(kind: &GateKind) -> String {
         GateKind::LostWrites { .. } => "lost_writes".into(),
         GateKind::SplitWrites { .. } => "split_writes".into(),
         GateKind::P99Latency { .. } => "p99_latency".into(),
+        GateKind::RecoveryPoint { .. } => "recovery_point".into(),
     }
 }
 
