@@ -687,4 +687,106 @@ mod tests {
             "1 of 5 checks of all probes failed (limit 0)"
         );
     }
+
+    fn restored(seconds: f64, oldest_lost_write_s: Option<f64>) -> StepReport {
+        let mut step = step("restore", StepStatus::Passed, false);
+        step.recovery = Some(RecoveryReport {
+            host: "web".into(),
+            from: "vault".into(),
+            lost_in_step: "lose".into(),
+            lost_at_ms: 30_000,
+            backups_taken: 3,
+            backups_failed: 0,
+            seconds_since_last_backup: seconds,
+            rows_before: Some(445),
+            rows_after: Some(401),
+            rows_lost: Some(44),
+            lost_writes: Some(44),
+            oldest_lost_write_s,
+            restore_ms: Some(2600),
+            downtime_ms: Some(3200),
+            problems: vec![],
+        });
+        step
+    }
+
+    #[test]
+    fn the_recovery_point_gate_bounds_the_data_lost_in_time() {
+        let gate = Gate {
+            name: "recovery_point".into(),
+            kind: GateKind::RecoveryPoint {
+                limit: std::time::Duration::from_secs(15),
+            },
+        };
+        let (gates, verdict) = evaluate(
+            std::slice::from_ref(&gate),
+            &[restored(4.4, Some(4.3))],
+            &[],
+            &[],
+            &[],
+            false,
+        );
+        assert_eq!(verdict, Verdict::Go);
+        assert_eq!((gates[2].value, gates[2].limit), (4.4, 15.0));
+        assert_eq!(
+            gates[2].detail,
+            "`restore`: data written in the last 4.4 s before `web` was lost is gone (the last backup that reached `vault` began 4.4 s before the loss); 44 rows lost; 44 acknowledged writes lost (limit 15s)"
+        );
+        // A write lost from before the backup began: the backup missed data.
+        let (gates, verdict) = evaluate(
+            std::slice::from_ref(&gate),
+            &[restored(4.4, Some(40.0))],
+            &[],
+            &[],
+            &[],
+            false,
+        );
+        assert_eq!(verdict, Verdict::NoGo);
+        assert_eq!(gates[2].value, 40.0);
+        assert!(
+            gates[2]
+                .detail
+                .contains("a write acknowledged 40.0 s before the loss is missing"),
+            "{}",
+            gates[2].detail
+        );
+        // No restore ran: nothing was measured, which is no GO.
+        let (gates, verdict) = evaluate(
+            std::slice::from_ref(&gate),
+            &[step("a", StepStatus::Passed, false)],
+            &[],
+            &[],
+            &[],
+            false,
+        );
+        assert_eq!(verdict, Verdict::NoGo);
+        assert_eq!(
+            gates[2].detail,
+            "no restore ran, so the recovery point was not measured"
+        );
+    }
+
+    #[test]
+    fn a_recovery_point_gate_replaces_the_default_lost_writes_gate() {
+        let monitors = [writer(&[0, 1, 2, 3, 4, 5], None, 2)];
+        let gate = Gate {
+            name: "recovery_point".into(),
+            kind: GateKind::RecoveryPoint {
+                limit: std::time::Duration::from_secs(15),
+            },
+        };
+        let (gates, verdict) = evaluate(
+            std::slice::from_ref(&gate),
+            &[restored(4.4, Some(0.4))],
+            &[],
+            &[],
+            &monitors,
+            false,
+        );
+        let names: Vec<&str> = gates.iter().map(|g| g.name.as_str()).collect();
+        assert_eq!(names, ["steps passed", "no inhibitors", "recovery_point"]);
+        assert_eq!(verdict, Verdict::Go);
+        let (gates, _) = evaluate(&[], &[], &[], &[], &monitors, false);
+        assert!(gates.iter().any(|g| g.name == "lost_writes" && !g.passed));
+    }
 }

@@ -546,6 +546,34 @@ mod tests {
     }
 
     #[test]
+    fn a_lost_host_gets_no_requests_until_it_is_back() {
+        let monitor = stopped_monitor();
+        assert!(monitor.targets.pick(0).1.is_some());
+        monitor.host_lost("other");
+        assert!(monitor.targets.pick(0).1.is_some());
+        monitor.host_lost("old");
+        assert!(monitor.targets.pick(0).1.is_none());
+        monitor
+            .host_back("old", "10.0.0.9".parse().unwrap())
+            .unwrap();
+        let target = monitor.targets.pick(0).1.unwrap();
+        assert_eq!(target.host, "old");
+    }
+
+    /// A monitor whose sending task never started, for its targets.
+    fn stopped_monitor() -> RunningMonitor {
+        RunningMonitor {
+            name: "m".into(),
+            rate: 1,
+            started: Instant::now(),
+            targets: Arc::new(targets()),
+            tally: Arc::new(Tally::default()),
+            stop: CancellationToken::new(),
+            task: None,
+        }
+    }
+
+    #[test]
     fn tokens_name_the_monitor_and_the_request() {
         assert_eq!(token("orders", 42), "rh-orders-42");
     }

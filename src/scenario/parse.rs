@@ -573,6 +573,7 @@ fn decode_restore_step(
                 .collect()
         })
         .unwrap_or_default();
+    // The store is another host: backups kept on the lost host are gone with it.
     let (host, from) = distinct_hosts(&m, host, from, "from", step)?;
     Some(RestoreStep {
         host,
@@ -635,7 +636,9 @@ fn distinct_hosts(
         if let Some(key) = m.key(second_key) {
             m.decoder().error(
                 Mark::of_key(key),
-                format!("`host` and `{second_key}` of {step} are the same host: a backup kept on the host is lost with it"),
+                format!(
+                    "`host` and `{second_key}` of {step} are the same host: a backup kept on the host is lost with it"
+                ),
             );
         }
         return None;
@@ -1922,7 +1925,7 @@ colour: blue
                 (
                     6,
                     5,
-                    "missing step kind in step 1: expected one of `probe`, `reboot`, `exec`, `upgrade`, `monitor`, `cutover`, `migrate`, `dns-switch`, `drain-check`, `snapshot`, `rollback`"
+                    "missing step kind in step 1: expected one of `probe`, `reboot`, `exec`, `upgrade`, `monitor`, `cutover`, `migrate`, `dns-switch`, `drain-check`, `snapshot`, `rollback`, `backup`, `lose-host`, `restore`"
                 ),
             ]
         );
@@ -2041,5 +2044,115 @@ error: unknown probe `homepag` in step 1
             "invalid value `ngnix` for `server`: expected one of `apache`, `nginx`"
         );
         assert_eq!(error.help.as_deref(), Some("did you mean `nginx`?"));
+    }
+
+    const WEB_AND_VAULT: &str = "name: t\nhosts:\n  web: {image: lamp-bookworm}\n  vault: {image: lamp-bookworm, init: none}\nprobes:\n  shop: {http: {host: web}}\n";
+
+    #[test]
+    fn backups_losses_restores_and_their_gate() {
+        let source = format!(
+            "{WEB_AND_VAULT}steps:\n  - backup: {{host: web, command: dump-it, path: /var/backups/shop/, to: vault, every: 20s}}\n  - lose-host: web\n  - restore: {{host: web, from: vault, path: /var/backups/shop/, command: [restore-it, --all], count: count-rows, probes: shop}}\n  - backup: {{host: web, command: dump-it, path: /srv/files, to: vault}}\ngates:\n  - recovery_point: 1m\n"
+        );
+        let scenario = parse(Path::new("t.yaml"), &source).unwrap_or_else(|e| panic!("{e}"));
+        let names: Vec<&str> = scenario.steps.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "backup web to vault",
+                "lose web",
+                "restore web from vault",
+                "backup web to vault (2)"
+            ]
+        );
+        let StepKind::Backup(backup) = &scenario.steps[0].kind else {
+            panic!("{:?}", scenario.steps[0].kind)
+        };
+        assert_eq!(
+            backup,
+            &BackupStep {
+                host: "web".into(),
+                command: Command::Shell("dump-it".into()),
+                path: "/var/backups/shop/".into(),
+                to: "vault".into(),
+                every: Some(Duration::from_secs(20)),
+            }
+        );
+        assert_eq!(
+            scenario.steps[1].kind,
+            StepKind::LoseHost(LoseHostStep { host: "web".into() })
+        );
+        let StepKind::Restore(restore) = &scenario.steps[2].kind else {
+            panic!("{:?}", scenario.steps[2].kind)
+        };
+        assert_eq!(
+            restore.command,
+            Command::Argv(vec!["restore-it".into(), "--all".into()])
+        );
+        assert_eq!(restore.count, Some(Command::Shell("count-rows".into())));
+        assert_eq!(restore.probes, ["shop"]);
+        assert_eq!(scenario.steps[2].timeout, Duration::from_secs(1800));
+        let StepKind::Backup(once) = &scenario.steps[3].kind else {
+            panic!()
+        };
+        assert_eq!(once.every, None);
+        assert_eq!(scenario.gates[0].name, "recovery_point");
+        assert_eq!(
+            scenario.gates[0].kind,
+            GateKind::RecoveryPoint {
+                limit: Duration::from_secs(60)
+            }
+        );
+    }
+
+    #[test]
+    fn backups_and_restores_with_mistakes_are_explained() {
+        let source = format!(
+            "{WEB_AND_VAULT}steps:\n  - backup: {{host: web, comand: dump-it, path: backups, to: web, every: 0s}}\n  - lose-host: wbe\n  - restore: {{host: web, from: vault, path: /var/backups/shop, command: restore-it}}\n  - backup: {{host: web, command: dump-it, path: /var/backups/other, to: vault}}\n  - restore: {{host: web, from: vault, path: /var/backups/shop, command: restore-it, probes: [shopp]}}\ngates:\n  - recovery_point: 10s\n    monitor: orders\n"
+        );
+        let messages: Vec<_> = summary(&source)
+            .into_iter()
+            .map(|(line, _, _, m, help)| (line, m, help.unwrap_or_default()))
+            .collect();
+        let restore_without_backup = "`restore` of `web` from `vault`, but no earlier `backup` step keeps `/var/backups/shop` of `web` there";
+        let expected: Vec<(usize, String, String)> = vec![
+            (
+                8,
+                "unknown key `comand` in `backup` of step 1".into(),
+                "did you mean `command`?".into(),
+            ),
+            (8, "`backups` is not an absolute path".into(), String::new()),
+            (
+                8,
+                "`host` and `to` of step 1 are the same host: a backup kept on the host is lost with it".into(),
+                String::new(),
+            ),
+            (8, "`every` must be longer than zero".into(), String::new()),
+            (
+                9,
+                "unknown host `wbe` in step 2".into(),
+                "did you mean `web`?".into(),
+            ),
+            (
+                10,
+                restore_without_backup.into(),
+                "add a `backup` step of `web` to `vault` before it".into(),
+            ),
+            (
+                12,
+                restore_without_backup.into(),
+                "the earlier backup of `web` keeps `/var/backups/other` on `vault`".into(),
+            ),
+            (
+                12,
+                "unknown probe `shopp` in step 5".into(),
+                "did you mean `shop`?".into(),
+            ),
+            (
+                15,
+                "`monitor` does not apply to gate 1".into(),
+                "`monitor` goes with `another gate kind`".into(),
+            ),
+        ];
+        assert_eq!(messages, expected);
     }
 }

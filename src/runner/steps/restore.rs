@@ -399,3 +399,100 @@ pub(in crate::runner) fn attribute_lost_writes(
         recovery.oldest_lost_write_s = oldest.map(round_tenth);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::monitor::{MarkReport, Phases, Sample, analyse_with, check_writes, token};
+
+    /// A writer that sent 10 orders, one every 100 ms, all acknowledged; the host was
+    /// lost at 800 ms and the restored database holds orders 0 to 5.
+    fn writer(mark: &str) -> crate::monitor::MonitorReport {
+        let samples: Vec<Sample> = (0..10)
+            .map(|i| Sample {
+                scheduled: Duration::from_millis(u64::from(i) * 100),
+                latency: Duration::from_millis(3),
+                ok: i < 8,
+                status: Some(if i < 8 { 201 } else { 503 }),
+                served_by: None,
+                error: None,
+                seq: i,
+                via: 0,
+            })
+            .collect();
+        let stored = (0..6).map(|i| token("orders", i)).collect();
+        let writes = check_writes("orders", &samples, &["web".into()], Ok(stored), None, None);
+        let phases = Phases {
+            change: None,
+            marks: vec![MarkReport {
+                label: mark.into(),
+                kind: "lose-host".into(),
+                start_ms: 800,
+                end_ms: 900,
+            }],
+        };
+        analyse_with("orders", 10, &samples, &[], &phases, Some(writes))
+    }
+
+    fn restore_step() -> StepReport {
+        StepReport {
+            name: "restore".into(),
+            kind: "restore".into(),
+            status: crate::report::StepStatus::Passed,
+            started_ms: Some(900),
+            duration_ms: 2000,
+            detail: None,
+            checks: vec![],
+            evidence: None,
+            logs: vec![],
+            upgrade: None,
+            allow_failure: false,
+            recovery: Some(RecoveryReport {
+                host: "web".into(),
+                from: "vault".into(),
+                lost_in_step: "lose web".into(),
+                lost_at_ms: 800,
+                backups_taken: 2,
+                backups_failed: 0,
+                seconds_since_last_backup: 0.3,
+                rows_before: Some(8),
+                rows_after: Some(6),
+                rows_lost: Some(2),
+                lost_writes: None,
+                oldest_lost_write_s: None,
+                restore_ms: Some(2000),
+                downtime_ms: Some(2100),
+                problems: vec![],
+            }),
+        }
+    }
+
+    #[test]
+    fn lost_writes_are_those_of_the_monitors_that_saw_the_loss() {
+        let mut steps = vec![restore_step()];
+        attribute_lost_writes(&mut steps, &[writer("lose web")]);
+        let recovery = steps[0].recovery.as_ref().unwrap();
+        // Orders 6 and 7 were acknowledged after the backup; 8 and 9 failed: not lost.
+        assert_eq!(recovery.lost_writes, Some(2));
+        assert_eq!(recovery.oldest_lost_write_s, Some(0.2));
+
+        // A monitor that did not run across this loss says nothing about it.
+        let mut steps = vec![restore_step()];
+        attribute_lost_writes(&mut steps, &[writer("another step")]);
+        let recovery = steps[0].recovery.as_ref().unwrap();
+        assert_eq!(
+            (recovery.lost_writes, recovery.oldest_lost_write_s),
+            (None, None)
+        );
+    }
+
+    #[test]
+    fn paths_split_into_parent_and_name() {
+        assert_eq!(parent_of("/var/backups/shop/"), "/var/backups");
+        assert_eq!(base_name("/var/backups/shop/"), "shop");
+        assert_eq!(parent_of("/dump.sql"), "/");
+        assert_eq!(base_name("/dump.sql"), "dump.sql");
+    }
+}
