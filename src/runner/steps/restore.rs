@@ -158,8 +158,12 @@ async fn restore_host<E: Engine>(
     let point = recovery_point(&records, loss.at);
     let Some(number) = point.latest else {
         return Err(format!(
-            "no backup of `{host_name}` reached `{}` before `{host_name}` was lost: nothing to restore ({} attempts failed)",
-            step.from, point.failed
+            "no backup of `{host_name}` reached `{}` before `{host_name}` was lost: nothing to restore ({} failed)",
+            step.from,
+            match point.failed {
+                1 => "1 attempt".to_string(),
+                n => format!("{n} attempts"),
+            }
         ));
     };
     let store = cx.container(&step.from).ok_or_else(|| {
