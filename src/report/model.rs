@@ -17,6 +17,7 @@ pub const NOT_COVERED: &[&str] = &[
     "anything on the real host that the replica does not reproduce (packages, data, configuration not in the image recipe)",
     "load, traffic patterns and external services the scenario does not probe",
     "for a move: real DNS propagation, resolver caches and client retries, and the network between the real hosts (the rehearsal compresses propagation and runs on one local network)",
+    "for a restore: the real backups and the store that keeps them (the rehearsal backs up the replica's data to a container beside it), and the time a real rebuild takes (a fresh replica starts from a ready image)",
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
