@@ -207,7 +207,7 @@ fn recovery_gate(gate: &Gate, steps: &[StepReport], limit: std::time::Duration) 
         && oldest > worst.seconds_since_last_backup
     {
         detail.push_str(&format!(
-            "; but a write acknowledged {oldest:.1} s before the loss is missing: the backup did not hold everything it should"
+            "; but a write sent {oldest:.1} s before the loss, before that backup began, is missing: it was still in flight as the backup began, or the backup does not hold everything"
         ));
     }
     detail.push(')');
@@ -744,9 +744,9 @@ mod tests {
         assert_eq!(verdict, Verdict::NoGo);
         assert_eq!(gates[2].value, 40.0);
         assert!(
-            gates[2]
-                .detail
-                .contains("a write acknowledged 40.0 s before the loss is missing"),
+            gates[2].detail.contains(
+                "a write sent 40.0 s before the loss, before that backup began, is missing"
+            ),
             "{}",
             gates[2].detail
         );

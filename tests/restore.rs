@@ -66,10 +66,11 @@ fn a_lost_shop_is_restored_from_its_last_backup_and_the_orders_lost_are_counted(
         (rows_lost - lost_writes).abs() <= 2,
         "rows lost {rows_lost}, acknowledged writes lost {lost_writes}: {recovery:#}"
     );
-    // And both agree with the time since the last backup, at 10 orders a second
-    // (one second allowed each way for the dump's own time and the schedule).
+    // And both agree with the time since the last backup: at most 10 orders a second
+    // (one second allowed for the dump's own time), and at least half that rate even
+    // if a loaded machine fails some orders.
     assert!(
-        rows_lost as f64 <= 10.0 * (since + 1.0) && rows_lost as f64 >= 10.0 * (since - 1.0),
+        rows_lost as f64 <= 10.0 * (since + 1.0) && rows_lost as f64 >= 5.0 * (since - 1.0),
         "{rows_lost} rows lost in {since} s: {recovery:#}"
     );
     // The oldest lost order was sent after the last backup began: the backup held

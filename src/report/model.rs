@@ -160,7 +160,8 @@ pub struct RecoveryReport {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lost_writes: Option<u64>,
     /// How long before the loss the oldest lost write was sent: beyond
-    /// `seconds_since_last_backup`, the backup missed data it should have held.
+    /// `seconds_since_last_backup`, a write from before the backup began is missing
+    /// (in flight as it began, or data the backup does not hold).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub oldest_lost_write_s: Option<f64>,
     /// From starting the fresh host to the probes passing (none: they did not pass).
