@@ -706,6 +706,7 @@ mod tests {
             restore_ms: Some(2600),
             downtime_ms: Some(3200),
             problems: vec![],
+            backups: vec![],
         });
         step
     }

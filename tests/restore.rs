@@ -77,6 +77,22 @@ fn a_lost_shop_is_restored_from_its_last_backup_and_the_orders_lost_are_counted(
     // everything before it.
     assert!(number("oldest_lost_write_s") <= since + 0.5, "{recovery:#}");
     assert!(number("restore_ms") > 0.0 && number("downtime_ms") >= number("restore_ms"));
+    // Each backup is in the report, every 10 s, each a dump that reached the vault.
+    let backups = recovery["backups"].as_array().unwrap();
+    assert_eq!(
+        backups.len() as f64,
+        number("backups_taken"),
+        "{recovery:#}"
+    );
+    for pair in backups.windows(2) {
+        let gap = pair[1]["started_ms"].as_u64().unwrap() - pair[0]["started_ms"].as_u64().unwrap();
+        assert!((9_500..=11_000).contains(&gap), "{recovery:#}");
+    }
+    assert!(
+        backups
+            .iter()
+            .all(|b| b["bytes"].as_u64().unwrap() > 10_000)
+    );
 
     // Orders are taken again by the restored host, and the monitor's accounting runs
     // against it: its tokens there are those restored plus those taken afterwards.
@@ -109,5 +125,40 @@ fn a_lost_shop_is_restored_from_its_last_backup_and_the_orders_lost_are_counted(
     // The summary shows the recovery.
     assert!(run.stdout.contains("rows lost"), "{}", run.stdout);
     assert_reports_valid(&run);
+    assert_clean(&run);
+}
+
+#[test]
+fn a_restore_that_forgets_the_database_account_is_no_go_with_the_evidence() {
+    if !docker_available() {
+        return;
+    }
+    let run = run_scenario("tests/scenarios/restore-forgets-account.yaml", &[]);
+    assert_eq!(
+        run.code, 1,
+        "stdout:\n{}\nstderr:\n{}",
+        run.stdout, run.stderr
+    );
+    let report = &run.report;
+    let restore = step(report, "restore on a fresh host");
+    assert_eq!(restore["status"], "failed", "{restore:#}");
+    // The data came back: no row lost, the host lost by the restore step itself.
+    let recovery = &restore["recovery"];
+    assert_eq!(recovery["lost_in_step"], "restore on a fresh host");
+    assert_eq!(recovery["rows_lost"], 0, "{recovery:#}");
+    assert_eq!(recovery["backups_taken"], 1);
+    assert!(recovery.get("restore_ms").is_none(), "{recovery:#}");
+    // But the shop does not answer, and the probe says why.
+    let detail = restore["detail"].as_str().unwrap();
+    assert!(detail.ends_with("but probe shop failed"), "{detail}");
+    let evidence = &restore["checks"][0]["evidence"];
+    assert_eq!(evidence["status"], 503, "{evidence:#}");
+    assert!(
+        evidence["body_excerpt"]
+            .as_str()
+            .unwrap()
+            .contains("Access denied for user 'shop'@'localhost'"),
+        "{evidence:#}"
+    );
     assert_clean(&run);
 }

@@ -754,12 +754,17 @@ fn restores(steps: &[StepReport], out: &mut impl Write) -> io::Result<()> {
     }
     writeln!(out, "</tbody></table>")?;
     for (step, r) in &restores {
-        for problem in &r.problems {
+        let failed = r.backups.iter().filter_map(|b| {
+            b.error
+                .as_ref()
+                .map(|e| format!("backup {} failed: {e}", b.number))
+        });
+        for problem in r.problems.iter().cloned().chain(failed) {
             writeln!(
                 out,
                 "<p class=\"muted\"><code>{}</code>: {}</p>",
                 escape(&step.name),
-                escape(problem)
+                escape(&problem)
             )?;
         }
     }

@@ -293,6 +293,17 @@ fn recoveries(report: &Report, out: &mut impl Write) -> io::Result<()> {
         for problem in &r.problems {
             writeln!(out, "- `{}`: {}", step.name, inline(problem))?;
         }
+        for backup in &r.backups {
+            if let Some(error) = &backup.error {
+                writeln!(
+                    out,
+                    "- `{}`: backup {} failed: {}",
+                    step.name,
+                    backup.number,
+                    inline(error)
+                )?;
+            }
+        }
     }
     Ok(())
 }

@@ -173,6 +173,25 @@ pub struct RecoveryReport {
     /// What could not be measured, and why.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub problems: Vec<String>,
+    /// Every backup attempt of the host to `from` up to the loss, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub backups: Vec<BackupAttempt>,
+}
+
+/// One backup: the application's command and the copy to the store.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct BackupAttempt {
+    /// Numbered from 1.
+    pub number: u32,
+    /// When it started, from the start of the run.
+    pub started_ms: u64,
+    pub duration_ms: u64,
+    /// Bytes copied to the store (none: it did not reach it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<u64>,
+    /// Why it did not reach the store.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 impl RecoveryReport {

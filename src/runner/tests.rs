@@ -567,6 +567,22 @@ async fn backups_repeat_until_the_host_is_lost_and_the_latest_is_restored() {
     let recovery = restore.recovery.as_ref().unwrap();
     assert_eq!(recovery.backups_taken as usize, latest);
     assert_eq!(recovery.backups_failed, 0);
+    let numbers: Vec<u32> = recovery.backups.iter().map(|b| b.number).collect();
+    assert_eq!(numbers, (1..=latest as u32).collect::<Vec<_>>());
+    assert!(
+        recovery
+            .backups
+            .iter()
+            .all(|b| b.bytes == Some(0) && b.error.is_none())
+    );
+    // Start to start, every 100 ms.
+    let starts: Vec<u64> = recovery.backups.iter().map(|b| b.started_ms).collect();
+    assert!(
+        starts
+            .windows(2)
+            .all(|w| (80..=200).contains(&(w[1] - w[0]))),
+        "{starts:?}"
+    );
     assert!(recovery.seconds_since_last_backup <= 0.2, "{recovery:#?}");
     assert_eq!(
         (

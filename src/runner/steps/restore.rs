@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use super::{StepContext, StepResult};
 use crate::engine::Engine;
-use crate::report::{RecoveryReport, StepReport};
+use crate::report::{BackupAttempt, RecoveryReport, StepReport};
 use crate::runner::backups::{self, parse_count, recovery_point, rows_lost};
 use crate::runner::{Loss, Rehearsal, provision};
 use crate::scenario::{Command, ExecExpect, LoseHostStep, RestoreStep, StepKind};
@@ -315,6 +315,19 @@ async fn restore_host<E: Engine>(
         restore_ms: green.then_some(restore_time.as_millis() as u64),
         downtime_ms: green.then(|| loss.at.elapsed().as_millis() as u64),
         problems,
+        backups: records
+            .iter()
+            .filter(|r| r.started <= loss.at)
+            .map(|r| BackupAttempt {
+                number: r.number,
+                started_ms: cx.state.started.map_or(0, |run| {
+                    r.started.saturating_duration_since(run).as_millis() as u64
+                }),
+                duration_ms: r.finished.saturating_duration_since(r.started).as_millis() as u64,
+                bytes: r.outcome.as_ref().ok().copied(),
+                error: r.outcome.as_ref().err().cloned(),
+            })
+            .collect(),
     };
     let mut detail = said;
     detail.push(format!(
@@ -469,6 +482,7 @@ mod tests {
                 restore_ms: Some(2000),
                 downtime_ms: Some(2100),
                 problems: vec![],
+                backups: vec![],
             }),
         }
     }
