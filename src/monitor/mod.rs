@@ -57,6 +57,8 @@ pub struct RunningMonitor {
 /// Answers counted as they come, for progress while the monitor runs.
 #[derive(Debug, Default)]
 struct Tally {
+    /// Requests due so far (sent, or counted failed at once).
+    due: std::sync::atomic::AtomicU64,
     answered: std::sync::atomic::AtomicU64,
     failed: std::sync::atomic::AtomicU64,
 }
@@ -121,6 +123,19 @@ impl RunningMonitor {
             self.tally.answered.load(Ordering::Relaxed),
             self.tally.failed.load(Ordering::Relaxed),
         )
+    }
+
+    /// Requests sent and not yet answered (nor given up).
+    pub fn in_flight(&self) -> u64 {
+        self.tally
+            .due
+            .load(Ordering::Relaxed)
+            .saturating_sub(self.tally.answered.load(Ordering::Relaxed))
+    }
+
+    /// Whether the monitor's own host is `host`.
+    pub fn aims_at(&self, host: &str) -> bool {
+        self.targets.primary_host == host
     }
 
     /// The host clients move to in a DNS switch; from now on [`RunningMonitor::set_share`]
@@ -355,6 +370,7 @@ async fn schedule(
                 let scheduled = due - started;
                 let seq = sent;
                 sent += 1;
+                tally.due.fetch_add(1, Ordering::Relaxed);
                 if in_flight.len() >= max_in_flight {
                     tally.record(Sample {
                         scheduled,

@@ -60,6 +60,7 @@ async fn lose<E: Engine>(
         schedule.stop.cancel();
     }
     cx.progress(format!("losing {host}"));
+    settle(cx, host).await;
     let rows_before = match count {
         Some(command) => Some(run_count(cx, &container, host, command).await),
         None => None,
@@ -95,6 +96,28 @@ async fn lose<E: Engine>(
         },
     );
     Ok(summary)
+}
+
+/// Wait until the requests already sent to a lost host are answered (at most the
+/// monitors' timeout), so that the rows counted at the loss and the writes the monitors
+/// saw acknowledged describe the same writes.
+async fn settle<E: Engine>(cx: &StepContext<'_, E>, host: &str) {
+    let monitors: Vec<_> = cx
+        .state
+        .running_monitors
+        .iter()
+        .filter(|m| m.aims_at(host))
+        .collect();
+    let longest = monitors
+        .iter()
+        .filter_map(|m| cx.scenario.monitor(&m.name))
+        .map(|m| m.http.timeout)
+        .max()
+        .unwrap_or_default();
+    let deadline = Instant::now() + longest + Duration::from_millis(100);
+    while monitors.iter().any(|m| m.in_flight() > 0) && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
 }
 
 async fn run_count<E: Engine>(
