@@ -3,7 +3,9 @@
 
 use crate::finding::Finding;
 use crate::monitor::WritesReport;
-use crate::report::{GateReport, MonitorReport, ProbeReport, StepReport, StepStatus, Verdict};
+use crate::report::{
+    GateReport, MonitorReport, ProbeReport, RecoveryReport, StepReport, StepStatus, Verdict,
+};
 use crate::scenario::{Gate, GateKind};
 
 /// Evaluate the built-in and scenario gates; returns them with the verdict.
@@ -20,7 +22,7 @@ pub fn evaluate(
         gates
             .iter()
             .chain(&default_write_gates(gates, monitors))
-            .map(|g| scenario_gate(g, probes, findings, monitors)),
+            .map(|g| scenario_gate(g, steps, probes, findings, monitors)),
     );
     let verdict = if reports.iter().all(|g| g.passed) {
         Verdict::Go
@@ -91,6 +93,7 @@ fn inhibitors_gate(findings: &[Finding]) -> GateReport {
 
 fn scenario_gate(
     gate: &Gate,
+    steps: &[StepReport],
     probes: &[ProbeReport],
     findings: &[Finding],
     monitors: &[MonitorReport],
@@ -171,6 +174,56 @@ fn scenario_gate(
         GateKind::P99Latency { monitor, max_ratio } => {
             p99_gate(gate, monitors, monitor.as_deref(), *max_ratio)
         }
+        GateKind::RecoveryPoint { limit } => recovery_gate(gate, steps, *limit),
+    }
+}
+
+/// The data every restore lost, in time, against the limit.
+fn recovery_gate(gate: &Gate, steps: &[StepReport], limit: std::time::Duration) -> GateReport {
+    let limit_s = limit.as_secs_f64();
+    let restores: Vec<(&str, &RecoveryReport)> = steps
+        .iter()
+        .filter_map(|s| s.recovery.as_ref().map(|r| (s.name.as_str(), r)))
+        .collect();
+    let worst = restores.iter().max_by(|a, b| {
+        a.1.data_loss_window_s()
+            .total_cmp(&b.1.data_loss_window_s())
+    });
+    let Some((step, worst)) = worst else {
+        return GateReport {
+            name: gate.name.clone(),
+            passed: false,
+            value: 0.0,
+            limit: limit_s,
+            detail: "no restore ran, so the recovery point was not measured".into(),
+        };
+    };
+    let window = worst.data_loss_window_s();
+    let mut detail = format!(
+        "`{step}`: data written in the last {window:.1} s before `{}` was lost is gone (the last backup that reached `{}` began {:.1} s before the loss",
+        worst.host, worst.from, worst.seconds_since_last_backup
+    );
+    if let Some(oldest) = worst.oldest_lost_write_s
+        && oldest > worst.seconds_since_last_backup
+    {
+        detail.push_str(&format!(
+            "; but a write sent {oldest:.1} s before the loss, before that backup began, is missing: it was still in flight as the backup began, or the backup does not hold everything"
+        ));
+    }
+    detail.push(')');
+    if let Some(rows) = worst.rows_lost {
+        detail.push_str(&format!("; {rows} rows lost"));
+    }
+    if let Some(writes) = worst.lost_writes {
+        detail.push_str(&format!("; {writes} acknowledged writes lost"));
+    }
+    detail.push_str(&format!(" (limit {})", humantime::format_duration(limit)));
+    GateReport {
+        name: gate.name.clone(),
+        passed: window <= limit_s,
+        value: (window * 10.0).round() / 10.0,
+        limit: limit_s,
+        detail,
     }
 }
 
@@ -181,7 +234,16 @@ fn default_write_gates(gates: &[Gate], monitors: &[MonitorReport]) -> Vec<Gate> 
     let mut defaults = Vec::new();
     let writers: Vec<&WritesReport> = monitors.iter().filter_map(|m| m.writes.as_ref()).collect();
     let has = |wanted: fn(&GateKind) -> bool| gates.iter().any(|g| wanted(&g.kind));
-    if !writers.is_empty() && !has(|k| matches!(k, GateKind::LostWrites { .. })) {
+    // A restore rehearsal expects the writes after the last backup to be lost: its
+    // `recovery_point` gate bounds them in time instead.
+    if !writers.is_empty()
+        && !has(|k| {
+            matches!(
+                k,
+                GateKind::LostWrites { .. } | GateKind::RecoveryPoint { .. }
+            )
+        })
+    {
         defaults.push(Gate {
             name: "lost_writes".into(),
             kind: GateKind::LostWrites {
@@ -374,6 +436,7 @@ mod tests {
             evidence: None,
             logs: vec![],
             upgrade: None,
+            recovery: None,
             allow_failure,
             checkpoint_ms: None,
         }
@@ -624,5 +687,108 @@ mod tests {
             reports[3].detail,
             "1 of 5 checks of all probes failed (limit 0)"
         );
+    }
+
+    fn restored(seconds: f64, oldest_lost_write_s: Option<f64>) -> StepReport {
+        let mut step = step("restore", StepStatus::Passed, false);
+        step.recovery = Some(RecoveryReport {
+            host: "web".into(),
+            from: "vault".into(),
+            lost_in_step: "lose".into(),
+            lost_at_ms: 30_000,
+            backups_taken: 3,
+            backups_failed: 0,
+            seconds_since_last_backup: seconds,
+            rows_before: Some(445),
+            rows_after: Some(401),
+            rows_lost: Some(44),
+            lost_writes: Some(44),
+            oldest_lost_write_s,
+            restore_ms: Some(2600),
+            downtime_ms: Some(3200),
+            problems: vec![],
+            backups: vec![],
+        });
+        step
+    }
+
+    #[test]
+    fn the_recovery_point_gate_bounds_the_data_lost_in_time() {
+        let gate = Gate {
+            name: "recovery_point".into(),
+            kind: GateKind::RecoveryPoint {
+                limit: std::time::Duration::from_secs(15),
+            },
+        };
+        let (gates, verdict) = evaluate(
+            std::slice::from_ref(&gate),
+            &[restored(4.4, Some(4.3))],
+            &[],
+            &[],
+            &[],
+            false,
+        );
+        assert_eq!(verdict, Verdict::Go);
+        assert_eq!((gates[2].value, gates[2].limit), (4.4, 15.0));
+        assert_eq!(
+            gates[2].detail,
+            "`restore`: data written in the last 4.4 s before `web` was lost is gone (the last backup that reached `vault` began 4.4 s before the loss); 44 rows lost; 44 acknowledged writes lost (limit 15s)"
+        );
+        // A write lost from before the backup began: the backup missed data.
+        let (gates, verdict) = evaluate(
+            std::slice::from_ref(&gate),
+            &[restored(4.4, Some(40.0))],
+            &[],
+            &[],
+            &[],
+            false,
+        );
+        assert_eq!(verdict, Verdict::NoGo);
+        assert_eq!(gates[2].value, 40.0);
+        assert!(
+            gates[2].detail.contains(
+                "a write sent 40.0 s before the loss, before that backup began, is missing"
+            ),
+            "{}",
+            gates[2].detail
+        );
+        // No restore ran: nothing was measured, which is no GO.
+        let (gates, verdict) = evaluate(
+            std::slice::from_ref(&gate),
+            &[step("a", StepStatus::Passed, false)],
+            &[],
+            &[],
+            &[],
+            false,
+        );
+        assert_eq!(verdict, Verdict::NoGo);
+        assert_eq!(
+            gates[2].detail,
+            "no restore ran, so the recovery point was not measured"
+        );
+    }
+
+    #[test]
+    fn a_recovery_point_gate_replaces_the_default_lost_writes_gate() {
+        let monitors = [writer(&[0, 1, 2, 3, 4, 5], None, 2)];
+        let gate = Gate {
+            name: "recovery_point".into(),
+            kind: GateKind::RecoveryPoint {
+                limit: std::time::Duration::from_secs(15),
+            },
+        };
+        let (gates, verdict) = evaluate(
+            std::slice::from_ref(&gate),
+            &[restored(4.4, Some(0.4))],
+            &[],
+            &[],
+            &monitors,
+            false,
+        );
+        let names: Vec<&str> = gates.iter().map(|g| g.name.as_str()).collect();
+        assert_eq!(names, ["steps passed", "no inhibitors", "recovery_point"]);
+        assert_eq!(verdict, Verdict::Go);
+        let (gates, _) = evaluate(&[], &[], &[], &[], &monitors, false);
+        assert!(gates.iter().any(|g| g.name == "lost_writes" && !g.passed));
     }
 }

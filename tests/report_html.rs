@@ -189,3 +189,18 @@ fn a_broken_smoke_run_shows_the_failed_step_and_escaped_evidence() {
         ],
     );
 }
+
+#[test]
+fn a_restore_shows_what_was_lost_and_how_long_it_took() {
+    check_in_browser(
+        "restore-shop.json",
+        "GO",
+        "restore-shop",
+        &[
+            "All 4 gates hold.",
+            "Restores",
+            "44 (445 → 401)",
+            "lose-host: the host is lost",
+        ],
+    );
+}

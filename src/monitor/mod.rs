@@ -9,7 +9,7 @@ mod writes;
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
 use tokio::task::JoinSet;
@@ -57,6 +57,8 @@ pub struct RunningMonitor {
 /// Answers counted as they come, for progress while the monitor runs.
 #[derive(Debug, Default)]
 struct Tally {
+    /// Requests due so far (sent, or counted failed at once).
+    due: std::sync::atomic::AtomicU64,
     answered: std::sync::atomic::AtomicU64,
     failed: std::sync::atomic::AtomicU64,
 }
@@ -97,7 +99,7 @@ impl RunningMonitor {
             Some(task) => task.await.unwrap_or_default(),
             None => Vec::new(),
         };
-        let mut hosts = vec![self.targets.primary.host.clone()];
+        let mut hosts = vec![self.targets.primary_host.clone()];
         if let Some(alternate) = self.targets.alternate.get() {
             hosts.push(alternate.host.clone());
         }
@@ -123,16 +125,56 @@ impl RunningMonitor {
         )
     }
 
+    /// Requests sent and not yet answered (nor given up).
+    pub fn in_flight(&self) -> u64 {
+        self.tally
+            .due
+            .load(Ordering::Relaxed)
+            .saturating_sub(self.tally.answered.load(Ordering::Relaxed))
+    }
+
+    /// Whether the monitor's own host is `host`.
+    pub fn aims_at(&self, host: &str) -> bool {
+        self.targets.primary_host == host
+    }
+
     /// The host clients move to in a DNS switch; from now on [`RunningMonitor::set_share`]
     /// says how many of them resolve the site to it. Only one switch per monitor.
     pub fn switch_to(&self, host: &str, address: IpAddr) -> Result<(), String> {
         let target = Target::new(&self.name, host, &self.targets.http, address)?;
-        self.targets.alternate.set(target).map_err(|_| {
+        self.targets.alternate.set(Arc::new(target)).map_err(|_| {
             format!(
                 "the clients of monitor `{}` already switched once",
                 self.name
             )
         })
+    }
+
+    /// The monitor's own host was lost: from now on its requests fail at once, as a
+    /// client finds nothing at the address. No-op for another host.
+    pub fn host_lost(&self, host: &str) {
+        if self.targets.primary_host == host {
+            *self
+                .targets
+                .primary
+                .write()
+                .unwrap_or_else(|e| e.into_inner()) = None;
+        }
+    }
+
+    /// The monitor's own host is back at `address` (rebuilt): requests go there again.
+    /// No-op for another host.
+    pub fn host_back(&self, host: &str, address: IpAddr) -> Result<(), String> {
+        if self.targets.primary_host != host {
+            return Ok(());
+        }
+        let target = Target::new(&self.name, host, &self.targets.http, address)?;
+        *self
+            .targets
+            .primary
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(target));
+        Ok(())
     }
 
     /// The share (0.0 to 1.0) of clients that resolve the site to the switch target.
@@ -157,7 +199,8 @@ pub fn start(monitor: &Monitor, address: IpAddr) -> Result<RunningMonitor, Strin
     let primary = Target::new(&monitor.name, &http.host, http, address)?;
     let targets = Arc::new(Targets {
         http: http.clone(),
-        primary,
+        primary_host: http.host.clone(),
+        primary: RwLock::new(Some(Arc::new(primary))),
         alternate: OnceLock::new(),
         share_permille: AtomicU32::new(0),
     });
@@ -214,9 +257,11 @@ fn token_prefix(monitor: &str) -> String {
 #[derive(Debug)]
 struct Targets {
     http: crate::scenario::HttpProbe,
-    primary: Target,
+    primary_host: String,
+    /// Where the monitor's own host answers; `None` while the host is lost.
+    primary: RwLock<Option<Arc<Target>>>,
     /// The host clients move to in a DNS switch.
-    alternate: OnceLock<Target>,
+    alternate: OnceLock<Arc<Target>>,
     /// How many clients in a thousand resolve to `alternate`.
     share_permille: AtomicU32,
 }
@@ -225,11 +270,18 @@ impl Targets {
     /// Which target request `seq` goes to. Each request stands for a different client;
     /// a client moves once its resolver cache expires, so the clients that moved at a
     /// share keep resolving to the new host as the share grows.
-    fn pick(&self, seq: u32) -> (u8, &Target) {
+    /// `None`: the host is lost, there is nothing to send to.
+    fn pick(&self, seq: u32) -> (u8, Option<Arc<Target>>) {
         let share = self.share_permille.load(Ordering::Relaxed);
         match self.alternate.get() {
-            Some(alternate) if client_position(seq) < share => (1, alternate),
-            _ => (0, &self.primary),
+            Some(alternate) if client_position(seq) < share => (1, Some(Arc::clone(alternate))),
+            _ => (
+                0,
+                self.primary
+                    .read()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .clone(),
+            ),
         }
     }
 }
@@ -318,6 +370,7 @@ async fn schedule(
                 let scheduled = due - started;
                 let seq = sent;
                 sent += 1;
+                tally.due.fetch_add(1, Ordering::Relaxed);
                 if in_flight.len() >= max_in_flight {
                     tally.record(Sample {
                         scheduled,
@@ -347,6 +400,21 @@ async fn schedule(
 
 async fn send(request: Arc<Request>, due: Instant, scheduled: Duration, seq: u32) -> Sample {
     let (via, target) = request.targets.pick(seq);
+    let Some(target) = target else {
+        return Sample {
+            scheduled,
+            latency: due.elapsed(),
+            ok: false,
+            status: None,
+            served_by: None,
+            error: Some(format!(
+                "host `{}` is lost: nothing answers",
+                request.targets.primary_host
+            )),
+            seq,
+            via,
+        };
+    };
     // The server closes first, so it, not the prober, keeps each connection's
     // TIME_WAIT: one new connection per request would otherwise use up the prober's
     // local ports within a minute at a few hundred requests a second.
@@ -453,7 +521,8 @@ mod tests {
         let old = Target::new("m", "old", &http, "10.0.0.2".parse().unwrap()).unwrap();
         Targets {
             http,
-            primary: old,
+            primary_host: "old".into(),
+            primary: RwLock::new(Some(Arc::new(old))),
             alternate: OnceLock::new(),
             share_permille: AtomicU32::new(0),
         }
@@ -473,7 +542,7 @@ mod tests {
         assert!(moved(&targets).is_empty());
         let new = Target::new("m", "new", &targets.http, "10.0.0.3".parse().unwrap()).unwrap();
         assert_eq!(new.url, "http://www.example.test:80/");
-        targets.alternate.set(new).unwrap();
+        targets.alternate.set(Arc::new(new)).unwrap();
         let mut before: Vec<u32> = Vec::new();
         for share in [0, 100, 500, 900, 1000] {
             targets.share_permille.store(share, Ordering::Relaxed);
@@ -490,6 +559,34 @@ mod tests {
             before = now;
         }
         assert_eq!(before.len(), 10_000);
+    }
+
+    #[test]
+    fn a_lost_host_gets_no_requests_until_it_is_back() {
+        let monitor = stopped_monitor();
+        assert!(monitor.targets.pick(0).1.is_some());
+        monitor.host_lost("other");
+        assert!(monitor.targets.pick(0).1.is_some());
+        monitor.host_lost("old");
+        assert!(monitor.targets.pick(0).1.is_none());
+        monitor
+            .host_back("old", "10.0.0.9".parse().unwrap())
+            .unwrap();
+        let target = monitor.targets.pick(0).1.unwrap();
+        assert_eq!(target.host, "old");
+    }
+
+    /// A monitor whose sending task never started, for its targets.
+    fn stopped_monitor() -> RunningMonitor {
+        RunningMonitor {
+            name: "m".into(),
+            rate: 1,
+            started: Instant::now(),
+            targets: Arc::new(targets()),
+            tally: Arc::new(Tally::default()),
+            stop: CancellationToken::new(),
+            task: None,
+        }
     }
 
     #[test]

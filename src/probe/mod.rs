@@ -43,6 +43,11 @@ impl HostAddresses {
         );
     }
 
+    /// Forget a host that is gone (lost, not yet rebuilt).
+    pub fn remove(&mut self, host: &str) -> Option<ReachableHost> {
+        self.hosts.remove(host)
+    }
+
     pub fn get(&self, host: &str) -> Option<&ReachableHost> {
         self.hosts.get(host)
     }

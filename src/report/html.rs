@@ -85,6 +85,7 @@ pub fn render_html(report: &Report, out: &mut impl Write) -> io::Result<()> {
     findings(&report.findings, out)?;
     gates(&report.gates, out)?;
     steps(report, out)?;
+    restores(&report.steps, out)?;
     for (index, monitor) in report.monitors.iter().enumerate() {
         monitor_section(index, monitor, out)?;
     }
@@ -134,6 +135,9 @@ fn navigation(report: &Report, out: &mut impl Write) -> io::Result<()> {
         "<nav><a href=\"#findings\">Findings ({})</a><a href=\"#gates\">Gates</a><a href=\"#steps\">Steps</a>",
         report.findings.len()
     )?;
+    if report.steps.iter().any(|s| s.recovery.is_some()) {
+        write!(out, "<a href=\"#restores\">Restores</a>")?;
+    }
     for (i, monitor) in report.monitors.iter().enumerate() {
         write!(
             out,
@@ -717,6 +721,60 @@ fn environment(report: &Report, out: &mut impl Write) -> io::Result<()> {
 }
 
 /// `1 line`, `3 lines`.
+/// Hosts lost and restored: the recovery point (data lost in time, rows and writes)
+/// and the time to restore.
+fn restores(steps: &[StepReport], out: &mut impl Write) -> io::Result<()> {
+    let restores: Vec<_> = steps
+        .iter()
+        .filter_map(|s| s.recovery.as_ref().map(|r| (s, r)))
+        .collect();
+    if restores.is_empty() {
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "<section id=\"restores\"><h2>Restores</h2><table><thead><tr><th>restore</th><th>host</th><th class=\"num\">backups kept</th><th class=\"num\">last backup before the loss</th><th class=\"num\">rows lost</th><th class=\"num\">writes lost</th><th class=\"num\">restore time</th><th class=\"num\">down for</th></tr></thead><tbody>"
+    )?;
+    let time = |ms: Option<u64>| ms.map_or("–".to_string(), seconds);
+    for (step, r) in &restores {
+        let rows = match (r.rows_lost, r.rows_before, r.rows_after) {
+            (Some(lost), Some(before), Some(after)) => format!("{lost} ({before} → {after})"),
+            _ => "–".to_string(),
+        };
+        let mut kept = format!("{} on <code>{}</code>", r.backups_taken, escape(&r.from));
+        if r.backups_failed > 0 {
+            kept.push_str(&format!(", {} failed", r.backups_failed));
+        }
+        writeln!(
+            out,
+            "<tr><td>{}</td><td><code>{}</code></td><td class=\"num\">{kept}</td><td class=\"num\">{:.1} s</td><td class=\"num\">{rows}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+            escape(&step.name),
+            escape(&r.host),
+            r.seconds_since_last_backup,
+            r.lost_writes.map_or("–".to_string(), |w| w.to_string()),
+            time(r.restore_ms),
+            time(r.downtime_ms),
+        )?;
+    }
+    writeln!(out, "</tbody></table>")?;
+    for (step, r) in &restores {
+        let failed = r.backups.iter().filter_map(|b| {
+            b.error
+                .as_ref()
+                .map(|e| format!("backup {} failed: {e}", b.number))
+        });
+        for problem in r.problems.iter().cloned().chain(failed) {
+            writeln!(
+                out,
+                "<p class=\"muted\"><code>{}</code>: {}</p>",
+                escape(&step.name),
+                escape(&problem)
+            )?;
+        }
+    }
+    writeln!(out, "</section>")
+}
+
 fn plural(n: usize, noun: &str) -> String {
     if n == 1 {
         format!("1 {noun}")
@@ -759,7 +817,7 @@ fn truncate(text: &str, max: usize) -> String {
 mod tests {
     use super::*;
 
-    const FIXTURES: [(&str, &str); 3] = [
+    const FIXTURES: [(&str, &str); 4] = [
         (
             "move-naive",
             include_str!("../../tests/fixtures/reports/move-naive.json"),
@@ -771,6 +829,10 @@ mod tests {
         (
             "smoke-broken",
             include_str!("../../tests/fixtures/reports/smoke-broken.json"),
+        ),
+        (
+            "restore-shop",
+            include_str!("../../tests/fixtures/reports/restore-shop.json"),
         ),
     ];
 
@@ -798,6 +860,14 @@ mod tests {
     #[test]
     fn smoke_broken_page() {
         insta::assert_snapshot!(render(&report("smoke-broken")));
+    }
+
+    #[test]
+    fn restore_shop_page() {
+        let page = render(&report("restore-shop"));
+        assert!(page.contains("<a href=\"#restores\">Restores</a>"));
+        assert!(page.contains("44 (445 → 401)"));
+        insta::assert_snapshot!(page);
     }
 
     #[test]

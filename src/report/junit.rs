@@ -368,6 +368,7 @@ mod tests {
             evidence: None,
             logs: vec![],
             upgrade: None,
+            recovery: None,
             allow_failure: false,
             checkpoint_ms: None,
         });

@@ -16,6 +16,7 @@ pub fn render_markdown(report: &Report, out: &mut impl Write) -> io::Result<()> 
     steps(report, out)?;
     probes(report, out)?;
     monitors(report, out)?;
+    recoveries(report, out)?;
     upgrades(report, out)?;
     findings(report, out)?;
     not_covered(report, out)
@@ -253,6 +254,68 @@ fn monitors(report: &Report, out: &mut impl Write) -> io::Result<()> {
     Ok(())
 }
 
+/// Hosts lost and restored: the recovery point and the time to restore.
+fn recoveries(report: &Report, out: &mut impl Write) -> io::Result<()> {
+    let restores: Vec<_> = report
+        .steps
+        .iter()
+        .filter_map(|s| s.recovery.as_ref().map(|r| (s, r)))
+        .collect();
+    if restores.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "### Restores")?;
+    writeln!(out)?;
+    writeln!(
+        out,
+        "| Restore | Host | Backups kept | Last backup before the loss | Rows lost | Writes lost | Restore time | Down for |"
+    )?;
+    writeln!(out, "|---|---|---:|---:|---:|---:|---:|---:|")?;
+    let seconds = |ms: Option<u64>| {
+        ms.map_or("–".to_string(), |ms| {
+            format!("{:.1} s", ms as f64 / 1000.0)
+        })
+    };
+    for (step, r) in &restores {
+        let rows = match (r.rows_lost, r.rows_before, r.rows_after) {
+            (Some(lost), Some(before), Some(after)) => format!("{lost} ({before} → {after})"),
+            _ => "–".to_string(),
+        };
+        let mut kept = format!("{} on {}", r.backups_taken, cell(&r.from));
+        if r.backups_failed > 0 {
+            kept.push_str(&format!(", {} failed", r.backups_failed));
+        }
+        writeln!(
+            out,
+            "| {} | {} | {kept} | {:.1} s | {rows} | {} | {} | {} |",
+            cell(&step.name),
+            cell(&r.host),
+            r.seconds_since_last_backup,
+            r.lost_writes.map_or("–".to_string(), |w| w.to_string()),
+            seconds(r.restore_ms),
+            seconds(r.downtime_ms),
+        )?;
+    }
+    writeln!(out)?;
+    for (step, r) in &restores {
+        for problem in &r.problems {
+            writeln!(out, "- `{}`: {}", step.name, inline(problem))?;
+        }
+        for backup in &r.backups {
+            if let Some(error) = &backup.error {
+                writeln!(
+                    out,
+                    "- `{}`: backup {} failed: {}",
+                    step.name,
+                    backup.number,
+                    inline(error)
+                )?;
+            }
+        }
+    }
+    Ok(())
+}
+
 fn p99(latency: Option<&LatencySummary>) -> String {
     latency.map_or("–".into(), |l| format!("{:.1} ms", l.p99_ms))
 }
@@ -437,6 +500,10 @@ mod tests {
             (
                 "markdown_smoke_broken",
                 include_str!("../../tests/fixtures/reports/smoke-broken.json"),
+            ),
+            (
+                "markdown_restore_shop",
+                include_str!("../../tests/fixtures/reports/restore-shop.json"),
             ),
         ] {
             insta::assert_snapshot!(name, render(&fixture(text)));

@@ -126,6 +126,7 @@ mod tests {
             include_str!("../../tests/fixtures/reports/move-naive.json"),
             include_str!("../../tests/fixtures/reports/lamp-upgrade.json"),
             include_str!("../../tests/fixtures/reports/smoke-broken.json"),
+            include_str!("../../tests/fixtures/reports/restore-shop.json"),
         ] {
             let report: Report = serde_json::from_str(text).unwrap();
             let again: serde_json::Value = serde_json::to_value(&report).unwrap();
@@ -141,6 +142,7 @@ mod tests {
             include_str!("../../tests/fixtures/reports/move-naive.json"),
             include_str!("../../tests/fixtures/reports/lamp-upgrade.json"),
             include_str!("../../tests/fixtures/reports/smoke-broken.json"),
+            include_str!("../../tests/fixtures/reports/restore-shop.json"),
         ] {
             let report: serde_json::Value = serde_json::from_str(text).unwrap();
             let errors: Vec<String> = validator

@@ -17,6 +17,7 @@ pub const NOT_COVERED: &[&str] = &[
     "anything on the real host that the replica does not reproduce (packages, data, configuration not in the image recipe)",
     "load, traffic patterns and external services the scenario does not probe",
     "for a move: real DNS propagation, resolver caches and client retries, and the network between the real hosts (the rehearsal compresses propagation and runs on one local network)",
+    "for a restore: the real backups and the store that keeps them (the rehearsal backs up the replica's data to a container beside it), and the time a real rebuild takes (a fresh replica starts from a ready image)",
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -142,6 +143,83 @@ pub struct StepReport {
     /// counted in `duration_ms`); absent when none was saved.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checkpoint_ms: Option<u64>,
+    /// What a `restore` step recovered, and what was lost.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recovery: Option<RecoveryReport>,
+}
+
+/// A host lost and rebuilt from its backups: the recovery point (data lost, in rows and
+/// in time) and the time to restore.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RecoveryReport {
+    pub host: String,
+    /// The host the backups were kept on.
+    pub from: String,
+    /// The step in which the host was lost.
+    pub lost_in_step: String,
+    /// When the host was lost, from the start of the run.
+    pub lost_at_ms: u64,
+    /// Backups of the host that reached `from` before the loss.
+    pub backups_taken: u32,
+    /// Backup attempts that failed or that the loss interrupted.
+    pub backups_failed: u32,
+    /// From the start of the last backup restored to the loss: what was written in
+    /// this window may be missing from the backup.
+    pub seconds_since_last_backup: f64,
+    /// `count` run on the host just before the loss (none: no `count`, or it failed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rows_before: Option<u64>,
+    /// `count` run on the restored host, before any traffic reached it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rows_after: Option<u64>,
+    /// `rows_before - rows_after` (negative: the restore holds more rows than the host had).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rows_lost: Option<i64>,
+    /// Acknowledged writes of the writer monitors running at the loss missing afterwards.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lost_writes: Option<u64>,
+    /// How long before the loss the oldest lost write was sent: beyond
+    /// `seconds_since_last_backup`, a write from before the backup began is missing
+    /// (in flight as it began, or data the backup does not hold).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oldest_lost_write_s: Option<f64>,
+    /// From starting the fresh host to the probes passing (none: they did not pass).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restore_ms: Option<u64>,
+    /// From the loss to the probes passing on the restored host.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub downtime_ms: Option<u64>,
+    /// What could not be measured, and why.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<String>,
+    /// Every backup attempt of the host to `from` up to the loss, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub backups: Vec<BackupAttempt>,
+}
+
+/// One backup: the application's command and the copy to the store.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct BackupAttempt {
+    /// Numbered from 1.
+    pub number: u32,
+    /// When it started, from the start of the run.
+    pub started_ms: u64,
+    pub duration_ms: u64,
+    /// Bytes copied to the store (none: it did not reach it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<u64>,
+    /// Why it did not reach the store.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl RecoveryReport {
+    /// The span of data lost, in seconds: from the start of the last backup, or from
+    /// the oldest lost write if that is earlier, to the loss.
+    pub fn data_loss_window_s(&self) -> f64 {
+        self.seconds_since_last_backup
+            .max(self.oldest_lost_write_s.unwrap_or(0.0))
+    }
 }
 
 /// A Debian major upgrade of one host.

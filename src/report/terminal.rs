@@ -250,6 +250,9 @@ pub fn render_summary(report: &Report, out: &mut impl Write, color: bool) -> io:
     if !report.monitors.is_empty() {
         writeln!(out, "{}", monitors_table(&report.monitors))?;
     }
+    if report.steps.iter().any(|s| s.recovery.is_some()) {
+        writeln!(out, "{}", recovery_table(&report.steps))?;
+    }
     let mut gates = table(&["gate", "result", "value", "limit", "detail"]);
     for gate in &report.gates {
         gates.add_row(vec![
@@ -349,6 +352,46 @@ fn monitors_table(monitors: &[crate::monitor::MonitorReport]) -> Table {
     table
 }
 
+/// What each restore recovered: backups, the data lost (time, rows, writes), the time
+/// to restore.
+fn recovery_table(steps: &[crate::report::StepReport]) -> Table {
+    let mut table = table(&[
+        "restore",
+        "backups",
+        "last backup before the loss",
+        "rows lost",
+        "writes lost",
+        "restore time",
+        "down for",
+    ]);
+    let ms = |value: Option<u64>| {
+        value.map_or("-".to_string(), |v| format!("{:.1} s", v as f64 / 1000.0))
+    };
+    for step in steps {
+        let Some(r) = &step.recovery else {
+            continue;
+        };
+        let rows = match (r.rows_lost, r.rows_before, r.rows_after) {
+            (Some(lost), Some(before), Some(after)) => format!("{lost} ({before} → {after})"),
+            _ => "-".to_string(),
+        };
+        let mut backups = format!("{} kept on {}", r.backups_taken, r.from);
+        if r.backups_failed > 0 {
+            backups.push_str(&format!(", {} failed", r.backups_failed));
+        }
+        table.add_row(vec![
+            Cell::new(format!("{} ({})", step.name, r.host)),
+            Cell::new(backups),
+            Cell::new(format!("{:.1} s", r.seconds_since_last_backup)),
+            Cell::new(rows),
+            Cell::new(r.lost_writes.map_or("-".to_string(), |w| w.to_string())),
+            Cell::new(ms(r.restore_ms)),
+            Cell::new(ms(r.downtime_ms)),
+        ]);
+    }
+    table
+}
+
 pub(super) fn table(header: &[&str]) -> Table {
     let mut table = Table::new();
     table
@@ -424,6 +467,15 @@ mod tests {
         assert!(text.contains("smoke   | [1/2] provision (provision)\n"));
         assert_eq!(text.lines().count(), 5, "{text}");
         assert!(text.lines().all(|l| l.starts_with("smoke   | ")), "{text}");
+    }
+
+    #[test]
+    fn summary_of_a_restore() {
+        let text = summary(include_str!(
+            "../../tests/fixtures/reports/restore-shop.json"
+        ));
+        assert!(text.contains("44 (445 → 401)"), "{text}");
+        insta::assert_snapshot!("summary_restore_shop", text);
     }
 
     #[test]

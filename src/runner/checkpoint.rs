@@ -255,6 +255,20 @@ pub fn resolve_from(scenario: &Scenario, from: &str) -> Result<usize, String> {
             step.name
         ));
     }
+    // Backups are taken by the run, in the run: a restore after the resume point would
+    // have none of those taken before it.
+    let backup_before = scenario.steps[..index]
+        .iter()
+        .find(|s| matches!(s.kind, StepKind::Backup(_)));
+    let restore_after = scenario.steps[index..]
+        .iter()
+        .find(|s| matches!(s.kind, StepKind::Restore(_)));
+    if let (Some(backup), Some(restore)) = (backup_before, restore_after) {
+        return Err(format!(
+            "`--from {from}`: restore step `{}` needs the backups of step `{}`, which a resumed run does not take; resume from a step before `{}`",
+            restore.name, backup.name, backup.name
+        ));
+    }
     Ok(index)
 }
 
@@ -345,6 +359,14 @@ mod tests {
         assert!(
             error.contains("no checkpoint is taken before step `unwatch`")
                 && error.contains("resume from `upgrade`, `check`, `move`"),
+            "{error}"
+        );
+        let restore = scenario(
+            "name: t\nhosts:\n  web: {image: s}\n  vault: {image: s}\nsteps:\n  - name: back up\n    backup: {host: web, command: dump, path: /srv/b, to: vault}\n  - snapshot: saved\n  - name: lose it\n    restore: {host: web, from: vault, path: /srv/b, command: load}\n",
+        );
+        let error = resolve_from(&restore, "lose it").unwrap_err();
+        assert!(
+            error.contains("restore step `lose it` needs the backups of step `back up`"),
             "{error}"
         );
         // The upgrade has a checkpoint, but the monitor started before it still runs.

@@ -1,6 +1,7 @@
 //! The runner: provisions the replica, runs the steps in order, emits events, and
 //! always cleans up what it created — on success, NO-GO, error or interruption.
 
+mod backups;
 pub mod checkpoint;
 mod event;
 pub(crate) mod host_files;
@@ -137,6 +138,22 @@ struct RunState {
     resumed: Option<checkpoint::Found>,
     /// Processes the kernel killed for lack of memory, per host, when last looked at.
     oom_kills: BTreeMap<String, u64>,
+    /// Backups taken by `backup` steps, one schedule per host, path and store.
+    backups: Vec<backups::BackupSchedule>,
+    /// Hands repeated backups to the background task that runs them.
+    backup_jobs: Option<tokio::sync::mpsc::UnboundedSender<backups::BackupJob>>,
+    /// Hosts lost, by name, until restored.
+    losses: BTreeMap<String, Loss>,
+}
+
+/// A host lost by a `lose-host` or `restore` step.
+#[derive(Debug)]
+struct Loss {
+    /// The step that lost it.
+    step: String,
+    at: Instant,
+    /// The restore's `count` just before the loss (none: no `count`).
+    rows_before: Option<Result<u64, String>>,
 }
 
 /// A step that changed how the site is served (migrate, cutover, DNS switch, reboot).
@@ -240,15 +257,23 @@ pub async fn run<E: Engine>(
         options,
         created: &created,
     };
+    let (backup_jobs, backup_queue) = tokio::sync::mpsc::unbounded_channel();
+    state.backup_jobs = Some(backup_jobs);
     let outcome = tokio::select! {
         result = execute(&rehearsal, sink, &mut state) => result.map(|()| false),
         () = options.cancel.cancelled() => Ok(true),
+        // Never ends: background backups run beside the steps, and stop with them.
+        () = backups::drive(engine, backup_queue) => Ok(false),
     };
+    for schedule in &state.backups {
+        schedule.stop.cancel();
+    }
     // Monitors still running stop before anything is removed: cleanup is no outage.
     for monitor in std::mem::take(&mut state.running_monitors) {
         let report = steps::finish_monitor(engine, scenario, &state, monitor).await;
         state.monitors.push(report);
     }
+    steps::attribute_lost_writes(&mut state.steps, &state.monitors);
     let created = created.into_inner().unwrap_or_else(|e| e.into_inner());
     if options.keep {
         sink.event(&RunEvent::Kept {
@@ -304,6 +329,7 @@ fn finish(
             evidence: None,
             logs: vec![],
             upgrade: None,
+            recovery: None,
             allow_failure: false,
             checkpoint_ms: None,
         });
@@ -374,6 +400,7 @@ async fn execute<E: Engine>(
                 upgrade: None,
                 allow_failure: step.allow_failure,
                 checkpoint_ms: None,
+                recovery: None,
             });
         }
     }

@@ -124,6 +124,7 @@ pub(super) async fn provision<E: Engine>(
         evidence: None,
         logs: vec![],
         upgrade: None,
+        recovery: None,
         allow_failure: false,
         checkpoint_ms: None,
     });

@@ -463,3 +463,172 @@ async fn a_cutover_needs_to_know_the_web_server() {
     assert_eq!(report.verdict, Verdict::Go);
     assert!(!engine.calls().iter().any(|c| c.contains("is-active")));
 }
+
+const RESTORE: &str = r#"
+name: unit
+hosts:
+  web: {image: site}
+  vault: {image: site, init: none}
+probes:
+  never:
+    exec: {host: web, command: never-up}
+    retry: {interval: 10ms, deadline: 450ms}
+steps:
+  - name: backups
+    backup: {host: web, command: dump-it, path: /var/backups/shop, to: vault, every: 100ms}
+  - name: time passes
+    probe: never
+    allow_failure: true
+  - lose-host: web
+  - name: restore
+    restore: {host: web, from: vault, path: /var/backups/shop, command: restore-it, count: count-rows}
+"#;
+
+/// An engine where the first `count-rows` says 445 rows and the next ones 401.
+fn counting_engine(
+    fail: Option<&'static str>,
+) -> (FakeEngine, std::sync::Arc<std::sync::atomic::AtomicU32>) {
+    let counts = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let seen = std::sync::Arc::clone(&counts);
+    let engine = FakeEngine::new(move |_, argv| {
+        let command = argv.last().map(String::as_str).unwrap_or_default();
+        if Some(command) == fail {
+            return ExecOutput {
+                exit_code: 1,
+                stdout: String::new(),
+                stderr: format!("{command}: no database selected\n"),
+            };
+        }
+        match command {
+            "never-up" => ExecOutput {
+                exit_code: 1,
+                ..ExecOutput::default()
+            },
+            "count-rows" => {
+                let n = seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                ok(if n == 0 { "445\n" } else { "401\n" })
+            }
+            "--wait" => ok("running\n"),
+            _ => ok(""),
+        }
+    });
+    (engine, counts)
+}
+
+#[tokio::test]
+async fn backups_repeat_until_the_host_is_lost_and_the_latest_is_restored() {
+    let (engine, counts) = counting_engine(None);
+    let (report, _) = rehearse(&engine, RESTORE).await;
+    assert_eq!(report.verdict, Verdict::Go, "{:#?}", report.steps);
+    let calls = short_calls(&engine);
+    let copies: Vec<&String> = calls
+        .iter()
+        .filter(|c| c.starts_with("copy web:/var/backups/shop "))
+        .collect();
+    // One by the step, then one every 100 ms for about 450 ms.
+    assert!(copies.len() >= 4, "{calls:#?}");
+    let latest = copies.len();
+    for (n, copy) in copies.iter().enumerate() {
+        assert_eq!(
+            copy.as_str(),
+            format!(
+                "copy web:/var/backups/shop net-vault:/var/lib/rehearse-backups/web/{}",
+                n + 1
+            )
+        );
+    }
+    // The host is lost (counted first), started fresh from its image, and the latest
+    // copy goes back where the backup was taken.
+    let lost = calls
+        .iter()
+        .position(|c| c == "remove container web")
+        .unwrap();
+    assert_eq!(calls[lost - 1], "exec web: sh -c count-rows");
+    // Backups stop with the host.
+    assert!(
+        calls[lost..]
+            .iter()
+            .all(|c| !c.starts_with("copy web:") && c != "exec web: sh -c dump-it"),
+        "{calls:#?}"
+    );
+    let image = &report.environment.images[0].reference;
+    assert_eq!(calls[lost + 1], format!("run web from {image}"));
+    assert!(calls.contains(&format!(
+        "copy net-vault:/var/lib/rehearse-backups/web/{latest}/shop web:/var/backups"
+    )));
+    let restored = calls
+        .iter()
+        .position(|c| c == "exec web: sh -c restore-it")
+        .unwrap();
+    assert_eq!(calls[restored + 1], "exec web: sh -c count-rows");
+    assert_eq!(counts.load(std::sync::atomic::Ordering::SeqCst), 2);
+
+    let restore = report.steps.iter().find(|s| s.name == "restore").unwrap();
+    let recovery = restore.recovery.as_ref().unwrap();
+    assert_eq!(recovery.backups_taken as usize, latest);
+    assert_eq!(recovery.backups_failed, 0);
+    let numbers: Vec<u32> = recovery.backups.iter().map(|b| b.number).collect();
+    assert_eq!(numbers, (1..=latest as u32).collect::<Vec<_>>());
+    assert!(
+        recovery
+            .backups
+            .iter()
+            .all(|b| b.bytes == Some(0) && b.error.is_none())
+    );
+    // Start to start, every 100 ms.
+    let starts: Vec<u64> = recovery.backups.iter().map(|b| b.started_ms).collect();
+    assert!(
+        starts
+            .windows(2)
+            .all(|w| (80..=200).contains(&(w[1] - w[0]))),
+        "{starts:?}"
+    );
+    assert!(recovery.seconds_since_last_backup <= 0.2, "{recovery:#?}");
+    assert_eq!(
+        (
+            recovery.rows_before,
+            recovery.rows_after,
+            recovery.rows_lost
+        ),
+        (Some(445), Some(401), Some(44))
+    );
+    assert_eq!(recovery.lost_in_step, "lose web");
+    assert!(recovery.restore_ms.is_some());
+    assert!(engine.live_resources().is_empty());
+}
+
+#[tokio::test]
+async fn a_restore_procedure_that_fails_fails_the_step_with_its_output() {
+    let (engine, _) = counting_engine(Some("restore-it"));
+    let (report, _) = rehearse(&engine, RESTORE).await;
+    assert_eq!(report.verdict, Verdict::NoGo);
+    let restore = report.steps.iter().find(|s| s.name == "restore").unwrap();
+    assert_eq!(restore.status, StepStatus::Failed);
+    let detail = restore.detail.as_deref().unwrap();
+    assert!(
+        detail.starts_with("the restore command failed on the fresh `web`")
+            && detail.contains("no database selected"),
+        "{detail}"
+    );
+    assert!(engine.live_resources().is_empty());
+}
+
+#[tokio::test]
+async fn without_a_backup_on_the_store_there_is_nothing_to_restore() {
+    let (engine, _) = counting_engine(Some("dump-it"));
+    let text = RESTORE.replace("every: 100ms}", "every: 100ms}\n    allow_failure: true");
+    let (report, _) = rehearse(&engine, &text).await;
+    assert_eq!(report.verdict, Verdict::NoGo);
+    let backup = report.steps.iter().find(|s| s.name == "backups").unwrap();
+    assert_eq!(
+        backup.detail.as_deref(),
+        Some("`dump-it` on `web` exited with 1: dump-it: no database selected")
+    );
+    let restore = report.steps.iter().find(|s| s.name == "restore").unwrap();
+    assert_eq!(
+        restore.detail.as_deref(),
+        Some(
+            "no backup of `web` reached `vault` before `web` was lost: nothing to restore (1 attempt failed)"
+        )
+    );
+}

@@ -271,6 +271,9 @@ pub enum StepKind {
     DrainCheck(DrainCheckStep),
     Snapshot(SnapshotStep),
     Rollback(RollbackStep),
+    Backup(BackupStep),
+    LoseHost(LoseHostStep),
+    Restore(RestoreStep),
 }
 
 impl StepKind {
@@ -288,6 +291,9 @@ impl StepKind {
             StepKind::DrainCheck(_) => "drain-check",
             StepKind::Snapshot(_) => "snapshot",
             StepKind::Rollback(_) => "rollback",
+            StepKind::Backup(_) => "backup",
+            StepKind::LoseHost(_) => "lose-host",
+            StepKind::Restore(_) => "restore",
         }
     }
 
@@ -306,6 +312,9 @@ impl StepKind {
             StepKind::DrainCheck(_) => Duration::from_secs(120),
             StepKind::Snapshot(_) => Duration::from_secs(600),
             StepKind::Rollback(_) => Duration::from_secs(600),
+            StepKind::Backup(_) => Duration::from_secs(600),
+            StepKind::LoseHost(_) => Duration::from_secs(60),
+            StepKind::Restore(_) => Duration::from_secs(1800),
         }
     }
 }
@@ -473,6 +482,47 @@ pub struct RollbackStep {
     pub probes: Vec<String>,
 }
 
+/// Run the application's own backup procedure on `host` (`command` writes the backup
+/// into `path`), then keep a copy of `path` on another host, `to`: a backup kept only
+/// on the host is lost with it. With `every`, again and again in the background (like
+/// cron) until the host is lost or the run ends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackupStep {
+    pub host: String,
+    pub command: Command,
+    /// Absolute path on `host` the command writes the backup into (a file or a directory).
+    pub path: String,
+    /// The host that keeps the copies (the off-host backup store).
+    pub to: String,
+    /// Repeat at this interval (start to start) in the background.
+    pub every: Option<Duration>,
+}
+
+/// Lose a host abruptly: traffic to it stops, its background backups stop, its
+/// container is removed with everything on it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoseHostStep {
+    pub host: String,
+}
+
+/// Rebuild a lost host from its backup: a fresh replica started from the host's image
+/// (not from its last state), the latest backup that reached `from` copied back into
+/// `path`, the application's restore `command` run, then the `probes`. The host is lost
+/// first if no `lose-host` step did it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RestoreStep {
+    pub host: String,
+    /// The host that keeps the backups.
+    pub from: String,
+    /// Where the backup goes back on the fresh host: the `path` of the `backup` step.
+    pub path: String,
+    pub command: Command,
+    /// Prints the number of rows the data holds (e.g. `SELECT COUNT(*)`), run just before
+    /// the loss and after the restore: the difference is the rows lost.
+    pub count: Option<Command>,
+    pub probes: Vec<String>,
+}
+
 /// Start or stop continuous monitors.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MonitorStep {
@@ -521,6 +571,10 @@ pub enum GateKind {
     LostWrites { monitor: Option<String>, limit: u64 },
     /// At most `limit` writes that reached the old database after the cutover.
     SplitWrites { monitor: Option<String>, limit: u64 },
+    /// The data lost by every restore spans at most `limit`: the time from the start of
+    /// the last backup that reached the store to the loss (and from the oldest lost
+    /// write, when a writer monitor measured them).
+    RecoveryPoint { limit: Duration },
     /// p99 latency after the change is at most `max_ratio` times the p99 before it.
     P99Latency {
         monitor: Option<String>,

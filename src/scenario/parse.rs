@@ -57,6 +57,9 @@ pub(crate) const STEP_KEYS: &[&str] = &[
     "drain-check",
     "snapshot",
     "rollback",
+    "backup",
+    "lose-host",
+    "restore",
 ];
 pub(crate) const STEP_KINDS: &[&str] = &[
     "probe",
@@ -70,8 +73,13 @@ pub(crate) const STEP_KINDS: &[&str] = &[
     "drain-check",
     "snapshot",
     "rollback",
+    "backup",
+    "lose-host",
+    "restore",
 ];
 pub(crate) const ROLLBACK_KEYS: &[&str] = &["to", "probes"];
+pub(crate) const BACKUP_KEYS: &[&str] = &["host", "command", "path", "to", "every"];
+pub(crate) const RESTORE_KEYS: &[&str] = &["host", "from", "path", "command", "count", "probes"];
 pub(crate) const CUTOVER_KEYS: &[&str] =
     &["from", "to", "site", "server", "vhost_file", "proxy_config"];
 const WEB_SERVERS: &[(&str, WebServer)] =
@@ -102,6 +110,7 @@ pub(crate) const GATE_KEYS: &[&str] = &[
     "lost_writes",
     "split_writes",
     "p99_latency",
+    "recovery_point",
     "monitor",
 ];
 pub(crate) const GATE_KINDS: &[&str] = &[
@@ -112,6 +121,7 @@ pub(crate) const GATE_KINDS: &[&str] = &[
     "lost_writes",
     "split_writes",
     "p99_latency",
+    "recovery_point",
 ];
 
 const INITS: &[(&str, Init)] = &[("systemd", Init::Systemd), ("none", Init::None)];
@@ -516,6 +526,126 @@ fn check_rollbacks(d: &Decoder, items: &[Spanned<Node>], steps: &[NamedStep]) {
     }
 }
 
+fn decode_backup_step(
+    d: &Decoder,
+    node: &Spanned<Node>,
+    step: &str,
+    refs: &Refs,
+) -> Option<BackupStep> {
+    let m = d.map(node, &format!("`backup` of {step}"), BACKUP_KEYS)?;
+    let host = m.required("host").and_then(|node| refs.host(d, node, step));
+    let command = m
+        .required("command")
+        .and_then(|node| decode_command(d, node));
+    let path = m.required_str_where("path", check_copied_path);
+    let to = m.required("to").and_then(|node| refs.host(d, node, step));
+    let every = m.opt_duration("every");
+    let (host, to) = distinct_hosts(&m, host, to, "to", step)?;
+    Some(BackupStep {
+        host,
+        command: command?,
+        path: path?,
+        to,
+        every,
+    })
+}
+
+fn decode_restore_step(
+    d: &Decoder,
+    node: &Spanned<Node>,
+    step: &str,
+    refs: &Refs,
+) -> Option<RestoreStep> {
+    let m = d.map(node, &format!("`restore` of {step}"), RESTORE_KEYS)?;
+    let host = m.required("host").and_then(|node| refs.host(d, node, step));
+    let from = m.required("from").and_then(|node| refs.host(d, node, step));
+    let path = m.required_str_where("path", check_copied_path);
+    let command = m
+        .required("command")
+        .and_then(|node| decode_command(d, node));
+    let count = m.opt("count").and_then(|node| decode_command(d, node));
+    let probes = m
+        .opt("probes")
+        .map(|node| {
+            one_or_many(node)
+                .iter()
+                .filter_map(|item| refs.probe(d, item, step))
+                .collect()
+        })
+        .unwrap_or_default();
+    // The store is another host: backups kept on the lost host are gone with it.
+    let (host, from) = distinct_hosts(&m, host, from, "from", step)?;
+    Some(RestoreStep {
+        host,
+        from,
+        path: path?,
+        command: command?,
+        count,
+        probes,
+    })
+}
+
+/// Every restore has a backup to restore: an earlier `backup` step keeps the same
+/// path of the same host on the host it restores from.
+fn check_restores(d: &Decoder, items: &[Spanned<Node>], steps: &[NamedStep]) {
+    let mut backups: Vec<&BackupStep> = Vec::new();
+    for (named, item) in steps.iter().zip(items) {
+        match &named.step.kind {
+            StepKind::Backup(b) => backups.push(b),
+            StepKind::Restore(r)
+                if !backups
+                    .iter()
+                    .any(|b| b.host == r.host && b.to == r.from && b.path == r.path) =>
+            {
+                let same_host: Vec<&&BackupStep> =
+                    backups.iter().filter(|b| b.host == r.host).collect();
+                let help = match same_host.first() {
+                    None => format!(
+                        "add a `backup` step of `{}` to `{}` before it",
+                        r.host, r.from
+                    ),
+                    Some(b) => format!(
+                        "the earlier backup of `{}` keeps `{}` on `{}`",
+                        r.host, b.path, b.to
+                    ),
+                };
+                d.error_with_help(
+                    Mark::of(item),
+                    format!(
+                        "`restore` of `{}` from `{}`, but no earlier `backup` step keeps `{}` of `{}` there",
+                        r.host, r.from, r.path, r.host
+                    ),
+                    help,
+                );
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Two hosts of a step that must differ; the second one's key is `second`.
+fn distinct_hosts(
+    m: &MapDecoder<'_>,
+    first: Option<String>,
+    second: Option<String>,
+    second_key: &str,
+    step: &str,
+) -> Option<(String, String)> {
+    let (first, second) = (first?, second?);
+    if first == second {
+        if let Some(key) = m.key(second_key) {
+            m.decoder().error(
+                Mark::of_key(key),
+                format!(
+                    "`host` and `{second_key}` of {step} are the same host: a backup kept on the host is lost with it"
+                ),
+            );
+        }
+        return None;
+    }
+    Some((first, second))
+}
+
 /// The `from` and `to` hosts of a move, which must differ.
 fn two_hosts(
     m: &MapDecoder<'_>,
@@ -893,6 +1023,7 @@ fn decode_steps(d: &Decoder, node: &Spanned<Node>, refs: &Refs) -> Vec<Step> {
         .filter_map(|(item, step)| step.map(|s| (item.clone(), s)))
         .unzip();
     check_rollbacks(d, &kept_items, &steps);
+    check_restores(d, &kept_items, &steps);
     unique_step_names(d, steps)
 }
 
@@ -921,6 +1052,11 @@ fn decode_step(d: &Decoder, index: usize, node: &Spanned<Node>, refs: &Refs) -> 
             .str_where(body, "`snapshot`", check_snapshot_name)
             .map(|name| StepKind::Snapshot(SnapshotStep { name })),
         "rollback" => decode_rollback_step(d, body, &what, refs).map(StepKind::Rollback),
+        "backup" => decode_backup_step(d, body, &what, refs).map(StepKind::Backup),
+        "lose-host" => refs
+            .host(d, body, &what)
+            .map(|host| StepKind::LoseHost(LoseHostStep { host })),
+        "restore" => decode_restore_step(d, body, &what, refs).map(StepKind::Restore),
         _ => decode_exec_step(d, body, &what, refs).map(StepKind::Exec),
     }?;
     Some(NamedStep {
@@ -1057,6 +1193,9 @@ fn derived_step_name(kind: &StepKind) -> String {
         StepKind::DrainCheck(step) => format!("drain check {}", step.host),
         StepKind::Snapshot(step) => format!("snapshot {}", step.name),
         StepKind::Rollback(step) => format!("rollback to {}", step.to),
+        StepKind::Backup(step) => format!("backup {} to {}", step.host, step.to),
+        StepKind::LoseHost(step) => format!("lose {}", step.host),
+        StepKind::Restore(step) => format!("restore {} from {}", step.host, step.from),
         StepKind::Exec(step) => format!("exec {}: {}", step.host, shorten(&step.command.display())),
     }
 }
@@ -1179,6 +1318,13 @@ fn decode_gate(d: &Decoder, index: usize, node: &Spanned<Node>, refs: &Refs) -> 
                 max_ratio: ratio?,
             }
         }
+        "recovery_point" => {
+            for key in ["probe", "severity", "monitor"] {
+                reject_key(&m, key, "another gate kind");
+            }
+            let limit = d.duration(limit_node, "`recovery_point`");
+            GateKind::RecoveryPoint { limit: limit? }
+        }
         counted => {
             for key in ["probe", "severity"] {
                 reject_key(&m, key, "another gate kind");
@@ -1233,6 +1379,7 @@ fn derived_gate_name(kind: &GateKind) -> String {
         GateKind::LostWrites { .. } => "lost_writes".into(),
         GateKind::SplitWrites { .. } => "split_writes".into(),
         GateKind::P99Latency { .. } => "p99_latency".into(),
+        GateKind::RecoveryPoint { .. } => "recovery_point".into(),
     }
 }
 
@@ -1778,7 +1925,7 @@ colour: blue
                 (
                     6,
                     5,
-                    "missing step kind in step 1: expected one of `probe`, `reboot`, `exec`, `upgrade`, `monitor`, `cutover`, `migrate`, `dns-switch`, `drain-check`, `snapshot`, `rollback`"
+                    "missing step kind in step 1: expected one of `probe`, `reboot`, `exec`, `upgrade`, `monitor`, `cutover`, `migrate`, `dns-switch`, `drain-check`, `snapshot`, `rollback`, `backup`, `lose-host`, `restore`"
                 ),
             ]
         );
@@ -1897,5 +2044,115 @@ error: unknown probe `homepag` in step 1
             "invalid value `ngnix` for `server`: expected one of `apache`, `nginx`"
         );
         assert_eq!(error.help.as_deref(), Some("did you mean `nginx`?"));
+    }
+
+    const WEB_AND_VAULT: &str = "name: t\nhosts:\n  web: {image: lamp-bookworm}\n  vault: {image: lamp-bookworm, init: none}\nprobes:\n  shop: {http: {host: web}}\n";
+
+    #[test]
+    fn backups_losses_restores_and_their_gate() {
+        let source = format!(
+            "{WEB_AND_VAULT}steps:\n  - backup: {{host: web, command: dump-it, path: /var/backups/shop/, to: vault, every: 20s}}\n  - lose-host: web\n  - restore: {{host: web, from: vault, path: /var/backups/shop/, command: [restore-it, --all], count: count-rows, probes: shop}}\n  - backup: {{host: web, command: dump-it, path: /srv/files, to: vault}}\ngates:\n  - recovery_point: 1m\n"
+        );
+        let scenario = parse(Path::new("t.yaml"), &source).unwrap_or_else(|e| panic!("{e}"));
+        let names: Vec<&str> = scenario.steps.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "backup web to vault",
+                "lose web",
+                "restore web from vault",
+                "backup web to vault (2)"
+            ]
+        );
+        let StepKind::Backup(backup) = &scenario.steps[0].kind else {
+            panic!("{:?}", scenario.steps[0].kind)
+        };
+        assert_eq!(
+            backup,
+            &BackupStep {
+                host: "web".into(),
+                command: Command::Shell("dump-it".into()),
+                path: "/var/backups/shop/".into(),
+                to: "vault".into(),
+                every: Some(Duration::from_secs(20)),
+            }
+        );
+        assert_eq!(
+            scenario.steps[1].kind,
+            StepKind::LoseHost(LoseHostStep { host: "web".into() })
+        );
+        let StepKind::Restore(restore) = &scenario.steps[2].kind else {
+            panic!("{:?}", scenario.steps[2].kind)
+        };
+        assert_eq!(
+            restore.command,
+            Command::Argv(vec!["restore-it".into(), "--all".into()])
+        );
+        assert_eq!(restore.count, Some(Command::Shell("count-rows".into())));
+        assert_eq!(restore.probes, ["shop"]);
+        assert_eq!(scenario.steps[2].timeout, Duration::from_secs(1800));
+        let StepKind::Backup(once) = &scenario.steps[3].kind else {
+            panic!()
+        };
+        assert_eq!(once.every, None);
+        assert_eq!(scenario.gates[0].name, "recovery_point");
+        assert_eq!(
+            scenario.gates[0].kind,
+            GateKind::RecoveryPoint {
+                limit: Duration::from_secs(60)
+            }
+        );
+    }
+
+    #[test]
+    fn backups_and_restores_with_mistakes_are_explained() {
+        let source = format!(
+            "{WEB_AND_VAULT}steps:\n  - backup: {{host: web, comand: dump-it, path: backups, to: web, every: 0s}}\n  - lose-host: wbe\n  - restore: {{host: web, from: vault, path: /var/backups/shop, command: restore-it}}\n  - backup: {{host: web, command: dump-it, path: /var/backups/other, to: vault}}\n  - restore: {{host: web, from: vault, path: /var/backups/shop, command: restore-it, probes: [shopp]}}\ngates:\n  - recovery_point: 10s\n    monitor: orders\n"
+        );
+        let messages: Vec<_> = summary(&source)
+            .into_iter()
+            .map(|(line, _, _, m, help)| (line, m, help.unwrap_or_default()))
+            .collect();
+        let restore_without_backup = "`restore` of `web` from `vault`, but no earlier `backup` step keeps `/var/backups/shop` of `web` there";
+        let expected: Vec<(usize, String, String)> = vec![
+            (
+                8,
+                "unknown key `comand` in `backup` of step 1".into(),
+                "did you mean `command`?".into(),
+            ),
+            (8, "`backups` is not an absolute path".into(), String::new()),
+            (
+                8,
+                "`host` and `to` of step 1 are the same host: a backup kept on the host is lost with it".into(),
+                String::new(),
+            ),
+            (8, "`every` must be longer than zero".into(), String::new()),
+            (
+                9,
+                "unknown host `wbe` in step 2".into(),
+                "did you mean `web`?".into(),
+            ),
+            (
+                10,
+                restore_without_backup.into(),
+                "add a `backup` step of `web` to `vault` before it".into(),
+            ),
+            (
+                12,
+                restore_without_backup.into(),
+                "the earlier backup of `web` keeps `/var/backups/other` on `vault`".into(),
+            ),
+            (
+                12,
+                "unknown probe `shopp` in step 5".into(),
+                "did you mean `shop`?".into(),
+            ),
+            (
+                15,
+                "`monitor` does not apply to gate 1".into(),
+                "`monitor` goes with `another gate kind`".into(),
+            ),
+        ];
+        assert_eq!(messages, expected);
     }
 }

@@ -197,6 +197,33 @@ fn defs() -> Value {
                 "probes": one_or_more(json!({"$ref": "#/$defs/probeRef"}))
             }
         },
+        "backupStep": {
+            "description": "Run the application's own backup procedure on `host` (it writes the backup into `path`), then keep a copy of `path` on another host, `to`. With `every`, again in the background until the host is lost or the run ends.",
+            "type": "object",
+            "required": ["host", "command", "path", "to"],
+            "additionalProperties": false,
+            "properties": {
+                "host": {"$ref": "#/$defs/hostRef"},
+                "command": {"$ref": "#/$defs/command", "description": "The application's backup command, run on `host`; it writes into `path`."},
+                "path": {"description": "Absolute path (file or directory) the backup is written to on `host`.", "type": "string", "pattern": "^/"},
+                "to": {"$ref": "#/$defs/hostRef", "description": "The host that keeps the copies (the off-host backup store)."},
+                "every": {"$ref": "#/$defs/duration", "description": "Repeat at this interval (start to start) in the background, like cron."}
+            }
+        },
+        "restoreStep": {
+            "description": "Rebuild a lost host: a fresh replica from its image, the latest backup that reached `from` copied into `path`, the restore `command` run, then the probes. The host is lost first if no `lose-host` step did it.",
+            "type": "object",
+            "required": ["host", "from", "path", "command"],
+            "additionalProperties": false,
+            "properties": {
+                "host": {"$ref": "#/$defs/hostRef"},
+                "from": {"$ref": "#/$defs/hostRef", "description": "The host that keeps the backups (the `to` of the `backup` step)."},
+                "path": {"description": "The `path` of the `backup` step: where the backup goes back on the fresh host.", "type": "string", "pattern": "^/"},
+                "command": {"$ref": "#/$defs/command", "description": "The application's restore command, run on the fresh host."},
+                "count": {"$ref": "#/$defs/command", "description": "Prints the number of rows the data holds; run just before the loss and after the restore: the difference is the rows lost."},
+                "probes": one_or_more(json!({"$ref": "#/$defs/probeRef"}))
+            }
+        },
         "port": {"type": "integer", "minimum": 1, "maximum": 65535},
         "host": host(),
         "probe": probe(),
@@ -365,10 +392,10 @@ fn exec_expect() -> Value {
 
 fn step() -> Value {
     json!({
-        "description": "One step; exactly one of `probe`, `reboot`, `exec`, `upgrade`, `monitor`, `cutover`, `migrate`, `dns-switch`, `drain-check`.",
+        "description": "One step; exactly one of `probe`, `reboot`, `exec`, `upgrade`, `monitor`, `cutover`, `migrate`, `dns-switch`, `drain-check`, `snapshot`, `rollback`, `backup`, `lose-host`, `restore`.",
         "type": "object",
         "additionalProperties": false,
-        "oneOf": [{"required": ["probe"]}, {"required": ["reboot"]}, {"required": ["exec"]}, {"required": ["upgrade"]}, {"required": ["monitor"]}, {"required": ["cutover"]}, {"required": ["migrate"]}, {"required": ["dns-switch"]}, {"required": ["drain-check"]}, {"required": ["snapshot"]}, {"required": ["rollback"]}],
+        "oneOf": [{"required": ["probe"]}, {"required": ["reboot"]}, {"required": ["exec"]}, {"required": ["upgrade"]}, {"required": ["monitor"]}, {"required": ["cutover"]}, {"required": ["migrate"]}, {"required": ["dns-switch"]}, {"required": ["drain-check"]}, {"required": ["snapshot"]}, {"required": ["rollback"]}, {"required": ["backup"]}, {"required": ["lose-host"]}, {"required": ["restore"]}],
         "properties": {
             "name": {"description": "Unique step name; derived from the step when absent.", "type": "string"},
             "timeout": {"$ref": "#/$defs/duration", "description": "Defaults to 5m (probe, exec), 3m (reboot) or 1h (upgrade)."},
@@ -390,7 +417,10 @@ fn step() -> Value {
             "dns-switch": {"$ref": "#/$defs/dnsSwitchStep"},
             "drain-check": {"$ref": "#/$defs/drainCheckStep"},
             "snapshot": {"description": "Save every host now under this name (`docker commit`, paused meanwhile).", "type": "string", "pattern": "^[a-z0-9][a-z0-9._-]{0,63}$"},
-            "rollback": {"$ref": "#/$defs/rollbackStep"}
+            "rollback": {"$ref": "#/$defs/rollbackStep"},
+            "backup": {"$ref": "#/$defs/backupStep"},
+            "lose-host": {"$ref": "#/$defs/hostRef", "description": "Lose this host abruptly: traffic to it stops, its background backups stop, its container is removed."},
+            "restore": {"$ref": "#/$defs/restoreStep"}
         }
     })
 }
@@ -449,10 +479,10 @@ fn exec_step() -> Value {
 
 fn gate() -> Value {
     json!({
-        "description": "A condition of the verdict; exactly one of `max_failed_checks`, `max_findings`, `max_unavailability`, `max_failed_requests`, `lost_writes`, `split_writes`, `p99_latency`.",
+        "description": "A condition of the verdict; exactly one of `max_failed_checks`, `max_findings`, `max_unavailability`, `max_failed_requests`, `lost_writes`, `split_writes`, `p99_latency`, `recovery_point`.",
         "type": "object",
         "additionalProperties": false,
-        "oneOf": [{"required": ["max_failed_checks"]}, {"required": ["max_findings"]}, {"required": ["max_unavailability"]}, {"required": ["max_failed_requests"]}, {"required": ["lost_writes"]}, {"required": ["split_writes"]}, {"required": ["p99_latency"]}],
+        "oneOf": [{"required": ["max_failed_checks"]}, {"required": ["max_findings"]}, {"required": ["max_unavailability"]}, {"required": ["max_failed_requests"]}, {"required": ["lost_writes"]}, {"required": ["split_writes"]}, {"required": ["p99_latency"]}, {"required": ["recovery_point"]}],
         "properties": {
             "name": {"description": "Gate name; derived when absent.", "type": "string"},
             "max_failed_checks": {
@@ -495,6 +525,10 @@ fn gate() -> Value {
                 "type": "number",
                 "exclusiveMinimum": 0
             },
+            "recovery_point": {
+                "$ref": "#/$defs/duration",
+                "description": "Every restore lost at most this much data, in time: from the start of the last backup that reached the store (or the oldest lost write, if earlier) to the loss. With it, lost writes are judged by this gate instead of the default `lost_writes: 0`."
+            },
             "monitor": {"$ref": "#/$defs/monitorRef", "description": "Only with the monitor gates."}
         }
     })
@@ -532,6 +566,8 @@ mod tests {
         (DNS_SWITCH_KEYS, "/$defs/dnsSwitchStep/properties"),
         (DRAIN_CHECK_KEYS, "/$defs/drainCheckStep/properties"),
         (ROLLBACK_KEYS, "/$defs/rollbackStep/properties"),
+        (BACKUP_KEYS, "/$defs/backupStep/properties"),
+        (RESTORE_KEYS, "/$defs/restoreStep/properties"),
         (GATE_KEYS, "/$defs/gate/properties"),
     ];
 

@@ -28,6 +28,8 @@ pub fn mark_colour(kind: &str) -> &'static str {
         "dns-switch" => "#0969da",
         "reboot" => "#57606a",
         "upgrade" => "#1a7f37",
+        "lose-host" => "#a40e26",
+        "restore" => "#0550ae",
         _ => "#6e7781",
     }
 }

@@ -1,6 +1,7 @@
 //! Steps: one file per kind. Each returns a [`StepResult`]; this module times it,
 //! applies its timeout and turns it into a report entry.
 
+mod backup;
 mod cutover;
 mod dns_switch;
 mod drain_check;
@@ -9,17 +10,19 @@ mod migrate;
 mod monitor;
 mod probe;
 mod reboot;
+mod restore;
 mod snapshot;
 pub(crate) mod upgrade;
 
 pub(super) use monitor::finish as finish_monitor;
+pub(super) use restore::attribute_lost_writes;
 
 use std::time::Instant;
 
 use super::{EventSink, Rehearsal, RunError, RunEvent, RunOptions, RunState};
 use crate::engine::Engine;
 use crate::probe::Evidence;
-use crate::report::{CheckReport, StepReport, StepStatus, UpgradeReport};
+use crate::report::{CheckReport, RecoveryReport, StepReport, StepStatus, UpgradeReport};
 use crate::scenario::{Scenario, Step, StepKind};
 
 /// What a step found.
@@ -31,6 +34,7 @@ pub(super) struct StepResult {
     pub evidence: Option<Evidence>,
     pub logs: Vec<String>,
     pub upgrade: Option<UpgradeReport>,
+    pub recovery: Option<RecoveryReport>,
 }
 
 impl StepResult {
@@ -175,6 +179,9 @@ pub(super) async fn run_step<E: Engine>(
             StepKind::DrainCheck(s) => drain_check::run(s, &mut cx).await,
             StepKind::Snapshot(s) => snapshot::snapshot(s, &mut cx).await,
             StepKind::Rollback(s) => snapshot::rollback(s, &mut cx).await,
+            StepKind::Backup(s) => backup::run(s, &mut cx).await,
+            StepKind::LoseHost(s) => restore::lose_host(s, &mut cx).await,
+            StepKind::Restore(s) => restore::restore(s, &mut cx).await,
         }
     };
     let result = match tokio::time::timeout(step.timeout, work).await {
@@ -187,7 +194,12 @@ pub(super) async fn run_step<E: Engine>(
     let mut result = result;
     if matches!(
         step.kind,
-        StepKind::Cutover(_) | StepKind::DnsSwitch(_) | StepKind::Migrate(_) | StepKind::Reboot(_)
+        StepKind::Cutover(_)
+            | StepKind::DnsSwitch(_)
+            | StepKind::Migrate(_)
+            | StepKind::Reboot(_)
+            | StepKind::LoseHost(_)
+            | StepKind::Restore(_)
     ) {
         state.moments.push(super::Moment {
             name: step.name.clone(),
@@ -245,6 +257,7 @@ pub(super) async fn run_step<E: Engine>(
         upgrade: result.upgrade,
         allow_failure: step.allow_failure,
         checkpoint_ms: checkpoint,
+        recovery: result.recovery,
     })
 }
 

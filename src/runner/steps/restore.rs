@@ -1,0 +1,540 @@
+//! `lose-host` and `restore` steps: the host is lost abruptly (traffic to it stops,
+//! its backups stop, its container goes with everything on it), then rebuilt on a
+//! fresh replica from the latest backup that reached the store, with the application's
+//! own restore procedure. The step reports the recovery point — the rows and the time
+//! of data lost — and the time to restore.
+
+use std::time::{Duration, Instant};
+
+use super::{StepContext, StepResult};
+use crate::engine::Engine;
+use crate::report::{BackupAttempt, RecoveryReport, StepReport};
+use crate::runner::backups::{self, parse_count, recovery_point, rows_lost};
+use crate::runner::{Loss, Rehearsal, provision};
+use crate::scenario::{Command, ExecExpect, LoseHostStep, RestoreStep, StepKind};
+
+/// How long a `count` may take.
+const COUNT_TIMEOUT: Duration = Duration::from_secs(60);
+
+pub(super) async fn lose_host<E: Engine>(
+    step: &LoseHostStep,
+    cx: &mut StepContext<'_, E>,
+) -> StepResult {
+    let count = restore_of(cx, &step.host).and_then(|r| r.count.clone());
+    StepResult::from_outcome(lose(cx, &step.host, count.as_ref()).await)
+}
+
+/// The `restore` step that follows the running one for `host`, whose `count` is run
+/// at the loss.
+fn restore_of<'s, E: Engine>(cx: &StepContext<'s, E>, host: &str) -> Option<&'s RestoreStep> {
+    cx.scenario
+        .steps
+        .iter()
+        .skip(cx.index)
+        .find_map(|s| match &s.kind {
+            StepKind::Restore(r) if r.host == host => Some(r),
+            _ => None,
+        })
+}
+
+/// Lose `host`: its monitors' traffic stops, its background backups stop (one under
+/// way is cut short), `count` is taken, and its container is removed.
+async fn lose<E: Engine>(
+    cx: &mut StepContext<'_, E>,
+    host: &str,
+    count: Option<&Command>,
+) -> Result<String, String> {
+    let container = cx
+        .container(host)
+        .ok_or_else(|| format!("host `{host}` is not running"))?;
+    let at = Instant::now();
+    for monitor in &cx.state.running_monitors {
+        monitor.host_lost(host);
+    }
+    for schedule in cx
+        .state
+        .backups
+        .iter()
+        .filter(|s| s.host == host || s.store == host)
+    {
+        schedule.stop.cancel();
+    }
+    cx.progress(format!("losing {host}"));
+    settle(cx, host).await;
+    let rows_before = match count {
+        Some(command) => Some(run_count(cx, &container, host, command).await),
+        None => None,
+    };
+    cx.engine
+        .remove_container(&container)
+        .await
+        .map_err(|e| format!("cannot remove host `{host}`: {e}"))?;
+    cx.created
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .containers
+        .retain(|(_, id)| *id != container);
+    cx.state.hosts.remove(host);
+    let step = cx
+        .scenario
+        .steps
+        .get(cx.index - 1)
+        .map(|s| s.name.clone())
+        .unwrap_or_default();
+    let mut summary = format!("host `{host}` lost with everything on it");
+    match &rows_before {
+        Some(Ok(rows)) => summary.push_str(&format!("; it held {rows} rows")),
+        Some(Err(why)) => summary.push_str(&format!("; rows not counted: {why}")),
+        None => {}
+    }
+    cx.state.losses.insert(
+        host.to_string(),
+        Loss {
+            step,
+            at,
+            rows_before,
+        },
+    );
+    Ok(summary)
+}
+
+/// Wait until the requests already sent to a lost host are answered (at most the
+/// monitors' timeout), so that the rows counted at the loss and the writes the monitors
+/// saw acknowledged describe the same writes.
+async fn settle<E: Engine>(cx: &StepContext<'_, E>, host: &str) {
+    let monitors: Vec<_> = cx
+        .state
+        .running_monitors
+        .iter()
+        .filter(|m| m.aims_at(host))
+        .collect();
+    let longest = monitors
+        .iter()
+        .filter_map(|m| cx.scenario.monitor(&m.name))
+        .map(|m| m.http.timeout)
+        .max()
+        .unwrap_or_default();
+    let deadline = Instant::now() + longest + Duration::from_millis(100);
+    while monitors.iter().any(|m| m.in_flight() > 0) && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+async fn run_count<E: Engine>(
+    cx: &StepContext<'_, E>,
+    container: &str,
+    host: &str,
+    command: &Command,
+) -> Result<u64, String> {
+    let output = cx
+        .engine
+        .exec(container, &command.to_argv(), COUNT_TIMEOUT)
+        .await
+        .map_err(|e| format!("`{}` on `{host}`: {e}", command.display()))?;
+    if output.exit_code != 0 {
+        return Err(format!(
+            "`{}` on `{host}` exited with {}: {}",
+            command.display(),
+            output.exit_code,
+            crate::probe::excerpt(output.stderr.trim(), 200)
+        ));
+    }
+    parse_count(&output.stdout)
+}
+
+pub(super) async fn restore<E: Engine>(
+    step: &RestoreStep,
+    cx: &mut StepContext<'_, E>,
+) -> StepResult {
+    match restore_host(step, cx).await {
+        Ok(result) => result,
+        Err(detail) => StepResult::failed(detail),
+    }
+}
+
+async fn restore_host<E: Engine>(
+    step: &RestoreStep,
+    cx: &mut StepContext<'_, E>,
+) -> Result<StepResult, String> {
+    let host_name = &step.host;
+    let mut said = Vec::new();
+    if cx.container(host_name).is_some() {
+        said.push(lose(cx, host_name, step.count.as_ref()).await?);
+    }
+    let loss = cx
+        .state
+        .losses
+        .remove(host_name)
+        .ok_or_else(|| format!("host `{host_name}` was not lost"))?;
+    let schedule = cx
+        .state
+        .backups
+        .iter()
+        .find(|s| s.host == *host_name && s.store == step.from && s.path == step.path)
+        .ok_or_else(|| {
+            format!(
+                "no backup of `{}` on `{host_name}` was kept on `{}`",
+                step.path, step.from
+            )
+        })?;
+    let records = schedule.records();
+    let point = recovery_point(&records, loss.at);
+    let Some(number) = point.latest else {
+        return Err(format!(
+            "no backup of `{host_name}` reached `{}` before `{host_name}` was lost: nothing to restore ({} failed)",
+            step.from,
+            match point.failed {
+                1 => "1 attempt".to_string(),
+                n => format!("{n} attempts"),
+            }
+        ));
+    };
+    let store = cx.container(&step.from).ok_or_else(|| {
+        format!(
+            "host `{}` is not running: the backups kept there are gone too",
+            step.from
+        )
+    })?;
+    let host = cx
+        .scenario
+        .host(host_name)
+        .ok_or_else(|| format!("host `{host_name}` is not in the scenario"))?;
+    let image = cx
+        .state
+        .environment
+        .images
+        .iter()
+        .find(|i| i.host == *host_name)
+        .map(|i| i.reference.clone())
+        .ok_or_else(|| format!("no image is known for host `{host_name}`"))?;
+
+    cx.progress(format!("starting a fresh {host_name}"));
+    let started = Instant::now();
+    let rehearsal = Rehearsal {
+        engine: cx.engine,
+        scenario: cx.scenario,
+        options: cx.options,
+        created: cx.created,
+    };
+    match provision::start_host(&rehearsal, host, &image, cx.sink, cx.state).await {
+        Ok(Ok(())) => {}
+        Ok(Err(detail)) => return Err(detail),
+        Err(e) => return Err(format!("cannot start host `{host_name}`: {e}")),
+    }
+    let container = cx
+        .container(host_name)
+        .ok_or_else(|| format!("host `{host_name}` did not start"))?;
+
+    cx.progress(format!(
+        "copying backup {number} from {} to {host_name}",
+        step.from
+    ));
+    let parent = parent_of(&step.path);
+    let prepare = [
+        "sh".to_string(),
+        "-c".to_string(),
+        "rm -rf \"$1\" && mkdir -p \"$2\"".to_string(),
+        "sh".to_string(),
+        step.path.clone(),
+        parent.clone(),
+    ];
+    let prepared = cx
+        .engine
+        .exec(&container, &prepare, cx.timeout)
+        .await
+        .map_err(|e| format!("preparing `{parent}` on `{host_name}`: {e}"))?;
+    if prepared.exit_code != 0 {
+        return Err(format!(
+            "cannot prepare `{parent}` on `{host_name}`: {}",
+            prepared.stderr.trim()
+        ));
+    }
+    let kept = format!(
+        "{}/{}",
+        backups::store_dir(host_name, number),
+        base_name(&step.path)
+    );
+    cx.engine
+        .copy_path(&store, &kept, &container, &parent, cx.timeout)
+        .await
+        .map_err(|e| format!("copying backup {number} from `{}`: {e}", step.from))?;
+
+    cx.progress(format!("{host_name}$ {}", step.command.display()));
+    let output = cx
+        .engine
+        .exec(&container, &step.command.to_argv(), cx.timeout)
+        .await
+        .map_err(|e| format!("cannot run `{}`: {e}", step.command.display()))?;
+    let judged = crate::probe::judge_exec(&step.command.display(), &ExecExpect::default(), &output);
+    if !judged.passed {
+        return Ok(StepResult {
+            passed: false,
+            detail: Some(format!(
+                "the restore command failed on the fresh `{host_name}`: {}",
+                judged.evidence.summary
+            )),
+            evidence: Some(judged.evidence),
+            ..StepResult::default()
+        });
+    }
+
+    let mut problems = Vec::new();
+    let rows_before = match loss.rows_before {
+        Some(Ok(rows)) => Some(rows),
+        Some(Err(why)) => {
+            problems.push(format!("rows before the loss not counted: {why}"));
+            None
+        }
+        None => None,
+    };
+    // Counted before any traffic reaches the restored host.
+    let rows_after = match &step.count {
+        Some(command) => match run_count(cx, &container, host_name, command).await {
+            Ok(rows) => Some(rows),
+            Err(why) => {
+                problems.push(format!("rows after the restore not counted: {why}"));
+                None
+            }
+        },
+        None => None,
+    };
+    if let Some(address) = cx.state.hosts.get(host_name).map(|h| h.address) {
+        for monitor in &cx.state.running_monitors {
+            if let Err(why) = monitor.host_back(host_name, address) {
+                problems.push(why);
+            }
+        }
+    }
+
+    let mut checks = Vec::new();
+    for probe in &step.probes {
+        if let Some(check) = cx.check_probe(probe).await {
+            checks.push(check);
+        }
+    }
+    let failed: Vec<&str> = checks
+        .iter()
+        .filter(|c| !c.passed)
+        .map(|c| c.probe.as_str())
+        .collect();
+    let green = failed.is_empty();
+    let restore_time = started.elapsed();
+    let since_latest = point.since_latest.unwrap_or_default();
+    let recovery = RecoveryReport {
+        host: host_name.clone(),
+        from: step.from.clone(),
+        lost_in_step: loss.step.clone(),
+        lost_at_ms: cx.state.started.map_or(0, |run| {
+            loss.at.saturating_duration_since(run).as_millis() as u64
+        }),
+        backups_taken: point.taken,
+        backups_failed: point.failed,
+        seconds_since_last_backup: round_tenth(since_latest.as_secs_f64()),
+        rows_before,
+        rows_after,
+        rows_lost: rows_lost(rows_before, rows_after),
+        lost_writes: None,
+        oldest_lost_write_s: None,
+        restore_ms: green.then_some(restore_time.as_millis() as u64),
+        downtime_ms: green.then(|| loss.at.elapsed().as_millis() as u64),
+        problems,
+        backups: records
+            .iter()
+            .filter(|r| r.started <= loss.at)
+            .map(|r| BackupAttempt {
+                number: r.number,
+                started_ms: cx.state.started.map_or(0, |run| {
+                    r.started.saturating_duration_since(run).as_millis() as u64
+                }),
+                duration_ms: r.finished.saturating_duration_since(r.started).as_millis() as u64,
+                bytes: r.outcome.as_ref().ok().copied(),
+                error: r.outcome.as_ref().err().cloned(),
+            })
+            .collect(),
+    };
+    let mut detail = said;
+    detail.push(format!(
+        "restored `{host_name}` from backup {number} of {} (it began {:.1} s before the loss)",
+        point.taken,
+        since_latest.as_secs_f64()
+    ));
+    if let Some(rows) = recovery.rows_lost {
+        detail.push(format!(
+            "{rows} rows lost ({} before, {} after)",
+            rows_before.unwrap_or_default(),
+            rows_after.unwrap_or_default()
+        ));
+    }
+    if green {
+        detail.push(format!(
+            "{}back in {:.1} s",
+            if checks.is_empty() {
+                String::new()
+            } else {
+                format!("probes pass ({}): ", step.probes.join(", "))
+            },
+            restore_time.as_secs_f64()
+        ));
+    } else {
+        detail.push(format!("but probe {} failed", failed.join(", ")));
+    }
+    Ok(StepResult {
+        passed: green,
+        detail: Some(detail.join("; ")),
+        checks,
+        evidence: Some(judged.evidence),
+        recovery: Some(recovery),
+        ..StepResult::default()
+    })
+}
+
+fn round_tenth(value: f64) -> f64 {
+    (value * 10.0).round() / 10.0
+}
+
+fn parent_of(path: &str) -> String {
+    let trimmed = path.trim_end_matches('/');
+    match trimmed.rfind('/') {
+        Some(0) | None => "/".into(),
+        Some(at) => trimmed[..at].to_string(),
+    }
+}
+
+fn base_name(path: &str) -> &str {
+    let trimmed = path.trim_end_matches('/');
+    trimmed.rsplit('/').next().unwrap_or(trimmed)
+}
+
+/// Once the monitors have stopped: the acknowledged writes each restore lost, from the
+/// writer monitors that ran when its host was lost, and how long before the loss the
+/// oldest of them was sent.
+pub(in crate::runner) fn attribute_lost_writes(
+    steps: &mut [StepReport],
+    monitors: &[crate::monitor::MonitorReport],
+) {
+    for step in steps.iter_mut() {
+        let Some(recovery) = step.recovery.as_mut() else {
+            continue;
+        };
+        let mut lost = None;
+        let mut oldest: Option<f64> = None;
+        for monitor in monitors {
+            let Some(writes) = monitor.writes.as_ref().filter(|w| w.lost_measured()) else {
+                continue;
+            };
+            let Some(loss) = monitor
+                .marks
+                .iter()
+                .find(|m| m.label == recovery.lost_in_step)
+            else {
+                continue;
+            };
+            *lost.get_or_insert(0) += writes.lost;
+            if let Some(first) = writes.lost_examples.first() {
+                let age = loss.start_ms.saturating_sub(first.sent_at_ms) as f64 / 1000.0;
+                oldest = Some(oldest.map_or(age, |o: f64| o.max(age)));
+            }
+        }
+        recovery.lost_writes = lost;
+        recovery.oldest_lost_write_s = oldest.map(round_tenth);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::monitor::{MarkReport, Phases, Sample, analyse_with, check_writes, token};
+
+    /// A writer that sent 10 orders, one every 100 ms, all acknowledged; the host was
+    /// lost at 800 ms and the restored database holds orders 0 to 5.
+    fn writer(mark: &str) -> crate::monitor::MonitorReport {
+        let samples: Vec<Sample> = (0..10)
+            .map(|i| Sample {
+                scheduled: Duration::from_millis(u64::from(i) * 100),
+                latency: Duration::from_millis(3),
+                ok: i < 8,
+                status: Some(if i < 8 { 201 } else { 503 }),
+                served_by: None,
+                error: None,
+                seq: i,
+                via: 0,
+            })
+            .collect();
+        let stored = (0..6).map(|i| token("orders", i)).collect();
+        let writes = check_writes("orders", &samples, &["web".into()], Ok(stored), None, None);
+        let phases = Phases {
+            change: None,
+            marks: vec![MarkReport {
+                label: mark.into(),
+                kind: "lose-host".into(),
+                start_ms: 800,
+                end_ms: 900,
+            }],
+        };
+        analyse_with("orders", 10, &samples, &[], &phases, Some(writes))
+    }
+
+    fn restore_step() -> StepReport {
+        StepReport {
+            name: "restore".into(),
+            kind: "restore".into(),
+            status: crate::report::StepStatus::Passed,
+            started_ms: Some(900),
+            duration_ms: 2000,
+            detail: None,
+            checks: vec![],
+            evidence: None,
+            logs: vec![],
+            upgrade: None,
+            allow_failure: false,
+            checkpoint_ms: None,
+            recovery: Some(RecoveryReport {
+                host: "web".into(),
+                from: "vault".into(),
+                lost_in_step: "lose web".into(),
+                lost_at_ms: 800,
+                backups_taken: 2,
+                backups_failed: 0,
+                seconds_since_last_backup: 0.3,
+                rows_before: Some(8),
+                rows_after: Some(6),
+                rows_lost: Some(2),
+                lost_writes: None,
+                oldest_lost_write_s: None,
+                restore_ms: Some(2000),
+                downtime_ms: Some(2100),
+                problems: vec![],
+                backups: vec![],
+            }),
+        }
+    }
+
+    #[test]
+    fn lost_writes_are_those_of_the_monitors_that_saw_the_loss() {
+        let mut steps = vec![restore_step()];
+        attribute_lost_writes(&mut steps, &[writer("lose web")]);
+        let recovery = steps[0].recovery.as_ref().unwrap();
+        // Orders 6 and 7 were acknowledged after the backup; 8 and 9 failed: not lost.
+        assert_eq!(recovery.lost_writes, Some(2));
+        assert_eq!(recovery.oldest_lost_write_s, Some(0.2));
+
+        // A monitor that did not run across this loss says nothing about it.
+        let mut steps = vec![restore_step()];
+        attribute_lost_writes(&mut steps, &[writer("another step")]);
+        let recovery = steps[0].recovery.as_ref().unwrap();
+        assert_eq!(
+            (recovery.lost_writes, recovery.oldest_lost_write_s),
+            (None, None)
+        );
+    }
+
+    #[test]
+    fn paths_split_into_parent_and_name() {
+        assert_eq!(parent_of("/var/backups/shop/"), "/var/backups");
+        assert_eq!(base_name("/var/backups/shop/"), "shop");
+        assert_eq!(parent_of("/dump.sql"), "/");
+        assert_eq!(base_name("/dump.sql"), "dump.sql");
+    }
+}
