@@ -17,6 +17,7 @@ pub mod images;
 pub mod monitor;
 pub mod owner;
 pub mod probe;
+pub mod redact;
 pub mod report;
 pub mod runner;
 pub mod scenario;

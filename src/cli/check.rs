@@ -5,13 +5,14 @@ use std::path::Path;
 use super::{CheckArgs, find_images_dir};
 use crate::exit_code;
 use crate::images::{ImageError, load_recipe};
-use crate::scenario::Scenario;
+use crate::scenario::{Scenario, UnsetEnv};
 
 pub fn check(args: &CheckArgs) -> i32 {
     let mut ok = true;
     for file in &args.files {
-        match load_scenario(file) {
+        match load_scenario(file, UnsetEnv::Keep) {
             Ok(scenario) => {
+                warn_unset(&scenario);
                 let images_dir = args
                     .images_dir
                     .clone()
@@ -45,11 +46,30 @@ pub fn check(args: &CheckArgs) -> i32 {
     }
 }
 
-/// Read and validate a scenario; the error is ready to print.
-pub fn load_scenario(path: &Path) -> Result<Scenario, String> {
+/// Read and validate a scenario, its `${env:NAME}` placeholders taken from the
+/// process environment (`unset` says whether a missing variable is an error); the
+/// error is ready to print.
+pub fn load_scenario(path: &Path, unset: UnsetEnv) -> Result<Scenario, String> {
     let source = std::fs::read_to_string(path)
         .map_err(|e| format!("error: cannot read scenario `{}`: {e}", path.display()))?;
-    crate::scenario::parse(path, &source).map_err(|diagnostics| diagnostics.to_string())
+    let lookup = |name: &str| std::env::var(name).ok();
+    crate::scenario::parse_with_env(path, &source, &lookup, unset)
+        .map_err(|diagnostics| diagnostics.to_string())
+}
+
+/// `check` validates without the secrets: a variable that is not set is only a warning.
+fn warn_unset(scenario: &Scenario) {
+    for unset in &scenario.unset_env {
+        eprintln!(
+            "warning: environment variable `{}` is not set ({}:{}:{}, `{}`); `rehearse run` needs it: `export {}=...`",
+            unset.name,
+            scenario.path.display(),
+            unset.mark.line,
+            unset.mark.column,
+            unset.key,
+            unset.name
+        );
+    }
 }
 
 /// Every recipe a scenario's hosts use must exist and be valid.

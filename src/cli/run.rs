@@ -11,15 +11,25 @@ use crate::exit_code;
 use crate::report::terminal::{Detail, LiveView, render_summary};
 use crate::report::{Verdict, write_all};
 use crate::runner::{RunOptions, new_run_id, run as run_scenario};
+use crate::scenario::UnsetEnv;
 
 pub async fn run(args: &RunArgs) -> i32 {
-    let scenario = match load_scenario(&args.scenario) {
+    let scenario = match load_scenario(&args.scenario, UnsetEnv::Refuse) {
         Ok(scenario) => scenario,
         Err(message) => {
             eprintln!("{message}");
             return exit_code::INVALID_INPUT;
         }
     };
+    for secret in &scenario.secrets {
+        if secret.value.chars().count() < crate::redact::SHORT_SECRET {
+            eprintln!(
+                "warning: `{}` is shorter than {} characters: it is redacted only where it stands alone, not inside longer words",
+                secret.name,
+                crate::redact::SHORT_SECRET
+            );
+        }
+    }
     let engine = match super::connect().await {
         Ok(engine) => engine,
         Err(code) => return code,
@@ -52,7 +62,8 @@ pub async fn run(args: &RunArgs) -> i32 {
     let report = match run_scenario(&engine, &scenario, &options, &mut view).await {
         Ok(report) => report,
         Err(e) => {
-            eprintln!("error: {e}");
+            let redactor = crate::redact::Redactor::new(&scenario.secrets);
+            eprintln!("error: {}", redactor.redact(&e.to_string()));
             return if e.is_input_error() {
                 exit_code::INVALID_INPUT
             } else {

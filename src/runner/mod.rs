@@ -5,6 +5,7 @@ mod event;
 pub(crate) mod host_files;
 pub(crate) mod log_watch;
 mod provision;
+mod step_log;
 mod steps;
 mod systemd;
 
@@ -14,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
 
+use event::RedactingSink;
 pub use event::{EventSink, RunEvent};
 pub use systemd::BootState;
 
@@ -21,6 +23,7 @@ use crate::engine::{Engine, EngineError, OWNER_LABEL, RUN_LABEL};
 use crate::finding::Finding;
 use crate::images::{BuildSettings, ImageError};
 use crate::probe::{CheckOutcome, HostAddresses};
+use crate::redact::Redactor;
 use crate::report::{
     Environment, NOT_COVERED, ProbeReport, Report, SCHEMA_VERSION, StepReport, StepStatus,
 };
@@ -174,6 +177,8 @@ struct Rehearsal<'a, E: Engine> {
     options: &'a RunOptions,
     /// Resources created so far, for cleanup.
     created: &'a Mutex<Created>,
+    /// The scenario's secrets, for what is written without going through events.
+    redactor: &'a Redactor,
 }
 
 /// The run's own network, on which its hosts find each other by name.
@@ -199,6 +204,24 @@ pub async fn run<E: Engine>(
     options: &RunOptions,
     sink: &mut dyn EventSink,
 ) -> Result<Report, RunError> {
+    // Every secret the scenario resolved is redacted from the events, the logs and the
+    // report here, whatever prints or writes them afterwards.
+    let redactor = Redactor::new(&scenario.secrets);
+    let mut sink = RedactingSink {
+        inner: sink,
+        redactor: &redactor,
+    };
+    let report = run_redacted(engine, scenario, options, &redactor, &mut sink).await?;
+    Ok(redactor.redact_serialized(&report))
+}
+
+async fn run_redacted<E: Engine>(
+    engine: &E,
+    scenario: &Scenario,
+    options: &RunOptions,
+    redactor: &Redactor,
+    sink: &mut dyn EventSink,
+) -> Result<Report, RunError> {
     let started_at = jiff::Timestamp::now();
     let clock = Instant::now();
     let created = Mutex::new(Created::default());
@@ -214,6 +237,7 @@ pub async fn run<E: Engine>(
         scenario,
         options,
         created: &created,
+        redactor,
     };
     let outcome = tokio::select! {
         result = execute(&rehearsal, sink, &mut state) => result.map(|()| false),

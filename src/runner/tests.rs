@@ -463,3 +463,62 @@ async fn a_cutover_needs_to_know_the_web_server() {
     assert_eq!(report.verdict, Verdict::Go);
     assert!(!engine.calls().iter().any(|c| c.contains("is-active")));
 }
+
+#[tokio::test]
+async fn secrets_never_reach_events_report_or_logs() {
+    const SECRET: &str = "Pw-0ae1f2";
+    let text = r#"
+name: unit
+hosts:
+  web: {image: site}
+steps:
+  - exec: {host: web, command: 'echo ${env:UNIT_PW}'}
+  - exec: {host: web, command: 'fail ${env:UNIT_PW}'}
+"#;
+    let lookup = |name: &str| (name == "UNIT_PW").then(|| SECRET.to_string());
+    let scenario = crate::scenario::parse_with_env(
+        Path::new("unit.yaml"),
+        text,
+        &lookup,
+        crate::scenario::UnsetEnv::Refuse,
+    )
+    .unwrap();
+    let engine = FakeEngine::new(|_, argv| {
+        let line = argv.last().cloned().unwrap_or_default();
+        if let Some(secret) = line.strip_prefix("fail ") {
+            ExecOutput {
+                exit_code: 1,
+                stdout: String::new(),
+                stderr: format!("denied for {secret}\n"),
+            }
+        } else if let Some(secret) = line.strip_prefix("echo ") {
+            ok(&format!("{secret}\n"))
+        } else {
+            ok("running\n")
+        }
+    });
+    let images = images_dir();
+    let logs = tempfile::tempdir().unwrap();
+    let mut options = options(&images);
+    options.logs_dir = Some(logs.path().to_path_buf());
+    let mut events = Vec::new();
+    let report = run(&engine, &scenario, &options, &mut |e: &RunEvent| {
+        events.push(format!("{e:?}"))
+    })
+    .await
+    .unwrap();
+    // The secret did flow: the fake engine saw it in the commands.
+    assert!(engine.calls().iter().any(|c| c.contains(SECRET)));
+    let json = serde_json::to_string(&report).unwrap();
+    let events = events.join("\n");
+    let mut log_text = String::new();
+    for entry in std::fs::read_dir(logs.path()).unwrap() {
+        log_text.push_str(&std::fs::read_to_string(entry.unwrap().path()).unwrap());
+    }
+    assert!(!log_text.is_empty());
+    for (what, text) in [("report", &json), ("events", &events), ("logs", &log_text)] {
+        assert!(!text.contains(SECRET), "{what} leaks the secret: {text}");
+        assert!(text.contains("[redacted:UNIT_PW]"), "{what}: {text}");
+    }
+    assert!(json.contains("denied for [redacted:UNIT_PW]"), "{json}");
+}

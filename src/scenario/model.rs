@@ -6,6 +6,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+pub use super::env::UnsetReference;
+pub use crate::redact::Secret;
+
 /// A scenario after validation: hosts, probes, ordered steps and gates.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Scenario {
@@ -19,6 +22,12 @@ pub struct Scenario {
     pub monitors: Vec<Monitor>,
     pub steps: Vec<Step>,
     pub gates: Vec<Gate>,
+    /// Values taken from the environment for `${env:NAME}` placeholders: every
+    /// output of a run redacts them.
+    pub secrets: Vec<Secret>,
+    /// Placeholders left as they are because their variable is not set (only when
+    /// parsed with [`UnsetEnv::Keep`](super::UnsetEnv::Keep)).
+    pub unset_env: Vec<UnsetReference>,
 }
 
 impl Scenario {

@@ -10,7 +10,9 @@ use std::time::Duration;
 
 use serde_saphyr::Spanned;
 
+use super::env::{self, UnsetEnv};
 use super::model::*;
+use crate::redact::Redactor;
 use crate::yaml::{Decoder, Diagnostics, MapDecoder, Mark, Node, closest, load, one_of};
 
 pub(crate) const SCENARIO_KEYS: &[&str] = &[
@@ -132,11 +134,45 @@ const STEP_NAME_COMMAND_CHARS: usize = 40;
 
 /// Parses and validates a scenario. `path` is only used in messages and kept in
 /// [`Scenario::path`]; the caller reads the file.
+///
+/// `${env:NAME}` placeholders are kept as they are; [`parse_with_env`] substitutes them.
 pub fn parse(path: &Path, source: &str) -> Result<Scenario, Diagnostics> {
-    let root = load(source).map_err(|error| Diagnostics::new(path, source, vec![error]))?;
+    parse_with_env(path, source, &|_| None, UnsetEnv::Keep)
+}
+
+/// Like [`parse`], with every `${env:NAME}` placeholder replaced by what `lookup`
+/// gives for `NAME` (the caller passes the process environment). The values become
+/// [`Scenario::secrets`]; diagnostics never show them.
+pub fn parse_with_env(
+    path: &Path,
+    source: &str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+    unset: UnsetEnv,
+) -> Result<Scenario, Diagnostics> {
+    let mut root = load(source).map_err(|error| Diagnostics::new(path, source, vec![error]))?;
+    let found = env::substitute(&mut root, source, lookup, unset);
     let decoder = Decoder::new();
-    let scenario = decode_scenario(&decoder, &root, path);
-    decoder.finish(path, source, scenario)
+    for error in found.errors {
+        decoder.report(error);
+    }
+    let scenario = decode_scenario(&decoder, &root, path).map(|mut scenario| {
+        scenario.secrets = found.secrets.clone();
+        scenario.unset_env = found.unset;
+        scenario
+    });
+    decoder
+        .finish(path, source, scenario)
+        .map_err(|mut diagnostics| {
+            // A value that failed validation may be quoted in its message.
+            let redactor = Redactor::new(&found.secrets);
+            for error in &mut diagnostics.errors {
+                redactor.redact_string(&mut error.message);
+                if let Some(help) = &mut error.help {
+                    redactor.redact_string(help);
+                }
+            }
+            diagnostics
+        })
 }
 
 fn decode_scenario(d: &Decoder, root: &Spanned<Node>, path: &Path) -> Option<Scenario> {
@@ -177,6 +213,8 @@ fn decode_scenario(d: &Decoder, root: &Spanned<Node>, path: &Path) -> Option<Sce
         monitors,
         steps,
         gates,
+        secrets: Vec::new(),
+        unset_env: Vec::new(),
     })
 }
 
@@ -1411,6 +1449,65 @@ mod tests {
         let mut all = errors(source);
         assert_eq!(all.len(), 1, "{all:#?}");
         all.remove(0)
+    }
+
+    fn secret_env(name: &str) -> Option<String> {
+        (name == "SHOP_TOKEN").then(|| "Tk/9f8e7d".to_string())
+    }
+
+    #[test]
+    fn env_placeholders_are_resolved_and_become_secrets() {
+        let source = format!(
+            "{HEADER}    env:\n      TOKEN: ${{env:SHOP_TOKEN}}\nsteps:\n  - exec: {{host: web, command: 'echo ${{env:SHOP_TOKEN}}'}}\n"
+        );
+        let scenario =
+            parse_with_env(Path::new("t.yaml"), &source, &secret_env, UnsetEnv::Refuse).unwrap();
+        assert_eq!(
+            scenario.hosts[0].env,
+            [("TOKEN".into(), "Tk/9f8e7d".into())]
+        );
+        let StepKind::Exec(exec) = &scenario.steps[0].kind else {
+            panic!()
+        };
+        assert_eq!(exec.command, Command::Shell("echo Tk/9f8e7d".into()));
+        assert_eq!(scenario.secrets.len(), 1);
+        assert_eq!(scenario.secrets[0].name, "SHOP_TOKEN");
+        // Without the environment the placeholder stays, as `check` sees it.
+        let kept = parse(Path::new("t.yaml"), &source).unwrap();
+        assert!(kept.secrets.is_empty());
+        assert_eq!(kept.unset_env.len(), 2);
+    }
+
+    #[test]
+    fn an_unset_env_variable_is_shown_at_its_placeholder() {
+        let source = format!(
+            "{HEADER}    env:\n      TOKEN: \"${{env:NOT_SET_HERE}}\"\nsteps: [{{exec: {{host: web, command: x}}}}]\n"
+        );
+        let error = parse_with_env(Path::new("t.yaml"), &source, &secret_env, UnsetEnv::Refuse)
+            .unwrap_err()
+            .to_string();
+        let expected = "\
+error: environment variable `NOT_SET_HERE` is not set, but `hosts.web.env.TOKEN` uses it
+  --> t.yaml:6:15
+   |
+ 6 |       TOKEN: \"${env:NOT_SET_HERE}\"
+   |               ^^^^^^^^^^^^^^^^^^^
+   = help: set it before running, e.g. `export NOT_SET_HERE=...`
+
+1 error in t.yaml";
+        assert_eq!(error, expected);
+    }
+
+    #[test]
+    fn a_secret_in_an_invalid_value_is_not_shown_in_the_error() {
+        let source = format!(
+            "{HEADER}    aliases: ['${{env:SHOP_TOKEN}}']\nsteps: [{{exec: {{host: web, command: x}}}}]\n"
+        );
+        let error = parse_with_env(Path::new("t.yaml"), &source, &secret_env, UnsetEnv::Refuse)
+            .unwrap_err()
+            .to_string();
+        assert!(!error.contains("Tk/9f8e7d"), "{error}");
+        assert!(error.contains("[redacted:SHOP_TOKEN]"), "{error}");
     }
 
     #[test]

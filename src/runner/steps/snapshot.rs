@@ -89,6 +89,7 @@ pub(super) async fn rollback<E: Engine>(
             scenario: cx.scenario,
             options: cx.options,
             created: cx.created,
+            redactor: cx.redactor,
         };
         match provision::start_host(&rehearsal, host, image, cx.sink, cx.state).await {
             Ok(Ok(())) => {}
