@@ -14,6 +14,7 @@ pub mod exit_code;
 pub mod finding;
 pub mod gc;
 pub mod images;
+pub mod local_files;
 pub mod monitor;
 pub mod owner;
 pub mod probe;

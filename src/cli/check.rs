@@ -17,7 +17,10 @@ pub fn check(args: &CheckArgs) -> i32 {
                     .images_dir
                     .clone()
                     .unwrap_or_else(|| find_images_dir(Some(file)));
-                let problems = check_recipes(&scenario, &images_dir);
+                let mut problems = check_recipes(&scenario, &images_dir);
+                if let Err(e) = crate::local_files::host_copies(&scenario) {
+                    problems.push(format!("error: {e}"));
+                }
                 if problems.is_empty() {
                     println!(
                         "ok: {} ({} hosts, {} probes, {} steps)",

@@ -65,6 +65,8 @@ pub enum RunError {
     Engine(#[from] EngineError),
     #[error(transparent)]
     Image(#[from] ImageError),
+    #[error(transparent)]
+    Files(#[from] crate::local_files::LocalFileError),
 }
 
 impl RunError {
@@ -72,7 +74,9 @@ impl RunError {
     pub fn is_input_error(&self) -> bool {
         matches!(
             self,
-            RunError::Image(ImageError::Recipe(_) | ImageError::RecipeNotFound { .. })
+            RunError::Image(
+                ImageError::Recipe(_) | ImageError::RecipeNotFound { .. } | ImageError::File(_)
+            ) | RunError::Files(_)
         )
     }
 }

@@ -1,0 +1,77 @@
+//! Host `files:` against the real engine: local files land in the host before it
+//! boots, with their modes; references leaving the scenario's folder are refused.
+
+mod common;
+
+use common::*;
+
+#[test]
+fn host_files_land_in_the_host_with_their_mode() {
+    if !docker_available() {
+        return;
+    }
+    let run = run_scenario("tests/scenarios/host-files.yaml", &[]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let report = &run.report;
+    assert_eq!(
+        step(report, "the file is there with its mode and owner")["status"],
+        "passed"
+    );
+    assert_eq!(step(report, "the page is served")["status"], "passed");
+    assert_clean(&run);
+}
+
+/// A scenario in a temp folder whose host copies `src`; `setup` prepares the folder.
+fn scenario_in_temp(src: &str, setup: impl FnOnce(&std::path::Path)) -> tempfile::TempDir {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("scenario");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(root.path().join("outside.txt"), "not for the replica\n").unwrap();
+    std::fs::write(dir.join("inside.txt"), "for the replica\n").unwrap();
+    std::fs::write(
+        dir.join("s.yaml"),
+        format!(
+            "name: files\nhosts:\n  web:\n    image: static-site\n    files:\n      - {{src: {src}, dest: /etc/x}}\nsteps:\n  - exec: {{host: web, command: 'true'}}\n"
+        ),
+    )
+    .unwrap();
+    setup(&dir);
+    root
+}
+
+#[test]
+fn check_refuses_a_link_leading_out_of_the_scenario_folder() {
+    let root = scenario_in_temp("escape.txt", |dir| {
+        std::os::unix::fs::symlink("../outside.txt", dir.join("escape.txt")).unwrap();
+    });
+    let path = root.path().join("scenario/s.yaml");
+    let output = rehearse(&["check", path.to_str().unwrap(), "--images-dir", "images"]);
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output.stdout));
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("`hosts.web.files[0].src`") && stderr.contains("is a link to"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("outside.txt"), "{stderr}");
+}
+
+#[test]
+fn check_accepts_a_link_inside_the_folder_and_refuses_dot_dot() {
+    let root = scenario_in_temp("link.txt", |dir| {
+        std::os::unix::fs::symlink("inside.txt", dir.join("link.txt")).unwrap();
+    });
+    let path = root.path().join("scenario/s.yaml");
+    let output = rehearse(&["check", path.to_str().unwrap(), "--images-dir", "images"]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+
+    let root = scenario_in_temp("../outside.txt", |_| {});
+    let path = root.path().join("scenario/s.yaml");
+    let output = rehearse(&["check", path.to_str().unwrap(), "--images-dir", "images"]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("invalid `src` `../outside.txt`: `..` would leave the scenario's folder"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("s.yaml:6:"), "{stderr}");
+}
