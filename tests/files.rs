@@ -75,3 +75,21 @@ fn check_accepts_a_link_inside_the_folder_and_refuses_dot_dot() {
     );
     assert!(stderr.contains("s.yaml:6:"), "{stderr}");
 }
+
+#[test]
+fn check_names_a_file_over_the_size_limit_with_its_size() {
+    let root = scenario_in_temp("inside.txt", |dir| {
+        let path = dir.join("s.yaml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(&path, format!("file_limits: {{per_file: 8}}\n{text}")).unwrap();
+    });
+    let path = root.path().join("scenario/s.yaml");
+    let output = rehearse(&["check", path.to_str().unwrap(), "--images-dir", "images"]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("`hosts.web.files[0].src` in `")
+            && stderr.contains("`inside.txt` is 16 bytes, more than the limit of 8 bytes per file"),
+        "{stderr}"
+    );
+}

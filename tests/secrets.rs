@@ -83,7 +83,8 @@ fn a_secret_never_shows_in_any_output() {
         &["--verbose"],
         &[("REHEARSE_TEST_SECRET", &secret)],
     );
-    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    // The failures are allowed: GO.
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     let report = &run.report;
     // The secret really flowed: the host had it, the command printed it, the failure
     // and the probe carried it.
@@ -123,7 +124,8 @@ fn a_secret_never_shows_in_json_output() {
         &["--output", "json"],
         &[("REHEARSE_TEST_SECRET", &secret)],
     );
-    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    // The failures are allowed: GO.
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     let printed: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(printed, run.report);
     assert!(run.stdout.contains(MARKER));
