@@ -394,33 +394,41 @@ impl Engine for DockerEngine {
             self.docker.create_container(Some(options), body),
         )
         .await?;
-        if !spec.files.is_empty() {
-            let options = bollard::query_parameters::UploadToContainerOptionsBuilder::default()
-                .path("/")
-                .build();
-            let archive = crate::local_files::archive_stream(spec.files.clone());
+        let started = async {
+            if !spec.files.is_empty() {
+                let options = bollard::query_parameters::UploadToContainerOptionsBuilder::default()
+                    .path("/")
+                    .build();
+                let archive = crate::local_files::archive_stream(spec.files.clone());
+                within(
+                    "copy files into container",
+                    &spec.name,
+                    UPLOAD_TIMEOUT,
+                    self.docker.upload_to_container(
+                        &created.id,
+                        Some(options),
+                        bollard::body_try_stream(archive),
+                    ),
+                )
+                .await?;
+            }
             within(
-                "copy files into container",
+                "start container",
                 &spec.name,
-                UPLOAD_TIMEOUT,
-                self.docker.upload_to_container(
+                CALL_TIMEOUT,
+                self.docker.start_container(
                     &created.id,
-                    Some(options),
-                    bollard::body_try_stream(archive),
+                    None::<bollard::query_parameters::StartContainerOptions>,
                 ),
             )
-            .await?;
+            .await
+        };
+        if let Err(e) = started.await {
+            // The caller never learns the id of a container that did not start: remove
+            // it here rather than leave it to `rehearse gc`.
+            let _ = self.remove_container(&created.id).await;
+            return Err(e);
         }
-        within(
-            "start container",
-            &spec.name,
-            CALL_TIMEOUT,
-            self.docker.start_container(
-                &created.id,
-                None::<bollard::query_parameters::StartContainerOptions>,
-            ),
-        )
-        .await?;
         Ok(created.id)
     }
 

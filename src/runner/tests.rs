@@ -522,3 +522,52 @@ steps:
     }
     assert!(json.contains("denied for [redacted:UNIT_PW]"), "{json}");
 }
+
+#[tokio::test]
+async fn host_files_are_put_in_before_the_host_boots_and_escapes_stop_the_run_early() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("scenario/conf")).unwrap();
+    std::fs::write(dir.path().join("scenario/conf/shop.conf"), "x\n").unwrap();
+    std::fs::write(dir.path().join("outside.conf"), "y\n").unwrap();
+    std::os::unix::fs::symlink("../outside.conf", dir.path().join("scenario/link.conf")).unwrap();
+    let text = |src: &str| {
+        format!(
+            "name: unit\nhosts:\n  web:\n    image: site\n    files: [{{src: {src}, dest: /etc/shop.conf, mode: '0600'}}]\nsteps:\n  - exec: {{host: web, command: x}}\n"
+        )
+    };
+    let path = dir.path().join("scenario/unit.yaml");
+    let images = images_dir();
+
+    let scenario = crate::scenario::parse(&path, &text("conf/shop.conf")).unwrap();
+    let engine = FakeEngine::healthy();
+    let report = run(
+        &engine,
+        &scenario,
+        &options(&images),
+        &mut |_: &RunEvent| {},
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.verdict, Verdict::Go);
+    let calls = short_calls(&engine);
+    let put = calls.iter().position(|c| c.starts_with("put ")).unwrap();
+    assert!(
+        calls[put].ends_with("conf/shop.conf web:/etc/shop.conf mode 600"),
+        "{calls:?}"
+    );
+    assert!(calls[put - 1].starts_with("run web from"), "{calls:?}");
+
+    let scenario = crate::scenario::parse(&path, &text("link.conf")).unwrap();
+    let engine = FakeEngine::healthy();
+    let error = run(
+        &engine,
+        &scenario,
+        &options(&images),
+        &mut |_: &RunEvent| {},
+    )
+    .await
+    .unwrap_err();
+    assert!(error.is_input_error());
+    assert!(error.to_string().contains("is a link to"), "{error}");
+    assert!(engine.calls().is_empty(), "{:?}", engine.calls());
+}
