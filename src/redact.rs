@@ -6,6 +6,9 @@
 //! events before reporters see them, the step logs as lines are written, and error
 //! messages. Each occurrence of a value becomes `[redacted:NAME]`.
 //!
+//! Each line of a multi-line value (a key file) is redacted on its own too, since logs
+//! and progress are written line by line.
+//!
 //! Values of fewer than [`SHORT_SECRET`] characters are still redacted, but only where
 //! they stand alone (not inside a longer word or number): replacing every `a` or `42`
 //! of a report would make it unreadable while hiding nothing, since a value that short
@@ -62,11 +65,23 @@ impl fmt::Debug for Redactor {
 impl Redactor {
     pub fn new(secrets: &[Secret]) -> Self {
         let mut values: Vec<(String, String)> = Vec::new();
-        for secret in secrets {
-            if secret.value.is_empty() || values.iter().any(|(v, _)| *v == secret.value) {
-                continue;
+        let mut add = |value: &str, name: &str| {
+            if !value.is_empty() && !values.iter().any(|(v, _)| v == value) {
+                values.push((value.to_string(), redaction_marker(name)));
             }
-            values.push((secret.value.clone(), redaction_marker(&secret.name)));
+        };
+        for secret in secrets {
+            add(&secret.value, &secret.name);
+            // Logs and progress come line by line: each line of a multi-line value (a
+            // key file) is a secret of its own.
+            if secret.value.contains('\n') {
+                for line in secret.value.lines() {
+                    let line = line.trim_end_matches('\r');
+                    if line.chars().count() >= SHORT_SECRET {
+                        add(line, &secret.name);
+                    }
+                }
+            }
         }
         values.sort_by_key(|(value, _)| std::cmp::Reverse(value.len()));
         Redactor { values }
@@ -213,6 +228,19 @@ mod tests {
         );
         assert_eq!(r.redact("42"), "[redacted:PIN]");
         assert_eq!(r.redact(""), "");
+    }
+
+    #[test]
+    fn each_line_of_a_multi_line_value_is_redacted_too() {
+        let r = redactor(&[(
+            "KEY",
+            "-----BEGIN KEY-----\nMIIEvQIBADANBg\n-----END KEY-----\n",
+        )]);
+        assert_eq!(
+            r.redact("-----BEGIN KEY-----\nMIIEvQIBADANBg\n-----END KEY-----\n"),
+            "[redacted:KEY]"
+        );
+        assert_eq!(r.redact("line: MIIEvQIBADANBg"), "line: [redacted:KEY]");
     }
 
     #[test]

@@ -93,3 +93,30 @@ fn check_names_a_file_over_the_size_limit_with_its_size() {
         "{stderr}"
     );
 }
+
+#[test]
+fn check_refuses_a_recipe_file_that_is_a_link_leading_out() {
+    let root = scenario_in_temp("inside.txt", |_| {});
+    let images = root.path().join("images");
+    let recipe = images.join("static-site");
+    std::fs::create_dir_all(&recipe).unwrap();
+    std::fs::write(
+        recipe.join("recipe.yaml"),
+        "suite: bookworm\nfiles:\n  - {src: page.html, dest: /var/www/html/index.html}\n",
+    )
+    .unwrap();
+    std::os::unix::fs::symlink("../../outside.txt", recipe.join("page.html")).unwrap();
+    let path = root.path().join("scenario/s.yaml");
+    let output = rehearse(&[
+        "check",
+        path.to_str().unwrap(),
+        "--images-dir",
+        images.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("`files[0].src` in `") && stderr.contains("is a link to"),
+        "{stderr}"
+    );
+}

@@ -85,7 +85,7 @@ fn check_recipes(scenario: &Scenario, images_dir: &Path) -> Vec<String> {
         }
         seen.push(host.image.clone());
         match load_recipe(images_dir, &host.image) {
-            Ok(_) => {}
+            Ok(recipe) => problems.extend(recipe_file_problems(images_dir, &host.image, &recipe)),
             Err(ImageError::Recipe(diagnostics)) => problems.push(diagnostics.to_string()),
             Err(e) => problems.push(format!(
                 "error: host `{}` in `{}`: {e}",
@@ -95,4 +95,29 @@ fn check_recipes(scenario: &Scenario, images_dir: &Path) -> Vec<String> {
         }
     }
     problems
+}
+
+/// A recipe's files must be inside its folder, links included (the parser cannot see links).
+fn recipe_file_problems(
+    images_dir: &Path,
+    name: &str,
+    recipe: &crate::images::recipe::Recipe,
+) -> Vec<String> {
+    let dir = images_dir.join(name);
+    let file = dir.join("recipe.yaml");
+    recipe
+        .files
+        .iter()
+        .enumerate()
+        .filter_map(|(index, recipe_file)| {
+            let key = format!("files[{index}].src");
+            let origin = crate::local_files::Origin {
+                file: &file,
+                key: &key,
+            };
+            crate::local_files::resolve(&dir, &recipe_file.src, false, origin)
+                .err()
+                .map(|e| format!("error: {e}"))
+        })
+        .collect()
 }
