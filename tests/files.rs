@@ -120,3 +120,18 @@ fn check_refuses_a_recipe_file_that_is_a_link_leading_out() {
         "{stderr}"
     );
 }
+
+#[test]
+fn run_refuses_a_link_leading_out_before_touching_docker() {
+    let root = scenario_in_temp("escape.txt", |dir| {
+        std::os::unix::fs::symlink("../outside.txt", dir.join("escape.txt")).unwrap();
+    });
+    let path = root.path().join("scenario/s.yaml");
+    // No engine at all: the answer must still be "invalid input", not "no engine".
+    let output = rehearse_with_env(
+        &["run", path.to_str().unwrap()],
+        &[("DOCKER_HOST", "unix:///nonexistent/docker.sock")],
+    );
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output.stderr));
+    assert!(text(&output.stderr).contains("is a link to"));
+}

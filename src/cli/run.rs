@@ -21,6 +21,13 @@ pub async fn run(args: &RunArgs) -> i32 {
             return exit_code::INVALID_INPUT;
         }
     };
+    // Checked again by the runner; here so that a bad file reference is invalid input
+    // even before an engine is reached.
+    if let Err(e) = crate::local_files::host_copies(&scenario) {
+        let redactor = crate::redact::Redactor::new(&scenario.secrets);
+        eprintln!("error: {}", redactor.redact(&e.to_string()));
+        return exit_code::INVALID_INPUT;
+    }
     for secret in &scenario.secrets {
         if secret.value.chars().count() < crate::redact::SHORT_SECRET {
             eprintln!(
