@@ -67,6 +67,9 @@ pub enum RunError {
     Image(#[from] ImageError),
     #[error(transparent)]
     Files(#[from] crate::local_files::LocalFileError),
+    /// Any of the above whose message quoted a secret, with the secret redacted.
+    #[error("{message}")]
+    Redacted { message: String, input: bool },
 }
 
 impl RunError {
@@ -77,6 +80,7 @@ impl RunError {
             RunError::Image(
                 ImageError::Recipe(_) | ImageError::RecipeNotFound { .. } | ImageError::File(_)
             ) | RunError::Files(_)
+                | RunError::Redacted { input: true, .. }
         )
     }
 }
@@ -215,8 +219,19 @@ pub async fn run<E: Engine>(
         inner: sink,
         redactor: &redactor,
     };
-    let report = run_redacted(engine, scenario, options, &redactor, &mut sink).await?;
-    Ok(redactor.redact_serialized(&report))
+    match run_redacted(engine, scenario, options, &redactor, &mut sink).await {
+        Ok(report) => Ok(redactor.redact_serialized(&report)),
+        Err(e) => {
+            let message = e.to_string();
+            match redactor.redact(&message) {
+                std::borrow::Cow::Borrowed(_) => Err(e),
+                std::borrow::Cow::Owned(message) => Err(RunError::Redacted {
+                    message,
+                    input: e.is_input_error(),
+                }),
+            }
+        }
+    }
 }
 
 async fn run_redacted<E: Engine>(

@@ -571,3 +571,30 @@ async fn host_files_are_put_in_before_the_host_boots_and_escapes_stop_the_run_ea
     assert!(error.to_string().contains("is a link to"), "{error}");
     assert!(engine.calls().is_empty(), "{:?}", engine.calls());
 }
+
+#[tokio::test]
+async fn an_error_quoting_a_secret_is_redacted() {
+    let text = "name: unit\nhosts:\n  web:\n    image: site\n    files: [{src: '${env:UNIT_FILE}', dest: /etc/x}]\nsteps:\n  - exec: {host: web, command: x}\n";
+    let lookup = |_: &str| Some("private-name.key".to_string());
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = crate::scenario::parse_with_env(
+        &dir.path().join("unit.yaml"),
+        text,
+        &lookup,
+        crate::scenario::UnsetEnv::Refuse,
+    )
+    .unwrap();
+    let images = images_dir();
+    let error = run(
+        &FakeEngine::healthy(),
+        &scenario,
+        &options(&images),
+        &mut |_: &RunEvent| {},
+    )
+    .await
+    .unwrap_err();
+    let message = error.to_string();
+    assert!(!message.contains("private-name.key"), "{message}");
+    assert!(message.contains("[redacted:UNIT_FILE]"), "{message}");
+    assert!(error.is_input_error());
+}
