@@ -156,6 +156,7 @@ mod tests {
             memory: None,
             cpus: None,
             pids: None,
+            files: vec![],
         };
         engine.run_container(&spec).await.unwrap();
     }

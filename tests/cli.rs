@@ -315,3 +315,47 @@ fn schema_report_is_json_schema_for_report_json() {
     );
     assert!(schema["properties"]["gates"].is_object());
 }
+
+#[test]
+fn run_refuses_an_unset_env_variable_before_touching_docker() {
+    let output = rehearse(&["run", "tests/scenarios/env-unset.yaml"]);
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output.stderr));
+    let expected = "\
+error: environment variable `REHEARSE_TEST_NEVER_SET` is not set, but `hosts.web.env.SHOP_DB_PASSWORD` uses it
+  --> tests/scenarios/env-unset.yaml:7:25
+   |
+ 7 |       SHOP_DB_PASSWORD: ${env:REHEARSE_TEST_NEVER_SET}
+   |                         ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+   = help: set it before running, e.g. `export REHEARSE_TEST_NEVER_SET=...`
+
+1 error in tests/scenarios/env-unset.yaml
+";
+    assert_eq!(text(&output.stderr), expected);
+}
+
+#[test]
+fn check_only_warns_about_an_unset_env_variable() {
+    let output = rehearse(&["check", "tests/scenarios/env-unset.yaml"]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    assert_eq!(
+        text(&output.stderr),
+        "warning: environment variable `REHEARSE_TEST_NEVER_SET` is not set \
+         (tests/scenarios/env-unset.yaml:7:25, `hosts.web.env.SHOP_DB_PASSWORD`); \
+         `rehearse run` needs it: `export REHEARSE_TEST_NEVER_SET=...`\n"
+    );
+}
+
+#[test]
+fn a_secret_in_an_invalid_value_is_redacted_from_the_error() {
+    let output = rehearse_with_env(
+        &["check", "tests/scenarios/env-invalid-alias.yaml"],
+        &[("REHEARSE_TEST_ALIAS", "not a/hostname")],
+    );
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = text(&output.stderr);
+    assert!(!stderr.contains("not a/hostname"), "{stderr}");
+    assert!(
+        stderr.contains("[redacted:REHEARSE_TEST_ALIAS]"),
+        "{stderr}"
+    );
+}

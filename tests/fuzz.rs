@@ -11,6 +11,13 @@ use proptest::prelude::*;
 
 fn parse(source: &str) {
     let _ = rehearse::scenario::parse(Path::new("fuzz.yaml"), source);
+    // Every placeholder resolved, to a value that itself looks like one.
+    let _ = rehearse::scenario::parse_with_env(
+        Path::new("fuzz.yaml"),
+        source,
+        &|name| Some(format!("${{env:{name}}}")),
+        rehearse::scenario::UnsetEnv::Refuse,
+    );
 }
 
 #[test]
@@ -23,6 +30,12 @@ fn the_corpus_parses_without_panic_and_in_bounded_time() {
         let source = String::from_utf8_lossy(&bytes);
         let started = Instant::now();
         let result = rehearse::scenario::parse(&path, &source);
+        let _ = rehearse::scenario::parse_with_env(
+            &path,
+            &source,
+            &|name| (name.len() % 2 == 0).then(|| "x".repeat(name.len())),
+            rehearse::scenario::UnsetEnv::Refuse,
+        );
         // Hostile input is an error, never a hang (an alias bomb expanding, say).
         assert!(
             started.elapsed() < Duration::from_secs(5),

@@ -12,14 +12,14 @@ use crate::exit_code;
 use crate::report::terminal::{Detail, LiveView, render_summary};
 use crate::report::{Verdict, write_all};
 use crate::runner::{RunOptions, new_run_id, run as run_scenario};
-use crate::scenario::Scenario;
+use crate::scenario::{Scenario, UnsetEnv};
 
 pub async fn run(args: &RunArgs) -> i32 {
     // Every scenario is validated before anything runs, and every error is shown.
     let mut scenarios = Vec::new();
     let mut invalid = false;
     for path in &args.scenarios {
-        match load_scenario(path) {
+        match load_scenario(path, UnsetEnv::Refuse).and_then(|s| validate(&s).map(|()| s)) {
             Ok(scenario) => scenarios.push((path.clone(), scenario)),
             Err(message) => {
                 eprintln!("{message}");
@@ -42,6 +42,26 @@ pub async fn run(args: &RunArgs) -> i32 {
         return exit_code::INVALID_INPUT;
     }
     super::matrix::run_matrix(args, scenarios).await
+}
+
+/// What `load_scenario` cannot see: files the hosts get (their links and sizes need
+/// the file system) — checked again by the runner, here so a bad reference is invalid
+/// input before an engine is reached. Warns about secrets too short to redact safely.
+fn validate(scenario: &Scenario) -> Result<(), String> {
+    if let Err(e) = crate::local_files::host_copies(scenario) {
+        let redactor = crate::redact::Redactor::new(&scenario.secrets);
+        return Err(format!("error: {}", redactor.redact(&e.to_string())));
+    }
+    for secret in &scenario.secrets {
+        if secret.value.chars().count() < crate::redact::SHORT_SECRET {
+            eprintln!(
+                "warning: `{}` is shorter than {} characters: it is redacted only where it stands alone, not inside longer words",
+                secret.name,
+                crate::redact::SHORT_SECRET
+            );
+        }
+    }
+    Ok(())
 }
 
 /// One scenario: live progress, its summary, its report folder, its exit code.
@@ -82,7 +102,8 @@ async fn run_one(args: &RunArgs, path: &Path, scenario: &Scenario) -> i32 {
     let report = match run_scenario(&engine, scenario, &options, &mut view).await {
         Ok(report) => report,
         Err(e) => {
-            eprintln!("error: {e}");
+            let redactor = crate::redact::Redactor::new(&scenario.secrets);
+            eprintln!("error: {}", redactor.redact(&e.to_string()));
             return if e.is_input_error() {
                 exit_code::INVALID_INPUT
             } else {

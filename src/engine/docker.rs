@@ -27,6 +27,8 @@ use super::{
 /// Timeout of ordinary engine calls (inspect, create, remove...).
 const CALL_TIMEOUT: Duration = Duration::from_secs(60);
 /// Timeout of calls that move a lot of data (builds, imports): the client's own limit.
+/// Copying a scenario's files into a host (up to the total limit, 256 MiB by default).
+const UPLOAD_TIMEOUT: Duration = Duration::from_secs(600);
 const LONG_CALL_TIMEOUT: Duration = Duration::from_secs(3600);
 
 /// A connection to a Docker engine (local socket or `DOCKER_HOST`).
@@ -392,16 +394,41 @@ impl Engine for DockerEngine {
             self.docker.create_container(Some(options), body),
         )
         .await?;
-        within(
-            "start container",
-            &spec.name,
-            CALL_TIMEOUT,
-            self.docker.start_container(
-                &created.id,
-                None::<bollard::query_parameters::StartContainerOptions>,
-            ),
-        )
-        .await?;
+        let started = async {
+            if !spec.files.is_empty() {
+                let options = bollard::query_parameters::UploadToContainerOptionsBuilder::default()
+                    .path("/")
+                    .build();
+                let archive = crate::local_files::archive_stream(spec.files.clone());
+                within(
+                    "copy files into container",
+                    &spec.name,
+                    UPLOAD_TIMEOUT,
+                    self.docker.upload_to_container(
+                        &created.id,
+                        Some(options),
+                        bollard::body_try_stream(archive),
+                    ),
+                )
+                .await?;
+            }
+            within(
+                "start container",
+                &spec.name,
+                CALL_TIMEOUT,
+                self.docker.start_container(
+                    &created.id,
+                    None::<bollard::query_parameters::StartContainerOptions>,
+                ),
+            )
+            .await
+        };
+        if let Err(e) = started.await {
+            // The caller never learns the id of a container that did not start: remove
+            // it here rather than leave it to `rehearse gc`.
+            let _ = self.remove_container(&created.id).await;
+            return Err(e);
+        }
         Ok(created.id)
     }
 

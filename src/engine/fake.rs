@@ -168,6 +168,15 @@ impl Engine for FakeEngine {
 
     async fn run_container(&self, spec: &ContainerSpec) -> Result<String, EngineError> {
         self.record(format!("run {} from {}", spec.name, spec.image));
+        for file in &spec.files {
+            self.record(format!(
+                "put {} {}:{} mode {:o}",
+                file.local.display(),
+                spec.name,
+                file.dest,
+                file.mode
+            ));
+        }
         self.live.lock().unwrap().push(LabelledResource {
             kind: ResourceKind::Container,
             id: spec.name.clone(),

@@ -76,6 +76,20 @@ pub struct ContainerSpec {
     pub cpus: Option<f64>,
     /// Most processes (and threads) the host may run.
     pub pids: Option<i64>,
+    /// Local files put into the container after it is created, before it starts, so
+    /// that its services see them from their first start.
+    pub files: Vec<FileCopy>,
+}
+
+/// One local file copied into a container.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileCopy {
+    /// The file on this machine (already checked: see [`crate::local_files`]).
+    pub local: std::path::PathBuf,
+    /// Absolute path in the container.
+    pub dest: String,
+    /// Permission bits.
+    pub mode: u32,
 }
 
 /// Output of a command run inside a container.

@@ -152,7 +152,15 @@ fn read_files(
         .iter()
         .enumerate()
         .map(|(index, file)| {
-            let path: PathBuf = recipe_dir.join(&file.src);
+            // The parser refused `..` and absolute paths; a link leading out is found here.
+            let key = format!("files[{index}].src");
+            let recipe_file = recipe_dir.join("recipe.yaml");
+            let origin = crate::local_files::Origin {
+                file: &recipe_file,
+                key: &key,
+            };
+            let path: PathBuf =
+                crate::local_files::resolve(recipe_dir, &file.src, false, origin)?.path;
             let data = read(&path)?;
             Ok((format!("files/{index}"), data, file.mode.unwrap_or(0o644)))
         })

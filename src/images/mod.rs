@@ -97,6 +97,8 @@ pub enum ImageError {
     Bootstrap { suite: String, detail: String },
     #[error(transparent)]
     Engine(#[from] EngineError),
+    #[error(transparent)]
+    File(#[from] crate::local_files::LocalFileError),
 }
 
 fn available_hint(available: &[String]) -> String {

@@ -109,7 +109,7 @@ fn decode_file(d: &Decoder, index: usize, node: &Spanned<Node>) -> Option<Recipe
 
 /// An octal string such as `"0644"`. A bare YAML number is refused: `0644`
 /// unquoted is read as decimal 644, not what the author meant.
-fn decode_mode(d: &Decoder, node: &Spanned<Node>) -> Option<u32> {
+pub(crate) fn decode_mode(d: &Decoder, node: &Spanned<Node>) -> Option<u32> {
     if let Node::Int(_) | Node::Float(_) = node.value {
         d.error_with_help(
             Mark::of(node),

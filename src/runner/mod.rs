@@ -7,6 +7,7 @@ mod event;
 pub(crate) mod host_files;
 pub(crate) mod log_watch;
 mod provision;
+mod step_log;
 mod steps;
 mod systemd;
 
@@ -16,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
 
+use event::RedactingSink;
 pub use event::{EventSink, RunEvent};
 pub use systemd::BootState;
 
@@ -23,6 +25,7 @@ use crate::engine::{Engine, EngineError, KEEP_LABEL, OWNER_LABEL, RUN_LABEL};
 use crate::finding::Finding;
 use crate::images::{BuildSettings, ImageError};
 use crate::probe::{CheckOutcome, HostAddresses};
+use crate::redact::Redactor;
 use crate::report::{
     Environment, NOT_COVERED, ProbeReport, Report, SCHEMA_VERSION, StepReport, StepStatus,
 };
@@ -75,6 +78,11 @@ pub enum RunError {
         "no checkpoint before step `{step}` matches this scenario: an earlier run must reach that step with the same hosts, images and steps before it; run once without `--from`"
     )]
     NoCheckpoint { step: String },
+    #[error(transparent)]
+    Files(#[from] crate::local_files::LocalFileError),
+    /// Any of the above whose message quoted a secret, with the secret redacted.
+    #[error("{message}")]
+    Redacted { message: String, input: bool },
 }
 
 impl RunError {
@@ -82,8 +90,11 @@ impl RunError {
     pub fn is_input_error(&self) -> bool {
         matches!(
             self,
-            RunError::Image(ImageError::Recipe(_) | ImageError::RecipeNotFound { .. })
+            RunError::Image(
+                ImageError::Recipe(_) | ImageError::RecipeNotFound { .. } | ImageError::File(_)
+            ) | RunError::Files(_)
                 | RunError::NoCheckpoint { .. }
+                | RunError::Redacted { input: true, .. }
         )
     }
 }
@@ -210,6 +221,8 @@ struct Rehearsal<'a, E: Engine> {
     options: &'a RunOptions,
     /// Resources created so far, for cleanup.
     created: &'a Mutex<Created>,
+    /// The scenario's secrets, for what is written without going through events.
+    redactor: &'a Redactor,
 }
 
 /// The run's own network, on which its hosts find each other by name.
@@ -241,6 +254,35 @@ pub async fn run<E: Engine>(
     options: &RunOptions,
     sink: &mut dyn EventSink,
 ) -> Result<Report, RunError> {
+    // Every secret the scenario resolved is redacted from the events, the logs and the
+    // report here, whatever prints or writes them afterwards.
+    let redactor = Redactor::new(&scenario.secrets);
+    let mut sink = RedactingSink {
+        inner: sink,
+        redactor: &redactor,
+    };
+    match run_redacted(engine, scenario, options, &redactor, &mut sink).await {
+        Ok(report) => Ok(redactor.redact_serialized(&report)),
+        Err(e) => {
+            let message = e.to_string();
+            match redactor.redact(&message) {
+                std::borrow::Cow::Borrowed(_) => Err(e),
+                std::borrow::Cow::Owned(message) => Err(RunError::Redacted {
+                    message,
+                    input: e.is_input_error(),
+                }),
+            }
+        }
+    }
+}
+
+async fn run_redacted<E: Engine>(
+    engine: &E,
+    scenario: &Scenario,
+    options: &RunOptions,
+    redactor: &Redactor,
+    sink: &mut dyn EventSink,
+) -> Result<Report, RunError> {
     let started_at = jiff::Timestamp::now();
     let clock = Instant::now();
     let created = Mutex::new(Created::default());
@@ -256,6 +298,7 @@ pub async fn run<E: Engine>(
         scenario,
         options,
         created: &created,
+        redactor,
     };
     let (backup_jobs, backup_queue) = tokio::sync::mpsc::unbounded_channel();
     state.backup_jobs = Some(backup_jobs);

@@ -9,7 +9,7 @@ use super::systemd::{BootState, wait_booted};
 use super::{
     Created, EventSink, Rehearsal, RunError, RunEvent, RunState, network_name, run_labels,
 };
-use crate::engine::{ContainerSpec, Engine};
+use crate::engine::{ContainerSpec, Engine, FileCopy};
 use crate::finding::Finding;
 use crate::images::{BuiltImage, ensure_image};
 use crate::report::{ImageReport, StepReport, StepStatus};
@@ -37,6 +37,9 @@ pub(super) async fn provision<E: Engine>(
         name: "provision".into(),
         kind: "provision",
     });
+    // Files are checked before anything is created: a reference leaving the scenario's
+    // folder or a file over the limits is the user's input to fix.
+    let mut copies = crate::local_files::host_copies(scenario)?;
     let info = engine.info().await?;
     state.environment.engine_version = info.server_version.clone();
     state.environment.api_version = info.api_version.clone();
@@ -70,7 +73,8 @@ pub(super) async fn provision<E: Engine>(
             Some(found) => found.images[&host.name].clone(),
             None => images[&host.image].reference.clone(),
         };
-        if let Err(detail) = start_host(r, host, &image, sink, state).await? {
+        let files = copies.remove(&host.name).unwrap_or_default();
+        if let Err(detail) = start_host(r, host, &image, files, sink, state).await? {
             // A host cannot fail to boot "because of the stack" when the engine is gone.
             if let Err(e) = engine.info().await
                 && e.is_connection()
@@ -171,6 +175,7 @@ pub(super) async fn start_host<E: Engine>(
     r: &Rehearsal<'_, E>,
     host: &Host,
     image: &str,
+    files: Vec<FileCopy>,
     sink: &mut dyn EventSink,
     state: &mut RunState,
 ) -> Result<Result<(), String>, RunError> {
@@ -207,6 +212,7 @@ pub(super) async fn start_host<E: Engine>(
                 .min(f64::from(state.engine_cpus.max(1))),
         ),
         pids: Some(host.pids.unwrap_or(DEFAULT_PIDS)),
+        files,
     };
     let id = engine.run_container(&spec).await?;
     lock(r.created)

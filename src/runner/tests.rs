@@ -632,3 +632,138 @@ async fn without_a_backup_on_the_store_there_is_nothing_to_restore() {
         )
     );
 }
+
+#[tokio::test]
+async fn secrets_never_reach_events_report_or_logs() {
+    const SECRET: &str = "Pw-0ae1f2";
+    let text = r#"
+name: unit
+hosts:
+  web: {image: site}
+steps:
+  - exec: {host: web, command: 'echo ${env:UNIT_PW}'}
+  - exec: {host: web, command: 'fail ${env:UNIT_PW}'}
+"#;
+    let lookup = |name: &str| (name == "UNIT_PW").then(|| SECRET.to_string());
+    let scenario = crate::scenario::parse_with_env(
+        Path::new("unit.yaml"),
+        text,
+        &lookup,
+        crate::scenario::UnsetEnv::Refuse,
+    )
+    .unwrap();
+    let engine = FakeEngine::new(|_, argv| {
+        let line = argv.last().cloned().unwrap_or_default();
+        if let Some(secret) = line.strip_prefix("fail ") {
+            ExecOutput {
+                exit_code: 1,
+                stdout: String::new(),
+                stderr: format!("denied for {secret}\n"),
+            }
+        } else if let Some(secret) = line.strip_prefix("echo ") {
+            ok(&format!("{secret}\n"))
+        } else {
+            ok("running\n")
+        }
+    });
+    let images = images_dir();
+    let logs = tempfile::tempdir().unwrap();
+    let mut options = options(&images);
+    options.logs_dir = Some(logs.path().to_path_buf());
+    let mut events = Vec::new();
+    let report = run(&engine, &scenario, &options, &mut |e: &RunEvent| {
+        events.push(format!("{e:?}"))
+    })
+    .await
+    .unwrap();
+    // The secret did flow: the fake engine saw it in the commands.
+    assert!(engine.calls().iter().any(|c| c.contains(SECRET)));
+    let json = serde_json::to_string(&report).unwrap();
+    let events = events.join("\n");
+    let mut log_text = String::new();
+    for entry in std::fs::read_dir(logs.path()).unwrap() {
+        log_text.push_str(&std::fs::read_to_string(entry.unwrap().path()).unwrap());
+    }
+    assert!(!log_text.is_empty());
+    for (what, text) in [("report", &json), ("events", &events), ("logs", &log_text)] {
+        assert!(!text.contains(SECRET), "{what} leaks the secret: {text}");
+        assert!(text.contains("[redacted:UNIT_PW]"), "{what}: {text}");
+    }
+    assert!(json.contains("denied for [redacted:UNIT_PW]"), "{json}");
+}
+
+#[tokio::test]
+async fn host_files_are_put_in_before_the_host_boots_and_escapes_stop_the_run_early() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("scenario/conf")).unwrap();
+    std::fs::write(dir.path().join("scenario/conf/shop.conf"), "x\n").unwrap();
+    std::fs::write(dir.path().join("outside.conf"), "y\n").unwrap();
+    std::os::unix::fs::symlink("../outside.conf", dir.path().join("scenario/link.conf")).unwrap();
+    let text = |src: &str| {
+        format!(
+            "name: unit\nhosts:\n  web:\n    image: site\n    files: [{{src: {src}, dest: /etc/shop.conf, mode: '0600'}}]\nsteps:\n  - exec: {{host: web, command: x}}\n"
+        )
+    };
+    let path = dir.path().join("scenario/unit.yaml");
+    let images = images_dir();
+
+    let scenario = crate::scenario::parse(&path, &text("conf/shop.conf")).unwrap();
+    let engine = FakeEngine::healthy();
+    let report = run(
+        &engine,
+        &scenario,
+        &options(&images),
+        &mut |_: &RunEvent| {},
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.verdict, Verdict::Go);
+    let calls = short_calls(&engine);
+    let put = calls.iter().position(|c| c.starts_with("put ")).unwrap();
+    assert!(
+        calls[put].ends_with("conf/shop.conf web:/etc/shop.conf mode 600"),
+        "{calls:?}"
+    );
+    assert!(calls[put - 1].starts_with("run web from"), "{calls:?}");
+
+    let scenario = crate::scenario::parse(&path, &text("link.conf")).unwrap();
+    let engine = FakeEngine::healthy();
+    let error = run(
+        &engine,
+        &scenario,
+        &options(&images),
+        &mut |_: &RunEvent| {},
+    )
+    .await
+    .unwrap_err();
+    assert!(error.is_input_error());
+    assert!(error.to_string().contains("is a link to"), "{error}");
+    assert!(engine.calls().is_empty(), "{:?}", engine.calls());
+}
+
+#[tokio::test]
+async fn an_error_quoting_a_secret_is_redacted() {
+    let text = "name: unit\nhosts:\n  web:\n    image: site\n    files: [{src: '${env:UNIT_FILE}', dest: /etc/x}]\nsteps:\n  - exec: {host: web, command: x}\n";
+    let lookup = |_: &str| Some("private-name.key".to_string());
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = crate::scenario::parse_with_env(
+        &dir.path().join("unit.yaml"),
+        text,
+        &lookup,
+        crate::scenario::UnsetEnv::Refuse,
+    )
+    .unwrap();
+    let images = images_dir();
+    let error = run(
+        &FakeEngine::healthy(),
+        &scenario,
+        &options(&images),
+        &mut |_: &RunEvent| {},
+    )
+    .await
+    .unwrap_err();
+    let message = error.to_string();
+    assert!(!message.contains("private-name.key"), "{message}");
+    assert!(message.contains("[redacted:UNIT_FILE]"), "{message}");
+    assert!(error.is_input_error());
+}

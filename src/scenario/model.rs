@@ -6,6 +6,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+pub use super::env::UnsetReference;
+pub use crate::redact::Secret;
+
 /// A scenario after validation: hosts, probes, ordered steps and gates.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Scenario {
@@ -19,6 +22,16 @@ pub struct Scenario {
     pub monitors: Vec<Monitor>,
     pub steps: Vec<Step>,
     pub gates: Vec<Gate>,
+    /// Host `files:` may name files outside the scenario's folder (absolute paths,
+    /// `..`, links leading out). Off by default.
+    pub allow_files_outside: bool,
+    pub file_limits: FileLimits,
+    /// Values taken from the environment for `${env:NAME}` placeholders: every
+    /// output of a run redacts them.
+    pub secrets: Vec<Secret>,
+    /// Placeholders left as they are because their variable is not set (only when
+    /// parsed with [`UnsetEnv::Keep`](super::UnsetEnv::Keep)).
+    pub unset_env: Vec<UnsetReference>,
 }
 
 impl Scenario {
@@ -51,6 +64,44 @@ pub struct Host {
     /// Process (and thread) limit.
     pub pids: Option<i64>,
     pub env: Vec<(String, String)>,
+    /// Local files put into the host before it boots.
+    pub files: Vec<HostFile>,
+}
+
+/// A local file copied into a host at provision time (e.g. the production
+/// configuration), before the host boots.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostFile {
+    /// Relative to the scenario's folder and inside it (checked without I/O here;
+    /// links are checked when the file is read).
+    pub src: PathBuf,
+    /// Absolute path in the host.
+    pub dest: String,
+    /// Permission bits (default `0644`).
+    pub mode: u32,
+}
+
+/// Size limits on the files a scenario copies into its hosts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileLimits {
+    /// Bytes of one file.
+    pub per_file: u64,
+    /// Bytes of all files of all hosts together.
+    pub total: u64,
+}
+
+impl FileLimits {
+    pub const DEFAULT_PER_FILE: u64 = 64 * 1024 * 1024;
+    pub const DEFAULT_TOTAL: u64 = 256 * 1024 * 1024;
+}
+
+impl Default for FileLimits {
+    fn default() -> Self {
+        FileLimits {
+            per_file: Self::DEFAULT_PER_FILE,
+            total: Self::DEFAULT_TOTAL,
+        }
+    }
 }
 
 /// What runs as PID 1 in the host.

@@ -10,7 +10,9 @@ use std::time::Duration;
 
 use serde_saphyr::Spanned;
 
+use super::env::{self, UnsetEnv};
 use super::model::*;
+use crate::redact::Redactor;
 use crate::yaml::{Decoder, Diagnostics, MapDecoder, Mark, Node, closest, load, one_of};
 
 pub(crate) const SCENARIO_KEYS: &[&str] = &[
@@ -21,7 +23,11 @@ pub(crate) const SCENARIO_KEYS: &[&str] = &[
     "monitors",
     "steps",
     "gates",
+    "allow_files_outside",
+    "file_limits",
 ];
+pub(crate) const FILE_LIMITS_KEYS: &[&str] = &["per_file", "total"];
+pub(crate) const HOST_FILE_KEYS: &[&str] = &["src", "dest", "mode"];
 pub(crate) const MONITOR_KEYS: &[&str] = &["http", "rate", "marker_header", "writes"];
 pub(crate) const WRITES_KEYS: &[&str] = &["field", "serving", "old"];
 pub(crate) const TOKEN_QUERY_KEYS: &[&str] = &["host", "command"];
@@ -30,8 +36,9 @@ pub(crate) const DATABASE_KINDS: &[&str] = &["mariadb", "postgresql"];
 pub(crate) const DNS_SWITCH_KEYS: &[&str] = &["to", "over", "monitors"];
 pub(crate) const DRAIN_CHECK_KEYS: &[&str] = &["host", "log", "quiet"];
 pub(crate) const MONITOR_STEP_KEYS: &[&str] = &["start", "stop"];
-pub(crate) const HOST_KEYS: &[&str] =
-    &["image", "init", "aliases", "memory", "cpus", "pids", "env"];
+pub(crate) const HOST_KEYS: &[&str] = &[
+    "image", "init", "aliases", "memory", "cpus", "pids", "env", "files",
+];
 pub(crate) const PROBE_KEYS: &[&str] = &["http", "tcp", "exec", "retry"];
 pub(crate) const PROBE_KINDS: &[&str] = &["http", "tcp", "exec"];
 pub(crate) const RETRY_KEYS: &[&str] = &["interval", "deadline"];
@@ -142,11 +149,45 @@ const STEP_NAME_COMMAND_CHARS: usize = 40;
 
 /// Parses and validates a scenario. `path` is only used in messages and kept in
 /// [`Scenario::path`]; the caller reads the file.
+///
+/// `${env:NAME}` placeholders are kept as they are; [`parse_with_env`] substitutes them.
 pub fn parse(path: &Path, source: &str) -> Result<Scenario, Diagnostics> {
-    let root = load(source).map_err(|error| Diagnostics::new(path, source, vec![error]))?;
+    parse_with_env(path, source, &|_| None, UnsetEnv::Keep)
+}
+
+/// Like [`parse`], with every `${env:NAME}` placeholder replaced by what `lookup`
+/// gives for `NAME` (the caller passes the process environment). The values become
+/// [`Scenario::secrets`]; diagnostics never show them.
+pub fn parse_with_env(
+    path: &Path,
+    source: &str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+    unset: UnsetEnv,
+) -> Result<Scenario, Diagnostics> {
+    let mut root = load(source).map_err(|error| Diagnostics::new(path, source, vec![error]))?;
+    let found = env::substitute(&mut root, source, lookup, unset);
     let decoder = Decoder::new();
-    let scenario = decode_scenario(&decoder, &root, path);
-    decoder.finish(path, source, scenario)
+    for error in found.errors {
+        decoder.report(error);
+    }
+    let scenario = decode_scenario(&decoder, &root, path).map(|mut scenario| {
+        scenario.secrets = found.secrets.clone();
+        scenario.unset_env = found.unset;
+        scenario
+    });
+    decoder
+        .finish(path, source, scenario)
+        .map_err(|mut diagnostics| {
+            // A value that failed validation may be quoted in its message.
+            let redactor = Redactor::new(&found.secrets);
+            for error in &mut diagnostics.errors {
+                redactor.redact_string(&mut error.message);
+                if let Some(help) = &mut error.help {
+                    redactor.redact_string(help);
+                }
+            }
+            diagnostics
+        })
 }
 
 fn decode_scenario(d: &Decoder, root: &Spanned<Node>, path: &Path) -> Option<Scenario> {
@@ -159,8 +200,13 @@ fn decode_scenario(d: &Decoder, root: &Spanned<Node>, path: &Path) -> Option<Sce
         probes: key_names(m.opt("probes")),
         monitors: key_names(m.opt("monitors")),
     };
+    let allow_files_outside = m.opt_bool("allow_files_outside").unwrap_or(false);
+    let file_limits = m
+        .opt("file_limits")
+        .map(|node| decode_file_limits(d, node))
+        .unwrap_or_default();
     let hosts = hosts_node
-        .map(|node| decode_hosts(d, node))
+        .map(|node| decode_hosts(d, node, allow_files_outside))
         .unwrap_or_default();
     let probes = m
         .opt("probes")
@@ -187,6 +233,10 @@ fn decode_scenario(d: &Decoder, root: &Spanned<Node>, path: &Path) -> Option<Sce
         monitors,
         steps,
         gates,
+        allow_files_outside,
+        file_limits,
+        secrets: Vec::new(),
+        unset_env: Vec::new(),
     })
 }
 
@@ -257,7 +307,7 @@ fn one_or_many(node: &Spanned<Node>) -> Vec<&Spanned<Node>> {
 
 // ---------------------------------------------------------------- hosts
 
-fn decode_hosts(d: &Decoder, node: &Spanned<Node>) -> Vec<Host> {
+fn decode_hosts(d: &Decoder, node: &Spanned<Node>, allow_outside: bool) -> Vec<Host> {
     let Some(m) = d.open_map(node, "`hosts`") else {
         return Vec::new();
     };
@@ -267,12 +317,12 @@ fn decode_hosts(d: &Decoder, node: &Spanned<Node>) -> Vec<Host> {
     m.entries()
         .filter_map(|(name, value)| {
             check_key_name(d, name, check_host_name);
-            decode_host(d, &name.value, value)
+            decode_host(d, &name.value, value, allow_outside)
         })
         .collect()
 }
 
-fn decode_host(d: &Decoder, name: &str, node: &Spanned<Node>) -> Option<Host> {
+fn decode_host(d: &Decoder, name: &str, node: &Spanned<Node>, allow_outside: bool) -> Option<Host> {
     let what = format!("host `{name}`");
     let m = d.map(node, &what, HOST_KEYS)?;
     // Every field is decoded before `?` so that one missing value does not hide
@@ -284,6 +334,9 @@ fn decode_host(d: &Decoder, name: &str, node: &Spanned<Node>) -> Option<Host> {
     let cpus = m.opt_positive_number("cpus");
     let pids = m.opt_int_in("pids", 16..=1_000_000);
     let env = m.opt("env").map(|node| decode_env(d, node, &what));
+    let files = m
+        .opt("files")
+        .map(|node| decode_host_files(d, node, &what, allow_outside));
     Some(Host {
         name: name.to_string(),
         image: image?,
@@ -293,7 +346,93 @@ fn decode_host(d: &Decoder, name: &str, node: &Spanned<Node>) -> Option<Host> {
         cpus,
         pids,
         env: env.unwrap_or_default(),
+        files: files.unwrap_or_default(),
     })
+}
+
+fn decode_file_limits(d: &Decoder, node: &Spanned<Node>) -> FileLimits {
+    let Some(m) = d.map(node, "`file_limits`", FILE_LIMITS_KEYS) else {
+        return FileLimits::default();
+    };
+    FileLimits {
+        per_file: m
+            .opt_byte_size("per_file")
+            .unwrap_or(FileLimits::DEFAULT_PER_FILE),
+        total: m
+            .opt_byte_size("total")
+            .unwrap_or(FileLimits::DEFAULT_TOTAL),
+    }
+}
+
+fn decode_host_files(
+    d: &Decoder,
+    node: &Spanned<Node>,
+    host: &str,
+    allow_outside: bool,
+) -> Vec<HostFile> {
+    d.list_of(node, "`files`", |index, item| {
+        let m = d.map(item, &format!("file {} of {host}", index + 1), HOST_FILE_KEYS)?;
+        let src = m.required("src").and_then(|node| {
+            let src = d.str(node, "`src`")?;
+            match check_local_source(&src, allow_outside) {
+                Ok(()) => Some(src),
+                Err(message) => {
+                    d.error_with_help(
+                        Mark::of(node),
+                        message,
+                        "name a file inside the scenario's folder, or set `allow_files_outside: true` at the top of the scenario",
+                    );
+                    None
+                }
+            }
+        });
+        let dest = m.required_str_where("dest", check_host_destination);
+        let mode = m
+            .opt("mode")
+            .map(|node| crate::images::recipe::decode_mode(d, node));
+        Some(HostFile {
+            src: src?.into(),
+            dest: dest?,
+            mode: match mode {
+                Some(mode) => mode?,
+                None => 0o644,
+            },
+        })
+    })
+    .unwrap_or_default()
+}
+
+/// Relative to the scenario's folder and not leaving it, unless allowed.
+fn check_local_source(src: &str, allow_outside: bool) -> Result<(), String> {
+    if src.is_empty() {
+        return Err("`src` must name a file".into());
+    }
+    if allow_outside {
+        return Ok(());
+    }
+    if src.starts_with('/') {
+        return Err(format!(
+            "invalid `src` `{src}`: expected a path relative to the scenario's folder"
+        ));
+    }
+    if src.split('/').any(|part| part == "..") {
+        return Err(format!(
+            "invalid `src` `{src}`: `..` would leave the scenario's folder"
+        ));
+    }
+    Ok(())
+}
+
+fn check_host_destination(dest: &str) -> Result<(), String> {
+    if !dest.starts_with('/') || dest.ends_with('/') {
+        return Err(format!(
+            "invalid `dest` `{dest}`: expected the absolute path of a file in the host"
+        ));
+    }
+    if dest.split('/').any(|part| part == "..") {
+        return Err(format!("invalid `dest` `{dest}`: contains `..`"));
+    }
+    Ok(())
 }
 
 fn decode_aliases(d: &Decoder, node: &Spanned<Node>) -> Vec<String> {
@@ -1558,6 +1697,115 @@ mod tests {
         let mut all = errors(source);
         assert_eq!(all.len(), 1, "{all:#?}");
         all.remove(0)
+    }
+
+    fn secret_env(name: &str) -> Option<String> {
+        (name == "SHOP_TOKEN").then(|| "Tk/9f8e7d".to_string())
+    }
+
+    #[test]
+    fn env_placeholders_are_resolved_and_become_secrets() {
+        let source = format!(
+            "{HEADER}    env:\n      TOKEN: ${{env:SHOP_TOKEN}}\nsteps:\n  - exec: {{host: web, command: 'echo ${{env:SHOP_TOKEN}}'}}\n"
+        );
+        let scenario =
+            parse_with_env(Path::new("t.yaml"), &source, &secret_env, UnsetEnv::Refuse).unwrap();
+        assert_eq!(
+            scenario.hosts[0].env,
+            [("TOKEN".into(), "Tk/9f8e7d".into())]
+        );
+        let StepKind::Exec(exec) = &scenario.steps[0].kind else {
+            panic!()
+        };
+        assert_eq!(exec.command, Command::Shell("echo Tk/9f8e7d".into()));
+        assert_eq!(scenario.secrets.len(), 1);
+        assert_eq!(scenario.secrets[0].name, "SHOP_TOKEN");
+        // Without the environment the placeholder stays, as `check` sees it.
+        let kept = parse(Path::new("t.yaml"), &source).unwrap();
+        assert!(kept.secrets.is_empty());
+        assert_eq!(kept.unset_env.len(), 2);
+    }
+
+    #[test]
+    fn an_unset_env_variable_is_shown_at_its_placeholder() {
+        let source = format!(
+            "{HEADER}    env:\n      TOKEN: \"${{env:NOT_SET_HERE}}\"\nsteps: [{{exec: {{host: web, command: x}}}}]\n"
+        );
+        let error = parse_with_env(Path::new("t.yaml"), &source, &secret_env, UnsetEnv::Refuse)
+            .unwrap_err()
+            .to_string();
+        let expected = "\
+error: environment variable `NOT_SET_HERE` is not set, but `hosts.web.env.TOKEN` uses it
+  --> t.yaml:6:15
+   |
+ 6 |       TOKEN: \"${env:NOT_SET_HERE}\"
+   |               ^^^^^^^^^^^^^^^^^^^
+   = help: set it before running, e.g. `export NOT_SET_HERE=...`
+
+1 error in t.yaml";
+        assert_eq!(error, expected);
+    }
+
+    #[test]
+    fn a_secret_in_an_invalid_value_is_not_shown_in_the_error() {
+        let source = format!(
+            "{HEADER}    aliases: ['${{env:SHOP_TOKEN}}']\nsteps: [{{exec: {{host: web, command: x}}}}]\n"
+        );
+        let error = parse_with_env(Path::new("t.yaml"), &source, &secret_env, UnsetEnv::Refuse)
+            .unwrap_err()
+            .to_string();
+        assert!(!error.contains("Tk/9f8e7d"), "{error}");
+        assert!(error.contains("[redacted:SHOP_TOKEN]"), "{error}");
+    }
+
+    #[test]
+    fn host_files_limits_and_the_outside_switch() {
+        let source = format!(
+            "{HEADER}    files:\n      - {{src: conf/shop.conf, dest: /etc/apache2/sites-available/shop.conf}}\n      - {{src: bin/run, dest: /usr/local/bin/run, mode: \"0755\"}}\nfile_limits: {{per_file: 1M}}\nsteps: [{{exec: {{host: web, command: x}}}}]\n"
+        );
+        let scenario = parse(Path::new("t.yaml"), &source).unwrap();
+        assert_eq!(
+            scenario.hosts[0].files,
+            [
+                HostFile {
+                    src: "conf/shop.conf".into(),
+                    dest: "/etc/apache2/sites-available/shop.conf".into(),
+                    mode: 0o644
+                },
+                HostFile {
+                    src: "bin/run".into(),
+                    dest: "/usr/local/bin/run".into(),
+                    mode: 0o755
+                }
+            ]
+        );
+        assert_eq!(scenario.file_limits.per_file, 1 << 20);
+        assert_eq!(scenario.file_limits.total, FileLimits::DEFAULT_TOTAL);
+        assert!(!scenario.allow_files_outside);
+    }
+
+    #[test]
+    fn host_files_leaving_the_folder_are_refused_unless_allowed() {
+        let files = "    files:\n      - {src: ../secret, dest: /a}\n      - {src: /etc/shadow, dest: /b}\n      - {src: ok, dest: relative}\n";
+        let steps = "steps: [{exec: {host: web, command: x}}]\n";
+        let source = format!("{HEADER}{files}{steps}");
+        let found: Vec<String> = errors(&source).into_iter().map(|e| e.message).collect();
+        assert_eq!(
+            found,
+            [
+                "invalid `src` `../secret`: `..` would leave the scenario's folder",
+                "invalid `src` `/etc/shadow`: expected a path relative to the scenario's folder",
+                "invalid `dest` `relative`: expected the absolute path of a file in the host",
+            ]
+        );
+        let allowed = format!("allow_files_outside: true\n{HEADER}{files}{steps}").replacen(
+            "dest: relative",
+            "dest: /c",
+            1,
+        );
+        let scenario = parse(Path::new("t.yaml"), &allowed).unwrap();
+        assert!(scenario.allow_files_outside);
+        assert_eq!(scenario.hosts[0].files.len(), 3);
     }
 
     #[test]

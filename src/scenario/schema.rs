@@ -51,6 +51,20 @@ pub fn json_schema() -> Value {
                 "description": "Conditions the GO verdict requires, besides the built-in ones.",
                 "type": "array",
                 "items": {"$ref": "#/$defs/gate"}
+            },
+            "allow_files_outside": {
+                "description": "Let host `files:` name files outside the scenario's folder (absolute paths, `..`, links leading out).",
+                "type": "boolean",
+                "default": false
+            },
+            "file_limits": {
+                "description": "Size limits on the files copied into hosts: bytes, or a size with a K, M, G or T suffix (binary).",
+                "type": "object",
+                "additionalProperties": false,
+                "properties": {
+                    "per_file": {"description": "Largest file (default 64M).", "type": ["integer", "string"]},
+                    "total": {"description": "All files of all hosts together (default 256M).", "type": ["integer", "string"]}
+                }
             }
         },
         "$defs": defs()
@@ -269,9 +283,23 @@ fn host() -> Value {
             "cpus": {"description": "CPU limit in cores (default 2, at most the machine's).", "type": "number", "exclusiveMinimum": 0},
             "pids": {"description": "Process and thread limit (default 4096).", "type": "integer", "minimum": 16, "maximum": 1000000},
             "env": {
-                "description": "Environment variables of the host's PID 1.",
+                "description": "Environment variables of the host's PID 1. Any string value of the scenario may take a secret from the environment of `rehearse` with `${env:NAME}`; it is redacted from every output.",
                 "type": "object",
                 "additionalProperties": {"type": ["string", "number", "boolean", "null"]}
+            },
+            "files": {
+                "description": "Local files put into the host before it boots (e.g. the production configuration).",
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["src", "dest"],
+                    "additionalProperties": false,
+                    "properties": {
+                        "src": {"description": "Path relative to the scenario's folder, staying inside it (no absolute path, no `..`, no link leading out) unless `allow_files_outside: true`.", "type": "string", "minLength": 1},
+                        "dest": {"description": "Absolute path of the file in the host.", "type": "string", "pattern": "^/"},
+                        "mode": {"description": "Permission bits as an octal string (default \"0644\").", "type": "string", "pattern": "^[0-7]{1,4}$"}
+                    }
+                }
             }
         }
     })
@@ -543,6 +571,11 @@ mod tests {
     const OBJECTS: &[(&[&str], &str)] = &[
         (SCENARIO_KEYS, "/properties"),
         (HOST_KEYS, "/$defs/host/properties"),
+        (
+            HOST_FILE_KEYS,
+            "/$defs/host/properties/files/items/properties",
+        ),
+        (FILE_LIMITS_KEYS, "/properties/file_limits/properties"),
         (PROBE_KEYS, "/$defs/probe/properties"),
         (RETRY_KEYS, "/$defs/retry/properties"),
         (HTTP_KEYS, "/$defs/http/properties"),

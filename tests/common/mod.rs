@@ -12,10 +12,16 @@ pub fn root() -> PathBuf {
 
 /// The `rehearse` binary, run from the repository root.
 pub fn rehearse(args: &[&str]) -> Output {
+    rehearse_with_env(args, &[])
+}
+
+/// The CLI with extra environment variables (secrets for `${env:NAME}`).
+pub fn rehearse_with_env(args: &[&str], env: &[(&str, &str)]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_rehearse"))
         .args(args)
         .current_dir(root())
         .env("NO_COLOR", "1")
+        .envs(env.iter().copied())
         .output()
         .expect("the rehearse binary runs")
 }
@@ -103,12 +109,17 @@ pub struct RunResult {
 }
 
 pub fn run_scenario(path: &str, extra: &[&str]) -> RunResult {
+    run_scenario_with_env(path, extra, &[])
+}
+
+/// [`run_scenario`] with extra environment variables.
+pub fn run_scenario_with_env(path: &str, extra: &[&str], env: &[(&str, &str)]) -> RunResult {
     images_ready();
     let dir = tempfile::tempdir().unwrap();
     let report_dir = dir.path().join("report");
     let mut args = vec!["run", path, "--report-dir", report_dir.to_str().unwrap()];
     args.extend_from_slice(extra);
-    let output = rehearse(&args);
+    let output = rehearse_with_env(&args, env);
     let stdout = text(&output.stdout);
     let stderr = text(&output.stderr);
     let report = report(&report_dir);

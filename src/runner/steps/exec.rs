@@ -18,11 +18,25 @@ pub(super) async fn run<E: Engine>(step: &ExecStep, cx: &mut StepContext<'_, E>)
     {
         Ok(output) => {
             let attempt = crate::probe::judge_exec(&step.command.display(), &step.expect, &output);
+            // The evidence keeps an excerpt; the log keeps all the command printed.
+            let logs = cx
+                .open_log(&format!("exec-{}", step.host))
+                .map(|(mut log, path)| {
+                    log.line(&format!("$ {}", step.command.display()));
+                    log.text(&output.stdout);
+                    if !output.stderr.is_empty() {
+                        log.line("--- stderr");
+                        log.text(&output.stderr);
+                    }
+                    log.line(&format!("--- exit code {}", output.exit_code));
+                    path
+                });
             StepResult {
                 passed: attempt.passed,
                 detail: (!attempt.passed).then(|| attempt.evidence.summary.clone()),
                 checks: vec![],
                 evidence: Some(attempt.evidence),
+                logs: logs.into_iter().collect(),
                 ..StepResult::default()
             }
         }

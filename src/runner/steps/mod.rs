@@ -75,6 +75,7 @@ pub(super) struct StepContext<'a, E: Engine> {
     pub state: &'a mut RunState,
     /// Resources created so far, for cleanup (snapshots, hosts started again).
     pub created: &'a std::sync::Mutex<super::Created>,
+    pub redactor: &'a crate::redact::Redactor,
 }
 
 impl<E: Engine> StepContext<'_, E> {
@@ -104,6 +105,18 @@ impl<E: Engine> StepContext<'_, E> {
     fn report_finding(&mut self, finding: crate::finding::Finding) {
         self.sink.event(&RunEvent::Finding(finding.clone()));
         self.state.findings.push(finding);
+    }
+
+    /// A log file `logs/NN-<what>.log` for the running step, and its path relative to
+    /// the report folder; `None` when the run keeps no logs.
+    fn open_log(&self, what: &str) -> Option<(super::step_log::StepLog, String)> {
+        let name = format!("{:02}-{what}.log", self.index);
+        let log = super::step_log::StepLog::create(
+            self.options.logs_dir.as_deref(),
+            &name,
+            self.redactor,
+        )?;
+        Some((log, format!("logs/{name}")))
     }
 
     fn container(&self, host: &str) -> Option<String> {
@@ -165,6 +178,7 @@ pub(super) async fn run_step<E: Engine>(
         sink,
         state,
         created: r.created,
+        redactor: r.redactor,
     };
     let work = async {
         match &step.kind {

@@ -215,8 +215,14 @@ async fn restore_host<E: Engine>(
         scenario: cx.scenario,
         options: cx.options,
         created: cx.created,
+        redactor: cx.redactor,
     };
-    match provision::start_host(&rehearsal, host, &image, cx.sink, cx.state).await {
+    // A fresh replica: the scenario's files for the host go in again, as at provision.
+    let files = crate::local_files::host_copies(cx.scenario)
+        .map_err(|e| e.to_string())?
+        .remove(host_name)
+        .unwrap_or_default();
+    match provision::start_host(&rehearsal, host, &image, files, cx.sink, cx.state).await {
         Ok(Ok(())) => {}
         Ok(Err(detail)) => return Err(detail),
         Err(e) => return Err(format!("cannot start host `{host_name}`: {e}")),

@@ -129,8 +129,9 @@ pub(super) async fn rollback<E: Engine>(
             scenario: cx.scenario,
             options: cx.options,
             created: cx.created,
+            redactor: cx.redactor,
         };
-        match provision::start_host(&rehearsal, host, image, cx.sink, cx.state).await {
+        match provision::start_host(&rehearsal, host, image, vec![], cx.sink, cx.state).await {
             Ok(Ok(())) => {}
             Ok(Err(detail)) => return StepResult::failed(detail),
             Err(e) => return StepResult::failed(format!("cannot start host `{host_name}`: {e}")),

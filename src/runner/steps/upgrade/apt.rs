@@ -2,7 +2,6 @@
 //! upgrade: no terminal, stdin closed, a decided policy for changed conffiles, every
 //! command under a timeout; output streamed live, counted, and kept as a log.
 
-use std::io::Write;
 use std::time::Duration;
 
 use crate::engine::{Engine, ExecOutput};
@@ -102,7 +101,7 @@ fn planned_total(line: &str) -> Option<usize> {
 
 /// Where a command's output goes besides the progress line.
 pub struct CommandLog<'a> {
-    pub file: Option<&'a mut std::fs::File>,
+    pub file: Option<&'a mut crate::runner::step_log::StepLog>,
     pub text: &'a mut String,
 }
 
@@ -115,7 +114,7 @@ impl std::fmt::Debug for CommandLog<'_> {
 impl CommandLog<'_> {
     pub fn line(&mut self, line: &str) {
         if let Some(file) = self.file.as_deref_mut() {
-            let _ = writeln!(file, "{line}");
+            file.line(line);
         }
         self.text.push_str(line);
         self.text.push('\n');

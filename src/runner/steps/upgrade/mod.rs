@@ -160,14 +160,12 @@ impl<'s> Upgrade<'s> {
             "{host}: {} → {}: rewriting APT sources",
             hop.from, hop.to
         ));
-        let log_name = format!("{:02}-upgrade-{host}-{}-{}.log", cx.index, hop.from, hop.to);
-        let mut file = cx.options.logs_dir.as_ref().and_then(|dir| {
-            std::fs::create_dir_all(dir).ok()?;
-            std::fs::File::create(dir.join(&log_name)).ok()
-        });
-        if file.is_some() {
-            self.logs.push(format!("logs/{log_name}"));
-        }
+        let mut file = cx
+            .open_log(&format!("upgrade-{host}-{}-{}", hop.from, hop.to))
+            .map(|(file, path)| {
+                self.logs.push(path);
+                file
+            });
         let mut text = String::new();
         let mut log = CommandLog {
             file: file.as_mut(),
