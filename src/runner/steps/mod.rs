@@ -290,10 +290,14 @@ async fn save_checkpoint<E: Engine>(
     // (it is this checkpoint already): nothing new to save.
     let after_snapshot =
         position > 0 && matches!(r.scenario.steps[position - 1].kind, StepKind::Snapshot(_));
+    // Not while monitors run: a commit pauses the hosts, which the monitors would
+    // count as an outage the change never caused — and `--from` cannot resume where a
+    // monitor runs anyway.
     if !r.options.checkpoints
         || !super::checkpoint::is_risky(&step.kind)
         || r.options.from_step == Some(position)
         || after_snapshot
+        || !state.running_monitors.is_empty()
     {
         return None;
     }
