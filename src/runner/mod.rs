@@ -413,6 +413,7 @@ fn finish(
             run_id: found.run_id,
             taken_at: found.taken_at,
         }),
+        apt_cache: None,
     }
 }
 
