@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::apt_cache::{AptCache, AptCacheConfig, AptProxy};
 use crate::images::{BaseSource, BuildSettings};
 
 #[derive(Debug, Parser)]
@@ -178,6 +179,18 @@ pub struct BuildArgs {
     /// Where base images come from: a registry (`pull`), mmdebstrap (`bootstrap`), or `auto`.
     #[arg(long, value_enum, default_value_t = BaseSourceArg::Auto)]
     pub base_source: BaseSourceArg,
+    /// Folder of the package cache, the proxy through which the bootstrap, the image
+    /// builds and the replica's hosts fetch Debian packages [default:
+    /// $XDG_CACHE_HOME/rehearse/apt, else ~/.cache/rehearse/apt].
+    #[arg(long, value_name = "DIR", env = "REHEARSE_CACHE_DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Fetch Debian packages from the mirrors directly: no package cache, no proxy.
+    #[arg(long)]
+    pub no_apt_cache: bool,
+    /// Send apt through this proxy of yours (apt-cacher-ng, squid…) instead of the
+    /// built-in package cache; containers must be able to reach it at this URL.
+    #[arg(long, value_name = "URL", env = "REHEARSE_APT_PROXY")]
+    pub apt_proxy: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -202,8 +215,65 @@ impl BuildArgs {
                 .images_dir
                 .clone()
                 .unwrap_or_else(|| find_images_dir(anchor)),
+            apt_proxy: match &self.apt_proxy {
+                Some(url) if !self.no_apt_cache => Some(AptProxy::External { url: url.clone() }),
+                _ => None,
+            },
         }
     }
+
+    /// Start the built-in package cache unless it is off (`--no-apt-cache`) or the
+    /// user's own proxy replaces it (`--apt-proxy`). A cache that cannot start is a
+    /// warning: the rehearsal then fetches from the mirrors directly. `Err` is the exit
+    /// code of a bad `REHEARSE_APT_CACHE_RESOLVE`.
+    pub async fn start_apt_cache(&self) -> Result<Option<AptCache>, i32> {
+        if self.no_apt_cache || self.apt_proxy.is_some() {
+            return Ok(None);
+        }
+        let Some(dir) = self.cache_dir.clone().or_else(default_cache_dir) else {
+            eprintln!(
+                "warning: no package cache: neither XDG_CACHE_HOME nor HOME is set; pass --cache-dir"
+            );
+            return Ok(None);
+        };
+        let mut config = AptCacheConfig::new(
+            dir,
+            vec![
+                self.mirror.trim_end_matches('/').to_string(),
+                self.security_mirror.trim_end_matches('/').to_string(),
+            ],
+        );
+        if let Ok(spec) = std::env::var("REHEARSE_APT_CACHE_RESOLVE") {
+            config.resolve = crate::apt_cache::parse_resolve(&spec).map_err(|e| {
+                eprintln!("error: REHEARSE_APT_CACHE_RESOLVE: {e}");
+                crate::exit_code::INVALID_INPUT
+            })?;
+        }
+        match AptCache::start(config).await {
+            Ok(cache) => Ok(Some(cache)),
+            Err(e) => {
+                eprintln!("warning: {e}; fetching packages from the mirrors directly");
+                Ok(None)
+            }
+        }
+    }
+}
+
+/// Send a run's apt through the built-in cache, and count it in the run's report.
+fn use_apt_cache(options: &mut crate::runner::RunOptions, cache: Option<&AptCache>) {
+    if let Some(cache) = cache {
+        options.build.apt_proxy = Some(cache.proxy());
+        options.apt_cache = Some(cache.stats());
+    }
+}
+
+/// `$XDG_CACHE_HOME/rehearse/apt`, else `$HOME/.cache/rehearse/apt`.
+fn default_cache_dir() -> Option<PathBuf> {
+    let set = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
+    let base = set("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| set("HOME").map(|home| PathBuf::from(home).join(".cache")))?;
+    Some(base.join("rehearse").join("apt"))
 }
 
 /// The nearest `images/` folder at or above the scenario's folder, else `./images`.

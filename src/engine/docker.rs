@@ -220,11 +220,13 @@ impl Engine for DockerEngine {
         &self,
         context: Bytes,
         reference: &str,
+        build_args: &HashMap<String, String>,
         on_output: &mut (dyn FnMut(&str) + Send),
     ) -> Result<(), EngineError> {
         // The classic builder: BuildKit cannot use a locally imported base without a registry.
         let options = BuildImageOptionsBuilder::default()
             .t(reference)
+            .buildargs(build_args)
             .rm(true)
             .forcerm(true)
             .version(BuilderVersion::BuilderV1)
@@ -333,6 +335,25 @@ impl Engine for DockerEngine {
             )
             .await,
         )
+    }
+
+    async fn network_gateway(&self, network: &str) -> Result<Option<IpAddr>, EngineError> {
+        let inspect = within(
+            "inspect network",
+            network,
+            CALL_TIMEOUT,
+            self.docker.inspect_network(network, None),
+        )
+        .await?;
+        Ok(inspect
+            .ipam
+            .and_then(|ipam| ipam.config)
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|config| config.gateway)
+            .filter_map(|gateway| gateway.parse::<IpAddr>().ok())
+            // The IPv4 gateway first: the package cache listens on IPv4.
+            .min_by_key(|gateway| gateway.is_ipv6()))
     }
 
     async fn run_container(&self, spec: &ContainerSpec) -> Result<String, EngineError> {

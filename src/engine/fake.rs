@@ -1,7 +1,7 @@
 //! A scripted in-memory engine for fast unit tests of the runner's logic. It records
 //! every call; commands run "inside" containers are answered by a closure.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -130,9 +130,17 @@ impl Engine for FakeEngine {
         &self,
         _context: Bytes,
         reference: &str,
+        build_args: &HashMap<String, String>,
         _on_output: &mut (dyn FnMut(&str) + Send),
     ) -> Result<(), EngineError> {
-        self.record(format!("build {reference}"));
+        let mut args: Vec<&String> = build_args.keys().collect();
+        args.sort();
+        if args.is_empty() {
+            self.record(format!("build {reference}"));
+        } else {
+            let args: Vec<&str> = args.iter().map(|a| a.as_str()).collect();
+            self.record(format!("build {reference} with {}", args.join(",")));
+        }
         Ok(())
     }
 
@@ -199,6 +207,10 @@ impl Engine for FakeEngine {
         self.record(format!("remove container {id}"));
         self.live.lock().unwrap().retain(|r| r.id != id);
         Ok(())
+    }
+
+    async fn network_gateway(&self, _network: &str) -> Result<Option<IpAddr>, EngineError> {
+        Ok(None)
     }
 
     async fn container_ip(&self, _id: &str, _network: &str) -> Result<IpAddr, EngineError> {

@@ -227,6 +227,7 @@ pub(super) async fn start_host<E: Engine>(
             Err(detail) => return Ok(Err(format!("host `{}` did not boot: {detail}", host.name))),
         }
     }
+    super::apt_proxy::configure_host(r, &id, network).await?;
     let address = engine.container_ip(&id, network).await?;
     state.hosts.insert(&host.name, id, address);
     sink.event(&RunEvent::HostReady {
