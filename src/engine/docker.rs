@@ -86,6 +86,15 @@ fn classify(
     }
 }
 
+/// The first host address of an IPv4 subnet (`172.17.0.0/16` → `172.17.0.1`).
+fn first_address(subnet: &str) -> Option<IpAddr> {
+    let (network, _) = subnet.split_once('/')?;
+    let network: std::net::Ipv4Addr = network.parse().ok()?;
+    Some(IpAddr::V4(std::net::Ipv4Addr::from(
+        u32::from(network).checked_add(1)?,
+    )))
+}
+
 async fn within<T>(
     operation: &'static str,
     object: &str,
@@ -350,8 +359,14 @@ impl Engine for DockerEngine {
             .and_then(|ipam| ipam.config)
             .unwrap_or_default()
             .into_iter()
-            .filter_map(|config| config.gateway)
-            .filter_map(|gateway| gateway.parse::<IpAddr>().ok())
+            .filter_map(|config| {
+                // Older engines leave the gateway out of the default bridge's
+                // configuration; it is then the subnet's first address.
+                config
+                    .gateway
+                    .and_then(|gateway| gateway.parse::<IpAddr>().ok())
+                    .or_else(|| config.subnet.as_deref().and_then(first_address))
+            })
             // The IPv4 gateway first: the package cache listens on IPv4.
             .min_by_key(|gateway| gateway.is_ipv6()))
     }
@@ -817,6 +832,15 @@ fn split_reference(reference: &str) -> (&str, &str) {
 #[cfg(test)]
 mod tests {
     use super::split_reference;
+
+    #[test]
+    fn a_subnet_s_gateway_is_its_first_address() {
+        assert_eq!(
+            super::first_address("172.17.0.0/16"),
+            Some("172.17.0.1".parse().unwrap())
+        );
+        assert_eq!(super::first_address("fd00::/64"), None);
+    }
 
     #[test]
     fn strips_ansi_colours() {
