@@ -233,6 +233,27 @@ mod tests {
         assert!(after.is_ok());
     }
 
+    #[tokio::test]
+    async fn builds_get_the_proxy_as_predefined_build_args_only_with_a_cache() {
+        let engine = crate::engine::fake::FakeEngine::healthy();
+        let mut settings = BuildSettings::default();
+        assert!(
+            proxy_build_args(&engine, &settings)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        settings.apt_proxy = Some(AptProxy::Builtin {
+            port: 3142,
+            hosts: vec!["deb.debian.org".into()],
+        });
+        let args = proxy_build_args(&engine, &settings).await.unwrap();
+        // The fake engine names no gateway: the default bridge's usual one is used.
+        assert_eq!(args["http_proxy"], "http://172.17.0.1:3142/");
+        assert_eq!(args["HTTP_PROXY"], "http://172.17.0.1:3142/");
+        assert_eq!(args.len(), 2);
+    }
+
     #[test]
     fn content_hash_separates_parts() {
         let a = content_hash([b"ab".as_slice(), b"c".as_slice()]);

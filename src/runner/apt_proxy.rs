@@ -80,3 +80,60 @@ pub(super) async fn forget_proxy<E: Engine>(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use crate::apt_cache::AptProxy;
+    use crate::engine::fake::FakeEngine;
+    use crate::images::BuildSettings;
+    use crate::runner::{RunEvent, RunOptions, run};
+
+    #[tokio::test]
+    async fn hosts_go_through_the_cache_and_a_kept_replica_forgets_it() {
+        let images = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(images.path().join("site")).unwrap();
+        std::fs::write(
+            images.path().join("site/recipe.yaml"),
+            "suite: bookworm\npackages: [hello]\n",
+        )
+        .unwrap();
+        let scenario = crate::scenario::parse(
+            std::path::Path::new("unit.yaml"),
+            "name: unit\nhosts:\n  web: {image: site}\nsteps:\n  - exec: {host: web, command: \"true\"}\n",
+        )
+        .unwrap();
+        let build = BuildSettings {
+            images_dir: images.path().to_path_buf(),
+            apt_proxy: Some(AptProxy::Builtin {
+                port: 3142,
+                hosts: vec!["deb.debian.org".into()],
+            }),
+            ..BuildSettings::default()
+        };
+        let mut options = RunOptions::new("unit-1".into(), build);
+        options.boot_timeout = Duration::from_secs(5);
+        options.keep = true;
+        let engine = FakeEngine::healthy();
+        run(&engine, &scenario, &options, &mut |_: &RunEvent| {})
+            .await
+            .unwrap();
+        let calls = engine.calls();
+        // The fake engine names no gateway: the default bridge's usual one is used.
+        let written = calls
+            .iter()
+            .position(|c| {
+                c.contains("> /etc/apt/apt.conf.d/00rehearse-proxy")
+                    && c.contains(
+                        "Acquire::http::Proxy::deb.debian.org \"http://172.17.0.1:3142/\";",
+                    )
+            })
+            .unwrap_or_else(|| panic!("no proxy configuration written: {calls:#?}"));
+        let removed = calls
+            .iter()
+            .position(|c| c.ends_with("rm -f /etc/apt/apt.conf.d/00rehearse-proxy"))
+            .unwrap_or_else(|| panic!("the kept replica keeps the proxy: {calls:#?}"));
+        assert!(written < removed);
+    }
+}
