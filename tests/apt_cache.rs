@@ -86,6 +86,7 @@ fn a_package_installed_once_installs_again_without_the_mirror() {
         "{debs:?}"
     );
     assert_clean(&first);
+    assert_reports_valid(&first);
 
     // Neither the base image nor the host image keeps a trace of the proxy.
     let image = &first.report["environment"]["images"][0];
@@ -132,6 +133,7 @@ fn a_package_installed_once_installs_again_without_the_mirror() {
         second.stderr
     );
     assert_clean(&second);
+    assert_reports_valid(&second);
 }
 
 /// A repository of one package, `rehearse-canary`: version 1.0 until its `Release`

@@ -208,8 +208,10 @@ async fn fetch(
     request.send().await
 }
 
-/// A 200 is written to the cache, then served from the file just written (streamed,
-/// never whole in memory); anything else is relayed as is.
+/// A 200 is streamed to apt while it is written to the cache (at most [`IN_FLIGHT`]
+/// chunks in memory); anything else is relayed as is. The download goes on when apt
+/// hangs up, so the file is cached all the same. The last chunk is held back until the
+/// file is in place: an apt that got the whole file finds it cached next time.
 async fn store_or_relay(
     shared: &Shared,
     key: &CacheKey,
@@ -234,38 +236,95 @@ async fn store_or_relay(
         Ok(pending) => pending,
         Err(e) => return cache_failure(key, &e),
     };
-    loop {
-        match upstream.chunk().await {
-            Ok(Some(chunk)) => {
-                if let Err(e) = pending.write(&chunk).await {
-                    return cache_failure(key, &e);
+    let length = upstream.content_length();
+    let (sender, receiver) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(IN_FLIGHT);
+    let stats = shared.stats.clone();
+    let key = key.clone();
+    let response_meta = meta.clone();
+    tokio::spawn(async move {
+        let mut client = Some(sender);
+        let mut held: Option<Bytes> = None;
+        let failure = loop {
+            match upstream.chunk().await {
+                Ok(Some(chunk)) => {
+                    if let Err(e) = pending.write(&chunk).await {
+                        break Some(e);
+                    }
+                    if let (Some(previous), Some(to)) = (held.replace(chunk), &client)
+                        && to.send(Ok(previous)).await.is_err()
+                    {
+                        // apt hung up; the file is still worth keeping.
+                        client = None;
+                    }
+                }
+                Ok(None) if length.is_some_and(|l| l != pending.written) => {
+                    break Some(std::io::Error::other(format!(
+                        "the mirror sent {} of {} bytes",
+                        pending.written,
+                        length.unwrap_or_default()
+                    )));
+                }
+                Ok(None) => break None,
+                Err(e) => break Some(std::io::Error::other(error_chain(&e))),
+            }
+        };
+        let written = pending.written;
+        let outcome = match failure {
+            // Dropping the pending file removes it: nothing half-downloaded is cached.
+            Some(e) => Err(e),
+            None => pending.commit(&key, &meta).await.map(|_| ()),
+        };
+        match outcome {
+            Ok(()) => {
+                stats.miss(written);
+                if let (Some(last), Some(to)) = (held, &client) {
+                    let _ = to.send(Ok(last)).await;
                 }
             }
-            Ok(None) => break,
             Err(e) => {
-                let status = if e.is_timeout() {
-                    StatusCode::GATEWAY_TIMEOUT
-                } else {
-                    StatusCode::BAD_GATEWAY
-                };
-                return plain(
-                    status,
-                    &format!(
-                        "the download from the mirror broke off: {}",
-                        error_chain(&e)
-                    ),
-                );
+                if let Some(to) = &client {
+                    let _ = to.send(Err(e)).await;
+                }
             }
         }
+    });
+    let stream = tokio_stream_from(receiver).map_ok(Frame::data);
+    let mut response = Response::builder().status(StatusCode::OK);
+    if let Some(length) = length {
+        response = response.header(header::CONTENT_LENGTH, length);
     }
-    let length = pending.written;
-    match pending.commit(key, &meta).await {
-        Ok(file) => {
-            shared.stats.miss(length);
-            from_file(file, length, &meta)
+    with_meta(response, &response_meta)
+        .body(BodyExt::boxed(StreamBody::new(stream)))
+        .unwrap_or_else(|_| plain(StatusCode::BAD_GATEWAY, "the mirror's answer was malformed"))
+}
+
+/// Chunks of a download in memory at once, per request (64 KiB or so each).
+const IN_FLIGHT: usize = 16;
+
+/// A channel's receiving end as a stream.
+fn tokio_stream_from(
+    receiver: tokio::sync::mpsc::Receiver<std::io::Result<Bytes>>,
+) -> impl futures_util::Stream<Item = std::io::Result<Bytes>> {
+    futures_util::stream::unfold(receiver, |mut receiver| async move {
+        receiver.recv().await.map(|item| (item, receiver))
+    })
+}
+
+/// The cached file's validators and type as response headers.
+fn with_meta(
+    mut response: hyper::http::response::Builder,
+    meta: &FileMeta,
+) -> hyper::http::response::Builder {
+    for (name, value) in [
+        (header::ETAG, &meta.etag),
+        (header::LAST_MODIFIED, &meta.last_modified),
+        (header::CONTENT_TYPE, &meta.content_type),
+    ] {
+        if let Some(value) = value.as_deref().and_then(|v| HeaderValue::from_str(v).ok()) {
+            response = response.header(name, value);
         }
-        Err(e) => cache_failure(key, &e),
     }
+    response
 }
 
 /// An answer of the mirror that is not a file to cache (404, a redirect…), relayed
@@ -300,19 +359,10 @@ async fn relay(mut upstream: reqwest::Response) -> Response<ProxyBody> {
 
 fn from_file(file: tokio::fs::File, length: u64, meta: &FileMeta) -> Response<ProxyBody> {
     let stream = tokio_util::io::ReaderStream::with_capacity(file, 64 * 1024).map_ok(Frame::data);
-    let mut response = Response::builder()
+    let response = Response::builder()
         .status(StatusCode::OK)
         .header(header::CONTENT_LENGTH, length);
-    for (name, value) in [
-        (header::ETAG, &meta.etag),
-        (header::LAST_MODIFIED, &meta.last_modified),
-        (header::CONTENT_TYPE, &meta.content_type),
-    ] {
-        if let Some(value) = value.as_deref().and_then(|v| HeaderValue::from_str(v).ok()) {
-            response = response.header(name, value);
-        }
-    }
-    response
+    with_meta(response, meta)
         .body(BodyExt::boxed(StreamBody::new(stream)))
         .unwrap_or_else(|_| plain(StatusCode::INTERNAL_SERVER_ERROR, "bad cached metadata"))
 }

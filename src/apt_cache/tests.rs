@@ -212,6 +212,40 @@ async fn a_package_fetched_twice_is_downloaded_once() {
 }
 
 #[tokio::test]
+async fn a_package_apt_hung_up_on_is_still_cached() {
+    let dir = tempfile::tempdir().unwrap();
+    let mirror = StandInMirror::start().await;
+    let deb: Vec<u8> = (0..4_000_000u32).map(|i| (i % 241) as u8).collect();
+    mirror.put(DEB, &deb, 1);
+    let cache = cache_for(dir.path(), mirror.address).await;
+    {
+        let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", cache.port()))
+            .await
+            .unwrap();
+        let request =
+            format!("GET http://deb.debian.org{DEB} HTTP/1.1\r\nHost: deb.debian.org\r\n\r\n");
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut first = [0u8; 1024];
+        let read = stream.read(&mut first).await.unwrap();
+        assert!(String::from_utf8_lossy(&first[..read]).starts_with("HTTP/1.1 200"));
+        // Hang up after the first bytes.
+    }
+    // The download goes on without apt; wait until it is in place.
+    let stored = dir
+        .path()
+        .join("deb.debian.org/debian/pool/main/h/hello/hello_2.10-3_amd64.deb");
+    for _ in 0..600 {
+        if stored.is_file() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(get(&cache, DEB).await, (200, deb.clone()));
+    assert_eq!(mirror.requests(DEB), [200]);
+    assert_eq!(cache.stats().counters().hits, 1);
+}
+
+#[tokio::test]
 async fn a_changed_index_is_never_served_stale() {
     let dir = tempfile::tempdir().unwrap();
     let mirror = StandInMirror::start().await;
