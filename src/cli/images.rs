@@ -5,7 +5,7 @@ use std::io::IsTerminal;
 use super::ImagesCommand;
 use crate::engine::{CHECKPOINT_LABEL, Engine, IMAGE_LABEL};
 use crate::exit_code;
-use crate::images::{ImageError, ensure_image, recipe_names};
+use crate::images::{ImageError, ensure_image, load_recipe, recipe_names};
 use crate::report::terminal::{Detail, LiveView};
 use crate::runner::{EventSink, RunEvent};
 
@@ -47,22 +47,45 @@ pub async fn images(command: ImagesCommand) -> i32 {
             };
             let stderr = std::io::stderr();
             let interactive = stderr.is_terminal();
-            let mut view = LiveView::new(stderr, detail, false, interactive);
-            for name in names {
-                let result = ensure_image(&engine, &settings, &name, &mut |e| {
-                    view.event(&RunEvent::Image(e))
-                })
-                .await;
+            // Every recipe is read first: a mistake in one is fixed before anything builds.
+            for name in &names {
+                if let Err(e) = load_recipe(&settings.images_dir, name) {
+                    eprintln!("error: {e}");
+                    return exit_code::INVALID_INPUT;
+                }
+            }
+            let view = std::sync::Mutex::new(LiveView::new(stderr, detail, false, interactive));
+            // The recipes build at once; a base they share is made once.
+            let builds = names.iter().map(|name| {
+                let view = &view;
+                let settings = &settings;
+                let engine = &engine;
+                async move {
+                    ensure_image(engine, settings, name, &mut |e| {
+                        view.lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .event(&RunEvent::Image(e))
+                    })
+                    .await
+                }
+            });
+            let results = futures_util::future::join_all(builds.collect::<Vec<_>>()).await;
+            let mut code = exit_code::GO;
+            for (name, result) in names.iter().zip(results) {
                 match result {
                     Ok(image) => println!("{name}: {}", image.reference),
                     Err(e) => {
                         eprintln!("error: {e}");
-                        return match e {
+                        let this = match e {
                             ImageError::Recipe(_) | ImageError::RecipeNotFound { .. } => {
                                 exit_code::INVALID_INPUT
                             }
                             _ => exit_code::ENVIRONMENT,
                         };
+                        // Bad input is what to fix first.
+                        if code != exit_code::INVALID_INPUT {
+                            code = this;
+                        }
                     }
                 }
             }
@@ -72,7 +95,7 @@ pub async fn images(command: ImagesCommand) -> i32 {
                     crate::apt_cache::summary_line(&cache.stats().counters())
                 );
             }
-            exit_code::GO
+            code
         }
         ImagesCommand::List => match engine.list_images(IMAGE_LABEL).await {
             Ok(images) => {

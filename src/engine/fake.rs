@@ -22,6 +22,12 @@ pub struct FakeEngine {
     pub gone_after: Mutex<Option<String>>,
     pub calls: Mutex<Vec<String>>,
     pub live: Mutex<Vec<LabelledResource>>,
+    /// Commands and builds take a turn of the scheduler before they answer, like a real
+    /// engine's: what runs concurrently shows in the order of `calls`.
+    pub slow: std::sync::atomic::AtomicBool,
+    /// Images whose reference starts with one of these do not exist until built.
+    pub absent_images: Mutex<Vec<String>>,
+    built: Mutex<Vec<String>>,
     exec_handler: ExecHandler,
 }
 
@@ -50,6 +56,9 @@ impl FakeEngine {
             gone_after: Mutex::new(None),
             calls: Mutex::new(Vec::new()),
             live: Mutex::new(Vec::new()),
+            slow: std::sync::atomic::AtomicBool::new(false),
+            absent_images: Mutex::new(Vec::new()),
+            built: Mutex::new(Vec::new()),
             exec_handler: Box::new(handler),
         }
     }
@@ -63,6 +72,10 @@ impl FakeEngine {
                 ok("")
             }
         })
+    }
+
+    fn is_slow(&self) -> bool {
+        self.slow.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     fn record(&self, call: String) {
@@ -101,8 +114,14 @@ impl Engine for FakeEngine {
         })
     }
 
-    async fn image_exists(&self, _reference: &str) -> Result<bool, EngineError> {
-        Ok(true)
+    async fn image_exists(&self, reference: &str) -> Result<bool, EngineError> {
+        let absent = self
+            .absent_images
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|prefix| reference.starts_with(prefix.as_str()));
+        Ok(!absent || self.built.lock().unwrap().iter().any(|b| b == reference))
     }
 
     async fn image_id(&self, reference: &str) -> Result<Option<String>, EngineError> {
@@ -133,14 +152,18 @@ impl Engine for FakeEngine {
         build_args: &HashMap<String, String>,
         _on_output: &mut (dyn FnMut(&str) + Send),
     ) -> Result<(), EngineError> {
-        let mut args: Vec<&String> = build_args.keys().collect();
+        if self.is_slow() {
+            self.record(format!("build started {reference}"));
+            tokio::task::yield_now().await;
+        }
+        let mut args: Vec<&str> = build_args.keys().map(String::as_str).collect();
         args.sort();
         if args.is_empty() {
             self.record(format!("build {reference}"));
         } else {
-            let args: Vec<&str> = args.iter().map(|a| a.as_str()).collect();
             self.record(format!("build {reference} with {}", args.join(",")));
         }
+        self.built.lock().unwrap().push(reference.to_string());
         Ok(())
     }
 
@@ -235,6 +258,9 @@ impl Engine for FakeEngine {
         on_line: &mut (dyn FnMut(&str) + Send),
     ) -> Result<ExecOutput, EngineError> {
         self.check_gone()?;
+        if self.is_slow() {
+            tokio::task::yield_now().await;
+        }
         self.record(format!("exec {id}: {}", argv.join(" ")));
         let output = (self.exec_handler)(id, argv);
         for line in output.stdout.lines().chain(output.stderr.lines()) {

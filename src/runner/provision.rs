@@ -67,29 +67,40 @@ pub(super) async fn provision<E: Engine>(
     let network_id = engine.create_network(&network_name, &labels).await?;
     lock(r.created).network = Some((network_id, network_name.clone()));
 
-    let mut failure = None;
-    for host in &scenario.hosts {
-        let image = match &state.resumed {
-            Some(found) => found.images[&host.name].clone(),
-            None => images[&host.image].reference.clone(),
-        };
-        let files = copies.remove(&host.name).unwrap_or_default();
-        if let Err(detail) = start_host(r, host, &image, files, sink, state).await? {
+    // Every host is created and booted at once: a three-host replica comes up in the
+    // time of its slowest host, not the sum of them. Results are recorded in the
+    // scenario's order, so reports read the same whatever order the boots end in.
+    let failure = {
+        let shared = Mutex::new(&mut *sink);
+        let engine_cpus = state.engine_cpus;
+        let starts = scenario.hosts.iter().map(|host| {
+            let image = match &state.resumed {
+                Some(found) => found.images[&host.name].clone(),
+                None => images[&host.image].reference.clone(),
+            };
+            let files = copies.remove(&host.name).unwrap_or_default();
+            bring_up(r, host, image, files, engine_cpus, &shared)
+        });
+        let started_hosts = futures_util::future::join_all(starts.collect::<Vec<_>>()).await;
+        let sink = shared.into_inner().unwrap_or_else(|e| e.into_inner());
+        let mut failures = Vec::new();
+        for (host, up) in scenario.hosts.iter().zip(started_hosts) {
+            if let Err(detail) = record_host(host, up?, sink, state) {
+                failures.push(detail);
+            }
+        }
+        if !failures.is_empty() {
             // A host cannot fail to boot "because of the stack" when the engine is gone.
             if let Err(e) = engine.info().await
                 && e.is_connection()
             {
                 return Err(RunError::Engine(crate::engine::EngineError::Connect {
-                    detail: format!(
-                        "it stopped answering while host `{}` started: {e}",
-                        host.name
-                    ),
+                    detail: format!("it stopped answering while the hosts started: {e}"),
                 }));
             }
-            failure = Some(detail);
-            break;
         }
-    }
+        (!failures.is_empty()).then(|| failures.join("; "))
+    };
     let status = if failure.is_some() {
         StepStatus::Failed
     } else {
@@ -146,15 +157,33 @@ async fn prepare_images<E: Engine>(
     state: &mut RunState,
 ) -> Result<BTreeMap<String, BuiltImage>, RunError> {
     let (engine, scenario, options) = (r.engine, r.scenario, r.options);
-    let mut images: BTreeMap<String, BuiltImage> = BTreeMap::new();
+    // Distinct recipes build at once (each waits on the network and dpkg more than on
+    // the CPU); a base two recipes share is made once (`build_turn`), the other waits.
+    let mut recipes: Vec<&str> = Vec::new();
     for host in &scenario.hosts {
-        if !images.contains_key(&host.image) {
-            let built = ensure_image(engine, &options.build, &host.image, &mut |e| {
-                sink.event(&RunEvent::Image(e))
-            })
-            .await?;
-            images.insert(host.image.clone(), built);
+        if !recipes.contains(&host.image.as_str()) {
+            recipes.push(&host.image);
         }
+    }
+    let images: BTreeMap<String, BuiltImage> = {
+        let shared = Mutex::new(&mut *sink);
+        let builds = recipes.iter().map(|recipe| {
+            let shared = &shared;
+            async move {
+                ensure_image(engine, &options.build, recipe, &mut |e| {
+                    emit(shared, &RunEvent::Image(e))
+                })
+                .await
+            }
+        });
+        let results = futures_util::future::join_all(builds.collect::<Vec<_>>()).await;
+        let mut images = BTreeMap::new();
+        for (recipe, built) in recipes.iter().zip(results) {
+            images.insert(recipe.to_string(), built?);
+        }
+        images
+    };
+    for host in &scenario.hosts {
         let built = &images[&host.image];
         state.environment.images.push(ImageReport {
             host: host.name.clone(),
@@ -179,12 +208,54 @@ pub(super) async fn start_host<E: Engine>(
     sink: &mut dyn EventSink,
     state: &mut RunState,
 ) -> Result<Result<(), String>, RunError> {
+    let shared = Mutex::new(&mut *sink);
+    let up = bring_up(
+        r,
+        host,
+        image.to_string(),
+        files,
+        state.engine_cpus,
+        &shared,
+    )
+    .await?;
+    let sink = shared.into_inner().unwrap_or_else(|e| e.into_inner());
+    Ok(record_host(host, up, sink, state))
+}
+
+/// A host the engine started, and how its boot went.
+struct HostUp {
+    id: String,
+    /// The address on the run's network, once booted; the reason it did not boot if not.
+    booted: Result<Booted, String>,
+}
+
+#[derive(Debug)]
+struct Booted {
+    address: std::net::IpAddr,
+    /// Failed units, when systemd came up degraded.
+    degraded: Option<String>,
+}
+
+/// Create one host's container and wait for its boot. Touches nothing shared but the
+/// list of created resources (for cleanup) and the event sink, so several hosts can
+/// come up at once.
+async fn bring_up<E: Engine>(
+    r: &Rehearsal<'_, E>,
+    host: &Host,
+    image: String,
+    files: Vec<FileCopy>,
+    engine_cpus: u32,
+    sink: &Mutex<&mut (dyn EventSink + '_)>,
+) -> Result<HostUp, RunError> {
     let (engine, options) = (r.engine, r.options);
     let network = &network_name(options);
     let started = Instant::now();
-    sink.event(&RunEvent::HostStarting {
-        host: host.name.clone(),
-    });
+    emit(
+        sink,
+        &RunEvent::HostStarting {
+            host: host.name.clone(),
+        },
+    );
     let systemd = host.init == Init::Systemd;
     let mut host_labels = run_labels(options, r.scenario);
     host_labels.insert("rehearse.host".into(), host.name.clone());
@@ -193,7 +264,7 @@ pub(super) async fn start_host<E: Engine>(
     let spec = ContainerSpec {
         name: format!("rh-{}-{}", options.run_id, host.name),
         hostname: host.name.clone(),
-        image: image.to_string(),
+        image,
         network: network.to_string(),
         aliases,
         labels: host_labels,
@@ -209,7 +280,7 @@ pub(super) async fn start_host<E: Engine>(
         cpus: Some(
             host.cpus
                 .unwrap_or(DEFAULT_CPUS)
-                .min(f64::from(state.engine_cpus.max(1))),
+                .min(f64::from(engine_cpus.max(1))),
         ),
         pids: Some(host.pids.unwrap_or(DEFAULT_PIDS)),
         files,
@@ -218,24 +289,52 @@ pub(super) async fn start_host<E: Engine>(
     lock(r.created)
         .containers
         .push((host.name.clone(), id.clone()));
+    let mut degraded = None;
     if systemd {
         match wait_booted(engine, &id, options.boot_timeout).await {
             Ok(BootState::Running) => {}
-            Ok(BootState::Degraded { failed_units }) => {
-                record_degraded(state, sink, &host.name, &failed_units, "at first boot")
+            Ok(BootState::Degraded { failed_units }) => degraded = Some(failed_units),
+            Err(detail) => {
+                return Ok(HostUp {
+                    id,
+                    booted: Err(format!("host `{}` did not boot: {detail}", host.name)),
+                });
             }
-            Err(detail) => return Ok(Err(format!("host `{}` did not boot: {detail}", host.name))),
         }
     }
     super::apt_proxy::configure_host(r, &id, network).await?;
     let address = engine.container_ip(&id, network).await?;
-    state.hosts.insert(&host.name, id, address);
-    sink.event(&RunEvent::HostReady {
-        host: host.name.clone(),
-        address: address.to_string(),
-        boot: started.elapsed(),
-    });
-    Ok(Ok(()))
+    emit(
+        sink,
+        &RunEvent::HostReady {
+            host: host.name.clone(),
+            address: address.to_string(),
+            boot: started.elapsed(),
+        },
+    );
+    Ok(HostUp {
+        id,
+        booted: Ok(Booted { address, degraded }),
+    })
+}
+
+/// Record a host that came up in the run's state (its address, a degraded boot).
+fn record_host(
+    host: &Host,
+    up: HostUp,
+    sink: &mut dyn EventSink,
+    state: &mut RunState,
+) -> Result<(), String> {
+    let booted = up.booted?;
+    if let Some(failed_units) = &booted.degraded {
+        record_degraded(state, sink, &host.name, failed_units, "at first boot");
+    }
+    state.hosts.insert(&host.name, up.id, booted.address);
+    Ok(())
+}
+
+fn emit(sink: &Mutex<&mut (dyn EventSink + '_)>, event: &RunEvent) {
+    sink.lock().unwrap_or_else(|e| e.into_inner()).event(event);
 }
 
 /// A degraded boot is a finding, not a failure: the service checks say whether it matters.

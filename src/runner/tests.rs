@@ -767,3 +767,119 @@ async fn an_error_quoting_a_secret_is_redacted() {
     assert!(message.contains("[redacted:UNIT_FILE]"), "{message}");
     assert!(error.is_input_error());
 }
+
+const THREE_HOSTS: &str = r#"
+name: unit
+hosts:
+  web: {image: site}
+  db: {image: base}
+  cache: {image: site}
+steps:
+  - exec: {host: web, command: x}
+"#;
+
+/// An images folder with recipes `site` and `base` on one suite.
+fn two_recipes() -> tempfile::TempDir {
+    let dir = images_dir();
+    let recipe = dir.path().join("base");
+    std::fs::create_dir_all(&recipe).unwrap();
+    std::fs::write(
+        recipe.join("recipe.yaml"),
+        "suite: bookworm\npackages: [curl]\n",
+    )
+    .unwrap();
+    dir
+}
+
+async fn three_hosts(engine: &FakeEngine) -> (Report, Vec<RunEvent>) {
+    let images = two_recipes();
+    let mut events = Vec::new();
+    let report = run(
+        engine,
+        &scenario(THREE_HOSTS),
+        &options(&images),
+        &mut |e: &RunEvent| events.push(e.clone()),
+    )
+    .await
+    .unwrap();
+    (report, events)
+}
+
+fn position(calls: &[String], what: impl Fn(&str) -> bool) -> Vec<usize> {
+    calls
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| what(c))
+        .map(|(i, _)| i)
+        .collect()
+}
+
+#[tokio::test]
+async fn hosts_are_all_created_before_any_boot_is_awaited() {
+    let engine = FakeEngine::healthy();
+    engine.slow.store(true, std::sync::atomic::Ordering::SeqCst);
+    let (report, events) = three_hosts(&engine).await;
+    assert_eq!(report.verdict, Verdict::Go, "{report:#?}");
+    let calls = engine.calls();
+    let runs = position(&calls, |c| c.starts_with("run "));
+    let boots = position(&calls, |c| c.contains("is-system-running"));
+    assert_eq!((runs.len(), boots.len()), (3, 3), "{calls:#?}");
+    assert!(
+        runs.iter().max() < boots.iter().min(),
+        "a boot was awaited before every host was created: {calls:#?}"
+    );
+    let ready = events
+        .iter()
+        .filter(|e| matches!(e, RunEvent::HostReady { .. }))
+        .count();
+    assert_eq!(ready, 3);
+}
+
+#[tokio::test]
+async fn distinct_recipes_build_at_once_and_each_is_built_once() {
+    let engine = FakeEngine::healthy();
+    engine.slow.store(true, std::sync::atomic::Ordering::SeqCst);
+    engine
+        .absent_images
+        .lock()
+        .unwrap()
+        .extend(["rehearse/site:".to_string(), "rehearse/base:".to_string()]);
+    let (report, _) = three_hosts(&engine).await;
+    assert_eq!(report.verdict, Verdict::Go, "{report:#?}");
+    let calls = engine.calls();
+    let started = position(&calls, |c| c.starts_with("build started "));
+    let done = position(&calls, |c| c.starts_with("build rehearse/"));
+    assert_eq!((started.len(), done.len()), (2, 2), "{calls:#?}");
+    assert!(
+        started.iter().max() < done.iter().min(),
+        "the second recipe waited for the first: {calls:#?}"
+    );
+    let web = &report.environment.images[0];
+    assert!(!web.cached);
+    assert_eq!(web.reference, report.environment.images[2].reference);
+}
+
+#[tokio::test]
+async fn a_host_that_does_not_boot_fails_provision_with_its_reason_and_leaves_nothing() {
+    let engine = FakeEngine::new(|container, argv| {
+        if argv.first().map(String::as_str) == Some("systemctl") {
+            if container.ends_with("-db") {
+                ok("maintenance\n")
+            } else {
+                ok("running\n")
+            }
+        } else {
+            ok("")
+        }
+    });
+    let (report, _) = three_hosts(&engine).await;
+    assert_eq!(report.verdict, Verdict::NoGo);
+    let provision = &report.steps[0];
+    assert_eq!(provision.status, StepStatus::Failed);
+    let detail = provision.detail.as_deref().unwrap_or_default();
+    assert!(
+        detail.contains("host `db` did not boot") && detail.contains("maintenance"),
+        "{detail}"
+    );
+    assert!(engine.live_resources().is_empty(), "{:?}", engine.calls());
+}

@@ -233,10 +233,12 @@ pub(super) async fn run_step<E: Engine>(
             }));
         }
         // A host killed from outside is reported dead by the engine a moment after its
-        // commands end; look twice before saying it is alive.
+        // commands end: keep looking for a short while (returning as soon as it shows)
+        // before saying every host is alive.
         let mut dead = dead_hosts(engine, state).await;
-        if dead.is_none() {
-            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        let looked = Instant::now();
+        while dead.is_none() && looked.elapsed() < DEATH_GRACE {
+            tokio::time::sleep(DEATH_POLL).await;
             dead = dead_hosts(engine, state).await;
         }
         if let Some(why) = dead.or(out_of_memory(engine, scenario, state).await) {
@@ -274,6 +276,10 @@ pub(super) async fn run_step<E: Engine>(
         recovery: result.recovery,
     })
 }
+
+/// How long a failed step looks for a host that died under it, and how often.
+const DEATH_GRACE: std::time::Duration = std::time::Duration::from_millis(500);
+const DEATH_POLL: std::time::Duration = std::time::Duration::from_millis(50);
 
 /// Before a risky step, save every host as a checkpoint (for `run --from`). Not timed
 /// with the step; returns how long it took. A checkpoint that cannot be saved only
