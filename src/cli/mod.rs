@@ -230,6 +230,13 @@ impl BuildArgs {
         if self.no_apt_cache || self.apt_proxy.is_some() {
             return Ok(None);
         }
+        if let Some(host) = remote_engine(std::env::var("DOCKER_HOST").ok().as_deref()) {
+            // Its containers could not reach a proxy on this machine.
+            eprintln!(
+                "notice: no package cache: the engine at `{host}` is on another machine (pass --apt-proxy with a proxy its containers can reach)"
+            );
+            return Ok(None);
+        }
         let Some(dir) = self.cache_dir.clone().or_else(default_cache_dir) else {
             eprintln!(
                 "warning: no package cache: neither XDG_CACHE_HOME nor HOME is set; pass --cache-dir"
@@ -265,6 +272,26 @@ fn use_apt_cache(options: &mut crate::runner::RunOptions, cache: Option<&AptCach
         options.build.apt_proxy = Some(cache.proxy());
         options.apt_cache = Some(cache.stats());
     }
+}
+
+/// The engine's address when `DOCKER_HOST` names another machine (`tcp://` or
+/// `ssh://` to a host that is not this one).
+fn remote_engine(docker_host: Option<&str>) -> Option<&str> {
+    let docker_host = docker_host?;
+    let rest = docker_host
+        .strip_prefix("tcp://")
+        .or_else(|| docker_host.strip_prefix("ssh://"))?;
+    let authority = rest.split('/').next().unwrap_or(rest);
+    let host = authority.rsplit('@').next().unwrap_or(authority);
+    let host = match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(v6),
+        None => host.split(':').next().unwrap_or(host),
+    };
+    let local = host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    (!local).then_some(docker_host)
 }
 
 /// `$XDG_CACHE_HOME/rehearse/apt`, else `$HOME/.cache/rehearse/apt`.
@@ -387,4 +414,62 @@ async fn connect() -> Result<crate::engine::DockerEngine, i32> {
 /// Whether to colour output on stdout: a terminal, and `NO_COLOR` unset.
 pub fn use_color(stream_is_terminal: bool) -> bool {
     stream_is_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn build_args(args: &[&str]) -> BuildArgs {
+        let mut argv = vec!["rehearse", "images", "build"];
+        argv.extend_from_slice(args);
+        match Cli::try_parse_from(argv).unwrap().command {
+            Command::Images(ImagesCommand::Build { build, .. }) => build,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn the_users_proxy_replaces_the_cache_and_no_apt_cache_turns_both_off() {
+        let own = build_args(&["--apt-proxy", "http://cacher:3142"]);
+        assert_eq!(
+            own.settings(None).apt_proxy,
+            Some(AptProxy::External {
+                url: "http://cacher:3142".into()
+            })
+        );
+        assert!(own.start_apt_cache().await.unwrap().is_none());
+        let off = build_args(&["--apt-proxy", "http://cacher:3142", "--no-apt-cache"]);
+        assert_eq!(off.settings(None).apt_proxy, None);
+        assert!(off.start_apt_cache().await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn the_cache_starts_in_the_folder_given() {
+        let dir = tempfile::tempdir().unwrap();
+        let folder = dir.path().join("apt");
+        let args = build_args(&["--cache-dir", folder.to_str().unwrap()]);
+        let cache = args.start_apt_cache().await.unwrap().expect("a cache");
+        assert!(folder.is_dir());
+        assert!(
+            matches!(cache.proxy(), AptProxy::Builtin { hosts, .. } if hosts == ["deb.debian.org"])
+        );
+    }
+
+    #[test]
+    fn only_an_engine_on_another_machine_is_remote() {
+        assert_eq!(remote_engine(None), None);
+        assert_eq!(remote_engine(Some("unix:///var/run/docker.sock")), None);
+        assert_eq!(remote_engine(Some("tcp://127.0.0.1:2375")), None);
+        assert_eq!(remote_engine(Some("tcp://localhost:2375")), None);
+        assert_eq!(remote_engine(Some("tcp://[::1]:2375")), None);
+        assert_eq!(
+            remote_engine(Some("tcp://10.0.0.5:2376")),
+            Some("tcp://10.0.0.5:2376")
+        );
+        assert_eq!(
+            remote_engine(Some("ssh://me@build-box")),
+            Some("ssh://me@build-box")
+        );
+    }
 }
