@@ -203,6 +203,7 @@ impl AptCache {
             client,
             stats: stats.clone(),
             offline_noticed: Default::default(),
+            cache_trouble_noticed: Default::default(),
         });
         let server = tokio::spawn(proxy::serve(listener, shared));
         Ok(AptCache {

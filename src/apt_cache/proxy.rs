@@ -32,6 +32,7 @@ pub(super) struct Shared {
     pub client: reqwest::Client,
     pub stats: Arc<AptCacheStats>,
     pub offline_noticed: AtomicBool,
+    pub cache_trouble_noticed: Arc<AtomicBool>,
 }
 
 /// Accept connections until the task is aborted.
@@ -232,23 +233,35 @@ async fn store_or_relay(
         last_modified: text(header::LAST_MODIFIED),
         content_type: text(header::CONTENT_TYPE),
     };
+    // A cache that cannot be written (disk full, permissions) never fails apt: the
+    // file is then passed on without being kept.
     let mut pending = match key.begin().await {
-        Ok(pending) => pending,
-        Err(e) => return cache_failure(key, &e),
+        Ok(pending) => Some(pending),
+        Err(e) => {
+            cache_trouble(shared, key, &e);
+            None
+        }
     };
     let length = upstream.content_length();
     let (sender, receiver) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(IN_FLIGHT);
     let stats = shared.stats.clone();
     let key = key.clone();
     let response_meta = meta.clone();
+    let noticed = shared.cache_trouble_noticed.clone();
     tokio::spawn(async move {
         let mut client = Some(sender);
         let mut held: Option<Bytes> = None;
+        let mut received: u64 = 0;
         let failure = loop {
             match upstream.chunk().await {
                 Ok(Some(chunk)) => {
-                    if let Err(e) = pending.write(&chunk).await {
-                        break Some(e);
+                    received += chunk.len() as u64;
+                    if let Some(file) = pending.as_mut()
+                        && let Err(e) = file.write(&chunk).await
+                    {
+                        notice_cache_trouble(&noticed, &key, &e);
+                        // Dropping the pending file removes it.
+                        pending = None;
                     }
                     if let (Some(previous), Some(to)) = (held.replace(chunk), &client)
                         && to.send(Ok(previous)).await.is_err()
@@ -257,10 +270,9 @@ async fn store_or_relay(
                         client = None;
                     }
                 }
-                Ok(None) if length.is_some_and(|l| l != pending.written) => {
+                Ok(None) if length.is_some_and(|l| l != received) => {
                     break Some(std::io::Error::other(format!(
-                        "the mirror sent {} of {} bytes",
-                        pending.written,
+                        "the mirror sent {received} of {} bytes",
                         length.unwrap_or_default()
                     )));
                 }
@@ -268,22 +280,22 @@ async fn store_or_relay(
                 Err(e) => break Some(std::io::Error::other(error_chain(&e))),
             }
         };
-        let written = pending.written;
-        let outcome = match failure {
-            // Dropping the pending file removes it: nothing half-downloaded is cached.
-            Some(e) => Err(e),
-            None => pending.commit(&key, &meta).await.map(|_| ()),
-        };
-        match outcome {
-            Ok(()) => {
-                stats.miss(written);
-                if let (Some(last), Some(to)) = (held, &client) {
-                    let _ = to.send(Ok(last)).await;
-                }
-            }
-            Err(e) => {
+        match failure {
+            // The pending file is dropped with the task: nothing half-downloaded is kept.
+            Some(e) => {
                 if let Some(to) = &client {
                     let _ = to.send(Err(e)).await;
+                }
+            }
+            None => {
+                if let Some(file) = pending
+                    && let Err(e) = file.commit(&key, &meta).await
+                {
+                    notice_cache_trouble(&noticed, &key, &e);
+                }
+                stats.miss(received);
+                if let (Some(last), Some(to)) = (held, &client) {
+                    let _ = to.send(Ok(last)).await;
                 }
             }
         }
@@ -382,14 +394,18 @@ fn unreachable_mirror(authority: &str, error: &reqwest::Error) -> Response<Proxy
     )
 }
 
-fn cache_failure(key: &CacheKey, error: &std::io::Error) -> Response<ProxyBody> {
-    plain(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        &format!(
-            "the rehearse package cache cannot write `{}`: {error}",
+fn cache_trouble(shared: &Shared, key: &CacheKey, error: &std::io::Error) {
+    notice_cache_trouble(&shared.cache_trouble_noticed, key, error);
+}
+
+/// Say once that the cache cannot be written; apt is served all the same.
+fn notice_cache_trouble(noticed: &AtomicBool, key: &CacheKey, error: &std::io::Error) {
+    if !noticed.swap(true, Ordering::Relaxed) {
+        eprintln!(
+            "warning: the package cache cannot write `{}`: {error}; files are passed on without being kept",
             key.path.display()
-        ),
-    )
+        );
+    }
 }
 
 /// reqwest's message and its causes ("error sending request: … : Connection refused").

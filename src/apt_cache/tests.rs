@@ -246,6 +246,21 @@ async fn a_package_apt_hung_up_on_is_still_cached() {
 }
 
 #[tokio::test]
+async fn a_cache_that_cannot_be_written_still_passes_packages_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let mirror = StandInMirror::start().await;
+    mirror.put(DEB, b"a package", 1);
+    // A file where the cache needs a folder.
+    std::fs::create_dir_all(dir.path().join("deb.debian.org/debian")).unwrap();
+    std::fs::write(dir.path().join("deb.debian.org/debian/pool"), b"in the way").unwrap();
+    let cache = cache_for(dir.path(), mirror.address).await;
+    assert_eq!(get(&cache, DEB).await, (200, b"a package".to_vec()));
+    assert_eq!(get(&cache, DEB).await, (200, b"a package".to_vec()));
+    assert_eq!(mirror.requests(DEB), [200, 200]);
+    assert_eq!(cache.stats().counters().misses, 2);
+}
+
+#[tokio::test]
 async fn a_changed_index_is_never_served_stale() {
     let dir = tempfile::tempdir().unwrap();
     let mirror = StandInMirror::start().await;
