@@ -37,13 +37,24 @@ pub(super) async fn configure_host<E: Engine>(
         .iter()
         .map(|option| format!("{option};\n"))
         .collect();
-    let script = format!("mkdir -p /etc/apt/apt.conf.d && printf '%s' \"$1\" > {PROXY_CONF}");
+    // A firewall on this machine may keep the hosts from reaching the built-in cache:
+    // then apt is better off going to the mirrors directly than failing. curl (in every
+    // base image) tells: any HTTP answer means the cache is reachable.
+    let check = match proxy {
+        AptProxy::Builtin { .. } => format!(
+            " && if command -v curl >/dev/null 2>&1 && ! curl -s -o /dev/null --max-time 5 \"$2\"; then rm -f {PROXY_CONF}; echo {UNREACHABLE}; fi"
+        ),
+        AptProxy::External { .. } => String::new(),
+    };
+    let script =
+        format!("mkdir -p /etc/apt/apt.conf.d && printf '%s' \"$1\" > {PROXY_CONF}{check}");
     let argv = [
         "/bin/sh".to_string(),
         "-c".to_string(),
         script,
         "sh".to_string(),
         conf,
+        proxy.url(gateway),
     ];
     let output = r.engine.exec(id, &argv, EXEC_TIMEOUT).await?;
     if output.exit_code != 0 {
@@ -52,9 +63,17 @@ pub(super) async fn configure_host<E: Engine>(
             "warning: cannot point the apt of container {id} at the package cache: {}",
             output.stderr.trim()
         );
+    } else if output.stdout.contains(UNREACHABLE) {
+        eprintln!(
+            "warning: container {id} cannot reach the package cache at {} (a firewall on this machine?); its apt goes to the mirrors directly",
+            proxy.url(gateway)
+        );
     }
     Ok(())
 }
+
+/// What the setup script prints when the host cannot reach the cache.
+const UNREACHABLE: &str = "rehearse-apt-cache-unreachable";
 
 /// Remove [`PROXY_CONF`] from the hosts of a kept replica: the built-in cache stops
 /// with this process, and apt in the kept hosts must still work.
