@@ -7,6 +7,7 @@
 //! GO only if every gate holds.
 #![forbid(unsafe_code)]
 
+pub mod apt_cache;
 pub mod cli;
 pub mod debian;
 pub mod engine;

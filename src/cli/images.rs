@@ -20,7 +20,14 @@ pub async fn images(command: ImagesCommand) -> i32 {
             build,
             verbose,
         } => {
-            let settings = build.settings(None);
+            let apt_cache = match build.start_apt_cache().await {
+                Ok(cache) => cache,
+                Err(code) => return code,
+            };
+            let mut settings = build.settings(None);
+            if let Some(cache) = &apt_cache {
+                settings.apt_proxy = Some(cache.proxy());
+            }
             let names = if names.is_empty() {
                 recipe_names(&settings.images_dir)
             } else {
@@ -81,6 +88,12 @@ pub async fn images(command: ImagesCommand) -> i32 {
                         }
                     }
                 }
+            }
+            if let Some(cache) = &apt_cache {
+                eprintln!(
+                    "apt cache: {}",
+                    crate::apt_cache::summary_line(&cache.stats().counters())
+                );
             }
             code
         }

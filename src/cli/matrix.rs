@@ -63,6 +63,11 @@ pub(super) async fn run_matrix(args: &RunArgs, scenarios: Vec<(PathBuf, Scenario
     };
     // Once for the whole matrix: the runs of this process are alive, so never taken.
     remove_dead_leftovers(&engine).await;
+    // One cache for the whole matrix: the runs share what each downloads.
+    let apt_cache = match args.build.start_apt_cache().await {
+        Ok(cache) => cache,
+        Err(code) => return code,
+    };
     let started_at = jiff::Timestamp::now();
     let clock = Instant::now();
     let matrix_dir = args
@@ -84,6 +89,7 @@ pub(super) async fn run_matrix(args: &RunArgs, scenarios: Vec<(PathBuf, Scenario
             options.keep = args.keep;
             options.checkpoints = !args.no_checkpoints;
             options.logs_dir = Some(report_dir.join("logs"));
+            super::use_apt_cache(&mut options, apt_cache.as_ref());
             // A child token: Ctrl-C cancels every run, a run never cancels the others.
             options.cancel = cancel.child_token();
             PlannedRun {

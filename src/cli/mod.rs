@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::apt_cache::{AptCache, AptCacheConfig, AptProxy};
 use crate::images::{BaseSource, BuildSettings};
 
 #[derive(Debug, Parser)]
@@ -178,6 +179,18 @@ pub struct BuildArgs {
     /// Where base images come from: a registry (`pull`), mmdebstrap (`bootstrap`), or `auto`.
     #[arg(long, value_enum, default_value_t = BaseSourceArg::Auto)]
     pub base_source: BaseSourceArg,
+    /// Folder of the package cache, the proxy through which the bootstrap, the image
+    /// builds and the replica's hosts fetch Debian packages [default:
+    /// $XDG_CACHE_HOME/rehearse/apt, else ~/.cache/rehearse/apt].
+    #[arg(long, value_name = "DIR", env = "REHEARSE_CACHE_DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Fetch Debian packages from the mirrors directly: no package cache, no proxy.
+    #[arg(long)]
+    pub no_apt_cache: bool,
+    /// Send apt through this proxy of yours (apt-cacher-ng, squid…) instead of the
+    /// built-in package cache; containers must be able to reach it at this URL.
+    #[arg(long, value_name = "URL", env = "REHEARSE_APT_PROXY")]
+    pub apt_proxy: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -202,8 +215,92 @@ impl BuildArgs {
                 .images_dir
                 .clone()
                 .unwrap_or_else(|| find_images_dir(anchor)),
+            apt_proxy: match &self.apt_proxy {
+                Some(url) if !self.no_apt_cache => Some(AptProxy::External { url: url.clone() }),
+                _ => None,
+            },
         }
     }
+
+    /// Start the built-in package cache unless it is off (`--no-apt-cache`) or the
+    /// user's own proxy replaces it (`--apt-proxy`). A cache that cannot start is a
+    /// warning: the rehearsal then fetches from the mirrors directly. `Err` is the exit
+    /// code of a bad `REHEARSE_APT_CACHE_RESOLVE`.
+    pub async fn start_apt_cache(&self) -> Result<Option<AptCache>, i32> {
+        if self.no_apt_cache || self.apt_proxy.is_some() {
+            return Ok(None);
+        }
+        if let Some(host) = remote_engine(std::env::var("DOCKER_HOST").ok().as_deref()) {
+            // Its containers could not reach a proxy on this machine.
+            eprintln!(
+                "notice: no package cache: the engine at `{host}` is on another machine (pass --apt-proxy with a proxy its containers can reach)"
+            );
+            return Ok(None);
+        }
+        let Some(dir) = self.cache_dir.clone().or_else(default_cache_dir) else {
+            eprintln!(
+                "warning: no package cache: neither XDG_CACHE_HOME nor HOME is set; pass --cache-dir"
+            );
+            return Ok(None);
+        };
+        let mut config = AptCacheConfig::new(
+            dir,
+            vec![
+                self.mirror.trim_end_matches('/').to_string(),
+                self.security_mirror.trim_end_matches('/').to_string(),
+            ],
+        );
+        if let Ok(spec) = std::env::var("REHEARSE_APT_CACHE_RESOLVE") {
+            config.resolve = crate::apt_cache::parse_resolve(&spec).map_err(|e| {
+                eprintln!("error: REHEARSE_APT_CACHE_RESOLVE: {e}");
+                crate::exit_code::INVALID_INPUT
+            })?;
+        }
+        match AptCache::start(config).await {
+            Ok(cache) => Ok(Some(cache)),
+            Err(e) => {
+                eprintln!("warning: {e}; fetching packages from the mirrors directly");
+                Ok(None)
+            }
+        }
+    }
+}
+
+/// Send a run's apt through the built-in cache, and count it in the run's report.
+fn use_apt_cache(options: &mut crate::runner::RunOptions, cache: Option<&AptCache>) {
+    if let Some(cache) = cache {
+        options.build.apt_proxy = Some(cache.proxy());
+        options.apt_cache = Some(cache.stats());
+    }
+}
+
+/// The engine's address when `DOCKER_HOST` names another machine (`tcp://` or
+/// `ssh://` to a host that is not this one).
+fn remote_engine(docker_host: Option<&str>) -> Option<&str> {
+    let docker_host = docker_host?;
+    let rest = docker_host
+        .strip_prefix("tcp://")
+        .or_else(|| docker_host.strip_prefix("ssh://"))?;
+    let authority = rest.split('/').next().unwrap_or(rest);
+    let host = authority.rsplit('@').next().unwrap_or(authority);
+    let host = match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(v6),
+        None => host.split(':').next().unwrap_or(host),
+    };
+    let local = host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    (!local).then_some(docker_host)
+}
+
+/// `$XDG_CACHE_HOME/rehearse/apt`, else `$HOME/.cache/rehearse/apt`.
+fn default_cache_dir() -> Option<PathBuf> {
+    let set = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
+    let base = set("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| set("HOME").map(|home| PathBuf::from(home).join(".cache")))?;
+    Some(base.join("rehearse").join("apt"))
 }
 
 /// The nearest `images/` folder at or above the scenario's folder, else `./images`.
@@ -317,4 +414,62 @@ async fn connect() -> Result<crate::engine::DockerEngine, i32> {
 /// Whether to colour output on stdout: a terminal, and `NO_COLOR` unset.
 pub fn use_color(stream_is_terminal: bool) -> bool {
     stream_is_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn build_args(args: &[&str]) -> BuildArgs {
+        let mut argv = vec!["rehearse", "images", "build"];
+        argv.extend_from_slice(args);
+        match Cli::try_parse_from(argv).unwrap().command {
+            Command::Images(ImagesCommand::Build { build, .. }) => build,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn the_users_proxy_replaces_the_cache_and_no_apt_cache_turns_both_off() {
+        let own = build_args(&["--apt-proxy", "http://cacher:3142"]);
+        assert_eq!(
+            own.settings(None).apt_proxy,
+            Some(AptProxy::External {
+                url: "http://cacher:3142".into()
+            })
+        );
+        assert!(own.start_apt_cache().await.unwrap().is_none());
+        let off = build_args(&["--apt-proxy", "http://cacher:3142", "--no-apt-cache"]);
+        assert_eq!(off.settings(None).apt_proxy, None);
+        assert!(off.start_apt_cache().await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn the_cache_starts_in_the_folder_given() {
+        let dir = tempfile::tempdir().unwrap();
+        let folder = dir.path().join("apt");
+        let args = build_args(&["--cache-dir", folder.to_str().unwrap()]);
+        let cache = args.start_apt_cache().await.unwrap().expect("a cache");
+        assert!(folder.is_dir());
+        assert!(
+            matches!(cache.proxy(), AptProxy::Builtin { hosts, .. } if hosts == ["deb.debian.org"])
+        );
+    }
+
+    #[test]
+    fn only_an_engine_on_another_machine_is_remote() {
+        assert_eq!(remote_engine(None), None);
+        assert_eq!(remote_engine(Some("unix:///var/run/docker.sock")), None);
+        assert_eq!(remote_engine(Some("tcp://127.0.0.1:2375")), None);
+        assert_eq!(remote_engine(Some("tcp://localhost:2375")), None);
+        assert_eq!(remote_engine(Some("tcp://[::1]:2375")), None);
+        assert_eq!(
+            remote_engine(Some("tcp://10.0.0.5:2376")),
+            Some("tcp://10.0.0.5:2376")
+        );
+        assert_eq!(
+            remote_engine(Some("ssh://me@build-box")),
+            Some("ssh://me@build-box")
+        );
+    }
 }

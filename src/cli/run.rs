@@ -87,7 +87,13 @@ async fn run_one(args: &RunArgs, path: &Path, scenario: &Scenario) -> i32 {
             .to_string();
         PathBuf::from("rehearse-report").join(format!("{}-{stamp}", scenario.name))
     });
+    // Started before provisioning, stopped (dropped) when the command ends.
+    let apt_cache = match args.build.start_apt_cache().await {
+        Ok(cache) => cache,
+        Err(code) => return code,
+    };
     let mut options = RunOptions::new(new_run_id(&scenario.name), args.build.settings(Some(path)));
+    super::use_apt_cache(&mut options, apt_cache.as_ref());
     options.keep = args.keep;
     options.checkpoints = !args.no_checkpoints;
     options.from_step = from_step;

@@ -86,6 +86,15 @@ fn classify(
     }
 }
 
+/// The first host address of an IPv4 subnet (`172.17.0.0/16` → `172.17.0.1`).
+fn first_address(subnet: &str) -> Option<IpAddr> {
+    let (network, _) = subnet.split_once('/')?;
+    let network: std::net::Ipv4Addr = network.parse().ok()?;
+    Some(IpAddr::V4(std::net::Ipv4Addr::from(
+        u32::from(network).checked_add(1)?,
+    )))
+}
+
 async fn within<T>(
     operation: &'static str,
     object: &str,
@@ -220,11 +229,13 @@ impl Engine for DockerEngine {
         &self,
         context: Bytes,
         reference: &str,
+        build_args: &HashMap<String, String>,
         on_output: &mut (dyn FnMut(&str) + Send),
     ) -> Result<(), EngineError> {
         // The classic builder: BuildKit cannot use a locally imported base without a registry.
         let options = BuildImageOptionsBuilder::default()
             .t(reference)
+            .buildargs(build_args)
             .rm(true)
             .forcerm(true)
             .version(BuilderVersion::BuilderV1)
@@ -333,6 +344,31 @@ impl Engine for DockerEngine {
             )
             .await,
         )
+    }
+
+    async fn network_gateway(&self, network: &str) -> Result<Option<IpAddr>, EngineError> {
+        let inspect = within(
+            "inspect network",
+            network,
+            CALL_TIMEOUT,
+            self.docker.inspect_network(network, None),
+        )
+        .await?;
+        Ok(inspect
+            .ipam
+            .and_then(|ipam| ipam.config)
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|config| {
+                // Older engines leave the gateway out of the default bridge's
+                // configuration; it is then the subnet's first address.
+                config
+                    .gateway
+                    .and_then(|gateway| gateway.parse::<IpAddr>().ok())
+                    .or_else(|| config.subnet.as_deref().and_then(first_address))
+            })
+            // The IPv4 gateway first: the package cache listens on IPv4.
+            .min_by_key(|gateway| gateway.is_ipv6()))
     }
 
     async fn run_container(&self, spec: &ContainerSpec) -> Result<String, EngineError> {
@@ -796,6 +832,15 @@ fn split_reference(reference: &str) -> (&str, &str) {
 #[cfg(test)]
 mod tests {
     use super::split_reference;
+
+    #[test]
+    fn a_subnet_s_gateway_is_its_first_address() {
+        assert_eq!(
+            super::first_address("172.17.0.0/16"),
+            Some("172.17.0.1".parse().unwrap())
+        );
+        assert_eq!(super::first_address("fd00::/64"), None);
+    }
 
     #[test]
     fn strips_ansi_colours() {

@@ -1,7 +1,7 @@
 //! A scripted in-memory engine for fast unit tests of the runner's logic. It records
 //! every call; commands run "inside" containers are answered by a closure.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -149,13 +149,20 @@ impl Engine for FakeEngine {
         &self,
         _context: Bytes,
         reference: &str,
+        build_args: &HashMap<String, String>,
         _on_output: &mut (dyn FnMut(&str) + Send),
     ) -> Result<(), EngineError> {
         if self.is_slow() {
             self.record(format!("build started {reference}"));
             tokio::task::yield_now().await;
         }
-        self.record(format!("build {reference}"));
+        let mut args: Vec<&str> = build_args.keys().map(String::as_str).collect();
+        args.sort();
+        if args.is_empty() {
+            self.record(format!("build {reference}"));
+        } else {
+            self.record(format!("build {reference} with {}", args.join(",")));
+        }
         self.built.lock().unwrap().push(reference.to_string());
         Ok(())
     }
@@ -223,6 +230,10 @@ impl Engine for FakeEngine {
         self.record(format!("remove container {id}"));
         self.live.lock().unwrap().retain(|r| r.id != id);
         Ok(())
+    }
+
+    async fn network_gateway(&self, _network: &str) -> Result<Option<IpAddr>, EngineError> {
+        Ok(None)
     }
 
     async fn container_ip(&self, _id: &str, _network: &str) -> Result<IpAddr, EngineError> {

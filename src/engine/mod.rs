@@ -9,7 +9,7 @@ mod error;
 #[cfg(test)]
 pub mod fake;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -158,12 +158,13 @@ pub trait Engine {
         reference: &str,
         changes: &[String],
     ) -> Result<(), EngineError>;
-    /// Build an image with the classic builder from a tar build context.
-    /// `on_output` gets the builder's output line by line.
+    /// Build an image with the classic builder from a tar build context, with these
+    /// build arguments (`--build-arg`). `on_output` gets the builder's output line by line.
     async fn build_image(
         &self,
         context: Bytes,
         reference: &str,
+        build_args: &HashMap<String, String>,
         on_output: &mut (dyn FnMut(&str) + Send),
     ) -> Result<(), EngineError>;
     async fn list_images(&self, label: &str) -> Result<Vec<ImageSummary>, EngineError>;
@@ -175,6 +176,10 @@ pub trait Engine {
         labels: &BTreeMap<String, String>,
     ) -> Result<String, EngineError>;
     async fn remove_network(&self, id: &str) -> Result<(), EngineError>;
+    /// The gateway address of a network (`bridge` is the engine's default one): the
+    /// address at which its containers reach the engine's machine. `None` when the
+    /// engine does not say.
+    async fn network_gateway(&self, network: &str) -> Result<Option<IpAddr>, EngineError>;
 
     /// Create and start a container; returns its id.
     async fn run_container(&self, spec: &ContainerSpec) -> Result<String, EngineError>;

@@ -139,8 +139,9 @@ async fn build_from_pulled<E: Engine>(
     );
     let context = super::context_tar(&dockerfile, &[])?;
     let what = format!("base {suite}");
+    let build_args = super::proxy_build_args(engine, settings).await?;
     engine
-        .build_image(context, reference, &mut |line| {
+        .build_image(context, reference, &build_args, &mut |line| {
             on_event(ImageEvent::Output {
                 what: what.clone(),
                 line: line.to_string(),
@@ -167,6 +168,10 @@ async fn bootstrap<E: Engine>(
         // bookworm for a reason the real host does not have.
         .arg(merged_usr_hook(suite))
         .arg("--aptopt=Acquire::Retries \"3\"")
+        .args(proxy_options(settings))
+        // The proxy is for the bootstrap only: the image must not point at a port
+        // that is gone once this process ends (`--aptopt`s land in 99mmdebstrap).
+        .arg(format!("--customize-hook={DROP_PROXY_HOOK}"))
         .arg("--format=tar")
         .arg(suite)
         .arg("-")
@@ -240,6 +245,20 @@ async fn bootstrap<E: Engine>(
     Ok(())
 }
 
+/// Removes the proxy options from the image mmdebstrap made.
+const DROP_PROXY_HOOK: &str = "f=\"$1/etc/apt/apt.conf.d/99mmdebstrap\"; if [ -f \"$f\" ]; then sed -i '/^Acquire::http::Proxy/d' \"$f\"; fi";
+
+/// `--aptopt`s sending mmdebstrap's apt (on this machine) through the package cache.
+fn proxy_options(settings: &BuildSettings) -> Vec<String> {
+    let loopback = std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+    settings
+        .apt_proxy
+        .iter()
+        .flat_map(|proxy| proxy.apt_options(loopback))
+        .map(|option| format!("--aptopt={option}"))
+        .collect()
+}
+
 /// How mmdebstrap makes `/usr` merged. Releases before bookworm have no real
 /// `usr-is-merged` package for the hook's essential stage, so they get only the
 /// setup stage: the directory links debootstrap makes.
@@ -278,5 +297,23 @@ mod tests {
         assert_ne!(a, b);
         assert_ne!(a, c);
         assert_eq!(a, base_reference(&settings(), "bookworm"));
+    }
+
+    #[test]
+    fn the_package_cache_leaves_the_base_reference_alone() {
+        let mut cached = settings();
+        cached.apt_proxy = Some(crate::apt_cache::AptProxy::Builtin {
+            port: 40123,
+            hosts: vec!["deb.debian.org".into()],
+        });
+        assert_eq!(
+            base_reference(&cached, "bookworm"),
+            base_reference(&settings(), "bookworm")
+        );
+        assert_eq!(
+            proxy_options(&cached),
+            ["--aptopt=Acquire::http::Proxy::deb.debian.org \"http://127.0.0.1:40123/\""]
+        );
+        assert!(proxy_options(&settings()).is_empty());
     }
 }

@@ -108,9 +108,10 @@ pub async fn ensure_image<E: Engine>(
     });
     let dockerfile = format!("{body}LABEL {IMAGE_LABEL}={}\n", quoted(&hash));
     let context = context_tar(&dockerfile, &files)?;
+    let build_args = super::proxy_build_args(engine, settings).await?;
     let mut tail: Vec<String> = Vec::new();
     let built_result = engine
-        .build_image(context, &reference, &mut |line| {
+        .build_image(context, &reference, &build_args, &mut |line| {
             tail.push(line.to_string());
             if tail.len() > BUILD_TAIL {
                 tail.remove(0);

@@ -9,6 +9,7 @@ pub mod base;
 mod host_image;
 pub mod recipe;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -18,7 +19,8 @@ use sha2::{Digest, Sha256};
 pub use base::BaseSource;
 pub use host_image::{BuiltImage, ensure_image, load_recipe, recipe_names};
 
-use crate::engine::EngineError;
+use crate::apt_cache::AptProxy;
+use crate::engine::{Engine, EngineError};
 
 /// How images are made: where Debian packages come from and how bases are obtained.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,6 +32,10 @@ pub struct BuildSettings {
     pub base_source: BaseSource,
     /// Folder holding one sub-folder per recipe.
     pub images_dir: PathBuf,
+    /// The proxy apt fetches packages through (the package cache); `None`: the mirrors
+    /// directly. Never part of an image's content hash: where packages came from does
+    /// not change what the image holds.
+    pub apt_proxy: Option<AptProxy>,
 }
 
 impl Default for BuildSettings {
@@ -39,6 +45,7 @@ impl Default for BuildSettings {
             security_mirror: "http://deb.debian.org/debian-security".into(),
             base_source: BaseSource::Auto,
             images_dir: PathBuf::from("images"),
+            apt_proxy: None,
         }
     }
 }
@@ -165,6 +172,32 @@ pub(crate) async fn build_turn(reference: &str) -> tokio::sync::OwnedMutexGuard<
     turn.lock_owned().await
 }
 
+/// Build arguments that send a build's apt through the package cache: the proxy
+/// variables Docker predefines, which it keeps out of the image's history and
+/// environment. Empty without a cache.
+pub(crate) async fn proxy_build_args<E: Engine>(
+    engine: &E,
+    settings: &BuildSettings,
+) -> Result<HashMap<String, String>, EngineError> {
+    let Some(proxy) = &settings.apt_proxy else {
+        return Ok(HashMap::new());
+    };
+    // Build containers run on the default bridge and reach this machine at its gateway.
+    let gateway = engine
+        .network_gateway("bridge")
+        .await?
+        .unwrap_or(DEFAULT_BRIDGE_GATEWAY);
+    let url = proxy.url(gateway);
+    Ok(HashMap::from([
+        ("http_proxy".to_string(), url.clone()),
+        ("HTTP_PROXY".to_string(), url),
+    ]))
+}
+
+/// The default bridge's usual gateway, when the engine does not name it.
+pub const DEFAULT_BRIDGE_GATEWAY: std::net::IpAddr =
+    std::net::IpAddr::V4(std::net::Ipv4Addr::new(172, 17, 0, 1));
+
 /// Where a recipe lives.
 pub fn recipe_path(images_dir: &Path, name: &str) -> PathBuf {
     images_dir.join(name).join("recipe.yaml")
@@ -198,6 +231,27 @@ mod tests {
         )
         .await;
         assert!(after.is_ok());
+    }
+
+    #[tokio::test]
+    async fn builds_get_the_proxy_as_predefined_build_args_only_with_a_cache() {
+        let engine = crate::engine::fake::FakeEngine::healthy();
+        let mut settings = BuildSettings::default();
+        assert!(
+            proxy_build_args(&engine, &settings)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        settings.apt_proxy = Some(AptProxy::Builtin {
+            port: 3142,
+            hosts: vec!["deb.debian.org".into()],
+        });
+        let args = proxy_build_args(&engine, &settings).await.unwrap();
+        // The fake engine names no gateway: the default bridge's usual one is used.
+        assert_eq!(args["http_proxy"], "http://172.17.0.1:3142/");
+        assert_eq!(args["HTTP_PROXY"], "http://172.17.0.1:3142/");
+        assert_eq!(args.len(), 2);
     }
 
     #[test]

@@ -682,14 +682,21 @@ fn environment(report: &Report, out: &mut impl Write) -> io::Result<()> {
     let env = &report.environment;
     writeln!(
         out,
-        "<section id=\"environment\"><h2>Environment</h2><dl class=\"facts\"><dt>engine</dt><dd>Docker {} (API {})</dd><dt>cgroup</dt><dd>v{}</dd><dt>Debian mirror</dt><dd><code>{}</code></dd><dt>scenario file</dt><dd><code>{}</code></dd><dt>run id</dt><dd><code>{}</code></dd><dt>rehearse</dt><dd>{}</dd></dl>",
+        "<section id=\"environment\"><h2>Environment</h2><dl class=\"facts\"><dt>engine</dt><dd>Docker {} (API {})</dd><dt>cgroup</dt><dd>v{}</dd><dt>Debian mirror</dt><dd><code>{}</code></dd><dt>scenario file</dt><dd><code>{}</code></dd><dt>run id</dt><dd><code>{}</code></dd><dt>rehearse</dt><dd>{}</dd>{}</dl>",
         escape(&env.engine_version),
         escape(&env.api_version),
         escape(&env.cgroup_version),
         escape(&env.mirror),
         escape(&report.scenario_path),
         escape(&report.run_id),
-        escape(&report.tool_version)
+        escape(&report.tool_version),
+        report
+            .apt_cache
+            .map(|counters| format!(
+                "<dt>apt cache</dt><dd>{}</dd>",
+                escape(&crate::apt_cache::summary_line(&counters))
+            ))
+            .unwrap_or_default()
     )?;
     if !env.images.is_empty() {
         writeln!(

@@ -64,6 +64,14 @@ fn title(report: &Report, out: &mut impl Write) -> io::Result<()> {
         text::seconds(report.duration_ms),
         report.tool_version
     )?;
+    if let Some(apt_cache) = &report.apt_cache {
+        writeln!(out)?;
+        writeln!(
+            out,
+            "Package cache: {}.",
+            crate::apt_cache::summary_line(apt_cache)
+        )?;
+    }
     writeln!(out)
 }
 

@@ -79,6 +79,35 @@ pub struct Report {
     /// `step` were not run again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resumed_from: Option<ResumedFrom>,
+    /// What the package cache did during the run; absent when it was off (`--no-apt-cache`,
+    /// or `--apt-proxy` naming the user's own proxy).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub apt_cache: Option<AptCacheReport>,
+}
+
+/// Requests apt made through the package cache (see `--cache-dir`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct AptCacheReport {
+    /// Requests answered from the cache, including indexes the mirror said were unchanged.
+    pub hits: u64,
+    /// Files fetched from the mirror.
+    pub misses: u64,
+    /// Bytes downloaded from the mirror.
+    pub upstream_bytes: u64,
+    /// Bytes served from the cache.
+    pub cached_bytes: u64,
+}
+
+impl AptCacheReport {
+    /// What happened since `earlier` (counters of the same cache).
+    pub fn since(self, earlier: AptCacheReport) -> AptCacheReport {
+        AptCacheReport {
+            hits: self.hits.saturating_sub(earlier.hits),
+            misses: self.misses.saturating_sub(earlier.misses),
+            upstream_bytes: self.upstream_bytes.saturating_sub(earlier.upstream_bytes),
+            cached_bytes: self.cached_bytes.saturating_sub(earlier.cached_bytes),
+        }
+    }
 }
 
 /// The checkpoint a resumed run (`run --from`) started from.

@@ -247,6 +247,13 @@ pub fn render_summary(report: &Report, out: &mut impl Write, color: bool) -> io:
             resumed.step, resumed.run_id, resumed.taken_at
         )?;
     }
+    if let Some(apt_cache) = &report.apt_cache {
+        writeln!(
+            out,
+            "apt cache: {}",
+            crate::apt_cache::summary_line(apt_cache)
+        )?;
+    }
     if !report.monitors.is_empty() {
         writeln!(out, "{}", monitors_table(&report.monitors))?;
     }
@@ -430,6 +437,28 @@ mod tests {
         ));
         assert!(text.contains("GO: `lamp-bullseye-to-bookworm`"));
         insta::assert_snapshot!("summary_lamp_upgrade", text);
+    }
+
+    #[test]
+    fn summary_says_what_the_package_cache_did() {
+        let mut report: Report = serde_json::from_str(include_str!(
+            "../../tests/fixtures/reports/lamp-upgrade.json"
+        ))
+        .unwrap();
+        let mut out = Vec::new();
+        render_summary(&report, &mut out, false).unwrap();
+        assert!(!String::from_utf8(out).unwrap().contains("apt cache"));
+        report.apt_cache = Some(crate::report::AptCacheReport {
+            hits: 812,
+            misses: 3,
+            upstream_bytes: 1_258_291,
+            cached_bytes: 95_735_603,
+        });
+        let mut out = Vec::new();
+        render_summary(&report, &mut out, false).unwrap();
+        assert!(String::from_utf8(out).unwrap().contains(
+            "apt cache: 812 hits, 3 misses, 1.2 MiB from the mirror, 91.3 MiB from the cache\n"
+        ));
     }
 
     #[test]

@@ -289,6 +289,7 @@ mod tests {
             security_mirror: "http://deb.debian.org/debian-security".into(),
             base_source: crate::images::BaseSource::Auto,
             images_dir: "images".into(),
+            apt_proxy: None,
         }
     }
 

@@ -1,6 +1,7 @@
 //! The runner: provisions the replica, runs the steps in order, emits events, and
 //! always cleans up what it created — on success, NO-GO, error or interruption.
 
+mod apt_proxy;
 mod backups;
 pub mod checkpoint;
 mod event;
@@ -50,6 +51,9 @@ pub struct RunOptions {
     /// Start from the checkpoint taken before this step (index in the scenario's
     /// steps, checked with [`checkpoint::resolve_from`]).
     pub from_step: Option<usize>,
+    /// The built-in package cache's counters, when it runs (set with
+    /// `build.apt_proxy`); the report gets what they counted during the run.
+    pub apt_cache: Option<std::sync::Arc<crate::apt_cache::AptCacheStats>>,
 }
 
 impl RunOptions {
@@ -63,6 +67,7 @@ impl RunOptions {
             logs_dir: None,
             checkpoints: true,
             from_step: None,
+            apt_cache: None,
         }
     }
 }
@@ -155,6 +160,8 @@ struct RunState {
     backup_jobs: Option<tokio::sync::mpsc::UnboundedSender<backups::BackupJob>>,
     /// Hosts lost, by name, until restored.
     losses: BTreeMap<String, Loss>,
+    /// The package cache's counters when the run started.
+    apt_cache_before: Option<crate::report::AptCacheReport>,
 }
 
 /// A host lost by a `lose-host` or `restore` step.
@@ -288,6 +295,7 @@ async fn run_redacted<E: Engine>(
     let created = Mutex::new(Created::default());
     let mut state = RunState::new(scenario, &options.build);
     state.started = Some(clock);
+    state.apt_cache_before = options.apt_cache.as_ref().map(|stats| stats.counters());
     sink.event(&RunEvent::Started {
         run_id: options.run_id.clone(),
         scenario: scenario.name.clone(),
@@ -319,6 +327,7 @@ async fn run_redacted<E: Engine>(
     steps::attribute_lost_writes(&mut state.steps, &state.monitors);
     let created = created.into_inner().unwrap_or_else(|e| e.into_inner());
     if options.keep {
+        apt_proxy::forget_proxy(engine, options, &created.containers).await;
         sink.event(&RunEvent::Kept {
             hosts: created.containers.clone(),
             network: created.network.clone().map(|n| n.1).unwrap_or_default(),
@@ -413,6 +422,11 @@ fn finish(
             run_id: found.run_id,
             taken_at: found.taken_at,
         }),
+        apt_cache: options
+            .apt_cache
+            .as_ref()
+            .zip(state.apt_cache_before)
+            .map(|(stats, before)| stats.counters().since(before)),
     }
 }
 

@@ -302,6 +302,7 @@ async fn bring_up<E: Engine>(
             }
         }
     }
+    super::apt_proxy::configure_host(r, &id, network).await?;
     let address = engine.container_ip(&id, network).await?;
     emit(
         sink,

@@ -1,0 +1,287 @@
+//! The package cache: a caching HTTP forward proxy for the Debian mirrors, run by the
+//! `rehearse` process itself, so a second rehearsal downloads (almost) nothing.
+//!
+//! apt (in the base-image bootstrap, the recipe builds and the replica's hosts) is
+//! pointed at it with `Acquire::http::Proxy`. Package files (`pool/`) and `by-hash/`
+//! files never change under their name and are served from disk once cached; every
+//! other file (`InRelease`, `Packages*`, …) is revalidated with the mirror on every
+//! request (a conditional GET), so an index is never served stale — unless the
+//! mirror cannot be reached at all, when the cached copy is the best there is.
+//!
+//! Only the configured mirrors' hosts are proxied: this is a cache, not an open relay.
+
+mod proxy;
+mod store;
+
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+pub use store::{BadPath, CacheKey, FileMeta, Freshness};
+
+use crate::report::AptCacheReport;
+
+/// How apt in the bootstrap, the builds and the hosts reaches the Debian mirrors.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AptProxy {
+    /// The built-in cache, listening on `port` on this machine, for these mirror hosts
+    /// (every other host is reached directly).
+    Builtin { port: u16, hosts: Vec<String> },
+    /// The user's own proxy (apt-cacher-ng, squid…), used for every host as given.
+    External { url: String },
+}
+
+impl AptProxy {
+    /// The proxy's URL as seen from a machine that reaches this one at `address`.
+    pub fn url(&self, address: IpAddr) -> String {
+        match self {
+            AptProxy::Builtin { port, .. } => {
+                format!("http://{}/", SocketAddr::new(address, *port))
+            }
+            AptProxy::External { url } => url.clone(),
+        }
+    }
+
+    /// apt options (without the final `;`) pointing apt at the proxy reached at `address`.
+    pub fn apt_options(&self, address: IpAddr) -> Vec<String> {
+        let url = self.url(address);
+        match self {
+            AptProxy::Builtin { hosts, .. } => hosts
+                .iter()
+                .map(|host| format!("Acquire::http::Proxy::{host} \"{url}\""))
+                .collect(),
+            AptProxy::External { .. } => vec![format!("Acquire::http::Proxy \"{url}\"")],
+        }
+    }
+}
+
+/// How the built-in cache is set up.
+#[derive(Debug, Clone)]
+pub struct AptCacheConfig {
+    /// Folder of the cached files (created if missing).
+    pub dir: PathBuf,
+    /// Mirror URLs (`http://deb.debian.org/debian`): their hosts are the only ones proxied.
+    pub mirrors: Vec<String>,
+    /// Host name → address to connect to instead of resolving it (a test hook, like
+    /// curl's `--resolve`: `REHEARSE_APT_CACHE_RESOLVE=HOST=ADDR:PORT`).
+    pub resolve: HashMap<String, SocketAddr>,
+    pub connect_timeout: Duration,
+    /// Longest silence from the mirror in the middle of a download.
+    pub read_timeout: Duration,
+}
+
+impl AptCacheConfig {
+    pub fn new(dir: PathBuf, mirrors: Vec<String>) -> Self {
+        AptCacheConfig {
+            dir,
+            mirrors,
+            resolve: HashMap::new(),
+            connect_timeout: Duration::from_secs(10),
+            read_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Parse `HOST=ADDR:PORT[,HOST=ADDR:PORT…]`.
+pub fn parse_resolve(spec: &str) -> Result<HashMap<String, SocketAddr>, String> {
+    spec.split(',')
+        .filter(|part| !part.trim().is_empty())
+        .map(|part| {
+            let (host, addr) = part
+                .split_once('=')
+                .ok_or_else(|| format!("`{part}` is not HOST=ADDR:PORT"))?;
+            let addr: SocketAddr = addr
+                .trim()
+                .parse()
+                .map_err(|e| format!("`{addr}` in `{part}` is not ADDR:PORT: {e}"))?;
+            Ok((host.trim().to_ascii_lowercase(), addr))
+        })
+        .collect()
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AptCacheError {
+    #[error("cannot create the package cache folder `{}`: {source}", dir.display())]
+    Dir {
+        dir: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("mirror `{url}` is not an http:// URL with a host")]
+    Mirror { url: String },
+    #[error("cannot listen for the package cache: {0}")]
+    Listen(#[source] std::io::Error),
+    #[error("cannot make the package cache's HTTP client: {0}")]
+    Client(#[source] reqwest::Error),
+}
+
+/// What the cache did, counted as it happens.
+#[derive(Debug, Default)]
+pub struct AptCacheStats {
+    hits: AtomicU64,
+    misses: AtomicU64,
+    upstream_bytes: AtomicU64,
+    cached_bytes: AtomicU64,
+}
+
+impl AptCacheStats {
+    pub fn counters(&self) -> AptCacheReport {
+        AptCacheReport {
+            hits: self.hits.load(Ordering::Relaxed),
+            misses: self.misses.load(Ordering::Relaxed),
+            upstream_bytes: self.upstream_bytes.load(Ordering::Relaxed),
+            cached_bytes: self.cached_bytes.load(Ordering::Relaxed),
+        }
+    }
+
+    fn hit(&self, bytes: u64) {
+        self.hits.fetch_add(1, Ordering::Relaxed);
+        self.cached_bytes.fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    fn miss(&self, bytes: u64) {
+        self.misses.fetch_add(1, Ordering::Relaxed);
+        self.upstream_bytes.fetch_add(bytes, Ordering::Relaxed);
+    }
+}
+
+/// The running cache; it stops when dropped.
+#[derive(Debug)]
+pub struct AptCache {
+    address: SocketAddr,
+    hosts: Vec<String>,
+    stats: Arc<AptCacheStats>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl AptCache {
+    /// Start listening on an ephemeral port of every IPv4 address of this machine.
+    ///
+    /// Why every address: build containers reach this machine through the default
+    /// bridge's gateway, and the replica's hosts through their own network's gateway,
+    /// which only exists once the run has created it; binding each would mean one
+    /// listener per network. Connections from anything but loopback and private
+    /// (RFC 1918) addresses — where the engine's networks live — are refused, and only
+    /// the mirrors' hosts are proxied, so the port is no open relay.
+    pub async fn start(config: AptCacheConfig) -> Result<AptCache, AptCacheError> {
+        let allowed = config
+            .mirrors
+            .iter()
+            .map(|url| {
+                mirror_authority(url).ok_or_else(|| AptCacheError::Mirror { url: url.clone() })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut hosts: Vec<String> = allowed
+            .iter()
+            .map(|a| a.split(':').next().unwrap_or(a).to_string())
+            .collect();
+        hosts.sort();
+        hosts.dedup();
+        std::fs::create_dir_all(&config.dir).map_err(|source| AptCacheError::Dir {
+            dir: config.dir.clone(),
+            source,
+        })?;
+        let client = reqwest::Client::builder()
+            .no_proxy()
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(config.connect_timeout)
+            .read_timeout(config.read_timeout)
+            .build()
+            .map_err(AptCacheError::Client)?;
+        let listener = tokio::net::TcpListener::bind((Ipv4Addr::UNSPECIFIED, 0))
+            .await
+            .map_err(AptCacheError::Listen)?;
+        let address = listener.local_addr().map_err(AptCacheError::Listen)?;
+        let stats = Arc::new(AptCacheStats::default());
+        let shared = Arc::new(proxy::Shared {
+            root: config.dir,
+            allowed,
+            resolve: config.resolve,
+            client,
+            stats: stats.clone(),
+            offline_noticed: Default::default(),
+            cache_trouble_noticed: Default::default(),
+        });
+        let server = tokio::spawn(proxy::serve(listener, shared));
+        Ok(AptCache {
+            address,
+            hosts,
+            stats,
+            server,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.address.port()
+    }
+
+    /// The setting apt is given to use this cache.
+    pub fn proxy(&self) -> AptProxy {
+        AptProxy::Builtin {
+            port: self.port(),
+            hosts: self.hosts.clone(),
+        }
+    }
+
+    pub fn stats(&self) -> Arc<AptCacheStats> {
+        self.stats.clone()
+    }
+}
+
+impl Drop for AptCache {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+/// `host` or `host:port` (lowercase, without the default port 80) of an http:// URL.
+pub(crate) fn mirror_authority(url: &str) -> Option<String> {
+    let uri: hyper::Uri = url.parse().ok()?;
+    if uri.scheme_str() != Some("http") {
+        return None;
+    }
+    let authority = uri.authority()?;
+    Some(normal_authority(authority.host(), authority.port_u16()))
+}
+
+fn normal_authority(host: &str, port: Option<u16>) -> String {
+    let host = host.to_ascii_lowercase();
+    match port {
+        None | Some(80) => host,
+        Some(port) => format!("{host}:{port}"),
+    }
+}
+
+/// "1.2 MiB"-style sizes for the summaries.
+pub fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
+/// The summary line: "812 hits, 3 misses, 1.2 MiB from the mirror, 91.3 MiB from the cache".
+pub fn summary_line(counters: &AptCacheReport) -> String {
+    format!(
+        "{} hit{}, {} miss{}, {} from the mirror, {} from the cache",
+        counters.hits,
+        if counters.hits == 1 { "" } else { "s" },
+        counters.misses,
+        if counters.misses == 1 { "" } else { "es" },
+        human_bytes(counters.upstream_bytes),
+        human_bytes(counters.cached_bytes)
+    )
+}
+
+#[cfg(test)]
+mod tests;

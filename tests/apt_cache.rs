@@ -1,0 +1,265 @@
+//! Docker-backed tests of the package cache: a package installed once is installed
+//! again with the mirror unreachable, and an index that changes on the mirror is
+//! never served stale.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{SocketAddr, TcpListener};
+use std::path::Path;
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+
+use common::*;
+use sha2::{Digest, Sha256};
+
+/// The tests of this file take turns: each may build the image, and two processes
+/// building the same image at once is double the work.
+static TURN: Mutex<()> = Mutex::new(());
+
+/// Run a scenario with its own report folder, without building the other tests' images.
+fn run_with(scenario: &str, cache: &Path, env: &[(&str, &str)]) -> RunResult {
+    let dir = tempfile::tempdir().unwrap();
+    let report_dir = dir.path().join("report");
+    let output = rehearse_with_env(
+        &[
+            "run",
+            scenario,
+            "--report-dir",
+            report_dir.to_str().unwrap(),
+            "--cache-dir",
+            cache.to_str().unwrap(),
+        ],
+        env,
+    );
+    let stdout = text(&output.stdout);
+    let stderr = text(&output.stderr);
+    assert!(
+        report_dir.join("report.json").is_file(),
+        "no report.json\nstdout:\n{stdout}\nstderr:\n{stderr}"
+    );
+    RunResult {
+        code: output.status.code().unwrap_or(-1),
+        report: report(&report_dir),
+        stdout,
+        stderr,
+        dir,
+    }
+}
+
+fn counter(run: &RunResult, name: &str) -> u64 {
+    run.report["apt_cache"][name]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no apt_cache.{name} in {:#}", run.report["apt_cache"]))
+}
+
+fn docker(args: &[&str]) -> String {
+    let output = Command::new("docker").args(args).output().unwrap();
+    text(&output.stdout) + &text(&output.stderr)
+}
+
+#[test]
+fn a_package_installed_once_installs_again_without_the_mirror() {
+    if !docker_available() {
+        return;
+    }
+    let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
+    let cache = tempfile::tempdir().unwrap();
+
+    let first = run_with("tests/scenarios/apt-cache.yaml", cache.path(), &[]);
+    assert_eq!(
+        first.code, 0,
+        "stdout:\n{}\nstderr:\n{}",
+        first.stdout, first.stderr
+    );
+    assert!(counter(&first, "misses") > 0);
+    assert!(counter(&first, "upstream_bytes") > 0);
+    assert!(first.stdout.contains("apt cache: "), "{}", first.stdout);
+    let pool = cache.path().join("deb.debian.org/debian/pool/main/h/hello");
+    let debs: Vec<String> = std::fs::read_dir(&pool)
+        .unwrap_or_else(|e| panic!("`{}`: {e}", pool.display()))
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        debs.iter()
+            .any(|n| n.starts_with("hello_") && n.ends_with(".deb")),
+        "{debs:?}"
+    );
+    assert_clean(&first);
+    assert_reports_valid(&first);
+
+    // Neither the base image nor the host image keeps a trace of the proxy.
+    let image = &first.report["environment"]["images"][0];
+    let base = image["base"].as_str().unwrap();
+    let conf = docker(&[
+        "run",
+        "--rm",
+        "--entrypoint",
+        "/bin/sh",
+        base,
+        "-c",
+        "cat /etc/apt/apt.conf.d/* 2>/dev/null; env",
+    ]);
+    assert!(!conf.to_lowercase().contains("proxy"), "{conf}");
+    let config = docker(&[
+        "image",
+        "inspect",
+        "-f",
+        "{{json .Config.Env}}",
+        image["reference"].as_str().unwrap(),
+    ]);
+    assert!(!config.to_lowercase().contains("proxy"), "{config}");
+
+    // The mirror is now a closed port: everything comes from the cache.
+    let second = run_with(
+        "tests/scenarios/apt-cache.yaml",
+        cache.path(),
+        &[("REHEARSE_APT_CACHE_RESOLVE", "deb.debian.org=127.0.0.1:1")],
+    );
+    assert_eq!(
+        second.code, 0,
+        "stdout:\n{}\nstderr:\n{}",
+        second.stdout, second.stderr
+    );
+    assert_eq!(second.report["verdict"], "GO");
+    assert!(counter(&second, "hits") > 0);
+    assert_eq!(counter(&second, "upstream_bytes"), 0);
+    assert_eq!(counter(&second, "misses"), 0);
+    assert!(
+        second
+            .stderr
+            .contains("the mirror `deb.debian.org` cannot be reached"),
+        "{}",
+        second.stderr
+    );
+    assert_clean(&second);
+    assert_reports_valid(&second);
+}
+
+/// A repository of one package, `rehearse-canary`: version 1.0 until its `Release`
+/// has been fetched once, 2.0 after.
+struct StandInMirror {
+    address: SocketAddr,
+    /// (path, status) of every request.
+    requests: Arc<Mutex<Vec<(String, u16)>>>,
+}
+
+fn repository(version: u32) -> (String, String) {
+    let packages = format!(
+        "Package: rehearse-canary\nVersion: {version}.0\nArchitecture: all\n\
+         Maintainer: rehearse <test@rehearse.test>\n\
+         Filename: pool/main/r/rehearse-canary/rehearse-canary_{version}.0_all.deb\n\
+         Size: 1000\nSHA256: {}\nDescription: canary of the package cache test\n\n",
+        "0".repeat(64)
+    );
+    let hash: String = Sha256::digest(packages.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let release = format!(
+        "Origin: rehearse\nLabel: rehearse\nSuite: canary\nCodename: canary\n\
+         Date: Mon, 0{version} Jan 2024 00:00:00 UTC\nArchitectures: amd64\nComponents: main\n\
+         SHA256:\n {hash} {} main/binary-amd64/Packages\n",
+        packages.len()
+    );
+    (release, packages)
+}
+
+impl StandInMirror {
+    fn start() -> StandInMirror {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = listener.local_addr().unwrap();
+        let requests: Arc<Mutex<Vec<(String, u16)>>> = Arc::default();
+        let log = requests.clone();
+        std::thread::spawn(move || {
+            let mut version = 0;
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut line = String::new();
+                if reader.read_line(&mut line).is_err() {
+                    continue;
+                }
+                let path = line.split_whitespace().nth(1).unwrap_or("").to_string();
+                // The rest of the head.
+                loop {
+                    let mut header = String::new();
+                    if reader.read_line(&mut header).unwrap_or(0) <= 2 {
+                        break;
+                    }
+                }
+                let prefix = "/rehearse-stand-in/dists/canary/";
+                let body = match path.strip_prefix(prefix) {
+                    Some("Release") => {
+                        version = if version == 0 { 1 } else { 2 };
+                        Some(repository(version).0)
+                    }
+                    Some("main/binary-amd64/Packages") if version > 0 => {
+                        Some(repository(version).1)
+                    }
+                    _ => None,
+                };
+                let status = if body.is_some() { 200 } else { 404 };
+                let body = body.unwrap_or_else(|| "not here\n".into());
+                let reason = if status == 200 { "OK" } else { "Not Found" };
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {status} {reason}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                log.lock().unwrap().push((path, status));
+            }
+        });
+        StandInMirror { address, requests }
+    }
+
+    fn statuses(&self, suffix: &str) -> Vec<u16> {
+        self.requests
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(path, _)| path.ends_with(suffix))
+            .map(|(_, status)| *status)
+            .collect()
+    }
+}
+
+#[test]
+fn an_index_changed_on_the_mirror_is_never_served_stale() {
+    if !docker_available() {
+        return;
+    }
+    let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
+    let cache = tempfile::tempdir().unwrap();
+    // The image first, from the real mirror: below, the mirror's name leads elsewhere.
+    let built = rehearse(&[
+        "images",
+        "build",
+        "static-site",
+        "--cache-dir",
+        cache.path().to_str().unwrap(),
+    ]);
+    assert!(built.status.success(), "{}", text(&built.stderr));
+
+    let mirror = StandInMirror::start();
+    let resolve = format!("deb.debian.org={}", mirror.address);
+    let run = run_with(
+        "tests/scenarios/apt-cache-fresh-index.yaml",
+        cache.path(),
+        &[("REHEARSE_APT_CACHE_RESOLVE", resolve.as_str())],
+    );
+    assert_eq!(
+        run.code,
+        0,
+        "stdout:\n{}\nstderr:\n{}\nmirror saw: {:?}",
+        run.stdout,
+        run.stderr,
+        mirror.requests.lock().unwrap()
+    );
+    // Both `apt-get update`s reached the mirror through the cache, and the second got
+    // the new index rather than the cached one.
+    assert_eq!(mirror.statuses("/Release"), [200, 200]);
+    assert_eq!(mirror.statuses("/Packages"), [200, 200]);
+    assert!(counter(&run, "misses") >= 4);
+    assert_clean(&run);
+}
