@@ -40,9 +40,12 @@ pub(super) async fn configure_host<E: Engine>(
     // A firewall on this machine may keep the hosts from reaching the built-in cache:
     // then apt is better off going to the mirrors directly than failing. curl (in every
     // base image) tells: any HTTP answer means the cache is reachable.
+    // And when the mirror cannot be reached directly either (an engine giving its
+    // containers no route out), apt would only time out later: say so now.
     let check = match proxy {
         AptProxy::Builtin { .. } => format!(
-            " && if command -v curl >/dev/null 2>&1 && ! curl -s -o /dev/null --max-time 5 \"$2\"; then rm -f {PROXY_CONF}; echo {UNREACHABLE}; fi"
+            " && if command -v curl >/dev/null 2>&1 && ! curl -s -o /dev/null --max-time 5 \"$2\"; then rm -f {PROXY_CONF}; echo {UNREACHABLE}; \
+             curl -s -o /dev/null --max-time 5 \"$3/\" || echo {NO_ROUTE}; fi"
         ),
         AptProxy::External { .. } => String::new(),
     };
@@ -55,6 +58,7 @@ pub(super) async fn configure_host<E: Engine>(
         "sh".to_string(),
         conf,
         proxy.url(gateway),
+        r.options.build.mirror.clone(),
     ];
     let output = r.engine.exec(id, &argv, EXEC_TIMEOUT).await?;
     if output.exit_code != 0 {
@@ -62,6 +66,18 @@ pub(super) async fn configure_host<E: Engine>(
         eprintln!(
             "warning: cannot point the apt of container {id} at the package cache: {}",
             output.stderr.trim()
+        );
+    } else if output.stdout.contains(NO_ROUTE) {
+        eprintln!(
+            "warning: container {id} can reach neither the package cache at {} nor the mirror {}: \
+             apt in it will fail. The engine gives containers no route out, and a firewall on this \
+             machine keeps them from the cache: let the engine's bridge reach this machine on port {}",
+            proxy.url(gateway),
+            r.options.build.mirror,
+            match proxy {
+                AptProxy::Builtin { port, .. } => *port,
+                AptProxy::External { .. } => 0,
+            },
         );
     } else if output.stdout.contains(UNREACHABLE) {
         eprintln!(
@@ -74,6 +90,8 @@ pub(super) async fn configure_host<E: Engine>(
 
 /// What the setup script prints when the host cannot reach the cache.
 const UNREACHABLE: &str = "rehearse-apt-cache-unreachable";
+/// What it prints when the host cannot reach the mirror directly either.
+const NO_ROUTE: &str = "rehearse-no-route-to-mirror";
 
 /// Remove [`PROXY_CONF`] from the hosts of a kept replica: the built-in cache stops
 /// with this process, and apt in the kept hosts must still work.
