@@ -4,7 +4,8 @@
 # ratios. A benchmark: it prints figures and never fails on them.
 #
 #   bash bench/vs-by-hand.sh [RUNS]          # warm: both keep their images (default 3 runs)
-#   COLD=1 bash bench/vs-by-hand.sh [RUNS]   # cold: both images (and bullseye bases) removed first
+#   COLD=1 bash bench/vs-by-hand.sh [RUNS]   # cold: both images (and bullseye bases) removed first,
+#                                            # and the tool's package cache empty
 #
 # Runs alternate (rehearse, script, rehearse, ...) so a slow minute hurts both alike.
 set -euo pipefail
@@ -28,8 +29,11 @@ fi
 for run in $(seq 1 "$runs"); do
     [ "${COLD:-0}" = 1 ] && drop_images
     dir=$(mktemp -d)
+    # Cold means an empty package cache too: the tool gets no head start on the script.
+    cache=()
+    [ "${COLD:-0}" = 1 ] && cache=(--cache-dir "$dir/apt-cache")
     start=$(date +%s.%N)
-    "$bin" run scenarios/lamp-bullseye-to-bookworm.yaml --no-checkpoints --report-dir "$dir" -q >/dev/null || true
+    "$bin" run scenarios/lamp-bullseye-to-bookworm.yaml --no-checkpoints --report-dir "$dir" -q "${cache[@]}" >/dev/null || true
     end=$(date +%s.%N)
     python3 - "$dir/report.json" "$start" "$end" >>"$results" <<'PY'
 import json, sys
