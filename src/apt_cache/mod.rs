@@ -15,7 +15,7 @@ mod store;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -83,6 +83,68 @@ impl AptCacheConfig {
             read_timeout: Duration::from_secs(60),
         }
     }
+}
+
+/// The cache directory tag (<https://bford.info/cachedir/>) the cache folder carries.
+pub const CACHEDIR_TAG: &str = "CACHEDIR.TAG";
+pub(crate) const CACHEDIR_TAG_TEXT: &str = "Signature: 8a477f597d28d172789f06886806bc55\n\
+# This file is a cache directory tag created by rehearse (its package cache).\n\
+# For information about cache directory tags see https://bford.info/cachedir/\n";
+
+/// What emptying the cache folder `dir` freed (or would free): files and bytes.
+/// Refuses a folder without the cache's [`CACHEDIR_TAG`]: it is not the cache.
+pub fn empty_cache_dir(dir: &Path, dry_run: bool) -> Result<(u64, u64), String> {
+    if !dir.exists() {
+        return Ok((0, 0));
+    }
+    let tagged = std::fs::read_to_string(dir.join(CACHEDIR_TAG))
+        .is_ok_and(|text| text.starts_with("Signature: 8a477f597d28d172789f06886806bc55"));
+    if !tagged {
+        return Err(format!(
+            "`{}` is not a package cache of rehearse (it has no {CACHEDIR_TAG}); nothing removed",
+            dir.display()
+        ));
+    }
+    fn walk(path: &Path, files: &mut u64, bytes: &mut u64) {
+        let Ok(entries) = std::fs::read_dir(path) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            match entry.file_type() {
+                Ok(t) if t.is_dir() => walk(&entry.path(), files, bytes),
+                Ok(_) => {
+                    *files += 1;
+                    *bytes += entry.metadata().map_or(0, |m| m.len());
+                }
+                Err(_) => {}
+            }
+        }
+    }
+    let (mut files, mut bytes) = (0, 0);
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| format!("cannot read `{}`: {e}", dir.display()))?;
+    for entry in entries.flatten() {
+        if entry.file_name() == CACHEDIR_TAG {
+            continue;
+        }
+        let path = entry.path();
+        let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+        if is_dir {
+            walk(&path, &mut files, &mut bytes);
+        } else {
+            files += 1;
+            bytes += entry.metadata().map_or(0, |m| m.len());
+        }
+        if !dry_run {
+            let removed = if is_dir {
+                std::fs::remove_dir_all(&path)
+            } else {
+                std::fs::remove_file(&path)
+            };
+            removed.map_err(|e| format!("cannot remove `{}`: {e}", path.display()))?;
+        }
+    }
+    Ok((files, bytes))
 }
 
 /// Parse `HOST=ADDR:PORT[,HOST=ADDR:PORT…]`.
@@ -184,6 +246,12 @@ impl AptCache {
             dir: config.dir.clone(),
             source,
         })?;
+        // Backup tools skip a folder with this tag, and `gc --apt-cache` empties only a
+        // folder that has it (never a folder given by mistake).
+        let tag = config.dir.join(CACHEDIR_TAG);
+        if !tag.exists() {
+            let _ = std::fs::write(&tag, CACHEDIR_TAG_TEXT);
+        }
         let client = reqwest::Client::builder()
             .no_proxy()
             .redirect(reqwest::redirect::Policy::none())

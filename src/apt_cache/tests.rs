@@ -414,3 +414,57 @@ fn summary_line_reads_well() {
     );
     assert_eq!(human_bytes(512), "512 B");
 }
+
+#[test]
+fn gc_empties_only_a_tagged_cache_folder_and_dry_run_only_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("apt");
+    std::fs::create_dir_all(cache.join("deb.debian.org/debian/pool/main/h")).unwrap();
+    std::fs::write(
+        cache.join("deb.debian.org/debian/pool/main/h/hello.deb"),
+        [0u8; 1000],
+    )
+    .unwrap();
+    std::fs::write(
+        cache.join("deb.debian.org/debian/pool/main/h/hello.deb.meta"),
+        "{}",
+    )
+    .unwrap();
+    // No tag: not the cache, nothing removed.
+    let refused = super::empty_cache_dir(&cache, false).unwrap_err();
+    assert!(refused.contains("not a package cache"), "{refused}");
+    assert!(cache.join("deb.debian.org").exists());
+
+    std::fs::write(cache.join(super::CACHEDIR_TAG), super::CACHEDIR_TAG_TEXT).unwrap();
+    assert_eq!(super::empty_cache_dir(&cache, true).unwrap(), (2, 1002));
+    assert!(
+        cache
+            .join("deb.debian.org/debian/pool/main/h/hello.deb")
+            .exists()
+    );
+    assert_eq!(super::empty_cache_dir(&cache, false).unwrap(), (2, 1002));
+    let left: Vec<_> = std::fs::read_dir(&cache)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left, [super::CACHEDIR_TAG], "the tag stays, the rest goes");
+    // A folder that is not there yet has nothing to empty.
+    assert_eq!(
+        super::empty_cache_dir(&dir.path().join("none"), false).unwrap(),
+        (0, 0)
+    );
+}
+
+#[tokio::test]
+async fn the_cache_folder_is_tagged_as_a_cache() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = super::AptCache::start(super::AptCacheConfig::new(
+        dir.path().join("apt"),
+        vec!["http://deb.debian.org/debian".into()],
+    ))
+    .await
+    .unwrap();
+    let tag = std::fs::read_to_string(dir.path().join("apt").join(super::CACHEDIR_TAG)).unwrap();
+    assert!(tag.starts_with("Signature: 8a477f597d28d172789f06886806bc55"));
+    drop(cache);
+}

@@ -5,6 +5,34 @@ use crate::exit_code;
 use crate::gc::{GcOptions, collect};
 
 pub async fn gc(args: &GcArgs) -> i32 {
+    // The package cache is a folder of this machine: emptied even with no engine.
+    let mut cache_failed = false;
+    if args.apt_cache {
+        match args.apt_cache_dir() {
+            None => {
+                eprintln!(
+                    "error: no package cache folder: neither XDG_CACHE_HOME nor HOME is set; pass --cache-dir"
+                );
+                cache_failed = true;
+            }
+            Some(dir) => match crate::apt_cache::empty_cache_dir(&dir, args.dry_run) {
+                Ok((files, bytes)) => println!(
+                    "{} package cache `{}`: {files} file(s), {:.1} MiB",
+                    if args.dry_run {
+                        "would empty"
+                    } else {
+                        "emptied"
+                    },
+                    dir.display(),
+                    bytes as f64 / 1_048_576.0
+                ),
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    cache_failed = true;
+                }
+            },
+        }
+    }
     let engine = match super::connect().await {
         Ok(engine) => engine,
         Err(code) => return code,
@@ -32,9 +60,16 @@ pub async fn gc(args: &GcArgs) -> i32 {
                 eprintln!("error: cannot remove {error}");
             }
             if summary.removed.is_empty() && summary.errors.is_empty() {
-                println!("nothing to remove");
+                println!(
+                    "{}",
+                    if args.apt_cache {
+                        "nothing else to remove"
+                    } else {
+                        "nothing to remove"
+                    }
+                );
             }
-            if summary.errors.is_empty() {
+            if summary.errors.is_empty() && !cache_failed {
                 exit_code::GO
             } else {
                 exit_code::ENVIRONMENT

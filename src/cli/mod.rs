@@ -360,6 +360,20 @@ pub struct GcArgs {
     /// Only list what would be removed.
     #[arg(long)]
     pub dry_run: bool,
+    /// Also empty the package cache (Debian packages and indexes fetched for the replicas).
+    #[arg(long)]
+    pub apt_cache: bool,
+    /// Folder of the package cache [default: $XDG_CACHE_HOME/rehearse/apt, else
+    /// ~/.cache/rehearse/apt].
+    #[arg(long, value_name = "DIR", env = "REHEARSE_CACHE_DIR")]
+    pub cache_dir: Option<PathBuf>,
+}
+
+impl GcArgs {
+    /// The package cache folder `--apt-cache` empties.
+    pub fn apt_cache_dir(&self) -> Option<PathBuf> {
+        self.cache_dir.clone().or_else(default_cache_dir)
+    }
 }
 
 /// Run the parsed command line; returns the exit code.
