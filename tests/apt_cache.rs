@@ -263,3 +263,89 @@ fn an_index_changed_on_the_mirror_is_never_served_stale() {
     assert!(counter(&run, "misses") >= 4);
     assert_clean(&run);
 }
+
+/// A recipe build fetches its packages through the package cache: built once with the
+/// mirror, the same recipe builds again (its image removed) with the mirror unreachable.
+#[test]
+fn a_recipe_build_goes_through_the_cache_and_builds_again_offline() {
+    if !docker_available() {
+        return;
+    }
+    let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
+    images_ready();
+    let cache = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let images = work.path().join("images");
+    let recipe = images.join("cache-build");
+    std::fs::create_dir_all(recipe.join("files")).unwrap();
+    // A file of its own makes this recipe's image new to the engine, whatever ran before.
+    let nonce = format!("{}-{}", std::process::id(), chrono_free_nanos());
+    std::fs::write(recipe.join("files/nonce"), &nonce).unwrap();
+    std::fs::write(
+        recipe.join("recipe.yaml"),
+        "suite: bookworm\npackages: [hello]\nfiles:\n  - {src: files/nonce, dest: /etc/rehearse-nonce}\n",
+    )
+    .unwrap();
+    let scenario = work.path().join("s.yaml");
+    std::fs::write(
+        &scenario,
+        "name: cache-build\nhosts:\n  web: {image: cache-build, init: none}\nsteps:\n  - exec: {host: web, command: hello, expect: {stdout_contains: 'Hello, world!'}}\n",
+    )
+    .unwrap();
+    let run = |env: &[(&str, &str)]| {
+        let dir = tempfile::tempdir().unwrap();
+        let report_dir = dir.path().join("report");
+        let output = rehearse_with_env(
+            &[
+                "run",
+                scenario.to_str().unwrap(),
+                "--images-dir",
+                images.to_str().unwrap(),
+                "--cache-dir",
+                cache.path().to_str().unwrap(),
+                "--report-dir",
+                report_dir.to_str().unwrap(),
+            ],
+            env,
+        );
+        let (stdout, stderr) = (text(&output.stdout), text(&output.stderr));
+        assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
+        let report = report(&report_dir);
+        assert_eq!(
+            report["environment"]["images"][0]["cached"], false,
+            "{stderr}"
+        );
+        report
+    };
+    let remove_image = |report: &serde_json::Value| {
+        let reference = report["environment"]["images"][0]["reference"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        docker(&["rmi", "-f", &reference]);
+    };
+
+    let first = run(&[]);
+    remove_image(&first);
+    let misses = first["apt_cache"]["misses"].as_u64().unwrap();
+    assert!(misses > 0, "{:#}", first["apt_cache"]);
+    assert!(first["apt_cache"]["upstream_bytes"].as_u64().unwrap() > 0);
+
+    // The mirror is a closed port now: the build's apt gets everything from the cache.
+    let second = run(&[("REHEARSE_APT_CACHE_RESOLVE", "deb.debian.org=127.0.0.1:1")]);
+    remove_image(&second);
+    assert_eq!(second["verdict"], "GO");
+    assert_eq!(
+        second["apt_cache"]["upstream_bytes"], 0,
+        "{:#}",
+        second["apt_cache"]
+    );
+    assert!(second["apt_cache"]["hits"].as_u64().unwrap() > 0);
+}
+
+fn chrono_free_nanos() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos()
+}
