@@ -105,19 +105,14 @@ pub fn empty_cache_dir(dir: &Path, dry_run: bool) -> Result<(u64, u64), String> 
             dir.display()
         ));
     }
-    fn walk(path: &Path, files: &mut u64, bytes: &mut u64) {
-        let Ok(entries) = std::fs::read_dir(path) else {
-            return;
-        };
-        for entry in entries.flatten() {
-            match entry.file_type() {
-                Ok(t) if t.is_dir() => walk(&entry.path(), files, bytes),
-                Ok(_) => {
-                    *files += 1;
-                    *bytes += entry.metadata().map_or(0, |m| m.len());
-                }
-                Err(_) => {}
-            }
+    /// Files and bytes under `path` (a file or a folder).
+    fn size(path: &Path) -> (u64, u64) {
+        match std::fs::read_dir(path) {
+            Ok(entries) => entries.flatten().fold((0, 0), |(f, b), entry| {
+                let (ef, eb) = size(&entry.path());
+                (f + ef, b + eb)
+            }),
+            Err(_) => (1, std::fs::metadata(path).map_or(0, |m| m.len())),
         }
     }
     let (mut files, mut bytes) = (0, 0);
@@ -128,15 +123,11 @@ pub fn empty_cache_dir(dir: &Path, dry_run: bool) -> Result<(u64, u64), String> 
             continue;
         }
         let path = entry.path();
-        let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
-        if is_dir {
-            walk(&path, &mut files, &mut bytes);
-        } else {
-            files += 1;
-            bytes += entry.metadata().map_or(0, |m| m.len());
-        }
+        let (f, b) = size(&path);
+        files += f;
+        bytes += b;
         if !dry_run {
-            let removed = if is_dir {
+            let removed = if entry.file_type().is_ok_and(|t| t.is_dir()) {
                 std::fs::remove_dir_all(&path)
             } else {
                 std::fs::remove_file(&path)

@@ -54,7 +54,15 @@ fn options(images: &tempfile::TempDir) -> RunOptions {
 }
 
 async fn rehearse(engine: &FakeEngine, text: &str) -> (Report, Vec<RunEvent>) {
-    let images = images_dir();
+    rehearse_with(engine, text, images_dir()).await
+}
+
+/// [`rehearse`] with the recipes of `images`.
+async fn rehearse_with(
+    engine: &FakeEngine,
+    text: &str,
+    images: tempfile::TempDir,
+) -> (Report, Vec<RunEvent>) {
     let mut events = Vec::new();
     let report = run(
         engine,
@@ -792,17 +800,7 @@ fn two_recipes() -> tempfile::TempDir {
 }
 
 async fn three_hosts(engine: &FakeEngine) -> (Report, Vec<RunEvent>) {
-    let images = two_recipes();
-    let mut events = Vec::new();
-    let report = run(
-        engine,
-        &scenario(THREE_HOSTS),
-        &options(&images),
-        &mut |e: &RunEvent| events.push(e.clone()),
-    )
-    .await
-    .unwrap();
-    (report, events)
+    rehearse_with(engine, THREE_HOSTS, two_recipes()).await
 }
 
 fn position(calls: &[String], what: impl Fn(&str) -> bool) -> Vec<usize> {
