@@ -10,6 +10,7 @@
 pub mod apt_cache;
 pub mod cli;
 pub mod debian;
+pub mod drill;
 pub mod engine;
 pub mod exit_code;
 pub mod finding;

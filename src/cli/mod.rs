@@ -2,11 +2,13 @@
 //! Each returns the process exit code (see [`crate::exit_code`]).
 
 mod check;
+mod drill;
 mod gc;
 mod images;
 mod matrix;
 mod report;
 mod run;
+mod shell;
 
 use std::path::{Path, PathBuf};
 
@@ -46,6 +48,85 @@ pub enum Command {
     Report(ReportArgs),
     /// Say what changed between two rehearsals: verdict, findings, gates, packages.
     Diff(DiffArgs),
+    /// Training: break a replica on purpose (`rehearse drill FILE`), let a trainee
+    /// repair it, check the repair (`rehearse drill status`), end it (`rehearse drill end`).
+    #[command(after_help = DRILL_AFTER_HELP)]
+    Drill(DrillArgs),
+    /// Open a shell in a host of the running drill, or run one command there
+    /// (`rehearse shell web -- systemctl status apache2`). Exits with the command's code.
+    Shell(ShellArgs),
+}
+
+const DRILL_AFTER_HELP: &str = "\
+Exit codes: `drill FILE` 0 when the drill is ready (briefing printed), 1 when its setup
+did not break the replica as it should, 2 invalid input, 3 environment or engine error.
+`drill status` 0 when every check passes (solved), 1 when some still fail.";
+
+/// The file a running drill is remembered in.
+#[derive(Debug, Args)]
+pub struct StateArg {
+    /// The drill's state file [default: $XDG_STATE_HOME/rehearse/drill.json, else
+    /// ~/.local/state/rehearse/drill.json]; one drill runs per state file.
+    #[arg(long, value_name = "FILE", env = "REHEARSE_DRILL_STATE")]
+    pub state: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct DrillArgs {
+    #[command(subcommand)]
+    pub command: Option<DrillCommand>,
+    #[command(flatten)]
+    pub start: DrillStartArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DrillStartArgs {
+    /// The drill: a scenario file with a `drill:` section.
+    #[arg(value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// Where each check attempt's report goes [default: rehearse-report/drill-<name>-<time>/].
+    #[arg(long, value_name = "DIR")]
+    pub report_dir: Option<PathBuf>,
+    /// Show the setup's steps by name (for the trainer: the names tell what is broken).
+    #[arg(long, short)]
+    pub verbose: bool,
+    #[command(flatten)]
+    pub state: StateArg,
+    #[command(flatten)]
+    pub build: BuildArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DrillCommand {
+    /// Run the drill's checks now: which still fail, and once all pass, the time to
+    /// repair, attempts, hints used and data lost.
+    Status(DrillStatusArgs),
+    /// Remove the drill's replica and forget the drill.
+    End {
+        #[command(flatten)]
+        state: StateArg,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct DrillStatusArgs {
+    /// Reveal the next hint (they go from mild to explicit) before the checks run.
+    #[arg(long)]
+    pub hint: bool,
+    #[command(flatten)]
+    pub state: StateArg,
+}
+
+#[derive(Debug, Args)]
+pub struct ShellArgs {
+    /// The host (as the drill's scenario names it).
+    pub host: String,
+    /// A command to run instead of a login shell (after `--`).
+    #[arg(last = true, value_name = "COMMAND")]
+    pub command: Vec<String>,
+    #[command(flatten)]
+    pub state: StateArg,
 }
 
 #[derive(Debug, Args)]
@@ -407,6 +488,8 @@ pub fn main(cli: Cli) -> i32 {
                     Command::Run(args) => run::run(&args).await,
                     Command::Images(command) => images::images(command).await,
                     Command::Gc(args) => gc::gc(&args).await,
+                    Command::Drill(args) => drill::drill(&args).await,
+                    Command::Shell(args) => shell::shell(&args).await,
                     Command::Check(_)
                     | Command::Schema(_)
                     | Command::Report(_)

@@ -16,7 +16,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures_util::stream::BoxStream;
 
-pub use docker::DockerEngine;
+pub use docker::{DockerEngine, Terminal};
 pub use error::EngineError;
 
 /// Label carried by every container, network and volume a run creates; its value is the run id.

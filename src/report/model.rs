@@ -83,6 +83,36 @@ pub struct Report {
     /// or `--apt-proxy` naming the user's own proxy).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub apt_cache: Option<AptCacheReport>,
+    /// Set for a training drill's check attempt (`rehearse drill status`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drill: Option<DrillReport>,
+}
+
+/// A training drill as it stands after a check attempt.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct DrillReport {
+    /// Every check passes and no more data was lost than the drill allows.
+    pub solved: bool,
+    /// Times the checks ran, this one included.
+    pub attempts: u32,
+    pub hints_used: u32,
+    pub hints_total: u32,
+    /// From the briefing to the first attempt that solved the drill.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_to_repair_ms: Option<u64>,
+    /// Rows counted before the incident; absent when the drill counts no data.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_before: Option<u64>,
+    /// Rows counted now; absent when they could not be counted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_now: Option<u64>,
+    /// Rows lost (`data_before - data_now`); absent when the drill counts no data or the
+    /// count failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_lost: Option<u64>,
+    /// Rows the drill allows to lose (e.g. those written after the last backup).
+    #[serde(default)]
+    pub data_max_loss: u64,
 }
 
 /// Requests apt made through the package cache (see `--cache-dir`).

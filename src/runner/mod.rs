@@ -20,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 
 use event::RedactingSink;
 pub use event::{EventSink, RunEvent};
-pub use systemd::BootState;
+pub use systemd::{BootState, wait_booted};
 
 use crate::engine::{Engine, EngineError, KEEP_LABEL, OWNER_LABEL, RUN_LABEL};
 use crate::finding::Finding;
@@ -54,6 +54,9 @@ pub struct RunOptions {
     /// The built-in package cache's counters, when it runs (set with
     /// `build.apt_proxy`); the report gets what they counted during the run.
     pub apt_cache: Option<std::sync::Arc<crate::apt_cache::AptCacheStats>>,
+    /// Count the drill's data (`drill: data:`) before the step it names, as the
+    /// baseline a trainee's repair is compared with.
+    pub drill_baseline: bool,
 }
 
 impl RunOptions {
@@ -68,6 +71,7 @@ impl RunOptions {
             checkpoints: true,
             from_step: None,
             apt_cache: None,
+            drill_baseline: false,
         }
     }
 }
@@ -102,6 +106,24 @@ impl RunError {
                 | RunError::Redacted { input: true, .. }
         )
     }
+}
+
+/// What a run leaves besides its report.
+#[derive(Debug)]
+pub struct RunOutcome {
+    pub report: Report,
+    /// The replica left running (`keep`), as the probes reach it.
+    pub kept: Option<KeptReplica>,
+    /// The drill's data counted before the incident (with `drill_baseline`): the
+    /// number, or why it could not be counted; `None` when the step was never reached.
+    pub baseline: Option<Result<u64, String>>,
+}
+
+/// A replica left running: its network and its hosts' containers and addresses.
+#[derive(Debug, Clone)]
+pub struct KeptReplica {
+    pub network: String,
+    pub hosts: HostAddresses,
 }
 
 /// A fresh run id: the scenario's name and a random suffix.
@@ -162,6 +184,8 @@ struct RunState {
     losses: BTreeMap<String, Loss>,
     /// The package cache's counters when the run started.
     apt_cache_before: Option<crate::report::AptCacheReport>,
+    /// The drill's data baseline, once counted.
+    baseline: Option<Result<u64, String>>,
 }
 
 /// A host lost by a `lose-host` or `restore` step.
@@ -261,6 +285,19 @@ pub async fn run<E: Engine>(
     options: &RunOptions,
     sink: &mut dyn EventSink,
 ) -> Result<Report, RunError> {
+    run_with_outcome(engine, scenario, options, sink)
+        .await
+        .map(|outcome| outcome.report)
+}
+
+/// Like [`run`], with what the run leaves besides its report: the replica kept
+/// (`options.keep`) and the drill's data baseline (`options.drill_baseline`).
+pub async fn run_with_outcome<E: Engine>(
+    engine: &E,
+    scenario: &Scenario,
+    options: &RunOptions,
+    sink: &mut dyn EventSink,
+) -> Result<RunOutcome, RunError> {
     // Every secret the scenario resolved is redacted from the events, the logs and the
     // report here, whatever prints or writes them afterwards.
     let redactor = Redactor::new(&scenario.secrets);
@@ -269,7 +306,10 @@ pub async fn run<E: Engine>(
         redactor: &redactor,
     };
     match run_redacted(engine, scenario, options, &redactor, &mut sink).await {
-        Ok(report) => Ok(redactor.redact_serialized(&report)),
+        Ok(mut outcome) => {
+            outcome.report = redactor.redact_serialized(&outcome.report);
+            Ok(outcome)
+        }
         Err(e) => {
             let message = e.to_string();
             match redactor.redact(&message) {
@@ -289,7 +329,7 @@ async fn run_redacted<E: Engine>(
     options: &RunOptions,
     redactor: &Redactor,
     sink: &mut dyn EventSink,
-) -> Result<Report, RunError> {
+) -> Result<RunOutcome, RunError> {
     let started_at = jiff::Timestamp::now();
     let clock = Instant::now();
     let created = Mutex::new(Created::default());
@@ -326,25 +366,36 @@ async fn run_redacted<E: Engine>(
     }
     steps::attribute_lost_writes(&mut state.steps, &state.monitors);
     let created = created.into_inner().unwrap_or_else(|e| e.into_inner());
+    let mut kept = None;
     if options.keep {
         apt_proxy::forget_proxy(engine, options, &created.containers).await;
+        let network = created.network.clone().map(|n| n.1).unwrap_or_default();
         sink.event(&RunEvent::Kept {
             hosts: created.containers.clone(),
-            network: created.network.clone().map(|n| n.1).unwrap_or_default(),
+            network: network.clone(),
+        });
+        kept = Some(KeptReplica {
+            network,
+            hosts: state.hosts.clone(),
         });
     } else {
         cleanup(engine, &created, sink).await;
     }
     let interrupted = outcome?;
-    Ok(finish(
-        scenario,
-        options,
-        state,
-        started_at,
-        clock,
-        interrupted,
-        sink,
-    ))
+    let baseline = state.baseline.take();
+    Ok(RunOutcome {
+        report: finish(
+            scenario,
+            options,
+            state,
+            started_at,
+            clock,
+            interrupted,
+            sink,
+        ),
+        kept,
+        baseline,
+    })
 }
 
 fn finish(
@@ -427,6 +478,7 @@ fn finish(
             .as_ref()
             .zip(state.apt_cache_before)
             .map(|(stats, before)| stats.counters().since(before)),
+        drill: None,
     }
 }
 
@@ -476,6 +528,12 @@ async fn execute<E: Engine>(
         }
     }
     for (offset, step) in r.scenario.steps.iter().enumerate().skip(first) {
+        if r.options.drill_baseline
+            && let Some(data) = r.scenario.drill.as_ref().and_then(|d| d.data.as_ref())
+            && data.before == offset
+        {
+            state.baseline = Some(count_drill_data(r, state, data).await);
+        }
         let report = steps::run_step(r, step, offset + 1, sink, state).await?;
         let stop = report.status == StepStatus::Failed && !report.allow_failure;
         state.steps.push(report);
@@ -485,6 +543,19 @@ async fn execute<E: Engine>(
     }
     log_watch::evaluate(r.engine, state, sink).await;
     Ok(())
+}
+
+/// The drill's data, counted on the baseline's host: one number the command prints.
+async fn count_drill_data<E: Engine>(
+    r: &Rehearsal<'_, E>,
+    state: &RunState,
+    data: &crate::scenario::DrillData,
+) -> Result<u64, String> {
+    let host = data.from.as_deref().unwrap_or(&data.host);
+    let Some(target) = state.hosts.get(host) else {
+        return Err(format!("host `{host}` is not running"));
+    };
+    crate::drill::count(r.engine, &target.container_id, host, &data.count).await
 }
 
 /// Remove what the run created: containers first, then the network.

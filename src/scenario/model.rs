@@ -22,6 +22,9 @@ pub struct Scenario {
     pub monitors: Vec<Monitor>,
     pub steps: Vec<Step>,
     pub gates: Vec<Gate>,
+    /// Present when the scenario is a training drill (`rehearse drill`): its steps bring
+    /// the replica to the drill's starting point, the trainee repairs it.
+    pub drill: Option<Drill>,
     /// Host `files:` may name files outside the scenario's folder (absolute paths,
     /// `..`, links leading out). Off by default.
     pub allow_files_outside: bool,
@@ -46,6 +49,42 @@ impl Scenario {
     pub fn monitor(&self, name: &str) -> Option<&Monitor> {
         self.monitors.iter().find(|m| m.name == name)
     }
+}
+
+/// A training drill: what the trainee is told, what proves the repair, and the hints.
+///
+/// The checks are probes of the scenario: they test the real stack (HTTP answers,
+/// services, data), never a file the trainee could touch to fake success.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Drill {
+    /// What the trainee is told at the start: the situation, not the answer.
+    pub briefing: String,
+    /// Probes that must all pass for the drill to be solved.
+    pub checks: Vec<String>,
+    /// Hints, mildest first, revealed one at a time on request.
+    pub hints: Vec<String>,
+    /// Whether the repair lost data.
+    pub data: Option<DrillData>,
+    /// Hosts restarted before every check attempt: a repair that does not survive a
+    /// reboot (a service started by hand, not enabled) does not pass.
+    pub reboot: Vec<String>,
+}
+
+/// Data the repair must keep: a count taken before the incident, compared with the
+/// same count when the checks run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DrillData {
+    /// Where the data is counted when the checks run.
+    pub host: String,
+    /// Prints one number (e.g. `SELECT COUNT(*)`).
+    pub count: Command,
+    /// Where the baseline is counted (default: `host`), e.g. the host the incident loses.
+    pub from: Option<String>,
+    /// The step before which the baseline is counted (index into the scenario's steps;
+    /// default: the first).
+    pub before: usize,
+    /// How many counted rows may be lost (e.g. those written after the last backup).
+    pub max_loss: u64,
 }
 
 /// One replica host: a container built from an image recipe.

@@ -65,9 +65,45 @@ pub fn json_schema() -> Value {
                     "per_file": {"description": "Largest file (default 64M).", "type": ["integer", "string"]},
                     "total": {"description": "All files of all hosts together (default 256M).", "type": ["integer", "string"]}
                 }
-            }
+            },
+            "drill": drill()
         },
         "$defs": defs()
+    })
+}
+
+/// The `drill:` section (its own function: one `json!` of the whole schema is too deep).
+fn drill() -> Value {
+    json!({
+        "description": "Makes the scenario a training drill (`rehearse drill FILE`): its steps break the replica, the trainee repairs it, the checks say when the repair holds.",
+        "type": "object",
+        "required": ["briefing", "checks"],
+        "additionalProperties": false,
+        "properties": {
+            "briefing": {"description": "What the trainee is told at the start: the situation, not the answer.", "type": "string"},
+            "checks": {
+                "description": "Probes that must all pass for the drill to be solved; they should test the real stack (HTTP answers, services, data).",
+                "oneOf": [
+                    {"$ref": "#/$defs/probeRef"},
+                    {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/probeRef"}}
+                ]
+            },
+            "reboot": {"description": "Hosts restarted before every check attempt, so that a repair that does not survive a reboot does not pass.", "oneOf": [{"$ref": "#/$defs/hostRef"}, {"type": "array", "items": {"$ref": "#/$defs/hostRef"}}]},
+            "hints": {"description": "Hints, mildest first, shown one at a time by `rehearse drill status --hint`.", "$ref": "#/$defs/stringOrList"},
+            "data": {
+                "description": "Data the repair must keep: counted before the incident and at every check attempt.",
+                "type": "object",
+                "required": ["host", "count"],
+                "additionalProperties": false,
+                "properties": {
+                    "host": {"$ref": "#/$defs/hostRef", "description": "Where the data is counted at check time."},
+                    "count": {"$ref": "#/$defs/command", "description": "Prints one number, e.g. `mysql -N -e 'SELECT COUNT(*) FROM shop.orders'`."},
+                    "from": {"$ref": "#/$defs/hostRef", "description": "Where the baseline is counted (default: `host`), e.g. the host the incident loses."},
+                    "before": {"description": "The step before which the baseline is counted (default: the first).", "type": "string"},
+                    "max_loss": {"description": "Rows that may be lost (e.g. those written after the last backup); default 0.", "type": "integer", "minimum": 0}
+                }
+            }
+        }
     })
 }
 
@@ -576,6 +612,11 @@ mod tests {
             "/$defs/host/properties/files/items/properties",
         ),
         (FILE_LIMITS_KEYS, "/properties/file_limits/properties"),
+        (DRILL_KEYS, "/properties/drill/properties"),
+        (
+            DRILL_DATA_KEYS,
+            "/properties/drill/properties/data/properties",
+        ),
         (PROBE_KEYS, "/$defs/probe/properties"),
         (RETRY_KEYS, "/$defs/retry/properties"),
         (HTTP_KEYS, "/$defs/http/properties"),

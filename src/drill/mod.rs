@@ -1,0 +1,69 @@
+//! Training drills: a scenario whose steps break a replica on purpose, a trainee who
+//! repairs it, and checks that say when the repair holds.
+//!
+//! `rehearse drill FILE` runs the steps with the replica kept and saves a
+//! [`DrillState`]; `rehearse drill status` runs the drill's checks against the live
+//! replica ([`attempt`]) and turns the outcome into a report ([`report`]).
+
+mod state;
+mod status;
+
+pub use state::{DrillHost, DrillState, Solved, StateError, default_state_path};
+pub use status::{Attempt, CheckResult, DataResult, attempt, data_detail, report};
+
+use std::time::Duration;
+
+use crate::engine::Engine;
+use crate::scenario::Command;
+
+/// How long the data count may take.
+const COUNT_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Run a drill's data `count` in a host: the one number it prints, or why there is none.
+pub async fn count<E: Engine>(
+    engine: &E,
+    container: &str,
+    host: &str,
+    command: &Command,
+) -> Result<u64, String> {
+    let output = engine
+        .exec(container, &command.to_argv(), COUNT_TIMEOUT)
+        .await
+        .map_err(|e| format!("cannot count the data on `{host}`: {e}"))?;
+    if output.exit_code != 0 {
+        return Err(format!(
+            "the data count on `{host}` exited with {}: {}",
+            output.exit_code,
+            crate::probe::excerpt(&format!("{}{}", output.stdout, output.stderr), 200)
+        ));
+    }
+    parse_count(&output.stdout).ok_or_else(|| {
+        format!(
+            "the data count on `{host}` printed `{}`, not a number",
+            crate::probe::excerpt(&output.stdout, 80)
+        )
+    })
+}
+
+/// The last non-empty line, as a number (clients may print a header first).
+fn parse_count(stdout: &str) -> Option<u64> {
+    stdout
+        .lines()
+        .map(str::trim)
+        .rfind(|line| !line.is_empty())?
+        .parse()
+        .ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_count_is_the_last_number_printed() {
+        assert_eq!(parse_count("503\n"), Some(503));
+        assert_eq!(parse_count("count\n  12 \n\n"), Some(12));
+        assert_eq!(parse_count("ERROR 2002"), None);
+        assert_eq!(parse_count(""), None);
+    }
+}
