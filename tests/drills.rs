@@ -79,28 +79,87 @@ impl Drop for DrillRun {
     }
 }
 
-/// The answer's shell blocks: (host, script), in order.
-fn answer_blocks(answer: &Path) -> Vec<(String, String)> {
+/// Where an answer's shell block runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Place {
+    /// In a host, through `rehearse shell HOST -- sh -e`.
+    Host(String),
+    /// On the trainer's machine, with `rehearse` on the PATH.
+    Local,
+}
+
+/// The answer's shell blocks (```sh host=NAME or ```sh local), in order.
+fn answer_blocks(answer: &Path) -> Vec<(Place, String)> {
     let text = std::fs::read_to_string(root().join(answer)).unwrap();
     let mut blocks = Vec::new();
     let mut lines = text.lines();
     while let Some(line) = lines.next() {
-        if let Some(host) = line.strip_prefix("```sh host=") {
-            let script: Vec<&str> = lines.by_ref().take_while(|l| *l != "```").collect();
-            blocks.push((host.trim().to_string(), script.join("\n") + "\n"));
-        }
+        let place = match line.strip_prefix("```sh") {
+            Some(" local") => Place::Local,
+            Some(rest) => match rest.strip_prefix(" host=") {
+                Some(host) => Place::Host(host.trim().to_string()),
+                None => continue,
+            },
+            None => continue,
+        };
+        let script: Vec<&str> = lines.by_ref().take_while(|l| *l != "```").collect();
+        blocks.push((place, script.join("\n") + "\n"));
     }
     assert!(
         !blocks.is_empty(),
-        "{} has no ```sh host=… block",
+        "{} has no ```sh block",
         answer.display()
     );
     blocks
 }
 
+impl DrillRun {
+    /// Run a shell block where it belongs; its code, stdout, stderr.
+    fn apply(&self, place: &Place, script: &str) -> (i32, String, String) {
+        match place {
+            Place::Host(host) => self.rehearse(&["shell", host, "--", "sh", "-e"], Some(script)),
+            Place::Local => {
+                let bin = Path::new(env!("CARGO_BIN_EXE_rehearse")).parent().unwrap();
+                let path = format!(
+                    "{}:{}",
+                    bin.display(),
+                    std::env::var("PATH").unwrap_or_default()
+                );
+                let output = Command::new("sh")
+                    .args(["-e", "-c", script])
+                    .current_dir(root())
+                    .env("PATH", path)
+                    .env("NO_COLOR", "1")
+                    .env("REHEARSE_DRILL_STATE", self.state())
+                    .stdin(Stdio::null())
+                    .output()
+                    .unwrap();
+                (
+                    output.status.code().unwrap_or(-1),
+                    text(&output.stdout),
+                    text(&output.stderr),
+                )
+            }
+        }
+    }
+}
+
+/// A repair that looks right but is not: after it the checks must still fail.
+struct WrongRepair {
+    place: Place,
+    script: &'static str,
+    /// What `drill status` says after it.
+    says: &'static str,
+}
+
 /// What every drill must do: start broken, fail its checks, pass them after the
 /// trainer's answer, report it, and leave nothing behind.
-fn drill_is_solved_by_its_answer(name: &str, failing_before: &[&str], secret_words: &[&str]) {
+fn drill_is_solved_by_its_answer(
+    name: &str,
+    failing_before: &[&str],
+    secret_words: &[&str],
+    wrong: Option<WrongRepair>,
+) {
     if !docker_available() {
         return;
     }
@@ -144,12 +203,21 @@ fn drill_is_solved_by_its_answer(name: &str, failing_before: &[&str], secret_wor
     let (code, stdout, _) = drill.rehearse(&["drill", "status", "--hint"], None);
     assert_eq!(code, 1);
     assert!(stdout.contains("hint 1/"), "{stdout}");
-    for (host, script) in answer_blocks(Path::new(&format!("scenarios/drills/answers/{name}.md"))) {
-        let (code, stdout, stderr) =
-            drill.rehearse(&["shell", &host, "--", "sh", "-e"], Some(&script));
+    let mut attempts = 2;
+    if let Some(wrong) = wrong {
+        let (code, stdout, stderr) = drill.apply(&wrong.place, wrong.script);
+        assert_eq!(code, 0, "the wrong repair did not run:\n{stdout}\n{stderr}");
+        let (code, stdout, _) = drill.rehearse(&["drill", "status"], None);
+        assert_eq!(code, 1, "a wrong repair solved the drill:\n{stdout}");
+        assert!(stdout.contains(wrong.says), "{stdout}");
+        attempts += 1;
+    }
+    for (place, script) in answer_blocks(Path::new(&format!("scenarios/drills/answers/{name}.md")))
+    {
+        let (code, stdout, stderr) = drill.apply(&place, &script);
         assert_eq!(
             code, 0,
-            "answer on `{host}` failed:\n{script}\nstdout:\n{stdout}\nstderr:\n{stderr}"
+            "answer ({place:?}) failed:\n{script}\nstdout:\n{stdout}\nstderr:\n{stderr}"
         );
     }
 
@@ -160,7 +228,7 @@ fn drill_is_solved_by_its_answer(name: &str, failing_before: &[&str], secret_wor
     assert_eq!(after["verdict"], "GO", "{after:#}");
     let figures = &after["drill"];
     assert_eq!(figures["solved"], true);
-    assert_eq!(figures["attempts"], 3);
+    assert_eq!(figures["attempts"], attempts + 1);
     assert_eq!(figures["hints_used"], 1);
     assert!(
         figures["time_to_repair_ms"].as_u64().unwrap() > 0,
@@ -201,6 +269,7 @@ fn the_upgrade_that_breaks_the_site() {
         "upgrade-breaks-the-site",
         &["shop"],
         &["versioned packages", "hurried"],
+        None,
     );
 }
 
@@ -210,5 +279,68 @@ fn the_cutover_on_apache_24() {
         "cutover-apache24",
         &["old-proxies-to-new"],
         &["old procedure's notes", "compatibility module"],
+        None,
+    );
+}
+
+/// Restarting Apache before its configuration passes the test stops it: visitors'
+/// requests fail, and no repair afterwards hides that.
+#[test]
+fn the_cutover_drill_is_failed_by_a_restart_that_drops_requests() {
+    if !docker_available() {
+        return;
+    }
+    images_ready();
+    let drill = DrillRun::new();
+    let reports = drill.reports();
+    let (code, stdout, stderr) = drill.rehearse(
+        &[
+            "drill",
+            "scenarios/drills/cutover-apache24.yaml",
+            "--report-dir",
+            reports.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(code, 0, "stdout:\n{stdout}\nstderr:\n{stderr}");
+    let (code, _, _) = drill.apply(
+        &Place::Host("old".into()),
+        "systemctl restart apache2 || true\nsleep 2\n",
+    );
+    assert_eq!(code, 0);
+    // Then the right configuration, and Apache started again: the site is back.
+    let (code, stdout, stderr) = drill.apply(
+        &Place::Host("old".into()),
+        "site=/etc/apache2/sites-enabled/000-default.conf\n\
+         sed -i -e 's/^\\(\\s*\\)Order deny,allow$/\\1Require all granted/' -e '/^\\s*Allow from all$/d' \"$site\"\n\
+         apache2ctl configtest\n\
+         systemctl start apache2\n",
+    );
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let (code, stdout, _) = drill.rehearse(&["drill", "status"], None);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(stdout.contains("✓ old-proxies-to-new"), "{stdout}");
+    assert!(stdout.contains("✗ no-failed-requests"), "{stdout}");
+    let report = drill.report();
+    let check = step(&report, "check no-failed-requests");
+    assert!(
+        check["detail"].as_str().unwrap().contains(" 000"),
+        "the failed requests are the evidence: {check:#}"
+    );
+}
+
+#[test]
+fn the_restore_from_backup() {
+    drill_is_solved_by_its_answer(
+        "restore-from-backup",
+        &["shop-restored", "data:"],
+        &["nightly", "evening", "last orders"],
+        Some(WrongRepair {
+            // The older of the two backups: more orders lost than the schedule allows.
+            place: Place::Local,
+            script: "rehearse shell vault -- cat /var/lib/rehearse-backups/web/1/shop/shop.sql | rehearse shell web-new -- mysql\n\
+                     rehearse shell web-new -- sh -c 'mysql < /srv/shop/app-user.sql'\n",
+            says: "215 rows before the incident, 200 now: 15 lost (at most 5 may be lost)",
+        }),
     );
 }

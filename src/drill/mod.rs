@@ -31,10 +31,17 @@ pub async fn count<E: Engine>(
         .await
         .map_err(|e| format!("cannot count the data on `{host}`: {e}"))?;
     if output.exit_code != 0 {
+        // The client's last line says why (`ERROR 1146 … Table 'shop.orders' doesn't exist`).
+        let said = format!("{}\n{}", output.stdout, output.stderr);
+        let why = said
+            .lines()
+            .map(str::trim)
+            .rfind(|line| !line.is_empty())
+            .unwrap_or("no output");
         return Err(format!(
             "the data count on `{host}` exited with {}: {}",
             output.exit_code,
-            crate::probe::excerpt(&format!("{}{}", output.stdout, output.stderr), 200)
+            crate::probe::excerpt(why, 200)
         ));
     }
     parse_count(&output.stdout).ok_or_else(|| {
