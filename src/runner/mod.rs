@@ -162,6 +162,8 @@ struct RunState {
     losses: BTreeMap<String, Loss>,
     /// The package cache's counters when the run started.
     apt_cache_before: Option<crate::report::AptCacheReport>,
+    /// Faults applied by `fault` steps, and how to undo them.
+    faults: steps::FaultLedger,
 }
 
 /// A host lost by a `lose-host` or `restore` step.
