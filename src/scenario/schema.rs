@@ -428,7 +428,7 @@ fn step() -> Value {
         "oneOf": [{"required": ["probe"]}, {"required": ["reboot"]}, {"required": ["exec"]}, {"required": ["upgrade"]}, {"required": ["monitor"]}, {"required": ["cutover"]}, {"required": ["migrate"]}, {"required": ["dns-switch"]}, {"required": ["drain-check"]}, {"required": ["snapshot"]}, {"required": ["rollback"]}, {"required": ["backup"]}, {"required": ["lose-host"]}, {"required": ["restore"]}, {"required": ["fault"]}, {"required": ["revert"]}],
         "properties": {
             "name": {"description": "Unique step name; derived from the step when absent.", "type": "string"},
-            "timeout": {"$ref": "#/$defs/duration", "description": "Defaults to 5m (probe, exec), 3m (reboot) or 1h (upgrade)."},
+            "timeout": {"$ref": "#/$defs/duration", "description": "Defaults to 5m (probe, exec), 3m (reboot), 2m (fault, revert) or 1h (upgrade)."},
             "allow_failure": {
                 "description": "Record a failure without stopping the run; gates decide.",
                 "type": "boolean",
@@ -733,6 +733,64 @@ mod tests {
                 schema.pointer(pointer).is_some(),
                 "dangling $ref #{pointer}"
             );
+        }
+    }
+
+    fn to_json(node: &crate::yaml::Node) -> Value {
+        use crate::yaml::Node;
+        match node {
+            Node::Null => Value::Null,
+            Node::Bool(b) => json!(b),
+            Node::Int(i) => json!(i),
+            Node::Float(f) => json!(f),
+            Node::Str(s) => json!(s),
+            Node::Seq(items) => Value::Array(items.iter().map(|i| to_json(&i.value)).collect()),
+            Node::Map(entries) => Value::Object(
+                entries
+                    .iter()
+                    .map(|(k, v)| (k.value.clone(), to_json(&v.value)))
+                    .collect(),
+            ),
+        }
+    }
+
+    /// Every valid scenario shipped or tested is valid against the schema too, so an
+    /// editor never flags what `rehearse` accepts.
+    #[test]
+    fn the_schema_accepts_every_valid_scenario() {
+        let validator = jsonschema::validator_for(&json_schema()).expect("the schema compiles");
+        let mut checked = 0;
+        for dir in ["scenarios", "tests/scenarios"] {
+            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.extension().is_none_or(|e| e != "yaml") {
+                    continue;
+                }
+                let source = std::fs::read_to_string(&path).unwrap();
+                if crate::scenario::parse(&path, &source).is_err() {
+                    continue;
+                }
+                let document = to_json(&crate::yaml::load(&source).unwrap().value);
+                let errors: Vec<String> = validator
+                    .iter_errors(&document)
+                    .map(|e| format!("{e} at {}", e.instance_path()))
+                    .collect();
+                assert!(errors.is_empty(), "{}: {errors:#?}", path.display());
+                checked += 1;
+            }
+        }
+        assert!(checked >= 20, "only {checked} scenarios checked");
+        // And it refuses what the parser refuses (the checks can fail).
+        for step in [
+            json!({"fault": {"host": "web", "stop": "a", "mask": "a"}}),
+            json!({"fault": {"host": "web", "disconnect": false}}),
+            json!({"fault": {"host": "web", "break-config": {"file": "/x", "replace": "a"}}}),
+            json!({"fault": {"stop": "a"}}),
+            json!({"revert": []}),
+        ] {
+            let document = json!({"name": "t", "hosts": {"web": {"image": "x"}}, "steps": [step]});
+            assert!(!validator.is_valid(&document), "{document}");
         }
     }
 }
