@@ -30,6 +30,8 @@ pub struct Rewrite {
     pub text: String,
     /// Entries that were changed, as `old → new` lines.
     pub changes: Vec<String>,
+    /// How many entries (one-line entries or deb822 stanzas) were moved to the new release.
+    pub entries: usize,
     /// Third-party entries still on the old release.
     pub left: Vec<LeftEntry>,
 }
@@ -91,6 +93,19 @@ pub fn rewrite_list(
     mirrors: &MirrorOverride,
     known_mirrors: &[&str],
 ) -> Rewrite {
+    rewrite_list_first(text, from, to, mirrors, known_mirrors, usize::MAX)
+}
+
+/// Like [`rewrite_list`], moving only the first `limit` Debian entries: the others stay
+/// on `from`, as after a rewrite cut short.
+pub fn rewrite_list_first(
+    text: &str,
+    from: &str,
+    to: &str,
+    mirrors: &MirrorOverride,
+    known_mirrors: &[&str],
+    limit: usize,
+) -> Rewrite {
     let mut out = Vec::new();
     let mut changes = Vec::new();
     let mut left = Vec::new();
@@ -111,6 +126,10 @@ pub fn rewrite_list(
             out.push(line.to_string());
             continue;
         }
+        if changes.len() == limit {
+            out.push(line.to_string());
+            continue;
+        }
         let mut new = entry.clone();
         new.suite = new_suite;
         let override_uri = if security {
@@ -128,6 +147,7 @@ pub fn rewrite_list(
     }
     Rewrite {
         text: join_lines(out, text),
+        entries: changes.len(),
         changes,
         left,
     }
@@ -209,13 +229,26 @@ pub fn rewrite_deb822(
     mirrors: &MirrorOverride,
     known_mirrors: &[&str],
 ) -> Rewrite {
+    rewrite_deb822_first(text, from, to, mirrors, known_mirrors, usize::MAX)
+}
+
+/// Like [`rewrite_deb822`], moving only the first `limit` Debian stanzas.
+pub fn rewrite_deb822_first(
+    text: &str,
+    from: &str,
+    to: &str,
+    mirrors: &MirrorOverride,
+    known_mirrors: &[&str],
+    limit: usize,
+) -> Rewrite {
     let lines: Vec<&str> = text.lines().collect();
     let mut out: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
     let mut changes = Vec::new();
     let mut left = Vec::new();
+    let mut entries = 0;
     // Stanzas are runs of non-blank lines.
     let mut start = 0;
-    while start < lines.len() {
+    while start < lines.len() && entries < limit {
         if lines[start].trim().is_empty() {
             start += 1;
             continue;
@@ -224,7 +257,7 @@ pub fn rewrite_deb822(
         while end < lines.len() && !lines[end].trim().is_empty() {
             end += 1;
         }
-        rewrite_stanza(
+        entries += usize::from(rewrite_stanza(
             &lines,
             start,
             end,
@@ -235,12 +268,13 @@ pub fn rewrite_deb822(
             &mut out,
             &mut changes,
             &mut left,
-        );
+        ));
         start = end;
     }
     Rewrite {
         text: join_lines(out, text),
         changes,
+        entries,
         left,
     }
 }
@@ -264,16 +298,16 @@ fn rewrite_stanza(
     out: &mut [String],
     changes: &mut Vec<String>,
     left: &mut Vec<LeftEntry>,
-) {
+) -> bool {
     let Some((suites_line, suites)) = field(lines, start, end, "Suites") else {
-        return;
+        return false;
     };
     let mapped: Vec<Option<(String, bool)>> = suites
         .split_whitespace()
         .map(|s| map_suite(s, from, to))
         .collect();
     if mapped.iter().all(Option::is_none) {
-        return;
+        return false;
     }
     let uris = field(lines, start, end, "URIs");
     let debian = uris.is_some_and(|(_, u)| {
@@ -285,7 +319,7 @@ fn rewrite_stanza(
             line: suites_line + 1,
             text: lines[start..end].join(" | "),
         });
-        return;
+        return false;
     }
     let new_suites: Vec<String> = suites
         .split_whitespace()
@@ -317,6 +351,7 @@ fn rewrite_stanza(
             ));
         }
     }
+    true
 }
 
 /// Entries naming a security suite the way releases before bullseye did
@@ -474,5 +509,39 @@ Components: main
             "deb http://security.debian.org bullseye/updates main\n# deb x bullseye/updates main\n";
         assert_eq!(stale_security_entries(text, "bullseye").len(), 1);
         assert!(stale_security_entries("deb x buster/updates main\n", "buster").is_empty());
+    }
+
+    #[test]
+    fn a_rewrite_cut_short_moves_only_the_first_entries() {
+        let none = MirrorOverride::default();
+        let r = rewrite_list_first(LIST, "bullseye", "bookworm", &none, &[], 3);
+        assert_eq!(r.entries, 3);
+        let lines: Vec<&str> = r.text.lines().collect();
+        assert_eq!(
+            lines[1..5],
+            [
+                "deb http://deb.debian.org/debian bookworm main contrib non-free non-free-firmware",
+                "deb-src http://deb.debian.org/debian bookworm main",
+                "deb http://deb.debian.org/debian bookworm-updates main",
+                "deb http://security.debian.org/debian-security bullseye-security main",
+            ]
+        );
+        assert!(lines[6].contains("bullseye-backports"));
+        assert_eq!(
+            rewrite_list(LIST, "bullseye", "bookworm", &none, &[]).entries,
+            5
+        );
+
+        let deb822 = "Types: deb\nURIs: http://deb.debian.org/debian\nSuites: bookworm bookworm-updates\nComponents: main\n\nTypes: deb\nURIs: http://deb.debian.org/debian-security\nSuites: bookworm-security\nComponents: main\n";
+        let r = rewrite_deb822_first(deb822, "bookworm", "trixie", &none, &[], 1);
+        assert_eq!(r.entries, 1);
+        assert_eq!(
+            r.text,
+            deb822.replacen("bookworm bookworm-updates", "trixie trixie-updates", 1)
+        );
+        assert_eq!(
+            rewrite_deb822(deb822, "bookworm", "trixie", &none, &[]).entries,
+            2
+        );
     }
 }

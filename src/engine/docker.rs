@@ -8,7 +8,8 @@ use bollard::Docker;
 use bollard::exec::{StartExecOptions, StartExecResults};
 use bollard::models::{
     ContainerCreateBody, EndpointSettings, ExecConfig, HostConfig, HostConfigCgroupnsModeEnum,
-    NetworkCreateRequest, NetworkingConfig, SystemInfoCgroupVersionEnum,
+    NetworkConnectRequest, NetworkCreateRequest, NetworkDisconnectRequest, NetworkingConfig,
+    SystemInfoCgroupVersionEnum,
 };
 use bollard::query_parameters::{
     BuildImageOptionsBuilder, BuilderVersion, CreateContainerOptionsBuilder,
@@ -495,6 +496,44 @@ impl Engine for DockerEngine {
             )
             .await,
         )
+    }
+
+    async fn disconnect_network(&self, id: &str, network: &str) -> Result<(), EngineError> {
+        let request = NetworkDisconnectRequest {
+            container: id.to_string(),
+            force: Some(true),
+        };
+        within(
+            "disconnect container from network",
+            &format!("{id} from {network}"),
+            CALL_TIMEOUT,
+            self.docker.disconnect_network(network, request),
+        )
+        .await
+    }
+
+    async fn connect_network(
+        &self,
+        id: &str,
+        network: &str,
+        aliases: &[String],
+    ) -> Result<(), EngineError> {
+        // The same endpoint settings as at creation (`run_container`): the host answers
+        // to its name and aliases again.
+        let request = NetworkConnectRequest {
+            container: id.to_string(),
+            endpoint_config: Some(EndpointSettings {
+                aliases: Some(aliases.to_vec()),
+                ..Default::default()
+            }),
+        };
+        within(
+            "connect container to network",
+            &format!("{id} to {network}"),
+            CALL_TIMEOUT,
+            self.docker.connect_network(network, request),
+        )
+        .await
     }
 
     async fn container_ip(&self, id: &str, network: &str) -> Result<IpAddr, EngineError> {

@@ -232,6 +232,26 @@ impl Engine for FakeEngine {
         Ok(())
     }
 
+    async fn disconnect_network(&self, id: &str, network: &str) -> Result<(), EngineError> {
+        self.check_gone()?;
+        self.record(format!("disconnect {id} from {network}"));
+        Ok(())
+    }
+
+    async fn connect_network(
+        &self,
+        id: &str,
+        network: &str,
+        aliases: &[String],
+    ) -> Result<(), EngineError> {
+        self.check_gone()?;
+        self.record(format!(
+            "connect {id} to {network} as {}",
+            aliases.join(", ")
+        ));
+        Ok(())
+    }
+
     async fn network_gateway(&self, _network: &str) -> Result<Option<IpAddr>, EngineError> {
         Ok(None)
     }

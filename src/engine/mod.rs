@@ -185,6 +185,16 @@ pub trait Engine {
     async fn run_container(&self, spec: &ContainerSpec) -> Result<String, EngineError>;
     async fn restart_container(&self, id: &str, stop_timeout: Duration) -> Result<(), EngineError>;
     async fn remove_container(&self, id: &str) -> Result<(), EngineError>;
+    /// Take a container off a network: it keeps running, but nothing on the network
+    /// reaches it any more, nor it them.
+    async fn disconnect_network(&self, id: &str, network: &str) -> Result<(), EngineError>;
+    /// Attach a container to a network, answering to `aliases` there (its name first).
+    async fn connect_network(
+        &self,
+        id: &str,
+        network: &str,
+        aliases: &[String],
+    ) -> Result<(), EngineError>;
     /// The container's address on a network.
     async fn container_ip(&self, id: &str, network: &str) -> Result<IpAddr, EngineError>;
     /// Whether the container is running, and if not why (exit code, OOM).

@@ -186,6 +186,8 @@ struct RunState {
     apt_cache_before: Option<crate::report::AptCacheReport>,
     /// The drill's data baseline, once counted.
     baseline: Option<Result<u64, String>>,
+    /// Faults applied by `fault` steps, and how to undo them.
+    faults: steps::FaultLedger,
 }
 
 /// A host lost by a `lose-host` or `restore` step.

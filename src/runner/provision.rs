@@ -259,8 +259,7 @@ async fn bring_up<E: Engine>(
     let systemd = host.init == Init::Systemd;
     let mut host_labels = run_labels(options, r.scenario);
     host_labels.insert("rehearse.host".into(), host.name.clone());
-    let mut aliases = vec![host.name.clone()];
-    aliases.extend(host.aliases.iter().cloned());
+    let aliases = network_aliases(host);
     let spec = ContainerSpec {
         name: format!("rh-{}-{}", options.run_id, host.name),
         hostname: host.name.clone(),
@@ -316,6 +315,13 @@ async fn bring_up<E: Engine>(
         id,
         booted: Ok(Booted { address, degraded }),
     })
+}
+
+/// The names a host answers to on the run's network: its own, then its `aliases`.
+pub(super) fn network_aliases(host: &Host) -> Vec<String> {
+    let mut aliases = vec![host.name.clone()];
+    aliases.extend(host.aliases.iter().cloned());
+    aliases
 }
 
 /// Record a host that came up in the run's state (its address, a degraded boot).

@@ -881,3 +881,5 @@ async fn a_host_that_does_not_boot_fails_provision_with_its_reason_and_leaves_no
     );
     assert!(engine.live_resources().is_empty(), "{:?}", engine.calls());
 }
+
+mod faults;

@@ -364,6 +364,8 @@ pub enum StepKind {
     Backup(BackupStep),
     LoseHost(LoseHostStep),
     Restore(RestoreStep),
+    Fault(FaultStep),
+    Revert(RevertStep),
 }
 
 impl StepKind {
@@ -384,6 +386,8 @@ impl StepKind {
             StepKind::Backup(_) => "backup",
             StepKind::LoseHost(_) => "lose-host",
             StepKind::Restore(_) => "restore",
+            StepKind::Fault(_) => "fault",
+            StepKind::Revert(_) => "revert",
         }
     }
 
@@ -405,6 +409,8 @@ impl StepKind {
             StepKind::Backup(_) => Duration::from_secs(600),
             StepKind::LoseHost(_) => Duration::from_secs(60),
             StepKind::Restore(_) => Duration::from_secs(1800),
+            StepKind::Fault(_) => Duration::from_secs(120),
+            StepKind::Revert(_) => Duration::from_secs(120),
         }
     }
 }
@@ -611,6 +617,95 @@ pub struct RestoreStep {
     /// the loss and after the restore: the difference is the rows lost.
     pub count: Option<Command>,
     pub probes: Vec<String>,
+}
+
+/// Break one thing on one host on purpose (a training drill), in a way the tool can
+/// undo: what it takes to undo the fault is saved when it is applied, and a later
+/// `revert` step puts it back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FaultStep {
+    pub host: String,
+    pub fault: Fault,
+}
+
+/// The faults a `fault` step can apply, each with its undo.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fault {
+    /// `systemctl stop UNIT`. Undone by starting it.
+    Stop(String),
+    /// `systemctl mask --now UNIT`: stopped, and it cannot be started. Undone by
+    /// unmasking and starting it.
+    Mask(String),
+    /// `systemctl disable UNIT`: still running, but it does not come back after a
+    /// reboot (the enabled state is lost). Undone by enabling it.
+    Disable(String),
+    /// A known-bad edit of a configuration file, without reloading anything: the break
+    /// shows at the next restart, reload or config test. Undone by writing the original
+    /// content back, byte for byte.
+    BreakConfig { file: String, edit: ConfigEdit },
+    /// `DIR/.rehearse-fill` of `size` bytes, or of the free space of that filesystem if
+    /// smaller, so the filesystem can really become full. Undone by removing the file.
+    FillDisk { path: String, size: u64 },
+    /// The host drops off the run's network. Undone by connecting it again under its
+    /// name and aliases.
+    Disconnect,
+    /// `name` resolves to `address` on the host (a line in `/etc/hosts`). Undone by
+    /// writing the original `/etc/hosts` back.
+    WrongDns {
+        name: String,
+        address: std::net::IpAddr,
+    },
+    /// `apt-mark hold PACKAGE`. Undone by `apt-mark unhold`.
+    Hold(String),
+    /// APT sources left half-rewritten to release `to`, as after an interrupted upgrade:
+    /// the first half (rounded up) of Debian's entries moved, the others not. Undone by
+    /// writing every source file's original content back.
+    HalfSources { to: String },
+    /// `write` (a shell line) started in the background, and the service killed
+    /// (`SIGKILL`) once it has run for a second: the database dies mid-write. Undone by
+    /// starting the service; what was lost stays lost.
+    KillMidWrite { service: String, write: String },
+}
+
+impl Fault {
+    /// The fault's key in scenario files.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Fault::Stop(_) => "stop",
+            Fault::Mask(_) => "mask",
+            Fault::Disable(_) => "disable",
+            Fault::BreakConfig { .. } => "break-config",
+            Fault::FillDisk { .. } => "fill-disk",
+            Fault::Disconnect => "disconnect",
+            Fault::WrongDns { .. } => "wrong-dns",
+            Fault::Hold(_) => "hold",
+            Fault::HalfSources { .. } => "half-sources",
+            Fault::KillMidWrite { .. } => "kill-mid-write",
+        }
+    }
+}
+
+/// How `break-config` breaks its file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigEdit {
+    /// A line appended at the end.
+    Add(String),
+    /// Every occurrence of `text` replaced by `with`; the text must be in the file.
+    Replace { text: String, with: String },
+}
+
+/// Undo earlier faults, newest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RevertStep {
+    pub faults: RevertTarget,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RevertTarget {
+    /// Every fault applied so far and not yet reverted.
+    All,
+    /// The names of earlier `fault` steps.
+    Steps(Vec<String>),
 }
 
 /// Start or stop continuous monitors.

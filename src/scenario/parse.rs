@@ -70,6 +70,8 @@ pub(crate) const STEP_KEYS: &[&str] = &[
     "backup",
     "lose-host",
     "restore",
+    "fault",
+    "revert",
 ];
 pub(crate) const STEP_KINDS: &[&str] = &[
     "probe",
@@ -86,10 +88,44 @@ pub(crate) const STEP_KINDS: &[&str] = &[
     "backup",
     "lose-host",
     "restore",
+    "fault",
+    "revert",
 ];
 pub(crate) const ROLLBACK_KEYS: &[&str] = &["to", "probes"];
 pub(crate) const BACKUP_KEYS: &[&str] = &["host", "command", "path", "to", "every"];
 pub(crate) const RESTORE_KEYS: &[&str] = &["host", "from", "path", "command", "count", "probes"];
+pub(crate) const FAULT_KEYS: &[&str] = &[
+    "host",
+    "stop",
+    "mask",
+    "disable",
+    "break-config",
+    "fill-disk",
+    "disconnect",
+    "wrong-dns",
+    "hold",
+    "half-sources",
+    "kill-mid-write",
+];
+pub(crate) const FAULT_KINDS: &[&str] = &[
+    "stop",
+    "mask",
+    "disable",
+    "break-config",
+    "fill-disk",
+    "disconnect",
+    "wrong-dns",
+    "hold",
+    "half-sources",
+    "kill-mid-write",
+];
+pub(crate) const BREAK_CONFIG_KEYS: &[&str] = &["file", "add", "replace", "with"];
+pub(crate) const FILL_DISK_KEYS: &[&str] = &["path", "size"];
+pub(crate) const WRONG_DNS_KEYS: &[&str] = &["name", "address"];
+pub(crate) const HALF_SOURCES_KEYS: &[&str] = &["to"];
+pub(crate) const KILL_MID_WRITE_KEYS: &[&str] = &["service", "write"];
+/// The most `fill-disk` writes: a host's root filesystem is the engine's own disk.
+pub const MAX_FILL_DISK: u64 = 8 << 30;
 pub(crate) const CUTOVER_KEYS: &[&str] =
     &["from", "to", "site", "server", "vhost_file", "proxy_config"];
 const WEB_SERVERS: &[(&str, WebServer)] =
@@ -861,6 +897,329 @@ fn check_restores(d: &Decoder, items: &[Spanned<Node>], steps: &[NamedStep]) {
     }
 }
 
+fn decode_fault_step(
+    d: &Decoder,
+    node: &Spanned<Node>,
+    step: &str,
+    refs: &Refs,
+) -> Option<FaultStep> {
+    let what = format!("`fault` of {step}");
+    let m = d.map(node, &what, FAULT_KEYS)?;
+    let host = m.required("host").and_then(|node| refs.host(d, node, step));
+    let (kind, body) = m.kind(FAULT_KINDS, "fault")?;
+    let label = format!("`{kind}`");
+    let fault = match kind {
+        "stop" => d.str_where(body, &label, check_unit_name).map(Fault::Stop),
+        "mask" => d.str_where(body, &label, check_unit_name).map(Fault::Mask),
+        "disable" => d
+            .str_where(body, &label, check_unit_name)
+            .map(Fault::Disable),
+        "break-config" => decode_break_config(d, body, &what),
+        "fill-disk" => decode_fill_disk(d, body, &what),
+        "disconnect" => match body.value {
+            Node::Bool(true) => Some(Fault::Disconnect),
+            Node::Bool(false) => {
+                d.error_with_help(
+                    Mark::of(body),
+                    format!("`disconnect: false` in {what} breaks nothing"),
+                    "write `disconnect: true`, or leave the step out",
+                );
+                None
+            }
+            _ => {
+                d.wrong_type(body, "`true`", &label);
+                None
+            }
+        },
+        "wrong-dns" => {
+            let dns = d.map(body, &format!("`wrong-dns` of {step}"), WRONG_DNS_KEYS)?;
+            let name = dns.required_str_where("name", check_hostname);
+            let address = dns.required("address").and_then(|node| {
+                let text = d.scalar_text(node, "`address`")?;
+                match text.parse::<std::net::IpAddr>() {
+                    Ok(address) => Some(address),
+                    Err(_) => {
+                        d.error(
+                            Mark::of(node),
+                            format!("invalid IP address `{text}` for `address`"),
+                        );
+                        None
+                    }
+                }
+            });
+            Some(Fault::WrongDns {
+                name: name?,
+                address: address?,
+            })
+        }
+        "hold" => d
+            .str_where(body, &label, check_package_name)
+            .map(Fault::Hold),
+        "half-sources" => {
+            let sources = d.map(
+                body,
+                &format!("`half-sources` of {step}"),
+                HALF_SOURCES_KEYS,
+            )?;
+            let to = sources.required_str_where("to", check_release)?;
+            Some(Fault::HalfSources { to })
+        }
+        _ => {
+            let kill = d.map(
+                body,
+                &format!("`kill-mid-write` of {step}"),
+                KILL_MID_WRITE_KEYS,
+            )?;
+            let service = kill.required_str_where("service", check_unit_name);
+            let write = kill.required_str_where("write", |line| {
+                (!line.trim().is_empty())
+                    .then_some(())
+                    .ok_or_else(|| "`write` must not be empty".to_string())
+            });
+            Some(Fault::KillMidWrite {
+                service: service?,
+                write: write?,
+            })
+        }
+    };
+    Some(FaultStep {
+        host: host?,
+        fault: fault?,
+    })
+}
+
+fn decode_break_config(d: &Decoder, node: &Spanned<Node>, fault: &str) -> Option<Fault> {
+    let m = d.map(
+        node,
+        &format!("`break-config` of {fault}"),
+        BREAK_CONFIG_KEYS,
+    )?;
+    let file = m.required_str_where("file", check_absolute_path);
+    let not_empty = |key: &'static str| {
+        move |text: &str| {
+            (!text.is_empty())
+                .then_some(())
+                .ok_or_else(|| format!("`{key}` must not be empty"))
+        }
+    };
+    let add = m.opt_str_where("add", not_empty("add"));
+    let replace = m.opt_str_where("replace", not_empty("replace"));
+    let edit = match (m.key("add"), m.key("replace")) {
+        (Some(_), Some(second)) => {
+            d.error_with_help(
+                Mark::of_key(second),
+                format!("`add` and `replace` together in {}", m.what()),
+                "one edit per fault: make the other one a fault step of its own",
+            );
+            None
+        }
+        (Some(_), None) => {
+            reject_key(&m, "with", "replace");
+            add.map(ConfigEdit::Add)
+        }
+        (None, Some(_)) => {
+            let with = m.required("with").and_then(|node| d.str(node, "`with`"));
+            replace
+                .zip(with)
+                .map(|(text, with)| ConfigEdit::Replace { text, with })
+        }
+        (None, None) => {
+            d.error_with_help(
+                m.mark(),
+                format!("{} changes nothing", m.what()),
+                "give `add: LINE` (appended), or `replace: TEXT` with `with: TEXT`",
+            );
+            None
+        }
+    };
+    Some(Fault::BreakConfig {
+        file: file?,
+        edit: edit?,
+    })
+}
+
+fn decode_fill_disk(d: &Decoder, node: &Spanned<Node>, fault: &str) -> Option<Fault> {
+    let m = d.map(node, &format!("`fill-disk` of {fault}"), FILL_DISK_KEYS)?;
+    let path = m.required_str_where("path", check_absolute_path);
+    let size = m.required("size").and_then(|node| {
+        let size = d.byte_size(node, "`size`")?;
+        if size > MAX_FILL_DISK {
+            let found = match &node.value {
+                Node::Str(text) => text.clone(),
+                _ => size.to_string(),
+            };
+            d.error_with_help(
+                Mark::of(node),
+                format!("`size` must be at most 8G, found `{found}`"),
+                "a host's disk is the engine's own disk: fill a smaller filesystem or a part of it",
+            );
+            return None;
+        }
+        Some(size)
+    });
+    Some(Fault::FillDisk {
+        path: path?,
+        size: size?,
+    })
+}
+
+/// `revert: NAME`, a list of names, or `all`. Whether each name is an earlier fault is
+/// checked once every step's name is known ([`check_reverts`]).
+fn decode_revert_step(d: &Decoder, node: &Spanned<Node>, step: &str) -> Option<RevertStep> {
+    match &node.value {
+        Node::Str(name) if name == "all" => Some(RevertStep {
+            faults: RevertTarget::All,
+        }),
+        Node::Seq(items) if items.is_empty() => {
+            d.error_with_help(
+                Mark::of(node),
+                format!("`revert` of {step} names no fault"),
+                "name earlier `fault` steps, or write `revert: all`",
+            );
+            None
+        }
+        Node::Str(_) | Node::Seq(_) => d.string_or_list(node, "`revert`").map(|names| RevertStep {
+            faults: RevertTarget::Steps(names),
+        }),
+        _ => {
+            d.wrong_type(node, "a step name, a list of them, or `all`", "`revert`");
+            None
+        }
+    }
+}
+
+/// Every name a revert gives is an earlier `fault` step. Runs on the final step names
+/// (derived ones made unique), since those are what a revert refers to.
+fn check_reverts(
+    d: &Decoder,
+    all_items: &[Spanned<Node>],
+    items: &[Spanned<Node>],
+    steps: &[Step],
+) {
+    // Names written on steps that did not decode: already reported, not unknown.
+    let written: Vec<&str> = all_items
+        .iter()
+        .filter_map(|item| match &item.value {
+            Node::Map(entries) => entries.iter().find(|(k, _)| k.value == "name"),
+            _ => None,
+        })
+        .filter_map(|(_, value)| match &value.value {
+            Node::Str(name) => Some(name.as_str()),
+            _ => None,
+        })
+        .collect();
+    for (index, (step, item)) in steps.iter().zip(items).enumerate() {
+        let StepKind::Revert(revert) = &step.kind else {
+            continue;
+        };
+        let earlier: Vec<&str> = steps[..index]
+            .iter()
+            .filter(|s| matches!(s.kind, StepKind::Fault(_)))
+            .map(|s| s.name.as_str())
+            .collect();
+        let names = match &revert.faults {
+            RevertTarget::All => {
+                if earlier.is_empty() {
+                    d.error_with_help(
+                        revert_mark(item, None),
+                        "`revert: all`, but no earlier step is a `fault`",
+                        "add a `fault` step before it",
+                    );
+                }
+                continue;
+            }
+            RevertTarget::Steps(names) => names,
+        };
+        for name in names {
+            if earlier.contains(&name.as_str()) {
+                continue;
+            }
+            let found = steps.iter().enumerate().find(|(_, s)| &s.name == name);
+            let (message, fallback) = match found {
+                Some((at, other)) if at > index && matches!(other.kind, StepKind::Fault(_)) => (
+                    format!("`revert` of `{name}`, but that `fault` step comes after it"),
+                    format!("a `revert` undoes faults applied before it: move it after `{name}`"),
+                ),
+                Some((_, other)) if !matches!(other.kind, StepKind::Fault(_)) => (
+                    format!(
+                        "`revert` of `{name}`, but that step is a `{}` step, not a `fault`",
+                        other.kind.label()
+                    ),
+                    "a `revert` undoes `fault` steps".to_string(),
+                ),
+                _ if written.contains(&name.as_str()) => continue,
+                _ => (
+                    format!("`revert` of `{name}`, but no step has that name"),
+                    "add a `fault` step of that name before it".to_string(),
+                ),
+            };
+            let help = match closest(name, earlier.iter().copied()) {
+                Some(near) => format!("did you mean `{near}`?"),
+                None if earlier.is_empty() => fallback,
+                None => format!("faults before it: {}", one_of(earlier.iter().copied())),
+            };
+            d.error_with_help(revert_mark(item, Some(name)), message, help);
+        }
+    }
+}
+
+/// Where a revert step names `name` (or its whole value).
+fn revert_mark(item: &Spanned<Node>, name: Option<&str>) -> Mark {
+    let Node::Map(entries) = &item.value else {
+        return Mark::of(item);
+    };
+    let Some((_, value)) = entries.iter().find(|(k, _)| k.value == "revert") else {
+        return Mark::of(item);
+    };
+    match (&value.value, name) {
+        (Node::Seq(names), Some(name)) => names
+            .iter()
+            .find(|n| matches!(&n.value, Node::Str(text) if text == name))
+            .map_or(Mark::of(value), Mark::of),
+        _ => Mark::of(value),
+    }
+}
+
+fn check_absolute_path(path: &str) -> Result<(), String> {
+    path.starts_with('/')
+        .then_some(())
+        .ok_or_else(|| format!("`{path}` is not an absolute path"))
+}
+
+/// A systemd unit name: `apache2`, `mariadb.service`, `getty@tty1.service`.
+fn check_unit_name(name: &str) -> Result<(), String> {
+    if is_word(
+        name,
+        |c| c.is_ascii_alphanumeric() || c == '_',
+        |c| c.is_ascii_alphanumeric() || ":_.@-\\".contains(c),
+        255,
+    ) {
+        Ok(())
+    } else {
+        Err(format!(
+            "invalid unit name `{name}`: expected a systemd unit like `apache2` or `mariadb.service`"
+        ))
+    }
+}
+
+/// A Debian package name, optionally with an architecture (`libc6:amd64`).
+fn check_package_name(name: &str) -> Result<(), String> {
+    if name.len() >= 2
+        && is_word(
+            name,
+            |c| c.is_ascii_lowercase() || c.is_ascii_digit(),
+            |c| c.is_ascii_lowercase() || c.is_ascii_digit() || "+.-:".contains(c),
+            127,
+        )
+    {
+        Ok(())
+    } else {
+        Err(format!(
+            "invalid package name `{name}`: expected a Debian package name like `apache2`"
+        ))
+    }
+}
+
 /// Two hosts of a step that must differ; the second one's key is `second`.
 fn distinct_hosts(
     m: &MapDecoder<'_>,
@@ -1262,7 +1621,9 @@ fn decode_steps(d: &Decoder, node: &Spanned<Node>, refs: &Refs) -> Vec<Step> {
         .unzip();
     check_rollbacks(d, &kept_items, &steps);
     check_restores(d, &kept_items, &steps);
-    unique_step_names(d, steps)
+    let steps = unique_step_names(d, steps);
+    check_reverts(d, items, &kept_items, &steps);
+    steps
 }
 
 fn decode_step(d: &Decoder, index: usize, node: &Spanned<Node>, refs: &Refs) -> Option<NamedStep> {
@@ -1295,6 +1656,8 @@ fn decode_step(d: &Decoder, index: usize, node: &Spanned<Node>, refs: &Refs) -> 
             .host(d, body, &what)
             .map(|host| StepKind::LoseHost(LoseHostStep { host })),
         "restore" => decode_restore_step(d, body, &what, refs).map(StepKind::Restore),
+        "fault" => decode_fault_step(d, body, &what, refs).map(StepKind::Fault),
+        "revert" => decode_revert_step(d, body, &what).map(StepKind::Revert),
         _ => decode_exec_step(d, body, &what, refs).map(StepKind::Exec),
     }?;
     Some(NamedStep {
@@ -1434,7 +1797,31 @@ fn derived_step_name(kind: &StepKind) -> String {
         StepKind::Backup(step) => format!("backup {} to {}", step.host, step.to),
         StepKind::LoseHost(step) => format!("lose {}", step.host),
         StepKind::Restore(step) => format!("restore {} from {}", step.host, step.from),
+        StepKind::Fault(step) => format!(
+            "fault {}: {}",
+            step.host,
+            shorten(&fault_words(&step.fault))
+        ),
+        StepKind::Revert(step) => match &step.faults {
+            RevertTarget::All => "revert all".to_string(),
+            RevertTarget::Steps(names) => format!("revert {}", names.join(", ")),
+        },
         StepKind::Exec(step) => format!("exec {}: {}", step.host, shorten(&step.command.display())),
+    }
+}
+
+/// "stop apache2", "break-config /etc/apache2/apache2.conf", "wrong-dns db.test → 10.0.0.9".
+fn fault_words(fault: &Fault) -> String {
+    let label = fault.label();
+    match fault {
+        Fault::Stop(unit) | Fault::Mask(unit) | Fault::Disable(unit) => format!("{label} {unit}"),
+        Fault::BreakConfig { file, .. } => format!("{label} {file}"),
+        Fault::FillDisk { path, .. } => format!("{label} {path}"),
+        Fault::Disconnect => label.to_string(),
+        Fault::WrongDns { name, address } => format!("{label} {name} → {address}"),
+        Fault::Hold(package) => format!("{label} {package}"),
+        Fault::HalfSources { to } => format!("{label} to {to}"),
+        Fault::KillMidWrite { service, .. } => format!("{label} {service}"),
     }
 }
 
@@ -2272,7 +2659,7 @@ colour: blue
                 (
                     6,
                     5,
-                    "missing step kind in step 1: expected one of `probe`, `reboot`, `exec`, `upgrade`, `monitor`, `cutover`, `migrate`, `dns-switch`, `drain-check`, `snapshot`, `rollback`, `backup`, `lose-host`, `restore`"
+                    "missing step kind in step 1: expected one of `probe`, `reboot`, `exec`, `upgrade`, `monitor`, `cutover`, `migrate`, `dns-switch`, `drain-check`, `snapshot`, `rollback`, `backup`, `lose-host`, `restore`, `fault`, `revert`"
                 ),
             ]
         );
@@ -2498,6 +2885,290 @@ error: unknown probe `homepag` in step 1
                 15,
                 "`monitor` does not apply to gate 1".into(),
                 "`monitor` goes with `another gate kind`".into(),
+            ),
+        ];
+        assert_eq!(messages, expected);
+    }
+
+    const WEB_AND_DB: &str = "name: t\nhosts:\n  web: {image: static-site, aliases: [www.example.test]}\n  db: {image: lamp-bookworm}\n";
+
+    #[test]
+    fn every_fault_and_its_revert() {
+        let source = format!(
+            "{WEB_AND_DB}steps:
+  - name: apache goes down
+    fault: {{host: web, stop: apache2}}
+  - fault: {{host: web, mask: apache2.service}}
+  - fault: {{host: web, disable: apache2}}
+  - fault: {{host: web, break-config: {{file: /etc/apache2/apache2.conf, add: 'Order deny,allow'}}}}
+  - fault: {{host: web, break-config: {{file: /etc/hosts.allow, replace: ALL, with: ''}}}}
+  - fault: {{host: web, fill-disk: {{path: /var/log, size: 256M}}}}
+  - fault: {{host: db, disconnect: true}}
+  - fault: {{host: web, wrong-dns: {{name: db.example.test, address: 10.9.9.9}}}}
+  - fault: {{host: web, hold: apache2}}
+  - fault: {{host: web, half-sources: {{to: trixie}}}}
+  - fault: {{host: db, kill-mid-write: {{service: mariadb, write: 'seed-forever'}}}}
+  - revert: apache goes down
+  - revert: ['fault db: disconnect', 'fault web: hold apache2']
+  - revert: all
+"
+        );
+        let scenario = parse(Path::new("t.yaml"), &source).unwrap_or_else(|e| panic!("{e}"));
+        let names: Vec<&str> = scenario.steps.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "apache goes down",
+                "fault web: mask apache2.service",
+                "fault web: disable apache2",
+                "fault web: break-config /etc/apache2/apache2.conf",
+                "fault web: break-config /etc/hosts.allow",
+                "fault web: fill-disk /var/log",
+                "fault db: disconnect",
+                "fault web: wrong-dns db.example.test → 10.9.9.9",
+                "fault web: hold apache2",
+                "fault web: half-sources to trixie",
+                "fault db: kill-mid-write mariadb",
+                "revert apache goes down",
+                "revert fault db: disconnect, fault web: hold apache2",
+                "revert all",
+            ]
+        );
+        let faults: Vec<(&str, &Fault)> = scenario
+            .steps
+            .iter()
+            .filter_map(|s| match &s.kind {
+                StepKind::Fault(f) => Some((f.host.as_str(), &f.fault)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            faults,
+            [
+                ("web", &Fault::Stop("apache2".into())),
+                ("web", &Fault::Mask("apache2.service".into())),
+                ("web", &Fault::Disable("apache2".into())),
+                (
+                    "web",
+                    &Fault::BreakConfig {
+                        file: "/etc/apache2/apache2.conf".into(),
+                        edit: ConfigEdit::Add("Order deny,allow".into())
+                    }
+                ),
+                (
+                    "web",
+                    &Fault::BreakConfig {
+                        file: "/etc/hosts.allow".into(),
+                        edit: ConfigEdit::Replace {
+                            text: "ALL".into(),
+                            with: String::new()
+                        }
+                    }
+                ),
+                (
+                    "web",
+                    &Fault::FillDisk {
+                        path: "/var/log".into(),
+                        size: 256 << 20
+                    }
+                ),
+                ("db", &Fault::Disconnect),
+                (
+                    "web",
+                    &Fault::WrongDns {
+                        name: "db.example.test".into(),
+                        address: "10.9.9.9".parse().unwrap()
+                    }
+                ),
+                ("web", &Fault::Hold("apache2".into())),
+                (
+                    "web",
+                    &Fault::HalfSources {
+                        to: "trixie".into()
+                    }
+                ),
+                (
+                    "db",
+                    &Fault::KillMidWrite {
+                        service: "mariadb".into(),
+                        write: "seed-forever".into()
+                    }
+                ),
+            ]
+        );
+        assert_eq!(scenario.steps[0].timeout, Duration::from_secs(120));
+        assert_eq!(
+            scenario.steps[12].kind,
+            StepKind::Revert(RevertStep {
+                faults: RevertTarget::Steps(vec![
+                    "fault db: disconnect".into(),
+                    "fault web: hold apache2".into()
+                ])
+            })
+        );
+        assert_eq!(
+            scenario.steps[13].kind,
+            StepKind::Revert(RevertStep {
+                faults: RevertTarget::All
+            })
+        );
+        assert_eq!(scenario.steps[13].timeout, Duration::from_secs(120));
+    }
+
+    #[test]
+    fn faults_with_mistakes_are_explained() {
+        let source = format!(
+            "{WEB_AND_DB}steps:
+  - fault: {{host: web, stpo: apache2}}
+  - fault: {{stop: apache2}}
+  - fault: {{host: web, stop: apache2, mask: apache2}}
+  - fault: {{host: web, fill-disk: {{path: /var/log, size: 10G}}}}
+  - fault: {{host: web, fill-disk: {{path: var/log}}}}
+  - fault: {{host: web, break-config: {{file: /etc/x.conf, add: a, replace: b, with: c}}}}
+  - fault: {{host: web, break-config: {{file: /etc/x.conf, replace: b}}}}
+  - fault: {{host: web, break-config: {{file: /etc/x.conf}}}}
+  - fault: {{host: web, wrong-dns: {{name: db.test, address: 10.9.9}}}}
+  - fault: {{host: web, disconnect: false}}
+  - fault: {{host: web, hold: Apache2, half-sources: {{to: trixe}}}}
+  - fault: {{host: dbb, kill-mid-write: {{service: 'maria db', write: ''}}}}
+"
+        );
+        let messages: Vec<_> = summary(&source)
+            .into_iter()
+            .map(|(line, _, _, m, help)| (line, m, help.unwrap_or_default()))
+            .collect();
+        let expected: Vec<(usize, String, String)> = vec![
+            (
+                6,
+                "unknown key `stpo` in `fault` of step 1".into(),
+                "did you mean `stop`?".into(),
+            ),
+            (
+                7,
+                "missing key `host` in `fault` of step 2".into(),
+                String::new(),
+            ),
+            (
+                8,
+                "second fault `mask` in `fault` of step 3".into(),
+                "use only one of `stop`, `mask`, `disable`, `break-config`, `fill-disk`, `disconnect`, `wrong-dns`, `hold`, `half-sources`, `kill-mid-write`; `stop` is already set".into(),
+            ),
+            (
+                9,
+                "`size` must be at most 8G, found `10G`".into(),
+                "a host's disk is the engine's own disk: fill a smaller filesystem or a part of it".into(),
+            ),
+            (
+                10,
+                "missing key `size` in `fill-disk` of `fault` of step 5".into(),
+                String::new(),
+            ),
+            (10, "`var/log` is not an absolute path".into(), String::new()),
+            (
+                11,
+                "`add` and `replace` together in `break-config` of `fault` of step 6".into(),
+                "one edit per fault: make the other one a fault step of its own".into(),
+            ),
+            (
+                12,
+                "missing key `with` in `break-config` of `fault` of step 7".into(),
+                String::new(),
+            ),
+            (
+                13,
+                "`break-config` of `fault` of step 8 changes nothing".into(),
+                "give `add: LINE` (appended), or `replace: TEXT` with `with: TEXT`".into(),
+            ),
+            (
+                14,
+                "invalid IP address `10.9.9` for `address`".into(),
+                String::new(),
+            ),
+            (
+                15,
+                "`disconnect: false` in `fault` of step 10 breaks nothing".into(),
+                "write `disconnect: true`, or leave the step out".into(),
+            ),
+            (
+                16,
+                "invalid package name `Apache2`: expected a Debian package name like `apache2`".into(),
+                String::new(),
+            ),
+            (
+                16,
+                "second fault `half-sources` in `fault` of step 11".into(),
+                "use only one of `stop`, `mask`, `disable`, `break-config`, `fill-disk`, `disconnect`, `wrong-dns`, `hold`, `half-sources`, `kill-mid-write`; `hold` is already set".into(),
+            ),
+            (
+                17,
+                "unknown host `dbb` in step 12".into(),
+                "did you mean `db`?".into(),
+            ),
+            (
+                17,
+                "invalid unit name `maria db`: expected a systemd unit like `apache2` or `mariadb.service`".into(),
+                String::new(),
+            ),
+            (17, "`write` must not be empty".into(), String::new()),
+        ];
+        assert_eq!(messages, expected);
+    }
+
+    #[test]
+    fn reverts_name_earlier_faults() {
+        let source = format!(
+            "{WEB_AND_DB}steps:
+  - revert: all
+  - name: apache goes down
+    fault: {{host: web, stop: apache2}}
+  - name: check
+    exec: {{host: web, command: 'true'}}
+  - revert: [apache goes dwn, check, db dies, 'nobody']
+  - name: db dies
+    fault: {{host: db, stop: mariadb}}
+  - revert: []
+"
+        );
+        let messages: Vec<_> = summary(&source)
+            .into_iter()
+            .map(|(line, column, _, m, help)| (line, column, m, help.unwrap_or_default()))
+            .collect();
+        let expected: Vec<(usize, usize, String, String)> = vec![
+            (
+                6,
+                13,
+                "`revert: all`, but no earlier step is a `fault`".into(),
+                "add a `fault` step before it".into(),
+            ),
+            (
+                11,
+                14,
+                "`revert` of `apache goes dwn`, but no step has that name".into(),
+                "did you mean `apache goes down`?".into(),
+            ),
+            (
+                11,
+                31,
+                "`revert` of `check`, but that step is a `exec` step, not a `fault`".into(),
+                "faults before it: `apache goes down`".into(),
+            ),
+            (
+                11,
+                38,
+                "`revert` of `db dies`, but that `fault` step comes after it".into(),
+                "faults before it: `apache goes down`".into(),
+            ),
+            (
+                11,
+                47,
+                "`revert` of `nobody`, but no step has that name".into(),
+                "faults before it: `apache goes down`".into(),
+            ),
+            (
+                14,
+                13,
+                "`revert` of step 6 names no fault".into(),
+                "name earlier `fault` steps, or write `revert: all`".into(),
             ),
         ];
         assert_eq!(messages, expected);

@@ -274,6 +274,8 @@ fn defs() -> Value {
                 "probes": one_or_more(json!({"$ref": "#/$defs/probeRef"}))
             }
         },
+        "faultStep": fault_step(),
+        "unit": {"description": "A systemd unit, e.g. `apache2` or `mariadb.service`.", "type": "string", "pattern": "^[A-Za-z0-9_][A-Za-z0-9:_.@\\\\-]*$"},
         "port": {"type": "integer", "minimum": 1, "maximum": 65535},
         "host": host(),
         "probe": probe(),
@@ -456,13 +458,13 @@ fn exec_expect() -> Value {
 
 fn step() -> Value {
     json!({
-        "description": "One step; exactly one of `probe`, `reboot`, `exec`, `upgrade`, `monitor`, `cutover`, `migrate`, `dns-switch`, `drain-check`, `snapshot`, `rollback`, `backup`, `lose-host`, `restore`.",
+        "description": "One step; exactly one of `probe`, `reboot`, `exec`, `upgrade`, `monitor`, `cutover`, `migrate`, `dns-switch`, `drain-check`, `snapshot`, `rollback`, `backup`, `lose-host`, `restore`, `fault`, `revert`.",
         "type": "object",
         "additionalProperties": false,
-        "oneOf": [{"required": ["probe"]}, {"required": ["reboot"]}, {"required": ["exec"]}, {"required": ["upgrade"]}, {"required": ["monitor"]}, {"required": ["cutover"]}, {"required": ["migrate"]}, {"required": ["dns-switch"]}, {"required": ["drain-check"]}, {"required": ["snapshot"]}, {"required": ["rollback"]}, {"required": ["backup"]}, {"required": ["lose-host"]}, {"required": ["restore"]}],
+        "oneOf": [{"required": ["probe"]}, {"required": ["reboot"]}, {"required": ["exec"]}, {"required": ["upgrade"]}, {"required": ["monitor"]}, {"required": ["cutover"]}, {"required": ["migrate"]}, {"required": ["dns-switch"]}, {"required": ["drain-check"]}, {"required": ["snapshot"]}, {"required": ["rollback"]}, {"required": ["backup"]}, {"required": ["lose-host"]}, {"required": ["restore"]}, {"required": ["fault"]}, {"required": ["revert"]}],
         "properties": {
             "name": {"description": "Unique step name; derived from the step when absent.", "type": "string"},
-            "timeout": {"$ref": "#/$defs/duration", "description": "Defaults to 5m (probe, exec), 3m (reboot) or 1h (upgrade)."},
+            "timeout": {"$ref": "#/$defs/duration", "description": "Defaults to 5m (probe, exec), 3m (reboot), 2m (fault, revert) or 1h (upgrade)."},
             "allow_failure": {
                 "description": "Record a failure without stopping the run; gates decide.",
                 "type": "boolean",
@@ -484,7 +486,87 @@ fn step() -> Value {
             "rollback": {"$ref": "#/$defs/rollbackStep"},
             "backup": {"$ref": "#/$defs/backupStep"},
             "lose-host": {"$ref": "#/$defs/hostRef", "description": "Lose this host abruptly: traffic to it stops, its background backups stop, its container is removed."},
-            "restore": {"$ref": "#/$defs/restoreStep"}
+            "restore": {"$ref": "#/$defs/restoreStep"},
+            "fault": {"$ref": "#/$defs/faultStep"},
+            "revert": {
+                "description": "Undo earlier faults, newest first: the names of earlier `fault` steps, or `all` (every fault applied and not yet reverted). Reverting a fault whose step failed, or one already reverted, does nothing and says so.",
+                "oneOf": one_or_more(json!({"type": "string", "minLength": 1}))["oneOf"]
+            }
+        }
+    })
+}
+
+/// `fault`: one thing broken on one host, exactly one fault key besides `host`.
+fn fault_step() -> Value {
+    let one_of: Vec<Value> = crate::scenario::parse::FAULT_KINDS
+        .iter()
+        .map(|kind| json!({"required": [kind]}))
+        .collect();
+    json!({
+        "description": "Break one thing on one host on purpose (a training drill), in a way the tool can undo with a later `revert` step. Exactly one fault key besides `host`.",
+        "type": "object",
+        "required": ["host"],
+        "additionalProperties": false,
+        "oneOf": one_of,
+        "properties": {
+            "host": {"$ref": "#/$defs/hostRef"},
+            "stop": {"$ref": "#/$defs/unit", "description": "`systemctl stop UNIT`. Undone by starting it."},
+            "mask": {"$ref": "#/$defs/unit", "description": "`systemctl mask --now UNIT`: stopped and cannot be started. Undone by unmasking and starting it."},
+            "disable": {"$ref": "#/$defs/unit", "description": "`systemctl disable UNIT`: still running, but it does not come back after a reboot. Undone by enabling it."},
+            "break-config": {
+                "description": "A known-bad edit of a file: a line appended (`add`) or a text replaced (`replace` with `with`; the text must be in the file). Nothing is reloaded: the break shows at the next restart, reload or config test. Undone by writing the original content back byte for byte (files up to 1 MiB).",
+                "type": "object",
+                "required": ["file"],
+                "additionalProperties": false,
+                "oneOf": [{"required": ["add"]}, {"required": ["replace", "with"]}],
+                "properties": {
+                    "file": {"description": "Absolute path of the file on the host.", "type": "string", "pattern": "^/"},
+                    "add": {"description": "A line appended to the file.", "type": "string", "minLength": 1},
+                    "replace": {"description": "Text replaced wherever it occurs.", "type": "string", "minLength": 1},
+                    "with": {"description": "What replaces it.", "type": "string"}
+                }
+            },
+            "fill-disk": {
+                "description": "Write `PATH/.rehearse-fill` of `size` bytes, or the free space of that filesystem if smaller, so it can really become full. Undone by removing the file.",
+                "type": "object",
+                "required": ["path", "size"],
+                "additionalProperties": false,
+                "properties": {
+                    "path": {"description": "A directory on the filesystem to fill.", "type": "string", "pattern": "^/"},
+                    "size": {"description": "Bytes, or a size with a K, M or G suffix (binary); at most 8G.", "type": ["integer", "string"]}
+                }
+            },
+            "disconnect": {"description": "The host drops off the run's network. Undone by connecting it again under its name and aliases.", "const": true},
+            "wrong-dns": {
+                "description": "`name` resolves to `address` on the host (a line appended to `/etc/hosts`). Undone by writing the original `/etc/hosts` back.",
+                "type": "object",
+                "required": ["name", "address"],
+                "additionalProperties": false,
+                "properties": {
+                    "name": {"description": "A DNS name.", "type": "string"},
+                    "address": {"description": "An IPv4 or IPv6 address.", "type": "string"}
+                }
+            },
+            "hold": {"description": "`apt-mark hold PACKAGE`. Undone by `apt-mark unhold`.", "type": "string"},
+            "half-sources": {
+                "description": "APT sources left half-rewritten, as after an interrupted upgrade: the first half (rounded up) of Debian's entries moved to release `to`, the others left. Undone by writing every source file back.",
+                "type": "object",
+                "required": ["to"],
+                "additionalProperties": false,
+                "properties": {
+                    "to": {"description": "A Debian release codename.", "type": "string"}
+                }
+            },
+            "kill-mid-write": {
+                "description": "Start `write` (a shell line) in the background, and once it has run for 1 s (or ended) kill the service with SIGKILL: the database dies mid-write. Undone by starting the service; what was lost stays lost.",
+                "type": "object",
+                "required": ["service", "write"],
+                "additionalProperties": false,
+                "properties": {
+                    "service": {"$ref": "#/$defs/unit"},
+                    "write": {"description": "A shell line that writes, e.g. a long INSERT loop.", "type": "string", "minLength": 1}
+                }
+            }
         }
     })
 }
@@ -642,6 +724,27 @@ mod tests {
         (ROLLBACK_KEYS, "/$defs/rollbackStep/properties"),
         (BACKUP_KEYS, "/$defs/backupStep/properties"),
         (RESTORE_KEYS, "/$defs/restoreStep/properties"),
+        (FAULT_KEYS, "/$defs/faultStep/properties"),
+        (
+            BREAK_CONFIG_KEYS,
+            "/$defs/faultStep/properties/break-config/properties",
+        ),
+        (
+            FILL_DISK_KEYS,
+            "/$defs/faultStep/properties/fill-disk/properties",
+        ),
+        (
+            WRONG_DNS_KEYS,
+            "/$defs/faultStep/properties/wrong-dns/properties",
+        ),
+        (
+            HALF_SOURCES_KEYS,
+            "/$defs/faultStep/properties/half-sources/properties",
+        ),
+        (
+            KILL_MID_WRITE_KEYS,
+            "/$defs/faultStep/properties/kill-mid-write/properties",
+        ),
         (GATE_KEYS, "/$defs/gate/properties"),
     ];
 
@@ -671,6 +774,64 @@ mod tests {
                 schema.pointer(pointer).is_some(),
                 "dangling $ref #{pointer}"
             );
+        }
+    }
+
+    fn to_json(node: &crate::yaml::Node) -> Value {
+        use crate::yaml::Node;
+        match node {
+            Node::Null => Value::Null,
+            Node::Bool(b) => json!(b),
+            Node::Int(i) => json!(i),
+            Node::Float(f) => json!(f),
+            Node::Str(s) => json!(s),
+            Node::Seq(items) => Value::Array(items.iter().map(|i| to_json(&i.value)).collect()),
+            Node::Map(entries) => Value::Object(
+                entries
+                    .iter()
+                    .map(|(k, v)| (k.value.clone(), to_json(&v.value)))
+                    .collect(),
+            ),
+        }
+    }
+
+    /// Every valid scenario shipped or tested is valid against the schema too, so an
+    /// editor never flags what `rehearse` accepts.
+    #[test]
+    fn the_schema_accepts_every_valid_scenario() {
+        let validator = jsonschema::validator_for(&json_schema()).expect("the schema compiles");
+        let mut checked = 0;
+        for dir in ["scenarios", "tests/scenarios"] {
+            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.extension().is_none_or(|e| e != "yaml") {
+                    continue;
+                }
+                let source = std::fs::read_to_string(&path).unwrap();
+                if crate::scenario::parse(&path, &source).is_err() {
+                    continue;
+                }
+                let document = to_json(&crate::yaml::load(&source).unwrap().value);
+                let errors: Vec<String> = validator
+                    .iter_errors(&document)
+                    .map(|e| format!("{e} at {}", e.instance_path()))
+                    .collect();
+                assert!(errors.is_empty(), "{}: {errors:#?}", path.display());
+                checked += 1;
+            }
+        }
+        assert!(checked >= 20, "only {checked} scenarios checked");
+        // And it refuses what the parser refuses (the checks can fail).
+        for step in [
+            json!({"fault": {"host": "web", "stop": "a", "mask": "a"}}),
+            json!({"fault": {"host": "web", "disconnect": false}}),
+            json!({"fault": {"host": "web", "break-config": {"file": "/x", "replace": "a"}}}),
+            json!({"fault": {"stop": "a"}}),
+            json!({"revert": []}),
+        ] {
+            let document = json!({"name": "t", "hosts": {"web": {"image": "x"}}, "steps": [step]});
+            assert!(!validator.is_valid(&document), "{document}");
         }
     }
 }

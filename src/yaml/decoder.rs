@@ -495,6 +495,10 @@ impl<'a> MapDecoder<'a> {
             .iter()
             .filter_map(|(key, value)| Some((kind_named(kinds, &key.value)?, key, value)));
         let Some((kind, _, value)) = present.next() else {
+            // A misspelled kind already has its "did you mean".
+            if self.misspelled.iter().any(|key| kinds.contains(key)) {
+                return None;
+            }
             let message = format!(
                 "missing {noun} in {}: expected one of {}",
                 self.what,

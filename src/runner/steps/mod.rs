@@ -6,6 +6,7 @@ mod cutover;
 mod dns_switch;
 mod drain_check;
 mod exec;
+mod fault;
 mod migrate;
 mod monitor;
 mod probe;
@@ -14,6 +15,7 @@ mod restore;
 mod snapshot;
 pub(crate) mod upgrade;
 
+pub(super) use fault::FaultLedger;
 pub(super) use monitor::finish as finish_monitor;
 pub(super) use restore::attribute_lost_writes;
 
@@ -196,6 +198,8 @@ pub(super) async fn run_step<E: Engine>(
             StepKind::Backup(s) => backup::run(s, &mut cx).await,
             StepKind::LoseHost(s) => restore::lose_host(s, &mut cx).await,
             StepKind::Restore(s) => restore::restore(s, &mut cx).await,
+            StepKind::Fault(s) => fault::apply(s, &mut cx).await,
+            StepKind::Revert(s) => fault::revert(s, &mut cx).await,
         }
     };
     let result = match tokio::time::timeout(step.timeout, work).await {

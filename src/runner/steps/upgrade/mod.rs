@@ -8,7 +8,7 @@
 mod apt;
 pub(crate) mod checks;
 pub(crate) mod host_state;
-mod sources;
+pub(super) mod sources;
 
 use std::time::{Duration, Instant};
 

@@ -18,7 +18,7 @@ use crate::runner::host_files;
 use crate::scenario::{Severity, UpgradeStep};
 
 /// Prints `PATH BASE64` for every source file, one per line.
-const READ_SCRIPT: &str = r#"for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources; do
+pub(in crate::runner::steps) const READ_SCRIPT: &str = r#"for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources; do
   [ -f "$f" ] || continue
   printf '%s ' "$f"; base64 -w0 "$f"; echo
 done"#;
@@ -115,6 +115,14 @@ pub(super) async fn rewrite_host<E: Engine>(
 
 /// `PATH BASE64` lines back into files.
 fn decode_files(output: &str) -> Vec<(String, String)> {
+    decode_file_bytes(output)
+        .into_iter()
+        .map(|(path, bytes)| (path, String::from_utf8_lossy(&bytes).into_owned()))
+        .collect()
+}
+
+/// `PATH BASE64` lines back into files, byte for byte.
+pub(in crate::runner::steps) fn decode_file_bytes(output: &str) -> Vec<(String, Vec<u8>)> {
     output
         .lines()
         .filter_map(|line| {
@@ -122,10 +130,7 @@ fn decode_files(output: &str) -> Vec<(String, String)> {
             let bytes = base64::engine::general_purpose::STANDARD
                 .decode(encoded.trim())
                 .ok()?;
-            Some((
-                path.to_string(),
-                String::from_utf8_lossy(&bytes).into_owned(),
-            ))
+            Some((path.to_string(), bytes))
         })
         .collect()
 }
