@@ -359,3 +359,93 @@ fn a_secret_in_an_invalid_value_is_redacted_from_the_error() {
         "{stderr}"
     );
 }
+
+#[test]
+fn the_shipped_drills_are_valid_scenarios() {
+    let drills: Vec<String> = std::fs::read_dir(root().join("scenarios/drills"))
+        .unwrap()
+        .filter_map(|e| {
+            let path = e.unwrap().path();
+            (path.extension()? == "yaml").then(|| {
+                format!(
+                    "scenarios/drills/{}",
+                    path.file_name().unwrap().to_string_lossy()
+                )
+            })
+        })
+        .collect();
+    assert_eq!(drills.len(), 4, "{drills:?}");
+    let mut args = vec!["check"];
+    args.extend(drills.iter().map(String::as_str));
+    let output = rehearse(&args);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    // Each drill's answer is a file of its own, beside and not inside the drill.
+    for drill in &drills {
+        let name = drill
+            .trim_start_matches("scenarios/drills/")
+            .trim_end_matches(".yaml");
+        assert!(
+            root()
+                .join(format!("scenarios/drills/answers/{name}.md"))
+                .is_file(),
+            "{name}"
+        );
+        let text = std::fs::read_to_string(root().join(drill)).unwrap();
+        assert!(!text.contains("```"), "{drill} holds its answer");
+    }
+}
+
+#[test]
+fn drill_commands_explain_what_is_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("drill.json");
+    let state = state.to_str().unwrap();
+
+    let output = rehearse(&[
+        "drill",
+        "scenarios/smoke-static-site.yaml",
+        "--state",
+        state,
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        text(&output.stderr),
+        "error: `scenarios/smoke-static-site.yaml` has no `drill:` section: a drill needs a briefing and the checks that prove the repair (see README, \"Training drills\"); use `rehearse run` for a rehearsal\n"
+    );
+
+    let output = rehearse(&["drill", "status", "--state", state]);
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        text(&output.stderr),
+        format!(
+            "error: no drill is running (no state file `{state}`): start one with `rehearse drill FILE`\n"
+        )
+    );
+    let output = rehearse(&["shell", "web", "--state", state]);
+    assert_eq!(output.status.code(), Some(2));
+
+    let output = rehearse(&["drill", "--state", state]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        text(&output.stderr).contains("name a drill file"),
+        "{}",
+        text(&output.stderr)
+    );
+
+    // A host the drill does not have: its hosts, and the nearest name.
+    std::fs::write(
+        dir.path().join("drill.json"),
+        r#"{"scenario": "d", "scenario_path": "/d.yaml", "run_id": "d-1", "network": "rh-d-1",
+            "hosts": [{"name": "web", "container_id": "c1", "address": "172.18.0.2"},
+                      {"name": "vault", "container_id": "c2", "address": "172.18.0.3"}],
+            "briefed_at": "2026-11-26T18:00:00Z", "attempts": 0, "hints_used": 0,
+            "baseline": null, "report_dir": "/tmp/r", "solved": null}"#,
+    )
+    .unwrap();
+    let output = rehearse(&["shell", "wbe", "--state", state]);
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        text(&output.stderr),
+        "error: drill `d` has no host `wbe`: its hosts are `web`, `vault`; did you mean `web`?\n"
+    );
+}

@@ -344,3 +344,18 @@ fn the_restore_from_backup() {
         }),
     );
 }
+
+#[test]
+fn the_service_that_does_not_come_back_after_a_reboot() {
+    drill_is_solved_by_its_answer(
+        "service-not-enabled",
+        &["shop"],
+        &["no longer enabled", "night's reboot"],
+        Some(WrongRepair {
+            // Started by hand, not enabled: the checks reboot `web` and it is gone again.
+            place: Place::Host("web".into()),
+            script: "systemctl start mariadb\n",
+            says: "✗ shop",
+        }),
+    );
+}

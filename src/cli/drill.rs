@@ -89,7 +89,13 @@ async fn start(file: &Path, args: &DrillStartArgs) -> i32 {
         let stderr = std::io::stderr();
         let interactive = stderr.is_terminal();
         let mut view = LiveView::new(stderr, Detail::Normal, use_color(interactive), interactive);
-        run_with_outcome(&engine, &scenario, &options, &mut view).await
+        // The drill says itself how to enter and remove its replica.
+        let mut sink = |event: &RunEvent| {
+            if !matches!(event, RunEvent::Kept { .. }) {
+                view.event(event);
+            }
+        };
+        run_with_outcome(&engine, &scenario, &options, &mut sink).await
     } else {
         // The steps' names would tell the trainee what was broken: only counts are shown.
         let mut view = SetupView::default();

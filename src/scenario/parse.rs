@@ -2189,6 +2189,80 @@ mod tests {
         (name == "SHOP_TOKEN").then(|| "Tk/9f8e7d".to_string())
     }
 
+    const DRILL_BASE: &str = "name: t\nhosts:\n  web: {image: static-site}\n  old: {image: static-site}\nprobes:\n  site: {http: {host: web, path: /}}\nsteps:\n  - name: break it\n    exec: {host: web, command: x}\n";
+
+    #[test]
+    fn a_drill_section_is_decoded_with_its_defaults() {
+        let source = format!(
+            "{DRILL_BASE}drill:\n  briefing: the site is down\n  checks: site\n  reboot: web\n  data: {{host: web, from: old, count: 'echo 3', max_loss: 2}}\n"
+        );
+        let scenario = parse(Path::new("t.yaml"), &source).unwrap();
+        let drill = scenario.drill.unwrap();
+        assert_eq!(drill.briefing, "the site is down");
+        assert_eq!(drill.checks, ["site"]);
+        assert_eq!(drill.reboot, ["web"]);
+        assert!(drill.hints.is_empty());
+        let data = drill.data.unwrap();
+        assert_eq!(
+            (
+                data.host.as_str(),
+                data.from.as_deref(),
+                data.before,
+                data.max_loss
+            ),
+            ("web", Some("old"), 0, 2)
+        );
+    }
+
+    #[test]
+    fn drill_mistakes_point_at_the_key_and_suggest_the_fix() {
+        let source = format!(
+            "{DRILL_BASE}drill:\n  briefing: b\n  checks: [sight]\n  reboot: [wbe]\n  data: {{host: web, count: x, before: brake it}}\n  hint: [a]\n"
+        );
+        assert_eq!(
+            summary(&source),
+            [
+                (
+                    12,
+                    12,
+                    5,
+                    "unknown probe `sight` in `checks` of `drill`".to_string(),
+                    Some("defined probes: `site`".to_string())
+                ),
+                (
+                    13,
+                    12,
+                    3,
+                    "unknown host `wbe` in `reboot` of `drill`".to_string(),
+                    Some("did you mean `web`?".to_string())
+                ),
+                (
+                    14,
+                    39,
+                    8,
+                    "unknown step `brake it` in `before` of `data` of `drill`".to_string(),
+                    Some("did you mean `break it`?".to_string())
+                ),
+                (
+                    15,
+                    3,
+                    4,
+                    "unknown key `hint` in `drill`".to_string(),
+                    Some("did you mean `hints`?".to_string())
+                ),
+            ]
+        );
+        let missing = format!("{DRILL_BASE}drill:\n  checks: []\n");
+        let messages: Vec<String> = errors(&missing).into_iter().map(|e| e.message).collect();
+        assert_eq!(
+            messages,
+            [
+                "missing key `briefing` in `drill`",
+                "`checks` of `drill` must name at least one probe"
+            ]
+        );
+    }
+
     #[test]
     fn env_placeholders_are_resolved_and_become_secrets() {
         let source = format!(
