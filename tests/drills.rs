@@ -244,6 +244,11 @@ fn drill_is_solved_by_its_answer(
         );
     }
     assert_report_matches_schema(&after);
+    let markdown = std::fs::read_to_string(reports.join("report.md")).unwrap();
+    assert!(
+        markdown.contains("Training drill: solved: time to repair"),
+        "{markdown}"
+    );
 
     let (code, stdout, _) = drill.rehearse(&["drill", "end"], None);
     assert_eq!(code, 0);

@@ -696,7 +696,12 @@ fn environment(report: &Report, out: &mut impl Write) -> io::Result<()> {
                 "<dt>apt cache</dt><dd>{}</dd>",
                 escape(&crate::apt_cache::summary_line(&counters))
             ))
-            .unwrap_or_default()
+            .into_iter()
+            .chain(report.drill.as_ref().map(|drill| format!(
+                "<dt>training drill</dt><dd>{}</dd>",
+                escape(&drill.summary_line())
+            )))
+            .collect::<String>()
     )?;
     if !env.images.is_empty() {
         writeln!(

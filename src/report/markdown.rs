@@ -64,6 +64,10 @@ fn title(report: &Report, out: &mut impl Write) -> io::Result<()> {
         text::seconds(report.duration_ms),
         report.tool_version
     )?;
+    if let Some(drill) = &report.drill {
+        writeln!(out)?;
+        writeln!(out, "Training drill: {}.", drill.summary_line())?;
+    }
     if let Some(apt_cache) = &report.apt_cache {
         writeln!(out)?;
         writeln!(

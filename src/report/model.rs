@@ -115,6 +115,33 @@ pub struct DrillReport {
     pub data_max_loss: u64,
 }
 
+impl DrillReport {
+    /// "solved: time to repair 2m 13s, 3 check attempt(s), 1 of 3 hint(s), no data lost".
+    pub fn summary_line(&self) -> String {
+        let data = match (self.data_lost, self.data_before) {
+            (_, None) => String::new(),
+            (Some(0), _) => ", no data lost".into(),
+            (Some(lost), _) => format!(
+                ", {lost} row(s) lost (at most {} allowed)",
+                self.data_max_loss
+            ),
+            (None, Some(_)) => ", the data could not be counted".into(),
+        };
+        let head = match (self.solved, self.time_to_repair_ms) {
+            (true, Some(ms)) => format!(
+                "solved: time to repair {}",
+                humantime::format_duration(std::time::Duration::from_secs(ms / 1000))
+            ),
+            (true, None) => "solved".into(),
+            (false, _) => "not solved yet".into(),
+        };
+        format!(
+            "{head}, {} check attempt(s), {} of {} hint(s){data}",
+            self.attempts, self.hints_used, self.hints_total
+        )
+    }
+}
+
 /// Requests apt made through the package cache (see `--cache-dir`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct AptCacheReport {
