@@ -308,6 +308,7 @@ fn the_cutover_drill_is_failed_by_a_restart_that_drops_requests() {
         None,
     );
     assert_eq!(code, 0, "stdout:\n{stdout}\nstderr:\n{stderr}");
+    shell_on_a_terminal(&drill);
     let (code, _, _) = drill.apply(
         &Place::Host("old".into()),
         "systemctl restart apache2 || true\nsleep 2\n",
@@ -362,5 +363,44 @@ fn the_service_that_does_not_come_back_after_a_reboot() {
             script: "systemctl start mariadb\n",
             says: "✗ shop",
         }),
+    );
+}
+
+/// On a terminal `rehearse shell` gives the command a TTY of its own, passes keys through,
+/// and ends with the command (not at the next key press): run under `script`, which gives
+/// it a pseudo-terminal, with keys typed one line at a time.
+fn shell_on_a_terminal(drill: &DrillRun) {
+    let bin = env!("CARGO_BIN_EXE_rehearse");
+    let mut child = Command::new("timeout")
+        .args([
+            "60",
+            "script",
+            "-qefc",
+            &format!("{bin} shell old; echo \"shell exited $?\""),
+            "/dev/null",
+        ])
+        .current_dir(root())
+        .env("REHEARSE_DRILL_STATE", drill.state())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("script(1) runs");
+    let mut keys = child.stdin.take().unwrap();
+    for line in ["tty; echo \"term is $TERM\"\r", "exit 7\r"] {
+        std::thread::sleep(std::time::Duration::from_secs(2));
+        keys.write_all(line.as_bytes()).unwrap();
+        keys.flush().unwrap();
+    }
+    // The keys stay open: the shell must end because its command did, not on end of input.
+    let output = child.wait_with_output().unwrap();
+    drop(keys);
+    let seen = text(&output.stdout);
+    assert!(seen.contains("/dev/pts/"), "{seen}");
+    assert!(seen.contains("term is xterm-256color"), "{seen}");
+    assert!(
+        seen.contains("shell exited 7"),
+        "{seen}\n{}",
+        text(&output.stderr)
     );
 }

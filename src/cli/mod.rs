@@ -483,7 +483,7 @@ pub fn main(cli: Cli) -> i32 {
                     return crate::exit_code::ENVIRONMENT;
                 }
             };
-            runtime.block_on(async {
+            let code = runtime.block_on(async {
                 match command {
                     Command::Run(args) => run::run(&args).await,
                     Command::Images(command) => images::images(command).await,
@@ -495,7 +495,12 @@ pub fn main(cli: Cli) -> i32 {
                     | Command::Report(_)
                     | Command::Diff(_) => unreachable!("handled above"),
                 }
-            })
+            });
+            // Every command has finished its work, cleanup included. What may still be
+            // waiting is a read of standard input (`shell`) that only a key press would
+            // end: dropping the runtime would wait for it.
+            runtime.shutdown_background();
+            code
         }
     }
 }

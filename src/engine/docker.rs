@@ -936,7 +936,9 @@ impl DockerEngine {
         };
         let mut resizer = None;
         if let Terminal::Tty { columns, rows } = terminal {
-            self.resize_exec(&created.id, columns, rows).await;
+            if columns > 0 && rows > 0 {
+                self.resize_exec(&created.id, columns, rows).await;
+            }
             // The container's terminal follows this one when it is resized.
             let engine = self.clone();
             let exec_id = created.id.clone();
@@ -946,7 +948,10 @@ impl DockerEngine {
                     return;
                 };
                 while changes.recv().await.is_some() {
-                    if let Ok((columns, rows)) = crossterm::terminal::size() {
+                    if let Ok((columns, rows)) = crossterm::terminal::size()
+                        && columns > 0
+                        && rows > 0
+                    {
                         engine.resize_exec(&exec_id, columns, rows).await;
                     }
                 }
