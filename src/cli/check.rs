@@ -1,52 +1,69 @@
-//! `rehearse check`: validate scenarios (and the recipes they use) without Docker.
+//! `rehearse check`: validate scenarios (and the recipes they use) without Docker;
+//! folders and `--shard` as `rehearse run` takes them.
 
 use std::path::Path;
 
+use super::scenario_files::ScenarioFiles;
 use super::{CheckArgs, find_images_dir};
 use crate::exit_code;
 use crate::images::{ImageError, load_recipe};
 use crate::scenario::{Scenario, UnsetEnv};
 
 pub fn check(args: &CheckArgs) -> i32 {
-    let mut ok = true;
-    for file in &args.files {
-        match load_scenario(file, UnsetEnv::Keep) {
-            Ok(scenario) => {
-                warn_unset(&scenario);
-                let images_dir = args
-                    .images_dir
-                    .clone()
-                    .unwrap_or_else(|| find_images_dir(Some(file)));
-                let mut problems = check_recipes(&scenario, &images_dir);
-                if let Err(e) = crate::local_files::host_copies(&scenario) {
-                    problems.push(format!("error: {e}"));
-                }
-                if problems.is_empty() {
-                    println!(
-                        "ok: {} ({} hosts, {} probes, {} steps)",
-                        file.display(),
-                        scenario.hosts.len(),
-                        scenario.probes.len(),
-                        scenario.steps.len()
-                    );
-                } else {
-                    ok = false;
-                    for problem in problems {
-                        eprintln!("{problem}");
-                    }
-                }
+    let expanded = ScenarioFiles::expand(&args.files);
+    let mut ok = expanded.errors.is_empty();
+    for error in &expanded.errors {
+        eprintln!("{error}");
+    }
+    // Every file is checked, the shard's or not, as `run --shard` does; only the
+    // shard's are listed.
+    let mut listed = 0;
+    for (position, file) in expanded.files.iter().enumerate() {
+        let in_shard = args.shard.is_none_or(|shard| shard.takes(position));
+        match check_file(file, args.images_dir.as_deref()) {
+            Ok(line) if in_shard => {
+                listed += 1;
+                println!("{line}");
             }
-            Err(message) => {
+            Ok(_) => {}
+            Err(problems) => {
                 ok = false;
-                eprintln!("{message}");
+                for problem in problems {
+                    eprintln!("{problem}");
+                }
             }
         }
     }
-    if ok {
-        exit_code::GO
-    } else {
-        exit_code::INVALID_INPUT
+    if !ok {
+        return exit_code::INVALID_INPUT;
     }
+    if let Some(shard) = args.shard
+        && listed == 0
+    {
+        eprintln!("{}", shard.empty_notice(expanded.files.len()));
+    }
+    exit_code::GO
+}
+
+/// Validate one scenario and the recipes it uses: its `ok:` line, or every problem.
+fn check_file(file: &Path, images_dir: Option<&Path>) -> Result<String, Vec<String>> {
+    let scenario = load_scenario(file, UnsetEnv::Keep).map_err(|message| vec![message])?;
+    warn_unset(&scenario);
+    let images_dir = images_dir.map_or_else(|| find_images_dir(Some(file)), Path::to_path_buf);
+    let mut problems = check_recipes(&scenario, &images_dir);
+    if let Err(e) = crate::local_files::host_copies(&scenario) {
+        problems.push(format!("error: {e}"));
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    Ok(format!(
+        "ok: {} ({} hosts, {} probes, {} steps)",
+        file.display(),
+        scenario.hosts.len(),
+        scenario.probes.len(),
+        scenario.steps.len()
+    ))
 }
 
 /// Read and validate a scenario, its `${env:NAME}` placeholders taken from the

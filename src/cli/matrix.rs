@@ -11,12 +11,11 @@ use std::time::Instant;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
-use super::check::check_recipes;
 use super::run::{detail, remove_dead_leftovers, watch_signals};
-use super::{OutputArg, RunArgs, use_color};
+use super::{OutputArg, RunArgs, Shard, use_color};
 use crate::engine::DockerEngine;
 use crate::exit_code;
-use crate::report::matrix::{MatrixRun, MatrixSummary, RunStatus, write_matrix_json};
+use crate::report::matrix::{MatrixRun, MatrixShard, MatrixSummary, RunStatus, write_matrix_json};
 use crate::report::terminal::{Detail, LiveView};
 use crate::report::write_all;
 use crate::runner::{RunOptions, new_run_id, run as run_scenario};
@@ -41,22 +40,24 @@ struct ViewSettings {
     color: bool,
 }
 
-/// Rehearse every (already validated) scenario; returns the combined exit code.
-pub(super) async fn run_matrix(args: &RunArgs, scenarios: Vec<(PathBuf, Scenario)>) -> i32 {
-    // Recipes are checked up front too: a bad one found by a run half-way through the
-    // matrix would waste the others' time.
-    let problems: Vec<String> = scenarios
-        .iter()
-        .flat_map(|(path, scenario)| {
-            check_recipes(scenario, &args.build.settings(Some(path)).images_dir)
-        })
-        .collect();
-    if !problems.is_empty() {
-        for problem in problems {
-            eprintln!("{problem}");
+/// Rehearse every (already validated, recipes included) scenario; returns the combined
+/// exit code. With `--shard K/N`, `shard` is it and how many scenarios the whole list
+/// holds (these are its share).
+pub(super) async fn run_matrix(
+    args: &RunArgs,
+    scenarios: Vec<(PathBuf, Scenario)>,
+    shard: Option<(Shard, usize)>,
+) -> i32 {
+    if let Some((shard, total)) = shard {
+        if scenarios.is_empty() {
+            eprintln!("{}", shard.empty_notice(total));
+            return empty_shard(args, matrix_shard(shard, total));
         }
-        return exit_code::INVALID_INPUT;
+        if detail(args) != Detail::Quiet {
+            eprintln!("shard {shard}: {} of {total} scenario(s)", scenarios.len());
+        }
     }
+    let shard = shard.map(|(shard, total)| matrix_shard(shard, total));
     let engine = match super::connect().await {
         Ok(engine) => engine,
         Err(code) => return code,
@@ -120,6 +121,7 @@ pub(super) async fn run_matrix(args: &RunArgs, scenarios: Vec<(PathBuf, Scenario
 
     let mut summary =
         MatrixSummary::new(started_at, clock.elapsed().as_millis() as u64, jobs, runs);
+    summary.shard = shard;
     let mut code = summary.exit_code;
     match write_matrix_json(&matrix_dir, &summary) {
         Ok(path) => eprintln!("matrix summary: {}", path.display()),
@@ -149,6 +151,45 @@ pub(super) async fn run_matrix(args: &RunArgs, scenarios: Vec<(PathBuf, Scenario
         eprintln!("error: cannot print the summary: {e}");
     }
     code
+}
+
+/// A shard that takes no scenario (more CI jobs than scenarios): not an error. Its
+/// `matrix.json` (no runs, GO) is written all the same, so every job leaves a summary
+/// saying which shard it was; no engine is needed.
+fn empty_shard(args: &RunArgs, shard: MatrixShard) -> i32 {
+    let started_at = jiff::Timestamp::now();
+    let matrix_dir = args
+        .report_dir
+        .clone()
+        .unwrap_or_else(|| default_matrix_dir(&started_at.strftime("%Y%m%dT%H%M%SZ").to_string()));
+    let mut summary = MatrixSummary::new(started_at, 0, usize::from(args.jobs), Vec::new());
+    summary.shard = Some(shard);
+    if let Err(e) = write_matrix_json(&matrix_dir, &summary) {
+        eprintln!(
+            "error: cannot write the matrix summary into `{}`: {e}",
+            matrix_dir.display()
+        );
+        return exit_code::ENVIRONMENT;
+    }
+    if args.output == OutputArg::Json {
+        let mut out = std::io::stdout().lock();
+        let printed = serde_json::to_writer_pretty(&mut out, &summary)
+            .map_err(std::io::Error::other)
+            .and_then(|()| std::io::Write::write_all(&mut out, b"\n"));
+        if let Err(e) = printed {
+            eprintln!("error: cannot print the summary: {e}");
+        }
+    }
+    summary.exit_code
+}
+
+/// What `matrix.json` says of the shard.
+fn matrix_shard(shard: Shard, total: usize) -> MatrixShard {
+    MatrixShard {
+        index: shard.number(),
+        count: shard.count(),
+        total,
+    }
 }
 
 /// Wait for a free slot, rehearse, write the report folder; never fails, the outcome

@@ -8,6 +8,8 @@ mod images;
 mod matrix;
 mod report;
 mod run;
+mod scenario_files;
+mod shard;
 mod shell;
 
 use std::path::{Path, PathBuf};
@@ -16,6 +18,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::apt_cache::{AptCache, AptCacheConfig, AptProxy};
 use crate::images::{BaseSource, BuildSettings};
+pub use shard::Shard;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -182,13 +185,28 @@ const RUN_AFTER_HELP: &str = "\
 Exit codes: 0 GO, 1 NO-GO, 2 invalid input, 3 environment or engine error, 130 interrupted.
 With several scenarios the most serious code wins: 3 if any run hit an environment or
 engine error, else 2 if any met invalid input while running, else 130 if interrupted,
-else 1 if any NO-GO, else 0. Every scenario is validated before any run starts.";
+else 1 if any NO-GO, else 0. Every scenario is validated before any run starts.
+
+A folder stands for every `*.yaml` and `*.yml` file directly in it, sorted by path
+(not its subfolders: `scenarios/` leaves out `scenarios/drills/`). A folder, or
+`--shard`, always rehearses as a matrix (a report subfolder per scenario, and
+matrix.json), even for one scenario. With `--shard K/N` every scenario is still
+validated, the shard's or not (so every CI job fails on any invalid file); then only
+the shard's are rehearsed. A shard that takes no scenario (more shards than
+scenarios) is GO.";
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// The scenario file(s); several are rehearsed as a matrix, each on its own replica.
-    #[arg(required = true, value_name = "SCENARIO")]
+    /// The scenario file(s) or folder(s); several are rehearsed as a matrix, each on its
+    /// own replica. A folder means every *.yaml/*.yml file directly in it, sorted by
+    /// path; its subfolders are not searched.
+    #[arg(required = true, value_name = "SCENARIO|DIR")]
     pub scenarios: Vec<PathBuf>,
+    /// Rehearse only shard K of N: the scenarios at positions K, K+N, K+2N... (from 1) of
+    /// the list, folders expanded; CI jobs K=1..N given the same arguments rehearse every
+    /// scenario once. Every scenario is still validated first.
+    #[arg(long, value_name = "K/N", conflicts_with = "from")]
+    pub shard: Option<Shard>,
     /// Where to write report.json, report.html, report.md and junit.xml
     /// [default: rehearse-report/<scenario>-<time>/]. With several scenarios: one
     /// subfolder per scenario and matrix.json [default: rehearse-report/matrix-<time>/].
@@ -408,9 +426,14 @@ pub fn find_images_dir(anchor: Option<&Path>) -> PathBuf {
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// Scenario files to validate.
-    #[arg(required = true)]
+    /// Scenario files or folders to validate; a folder means every *.yaml/*.yml file
+    /// directly in it, sorted by path (its subfolders are not searched).
+    #[arg(required = true, value_name = "FILE|DIR")]
     pub files: Vec<PathBuf>,
+    /// Validate every file as `run --shard K/N` does, and list (`ok:`) only the ones
+    /// shard K of N would rehearse.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<Shard>,
     /// Folder of image recipes (checked too) [default: as for `run`].
     #[arg(long, value_name = "DIR", env = "REHEARSE_IMAGES_DIR")]
     pub images_dir: Option<PathBuf>,

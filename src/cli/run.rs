@@ -1,12 +1,13 @@
-//! `rehearse run`: rehearse a scenario and give the verdict. Several scenarios are
-//! handed to [`super::matrix`].
+//! `rehearse run`: rehearse a scenario and give the verdict. Several scenarios, a
+//! folder of them or a shard of the list (`--shard K/N`) are handed to [`super::matrix`].
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use tokio_util::sync::CancellationToken;
 
-use super::check::load_scenario;
+use super::check::{check_recipes, load_scenario};
+use super::scenario_files::ScenarioFiles;
 use super::{OutputArg, RunArgs, use_color};
 use crate::exit_code;
 use crate::report::terminal::{Detail, LiveView, render_summary};
@@ -15,10 +16,16 @@ use crate::runner::{RunOptions, new_run_id, run as run_scenario};
 use crate::scenario::{Scenario, UnsetEnv};
 
 pub async fn run(args: &RunArgs) -> i32 {
-    // Every scenario is validated before anything runs, and every error is shown.
+    // Every scenario is validated before anything runs, and every error is shown: with
+    // `--shard`, every scenario of the list, not only the shard's, so that each CI job
+    // fails on any invalid file rather than only the job that would have rehearsed it.
+    let expanded = ScenarioFiles::expand(&args.scenarios);
+    let mut invalid = !expanded.errors.is_empty();
+    for error in &expanded.errors {
+        eprintln!("{error}");
+    }
     let mut scenarios = Vec::new();
-    let mut invalid = false;
-    for path in &args.scenarios {
+    for path in &expanded.files {
         match load_scenario(path, UnsetEnv::Refuse).and_then(|s| validate(&s).map(|()| s)) {
             Ok(scenario) => scenarios.push((path.clone(), scenario)),
             Err(message) => {
@@ -30,18 +37,45 @@ pub async fn run(args: &RunArgs) -> i32 {
     if invalid {
         return exit_code::INVALID_INPUT;
     }
-    if let [(path, scenario)] = scenarios.as_slice() {
+    // A folder or a shard is a matrix whatever its count, so that the report folder's
+    // layout does not depend on how many scenarios a folder or a shard holds.
+    let matrix = scenarios.len() > 1 || expanded.any_folder || args.shard.is_some();
+    if !matrix && let [(path, scenario)] = scenarios.as_slice() {
         return run_one(args, path, scenario).await;
     }
     if args.from.is_some() {
         // A step is named in one scenario; which checkpoint would the others start from?
-        eprintln!(
-            "error: `--from` takes one scenario, not {}",
-            scenarios.len()
-        );
+        if scenarios.len() > 1 {
+            eprintln!(
+                "error: `--from` takes one scenario, not {}",
+                scenarios.len()
+            );
+        } else {
+            eprintln!(
+                "error: `--from` takes one scenario file, not a folder: name the scenario's file"
+            );
+        }
         return exit_code::INVALID_INPUT;
     }
-    super::matrix::run_matrix(args, scenarios).await
+    // Recipes are checked up front too (a bad one found by a run half-way through the
+    // matrix would waste the others' time), for the whole list like the scenarios.
+    let problems: Vec<String> = scenarios
+        .iter()
+        .flat_map(|(path, scenario)| {
+            check_recipes(scenario, &args.build.settings(Some(path)).images_dir)
+        })
+        .collect();
+    if !problems.is_empty() {
+        for problem in problems {
+            eprintln!("{problem}");
+        }
+        return exit_code::INVALID_INPUT;
+    }
+    let total = scenarios.len();
+    if let Some(shard) = args.shard {
+        scenarios = shard.select(scenarios);
+    }
+    super::matrix::run_matrix(args, scenarios, args.shard.map(|shard| (shard, total))).await
 }
 
 /// What `load_scenario` cannot see: files the hosts get (their links and sizes need

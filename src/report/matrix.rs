@@ -30,7 +30,23 @@ pub struct MatrixSummary {
     pub duration_ms: u64,
     /// How many rehearsals ran at once at most.
     pub jobs: usize,
+    /// With `--shard K/N`: which share of the scenarios these runs are. Absent
+    /// otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<MatrixShard>,
     pub runs: Vec<MatrixRun>,
+}
+
+/// The share of a longer list of scenarios a sharded matrix rehearsed
+/// (`rehearse run ... --shard K/N`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MatrixShard {
+    /// K: this shard's number, from 1.
+    pub index: u32,
+    /// N: how many shards the list was split into.
+    pub count: u32,
+    /// How many scenarios the whole list holds, every shard's (folders expanded).
+    pub total: usize,
 }
 
 /// How one rehearsal of the matrix ended.
@@ -130,6 +146,7 @@ impl MatrixSummary {
             started_at,
             duration_ms,
             jobs,
+            shard: None,
             runs,
         }
     }
@@ -201,7 +218,16 @@ pub fn render_matrix_summary(
         (true, _) => word.red().bold().to_string(),
     };
     let count = |wanted: &str| summary.runs.iter().filter(|r| outcome(r) == wanted).count();
-    let mut parts = vec![format!("{} scenario(s)", summary.runs.len())];
+    let mut parts = vec![match summary.shard {
+        Some(shard) => format!(
+            "{} scenario(s) of {} (shard {}/{})",
+            summary.runs.len(),
+            shard.total,
+            shard.index,
+            shard.count
+        ),
+        None => format!("{} scenario(s)", summary.runs.len()),
+    }];
     for (label, wanted) in [
         ("GO", "GO"),
         ("NO-GO", "NO-GO"),
@@ -307,6 +333,37 @@ mod tests {
         assert_eq!(written["runs"][2]["status"], "interrupted");
         assert_eq!(written["runs"][3]["verdict"], serde_json::Value::Null);
         assert_eq!(written["exit_code"], 3);
+    }
+
+    #[test]
+    fn matrix_json_records_the_shard_only_when_sharded() {
+        let dir = tempfile::tempdir().unwrap();
+        let read = |summary: &MatrixSummary| -> serde_json::Value {
+            let path = write_matrix_json(dir.path(), summary).unwrap();
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+        };
+        let mut summary = summary();
+        assert!(read(&summary).get("shard").is_none());
+        summary.shard = Some(MatrixShard {
+            index: 2,
+            count: 3,
+            total: 11,
+        });
+        let written = read(&summary);
+        assert_eq!(
+            written["shard"],
+            serde_json::json!({"index": 2, "count": 3, "total": 11})
+        );
+        assert_eq!(written["runs"].as_array().unwrap().len(), 4);
+        let back: MatrixSummary = serde_json::from_value(written).unwrap();
+        assert_eq!(back.shard, summary.shard);
+        let mut out = Vec::new();
+        render_matrix_summary(&summary, &mut out, false).unwrap();
+        assert!(
+            String::from_utf8(out).unwrap().ends_with(
+                "ERROR: 4 scenario(s) of 11 (shard 2/3), 1 GO, 1 NO-GO, 1 interrupted, 1 error(s) in 75.0s (exit 3)\n"
+            )
+        );
     }
 
     #[test]
