@@ -449,3 +449,253 @@ fn drill_commands_explain_what_is_missing() {
         "error: drill `d` has no host `wbe`: its hosts are `web`, `vault`; did you mean `web`?\n"
     );
 }
+
+/// A valid scenario on the shipped `static-site` recipe.
+const TINY: &str = "name: tiny\nhosts:\n  web: {image: static-site}\nsteps:\n  - reboot: web\n";
+
+/// A folder of tiny scenarios named as given (a name with `/` makes a subfolder).
+fn scenario_folder(names: &[&str]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for name in names {
+        let path = dir.path().join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, TINY).unwrap();
+    }
+    dir
+}
+
+/// The CLI with `--images-dir` set to the repository's, and an engine address that
+/// cannot answer: anything but exit 3 proves the engine was never asked.
+fn rehearse_offline(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_rehearse"))
+        .args(args)
+        .args(["--images-dir", root().join("images").to_str().unwrap()])
+        .current_dir(root())
+        .env("NO_COLOR", "1")
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .output()
+        .unwrap()
+}
+
+fn ok_lines(dir: &std::path::Path, names: &[&str]) -> String {
+    names
+        .iter()
+        .map(|name| {
+            format!(
+                "ok: {} (1 hosts, 0 probes, 1 steps)\n",
+                dir.join(name).display()
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn check_of_a_folder_takes_its_scenarios_sorted_not_its_subfolders() {
+    let folder = scenario_folder(&["c.yaml", "a.yaml", "b.yml", "drills/d.yaml", ".e.yaml"]);
+    std::fs::write(folder.path().join("notes.txt"), "not a scenario").unwrap();
+    let dir = folder.path();
+    let output = rehearse_offline(&[
+        "check",
+        "scenarios/smoke-broken.yaml",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    assert_eq!(
+        text(&output.stdout),
+        format!(
+            "ok: scenarios/smoke-broken.yaml (1 hosts, 1 probes, 3 steps)\n{}",
+            ok_lines(dir, &["a.yaml", "b.yml", "c.yaml"])
+        )
+    );
+    assert_eq!(text(&output.stderr), "");
+}
+
+#[test]
+fn check_of_the_shipped_scenarios_folder_leaves_the_drills_out() {
+    let output = rehearse(&["check", "scenarios/"]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let stdout = text(&output.stdout);
+    let listed: Vec<&str> = stdout
+        .lines()
+        .map(|l| l.trim_start_matches("ok: ").split(' ').next().unwrap())
+        .collect();
+    let mut shipped: Vec<String> = std::fs::read_dir(root().join("scenarios"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".yaml"))
+        .map(|name| format!("scenarios/{name}"))
+        .collect();
+    shipped.sort();
+    assert_eq!(listed, shipped);
+    assert!(!stdout.contains("drills"), "{stdout}");
+}
+
+#[test]
+fn shards_cover_every_scenario_of_a_folder_exactly_once() {
+    let folder = scenario_folder(&["e.yaml", "d.yaml", "c.yaml", "b.yaml", "a.yaml"]);
+    let dir = folder.path();
+    let expected = [
+        ("1/3", vec!["a.yaml", "d.yaml"]),
+        ("2/3", vec!["b.yaml", "e.yaml"]),
+        ("3/3", vec!["c.yaml"]),
+    ];
+    let mut seen = String::new();
+    for (shard, names) in expected {
+        let output = rehearse_offline(&["check", dir.to_str().unwrap(), "--shard", shard]);
+        assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+        assert_eq!(text(&output.stdout), ok_lines(dir, &names), "shard {shard}");
+        assert_eq!(text(&output.stderr), "");
+        seen.push_str(&text(&output.stdout));
+    }
+    let mut seen: Vec<&str> = seen.lines().collect();
+    seen.sort_unstable();
+    let all = ok_lines(dir, &["a.yaml", "b.yaml", "c.yaml", "d.yaml", "e.yaml"]);
+    assert_eq!(seen, all.lines().collect::<Vec<_>>());
+}
+
+#[test]
+fn run_rehearses_only_its_shard_and_says_which() {
+    // The shard's count is printed before the engine is asked (which cannot answer).
+    let folder = scenario_folder(&["a.yaml", "b.yaml", "c.yaml", "d.yaml", "e.yaml"]);
+    let output = rehearse_offline(&["run", folder.path().to_str().unwrap(), "--shard", "2/3"]);
+    assert_eq!(output.status.code(), Some(3), "{}", text(&output.stderr));
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.starts_with("shard 2/3: 2 of 5 scenario(s)\nerror: cannot reach the Docker engine"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_shard_that_takes_no_scenario_is_go_and_leaves_a_summary() {
+    let folder = scenario_folder(&["a.yaml", "b.yaml"]);
+    let dir = folder.path().to_str().unwrap();
+    let output = rehearse_offline(&["check", dir, "--shard", "3/4"]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    assert_eq!(text(&output.stdout), "");
+    assert_eq!(
+        text(&output.stderr),
+        "shard 3/4 has no scenario (2 in all)\n"
+    );
+
+    // No engine is needed for nothing to rehearse; matrix.json says which shard it was.
+    let report_dir = folder.path().join("report");
+    let output = rehearse_offline(&[
+        "run",
+        dir,
+        "--shard",
+        "3/4",
+        "--report-dir",
+        report_dir.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    assert_eq!(text(&output.stdout), "");
+    assert_eq!(
+        text(&output.stderr),
+        "shard 3/4 has no scenario (2 in all)\n"
+    );
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(report_dir.join("matrix.json")).unwrap())
+            .unwrap();
+    assert_eq!(summary["verdict"], "GO");
+    assert_eq!(summary["exit_code"], 0);
+    assert_eq!(
+        summary["shard"],
+        serde_json::json!({"index": 3, "count": 4, "total": 2})
+    );
+    assert_eq!(summary["runs"], serde_json::json!([]));
+}
+
+#[test]
+fn an_empty_folder_is_invalid_input() {
+    let folder = scenario_folder(&["drills/d.yaml"]);
+    let dir = folder.path().to_str().unwrap();
+    let expected = format!(
+        "error: folder `{dir}` holds no scenario: no `*.yaml` or `*.yml` file directly in it (subfolders are not searched); name the folder that holds them, or the files\n"
+    );
+    let output = rehearse_offline(&["check", dir]);
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(text(&output.stderr), expected);
+    // With a good file beside it: still invalid, and nothing runs.
+    let output = rehearse_offline(&["run", "scenarios/smoke-static-site.yaml", dir]);
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(text(&output.stderr), expected);
+}
+
+#[test]
+fn every_scenario_is_validated_before_sharding() {
+    // Shard 1/2 takes only `a.yaml`; the invalid `b.yaml` fails it all the same.
+    let folder = scenario_folder(&["a.yaml"]);
+    std::fs::write(folder.path().join("b.yaml"), "name: b\nhostz: {}\n").unwrap();
+    let dir = folder.path().to_str().unwrap();
+    let expected = format!(
+        "\
+error: missing key `steps` in the scenario
+  --> {dir}/b.yaml:1:1
+   |
+ 1 | name: b
+   | ^
+
+error: unknown key `hostz` in the scenario
+  --> {dir}/b.yaml:2:1
+   |
+ 2 | hostz: {{}}
+   | ^^^^^
+   = help: did you mean `hosts`?
+
+2 errors in {dir}/b.yaml
+"
+    );
+    let output = rehearse_offline(&["check", dir, "--shard", "1/2"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(text(&output.stderr), expected);
+    assert_eq!(text(&output.stdout), ok_lines(folder.path(), &["a.yaml"]));
+    // Nothing runs: the engine, which cannot answer, is never asked.
+    let output = rehearse_offline(&["run", dir, "--shard", "1/2"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(text(&output.stderr), expected);
+}
+
+#[test]
+fn bad_shards_are_invalid_input_saying_what_is_allowed() {
+    for (value, reason) in [
+        ("0/3", "shards are numbered from 1: use `1/3` to `3/3`"),
+        ("4/3", "there is no shard 4 of 3: use `1/3` to `3/3`"),
+        (
+            "x",
+            "expected `K/N`, this job's shard and the number of shards, like `1/3`; found `x`",
+        ),
+    ] {
+        for command in ["run", "check"] {
+            let output = rehearse(&[command, "scenarios/", "--shard", value]);
+            assert_eq!(output.status.code(), Some(2), "{command} {value}");
+            assert_eq!(
+                text(&output.stderr),
+                format!(
+                    "error: invalid value '{value}' for '--shard <K/N>': {reason}\n\nFor more information, try '--help'.\n"
+                ),
+                "{command} {value}"
+            );
+        }
+    }
+}
+
+#[test]
+fn run_from_takes_one_file_not_a_folder_nor_a_shard() {
+    let folder = scenario_folder(&["a.yaml"]);
+    let dir = folder.path().to_str().unwrap();
+    let output = rehearse_offline(&["run", dir, "--from", "1"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        text(&output.stderr),
+        "error: `--from` takes one scenario file, not a folder: name the scenario's file\n"
+    );
+    let output = rehearse_offline(&["run", dir, "--from", "1", "--shard", "1/2"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        text(&output.stderr),
+        "error: the argument '--from <STEP>' cannot be used with '--shard <K/N>'\n\n\
+         Usage: rehearse run --from <STEP> --images-dir <DIR> <SCENARIO|DIR>...\n\n\
+         For more information, try '--help'.\n"
+    );
+}
