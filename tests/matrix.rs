@@ -186,3 +186,60 @@ fn ctrl_c_stops_every_run_of_a_matrix_and_the_waiting_one_never_starts() {
     }
     assert!(!matrix_dir.join("smoke-static-site").exists());
 }
+
+#[test]
+fn two_shards_of_a_folder_rehearse_one_scenario_each() {
+    if !docker_available() {
+        return;
+    }
+    images_ready();
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("scenarios");
+    std::fs::create_dir(&folder).unwrap();
+    let scenario =
+        std::fs::read_to_string(root().join("scenarios/smoke-static-site.yaml")).unwrap();
+    for name in ["one", "two"] {
+        std::fs::write(folder.join(format!("{name}.yaml")), &scenario).unwrap();
+    }
+    for (shard, name) in [("1/2", "one"), ("2/2", "two")] {
+        let report_dir = dir.path().join(format!("shard-{}", &shard[..1]));
+        let output = Command::new(env!("CARGO_BIN_EXE_rehearse"))
+            .arg("run")
+            .arg(&folder)
+            .args(["--shard", shard, "--images-dir"])
+            .arg(root().join("images"))
+            .arg("--report-dir")
+            .arg(&report_dir)
+            .current_dir(root())
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        let stderr = text(&output.stderr);
+        assert_eq!(output.status.code(), Some(0), "{shard}: {stderr}");
+        assert!(
+            stderr.starts_with(&format!("shard {shard}: 1 of 2 scenario(s)\n")),
+            "{stderr}"
+        );
+        // A shard of one is a matrix all the same: the same layout in every CI job.
+        let summary: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(report_dir.join("matrix.json")).unwrap())
+                .unwrap();
+        let index: u64 = shard[..1].parse().unwrap();
+        assert_eq!(
+            summary["shard"],
+            serde_json::json!({"index": index, "count": 2, "total": 2})
+        );
+        let runs = summary["runs"].as_array().unwrap();
+        let names: Vec<&str> = runs.iter().map(|r| r["name"].as_str().unwrap()).collect();
+        assert_eq!(names, [name], "{shard}");
+        assert!(report_dir.join(name).join("junit.xml").is_file());
+        let report = report(&report_dir.join(name));
+        assert_eq!(report["verdict"], "GO");
+        let id = report["run_id"].as_str().unwrap();
+        assert_eq!(
+            leftovers(id),
+            Vec::<String>::new(),
+            "run {id} left resources"
+        );
+    }
+}
