@@ -7,14 +7,14 @@ use std::path::{Path, PathBuf};
 use tokio_util::sync::CancellationToken;
 
 use super::check::load_scenario;
-use super::{OutputArg, RunArgs, use_color};
+use super::{EngineChoice, OutputArg, RunArgs, use_color};
 use crate::exit_code;
 use crate::report::terminal::{Detail, LiveView, render_summary};
 use crate::report::{Verdict, write_all};
 use crate::runner::{RunOptions, new_run_id, run as run_scenario};
 use crate::scenario::{Scenario, UnsetEnv};
 
-pub async fn run(args: &RunArgs) -> i32 {
+pub async fn run(args: &RunArgs, engine_choice: &EngineChoice) -> i32 {
     // Every scenario is validated before anything runs, and every error is shown.
     let mut scenarios = Vec::new();
     let mut invalid = false;
@@ -31,7 +31,7 @@ pub async fn run(args: &RunArgs) -> i32 {
         return exit_code::INVALID_INPUT;
     }
     if let [(path, scenario)] = scenarios.as_slice() {
-        return run_one(args, path, scenario).await;
+        return run_one(args, path, scenario, engine_choice).await;
     }
     if args.from.is_some() {
         // A step is named in one scenario; which checkpoint would the others start from?
@@ -41,7 +41,7 @@ pub async fn run(args: &RunArgs) -> i32 {
         );
         return exit_code::INVALID_INPUT;
     }
-    super::matrix::run_matrix(args, scenarios).await
+    super::matrix::run_matrix(args, scenarios, engine_choice).await
 }
 
 /// What `load_scenario` cannot see: files the hosts get (their links and sizes need
@@ -65,7 +65,12 @@ fn validate(scenario: &Scenario) -> Result<(), String> {
 }
 
 /// One scenario: live progress, its summary, its report folder, its exit code.
-async fn run_one(args: &RunArgs, path: &Path, scenario: &Scenario) -> i32 {
+async fn run_one(
+    args: &RunArgs,
+    path: &Path,
+    scenario: &Scenario,
+    engine_choice: &EngineChoice,
+) -> i32 {
     let from_step = match args.from.as_deref() {
         Some(from) => match crate::runner::checkpoint::resolve_from(scenario, from) {
             Ok(index) => Some(index),
@@ -76,7 +81,7 @@ async fn run_one(args: &RunArgs, path: &Path, scenario: &Scenario) -> i32 {
         },
         None => None,
     };
-    let engine = match super::connect().await {
+    let engine = match super::connect(engine_choice).await {
         Ok(engine) => engine,
         Err(code) => return code,
     };
@@ -88,12 +93,17 @@ async fn run_one(args: &RunArgs, path: &Path, scenario: &Scenario) -> i32 {
         PathBuf::from("rehearse-report").join(format!("{}-{stamp}", scenario.name))
     });
     // Started before provisioning, stopped (dropped) when the command ends.
-    let apt_cache = match args.build.start_apt_cache().await {
+    let publish = match super::publish_address(&engine, engine_choice).await {
+        Ok(publish) => publish,
+        Err(code) => return code,
+    };
+    let apt_cache = match args.build.start_apt_cache(engine_choice).await {
         Ok(cache) => cache,
         Err(code) => return code,
     };
     let mut options = RunOptions::new(new_run_id(&scenario.name), args.build.settings(Some(path)));
     super::use_apt_cache(&mut options, apt_cache.as_ref());
+    options.publish = publish;
     options.keep = args.keep;
     options.checkpoints = !args.no_checkpoints;
     options.from_step = from_step;
