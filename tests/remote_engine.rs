@@ -414,17 +414,33 @@ fn an_engine_reached_over_tcp_with_tls_answers_with_the_right_certificates_only(
     );
     assert_eq!(flagged.status.code(), Some(0), "{}", text(&flagged.stderr));
 
-    // Plain HTTP to a TLS engine, and TLS without a client certificate the engine
-    // trusts, are refused with the address and what to check.
+    // Plain HTTP to a TLS engine; an engine whose certificate another authority signed;
+    // a client certificate the engine does not trust: refused, with the address and
+    // what to check.
     let plain = rehearse(&["images", "list", "--docker-host", &url]);
     assert_eq!(plain.status.code(), Some(3));
     let stderr = text(&plain.stderr);
     assert!(
-        stderr.starts_with(&format!("error: cannot reach the Docker engine at `{url}`")),
+        stderr.starts_with(&format!(
+            "error: cannot reach the Docker engine at `{url}` (Docker responded with status code 400: Client sent an HTTP request to an HTTPS server.); "
+        )) && stderr.contains("for a TLS engine pass --tls-verify"),
         "{stderr}"
     );
     let strangers = tempfile::tempdir().unwrap();
     certificates(strangers.path(), &engine.address);
+    let other_authority = rehearse_with_env(
+        &["images", "list", "--docker-host", &url, "--tls-verify"],
+        &[("DOCKER_CERT_PATH", strangers.path().to_str().unwrap())],
+    );
+    assert_eq!(other_authority.status.code(), Some(3));
+    let stderr = text(&other_authority.stderr);
+    assert!(
+        stderr.contains(&format!("at `{url}` (invalid peer certificate"))
+            && stderr.contains("its certificate must name"),
+        "{stderr}"
+    );
+    // The engine's own authority, but a client certificate it never signed.
+    std::fs::copy(certs.path().join("ca.pem"), strangers.path().join("ca.pem")).unwrap();
     let untrusted = rehearse_with_env(
         &["images", "list", "--docker-host", &url, "--tls-verify"],
         &[("DOCKER_CERT_PATH", strangers.path().to_str().unwrap())],
@@ -432,7 +448,9 @@ fn an_engine_reached_over_tcp_with_tls_answers_with_the_right_certificates_only(
     assert_eq!(untrusted.status.code(), Some(3));
     let stderr = text(&untrusted.stderr);
     assert!(
-        stderr.contains(&format!("at `{url}`")) && stderr.contains("--tlsverify"),
+        stderr.starts_with(&format!(
+            "error: cannot reach the Docker engine at `{url}` (received fatal alert: BadCertificate); "
+        )),
         "{stderr}"
     );
 }
@@ -445,8 +463,9 @@ fn an_engine_address_that_does_not_answer_is_named_with_what_to_check() {
     assert_eq!(
         text(&output.stderr),
         "error: cannot reach the Docker engine at `tcp://127.0.0.1:9` (Connection refused); \
-         does dockerd listen there (`dockerd -H tcp://127.0.0.1:9`) without TLS, and does no \
-         firewall stand between? `docker -H tcp://127.0.0.1:9 info` should answer\n"
+         does dockerd listen there without TLS (`dockerd -H tcp://127.0.0.1:9`; for a TLS \
+         engine pass --tls-verify), and does no firewall stand between? \
+         `docker -H tcp://127.0.0.1:9 info` should answer\n"
     );
     let missing = rehearse_with_env(
         &[

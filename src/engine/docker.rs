@@ -47,7 +47,7 @@ impl DockerEngine {
     pub async fn connect(endpoint: &Endpoint) -> Result<Self, EngineError> {
         let unreachable = |detail: String| EngineError::Unreachable {
             url: endpoint.url(),
-            detail,
+            detail: detail.trim().to_string(),
             check: what_to_check(endpoint),
         };
         let docker = match endpoint {
@@ -154,7 +154,7 @@ fn what_to_check(endpoint: &Endpoint) -> String {
             path.display()
         ),
         Endpoint::Tcp { tls: None, .. } => format!(
-            "does dockerd listen there (`dockerd -H {url}`) without TLS, and does no firewall stand between? `docker -H {url} info` should answer"
+            "does dockerd listen there without TLS (`dockerd -H {url}`; for a TLS engine pass --tls-verify), and does no firewall stand between? `docker -H {url} info` should answer"
         ),
         Endpoint::Tcp {
             host,
