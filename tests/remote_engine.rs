@@ -87,6 +87,15 @@ impl NestedEngine {
         engine
     }
 
+    /// `docker` run inside the engine's container, against its own socket.
+    fn docker_inside(&self, args: &[&str]) -> std::process::Output {
+        Command::new("docker")
+            .args(["exec", &self.name, "docker"])
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
     /// `docker` against the nested engine, with `flags` before the command (TLS).
     fn docker(&self, url: &str, flags: &[&str], args: &[&str]) -> std::process::Output {
         Command::new("docker")
@@ -99,9 +108,16 @@ impl NestedEngine {
 
     /// Wait until `docker info` answers at `url`.
     fn wait_ready(&self, url: &str, flags: &[&str]) {
+        self.wait_until(url, || {
+            self.docker(url, flags, &["info", "--format", "{{.ServerVersion}}"])
+        });
+    }
+
+    /// Wait until `info` answers `docker info`.
+    fn wait_until(&self, url: &str, info: impl Fn() -> std::process::Output) {
         let deadline = Instant::now() + Duration::from_secs(90);
         loop {
-            let info = self.docker(url, flags, &["info", "--format", "{{.ServerVersion}}"]);
+            let info = info();
             if info.status.success() {
                 return;
             }
@@ -153,13 +169,19 @@ fn engine_image() -> String {
 
 /// `docker save IMAGE | docker -H URL load`: how an engine without a registry gets it.
 fn load_into(url: &str, image: &str) {
+    load_with(&["docker", "-H", url, "load"], image);
+}
+
+/// `docker save IMAGE | LOAD...`.
+fn load_with(load: &[&str], image: &str) {
+    let url = load.join(" ");
     let mut save = Command::new("docker")
         .args(["save", image])
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    let load = Command::new("docker")
-        .args(["-H", url, "load"])
+    let load = Command::new(load[0])
+        .args(&load[1..])
         .stdin(save.stdout.take().unwrap())
         .output()
         .unwrap();
@@ -540,5 +562,148 @@ fn publish_ports_probes_a_local_engine_s_hosts_through_published_ports() {
     assert_eq!(
         leftovers(report["run_id"].as_str().unwrap()),
         Vec::<String>::new()
+    );
+}
+
+/// Write `text` to `path` in the engine's container (as root, mode 600).
+fn write_inside(engine: &NestedEngine, path: &str, text: &str) {
+    use std::io::Write;
+    let mut child = Command::new("docker")
+        .args(["exec", "-i", &engine.name, "sh", "-c"])
+        .arg(format!(
+            "mkdir -p -m 700 \"$(dirname {path})\" && cat > {path} && chmod 600 {path}"
+        ))
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    assert!(child.wait().unwrap().success(), "cannot write {path}");
+}
+
+#[test]
+fn a_scenario_runs_on_an_engine_reached_over_ssh() {
+    if !docker_available() {
+        return;
+    }
+    let site = build_image("static-site", &[]);
+    // sshd, then the engine on its socket only: ssh is the one way in.
+    let engine = NestedEngine::start(
+        &engine_image(),
+        &[
+            "sh",
+            "-c",
+            "mkdir -p /run/sshd && ssh-keygen -A && /usr/sbin/sshd && exec dockerd -H unix:///var/run/docker.sock --mtu 1400",
+        ],
+    );
+    engine.wait_until("its socket", || {
+        engine.docker_inside(&["info", "--format", "{{.ServerVersion}}"])
+    });
+    load_with(
+        &["docker", "exec", "-i", &engine.name, "docker", "load"],
+        &site,
+    );
+
+    // This test's own key and the engine's host key: nothing of this machine's ssh
+    // configuration is used or changed.
+    let keys = tempfile::tempdir().unwrap();
+    let key = keys.path().join("id");
+    let generated = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert!(generated.status.success(), "{}", text(&generated.stderr));
+    let public = std::fs::read_to_string(keys.path().join("id.pub")).unwrap();
+    write_inside(&engine, "/root/.ssh/authorized_keys", &public);
+    let host_key = Command::new("docker")
+        .args([
+            "exec",
+            &engine.name,
+            "cat",
+            "/etc/ssh/ssh_host_ed25519_key.pub",
+        ])
+        .output()
+        .unwrap();
+    let known_hosts = keys.path().join("known_hosts");
+    std::fs::write(
+        &known_hosts,
+        format!("{} {}", engine.address, text(&host_key.stdout)),
+    )
+    .unwrap();
+    let ssh_command = format!(
+        "ssh -F /dev/null -i {} -o IdentitiesOnly=yes -o UserKnownHostsFile={}",
+        key.display(),
+        known_hosts.display()
+    );
+
+    let url = format!("ssh://root@{}", engine.address);
+    let dir = tempfile::tempdir().unwrap();
+    let report_dir = dir.path().join("report");
+    let output = rehearse_with_env(
+        &[
+            "run",
+            "tests/scenarios/remote-static-site.yaml",
+            "--docker-host",
+            &url,
+            "--report-dir",
+            report_dir.to_str().unwrap(),
+        ],
+        &[("REHEARSE_SSH_COMMAND", &ssh_command)],
+    );
+    let stderr = text(&output.stderr);
+    // Shown with `--nocapture`: where the probes went.
+    eprintln!("{stderr}");
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let report = report(&report_dir);
+    assert_eq!(report["verdict"], "GO");
+    let homepage = step_checks(&report, "after reboot")
+        .iter()
+        .find(|c| c["probe"] == "homepage")
+        .unwrap()["evidence"]["summary"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        homepage.contains(&format!("(port 80 published at {}:", engine.address)),
+        "{homepage}"
+    );
+    // The exec probe went through ssh too.
+    let apache = step_checks(&report, "baseline")
+        .iter()
+        .find(|c| c["probe"] == "apache-active")
+        .unwrap();
+    assert_eq!(apache["passed"], true, "{apache}");
+    let containers = engine.docker_inside(&["ps", "-aq"]);
+    assert_eq!(text(&containers.stdout).trim(), "", "containers left");
+
+    // A key the engine's machine does not accept: ssh's own words.
+    let other = tempfile::tempdir().unwrap();
+    let other_key = other.path().join("id");
+    Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(&other_key)
+        .output()
+        .unwrap();
+    let refused = rehearse_with_env(
+        &["gc", "--dry-run", "--docker-host", &url],
+        &[(
+            "REHEARSE_SSH_COMMAND",
+            &format!(
+                "ssh -F /dev/null -i {} -o IdentitiesOnly=yes -o UserKnownHostsFile={}",
+                other_key.display(),
+                known_hosts.display()
+            ),
+        )],
+    );
+    assert_eq!(refused.status.code(), Some(3));
+    let stderr = text(&refused.stderr);
+    assert!(
+        stderr.starts_with(&format!("error: cannot reach the Docker engine at `{url}` (`ssh … docker version` exited with 255: ")) && stderr.contains("Permission denied"),
+        "{stderr}"
     );
 }

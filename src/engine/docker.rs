@@ -193,24 +193,33 @@ fn innermost(error: &dyn std::error::Error) -> String {
     text.split(" (os error").next().unwrap_or(&text).to_string()
 }
 
-/// `ssh` arguments that reach the engine's machine, then run `remote` there: never a
-/// password prompt (the command has no terminal), a bounded connect, no pseudo-terminal.
+/// The `ssh` command (program first) that reaches the engine's machine, then runs
+/// `remote` there: never a password prompt (the command has no terminal), a bounded
+/// connect, no pseudo-terminal.
 fn ssh_argv(endpoint: &Endpoint, remote: &[&str]) -> Vec<String> {
-    let Endpoint::Ssh { user, host, port } = endpoint else {
+    let Endpoint::Ssh {
+        user,
+        host,
+        port,
+        command,
+    } = endpoint
+    else {
         return Vec::new();
     };
-    let mut argv: Vec<String> = [
-        "-o",
-        "BatchMode=yes",
-        "-o",
-        "ConnectTimeout=30",
-        "-o",
-        "ServerAliveInterval=30",
-        "-T",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+    let mut argv = command.clone();
+    argv.extend(
+        [
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            "ConnectTimeout=30",
+            "-o",
+            "ServerAliveInterval=30",
+            "-T",
+        ]
+        .iter()
+        .map(|s| s.to_string()),
+    );
     if let Some(user) = user {
         argv.extend(["-l".to_string(), user.clone()]);
     }
@@ -230,18 +239,18 @@ const DIAL_STDIO: [&str; 3] = ["docker", "system", "dial-stdio"];
 /// One ssh login before anything else, so that a refused key or a missing `docker`
 /// says so in ssh's words instead of as a closed connection.
 async fn ssh_preflight(argv: &[String]) -> Result<(), String> {
-    let mut command = tokio::process::Command::new("ssh");
+    let mut command = tokio::process::Command::new(&argv[0]);
     command
-        .args(argv)
+        .args(&argv[1..])
         .args(["docker", "version", "--format", "{{.Server.Version}}"])
         .stdin(std::process::Stdio::null())
         .kill_on_drop(true);
     let output = match tokio::time::timeout(CALL_TIMEOUT, command.output()).await {
         Err(_) => return Err("ssh gave no answer within 60s".into()),
         Ok(Err(e)) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err("`ssh` is not installed on this machine".into());
+            return Err(format!("`{}` is not installed on this machine", argv[0]));
         }
-        Ok(Err(e)) => return Err(format!("cannot run `ssh`: {e}")),
+        Ok(Err(e)) => return Err(format!("cannot run `{}`: {e}", argv[0])),
         Ok(Ok(output)) => output,
     };
     if output.status.success() {
@@ -263,10 +272,11 @@ async fn ssh_preflight(argv: &[String]) -> Result<(), String> {
 /// The name ssh really connects to (`HostName` of an alias in `~/.ssh/config`), else
 /// the name as given.
 async fn ssh_hostname(endpoint: &Endpoint) -> String {
-    let Endpoint::Ssh { host, .. } = endpoint else {
+    let Endpoint::Ssh { host, command, .. } = endpoint else {
         return String::new();
     };
-    let output = tokio::process::Command::new("ssh")
+    let output = tokio::process::Command::new(&command[0])
+        .args(&command[1..])
         .args(["-G", "--", host])
         .stdin(std::process::Stdio::null())
         .output()
@@ -353,8 +363,8 @@ mod ssh_dial {
         fn call(&mut self, _: hyper::Uri) -> Self::Future {
             let argv = Arc::clone(&self.argv);
             Box::pin(async move {
-                let mut child = tokio::process::Command::new("ssh")
-                    .args(argv.iter())
+                let mut child = tokio::process::Command::new(&argv[0])
+                    .args(argv[1..].iter())
                     .stdin(std::process::Stdio::piped())
                     .stdout(std::process::Stdio::piped())
                     .stderr(std::process::Stdio::null())
@@ -1518,7 +1528,7 @@ mod tests {
         let endpoint = crate::engine::Endpoint::parse("ssh://me@build-box:2222", None).unwrap();
         assert_eq!(
             super::ssh_argv(&endpoint, &super::DIAL_STDIO).join(" "),
-            "-o BatchMode=yes -o ConnectTimeout=30 -o ServerAliveInterval=30 -T -l me -p 2222 -- build-box docker system dial-stdio"
+            "ssh -o BatchMode=yes -o ConnectTimeout=30 -o ServerAliveInterval=30 -T -l me -p 2222 -- build-box docker system dial-stdio"
         );
     }
 

@@ -29,6 +29,8 @@ pub enum Endpoint {
         user: Option<String>,
         host: String,
         port: Option<u16>,
+        /// The ssh program and options of its own (`REHEARSE_SSH_COMMAND`, default `ssh`).
+        command: Vec<String>,
     },
 }
 
@@ -62,6 +64,9 @@ pub struct EndpointSettings {
     pub cert_path: Option<PathBuf>,
     /// `HOME`, for the default certificate folder `~/.docker`.
     pub home: Option<PathBuf>,
+    /// `REHEARSE_SSH_COMMAND`: the ssh program and options for `ssh://` engines
+    /// (like `GIT_SSH_COMMAND`), split on whitespace.
+    pub ssh_command: Option<String>,
 }
 
 impl EndpointSettings {
@@ -80,6 +85,7 @@ impl EndpointSettings {
             tls_verify: tls_verify || set("DOCKER_TLS_VERIFY").is_some(),
             cert_path: set("DOCKER_CERT_PATH").map(PathBuf::from),
             home: set("HOME").map(PathBuf::from),
+            ssh_command: set("REHEARSE_SSH_COMMAND"),
         }
     }
 }
@@ -126,7 +132,14 @@ impl Endpoint {
         } else {
             None
         };
-        Endpoint::parse(&url, tls)
+        let mut endpoint = Endpoint::parse(&url, tls)?;
+        if let (Endpoint::Ssh { command, .. }, Some(own)) = (&mut endpoint, &settings.ssh_command) {
+            let words: Vec<String> = own.split_whitespace().map(str::to_string).collect();
+            if !words.is_empty() {
+                *command = words;
+            }
+        }
+        Ok(endpoint)
     }
 
     /// Parse one address; `tls` applies to `tcp://` only.
@@ -176,7 +189,12 @@ impl Endpoint {
                     None => (None, authority),
                 };
                 let (host, port) = split_host_port(url, host_port)?;
-                Endpoint::Ssh { user, host, port }
+                Endpoint::Ssh {
+                    user,
+                    host,
+                    port,
+                    command: vec!["ssh".to_string()],
+                }
             }
             _ => return Err(EndpointError::Scheme { url: url.into() }),
         };
@@ -191,7 +209,9 @@ impl Endpoint {
         match self {
             Endpoint::Unix { path } => format!("unix://{}", path.display()),
             Endpoint::Tcp { host, port, .. } => format!("tcp://{}:{port}", bracketed(host)),
-            Endpoint::Ssh { user, host, port } => {
+            Endpoint::Ssh {
+                user, host, port, ..
+            } => {
                 let user = user.as_ref().map(|u| format!("{u}@")).unwrap_or_default();
                 let port = port.map(|p| format!(":{p}")).unwrap_or_default();
                 format!("ssh://{user}{}{port}", bracketed(host))
@@ -307,7 +327,8 @@ mod tests {
             Ok(Endpoint::Ssh {
                 user: Some("me".into()),
                 host: "build-box".into(),
-                port: Some(2222)
+                port: Some(2222),
+                command: vec!["ssh".into()],
             })
         );
         assert_eq!(
@@ -408,6 +429,17 @@ mod tests {
             Endpoint::from_settings(&ssh_tls),
             Err(EndpointError::TlsNeedsTcp { .. })
         ));
+        let own_ssh = EndpointSettings::from_env(
+            Some("ssh://box".into()),
+            false,
+            env(&[("REHEARSE_SSH_COMMAND", "ssh -i /keys/ci -F /dev/null")]),
+        );
+        match Endpoint::from_settings(&own_ssh) {
+            Ok(Endpoint::Ssh { command, .. }) => {
+                assert_eq!(command, ["ssh", "-i", "/keys/ci", "-F", "/dev/null"])
+            }
+            other => panic!("{other:?}"),
+        }
         let nowhere = EndpointSettings::from_env(Some("tcp://h".into()), true, env(&[]));
         assert_eq!(
             Endpoint::from_settings(&nowhere),
