@@ -138,6 +138,27 @@ impl NestedEngine {
     }
 }
 
+/// A second engine listening on plain TCP (port 2375), ready; and its URL.
+fn plain_engine() -> (NestedEngine, String) {
+    let engine = NestedEngine::start(
+        &engine_image(),
+        &[
+            "dockerd",
+            "-H",
+            "tcp://0.0.0.0:2375",
+            "-H",
+            "unix:///var/run/docker.sock",
+            "--tls=false",
+            // This machine's engine gives its containers an MTU of 1400.
+            "--mtu",
+            "1400",
+        ],
+    );
+    let url = format!("tcp://{}:2375", engine.address);
+    engine.wait_ready(&url, &[]);
+    (engine, url)
+}
+
 /// Build a recipe's image with the tool; returns its reference.
 fn build_image(name: &str, extra: &[&str]) -> String {
     let mut args = vec!["images", "build", name];
@@ -199,22 +220,7 @@ fn a_scenario_runs_on_an_engine_reached_over_tcp_and_is_probed_through_published
         return;
     }
     let site = build_image("static-site", &[]);
-    let engine = NestedEngine::start(
-        &engine_image(),
-        &[
-            "dockerd",
-            "-H",
-            "tcp://0.0.0.0:2375",
-            "-H",
-            "unix:///var/run/docker.sock",
-            "--tls=false",
-            // This machine's engine gives its containers an MTU of 1400.
-            "--mtu",
-            "1400",
-        ],
-    );
-    let url = format!("tcp://{}:2375", engine.address);
-    engine.wait_ready(&url, &[]);
+    let (engine, url) = plain_engine();
     load_into(&url, &site);
 
     let dir = tempfile::tempdir().unwrap();
@@ -706,4 +712,58 @@ fn a_scenario_runs_on_an_engine_reached_over_ssh() {
         stderr.starts_with(&format!("error: cannot reach the Docker engine at `{url}` (`ssh … docker version` exited with 255: ")) && stderr.contains("Permission denied"),
         "{stderr}"
     );
+}
+
+#[test]
+fn a_move_measured_by_monitors_runs_on_an_engine_reached_over_tcp() {
+    if !docker_available() {
+        return;
+    }
+    // The shipped move: monitors at 200 and 20 requests/s, a cutover, a DNS switch that
+    // moves the monitors' clients to the new host, a drain check; every request goes
+    // through a port published on the other engine's address.
+    let lamp = build_image("lamp-bookworm", &[]);
+    let (engine, url) = plain_engine();
+    load_into(&url, &lamp);
+    let dir = tempfile::tempdir().unwrap();
+    let report_dir = dir.path().join("report");
+    let output = rehearse(&[
+        "run",
+        "scenarios/migrate-cutover-apache.yaml",
+        "--docker-host",
+        &url,
+        "--report-dir",
+        report_dir.to_str().unwrap(),
+    ]);
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let report = report(&report_dir);
+    assert_eq!(report["verdict"], "GO");
+    for host in ["old", "new"] {
+        assert!(
+            stderr.contains(&format!("host `{host}` up at 172."))
+                && stderr.contains(&format!(
+                    "probed through published ports 80 at {}:",
+                    engine.address
+                )),
+            "{stderr}"
+        );
+    }
+    let visitors = report["monitors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "visitors")
+        .unwrap();
+    assert_eq!(visitors["failed"], 0, "{visitors}");
+    // After the switch the new host, reached at its own published port, served.
+    assert!(
+        visitors["served_by"]["new"].as_u64().unwrap() > 0,
+        "{}",
+        visitors["served_by"]
+    );
+    let run_id = report["run_id"].as_str().unwrap();
+    assert_eq!(leftovers(run_id), Vec::<String>::new());
+    let containers = engine.docker(&url, &[], &["ps", "-aq"]);
+    assert_eq!(text(&containers.stdout).trim(), "", "containers left");
 }
