@@ -81,7 +81,8 @@ async fn main() -> anyhow::Result<()> {
     let cpu_before = process_cpu_ticks()?;
     let started_at = SystemTime::now();
     let clock = Instant::now();
-    let running = rehearse::monitor::start(&monitor, address).map_err(anyhow::Error::msg)?;
+    let running = rehearse::monitor::start(&monitor, std::net::SocketAddr::new(address, port))
+        .map_err(anyhow::Error::msg)?;
     tokio::time::sleep(args.duration).await;
     let report = running.stop().await;
     let wall = clock.elapsed().as_secs_f64();

@@ -157,6 +157,7 @@ mod tests {
             cpus: None,
             pids: None,
             files: vec![],
+            publish: vec![],
         };
         engine.run_container(&spec).await.unwrap();
     }

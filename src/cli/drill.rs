@@ -13,12 +13,12 @@ use crate::report::terminal::{Detail, LiveView};
 use crate::runner::{EventSink, RunEvent, RunOptions, new_run_id, run_with_outcome};
 use crate::scenario::{Drill, ProbeKind, Scenario, UnsetEnv};
 
-pub async fn drill(args: &DrillArgs) -> i32 {
+pub async fn drill(args: &DrillArgs, engine_choice: &super::EngineChoice) -> i32 {
     match &args.command {
-        Some(DrillCommand::Status(status_args)) => status(status_args).await,
-        Some(DrillCommand::End { state }) => end(state).await,
+        Some(DrillCommand::Status(status_args)) => status(status_args, engine_choice).await,
+        Some(DrillCommand::End { state }) => end(state, engine_choice).await,
         None => match &args.start.file {
-            Some(file) => start(file, &args.start).await,
+            Some(file) => start(file, &args.start, engine_choice).await,
             None => {
                 eprintln!("error: name a drill file (`rehearse drill FILE`), or `status` / `end`");
                 exit_code::INVALID_INPUT
@@ -42,7 +42,7 @@ impl StateArg {
 }
 
 /// Build the replica, run the drill's steps, make sure something is broken, brief.
-async fn start(file: &Path, args: &DrillStartArgs) -> i32 {
+async fn start(file: &Path, args: &DrillStartArgs, engine_choice: &super::EngineChoice) -> i32 {
     let scenario = match load_scenario(file, UnsetEnv::Refuse) {
         Ok(scenario) => scenario,
         Err(message) => {
@@ -65,7 +65,7 @@ async fn start(file: &Path, args: &DrillStartArgs) -> i32 {
         Ok(path) => path,
         Err(code) => return code,
     };
-    let engine = match super::connect().await {
+    let engine = match super::connect(engine_choice).await {
         Ok(engine) => engine,
         Err(code) => return code,
     };
@@ -73,12 +73,17 @@ async fn start(file: &Path, args: &DrillStartArgs) -> i32 {
         return code;
     }
     super::run::remove_dead_leftovers(&engine).await;
-    let apt_cache = match args.build.start_apt_cache().await {
+    let publish = match super::publish_address(&engine, engine_choice).await {
+        Ok(publish) => publish,
+        Err(code) => return code,
+    };
+    let apt_cache = match args.build.start_apt_cache(engine_choice).await {
         Ok(cache) => cache,
         Err(code) => return code,
     };
     let mut options = RunOptions::new(new_run_id(&scenario.name), args.build.settings(Some(file)));
     super::use_apt_cache(&mut options, apt_cache.as_ref());
+    options.publish = publish;
     options.keep = true;
     options.checkpoints = false;
     options.drill_baseline = true;
@@ -161,6 +166,7 @@ async fn start(file: &Path, args: &DrillStartArgs) -> i32 {
         scenario_path: std::path::absolute(file).unwrap_or_else(|_| file.to_path_buf()),
         run_id: options.run_id.clone(),
         network: kept.network.clone(),
+        publish: options.publish,
         hosts: kept
             .hosts
             .iter()
@@ -168,6 +174,7 @@ async fn start(file: &Path, args: &DrillStartArgs) -> i32 {
                 name: name.clone(),
                 container_id: host.container_id.clone(),
                 address: host.address,
+                reach: host.reach.clone(),
             })
             .collect(),
         briefed_at: jiff::Timestamp::now(),
@@ -286,20 +293,22 @@ fn sites(scenario: &Scenario, drill: &Drill, state: &DrillState) -> Vec<String> 
         let Some(ProbeKind::Http(http)) = scenario.probe(name).map(|p| &p.kind) else {
             continue;
         };
-        let Some(host) = state.host(&http.host) else {
+        // Where the checks reach it: the host's own address, or a published port.
+        let Ok(target) = state.addresses().target(&http.host, http.port) else {
             continue;
         };
-        let port = if http.port == 80 {
+        let port = if target.address.port() == 80 {
             String::new()
         } else {
-            format!(":{}", http.port)
+            format!(":{}", target.address.port())
         };
+        let address = target.address.ip();
         let line = match &http.vhost {
             Some(vhost) => format!(
-                "curl -H 'Host: {vhost}' http://{}{port}{}",
-                host.address, http.path
+                "curl -H 'Host: {vhost}' http://{address}{port}{}",
+                http.path
             ),
-            None => format!("curl http://{}{port}{}", host.address, http.path),
+            None => format!("curl http://{address}{port}{}", http.path),
         };
         if !lines.contains(&line) {
             lines.push(line);
@@ -310,7 +319,7 @@ fn sites(scenario: &Scenario, drill: &Drill, state: &DrillState) -> Vec<String> 
 
 /// Run the checks, say which still fail (not why they fail: that is the drill), and
 /// end with the figures once they all pass.
-async fn status(args: &DrillStatusArgs) -> i32 {
+async fn status(args: &DrillStatusArgs, engine_choice: &super::EngineChoice) -> i32 {
     let state_path = match args.state.path() {
         Ok(path) => path,
         Err(code) => return code,
@@ -336,7 +345,7 @@ async fn status(args: &DrillStatusArgs) -> i32 {
         );
         return exit_code::INVALID_INPUT;
     };
-    let engine = match super::connect().await {
+    let engine = match super::connect(engine_choice).await {
         Ok(engine) => engine,
         Err(code) => return code,
     };
@@ -482,7 +491,7 @@ fn human(duration: jiff::SignedDuration) -> String {
 }
 
 /// Remove the drill's replica and forget the drill.
-async fn end(state_arg: &StateArg) -> i32 {
+async fn end(state_arg: &StateArg, engine_choice: &super::EngineChoice) -> i32 {
     let state_path = match state_arg.path() {
         Ok(path) => path,
         Err(code) => return code,
@@ -494,7 +503,7 @@ async fn end(state_arg: &StateArg) -> i32 {
             return exit_code::INVALID_INPUT;
         }
     };
-    let engine = match super::connect().await {
+    let engine = match super::connect(engine_choice).await {
         Ok(engine) => engine,
         Err(code) => return code,
     };

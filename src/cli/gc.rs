@@ -4,7 +4,7 @@ use super::GcArgs;
 use crate::exit_code;
 use crate::gc::{GcOptions, collect};
 
-pub async fn gc(args: &GcArgs) -> i32 {
+pub async fn gc(args: &GcArgs, engine_choice: &super::EngineChoice) -> i32 {
     // The package cache is a folder of this machine: emptied even with no engine.
     let mut cache_failed = false;
     if args.apt_cache {
@@ -33,7 +33,7 @@ pub async fn gc(args: &GcArgs) -> i32 {
             },
         }
     }
-    let engine = match super::connect().await {
+    let engine = match super::connect(engine_choice).await {
         Ok(engine) => engine,
         Err(code) => return code,
     };

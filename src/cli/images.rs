@@ -9,8 +9,8 @@ use crate::images::{ImageError, ensure_image, load_recipe, recipe_names};
 use crate::report::terminal::{Detail, LiveView};
 use crate::runner::{EventSink, RunEvent};
 
-pub async fn images(command: ImagesCommand) -> i32 {
-    let engine = match super::connect().await {
+pub async fn images(command: ImagesCommand, engine_choice: &super::EngineChoice) -> i32 {
+    let engine = match super::connect(engine_choice).await {
         Ok(engine) => engine,
         Err(code) => return code,
     };
@@ -20,7 +20,7 @@ pub async fn images(command: ImagesCommand) -> i32 {
             build,
             verbose,
         } => {
-            let apt_cache = match build.start_apt_cache().await {
+            let apt_cache = match build.start_apt_cache(engine_choice).await {
                 Ok(cache) => cache,
                 Err(code) => return code,
             };

@@ -47,6 +47,7 @@ pub(super) async fn run_matrix(
     args: &RunArgs,
     scenarios: Vec<(PathBuf, Scenario)>,
     shard: Option<(Shard, usize)>,
+    engine_choice: &super::EngineChoice,
 ) -> i32 {
     if let Some((shard, total)) = shard {
         if scenarios.is_empty() {
@@ -58,14 +59,18 @@ pub(super) async fn run_matrix(
         }
     }
     let shard = shard.map(|(shard, total)| matrix_shard(shard, total));
-    let engine = match super::connect().await {
+    let engine = match super::connect(engine_choice).await {
         Ok(engine) => engine,
         Err(code) => return code,
     };
     // Once for the whole matrix: the runs of this process are alive, so never taken.
     remove_dead_leftovers(&engine).await;
     // One cache for the whole matrix: the runs share what each downloads.
-    let apt_cache = match args.build.start_apt_cache().await {
+    let publish = match super::publish_address(&engine, engine_choice).await {
+        Ok(publish) => publish,
+        Err(code) => return code,
+    };
+    let apt_cache = match args.build.start_apt_cache(engine_choice).await {
         Ok(cache) => cache,
         Err(code) => return code,
     };
@@ -88,6 +93,7 @@ pub(super) async fn run_matrix(
             let mut options =
                 RunOptions::new(new_run_id(&scenario.name), args.build.settings(Some(&path)));
             options.keep = args.keep;
+            options.publish = publish;
             options.checkpoints = !args.no_checkpoints;
             options.logs_dir = Some(report_dir.join("logs"));
             super::use_apt_cache(&mut options, apt_cache.as_ref());

@@ -28,8 +28,60 @@ pub use shard::Shard;
     after_help = "Exit codes: 0 GO, 1 NO-GO, 2 invalid input, 3 environment or engine error, 130 interrupted."
 )]
 pub struct Cli {
+    #[command(flatten)]
+    pub engine: EngineArgs,
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// Which Docker engine the commands that use one talk to (`run`, `images`, `gc`,
+/// `drill`, `shell`), and how the replica's hosts are probed there.
+#[derive(Debug, Args)]
+pub struct EngineArgs {
+    /// The Docker engine: `unix:///PATH`, `tcp://HOST[:PORT]` (TLS with --tls-verify) or
+    /// `ssh://[USER@]HOST[:PORT]` [default: $DOCKER_HOST, else unix:///var/run/docker.sock].
+    #[arg(long, global = true, value_name = "URL")]
+    pub docker_host: Option<String>,
+    /// Talk TLS to a `tcp://` engine, with `ca.pem`, `cert.pem` and `key.pem` from
+    /// $DOCKER_CERT_PATH (else ~/.docker); also on when DOCKER_TLS_VERIFY is set.
+    #[arg(long, global = true)]
+    pub tls_verify: bool,
+    /// Probe the hosts through ports the engine publishes on its machine even when the
+    /// engine runs on this one (always so for an engine on another machine): for
+    /// engines whose container addresses this machine cannot reach (Docker Desktop).
+    #[arg(long, global = true)]
+    pub publish_ports: bool,
+}
+
+impl EngineArgs {
+    /// The engine to use, from the flags and the environment (`DOCKER_HOST`,
+    /// `DOCKER_TLS_VERIFY`, `DOCKER_CERT_PATH`).
+    pub fn choice(&self) -> Result<EngineChoice, crate::engine::EndpointError> {
+        let settings = crate::engine::EndpointSettings::from_env(
+            self.docker_host.clone(),
+            self.tls_verify,
+            |name| std::env::var(name).ok(),
+        );
+        Ok(EngineChoice {
+            endpoint: crate::engine::Endpoint::from_settings(&settings)?,
+            publish_ports: self.publish_ports,
+        })
+    }
+}
+
+/// The engine, checked: where it is, and whether probes go through published ports.
+#[derive(Debug, Clone)]
+pub struct EngineChoice {
+    pub endpoint: crate::engine::Endpoint,
+    pub publish_ports: bool,
+}
+
+impl EngineChoice {
+    /// Probes go through published ports: the engine is on another machine (its
+    /// containers' addresses do not answer here), or `--publish-ports`.
+    pub fn publishes(&self) -> bool {
+        self.publish_ports || self.endpoint.is_remote()
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -325,14 +377,15 @@ impl BuildArgs {
     /// user's own proxy replaces it (`--apt-proxy`). A cache that cannot start is a
     /// warning: the rehearsal then fetches from the mirrors directly. `Err` is the exit
     /// code of a bad `REHEARSE_APT_CACHE_RESOLVE`.
-    pub async fn start_apt_cache(&self) -> Result<Option<AptCache>, i32> {
+    pub async fn start_apt_cache(&self, engine: &EngineChoice) -> Result<Option<AptCache>, i32> {
         if self.no_apt_cache || self.apt_proxy.is_some() {
             return Ok(None);
         }
-        if let Some(host) = remote_engine(std::env::var("DOCKER_HOST").ok().as_deref()) {
+        if engine.endpoint.is_remote() {
             // Its containers could not reach a proxy on this machine.
             eprintln!(
-                "notice: no package cache: the engine at `{host}` is on another machine (pass --apt-proxy with a proxy its containers can reach)"
+                "notice: no package cache: the engine at `{}` is on another machine (pass --apt-proxy with a proxy its containers can reach)",
+                engine.endpoint.url()
             );
             return Ok(None);
         }
@@ -371,26 +424,6 @@ fn use_apt_cache(options: &mut crate::runner::RunOptions, cache: Option<&AptCach
         options.build.apt_proxy = Some(cache.proxy());
         options.apt_cache = Some(cache.stats());
     }
-}
-
-/// The engine's address when `DOCKER_HOST` names another machine (`tcp://` or
-/// `ssh://` to a host that is not this one).
-fn remote_engine(docker_host: Option<&str>) -> Option<&str> {
-    let docker_host = docker_host?;
-    let rest = docker_host
-        .strip_prefix("tcp://")
-        .or_else(|| docker_host.strip_prefix("ssh://"))?;
-    let authority = rest.split('/').next().unwrap_or(rest);
-    let host = authority.rsplit('@').next().unwrap_or(authority);
-    let host = match host.strip_prefix('[') {
-        Some(v6) => v6.split(']').next().unwrap_or(v6),
-        None => host.split(':').next().unwrap_or(host),
-    };
-    let local = host == "localhost"
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback());
-    (!local).then_some(docker_host)
 }
 
 /// `$XDG_CACHE_HOME/rehearse/apt`, else `$HOME/.cache/rehearse/apt`.
@@ -506,13 +539,20 @@ pub fn main(cli: Cli) -> i32 {
                     return crate::exit_code::ENVIRONMENT;
                 }
             };
+            let engine = match cli.engine.choice() {
+                Ok(engine) => engine,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return crate::exit_code::INVALID_INPUT;
+                }
+            };
             let code = runtime.block_on(async {
                 match command {
-                    Command::Run(args) => run::run(&args).await,
-                    Command::Images(command) => images::images(command).await,
-                    Command::Gc(args) => gc::gc(&args).await,
-                    Command::Drill(args) => drill::drill(&args).await,
-                    Command::Shell(args) => shell::shell(&args).await,
+                    Command::Run(args) => run::run(&args, &engine).await,
+                    Command::Images(command) => images::images(command, &engine).await,
+                    Command::Gc(args) => gc::gc(&args, &engine).await,
+                    Command::Drill(args) => drill::drill(&args, &engine).await,
+                    Command::Shell(args) => shell::shell(&args, &engine).await,
                     Command::Check(_)
                     | Command::Schema(_)
                     | Command::Report(_)
@@ -529,11 +569,37 @@ pub fn main(cli: Cli) -> i32 {
 }
 
 /// Connect to the Docker engine, or say why not; the error is the exit code to use.
-async fn connect() -> Result<crate::engine::DockerEngine, i32> {
-    crate::engine::DockerEngine::connect().await.map_err(|e| {
-        eprintln!("error: {e}");
-        crate::exit_code::ENVIRONMENT
-    })
+async fn connect(engine: &EngineChoice) -> Result<crate::engine::DockerEngine, i32> {
+    crate::engine::DockerEngine::connect(&engine.endpoint)
+        .await
+        .map_err(|e| {
+            eprintln!("error: {e}");
+            crate::exit_code::ENVIRONMENT
+        })
+}
+
+/// Where the prober reaches ports the engine publishes, when the hosts are probed
+/// through them (see [`EngineChoice::publishes`]); `None`: at their own addresses.
+async fn publish_address(
+    engine: &crate::engine::DockerEngine,
+    choice: &EngineChoice,
+) -> Result<Option<std::net::IpAddr>, i32> {
+    if !choice.publishes() {
+        return Ok(None);
+    }
+    match engine.published_address().await {
+        Ok(address) => {
+            eprintln!(
+                "notice: the hosts are probed through the ports the engine at `{}` publishes on {address}",
+                choice.endpoint.url()
+            );
+            Ok(Some(address))
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            Err(crate::exit_code::ENVIRONMENT)
+        }
+    }
 }
 
 /// Whether to colour output on stdout: a terminal, and `NO_COLOR` unset.
@@ -563,10 +629,10 @@ mod tests {
                 url: "http://cacher:3142".into()
             })
         );
-        assert!(own.start_apt_cache().await.unwrap().is_none());
+        assert!(own.start_apt_cache(&local()).await.unwrap().is_none());
         let off = build_args(&["--apt-proxy", "http://cacher:3142", "--no-apt-cache"]);
         assert_eq!(off.settings(None).apt_proxy, None);
-        assert!(off.start_apt_cache().await.unwrap().is_none());
+        assert!(off.start_apt_cache(&local()).await.unwrap().is_none());
     }
 
     #[tokio::test]
@@ -574,27 +640,69 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let folder = dir.path().join("apt");
         let args = build_args(&["--cache-dir", folder.to_str().unwrap()]);
-        let cache = args.start_apt_cache().await.unwrap().expect("a cache");
+        let cache = args
+            .start_apt_cache(&local())
+            .await
+            .unwrap()
+            .expect("a cache");
         assert!(folder.is_dir());
         assert!(
             matches!(cache.proxy(), AptProxy::Builtin { hosts, .. } if hosts == ["deb.debian.org"])
         );
     }
 
+    fn local() -> EngineChoice {
+        EngineChoice {
+            endpoint: crate::engine::Endpoint::parse("unix:///var/run/docker.sock", None).unwrap(),
+            publish_ports: false,
+        }
+    }
+
+    #[tokio::test]
+    async fn an_engine_on_another_machine_gets_no_package_cache_and_is_probed_through_published_ports()
+     {
+        let remote = EngineChoice {
+            endpoint: crate::engine::Endpoint::parse("tcp://10.0.0.5:2375", None).unwrap(),
+            publish_ports: false,
+        };
+        assert!(remote.publishes());
+        let dir = tempfile::tempdir().unwrap();
+        let args = build_args(&["--cache-dir", dir.path().to_str().unwrap()]);
+        assert!(args.start_apt_cache(&remote).await.unwrap().is_none());
+        assert!(!local().publishes());
+        let forced = EngineChoice {
+            publish_ports: true,
+            ..local()
+        };
+        assert!(forced.publishes());
+    }
+
     #[test]
-    fn only_an_engine_on_another_machine_is_remote() {
-        assert_eq!(remote_engine(None), None);
-        assert_eq!(remote_engine(Some("unix:///var/run/docker.sock")), None);
-        assert_eq!(remote_engine(Some("tcp://127.0.0.1:2375")), None);
-        assert_eq!(remote_engine(Some("tcp://localhost:2375")), None);
-        assert_eq!(remote_engine(Some("tcp://[::1]:2375")), None);
-        assert_eq!(
-            remote_engine(Some("tcp://10.0.0.5:2376")),
-            Some("tcp://10.0.0.5:2376")
-        );
-        assert_eq!(
-            remote_engine(Some("ssh://me@build-box")),
-            Some("ssh://me@build-box")
-        );
+    fn the_engine_flags_are_accepted_by_every_command_that_uses_the_engine() {
+        for command in [
+            &["run", "s.yaml"][..],
+            &["images", "list"],
+            &["gc"],
+            &["drill", "status"],
+            &["shell", "web"],
+        ] {
+            let mut argv = vec!["rehearse"];
+            argv.extend_from_slice(command);
+            argv.extend([
+                "--docker-host",
+                "tcp://10.0.0.5:2376",
+                "--tls-verify",
+                "--publish-ports",
+            ]);
+            let cli = Cli::try_parse_from(&argv).unwrap();
+            assert_eq!(
+                cli.engine.docker_host.as_deref(),
+                Some("tcp://10.0.0.5:2376")
+            );
+            assert!(
+                cli.engine.tls_verify && cli.engine.publish_ports,
+                "{argv:?}"
+            );
+        }
     }
 }

@@ -8,14 +8,14 @@ use tokio_util::sync::CancellationToken;
 
 use super::check::{check_recipes, load_scenario};
 use super::scenario_files::ScenarioFiles;
-use super::{OutputArg, RunArgs, use_color};
+use super::{EngineChoice, OutputArg, RunArgs, use_color};
 use crate::exit_code;
 use crate::report::terminal::{Detail, LiveView, render_summary};
 use crate::report::{Verdict, write_all};
 use crate::runner::{RunOptions, new_run_id, run as run_scenario};
 use crate::scenario::{Scenario, UnsetEnv};
 
-pub async fn run(args: &RunArgs) -> i32 {
+pub async fn run(args: &RunArgs, engine_choice: &EngineChoice) -> i32 {
     // Every scenario is validated before anything runs, and every error is shown: with
     // `--shard`, every scenario of the list, not only the shard's, so that each CI job
     // fails on any invalid file rather than only the job that would have rehearsed it.
@@ -41,7 +41,7 @@ pub async fn run(args: &RunArgs) -> i32 {
     // layout does not depend on how many scenarios a folder or a shard holds.
     let matrix = scenarios.len() > 1 || expanded.any_folder || args.shard.is_some();
     if !matrix && let [(path, scenario)] = scenarios.as_slice() {
-        return run_one(args, path, scenario).await;
+        return run_one(args, path, scenario, engine_choice).await;
     }
     if args.from.is_some() {
         // A step is named in one scenario; which checkpoint would the others start from?
@@ -75,7 +75,13 @@ pub async fn run(args: &RunArgs) -> i32 {
     if let Some(shard) = args.shard {
         scenarios = shard.select(scenarios);
     }
-    super::matrix::run_matrix(args, scenarios, args.shard.map(|shard| (shard, total))).await
+    super::matrix::run_matrix(
+        args,
+        scenarios,
+        args.shard.map(|shard| (shard, total)),
+        engine_choice,
+    )
+    .await
 }
 
 /// What `load_scenario` cannot see: files the hosts get (their links and sizes need
@@ -99,7 +105,12 @@ fn validate(scenario: &Scenario) -> Result<(), String> {
 }
 
 /// One scenario: live progress, its summary, its report folder, its exit code.
-async fn run_one(args: &RunArgs, path: &Path, scenario: &Scenario) -> i32 {
+async fn run_one(
+    args: &RunArgs,
+    path: &Path,
+    scenario: &Scenario,
+    engine_choice: &EngineChoice,
+) -> i32 {
     let from_step = match args.from.as_deref() {
         Some(from) => match crate::runner::checkpoint::resolve_from(scenario, from) {
             Ok(index) => Some(index),
@@ -110,7 +121,7 @@ async fn run_one(args: &RunArgs, path: &Path, scenario: &Scenario) -> i32 {
         },
         None => None,
     };
-    let engine = match super::connect().await {
+    let engine = match super::connect(engine_choice).await {
         Ok(engine) => engine,
         Err(code) => return code,
     };
@@ -122,12 +133,17 @@ async fn run_one(args: &RunArgs, path: &Path, scenario: &Scenario) -> i32 {
         PathBuf::from("rehearse-report").join(format!("{}-{stamp}", scenario.name))
     });
     // Started before provisioning, stopped (dropped) when the command ends.
-    let apt_cache = match args.build.start_apt_cache().await {
+    let publish = match super::publish_address(&engine, engine_choice).await {
+        Ok(publish) => publish,
+        Err(code) => return code,
+    };
+    let apt_cache = match args.build.start_apt_cache(engine_choice).await {
         Ok(cache) => cache,
         Err(code) => return code,
     };
     let mut options = RunOptions::new(new_run_id(&scenario.name), args.build.settings(Some(path)));
     super::use_apt_cache(&mut options, apt_cache.as_ref());
+    options.publish = publish;
     options.keep = args.keep;
     options.checkpoints = !args.no_checkpoints;
     options.from_step = from_step;

@@ -7,7 +7,7 @@ use crate::drill::DrillState;
 use crate::engine::Terminal;
 use crate::exit_code;
 
-pub async fn shell(args: &ShellArgs) -> i32 {
+pub async fn shell(args: &ShellArgs, engine_choice: &super::EngineChoice) -> i32 {
     let state_path = match args.state.path() {
         Ok(path) => path,
         Err(code) => return code,
@@ -32,7 +32,7 @@ pub async fn shell(args: &ShellArgs) -> i32 {
         );
         return exit_code::INVALID_INPUT;
     };
-    let engine = match super::connect().await {
+    let engine = match super::connect(engine_choice).await {
         Ok(engine) => engine,
         Err(code) => return code,
     };

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::probe::HostAddresses;
+use crate::probe::{HostAddresses, Reach};
 
 /// A drill in progress.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -21,6 +21,9 @@ pub struct DrillState {
     /// The run that built the replica; its resources carry this `rehearse.run` label.
     pub run_id: String,
     pub network: String,
+    /// The engine's machine, when the hosts are probed through published ports.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub publish: Option<IpAddr>,
     pub hosts: Vec<DrillHost>,
     /// When the briefing was shown: the time to repair counts from here.
     pub briefed_at: jiff::Timestamp,
@@ -42,6 +45,9 @@ pub struct DrillHost {
     pub name: String,
     pub container_id: String,
     pub address: IpAddr,
+    /// How the checks reach it (published ports on a remote engine).
+    #[serde(default, skip_serializing_if = "Reach::is_direct")]
+    pub reach: Reach,
 }
 
 /// The first time every check passed.
@@ -129,7 +135,12 @@ impl DrillState {
     pub fn addresses(&self) -> HostAddresses {
         let mut hosts = HostAddresses::default();
         for host in &self.hosts {
-            hosts.insert(&host.name, host.container_id.clone(), host.address);
+            hosts.insert_reach(
+                &host.name,
+                host.container_id.clone(),
+                host.address,
+                host.reach.clone(),
+            );
         }
         hosts
     }
@@ -158,10 +169,12 @@ mod tests {
             scenario_path: "/drills/first-story.yaml".into(),
             run_id: "first-story-abc123".into(),
             network: "rh-first-story-abc123".into(),
+            publish: None,
             hosts: vec![DrillHost {
                 name: "web".into(),
                 container_id: "c0ffee".into(),
                 address: "172.18.0.2".parse().unwrap(),
+                reach: Reach::Direct,
             }],
             briefed_at: "2026-11-26T18:00:00Z".parse().unwrap(),
             attempts: 2,

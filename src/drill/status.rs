@@ -147,6 +147,7 @@ async fn reboot<E: Engine>(
     name: &str,
 ) -> Result<String, String> {
     let network = state.network.clone();
+    let publish = state.publish;
     let Some(host) = state.hosts.iter_mut().find(|h| h.name == name) else {
         return Err(format!("host `{name}` is not part of the replica"));
     };
@@ -158,8 +159,11 @@ async fn reboot<E: Engine>(
         .await
         .map_err(|e| format!("`{name}` did not come back: {e}"))?;
     // The engine may hand out a new address on restart.
-    if let Ok(address) = engine.container_ip(&host.container_id, &network).await {
+    if let Ok((address, reach)) =
+        crate::runner::locate(engine, publish, &host.container_id, &network).await
+    {
         host.address = address;
+        host.reach = reach;
     }
     Ok(match booted {
         crate::runner::BootState::Running => format!("`{name}` rebooted; systemd reports running"),

@@ -9,7 +9,7 @@ use bollard::exec::{StartExecOptions, StartExecResults};
 use bollard::models::{
     ContainerCreateBody, EndpointSettings, ExecConfig, HostConfig, HostConfigCgroupnsModeEnum,
     NetworkConnectRequest, NetworkCreateRequest, NetworkDisconnectRequest, NetworkingConfig,
-    SystemInfoCgroupVersionEnum,
+    PortBinding, PortMap, SystemInfoCgroupVersionEnum,
 };
 use bollard::query_parameters::{
     BuildImageOptionsBuilder, BuilderVersion, CreateContainerOptionsBuilder,
@@ -20,6 +20,7 @@ use bollard::query_parameters::{
 use bytes::Bytes;
 use futures_util::StreamExt;
 
+use super::endpoint::Endpoint;
 use super::{
     ByteStream, CgroupVersion, ContainerSpec, ContainerState, Engine, EngineError, EngineInfo,
     ExecOutput, ImageSummary, LabelledResource, ResourceKind,
@@ -32,29 +33,400 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(60);
 const UPLOAD_TIMEOUT: Duration = Duration::from_secs(600);
 const LONG_CALL_TIMEOUT: Duration = Duration::from_secs(3600);
 
-/// A connection to a Docker engine (local socket or `DOCKER_HOST`).
+/// A connection to a Docker engine: a local socket, or another machine's engine over
+/// TCP (plain or TLS) or ssh.
 #[derive(Debug, Clone)]
 pub struct DockerEngine {
     docker: Docker,
+    endpoint: Endpoint,
 }
 
 impl DockerEngine {
-    /// Connect with Docker's usual defaults and agree on an API version.
-    pub async fn connect() -> Result<Self, EngineError> {
-        let docker = Docker::connect_with_defaults()
-            .map_err(|e| EngineError::Connect {
-                detail: e.to_string(),
-            })?
-            .with_timeout(LONG_CALL_TIMEOUT);
+    /// Connect to the engine at `endpoint` and agree on an API version. The error names
+    /// the address and what to check.
+    pub async fn connect(endpoint: &Endpoint) -> Result<Self, EngineError> {
+        let unreachable = |detail: String| EngineError::Unreachable {
+            url: endpoint.url(),
+            detail: detail.trim().to_string(),
+            check: what_to_check(endpoint),
+        };
+        let docker = match endpoint {
+            Endpoint::Unix { path } => Docker::connect_with_unix(
+                &path.to_string_lossy(),
+                LONG_CALL_TIMEOUT.as_secs(),
+                bollard::API_DEFAULT_VERSION,
+            )
+            .map_err(|e| unreachable(e.to_string()))?,
+            Endpoint::Tcp {
+                host,
+                port,
+                tls: None,
+            } => Docker::connect_with_http(
+                &format!("tcp://{}", host_port(host, *port)),
+                LONG_CALL_TIMEOUT.as_secs(),
+                bollard::API_DEFAULT_VERSION,
+            )
+            .map_err(|e| unreachable(e.to_string()))?,
+            Endpoint::Tcp {
+                host,
+                port,
+                tls: Some(files),
+            } => {
+                for file in [&files.ca, &files.cert, &files.key] {
+                    if !file.is_file() {
+                        return Err(unreachable(format!("no TLS file `{}`", file.display())));
+                    }
+                }
+                // rustls picks its only compiled-in provider (ring, bollard's `ssl`).
+                Docker::connect_with_ssl(
+                    &format!("tcp://{}", host_port(host, *port)),
+                    &files.key,
+                    &files.cert,
+                    &files.ca,
+                    LONG_CALL_TIMEOUT.as_secs(),
+                    bollard::API_DEFAULT_VERSION,
+                )
+                .map_err(|e| unreachable(e.to_string()))?
+            }
+            Endpoint::Ssh { .. } => {
+                let argv = ssh_argv(endpoint, &[]);
+                ssh_preflight(&argv).await.map_err(unreachable)?;
+                ssh_transport(argv).map_err(|e| unreachable(e.to_string()))?
+            }
+        };
+        let docker = docker.with_timeout(LONG_CALL_TIMEOUT);
         let docker = tokio::time::timeout(CALL_TIMEOUT, docker.negotiate_version())
             .await
-            .map_err(|_| EngineError::Connect {
-                detail: "no answer within 60s".into(),
-            })?
-            .map_err(|e| EngineError::Connect {
-                detail: e.to_string(),
-            })?;
-        Ok(DockerEngine { docker })
+            .map_err(|_| unreachable("no answer within 60s".into()))?
+            .map_err(|e| unreachable(innermost(&e)))?;
+        Ok(DockerEngine {
+            docker,
+            endpoint: endpoint.clone(),
+        })
+    }
+
+    /// The engine's address.
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
+    }
+
+    /// The address at which this machine reaches ports the engine publishes: the
+    /// engine's machine as the address names it (resolved; through `ssh -G` for an
+    /// ssh alias), or this machine's loopback for a local socket.
+    pub async fn published_address(&self) -> Result<IpAddr, EngineError> {
+        let (host, port) = match &self.endpoint {
+            Endpoint::Unix { .. } => return Ok(IpAddr::V4(std::net::Ipv4Addr::LOCALHOST)),
+            Endpoint::Tcp { host, port, .. } => (host.clone(), *port),
+            Endpoint::Ssh { port, .. } => (ssh_hostname(&self.endpoint).await, port.unwrap_or(22)),
+        };
+        if let Ok(ip) = host.parse::<IpAddr>() {
+            return Ok(ip);
+        }
+        let found = tokio::net::lookup_host((host.as_str(), port))
+            .await
+            .map_err(|e| EngineError::Other(format!(
+                "cannot resolve `{host}`, the machine of the engine at `{}`: {e}; use its IP address in --docker-host",
+                self.endpoint.url()
+            )))?
+            .map(|a| a.ip())
+            .collect::<Vec<_>>();
+        // IPv4 first: ports are published on the engine's 0.0.0.0.
+        found
+            .iter()
+            .find(|ip| ip.is_ipv4())
+            .or(found.first())
+            .copied()
+            .ok_or_else(|| {
+                EngineError::Other(format!(
+                    "`{host}`, the machine of the engine at `{}`, has no address; use its IP address in --docker-host",
+                    self.endpoint.url()
+                ))
+            })
+    }
+}
+
+/// What to check when the engine at `endpoint` does not answer.
+fn what_to_check(endpoint: &Endpoint) -> String {
+    let url = endpoint.url();
+    match endpoint {
+        Endpoint::Unix { path } => format!(
+            "is dockerd running, and may this user open `{}`? `docker -H {url} info` should answer",
+            path.display()
+        ),
+        Endpoint::Tcp { tls: None, .. } => format!(
+            "does dockerd listen there without TLS (`dockerd -H {url}`; for a TLS engine pass --tls-verify), and does no firewall stand between? `docker -H {url} info` should answer"
+        ),
+        Endpoint::Tcp {
+            host,
+            tls: Some(files),
+            ..
+        } => format!(
+            "does dockerd listen there with `--tlsverify`, do `{}`, `{}` and `{}` belong to it (its certificate must name `{host}`)? `docker --tlsverify -H {url} info` should answer",
+            files.ca.display(),
+            files.cert.display(),
+            files.key.display()
+        ),
+        Endpoint::Ssh { user, host, .. } => {
+            let user = user.as_ref().map(|u| format!("{u}@")).unwrap_or_default();
+            format!(
+                "can `ssh {user}{host}` log in without a prompt (a key or an agent), and may that user run `docker info` there? `docker -H {url} info` should answer"
+            )
+        }
+    }
+}
+
+fn host_port(host: &str, port: u16) -> String {
+    if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    }
+}
+
+/// bollard's own message wraps the useful cause ("Connection refused") in layers.
+fn innermost(error: &dyn std::error::Error) -> String {
+    let mut cause = error;
+    while let Some(inner) = cause.source() {
+        cause = inner;
+    }
+    let text = cause.to_string();
+    text.split(" (os error").next().unwrap_or(&text).to_string()
+}
+
+/// The `ssh` command (program first) that reaches the engine's machine, then runs
+/// `remote` there: never a password prompt (the command has no terminal), a bounded
+/// connect, no pseudo-terminal.
+fn ssh_argv(endpoint: &Endpoint, remote: &[&str]) -> Vec<String> {
+    let Endpoint::Ssh {
+        user,
+        host,
+        port,
+        command,
+    } = endpoint
+    else {
+        return Vec::new();
+    };
+    let mut argv = command.clone();
+    argv.extend(
+        [
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            "ConnectTimeout=30",
+            "-o",
+            "ServerAliveInterval=30",
+            "-T",
+        ]
+        .iter()
+        .map(|s| s.to_string()),
+    );
+    if let Some(user) = user {
+        argv.extend(["-l".to_string(), user.clone()]);
+    }
+    if let Some(port) = port {
+        argv.extend(["-p".to_string(), port.to_string()]);
+    }
+    // `--`: a host name can never be read as an option.
+    argv.extend(["--".to_string(), host.clone()]);
+    argv.extend(remote.iter().map(|s| s.to_string()));
+    argv
+}
+
+/// The remote command of each ssh connection: the docker CLI's own relay between its
+/// standard input and output and the engine's socket there.
+const DIAL_STDIO: [&str; 3] = ["docker", "system", "dial-stdio"];
+
+/// One ssh login before anything else, so that a refused key or a missing `docker`
+/// says so in ssh's words instead of as a closed connection.
+async fn ssh_preflight(argv: &[String]) -> Result<(), String> {
+    let mut command = tokio::process::Command::new(&argv[0]);
+    command
+        .args(&argv[1..])
+        .args(["docker", "version", "--format", "{{.Server.Version}}"])
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true);
+    let output = match tokio::time::timeout(CALL_TIMEOUT, command.output()).await {
+        Err(_) => return Err("ssh gave no answer within 60s".into()),
+        Ok(Err(e)) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(format!("`{}` is not installed on this machine", argv[0]));
+        }
+        Ok(Err(e)) => return Err(format!("cannot run `{}`: {e}", argv[0])),
+        Ok(Ok(output)) => output,
+    };
+    if output.status.success() {
+        return Ok(());
+    }
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let last = stderr
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("no message");
+    Err(format!(
+        "`ssh … docker version` exited with {}: {}",
+        output.status.code().unwrap_or(-1),
+        last.trim()
+    ))
+}
+
+/// The name ssh really connects to (`HostName` of an alias in `~/.ssh/config`), else
+/// the name as given.
+async fn ssh_hostname(endpoint: &Endpoint) -> String {
+    let Endpoint::Ssh { host, command, .. } = endpoint else {
+        return String::new();
+    };
+    let output = tokio::process::Command::new(&command[0])
+        .args(&command[1..])
+        .args(["-G", "--", host])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .await;
+    output
+        .ok()
+        .filter(|o| o.status.success())
+        .and_then(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .find_map(|l| l.strip_prefix("hostname ").map(str::to_string))
+        })
+        .unwrap_or_else(|| host.clone())
+}
+
+/// A client whose every connection is a fresh `ssh HOST docker system dial-stdio`
+/// (pooled and kept alive like any HTTP connection, so not one login per call).
+fn ssh_transport(argv: Vec<String>) -> Result<Docker, bollard::errors::Error> {
+    let mut argv = argv;
+    argv.extend(DIAL_STDIO.iter().map(|s| s.to_string()));
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build(ssh_dial::SshDial::new(argv));
+    let client = std::sync::Arc::new(client);
+    Docker::connect_with_custom_transport(
+        move |request: bollard::BollardRequest| {
+            let client = std::sync::Arc::clone(&client);
+            async move {
+                client
+                    .request(request)
+                    .await
+                    .map_err(bollard::errors::Error::from)
+            }
+        },
+        // Requests need an authority; the connector ignores it.
+        Some("http://docker.ssh"),
+        LONG_CALL_TIMEOUT.as_secs(),
+        bollard::API_DEFAULT_VERSION,
+    )
+}
+
+/// The ssh connector: each connection is an `ssh` process whose standard input and
+/// output carry the HTTP exchange.
+mod ssh_dial {
+    use std::future::Future;
+    use std::io;
+    use std::pin::Pin;
+    use std::sync::Arc;
+    use std::task::{Context, Poll, ready};
+
+    use hyper_util::rt::TokioIo;
+    use tokio::process::{Child, ChildStdin, ChildStdout};
+
+    #[derive(Debug, Clone)]
+    pub(super) struct SshDial {
+        argv: Arc<Vec<String>>,
+    }
+
+    impl SshDial {
+        pub(super) fn new(argv: Vec<String>) -> Self {
+            SshDial {
+                argv: Arc::new(argv),
+            }
+        }
+    }
+
+    #[derive(Debug)]
+    pub(super) struct SshStream {
+        stdout: TokioIo<ChildStdout>,
+        /// `None` once the request side is shut down.
+        stdin: Option<TokioIo<ChildStdin>>,
+        /// Killed when the connection is dropped.
+        _child: Child,
+    }
+
+    impl tower_service::Service<hyper::Uri> for SshDial {
+        type Response = SshStream;
+        type Error = io::Error;
+        type Future = Pin<Box<dyn Future<Output = io::Result<SshStream>> + Send>>;
+
+        fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+
+        fn call(&mut self, _: hyper::Uri) -> Self::Future {
+            let argv = Arc::clone(&self.argv);
+            Box::pin(async move {
+                let mut child = tokio::process::Command::new(&argv[0])
+                    .args(argv[1..].iter())
+                    .stdin(std::process::Stdio::piped())
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::null())
+                    .kill_on_drop(true)
+                    .spawn()?;
+                let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
+                    return Err(io::Error::other("ssh started without pipes"));
+                };
+                Ok(SshStream {
+                    stdout: TokioIo::new(stdout),
+                    stdin: Some(TokioIo::new(stdin)),
+                    _child: child,
+                })
+            })
+        }
+    }
+
+    impl SshStream {
+        fn stdin(self: Pin<&mut Self>) -> io::Result<Pin<&mut TokioIo<ChildStdin>>> {
+            self.get_mut()
+                .stdin
+                .as_mut()
+                .map(Pin::new)
+                .ok_or_else(|| io::ErrorKind::BrokenPipe.into())
+        }
+    }
+
+    impl hyper::rt::Read for SshStream {
+        fn poll_read(
+            self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            buf: hyper::rt::ReadBufCursor<'_>,
+        ) -> Poll<io::Result<()>> {
+            hyper::rt::Read::poll_read(Pin::new(&mut self.get_mut().stdout), cx, buf)
+        }
+    }
+
+    impl hyper::rt::Write for SshStream {
+        fn poll_write(
+            self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            buf: &[u8],
+        ) -> Poll<io::Result<usize>> {
+            hyper::rt::Write::poll_write(self.stdin()?, cx, buf)
+        }
+
+        fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+            hyper::rt::Write::poll_flush(self.stdin()?, cx)
+        }
+
+        fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+            ready!(hyper::rt::Write::poll_shutdown(self.as_mut().stdin()?, cx))?;
+            // Closing ssh's input ends the request side, as a TCP half-close would.
+            drop(self.get_mut().stdin.take());
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    impl hyper_util::client::legacy::connect::Connection for SshStream {
+        fn connected(&self) -> hyper_util::client::legacy::connect::Connected {
+            hyper_util::client::legacy::connect::Connected::new()
+        }
     }
 }
 
@@ -380,6 +752,8 @@ impl Engine for DockerEngine {
             pids_limit: spec.pids,
             ..Default::default()
         };
+        let (exposed_ports, port_bindings) = port_bindings(&spec.publish);
+        host_config.port_bindings = port_bindings;
         let mut env: Vec<String> = spec.env.iter().map(|(k, v)| format!("{k}={v}")).collect();
         let mut stop_signal = None;
         if spec.systemd {
@@ -409,6 +783,7 @@ impl Engine for DockerEngine {
             env: Some(env),
             labels: Some(spec.labels.clone().into_iter().collect()),
             stop_signal,
+            exposed_ports,
             host_config: Some(host_config),
             networking_config: Some(NetworkingConfig {
                 endpoints_config: Some(HashMap::from([(
@@ -556,6 +931,22 @@ impl Engine for DockerEngine {
                 container: id.to_string(),
                 network: network.to_string(),
             })
+    }
+
+    async fn published_ports(&self, id: &str) -> Result<BTreeMap<u16, u16>, EngineError> {
+        let inspect = within(
+            "inspect container",
+            id,
+            CALL_TIMEOUT,
+            self.docker.inspect_container(id, None),
+        )
+        .await?;
+        Ok(published_from(
+            &inspect
+                .network_settings
+                .and_then(|s| s.ports)
+                .unwrap_or_default(),
+        ))
     }
 
     async fn container_state(&self, id: &str) -> Result<ContainerState, EngineError> {
@@ -840,6 +1231,53 @@ impl Engine for DockerEngine {
     }
 }
 
+/// The exposed ports and port bindings that publish each TCP port of `ports` on an
+/// ephemeral port of every IPv4 address of the engine's machine (`docker run -p
+/// 0.0.0.0::PORT`). Nothing when `ports` is empty.
+fn port_bindings(ports: &[u16]) -> (Option<Vec<String>>, Option<PortMap>) {
+    if ports.is_empty() {
+        return (None, None);
+    }
+    let keys: Vec<String> = ports.iter().map(|p| format!("{p}/tcp")).collect();
+    let bindings = keys
+        .iter()
+        .map(|key| {
+            (
+                key.clone(),
+                Some(vec![PortBinding {
+                    host_ip: Some("0.0.0.0".into()),
+                    // Empty: the engine picks a free port.
+                    host_port: Some(String::new()),
+                }]),
+            )
+        })
+        .collect();
+    (Some(keys), Some(bindings))
+}
+
+/// Container TCP port → the port the engine published it on (IPv4 first), from a
+/// container's inspected `NetworkSettings.Ports`.
+fn published_from(ports: &PortMap) -> BTreeMap<u16, u16> {
+    let mut published = BTreeMap::new();
+    for (key, bindings) in ports {
+        let Some(port) = key.strip_suffix("/tcp").and_then(|p| p.parse::<u16>().ok()) else {
+            continue;
+        };
+        let bindings = bindings.as_deref().unwrap_or_default();
+        let ipv4_first = bindings
+            .iter()
+            .filter(|b| b.host_ip.as_deref().is_none_or(|ip| !ip.contains(':')))
+            .chain(bindings.iter());
+        if let Some(host_port) = ipv4_first
+            .filter_map(|b| b.host_port.as_deref()?.parse::<u16>().ok())
+            .find(|p| *p > 0)
+        {
+            published.insert(port, host_port);
+        }
+    }
+    published
+}
+
 /// The engine colours a build's stderr with ANSI escapes; reports want plain text.
 fn strip_ansi(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -1042,6 +1480,57 @@ impl DockerEngine {
 #[cfg(test)]
 mod tests {
     use super::split_reference;
+    use std::collections::{BTreeMap, HashMap};
+
+    use bollard::models::PortBinding;
+
+    #[test]
+    fn publishes_each_probed_port_on_an_ephemeral_port_of_every_ipv4_address() {
+        assert_eq!(super::port_bindings(&[]), (None, None));
+        let (exposed, bindings) = super::port_bindings(&[80, 3306]);
+        assert_eq!(exposed, Some(vec!["80/tcp".into(), "3306/tcp".into()]));
+        let any = Some(vec![PortBinding {
+            host_ip: Some("0.0.0.0".into()),
+            host_port: Some(String::new()),
+        }]);
+        assert_eq!(
+            bindings,
+            Some(HashMap::from([
+                ("80/tcp".to_string(), any.clone()),
+                ("3306/tcp".to_string(), any),
+            ]))
+        );
+    }
+
+    #[test]
+    fn reads_the_ports_the_engine_published() {
+        let binding = |ip: &str, port: &str| PortBinding {
+            host_ip: Some(ip.into()),
+            host_port: Some(port.into()),
+        };
+        let ports = HashMap::from([
+            (
+                "80/tcp".to_string(),
+                Some(vec![binding("::", "49154"), binding("0.0.0.0", "49153")]),
+            ),
+            // Exposed by the image, not published.
+            ("443/tcp".to_string(), None),
+            (
+                "53/udp".to_string(),
+                Some(vec![binding("0.0.0.0", "49155")]),
+            ),
+        ]);
+        assert_eq!(super::published_from(&ports), BTreeMap::from([(80, 49153)]));
+    }
+
+    #[test]
+    fn ssh_never_prompts_and_takes_the_host_after_the_options() {
+        let endpoint = crate::engine::Endpoint::parse("ssh://me@build-box:2222", None).unwrap();
+        assert_eq!(
+            super::ssh_argv(&endpoint, &super::DIAL_STDIO).join(" "),
+            "ssh -o BatchMode=yes -o ConnectTimeout=30 -o ServerAliveInterval=30 -T -l me -p 2222 -- build-box docker system dial-stdio"
+        );
+    }
 
     #[test]
     fn a_subnet_s_gateway_is_its_first_address() {

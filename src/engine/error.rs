@@ -10,6 +10,13 @@ pub enum EngineError {
          `docker info` should answer"
     )]
     Connect { detail: String },
+    /// The engine named by `--docker-host` / `DOCKER_HOST` did not answer at connection.
+    #[error("cannot reach the Docker engine at `{url}` ({detail}); {check}")]
+    Unreachable {
+        url: String,
+        detail: String,
+        check: String,
+    },
     #[error("engine call `{operation}` on `{object}` failed: {source}")]
     Call {
         operation: &'static str,
@@ -41,7 +48,7 @@ impl EngineError {
     /// `info`.
     pub fn is_connection(&self) -> bool {
         match self {
-            EngineError::Connect { .. } => true,
+            EngineError::Connect { .. } | EngineError::Unreachable { .. } => true,
             EngineError::Timeout { operation, .. } => matches!(*operation, "info" | "version"),
             EngineError::Call { source, .. } => lost_connection(source),
             _ => false,

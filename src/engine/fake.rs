@@ -28,6 +28,10 @@ pub struct FakeEngine {
     /// Images whose reference starts with one of these do not exist until built.
     pub absent_images: Mutex<Vec<String>>,
     built: Mutex<Vec<String>>,
+    /// Ports each container asked to publish.
+    published: Mutex<BTreeMap<String, Vec<u16>>>,
+    /// When set, every published port is published on this one (a listener of the test).
+    pub publish_on: Mutex<Option<u16>>,
     exec_handler: ExecHandler,
 }
 
@@ -59,6 +63,8 @@ impl FakeEngine {
             slow: std::sync::atomic::AtomicBool::new(false),
             absent_images: Mutex::new(Vec::new()),
             built: Mutex::new(Vec::new()),
+            published: Mutex::new(BTreeMap::new()),
+            publish_on: Mutex::new(None),
             exec_handler: Box::new(handler),
         }
     }
@@ -199,6 +205,14 @@ impl Engine for FakeEngine {
 
     async fn run_container(&self, spec: &ContainerSpec) -> Result<String, EngineError> {
         self.record(format!("run {} from {}", spec.name, spec.image));
+        if !spec.publish.is_empty() {
+            let ports: Vec<String> = spec.publish.iter().map(u16::to_string).collect();
+            self.record(format!("publish {} {}", spec.name, ports.join(",")));
+            self.published
+                .lock()
+                .unwrap()
+                .insert(spec.name.clone(), spec.publish.clone());
+        }
         for file in &spec.files {
             self.record(format!(
                 "put {} {}:{} mode {:o}",
@@ -258,6 +272,23 @@ impl Engine for FakeEngine {
 
     async fn container_ip(&self, _id: &str, _network: &str) -> Result<IpAddr, EngineError> {
         Ok(IpAddr::V4(Ipv4Addr::LOCALHOST))
+    }
+
+    /// Port `p` is published on `30000 + p`, or on [`FakeEngine::publish_on`].
+    async fn published_ports(&self, id: &str) -> Result<BTreeMap<u16, u16>, EngineError> {
+        let on = *self.publish_on.lock().unwrap();
+        Ok(self
+            .published
+            .lock()
+            .unwrap()
+            .get(id)
+            .map(|ports| {
+                ports
+                    .iter()
+                    .map(|p| (*p, on.unwrap_or(p.saturating_add(30000))))
+                    .collect()
+            })
+            .unwrap_or_default())
     }
 
     async fn container_state(&self, _id: &str) -> Result<ContainerState, EngineError> {

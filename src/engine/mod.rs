@@ -5,6 +5,7 @@
 //! builder speak these types, so they can be driven by a fake engine in unit tests.
 
 mod docker;
+mod endpoint;
 mod error;
 #[cfg(test)]
 pub mod fake;
@@ -17,6 +18,7 @@ use bytes::Bytes;
 use futures_util::stream::BoxStream;
 
 pub use docker::{DockerEngine, Terminal};
+pub use endpoint::{Endpoint, EndpointError, EndpointSettings, TlsFiles};
 pub use error::EngineError;
 
 /// Label carried by every container, network and volume a run creates; its value is the run id.
@@ -79,6 +81,9 @@ pub struct ContainerSpec {
     /// Local files put into the container after it is created, before it starts, so
     /// that its services see them from their first start.
     pub files: Vec<FileCopy>,
+    /// TCP ports published on ephemeral ports of the engine's machine, where the
+    /// prober reaches them when it cannot reach the container's own address.
+    pub publish: Vec<u16>,
 }
 
 /// One local file copied into a container.
@@ -197,6 +202,10 @@ pub trait Engine {
     ) -> Result<(), EngineError>;
     /// The container's address on a network.
     async fn container_ip(&self, id: &str, network: &str) -> Result<IpAddr, EngineError>;
+    /// The ports of [`ContainerSpec::publish`] and where the engine published them:
+    /// container port → port on the engine's machine. They may change when the
+    /// container restarts.
+    async fn published_ports(&self, id: &str) -> Result<BTreeMap<u16, u16>, EngineError>;
     /// Whether the container is running, and if not why (exit code, OOM).
     async fn container_state(&self, id: &str) -> Result<ContainerState, EngineError>;
     /// Run a command in a container and collect its output. On timeout the error says

@@ -7,7 +7,7 @@ mod analysis;
 mod writes;
 
 use std::collections::BTreeMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};
 use std::time::{Duration, Instant};
@@ -133,6 +133,12 @@ impl RunningMonitor {
             .saturating_sub(self.tally.answered.load(Ordering::Relaxed))
     }
 
+    /// The port its requests go to on a host (the prober may reach it elsewhere: see
+    /// [`crate::probe::HostAddresses::target`]).
+    pub fn port(&self) -> u16 {
+        self.targets.http.port
+    }
+
     /// Whether the monitor's own host is `host`.
     pub fn aims_at(&self, host: &str) -> bool {
         self.targets.primary_host == host
@@ -140,7 +146,7 @@ impl RunningMonitor {
 
     /// The host clients move to in a DNS switch; from now on [`RunningMonitor::set_share`]
     /// says how many of them resolve the site to it. Only one switch per monitor.
-    pub fn switch_to(&self, host: &str, address: IpAddr) -> Result<(), String> {
+    pub fn switch_to(&self, host: &str, address: SocketAddr) -> Result<(), String> {
         let target = Target::new(&self.name, host, &self.targets.http, address)?;
         self.targets.alternate.set(Arc::new(target)).map_err(|_| {
             format!(
@@ -164,7 +170,7 @@ impl RunningMonitor {
 
     /// The monitor's own host is back at `address` (rebuilt): requests go there again.
     /// No-op for another host.
-    pub fn host_back(&self, host: &str, address: IpAddr) -> Result<(), String> {
+    pub fn host_back(&self, host: &str, address: SocketAddr) -> Result<(), String> {
         if self.targets.primary_host != host {
             return Ok(());
         }
@@ -193,8 +199,8 @@ impl Drop for RunningMonitor {
     }
 }
 
-/// Start a monitor against its host, at `address`.
-pub fn start(monitor: &Monitor, address: IpAddr) -> Result<RunningMonitor, String> {
+/// Start a monitor against its host, whose port the prober reaches at `address`.
+pub fn start(monitor: &Monitor, address: SocketAddr) -> Result<RunningMonitor, String> {
     let http = &monitor.http;
     let primary = Target::new(&monitor.name, &http.host, http, address)?;
     let targets = Arc::new(Targets {
@@ -304,9 +310,8 @@ impl Target {
         monitor: &str,
         host: &str,
         http: &crate::scenario::HttpProbe,
-        address: IpAddr,
+        target: SocketAddr,
     ) -> Result<Target, String> {
-        let target = SocketAddr::new(address, http.port);
         // One connection per request, like independent visitors: a reused keep-alive
         // connection that the server closes as the next request goes out (a graceful
         // reload does that) would count a failure no real visitor sees, since browsers
@@ -518,7 +523,7 @@ mod tests {
             timeout: Duration::from_secs(1),
             expect: HttpExpect::default(),
         };
-        let old = Target::new("m", "old", &http, "10.0.0.2".parse().unwrap()).unwrap();
+        let old = Target::new("m", "old", &http, "10.0.0.2:80".parse().unwrap()).unwrap();
         Targets {
             http,
             primary_host: "old".into(),
@@ -540,7 +545,7 @@ mod tests {
         targets.share_permille.store(1000, Ordering::Relaxed);
         // Before the switch target is known, everyone resolves to the old host.
         assert!(moved(&targets).is_empty());
-        let new = Target::new("m", "new", &targets.http, "10.0.0.3".parse().unwrap()).unwrap();
+        let new = Target::new("m", "new", &targets.http, "10.0.0.3:80".parse().unwrap()).unwrap();
         assert_eq!(new.url, "http://www.example.test:80/");
         targets.alternate.set(Arc::new(new)).unwrap();
         let mut before: Vec<u32> = Vec::new();
@@ -570,7 +575,7 @@ mod tests {
         monitor.host_lost("old");
         assert!(monitor.targets.pick(0).1.is_none());
         monitor
-            .host_back("old", "10.0.0.9".parse().unwrap())
+            .host_back("old", "10.0.0.9:80".parse().unwrap())
             .unwrap();
         let target = monitor.targets.pick(0).1.unwrap();
         assert_eq!(target.host, "old");

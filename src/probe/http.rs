@@ -3,16 +3,14 @@
 //! With a virtual-host name the request goes to `http://<vhost>:<port><path>` and the
 //! name resolves to the chosen host's address, the way an `/etc/hosts` override would.
 
-use std::net::SocketAddr;
-
-use super::{Attempt, Evidence, ReachableHost, excerpt};
+use super::{Attempt, Evidence, ProbeTarget, excerpt};
 use crate::scenario::{HttpExpect, HttpMethod, HttpProbe};
 
 /// Bodies longer than this are cut before matching; probes check pages, not downloads.
 const MAX_BODY: usize = 1 << 20;
 
-pub async fn attempt(probe: &HttpProbe, host: &ReachableHost) -> Attempt {
-    let address = SocketAddr::new(host.address, probe.port);
+pub async fn attempt(probe: &HttpProbe, target: ProbeTarget) -> Attempt {
+    let address = target.address;
     let mut builder = reqwest::Client::builder()
         .no_proxy()
         .redirect(reqwest::redirect::Policy::none())
@@ -57,7 +55,9 @@ pub async fn attempt(probe: &HttpProbe, host: &ReachableHost) -> Attempt {
         Ok(body) => body,
         Err(e) => return failed(format!("{url} answered {status} but the body failed: {e}")),
     };
-    judge(&url, &probe.expect, status, &headers, &body)
+    let mut attempt = judge(&url, &probe.expect, status, &headers, &body);
+    attempt.evidence.summary.push_str(&target.note());
+    attempt
 }
 
 fn failed(summary: String) -> Attempt {

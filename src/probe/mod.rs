@@ -11,7 +11,7 @@ pub use exec::judge as judge_exec;
 pub use http::judge as judge_http;
 
 use std::collections::BTreeMap;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use schemars::JsonSchema;
@@ -20,7 +20,11 @@ use serde::{Deserialize, Serialize};
 use crate::engine::Engine;
 use crate::scenario::{Probe, ProbeKind};
 
-/// Where the hosts of a run can be reached.
+/// Where the hosts of a run are reached: the run's address book.
+///
+/// Each host has its address on the run's network (where the other hosts reach it) and,
+/// for the prober in this process, a [`Reach`]: that same address (a local engine), or
+/// the ports the engine published on its machine (a remote engine, `--publish-ports`).
 #[derive(Debug, Clone, Default)]
 pub struct HostAddresses {
     hosts: BTreeMap<String, ReachableHost>,
@@ -29,16 +33,107 @@ pub struct HostAddresses {
 #[derive(Debug, Clone)]
 pub struct ReachableHost {
     pub container_id: String,
+    /// The host's address on the run's network.
     pub address: IpAddr,
+    /// How this process reaches the host's ports.
+    pub reach: Reach,
+}
+
+/// How the prober reaches a host's ports.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reach {
+    /// At the container's own address (this machine runs the engine).
+    #[default]
+    Direct,
+    /// Only through the ports published on the engine's machine: container port →
+    /// the address there.
+    Published(BTreeMap<u16, SocketAddr>),
+}
+
+impl Reach {
+    /// The ports the engine published (container port → its port there), reached at
+    /// `engine`, the engine's machine.
+    pub fn published(engine: IpAddr, ports: &BTreeMap<u16, u16>) -> Reach {
+        Reach::Published(
+            ports
+                .iter()
+                .map(|(port, published)| (*port, SocketAddr::new(engine, *published)))
+                .collect(),
+        )
+    }
+
+    pub fn is_direct(&self) -> bool {
+        matches!(self, Reach::Direct)
+    }
+}
+
+/// Where the prober sends what is meant for one port of a host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProbeTarget {
+    pub address: SocketAddr,
+    /// The container's port, published at `address` on the engine's machine.
+    pub published: Option<u16>,
+}
+
+impl ProbeTarget {
+    /// For evidence: where a published port was reached (empty when direct).
+    pub fn note(&self) -> String {
+        match self.published {
+            Some(port) => format!(" (port {port} published at {})", self.address),
+            None => String::new(),
+        }
+    }
+}
+
+impl ReachableHost {
+    /// Where the prober reaches `port` of this host (named `host`).
+    pub fn target(&self, host: &str, port: u16) -> Result<ProbeTarget, String> {
+        match &self.reach {
+            Reach::Direct => Ok(ProbeTarget {
+                address: SocketAddr::new(self.address, port),
+                published: None,
+            }),
+            Reach::Published(ports) => match ports.get(&port) {
+                Some(address) => Ok(ProbeTarget {
+                    address: *address,
+                    published: Some(port),
+                }),
+                None => {
+                    let list: Vec<String> = ports.keys().map(u16::to_string).collect();
+                    Err(format!(
+                        "port {port} of host `{host}` is not published on the engine's machine (published: {}); only the ports the scenario's probes and monitors name are",
+                        if list.is_empty() {
+                            "none".to_string()
+                        } else {
+                            list.join(", ")
+                        }
+                    ))
+                }
+            },
+        }
+    }
 }
 
 impl HostAddresses {
+    /// A host reached at its own address.
     pub fn insert(&mut self, host: &str, container_id: String, address: IpAddr) {
+        self.insert_reach(host, container_id, address, Reach::Direct);
+    }
+
+    pub fn insert_reach(
+        &mut self,
+        host: &str,
+        container_id: String,
+        address: IpAddr,
+        reach: Reach,
+    ) {
         self.hosts.insert(
             host.to_string(),
             ReachableHost {
                 container_id,
                 address,
+                reach,
             },
         );
     }
@@ -50,6 +145,14 @@ impl HostAddresses {
 
     pub fn get(&self, host: &str) -> Option<&ReachableHost> {
         self.hosts.get(host)
+    }
+
+    /// Where the prober reaches `port` of `host`.
+    pub fn target(&self, host: &str, port: u16) -> Result<ProbeTarget, String> {
+        self.hosts
+            .get(host)
+            .ok_or_else(|| format!("host `{host}` is not running"))?
+            .target(host, port)
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&String, &ReachableHost)> {
@@ -129,9 +232,21 @@ pub async fn attempt<E: Engine>(probe: &Probe, engine: &E, hosts: &HostAddresses
     let Some(host) = hosts.get(probe.kind.host()) else {
         return Attempt::unreachable_host(probe.kind.host());
     };
+    let unpublished = |why: String| {
+        Attempt::fail(Evidence {
+            summary: why,
+            ..Evidence::default()
+        })
+    };
     match &probe.kind {
-        ProbeKind::Http(p) => http::attempt(p, host).await,
-        ProbeKind::Tcp(p) => tcp::attempt(p, host).await,
+        ProbeKind::Http(p) => match host.target(&p.host, p.port) {
+            Ok(target) => http::attempt(p, target).await,
+            Err(why) => unpublished(why),
+        },
+        ProbeKind::Tcp(p) => match host.target(&p.host, p.port) {
+            Ok(target) => tcp::attempt(p, target).await,
+            Err(why) => unpublished(why),
+        },
         ProbeKind::Exec(p) => exec::attempt(p, engine, host).await,
     }
 }
@@ -170,5 +285,50 @@ pub async fn check<E: Engine>(
         // Attempts are scheduled at a fixed interval, not interval-after-the-last-one.
         let next = scheduled + probe.retry.interval;
         tokio::time::sleep_until(next.into()).await;
+    }
+}
+
+#[cfg(test)]
+mod address_book_tests {
+    use super::*;
+
+    #[test]
+    fn a_local_engine_s_hosts_are_probed_at_their_own_address() {
+        let mut book = HostAddresses::default();
+        book.insert("web", "c1".into(), "172.18.0.2".parse().unwrap());
+        assert_eq!(
+            book.target("web", 8080),
+            Ok(ProbeTarget {
+                address: "172.18.0.2:8080".parse().unwrap(),
+                published: None
+            })
+        );
+        assert_eq!(book.target("web", 8080).unwrap().note(), "");
+        assert_eq!(
+            book.target("db", 3306),
+            Err("host `db` is not running".into())
+        );
+    }
+
+    #[test]
+    fn a_remote_engine_s_hosts_are_probed_at_their_published_ports() {
+        let mut book = HostAddresses::default();
+        let reach = Reach::published(
+            "10.0.0.5".parse().unwrap(),
+            &BTreeMap::from([(80, 49153), (443, 49154)]),
+        );
+        book.insert_reach("web", "c1".into(), "172.18.0.2".parse().unwrap(), reach);
+        let target = book.target("web", 80).unwrap();
+        assert_eq!(target.address, "10.0.0.5:49153".parse().unwrap());
+        assert_eq!(target.note(), " (port 80 published at 10.0.0.5:49153)");
+        // The other hosts still reach it at its address on the run's network.
+        assert_eq!(
+            book.get("web").unwrap().address,
+            "172.18.0.2".parse::<IpAddr>().unwrap()
+        );
+        assert_eq!(
+            book.target("web", 8080),
+            Err("port 8080 of host `web` is not published on the engine's machine (published: 80, 443); only the ports the scenario's probes and monitors name are".into())
+        );
     }
 }

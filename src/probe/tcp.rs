@@ -1,15 +1,14 @@
 //! `tcp` probe: a TCP connect to the host's port.
 
-use std::net::SocketAddr;
-
 use tokio::net::TcpStream;
 
-use super::{Attempt, Evidence, ReachableHost};
+use super::{Attempt, Evidence, ProbeTarget};
 use crate::scenario::TcpProbe;
 
-pub async fn attempt(probe: &TcpProbe, host: &ReachableHost) -> Attempt {
-    let address = SocketAddr::new(host.address, probe.port);
-    match tokio::time::timeout(probe.timeout, TcpStream::connect(address)).await {
+pub async fn attempt(probe: &TcpProbe, target: ProbeTarget) -> Attempt {
+    let address = target.address;
+    let note = target.note();
+    let mut attempt = match tokio::time::timeout(probe.timeout, TcpStream::connect(address)).await {
         Ok(Ok(_)) => Attempt::pass(Evidence {
             summary: format!("connected to {address}"),
             ..Evidence::default()
@@ -25,5 +24,7 @@ pub async fn attempt(probe: &TcpProbe, host: &ReachableHost) -> Attempt {
             ),
             ..Evidence::default()
         }),
-    }
+    };
+    attempt.evidence.summary.push_str(&note);
+    attempt
 }

@@ -25,7 +25,7 @@ pub use systemd::{BootState, wait_booted};
 use crate::engine::{Engine, EngineError, KEEP_LABEL, OWNER_LABEL, RUN_LABEL};
 use crate::finding::Finding;
 use crate::images::{BuildSettings, ImageError};
-use crate::probe::{CheckOutcome, HostAddresses};
+use crate::probe::{CheckOutcome, HostAddresses, Reach};
 use crate::redact::Redactor;
 use crate::report::{
     Environment, NOT_COVERED, ProbeReport, Report, SCHEMA_VERSION, StepReport, StepStatus,
@@ -57,6 +57,10 @@ pub struct RunOptions {
     /// Count the drill's data (`drill: data:`) before the step it names, as the
     /// baseline a trainee's repair is compared with.
     pub drill_baseline: bool,
+    /// Publish the ports the scenario's probes and monitors use on the engine's
+    /// machine, and probe them there, at this address (a remote engine,
+    /// `--publish-ports`); `None`: probe the containers' own addresses.
+    pub publish: Option<std::net::IpAddr>,
 }
 
 impl RunOptions {
@@ -72,6 +76,7 @@ impl RunOptions {
             from_step: None,
             apt_cache: None,
             drill_baseline: false,
+            publish: None,
         }
     }
 }
@@ -545,6 +550,38 @@ async fn execute<E: Engine>(
     }
     log_watch::evaluate(r.engine, state, sink).await;
     Ok(())
+}
+
+/// Where a host is: its address on `network`, and how the prober reaches it — through
+/// the ports the engine published, reached at `publish` (the engine's machine), when
+/// the run publishes them. Asked again after a restart or a reconnection: the engine
+/// may hand out other addresses and ports.
+pub(crate) async fn locate<E: Engine>(
+    engine: &E,
+    publish: Option<std::net::IpAddr>,
+    id: &str,
+    network: &str,
+) -> Result<(std::net::IpAddr, Reach), EngineError> {
+    let address = engine.container_ip(id, network).await?;
+    let reach = match publish {
+        Some(machine) => Reach::published(machine, &engine.published_ports(id).await?),
+        None => Reach::Direct,
+    };
+    Ok((address, reach))
+}
+
+/// For progress lines: the published ports a host is probed through.
+pub(crate) fn reach_note(reach: &Reach) -> String {
+    match reach {
+        Reach::Direct => String::new(),
+        Reach::Published(ports) => {
+            let list: Vec<String> = ports
+                .iter()
+                .map(|(port, address)| format!("{port} at {address}"))
+                .collect();
+            format!(", probed through published ports {}", list.join(", "))
+        }
+    }
 }
 
 /// The drill's data, counted on the baseline's host: one number the command prints.

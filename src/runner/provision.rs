@@ -13,7 +13,7 @@ use crate::engine::{ContainerSpec, Engine, FileCopy};
 use crate::finding::Finding;
 use crate::images::{BuiltImage, ensure_image};
 use crate::report::{ImageReport, StepReport, StepStatus};
-use crate::scenario::{Host, Init, Severity};
+use crate::scenario::{Host, Init, ProbeKind, Scenario, Severity, StepKind};
 
 /// Limits every host gets unless the scenario sets its own: a runaway upgrade or a fork
 /// bomb in a replica must not take the machine running it down.
@@ -232,6 +232,7 @@ struct HostUp {
 #[derive(Debug)]
 struct Booted {
     address: std::net::IpAddr,
+    reach: crate::probe::Reach,
     /// Failed units, when systemd came up degraded.
     degraded: Option<String>,
 }
@@ -283,6 +284,11 @@ async fn bring_up<E: Engine>(
         ),
         pids: Some(host.pids.unwrap_or(DEFAULT_PIDS)),
         files,
+        publish: if options.publish.is_some() {
+            probed_ports(r.scenario, &host.name)
+        } else {
+            Vec::new()
+        },
     };
     let id = engine.run_container(&spec).await?;
     lock(r.created)
@@ -302,19 +308,58 @@ async fn bring_up<E: Engine>(
         }
     }
     super::apt_proxy::configure_host(r, &id, network).await?;
-    let address = engine.container_ip(&id, network).await?;
+    let (address, reach) = super::locate(engine, options.publish, &id, network).await?;
     emit(
         sink,
         &RunEvent::HostReady {
             host: host.name.clone(),
-            address: address.to_string(),
+            address: format!("{address}{}", super::reach_note(&reach)),
             boot: started.elapsed(),
         },
     );
     Ok(HostUp {
         id,
-        booted: Ok(Booted { address, degraded }),
+        booted: Ok(Booted {
+            address,
+            reach,
+            degraded,
+        }),
     })
+}
+
+/// The TCP ports of `host` that the prober uses (probes, monitors, and the monitors a
+/// DNS switch moves to it): what is published when the prober cannot reach the host's
+/// own address.
+pub(crate) fn probed_ports(scenario: &Scenario, host: &str) -> Vec<u16> {
+    let mut ports = std::collections::BTreeSet::new();
+    for probe in &scenario.probes {
+        match &probe.kind {
+            ProbeKind::Http(p) if p.host == host => {
+                ports.insert(p.port);
+            }
+            ProbeKind::Tcp(p) if p.host == host => {
+                ports.insert(p.port);
+            }
+            _ => {}
+        }
+    }
+    for monitor in &scenario.monitors {
+        if monitor.http.host == host {
+            ports.insert(monitor.http.port);
+        }
+    }
+    for step in &scenario.steps {
+        if let StepKind::DnsSwitch(switch) = &step.kind
+            && switch.to == host
+        {
+            for monitor in &scenario.monitors {
+                if switch.monitors.is_empty() || switch.monitors.contains(&monitor.name) {
+                    ports.insert(monitor.http.port);
+                }
+            }
+        }
+    }
+    ports.into_iter().collect()
 }
 
 /// The names a host answers to on the run's network: its own, then its `aliases`.
@@ -335,7 +380,9 @@ fn record_host(
     if let Some(failed_units) = &booted.degraded {
         record_degraded(state, sink, &host.name, failed_units, "at first boot");
     }
-    state.hosts.insert(&host.name, up.id, booted.address);
+    state
+        .hosts
+        .insert_reach(&host.name, up.id, booted.address, booted.reach);
     Ok(())
 }
 
@@ -362,4 +409,37 @@ pub(super) fn record_degraded(
     };
     sink.event(&RunEvent::Finding(finding.clone()));
     state.findings.push(finding);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::probed_ports;
+
+    #[test]
+    fn publishes_the_ports_probes_monitors_and_dns_switches_use() {
+        let scenario = crate::scenario::parse(
+            std::path::Path::new("p.yaml"),
+            r#"
+name: p
+hosts:
+  old: {image: site}
+  new: {image: site}
+  db: {image: site}
+probes:
+  site: {http: {host: old, port: 8080, path: /}}
+  mysql: {tcp: {host: db, port: 3306}}
+  files: {exec: {host: db, command: "true"}}
+monitors:
+  visitors: {http: {host: old, port: 80, path: /}, rate: 10}
+steps:
+  - monitor: {start: visitors}
+  - dns-switch: {to: new, over: 1s}
+  - monitor: {stop: visitors}
+"#,
+        )
+        .expect("valid");
+        assert_eq!(probed_ports(&scenario, "old"), [80, 8080]);
+        assert_eq!(probed_ports(&scenario, "new"), [80]);
+        assert_eq!(probed_ports(&scenario, "db"), [3306]);
+    }
 }

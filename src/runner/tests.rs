@@ -883,3 +883,66 @@ async fn a_host_that_does_not_boot_fails_provision_with_its_reason_and_leaves_no
 }
 
 mod faults;
+
+#[tokio::test]
+async fn a_remote_engine_s_hosts_publish_the_probed_ports_and_are_probed_there() {
+    // The "published" port is a listener of this test on this machine's loopback.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let engine = FakeEngine::healthy();
+    *engine.publish_on.lock().unwrap() = Some(port);
+    let images = images_dir();
+    let mut options = options(&images);
+    options.publish = Some("127.0.0.1".parse().unwrap());
+    let text = r#"
+name: unit
+hosts:
+  web: {image: site}
+  db: {image: site}
+probes:
+  db-up:
+    tcp: {host: db, port: 5432}
+    retry: {interval: 10ms, deadline: 1s}
+steps:
+  - name: before
+    probe: db-up
+  - reboot: db
+  - name: after
+    probe: db-up
+"#;
+    let mut events = Vec::new();
+    let report = run(&engine, &scenario(text), &options, &mut |e: &RunEvent| {
+        events.push(e.clone())
+    })
+    .await
+    .unwrap();
+    assert_eq!(report.verdict, Verdict::Go, "{report:#?}");
+    let calls = short_calls(&engine);
+    // Only the host that is probed publishes, and only the probed port.
+    assert!(
+        calls.contains(&"publish net-db 5432".to_string()),
+        "{calls:?}"
+    );
+    assert!(
+        !calls.iter().any(|c| c.starts_with("publish web")),
+        "{calls:?}"
+    );
+    let evidence = &report.steps[1].checks[0].evidence.summary;
+    assert_eq!(
+        evidence,
+        &format!("connected to 127.0.0.1:{port} (port 5432 published at 127.0.0.1:{port})")
+    );
+    let ready: Vec<String> = events
+        .iter()
+        .filter_map(|e| match e {
+            RunEvent::HostReady { host, address, .. } if host == "db" => Some(address.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        ready,
+        [format!(
+            "127.0.0.1, probed through published ports 5432 at 127.0.0.1:{port}"
+        )]
+    );
+}

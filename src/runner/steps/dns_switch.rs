@@ -18,9 +18,9 @@ pub(super) async fn run<E: Engine>(
     step: &DnsSwitchStep,
     cx: &mut StepContext<'_, E>,
 ) -> StepResult {
-    let Some(address) = cx.state.hosts.get(&step.to).map(|h| h.address) else {
+    if cx.state.hosts.get(&step.to).is_none() {
         return StepResult::failed(format!("host `{}` is not running", step.to));
-    };
+    }
     let names: Vec<String> = if step.monitors.is_empty() {
         cx.state
             .running_monitors
@@ -49,7 +49,12 @@ pub(super) async fn run<E: Engine>(
     }
     for &index in &selected {
         let monitor = &cx.state.running_monitors[index];
-        if let Err(e) = monitor.switch_to(&step.to, address) {
+        let switched = cx
+            .state
+            .hosts
+            .target(&step.to, monitor.port())
+            .and_then(|target| monitor.switch_to(&step.to, target.address));
+        if let Err(e) = switched {
             return StepResult::failed(e);
         }
     }

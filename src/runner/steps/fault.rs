@@ -700,12 +700,15 @@ async fn undo<E: Engine>(
             .await
             .map_err(|e| Failure::new(format!("cannot connect {host} again: {e}")))?;
         // The engine may hand out another address: probes must aim at the new one.
-        let address = cx
-            .engine
-            .container_ip(&container, &network)
-            .await
-            .map_err(|e| Failure::new(format!("{host} has no address after reconnecting: {e}")))?;
-        cx.state.hosts.insert(host, container.clone(), address);
+        let (address, reach) =
+            crate::runner::locate(cx.engine, cx.options.publish, &container, &network)
+                .await
+                .map_err(|e| {
+                    Failure::new(format!("{host} has no address after reconnecting: {e}"))
+                })?;
+        cx.state
+            .hosts
+            .insert_reach(host, container.clone(), address, reach);
         return Ok(format!(
             "{host} connected again to `{network}` as {} (address {address})",
             aliases.join(", ")

@@ -78,12 +78,11 @@ fn start<E: Engine>(cx: &mut StepContext<'_, E>, name: &str) -> Result<(), Strin
         .scenario
         .monitor(name)
         .ok_or_else(|| format!("monitor `{name}` is not defined"))?;
-    let host = cx
+    let target = cx
         .state
         .hosts
-        .get(&monitor.http.host)
-        .ok_or_else(|| format!("host `{}` is not running", monitor.http.host))?;
-    let running = crate::monitor::start(monitor, host.address)?;
+        .target(&monitor.http.host, monitor.http.port)?;
+    let running = crate::monitor::start(monitor, target.address)?;
     cx.state.running_monitors.push(running);
     Ok(())
 }

@@ -69,11 +69,12 @@ pub(super) async fn reboot_host<E: Engine>(
     }
     // The engine may hand out a new address on restart.
     let network = crate::runner::network_name(cx.options);
-    let address = cx
-        .engine
-        .container_ip(container, &network)
-        .await
-        .map_err(|e| format!("host `{host}` has no address {when}: {e}"))?;
-    cx.state.hosts.insert(host, container.to_string(), address);
+    let (address, reach) =
+        crate::runner::locate(cx.engine, cx.options.publish, container, &network)
+            .await
+            .map_err(|e| format!("host `{host}` has no address {when}: {e}"))?;
+    cx.state
+        .hosts
+        .insert_reach(host, container.to_string(), address, reach);
     Ok(summary)
 }

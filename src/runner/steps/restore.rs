@@ -304,9 +304,17 @@ async fn restore_host<E: Engine>(
         },
         None => None,
     };
-    if let Some(address) = cx.state.hosts.get(host_name).map(|h| h.address) {
+    if cx.state.hosts.get(host_name).is_some() {
         for monitor in &cx.state.running_monitors {
-            if let Err(why) = monitor.host_back(host_name, address) {
+            if !monitor.aims_at(host_name) {
+                continue;
+            }
+            let back = cx
+                .state
+                .hosts
+                .target(host_name, monitor.port())
+                .and_then(|target| monitor.host_back(host_name, target.address));
+            if let Err(why) = back {
                 problems.push(why);
             }
         }
