@@ -48,7 +48,13 @@ pub(crate) const RETRY_KEYS: &[&str] = &["interval", "deadline"];
 pub(crate) const HTTP_KEYS: &[&str] = &[
     "host", "url", "port", "path", "vhost", "method", "timeout", "expect",
 ];
-pub(crate) const HTTP_EXPECT_KEYS: &[&str] = &["status", "body_contains", "body_regex", "headers"];
+pub(crate) const HTTP_EXPECT_KEYS: &[&str] = &[
+    "status",
+    "status_below",
+    "body_contains",
+    "body_regex",
+    "headers",
+];
 pub(crate) const TCP_KEYS: &[&str] = &["host", "port", "timeout"];
 pub(crate) const EXEC_PROBE_KEYS: &[&str] = &["host", "command", "timeout", "expect"];
 pub(crate) const EXEC_EXPECT_KEYS: &[&str] = &["exit_code", "stdout_contains", "stderr_contains"];
@@ -1489,12 +1495,25 @@ fn decode_http_expect(d: &Decoder, node: &Spanned<Node>, probe: &str) -> HttpExp
     let status = m
         .opt_int_in("status", 100..=599)
         .and_then(|code| u16::try_from(code).ok());
+    let status_below = m
+        .opt_int_in("status_below", 101..=600)
+        .and_then(|code| u16::try_from(code).ok());
+    if let (Some(_), Some(_)) = (status, status_below)
+        && let Some(node) = m.opt("status_below")
+    {
+        d.error_with_help(
+            Mark::of(node),
+            format!("`status` and `status_below` both given in `expect` of {probe}"),
+            "keep one: `status` wants exactly that code, `status_below` any code below it",
+        );
+    }
     let headers = m
         .opt("headers")
         .map(|node| decode_headers(d, node, probe))
         .unwrap_or_default();
     HttpExpect {
         status: status.unwrap_or(200),
+        status_below,
         body_contains: m.string_or_list("body_contains"),
         body_regex: m.opt_str_where("body_regex", check_regex),
         headers,
