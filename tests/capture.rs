@@ -175,6 +175,14 @@ fn capture_changes_nothing_and_the_import_rebuilds_the_host() {
         "{capture_err}"
     );
 
+    // What the imported host must match, read now: a kept replica is only ours until
+    // some `rehearse gc` (another test's, on a shared engine) removes it.
+    const STAT: &str =
+        "stat -c '%a %U:%G %N' /etc/apache2/apache2.conf /etc/apache2/sites-enabled/*";
+    let original_packages = lines(&sh(&host, PACKAGES));
+    let original_enabled = sh(&host, ENABLED);
+    let original_stat = sh(&host, STAT);
+
     // (b) Round trip: import the bundle, build it, start it, compare.
     let dir = tempfile::tempdir().unwrap();
     let bundle = dir.path().join("web.rehearse-bundle.tar.gz");
@@ -269,6 +277,10 @@ fn capture_changes_nothing_and_the_import_rebuilds_the_host() {
     let report = report(&report_dir);
     let imported_run = report["run_id"].as_str().unwrap().to_string();
     cleanup.run_ids.push(imported_run.clone());
+    let imported = container_of(&imported_run);
+    let imported_packages = lines(&sh(&imported, PACKAGES));
+    let imported_enabled = sh(&imported, ENABLED);
+    let imported_stat = sh(&imported, STAT);
     assert_eq!(
         run.status.code(),
         Some(0),
@@ -292,9 +304,6 @@ fn capture_changes_nothing_and_the_import_rebuilds_the_host() {
 
     // Same packages (name, architecture, version) and the same enabled units, except
     // versions the import said the mirror no longer has.
-    let imported = container_of(&imported_run);
-    let original_packages = lines(&sh(&host, PACKAGES));
-    let imported_packages = lines(&sh(&imported, PACKAGES));
     let differences: Vec<String> = original_packages
         .symmetric_difference(&imported_packages)
         .filter(|entry| {

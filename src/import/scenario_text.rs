@@ -33,9 +33,21 @@ fn is_loopback(address: &str) -> bool {
     address.starts_with("127.") || address == "::1"
 }
 
+/// The probes of an imported scenario, the host's aliases, and the listening ports
+/// left unprobed.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ProbePlan {
+    pub probes: Vec<PlannedProbe>,
+    pub aliases: Vec<String>,
+    /// `port (address)` of sockets no process of the host was seen owning: a
+    /// container engine's DNS (`127.0.0.11`), or a capture without root.
+    pub unprobed_ports: Vec<String>,
+}
+
 /// Probes for what the host serves: every plain-HTTP virtual host, every listening
-/// port, every running service. Vhost names also become the host's aliases.
-pub fn planned_probes(bundle: &Bundle, host: &str) -> (Vec<PlannedProbe>, Vec<String>) {
+/// port of a process, every running service. Vhost names also become the host's aliases.
+pub fn planned_probes(bundle: &Bundle, host: &str) -> ProbePlan {
+    let mut unprobed_ports = Vec::new();
     let mut probes = Vec::new();
     let mut aliases = BTreeSet::new();
     let mut seen = BTreeSet::new();
@@ -77,6 +89,11 @@ pub fn planned_probes(bundle: &Bundle, host: &str) -> (Vec<PlannedProbe>, Vec<St
     }
     let mut ports = BTreeSet::new();
     for port in &bundle.ports {
+        if port.process.is_none() {
+            // Nothing on the host serves it that the replica would run.
+            unprobed_ports.push(format!("{} ({})", port.port, port.address));
+            continue;
+        }
         // One probe per port: reachable from outside if any address is.
         if !ports.insert(port.port) {
             continue;
@@ -84,16 +101,12 @@ pub fn planned_probes(bundle: &Bundle, host: &str) -> (Vec<PlannedProbe>, Vec<St
         let outside = bundle
             .ports
             .iter()
-            .any(|p| p.port == port.port && !is_loopback(&p.address));
+            .any(|p| p.port == port.port && p.process.is_some() && !is_loopback(&p.address));
         let body = if outside {
             format!("    tcp: {{host: {host}, port: {}}}\n", port.port)
         } else {
-            // Loopback only: connect from inside the host.
-            let address = if port.address == "::1" {
-                "::1"
-            } else {
-                "127.0.0.1"
-            };
+            // Loopback only: connect from inside the host, to the address it listens on.
+            let address = &port.address;
             format!(
                 "    exec:\n      host: {host}\n      command: {}\n",
                 quoted(&format!(
@@ -116,13 +129,21 @@ pub fn planned_probes(bundle: &Bundle, host: &str) -> (Vec<PlannedProbe>, Vec<St
             ),
         });
     }
-    (probes, aliases.into_iter().collect())
+    ProbePlan {
+        probes,
+        aliases: aliases.into_iter().collect(),
+        unprobed_ports,
+    }
 }
 
 /// The scenario text.
 pub fn scenario_text(bundle: &Bundle, plan: &ImportPlan) -> String {
     let host = &plan.name;
-    let (probes, aliases) = planned_probes(bundle, host);
+    let ProbePlan {
+        probes,
+        aliases,
+        unprobed_ports,
+    } = planned_probes(bundle, host);
     let mut out = String::new();
     let mut header = vec![
         format!(
@@ -138,6 +159,12 @@ pub fn scenario_text(bundle: &Bundle, plan: &ImportPlan) -> String {
             plan.name
         ),
     ];
+    if !unprobed_ports.is_empty() {
+        header.push(format!(
+            "Listening ports no process of the host was seen owning, not probed: {}.",
+            unprobed_ports.join(", ")
+        ));
+    }
     if plan.suite == "buster" || plan.suite == "stretch" || plan.suite == "jessie" {
         header.push(format!(
             "`{}` is on archive.debian.org only: run with --mirror http://archive.debian.org/debian --security-mirror http://archive.debian.org/debian-security",
