@@ -217,6 +217,10 @@ fn capture_changes_nothing_and_the_import_rebuilds_the_host() {
         std::fs::read_to_string(images_dir.join(&recipe).join("recipe.yaml")).unwrap();
     let scenario_path = scenarios_dir.join(format!("{recipe}.yaml"));
     let scenario_text = std::fs::read_to_string(&scenario_path).unwrap();
+    // For the record (`--nocapture`): what the import says it cannot reproduce.
+    for line in recipe_text.lines().take_while(|l| l.starts_with('#')) {
+        eprintln!("{line}");
+    }
     // The database's contents were not captured, and the recipe says so.
     assert!(
         recipe_text.contains("# - database data: mariadb"),
@@ -322,4 +326,110 @@ fn capture_changes_nothing_and_the_import_rebuilds_the_host() {
     drop(cleanup);
     assert_eq!(leftovers(&source_run), Vec::<String>::new());
     assert_eq!(leftovers(&imported_run), Vec::<String>::new());
+}
+
+/// Without Docker: the CLI captures a host tree (`--root`, hidden, reads files only),
+/// refuses to overwrite the bundle, and imports it (`--no-mirror-check`) into a recipe
+/// and a scenario that `rehearse check` accepts.
+#[test]
+fn the_cli_captures_a_host_tree_and_imports_it_into_a_valid_scenario() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    let write = |path: &str, text: &str| {
+        let path = root.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    };
+    write(
+        "etc/os-release",
+        "ID=debian\nVERSION_ID=\"11\"\nVERSION_CODENAME=bullseye\nPRETTY_NAME=\"Debian GNU/Linux 11 (bullseye)\"\n",
+    );
+    write("etc/hostname", "Shop01\n");
+    write(
+        "var/lib/dpkg/status",
+        "Package: dpkg\nStatus: install ok installed\nArchitecture: amd64\nVersion: 1.20.13\n\n\
+         Package: nginx\nStatus: install ok installed\nArchitecture: amd64\nVersion: 1.18.0-6.1+deb11u3\n",
+    );
+    write(
+        "etc/nginx/sites-enabled/shop",
+        "server {\n  listen 80;\n  server_name shop.example.test;\n  root /srv/shop;\n}\n",
+    );
+    write(
+        "etc/nginx/conf.d/app.conf",
+        "# app\nfastcgi_param DB_PASSWORD s3cret;\n",
+    );
+    write("etc/nginx/ssl/shop.key", "-----BEGIN PRIVATE KEY-----\n");
+    let bundle = dir.path().join("shop.tar.gz");
+    let args = [
+        "capture",
+        "--root",
+        root.to_str().unwrap(),
+        "-o",
+        bundle.to_str().unwrap(),
+    ];
+    let captured = rehearse(&args);
+    assert!(captured.status.success(), "{}", text(&captured.stderr));
+    assert!(
+        text(&captured.stdout).starts_with(&format!(
+            "captured {}: 2 packages (2 manual), 0 enabled units, 0 running services, 0 listening ports, 6 files (1 skipped), 1 redaction",
+            bundle.display()
+        )),
+        "{}",
+        text(&captured.stdout)
+    );
+    let again = rehearse(&args);
+    assert_eq!(again.status.code(), Some(2));
+    assert_eq!(
+        text(&again.stderr),
+        format!(
+            "error: `{}` already exists; pass --force to replace it, or choose another name with -o\n",
+            bundle.display()
+        )
+    );
+
+    let images = dir.path().join("images");
+    let scenarios = dir.path().join("scenarios");
+    let import = rehearse(&[
+        "import",
+        bundle.to_str().unwrap(),
+        "--images-dir",
+        images.to_str().unwrap(),
+        "--scenarios-dir",
+        scenarios.to_str().unwrap(),
+        "--no-mirror-check",
+    ]);
+    assert!(import.status.success(), "{}", text(&import.stderr));
+    let scenario = scenarios.join("shop01.yaml");
+    let scenario_text = std::fs::read_to_string(&scenario).unwrap();
+    assert!(
+        scenario_text.contains("      to: bookworm\n"),
+        "{scenario_text}"
+    );
+    assert!(
+        scenario_text.contains("      vhost: \"shop.example.test\"\n"),
+        "{scenario_text}"
+    );
+    let recipe = std::fs::read_to_string(images.join("shop01/recipe.yaml")).unwrap();
+    assert!(
+        recipe.contains(
+            "# - file not captured: /etc/nginx/ssl/shop.key (never copied: private key (*.key))"
+        ),
+        "{recipe}"
+    );
+    assert!(
+        recipe.contains("packages:\n  - \"dpkg\"\n  - \"nginx\"\n"),
+        "{recipe}"
+    );
+    let check = rehearse(&[
+        "check",
+        scenario.to_str().unwrap(),
+        "--images-dir",
+        images.to_str().unwrap(),
+    ]);
+    assert!(
+        check.status.success(),
+        "{}\n{}",
+        text(&check.stdout),
+        text(&check.stderr)
+    );
 }

@@ -37,10 +37,22 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
 
-/// `key = value`, `key: value`, `KEY=value`, `key value`, `$key = 'value';`.
+/// `key = value`, `key: value`, `KEY=value`, `key value`, `$key = 'value';`,
+/// `env[KEY] = value` (PHP-FPM pools).
 static ASSIGNMENT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"^(\s*(?:export\s+)?)(\$?[A-Za-z][A-Za-z0-9_.\-]*)(\s*[=:]\s*|\s+)(\S.*?)\s*$"#)
-        .expect("the pattern compiles")
+    Regex::new(
+        r#"^(\s*(?:export\s+)?)(\$?[A-Za-z][A-Za-z0-9_.\-\[\]]*)(\s*[=:]\s*|\s+)(\S.*?)\s*$"#,
+    )
+    .expect("the pattern compiles")
+});
+
+/// Directives that pass a named value on: the name is the key
+/// (`SetEnv DB_PASSWORD x`, `fastcgi_param DB_PASSWORD x;`).
+static DIRECTIVE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r#"(?i)^(\s*(?:SetEnv|fastcgi_param|uwsgi_param|scgi_param|Define|env)\s+)([A-Za-z_][A-Za-z0-9_.\-]*)(\s+)(\S.*?)\s*$"#,
+    )
+    .expect("the pattern compiles")
 });
 
 /// Last words of a key that name a secret (`db_password`, `requirepass`, `API_TOKEN`).
@@ -60,6 +72,11 @@ const SECRET_WORDS: &[&str] = &[
 /// Whether a key names a secret: its last word (split at `_`, `-`, `.`) is a secret
 /// word, or it ends in `key` after `secret`, `api` or `private` (`SECRET_KEY`).
 pub fn is_secret_key(key: &str) -> bool {
+    // `env[DB_PASSWORD]` names `DB_PASSWORD`.
+    let key = match key.rsplit_once('[') {
+        Some((_, inner)) => inner.trim_end_matches(']'),
+        None => key,
+    };
     let key = key.trim_start_matches('$').to_ascii_lowercase();
     let words: Vec<&str> = key
         .split(['_', '-', '.'])
@@ -83,7 +100,10 @@ pub fn redact_line(line: &str) -> Option<(String, String)> {
     if trimmed.starts_with(['#', ';']) || trimmed.starts_with("//") {
         return None;
     }
-    let caps = ASSIGNMENT.captures(line)?;
+    let caps = DIRECTIVE
+        .captures(line)
+        .filter(|caps| is_secret_key(&caps[2]))
+        .or_else(|| ASSIGNMENT.captures(line))?;
     let key = caps.get(2)?.as_str();
     if !is_secret_key(key) {
         return None;
@@ -95,6 +115,8 @@ pub fn redact_line(line: &str) -> Option<(String, String)> {
             Some(end) => format!("{quote}{REDACTED}{}", &value[1 + end..]),
             None => REDACTED.to_string(),
         },
+        // nginx and PHP statements end with `;`: keep it, or the file no longer parses.
+        _ if value.ends_with(';') => format!("{REDACTED};"),
         _ => REDACTED.to_string(),
     };
     Some((format!("{prefix}{replaced}"), key.to_string()))
@@ -145,6 +167,10 @@ SECRET_KEY: 'k'
 password_encryption = scram-sha-256
 host = db.example.test
 passwd\t\tp
+SetEnv DB_PASSWORD hunter2
+fastcgi_param APP_SECRET s3cret;
+env[DB_PASSWORD] = pw
+SetEnv APP_ENV production
 ";
         let (redacted, found) = redact_text(text);
         assert_eq!(
@@ -162,6 +188,10 @@ SECRET_KEY: '<redacted>'
 password_encryption = scram-sha-256
 host = db.example.test
 passwd\t\t<redacted>
+SetEnv DB_PASSWORD <redacted>
+fastcgi_param APP_SECRET <redacted>;
+env[DB_PASSWORD] = <redacted>
+SetEnv APP_ENV production
 "
         );
         let keys: Vec<(usize, &str)> = found.iter().map(|(l, k)| (*l, k.as_str())).collect();
@@ -175,6 +205,9 @@ passwd\t\t<redacted>
                 (8, "$db_password"),
                 (9, "SECRET_KEY"),
                 (12, "passwd"),
+                (13, "DB_PASSWORD"),
+                (14, "APP_SECRET"),
+                (15, "env[DB_PASSWORD]"),
             ]
         );
     }

@@ -51,18 +51,18 @@ pub fn run(args: &CaptureArgs) -> i32 {
                 eprintln!("note: {note}");
             }
             println!(
-                "captured {}: {} packages ({} manual), {} enabled units, {} running services, {} listening ports, {} files ({} skipped), {} redactions{}, {}",
+                "captured {}: {} ({} manual), {}, {}, {}, {} ({} skipped), {}{}, {}",
                 summary.path.display(),
-                summary.packages,
+                plural(summary.packages, "package"),
                 summary.manual_packages,
-                summary.enabled_units,
-                summary.running_services,
-                summary.ports,
-                summary.files,
+                plural(summary.enabled_units, "enabled unit"),
+                plural(summary.running_services, "running service"),
+                plural(summary.ports, "listening port"),
+                plural(summary.files, "file"),
                 summary.skipped,
-                summary.redactions,
+                plural(summary.redactions, "redaction"),
                 if summary.dumps > 0 {
-                    format!(", {} database dumps", summary.dumps)
+                    format!(", {}", plural(summary.dumps, "database dump"))
                 } else {
                     String::new()
                 },
@@ -78,6 +78,14 @@ pub fn run(args: &CaptureArgs) -> i32 {
                 _ => exit_code::ENVIRONMENT,
             }
         }
+    }
+}
+
+fn plural(count: usize, word: &str) -> String {
+    if count == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{count} {word}s")
     }
 }
 
