@@ -263,7 +263,10 @@ pub fn capture(
     let bundle = Bundle {
         format: BUNDLE_FORMAT,
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
-        captured_at: jiff::Timestamp::now().to_string(),
+        captured_at: jiff::Timestamp::now()
+            .round(jiff::Unit::Second)
+            .unwrap_or_else(|_| jiff::Timestamp::now())
+            .to_string(),
         host,
         apt_sources,
         units: Units {

@@ -2211,6 +2211,33 @@ mod tests {
     const DRILL_BASE: &str = "name: t\nhosts:\n  web: {image: static-site}\n  old: {image: static-site}\nprobes:\n  site: {http: {host: web, path: /}}\nsteps:\n  - name: break it\n    exec: {host: web, command: x}\n";
 
     #[test]
+    fn status_below_is_decoded_and_not_beside_status() {
+        let probe = |expect: &str| {
+            format!(
+                "{HEADER}probes:\n  site:\n    http: {{host: web, expect: {expect}}}\nsteps:\n  - probe: [site]\n"
+            )
+        };
+        let scenario = parse(Path::new("t.yaml"), &probe("{status_below: 500}")).unwrap();
+        let ProbeKind::Http(http) = &scenario.probes[0].kind else {
+            panic!("{:?}", scenario.probes[0]);
+        };
+        assert_eq!(http.expect.status_below, Some(500));
+        assert_eq!(
+            summary(&probe("{status: 200, status_below: 500}")),
+            [(
+                7,
+                59,
+                3,
+                "`status` and `status_below` both given in `expect` of probe `site`".to_string(),
+                Some(
+                    "keep one: `status` wants exactly that code, `status_below` any code below it"
+                        .to_string()
+                )
+            )]
+        );
+    }
+
+    #[test]
     fn a_drill_section_is_decoded_with_its_defaults() {
         let source = format!(
             "{DRILL_BASE}drill:\n  briefing: the site is down\n  checks: site\n  reboot: web\n  data: {{host: web, from: old, count: 'echo 3', max_loss: 2}}\n"
