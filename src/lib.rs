@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 pub mod apt_cache;
+pub mod capture;
 pub mod cli;
 pub mod debian;
 pub mod drill;
@@ -16,6 +17,7 @@ pub mod exit_code;
 pub mod finding;
 pub mod gc;
 pub mod images;
+pub mod import;
 pub mod local_files;
 pub mod monitor;
 pub mod owner;

@@ -1,10 +1,12 @@
 //! The command line: flags parsed by clap, then handed to one function per subcommand.
 //! Each returns the process exit code (see [`crate::exit_code`]).
 
+mod capture;
 mod check;
 mod drill;
 mod gc;
 mod images;
+mod import;
 mod matrix;
 mod report;
 mod run;
@@ -110,6 +112,74 @@ pub enum Command {
     /// Open a shell in a host of the running drill, or run one command there
     /// (`rehearse shell web -- systemctl status apache2`). Exits with the command's code.
     Shell(ShellArgs),
+    /// On the production host: collect packages, units, ports, web servers, databases
+    /// and selected /etc trees into one bundle, read-only (writes only the bundle).
+    #[command(after_help = CAPTURE_AFTER_HELP)]
+    Capture(CaptureArgs),
+    /// Turn a capture bundle into an image recipe and a scenario reproducing the host.
+    Import(ImportArgs),
+}
+
+const CAPTURE_AFTER_HELP: &str = "\
+Nothing is written but the bundle (through FILE.partial beside it), no state is changed,
+nothing is started; without --db-* flags no database is touched. Private keys, password
+files and debian.cnf are never copied; secret values are redacted (listed in bundle.json).
+Exit codes: 0 captured, 2 invalid input (the output exists), 3 the host could not be read.";
+
+#[derive(Debug, Args)]
+pub struct CaptureArgs {
+    /// The bundle to write [default: ./<hostname>.rehearse-bundle.tar.gz].
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Replace the bundle if it exists.
+    #[arg(long)]
+    pub force: bool,
+    /// An /etc tree to capture (repeat it); replaces the default /etc/apache2 /etc/nginx
+    /// /etc/php /etc/mysql /etc/postgresql /etc/cron.d /etc/systemd/system.
+    #[arg(long, value_name = "DIR")]
+    pub etc: Vec<PathBuf>,
+    /// Copy secret values as they are instead of `<redacted>` (keys and password files
+    /// are still never copied).
+    #[arg(long)]
+    pub no_redact: bool,
+    /// Largest file copied, in bytes; bigger ones are listed as skipped.
+    #[arg(long, value_name = "BYTES", default_value_t = crate::capture::DEFAULT_MAX_FILE_SIZE)]
+    pub max_file_size: u64,
+    /// Dump the databases' schemas (mysqldump --no-data, pg_dumpall --schema-only).
+    #[arg(long)]
+    pub db_schema: bool,
+    /// Dump the schemas and the first N rows of every table.
+    #[arg(long, value_name = "N")]
+    pub db_sample: Option<u64>,
+    /// Dump the databases whole.
+    #[arg(long)]
+    pub db_dump: bool,
+    /// Read the host from this root folder instead of `/` (a mounted disk image): only
+    /// files are read, no command is run.
+    #[arg(long, value_name = "DIR", hide = true)]
+    pub root: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The bundle written by `rehearse capture`.
+    pub bundle: PathBuf,
+    /// Name of the recipe, scenario and host [default: the captured hostname].
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Where the scenario goes [default: ./scenarios]; the recipe goes to --images-dir
+    /// [default: ./images].
+    #[arg(long, value_name = "DIR")]
+    pub scenarios_dir: Option<PathBuf>,
+    /// Replace an earlier import of the same name.
+    #[arg(long)]
+    pub force: bool,
+    /// Do not ask the mirror (through a container of the base image) which captured
+    /// versions it still has: no version is pinned.
+    #[arg(long)]
+    pub no_mirror_check: bool,
+    #[command(flatten)]
+    pub build: BuildArgs,
 }
 
 const DRILL_AFTER_HELP: &str = "\
@@ -517,6 +587,7 @@ impl GcArgs {
 pub fn main(cli: Cli) -> i32 {
     match cli.command {
         Command::Check(args) => check::check(&args),
+        Command::Capture(args) => capture::run(&args),
         Command::Report(args) => report::report(&args),
         Command::Diff(args) => report::diff(&args),
         Command::Schema(args) => {
@@ -553,7 +624,9 @@ pub fn main(cli: Cli) -> i32 {
                     Command::Gc(args) => gc::gc(&args, &engine).await,
                     Command::Drill(args) => drill::drill(&args, &engine).await,
                     Command::Shell(args) => shell::shell(&args, &engine).await,
+                    Command::Import(args) => import::run(&args, &engine).await,
                     Command::Check(_)
+                    | Command::Capture(_)
                     | Command::Schema(_)
                     | Command::Report(_)
                     | Command::Diff(_) => unreachable!("handled above"),

@@ -4,7 +4,10 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use super::recipe::Recipe;
-use super::{BuildSettings, ImageError, ImageEvent, base, content_hash, context_tar, recipe_path};
+use super::{
+    BuildSettings, ContextEntry, ImageError, ImageEvent, base, content_hash, context_tar,
+    recipe_path,
+};
 use crate::engine::{Engine, IMAGE_LABEL, RECIPE_LABEL};
 
 /// Bump when the generated Dockerfile changes meaning, so old caches are not reused.
@@ -71,15 +74,23 @@ pub async fn ensure_image<E: Engine>(
     // (an engine that got the image by `docker load` need not have the base).
     let (base, _) = base::base_reference(settings, &recipe.suite);
     let recipe_dir = settings.images_dir.join(name);
-    let files = read_files(&recipe_dir, &recipe)?;
+    let mut files = read_files(&recipe_dir, &recipe)?;
+    if let Some(overlay) = &recipe.overlay {
+        files.extend(super::overlay::read_overlay(&recipe_dir, overlay)?);
+    }
     // The hash covers the generated build instructions (so a change in how recipes are
     // turned into images invalidates the cache) and the contents of every copied file.
     let body = dockerfile_body(&recipe, &base, name);
     let hash = {
         let mut parts: Vec<&[u8]> = vec![HOST_FORMAT.as_bytes(), body.as_bytes()];
-        for (path, data, _) in &files {
-            parts.push(path.as_bytes());
-            parts.push(data);
+        for entry in &files {
+            parts.push(entry.path.as_bytes());
+            parts.push(&entry.data);
+            // Modes and link targets are what an overlay reproduces; plain recipe
+            // files keep their old hash (their mode is in the build instructions).
+            if let Some(extra) = &entry.hashed_meta {
+                parts.push(extra.as_bytes());
+            }
         }
         content_hash(parts)
     };
@@ -144,10 +155,7 @@ pub async fn ensure_image<E: Engine>(
 }
 
 /// The recipe's files as build-context entries `files/<index>`, in recipe order.
-fn read_files(
-    recipe_dir: &Path,
-    recipe: &Recipe,
-) -> Result<Vec<(String, Vec<u8>, u32)>, ImageError> {
+fn read_files(recipe_dir: &Path, recipe: &Recipe) -> Result<Vec<ContextEntry>, ImageError> {
     recipe
         .files
         .iter()
@@ -163,7 +171,11 @@ fn read_files(
             let path: PathBuf =
                 crate::local_files::resolve(recipe_dir, &file.src, false, origin)?.path;
             let data = read(&path)?;
-            Ok((format!("files/{index}"), data, file.mode.unwrap_or(0o644)))
+            Ok(ContextEntry::file(
+                format!("files/{index}"),
+                data,
+                file.mode.unwrap_or(0o644),
+            ))
         })
         .collect()
 }
@@ -187,13 +199,39 @@ fn dockerfile_body(recipe: &Recipe, base: &str, name: &str) -> String {
         "RUN printf '#!/bin/sh\\nexit 101\\n' > /usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d\n",
     );
     if !recipe.packages.is_empty() {
+        // A pinned version may be older than what the base already has (a host not
+        // updated since): apt must be allowed to go back to it. Unpinned recipes keep
+        // their instructions, and so their hash.
+        let downgrades = if recipe.packages.iter().any(|p| p.contains('=')) {
+            "--allow-downgrades "
+        } else {
+            ""
+        };
         let script = format!(
-            "apt-get update && apt-get install -y {} && apt-get clean && rm -rf /var/lib/apt/lists/*",
+            "apt-get update && apt-get install -y {downgrades}{} && apt-get clean && rm -rf /var/lib/apt/lists/*",
             recipe.packages.join(" ")
         );
         out.push_str(&format!(
             "RUN [\"/bin/sh\", \"-ec\", {}]\n",
             quoted(&script)
+        ));
+    }
+    for (mark, names) in [("auto", &recipe.auto), ("hold", &recipe.held)] {
+        if names.is_empty() {
+            continue;
+        }
+        let mut argv = vec!["apt-mark".to_string(), mark.to_string()];
+        argv.extend(names.iter().cloned());
+        out.push_str(&format!(
+            "RUN {}\n",
+            serde_json::to_string(&argv).expect("strings always serialize")
+        ));
+    }
+    if recipe.overlay.is_some() {
+        // Modes and links come with the archive; owners are root (commands chown the rest).
+        out.push_str(&format!(
+            "COPY [\"{}/\", \"/\"]\n",
+            super::overlay::CONTEXT_DIR
         ));
     }
     for (index, file) in recipe.files.iter().enumerate() {
@@ -244,6 +282,9 @@ mod tests {
             }],
             commands: vec!["echo \"hi\" > /tmp/x".into()],
             enable: vec!["apache2".into()],
+            overlay: None,
+            held: Vec::new(),
+            auto: Vec::new(),
         };
         let text = dockerfile_body(&recipe, "rehearse/debian:bookworm-1", "site");
         let expected = r#"FROM rehearse/debian:bookworm-1

@@ -6,7 +6,9 @@
 //! unchanged recipe is never rebuilt.
 
 pub mod base;
+mod context_entry;
 mod host_image;
+mod overlay;
 pub mod recipe;
 
 use std::collections::HashMap;
@@ -17,6 +19,7 @@ use bytes::Bytes;
 use sha2::{Digest, Sha256};
 
 pub use base::BaseSource;
+pub use context_entry::{ContextEntry, EntryKind};
 pub use host_image::{BuiltImage, ensure_image, load_recipe, recipe_names};
 
 use crate::apt_cache::AptProxy;
@@ -130,27 +133,43 @@ pub fn content_hash<'a>(parts: impl IntoIterator<Item = &'a [u8]>) -> String {
         .collect()
 }
 
-/// A build context tar: the Dockerfile plus `(path in context, contents, mode)` entries.
-pub(crate) fn context_tar(
-    dockerfile: &str,
-    files: &[(String, Vec<u8>, u32)],
-) -> Result<Bytes, ImageError> {
+/// A build context tar: the Dockerfile plus its entries (files, folders, links).
+pub(crate) fn context_tar(dockerfile: &str, entries: &[ContextEntry]) -> Result<Bytes, ImageError> {
     let mut builder = tar::Builder::new(Vec::new());
-    let mut add = |path: &str, data: &[u8], mode: u32| {
-        let mut header = tar::Header::new_gnu();
-        header.set_size(data.len() as u64);
-        header.set_mode(mode);
-        header.set_mtime(0);
-        header.set_cksum();
-        builder.append_data(&mut header, path, data)
-    };
     let io = |source| ImageError::Io {
         path: PathBuf::from("<build context>"),
         source,
     };
-    add("Dockerfile", dockerfile.as_bytes(), 0o644).map_err(io)?;
-    for (path, data, mode) in files {
-        add(path, data, *mode).map_err(io)?;
+    let dockerfile = ContextEntry::file("Dockerfile".into(), dockerfile.as_bytes().to_vec(), 0o644);
+    for entry in std::iter::once(&dockerfile).chain(entries) {
+        let mut header = tar::Header::new_gnu();
+        header.set_mode(entry.mode);
+        header.set_mtime(0);
+        match &entry.kind {
+            EntryKind::File => {
+                header.set_entry_type(tar::EntryType::Regular);
+                header.set_size(entry.data.len() as u64);
+                header.set_cksum();
+                builder
+                    .append_data(&mut header, &entry.path, entry.data.as_slice())
+                    .map_err(io)?;
+            }
+            EntryKind::Dir => {
+                header.set_entry_type(tar::EntryType::Directory);
+                header.set_size(0);
+                header.set_cksum();
+                builder
+                    .append_data(&mut header, &entry.path, std::io::empty())
+                    .map_err(io)?;
+            }
+            EntryKind::Link(target) => {
+                header.set_entry_type(tar::EntryType::Symlink);
+                header.set_size(0);
+                builder
+                    .append_link(&mut header, &entry.path, target)
+                    .map_err(io)?;
+            }
+        }
     }
     let data = builder.into_inner().map_err(io)?;
     Ok(Bytes::from(data))
@@ -264,7 +283,11 @@ mod tests {
 
     #[test]
     fn context_tar_holds_dockerfile_and_files() {
-        let tar = context_tar("FROM x\n", &[("files/0".into(), b"hi".to_vec(), 0o644)]).unwrap();
+        let tar = context_tar(
+            "FROM x\n",
+            &[ContextEntry::file("files/0".into(), b"hi".to_vec(), 0o644)],
+        )
+        .unwrap();
         let mut archive = tar::Archive::new(tar.as_ref());
         let names: Vec<String> = archive
             .entries()

@@ -15,6 +15,9 @@ pub(crate) const RECIPE_KEYS: &[&str] = &[
     "files",
     "commands",
     "enable",
+    "overlay",
+    "held",
+    "auto",
 ];
 pub(crate) const FILE_KEYS: &[&str] = &["src", "dest", "mode"];
 
@@ -31,6 +34,14 @@ pub struct Recipe {
     pub commands: Vec<String>,
     /// systemd units to enable.
     pub enable: Vec<String>,
+    /// A folder of the recipe copied onto `/` after the packages are installed, modes
+    /// and symbolic links kept (what `rehearse import` writes for a captured `/etc`).
+    pub overlay: Option<PathBuf>,
+    /// Packages held (`apt-mark hold`) once installed.
+    pub held: Vec<String>,
+    /// Packages marked as installed automatically (`apt-mark auto`) once installed, as
+    /// on the host they were captured from.
+    pub auto: Vec<String>,
 }
 
 /// A file copied from the recipe directory into the image.
@@ -63,6 +74,9 @@ fn decode_recipe(d: &Decoder, root: &Spanned<Node>) -> Option<Recipe> {
         .unwrap_or_default();
     let commands = strings(d, m.opt("commands"), "commands", check_command);
     let enable = strings(d, m.opt("enable"), "enable", check_unit);
+    let overlay = m.opt_str_where("overlay", check_overlay_path);
+    let held = strings(d, m.opt("held"), "held", check_package_name);
+    let auto = strings(d, m.opt("auto"), "auto", check_package_name);
     Some(Recipe {
         description,
         suite: suite?,
@@ -70,6 +84,9 @@ fn decode_recipe(d: &Decoder, root: &Spanned<Node>) -> Option<Recipe> {
         files,
         commands,
         enable,
+        overlay: overlay.map(PathBuf::from),
+        held,
+        auto,
     })
 }
 
@@ -157,6 +174,15 @@ fn check_package(package: &str) -> Result<(), String> {
     })
 }
 
+fn check_package_name(package: &str) -> Result<(), String> {
+    if package.contains('=') {
+        return Err(format!(
+            "invalid package `{package}`: expected a package name without a version"
+        ));
+    }
+    check_package(package)
+}
+
 fn check_command(command: &str) -> Result<(), String> {
     (!command.trim().is_empty())
         .then_some(())
@@ -186,6 +212,10 @@ fn check_source_path(src: &str) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+fn check_overlay_path(overlay: &str) -> Result<(), String> {
+    check_source_path(overlay).map_err(|e| e.replacen("`src`", "`overlay`", 1))
 }
 
 fn check_destination(dest: &str) -> Result<(), String> {

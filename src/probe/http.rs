@@ -114,11 +114,15 @@ pub fn judge(
         body_excerpt: Some(excerpt(body, 300)),
         ..Evidence::default()
     };
-    let problem = if status != expect.status {
-        Some(format!(
-            "{url} answered {status}, expected {}",
-            expect.status
-        ))
+    let status_ok = match expect.status_below {
+        Some(below) => status < below,
+        None => status == expect.status,
+    };
+    let problem = if !status_ok {
+        Some(match expect.status_below {
+            Some(below) => format!("{url} answered {status}, expected a status below {below}"),
+            None => format!("{url} answered {status}, expected {}", expect.status),
+        })
     } else if let Some(missing) = expect
         .body_contains
         .iter()
@@ -171,10 +175,27 @@ mod tests {
     fn expect() -> HttpExpect {
         HttpExpect {
             status: 200,
+            status_below: None,
             body_contains: vec!["Hello".into()],
             body_regex: Some("H.llo".into()),
             headers: vec![("server".into(), "Apache".into())],
         }
+    }
+
+    #[test]
+    fn status_below_accepts_any_code_under_it() {
+        let below = HttpExpect {
+            status_below: Some(500),
+            ..HttpExpect::default()
+        };
+        assert!(judge("u", &below, 404, &[], "").passed);
+        assert!(judge("u", &below, 302, &[], "").passed);
+        let failed = judge("u", &below, 503, &[], "");
+        assert!(!failed.passed);
+        assert_eq!(
+            failed.evidence.summary,
+            "u answered 503, expected a status below 500"
+        );
     }
 
     #[test]

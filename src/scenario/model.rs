@@ -270,6 +270,9 @@ pub enum HttpMethod {
 #[derive(Debug, Clone, PartialEq)]
 pub struct HttpExpect {
     pub status: u16,
+    /// When set, any status below this one passes instead of exactly `status`
+    /// (`status_below: 500`: the server answered, without a server error).
+    pub status_below: Option<u16>,
     pub body_contains: Vec<String>,
     /// A regular expression the body must match (already checked to compile).
     pub body_regex: Option<String>,
@@ -281,6 +284,7 @@ impl Default for HttpExpect {
     fn default() -> Self {
         HttpExpect {
             status: 200,
+            status_below: None,
             body_contains: Vec::new(),
             body_regex: None,
             headers: Vec::new(),

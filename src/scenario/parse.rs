@@ -48,7 +48,13 @@ pub(crate) const RETRY_KEYS: &[&str] = &["interval", "deadline"];
 pub(crate) const HTTP_KEYS: &[&str] = &[
     "host", "url", "port", "path", "vhost", "method", "timeout", "expect",
 ];
-pub(crate) const HTTP_EXPECT_KEYS: &[&str] = &["status", "body_contains", "body_regex", "headers"];
+pub(crate) const HTTP_EXPECT_KEYS: &[&str] = &[
+    "status",
+    "status_below",
+    "body_contains",
+    "body_regex",
+    "headers",
+];
 pub(crate) const TCP_KEYS: &[&str] = &["host", "port", "timeout"];
 pub(crate) const EXEC_PROBE_KEYS: &[&str] = &["host", "command", "timeout", "expect"];
 pub(crate) const EXEC_EXPECT_KEYS: &[&str] = &["exit_code", "stdout_contains", "stderr_contains"];
@@ -1489,12 +1495,25 @@ fn decode_http_expect(d: &Decoder, node: &Spanned<Node>, probe: &str) -> HttpExp
     let status = m
         .opt_int_in("status", 100..=599)
         .and_then(|code| u16::try_from(code).ok());
+    let status_below = m
+        .opt_int_in("status_below", 101..=600)
+        .and_then(|code| u16::try_from(code).ok());
+    if let (Some(_), Some(_)) = (status, status_below)
+        && let Some(node) = m.opt("status_below")
+    {
+        d.error_with_help(
+            Mark::of(node),
+            format!("`status` and `status_below` both given in `expect` of {probe}"),
+            "keep one: `status` wants exactly that code, `status_below` any code below it",
+        );
+    }
     let headers = m
         .opt("headers")
         .map(|node| decode_headers(d, node, probe))
         .unwrap_or_default();
     HttpExpect {
         status: status.unwrap_or(200),
+        status_below,
         body_contains: m.string_or_list("body_contains"),
         body_regex: m.opt_str_where("body_regex", check_regex),
         headers,
@@ -2190,6 +2209,33 @@ mod tests {
     }
 
     const DRILL_BASE: &str = "name: t\nhosts:\n  web: {image: static-site}\n  old: {image: static-site}\nprobes:\n  site: {http: {host: web, path: /}}\nsteps:\n  - name: break it\n    exec: {host: web, command: x}\n";
+
+    #[test]
+    fn status_below_is_decoded_and_not_beside_status() {
+        let probe = |expect: &str| {
+            format!(
+                "{HEADER}probes:\n  site:\n    http: {{host: web, expect: {expect}}}\nsteps:\n  - probe: [site]\n"
+            )
+        };
+        let scenario = parse(Path::new("t.yaml"), &probe("{status_below: 500}")).unwrap();
+        let ProbeKind::Http(http) = &scenario.probes[0].kind else {
+            panic!("{:?}", scenario.probes[0]);
+        };
+        assert_eq!(http.expect.status_below, Some(500));
+        assert_eq!(
+            summary(&probe("{status: 200, status_below: 500}")),
+            [(
+                7,
+                59,
+                3,
+                "`status` and `status_below` both given in `expect` of probe `site`".to_string(),
+                Some(
+                    "keep one: `status` wants exactly that code, `status_below` any code below it"
+                        .to_string()
+                )
+            )]
+        );
+    }
 
     #[test]
     fn a_drill_section_is_decoded_with_its_defaults() {

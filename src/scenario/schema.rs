@@ -403,6 +403,7 @@ fn http_expect() -> Value {
         "additionalProperties": false,
         "properties": {
             "status": {"type": "integer", "minimum": 100, "maximum": 599, "default": 200},
+            "status_below": {"description": "Any status below this one passes, instead of exactly `status` (500: no server error).", "type": "integer", "minimum": 101, "maximum": 600},
             "body_contains": {"$ref": "#/$defs/stringOrList", "description": "Texts the body must contain."},
             "body_regex": {"description": "A regular expression the body must match.", "type": "string"},
             "headers": {

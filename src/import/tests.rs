@@ -1,0 +1,188 @@
+//! Recipe and scenario generation from a synthetic bundle, compared as whole texts.
+
+use super::*;
+use crate::capture::bundle::sample_bundle;
+
+fn mirror() -> MirrorVersions {
+    // apache2's captured version is still there; php8.2's is gone (a newer one is);
+    // shop-tools never came from Debian.
+    MirrorVersions::parse_madison(
+        "apache2 | 2.4.62-1~deb12u2 | http://deb.debian.org/debian bookworm/main amd64 Packages
+apache2-data | 2.4.62-1~deb12u2 | http://deb.debian.org/debian bookworm/main amd64 Packages
+mariadb-server | 1:10.11.11-0+deb12u1 | http://deb.debian.org/debian bookworm/main amd64 Packages
+php8.2 | 8.2.28-1~deb12u1 | http://deb.debian.org/debian-security bookworm-security/main amd64 Packages
+",
+    )
+}
+
+#[test]
+fn recipe_from_a_bundle() {
+    let bundle = sample_bundle();
+    let plan = ImportPlan::new(&bundle, "web1", Some(&mirror()));
+    assert_eq!(recipe_text(&bundle, &plan), EXPECTED_RECIPE);
+}
+
+#[test]
+fn scenario_from_a_bundle() {
+    let bundle = sample_bundle();
+    let plan = ImportPlan::new(&bundle, "web1", Some(&mirror()));
+    assert_eq!(scenario_text(&bundle, &plan), EXPECTED_SCENARIO);
+}
+
+#[test]
+fn what_import_writes_is_valid() {
+    let dir = tempfile::tempdir().unwrap();
+    let bundle_path = dir.path().join("b.tar.gz");
+    let bundle = sample_bundle();
+    let mut writer = crate::capture::archive::BundleWriter::create(&bundle_path, &bundle).unwrap();
+    writer
+        .add(
+            "files/etc/apache2/sites-available/shop.conf",
+            b"<VirtualHost *:80>\n",
+            0o644,
+        )
+        .unwrap();
+    writer
+        .add(
+            "files/etc/apache2/shop.env",
+            b"DB_USER=shop\nDB_PASSWORD=<redacted>\n",
+            0o640,
+        )
+        .unwrap();
+    writer.finish().unwrap();
+    let read = crate::capture::read_bundle(&bundle_path).unwrap();
+    let plan = ImportPlan::new(&read.bundle, "web1", Some(&mirror()));
+    let targets = ImportTargets::new(
+        &dir.path().join("images"),
+        &dir.path().join("scenarios"),
+        "web1",
+    );
+    targets.check_free(false).unwrap();
+    write_import(
+        &targets,
+        &read,
+        &recipe_text(&read.bundle, &plan),
+        &scenario_text(&read.bundle, &plan),
+    )
+    .unwrap();
+    assert!(targets.check_free(false).is_err());
+
+    use std::os::unix::fs::PermissionsExt;
+    let files = dir.path().join("images/web1/files/etc/apache2");
+    let mode = std::fs::metadata(files.join("shop.env"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o7777, 0o640);
+    assert_eq!(
+        std::fs::read_link(files.join("sites-enabled/shop.conf")).unwrap(),
+        std::path::Path::new("../sites-available/shop.conf")
+    );
+    let recipe_path = dir.path().join("images/web1/recipe.yaml");
+    let recipe = crate::images::recipe::parse(
+        &recipe_path,
+        &std::fs::read_to_string(&recipe_path).unwrap(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        recipe.overlay.as_deref(),
+        Some(std::path::Path::new("files"))
+    );
+    assert_eq!(recipe.held, ["mariadb-server"]);
+    assert_eq!(recipe.auto, ["apache2-data"]);
+    let scenario_path = dir.path().join("scenarios/web1.yaml");
+    let source = std::fs::read_to_string(&scenario_path).unwrap();
+    crate::scenario::parse(&scenario_path, &source).unwrap_or_else(|e| panic!("{e}"));
+}
+
+#[test]
+fn names_are_made_valid() {
+    assert_eq!(sanitize_name("Web1.Example.COM"), "web1-example-com");
+    assert_eq!(sanitize_name("42"), "host-42");
+    assert_eq!(
+        sanitize_name("a-very-long-host-name-that-goes-on-and-on"),
+        "a-very-long-host-name-that-goes"
+    );
+}
+
+const EXPECTED_RECIPE: &str = r#"# Imported by `rehearse import` from the capture of `web1` (Debian GNU/Linux 12 (bookworm), amd64, captured 2026-11-26T19:00:00Z).
+# 3 packages pinned to the captured versions the mirror still has; the captured /etc trees are in `files/`.
+#
+# Not reproduced by this replica:
+# - not in the Debian mirror (another source, or no longer in Debian): shop-tools 1.0
+# - version gone from the mirror: php8.2 8.2.20-1~deb12u1 (the mirror's current version is installed)
+# - file not captured: /etc/mysql/debian.cnf (never copied: password file)
+# - value redacted: /etc/apache2/shop.env line 2 (`DB_PASSWORD`): set it in the replica yourself
+# - database data: mariadb 1:10.11.11-0+deb12u1 not captured (capture with --db-schema, --db-sample N or --db-dump)
+description: "Imported from web1 (Debian GNU/Linux 12 (bookworm))"
+suite: bookworm
+packages:
+  - "apache2=2.4.62-1~deb12u2"
+  - "mariadb-server=1:10.11.11-0+deb12u1"
+  - "php8.2"
+  - "apache2-data=2.4.62-1~deb12u2"
+auto:
+  - "apache2-data"
+held:
+  - "mariadb-server"
+overlay: files
+commands:
+  - "find '/etc/apache2/sites-enabled' -mindepth 1 -maxdepth 1 -type l ! -name 'shop.conf' -delete"
+  - "chown root:www-data '/etc/apache2/shop.env'"
+enable:
+  - "apache2.service"
+  - "mariadb.service"
+"#;
+const EXPECTED_SCENARIO: &str = r#"# Imported by `rehearse import` from the capture of `web1` (Debian GNU/Linux 12 (bookworm)).
+# Rehearse: rehearse run scenarios/web1.yaml
+#
+# Probes come from what the host served when captured: each plain-HTTP virtual host
+# (any answer but a server error), each listening port, each running service.
+# What the replica does not reproduce is listed in images/web1/recipe.yaml.
+name: web1
+description: "web1 (Debian GNU/Linux 12 (bookworm)) as captured, upgraded to the next Debian release"
+
+hosts:
+  web1:
+    image: web1
+    aliases: ["shop.example.test", "www.shop.example.test"]
+
+probes:
+  http-shop.example.test:
+    http:
+      host: web1
+      vhost: "shop.example.test"
+      port: 80
+      path: /
+      expect: {status_below: 500}
+    retry: {interval: 1s, deadline: 60s}
+  port-80:
+    tcp: {host: web1, port: 80}
+    retry: {interval: 1s, deadline: 60s}
+  port-3306:
+    exec:
+      host: web1
+      command: "timeout 5 bash -c 'exec 3<>/dev/tcp/127.0.0.1/3306'"
+    retry: {interval: 1s, deadline: 60s}
+  service-apache2:
+    exec:
+      host: web1
+      command: "systemctl is-active 'apache2.service'"
+    retry: {interval: 1s, deadline: 60s}
+  service-mariadb:
+    exec:
+      host: web1
+      command: "systemctl is-active 'mariadb.service'"
+    retry: {interval: 1s, deadline: 60s}
+
+steps:
+  - name: baseline
+    probe: [http-shop.example.test, port-80, port-3306, service-apache2, service-mariadb]
+  - name: upgrade to trixie
+    upgrade:
+      host: web1
+      to: trixie
+      probes: [http-shop.example.test, port-80, port-3306, service-apache2, service-mariadb]
+  - name: after the upgrade
+    probe: [http-shop.example.test, port-80, port-3306, service-apache2, service-mariadb]
+"#;

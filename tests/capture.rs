@@ -1,0 +1,435 @@
+//! Docker-backed tests of `rehearse capture` and `rehearse import` on a real replica:
+//! the capture changes nothing on the host (every file under /etc and dpkg's and apt's
+//! state checksummed before and after, the list of every file, dpkg selections, unit
+//! states), and the imported recipe builds a host with the same packages and enabled
+//! units, whose derived probes are green against its real services.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::process::Command;
+
+use common::*;
+
+/// Removes what the test's runs kept, and the image built from the imported recipe,
+/// whether the test passes or panics.
+struct Cleanup {
+    run_ids: Vec<String>,
+    recipe: String,
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        for run_id in &self.run_ids {
+            let filter = format!("label=rehearse.run={run_id}");
+            for (list, remove) in [
+                (vec!["ps", "-aq"], vec!["rm", "-f", "-v"]),
+                (vec!["network", "ls", "-q"], vec!["network", "rm"]),
+                (vec!["volume", "ls", "-q"], vec!["volume", "rm", "-f"]),
+                (vec!["images", "-q"], vec!["rmi", "-f"]),
+            ] {
+                let ids = docker_lines(&[list.as_slice(), &["--filter", &filter]].concat());
+                if !ids.is_empty() {
+                    let _ = Command::new("docker").args(&remove).args(&ids).output();
+                }
+            }
+        }
+        let filter = format!("label=rehearse.recipe={}", self.recipe);
+        let images = docker_lines(&["images", "-aq", "--filter", &filter]);
+        if !images.is_empty() {
+            let _ = Command::new("docker")
+                .args(["rmi", "-f"])
+                .args(&images)
+                .output();
+        }
+    }
+}
+
+fn docker_lines(args: &[&str]) -> Vec<String> {
+    let output = Command::new("docker")
+        .args(args)
+        .output()
+        .expect("docker runs");
+    let mut lines: Vec<String> = text(&output.stdout).lines().map(str::to_string).collect();
+    lines.sort();
+    lines.dedup();
+    lines
+}
+
+/// Run a shell line in a container as root; panics unless it succeeds.
+fn sh(container: &str, script: &str) -> String {
+    let output = Command::new("docker")
+        .args(["exec", container, "sh", "-c", script])
+        .output()
+        .expect("docker exec runs");
+    assert!(
+        output.status.success(),
+        "`{script}` failed in {container}:\n{}\n{}",
+        text(&output.stdout),
+        text(&output.stderr)
+    );
+    text(&output.stdout)
+}
+
+fn container_of(run_id: &str) -> String {
+    let ids = docker_lines(&[
+        "ps",
+        "-q",
+        "--filter",
+        &format!("label=rehearse.run={run_id}"),
+    ]);
+    assert_eq!(ids.len(), 1, "one kept container for run {run_id}: {ids:?}");
+    ids[0].clone()
+}
+
+/// Everything the capture must leave as it was. The output folder is left out of the
+/// file list: the bundle is the one thing capture writes.
+const STATE: &str = r#"
+set -e
+echo '## checksums'
+find /etc /var/lib/dpkg /var/lib/apt/extended_states -xdev -type f -print0 2>/dev/null | sort -z | xargs -0 sha256sum
+echo '## files'
+find / -xdev \( -path /proc -o -path /sys -o -path /run -o -path /tmp -o -path /dev -o -path /root/capture-out \) -prune -o -print | sort
+echo '## selections'
+dpkg --get-selections
+echo '## enabled'
+systemctl list-unit-files --state=enabled --no-legend --no-pager
+echo '## active'
+systemctl list-units --state=active --no-legend --no-pager --plain
+"#;
+
+/// `name:arch=version` of every installed package.
+const PACKAGES: &str = r#"dpkg-query -W -f '${db:Status-Abbrev} ${Package}:${Architecture}=${Version}\n' | awk '$1 == "ii" {print $2}' | sort"#;
+const ENABLED: &str =
+    "systemctl list-unit-files --state=enabled --no-legend --no-pager | awk '{print $1}' | sort";
+
+fn lines(text: &str) -> BTreeSet<String> {
+    text.lines().map(str::to_string).collect()
+}
+
+#[test]
+fn capture_changes_nothing_and_the_import_rebuilds_the_host() {
+    if !docker_available() {
+        return;
+    }
+    let recipe = format!("captured-{}", std::process::id());
+    let mut cleanup = Cleanup {
+        run_ids: Vec::new(),
+        recipe: recipe.clone(),
+    };
+
+    // The host to capture: the seeded shop, kept running.
+    let source = run_scenario(
+        "tests/scenarios/capture-source.yaml",
+        &["--keep", "--no-checkpoints"],
+    );
+    let source_run = source.report["run_id"].as_str().unwrap().to_string();
+    cleanup.run_ids.push(source_run.clone());
+    assert_eq!(source.code, 0, "{}\n{}", source.stdout, source.stderr);
+    let host = container_of(&source_run);
+
+    // (a) Read-only: the same state before and after `rehearse capture` inside the host.
+    let copied = Command::new("docker")
+        .args([
+            "cp",
+            env!("CARGO_BIN_EXE_rehearse"),
+            &format!("{host}:/usr/local/bin/rehearse"),
+        ])
+        .output()
+        .unwrap();
+    assert!(copied.status.success(), "{}", text(&copied.stderr));
+    sh(&host, "mkdir -p /root/capture-out");
+    let before = sh(&host, STATE);
+    let capture = Command::new("docker")
+        .args([
+            "exec",
+            &host,
+            "rehearse",
+            "capture",
+            "-o",
+            "/root/capture-out/web.rehearse-bundle.tar.gz",
+            "--db-schema",
+        ])
+        .output()
+        .unwrap();
+    let capture_out = text(&capture.stdout);
+    let capture_err = text(&capture.stderr);
+    assert!(capture.status.success(), "{capture_out}\n{capture_err}");
+    let after = sh(&host, STATE);
+    if before != after {
+        let gone: Vec<_> = lines(&before).difference(&lines(&after)).cloned().collect();
+        let new: Vec<_> = lines(&after).difference(&lines(&before)).cloned().collect();
+        panic!("capture changed the host:\nbefore only: {gone:#?}\nafter only: {new:#?}");
+    }
+    // Only the bundle was written, nothing beside it.
+    assert_eq!(
+        sh(&host, "ls -A /root/capture-out"),
+        "web.rehearse-bundle.tar.gz\n"
+    );
+    assert!(
+        capture_out.contains("captured /root/capture-out/web.rehearse-bundle.tar.gz"),
+        "{capture_out}"
+    );
+    assert!(
+        capture_err.contains("capture: dumping mariadb (schema)"),
+        "{capture_err}"
+    );
+
+    // What the imported host must match, read now: a kept replica is only ours until
+    // some `rehearse gc` (another test's, on a shared engine) removes it.
+    const STAT: &str =
+        "stat -c '%a %U:%G %N' /etc/apache2/apache2.conf /etc/apache2/sites-enabled/*";
+    let original_packages = lines(&sh(&host, PACKAGES));
+    let original_enabled = sh(&host, ENABLED);
+    let original_stat = sh(&host, STAT);
+
+    // (b) Round trip: import the bundle, build it, start it, compare.
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = dir.path().join("web.rehearse-bundle.tar.gz");
+    let copied = Command::new("docker")
+        .args([
+            "cp",
+            &format!("{host}:/root/capture-out/web.rehearse-bundle.tar.gz"),
+            bundle.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(copied.status.success(), "{}", text(&copied.stderr));
+    let images_dir = dir.path().join("images");
+    let scenarios_dir = dir.path().join("scenarios");
+    let import = rehearse(&[
+        "import",
+        bundle.to_str().unwrap(),
+        "--name",
+        &recipe,
+        "--images-dir",
+        images_dir.to_str().unwrap(),
+        "--scenarios-dir",
+        scenarios_dir.to_str().unwrap(),
+    ]);
+    assert!(
+        import.status.success(),
+        "{}\n{}",
+        text(&import.stdout),
+        text(&import.stderr)
+    );
+    let recipe_text =
+        std::fs::read_to_string(images_dir.join(&recipe).join("recipe.yaml")).unwrap();
+    let scenario_path = scenarios_dir.join(format!("{recipe}.yaml"));
+    let scenario_text = std::fs::read_to_string(&scenario_path).unwrap();
+    // For the record (`--nocapture`): what the import says it cannot reproduce.
+    for line in recipe_text.lines().take_while(|l| l.starts_with('#')) {
+        eprintln!("{line}");
+    }
+    // The database's contents were not captured, and the recipe says so.
+    assert!(
+        recipe_text.contains("# - database data: mariadb"),
+        "{recipe_text}"
+    );
+    assert!(recipe_text.contains("apache2="), "{recipe_text}");
+    // `rehearse check` accepts what import wrote.
+    let check = rehearse(&[
+        "check",
+        scenario_path.to_str().unwrap(),
+        "--images-dir",
+        images_dir.to_str().unwrap(),
+    ]);
+    assert!(
+        check.status.success(),
+        "{}\n{}",
+        text(&check.stdout),
+        text(&check.stderr)
+    );
+
+    let build = rehearse(&[
+        "images",
+        "build",
+        &recipe,
+        "--images-dir",
+        images_dir.to_str().unwrap(),
+    ]);
+    assert!(
+        build.status.success(),
+        "{}\n{}\n{recipe_text}",
+        text(&build.stdout),
+        text(&build.stderr)
+    );
+
+    // Up to the baseline: the probes import derived, against the imported host.
+    let baseline_only = scenario_text
+        .split("  - name: upgrade to ")
+        .next()
+        .unwrap()
+        .to_string();
+    assert!(
+        baseline_only.contains("  - name: baseline\n    probe: ["),
+        "{scenario_text}"
+    );
+    let baseline_path = scenarios_dir.join("baseline.yaml");
+    std::fs::write(&baseline_path, &baseline_only).unwrap();
+    let report_dir = dir.path().join("report");
+    let run = rehearse(&[
+        "run",
+        baseline_path.to_str().unwrap(),
+        "--images-dir",
+        images_dir.to_str().unwrap(),
+        "--report-dir",
+        report_dir.to_str().unwrap(),
+        "--keep",
+        "--no-checkpoints",
+    ]);
+    let report = report(&report_dir);
+    let imported_run = report["run_id"].as_str().unwrap().to_string();
+    cleanup.run_ids.push(imported_run.clone());
+    let imported = container_of(&imported_run);
+    let imported_packages = lines(&sh(&imported, PACKAGES));
+    let imported_enabled = sh(&imported, ENABLED);
+    let imported_stat = sh(&imported, STAT);
+    assert_eq!(
+        run.status.code(),
+        Some(0),
+        "{}\n{}\n{scenario_text}",
+        text(&run.stdout),
+        text(&run.stderr)
+    );
+    let baseline = step(&report, "baseline");
+    let checks = baseline["checks"].as_array().unwrap();
+    assert!(
+        checks
+            .iter()
+            .any(|c| c["probe"].as_str().is_some_and(|p| p.starts_with("http-"))),
+        "an HTTP probe of the web server: {baseline:#}"
+    );
+    assert!(
+        checks.iter().any(|c| c["probe"] == "service-mariadb"),
+        "{baseline:#}"
+    );
+    assert!(checks.iter().all(|c| c["passed"] == true), "{baseline:#}");
+
+    // Same packages (name, architecture, version) and the same enabled units, except
+    // versions the import said the mirror no longer has.
+    let differences: Vec<String> = original_packages
+        .symmetric_difference(&imported_packages)
+        .filter(|entry| {
+            let name = entry.split(':').next().unwrap();
+            !recipe_text.contains(&format!("gone from the mirror: {name} "))
+                && !recipe_text.contains(&format!(", {name} "))
+                && !recipe_text.contains(&format!("apt chooses): {name} "))
+        })
+        .cloned()
+        .collect();
+    assert_eq!(differences, Vec::<String>::new(), "{recipe_text}");
+    assert_eq!(original_enabled, imported_enabled);
+    // The captured configuration is there, modes and links kept.
+    assert_eq!(original_stat, imported_stat);
+
+    drop(cleanup);
+    assert_eq!(leftovers(&source_run), Vec::<String>::new());
+    assert_eq!(leftovers(&imported_run), Vec::<String>::new());
+}
+
+/// Without Docker: the CLI captures a host tree (`--root`, hidden, reads files only),
+/// refuses to overwrite the bundle, and imports it (`--no-mirror-check`) into a recipe
+/// and a scenario that `rehearse check` accepts.
+#[test]
+fn the_cli_captures_a_host_tree_and_imports_it_into_a_valid_scenario() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    let write = |path: &str, text: &str| {
+        let path = root.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    };
+    write(
+        "etc/os-release",
+        "ID=debian\nVERSION_ID=\"11\"\nVERSION_CODENAME=bullseye\nPRETTY_NAME=\"Debian GNU/Linux 11 (bullseye)\"\n",
+    );
+    write("etc/hostname", "Shop01\n");
+    write(
+        "var/lib/dpkg/status",
+        "Package: dpkg\nStatus: install ok installed\nArchitecture: amd64\nVersion: 1.20.13\n\n\
+         Package: nginx\nStatus: install ok installed\nArchitecture: amd64\nVersion: 1.18.0-6.1+deb11u3\n",
+    );
+    write(
+        "etc/nginx/sites-enabled/shop",
+        "server {\n  listen 80;\n  server_name shop.example.test;\n  root /srv/shop;\n}\n",
+    );
+    write(
+        "etc/nginx/conf.d/app.conf",
+        "# app\nfastcgi_param DB_PASSWORD s3cret;\n",
+    );
+    write("etc/nginx/ssl/shop.key", "-----BEGIN PRIVATE KEY-----\n");
+    let bundle = dir.path().join("shop.tar.gz");
+    let args = [
+        "capture",
+        "--root",
+        root.to_str().unwrap(),
+        "-o",
+        bundle.to_str().unwrap(),
+    ];
+    let captured = rehearse(&args);
+    assert!(captured.status.success(), "{}", text(&captured.stderr));
+    assert!(
+        text(&captured.stdout).starts_with(&format!(
+            "captured {}: 2 packages (2 manual), 0 enabled units, 0 running services, 0 listening ports, 6 files (1 skipped), 1 redaction",
+            bundle.display()
+        )),
+        "{}",
+        text(&captured.stdout)
+    );
+    let again = rehearse(&args);
+    assert_eq!(again.status.code(), Some(2));
+    assert_eq!(
+        text(&again.stderr),
+        format!(
+            "error: `{}` already exists; pass --force to replace it, or choose another name with -o\n",
+            bundle.display()
+        )
+    );
+
+    let images = dir.path().join("images");
+    let scenarios = dir.path().join("scenarios");
+    let import = rehearse(&[
+        "import",
+        bundle.to_str().unwrap(),
+        "--images-dir",
+        images.to_str().unwrap(),
+        "--scenarios-dir",
+        scenarios.to_str().unwrap(),
+        "--no-mirror-check",
+    ]);
+    assert!(import.status.success(), "{}", text(&import.stderr));
+    let scenario = scenarios.join("shop01.yaml");
+    let scenario_text = std::fs::read_to_string(&scenario).unwrap();
+    assert!(
+        scenario_text.contains("      to: bookworm\n"),
+        "{scenario_text}"
+    );
+    assert!(
+        scenario_text.contains("      vhost: \"shop.example.test\"\n"),
+        "{scenario_text}"
+    );
+    let recipe = std::fs::read_to_string(images.join("shop01/recipe.yaml")).unwrap();
+    assert!(
+        recipe.contains(
+            "# - file not captured: /etc/nginx/ssl/shop.key (never copied: private key (*.key))"
+        ),
+        "{recipe}"
+    );
+    assert!(
+        recipe.contains("packages:\n  - \"dpkg\"\n  - \"nginx\"\n"),
+        "{recipe}"
+    );
+    let check = rehearse(&[
+        "check",
+        scenario.to_str().unwrap(),
+        "--images-dir",
+        images.to_str().unwrap(),
+    ]);
+    assert!(
+        check.status.success(),
+        "{}\n{}",
+        text(&check.stdout),
+        text(&check.stderr)
+    );
+}
