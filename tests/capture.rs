@@ -175,6 +175,26 @@ fn capture_changes_nothing_and_the_import_rebuilds_the_host() {
         "{capture_err}"
     );
 
+    // The data, only when asked: a sample of each table, or all of it.
+    for (flag, rows, file) in [
+        ("--db-sample=2", 2, "db/mariadb-sample.sql"),
+        ("--db-dump", 200, "db/mariadb-full.sql"),
+    ] {
+        let out = format!("/root/data{}.tar.gz", rows);
+        let capture = Command::new("docker")
+            .args(["exec", &host, "rehearse", "capture", "-o", &out, flag])
+            .output()
+            .unwrap();
+        assert!(capture.status.success(), "{}", text(&capture.stderr));
+        // The seeded orders, row by row as mysqldump writes them: `(1,'seed-1','seed',...)`.
+        let seeded = sh(
+            &host,
+            &format!("tar -xzOf {out} {file} | grep -o \"'seed-[0-9]*'\" | sort -u | wc -l"),
+        );
+        assert_eq!(seeded.trim(), rows.to_string(), "{flag}");
+        sh(&host, &format!("rm {out}"));
+    }
+
     // What the imported host must match, read now: a kept replica is only ours until
     // some `rehearse gc` (another test's, on a shared engine) removes it.
     const STAT: &str =
