@@ -442,6 +442,30 @@ fn drill_commands_explain_what_is_missing() {
             "baseline": null, "report_dir": "/tmp/r", "solved": null}"#,
     )
     .unwrap();
+    // Another engine than the drill's: said, with the flag to pass.
+    let recorded = std::fs::read_to_string(dir.path().join("drill.json")).unwrap();
+    std::fs::write(
+        dir.path().join("drill.json"),
+        recorded.replace(
+            "\"solved\": null",
+            "\"solved\": null, \"engine\": \"tcp://10.0.0.5:2375\"",
+        ),
+    )
+    .unwrap();
+    let output = rehearse(&[
+        "shell",
+        "web",
+        "--state",
+        state,
+        "--docker-host",
+        "unix:///var/run/docker.sock",
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        text(&output.stderr),
+        "error: drill `d` runs on the engine at `tcp://10.0.0.5:2375`, not `unix:///var/run/docker.sock`: pass `--docker-host tcp://10.0.0.5:2375` (or set DOCKER_HOST)\n"
+    );
+    std::fs::write(dir.path().join("drill.json"), recorded).unwrap();
     let output = rehearse(&["shell", "wbe", "--state", state]);
     assert_eq!(output.status.code(), Some(2));
     assert_eq!(

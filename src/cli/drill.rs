@@ -69,7 +69,9 @@ async fn start(file: &Path, args: &DrillStartArgs, engine_choice: &super::Engine
         Ok(engine) => engine,
         Err(code) => return code,
     };
-    if let Some(code) = refuse_second_drill(&engine, &state_path).await {
+    if let Some(code) =
+        refuse_second_drill(&engine, &engine_choice.endpoint.url(), &state_path).await
+    {
         return code;
     }
     super::run::remove_dead_leftovers(&engine).await;
@@ -183,6 +185,7 @@ async fn start(file: &Path, args: &DrillStartArgs, engine_choice: &super::Engine
         baseline,
         report_dir: std::path::absolute(&dir).unwrap_or(dir),
         solved: None,
+        engine: Some(engine_choice.endpoint.url()),
     };
     // A drill whose checks already pass has nothing to repair: its steps break nothing
     // its checks test.
@@ -205,15 +208,50 @@ async fn start(file: &Path, args: &DrillStartArgs, engine_choice: &super::Engine
     exit_code::GO
 }
 
+/// The running drill's state, when this command talks to the engine its replica runs
+/// on; otherwise the error is printed and the exit code returned.
+pub(super) fn load_state(
+    path: &Path,
+    engine_choice: &super::EngineChoice,
+) -> Result<DrillState, i32> {
+    let state = DrillState::load(path).map_err(|e| {
+        eprintln!("error: {e}");
+        exit_code::INVALID_INPUT
+    })?;
+    let here = engine_choice.endpoint.url();
+    match &state.engine {
+        Some(there) if *there != here => {
+            eprintln!(
+                "error: drill `{}` runs on the engine at `{there}`, not `{here}`: pass `--docker-host {there}` (or set DOCKER_HOST)",
+                state.scenario
+            );
+            Err(exit_code::INVALID_INPUT)
+        }
+        _ => Ok(state),
+    }
+}
+
 /// A drill already running (its replica still there) is not replaced by accident.
-async fn refuse_second_drill(engine: &DockerEngine, state_path: &Path) -> Option<i32> {
+async fn refuse_second_drill(
+    engine: &DockerEngine,
+    engine_url: &str,
+    state_path: &Path,
+) -> Option<i32> {
     let running = DrillState::load(state_path).ok()?;
-    let alive = replica_alive(engine, &running).await;
-    if !alive {
+    // A drill on another engine cannot be looked at from here: it may well be alive.
+    let elsewhere = running
+        .engine
+        .as_deref()
+        .filter(|there| *there != engine_url);
+    if elsewhere.is_none() && !replica_alive(engine, &running).await {
         return None;
     }
+    let end = match elsewhere {
+        Some(there) => format!("`rehearse drill end --docker-host {there}`"),
+        None => "`rehearse drill end`".to_string(),
+    };
     eprintln!(
-        "error: drill `{}` is still running (its replica is {}): end it with `rehearse drill end` first, or use another --state file",
+        "error: drill `{}` is still running (its replica is {}): end it with {end} first, or use another --state file",
         running.scenario, running.run_id
     );
     Some(exit_code::INVALID_INPUT)
@@ -324,12 +362,9 @@ async fn status(args: &DrillStatusArgs, engine_choice: &super::EngineChoice) -> 
         Ok(path) => path,
         Err(code) => return code,
     };
-    let mut state = match DrillState::load(&state_path) {
+    let mut state = match load_state(&state_path, engine_choice) {
         Ok(state) => state,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit_code::INVALID_INPUT;
-        }
+        Err(code) => return code,
     };
     let scenario = match load_scenario(&state.scenario_path, UnsetEnv::Refuse) {
         Ok(scenario) => scenario,
@@ -496,12 +531,9 @@ async fn end(state_arg: &StateArg, engine_choice: &super::EngineChoice) -> i32 {
         Ok(path) => path,
         Err(code) => return code,
     };
-    let state = match DrillState::load(&state_path) {
+    let state = match load_state(&state_path, engine_choice) {
         Ok(state) => state,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit_code::INVALID_INPUT;
-        }
+        Err(code) => return code,
     };
     let engine = match super::connect(engine_choice).await {
         Ok(engine) => engine,

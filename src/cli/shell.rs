@@ -3,7 +3,6 @@
 use std::io::IsTerminal;
 
 use super::ShellArgs;
-use crate::drill::DrillState;
 use crate::engine::Terminal;
 use crate::exit_code;
 
@@ -12,12 +11,9 @@ pub async fn shell(args: &ShellArgs, engine_choice: &super::EngineChoice) -> i32
         Ok(path) => path,
         Err(code) => return code,
     };
-    let state = match DrillState::load(&state_path) {
+    let state = match super::drill::load_state(&state_path, engine_choice) {
         Ok(state) => state,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit_code::INVALID_INPUT;
-        }
+        Err(code) => return code,
     };
     let Some(host) = state.host(&args.host) else {
         let names: Vec<&str> = state.hosts.iter().map(|h| h.name.as_str()).collect();

@@ -37,6 +37,10 @@ pub struct DrillState {
     pub report_dir: PathBuf,
     /// Set the first time every check passed.
     pub solved: Option<Solved>,
+    /// The engine the replica runs on (its URL), so that later commands given another
+    /// one say so instead of finding no replica.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine: Option<String>,
 }
 
 /// A host of the drill's replica.
@@ -182,6 +186,7 @@ mod tests {
             baseline: Some(500),
             report_dir: "rehearse-report/drill".into(),
             solved: None,
+            engine: Some("unix:///var/run/docker.sock".into()),
         }
     }
 
