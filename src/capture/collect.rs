@@ -54,6 +54,26 @@ fn read_text(root: &Path, host_path: &str) -> Option<String> {
 }
 
 /// Names in a host folder, sorted (empty when it does not exist).
+/// Debian's nginx packages (any of them means nginx is installed).
+const NGINX_PACKAGES: &[&str] = &[
+    "nginx",
+    "nginx-core",
+    "nginx-full",
+    "nginx-light",
+    "nginx-extras",
+];
+
+/// The sites of a `sites-enabled` folder, each file read and parsed by `parse`.
+fn sites<T>(root: &Path, host_dir: &str, parse: fn(&str, &str) -> Vec<T>) -> Vec<T> {
+    names_in(root, host_dir)
+        .iter()
+        .flat_map(|name| {
+            let path = format!("{host_dir}/{name}");
+            parse(&path, &read_text(root, &path).unwrap_or_default())
+        })
+        .collect()
+}
+
 fn names_in(root: &Path, host_dir: &str) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(local(root, host_dir))
         .map(|entries| {
@@ -140,6 +160,7 @@ pub fn capture(
 
     progress_line(progress, "reading web servers, PHP and databases");
     let installed = |name: &str| packages.iter().find(|p| p.name == name);
+    let nginx_package = NGINX_PACKAGES.iter().find_map(|n| installed(n));
     let web = WebServers {
         apache: (installed("apache2").is_some() || local(root, "/etc/apache2").is_dir()).then(
             || WebServer {
@@ -149,46 +170,13 @@ pub fn capture(
                         .iter()
                         .map(String::as_str),
                 ),
-                vhosts: names_in(root, "/etc/apache2/sites-enabled")
-                    .iter()
-                    .flat_map(|name| {
-                        let path = format!("/etc/apache2/sites-enabled/{name}");
-                        let text = read_text(root, &path).unwrap_or_default();
-                        apache::parse_vhosts(&path, &text)
-                    })
-                    .collect(),
+                vhosts: sites(root, "/etc/apache2/sites-enabled", apache::parse_vhosts),
             },
         ),
-        nginx: ([
-            "nginx",
-            "nginx-core",
-            "nginx-full",
-            "nginx-light",
-            "nginx-extras",
-        ]
-        .iter()
-        .any(|n| installed(n).is_some())
-            || local(root, "/etc/nginx").is_dir())
-        .then(|| WebServer {
-            version: [
-                "nginx",
-                "nginx-core",
-                "nginx-full",
-                "nginx-light",
-                "nginx-extras",
-            ]
-            .iter()
-            .find_map(|n| installed(n))
-            .map(|p| p.version.clone()),
+        nginx: (nginx_package.is_some() || local(root, "/etc/nginx").is_dir()).then(|| WebServer {
+            version: nginx_package.map(|p| p.version.clone()),
             modules: Vec::new(),
-            vhosts: names_in(root, "/etc/nginx/sites-enabled")
-                .iter()
-                .flat_map(|name| {
-                    let path = format!("/etc/nginx/sites-enabled/{name}");
-                    let text = read_text(root, &path).unwrap_or_default();
-                    nginx::parse_servers(&path, &text)
-                })
-                .collect(),
+            vhosts: sites(root, "/etc/nginx/sites-enabled", nginx::parse_servers),
         }),
     };
     let php = database::php_versions(&packages);

@@ -158,10 +158,7 @@ async fn start(file: &Path, args: &DrillStartArgs, engine_choice: &super::Engine
         }
     };
     let dir = args.report_dir.clone().unwrap_or_else(|| {
-        let stamp = jiff::Timestamp::now()
-            .strftime("%Y%m%dT%H%M%SZ")
-            .to_string();
-        PathBuf::from("rehearse-report").join(format!("drill-{}-{stamp}", scenario.name))
+        super::default_report_dir(&format!("drill-{}", scenario.name), jiff::Timestamp::now())
     });
     let mut state = DrillState {
         scenario: scenario.name.clone(),

@@ -76,10 +76,7 @@ pub(super) async fn run_matrix(
     };
     let started_at = jiff::Timestamp::now();
     let clock = Instant::now();
-    let matrix_dir = args
-        .report_dir
-        .clone()
-        .unwrap_or_else(|| default_matrix_dir(&started_at.strftime("%Y%m%dT%H%M%SZ").to_string()));
+    let matrix_dir = matrix_dir(args, started_at);
     let names = unique_names(scenarios.iter().map(|(path, s)| base_name(path, s)));
     let width = names.iter().map(|n| n.chars().count()).max().unwrap_or(0);
     let cancel = CancellationToken::new();
@@ -164,10 +161,7 @@ pub(super) async fn run_matrix(
 /// saying which shard it was; no engine is needed.
 fn empty_shard(args: &RunArgs, shard: MatrixShard) -> i32 {
     let started_at = jiff::Timestamp::now();
-    let matrix_dir = args
-        .report_dir
-        .clone()
-        .unwrap_or_else(|| default_matrix_dir(&started_at.strftime("%Y%m%dT%H%M%SZ").to_string()));
+    let matrix_dir = matrix_dir(args, started_at);
     let mut summary = MatrixSummary::new(started_at, 0, usize::from(args.jobs), Vec::new());
     summary.shard = Some(shard);
     if let Err(e) = write_matrix_json(&matrix_dir, &summary) {
@@ -292,6 +286,13 @@ fn not_run(plan: &PlannedRun) -> MatrixRun {
 }
 
 /// Where the matrix goes without `--report-dir`: `rehearse-report/matrix-<time>/`.
+/// `--report-dir`, else `rehearse-report/matrix-<time>/`.
+fn matrix_dir(args: &RunArgs, started_at: jiff::Timestamp) -> PathBuf {
+    args.report_dir
+        .clone()
+        .unwrap_or_else(|| default_matrix_dir(&started_at.strftime("%Y%m%dT%H%M%SZ").to_string()))
+}
+
 fn default_matrix_dir(stamp: &str) -> PathBuf {
     PathBuf::from("rehearse-report").join(format!("matrix-{stamp}"))
 }

@@ -641,6 +641,12 @@ pub fn main(cli: Cli) -> i32 {
     }
 }
 
+/// The default report folder: `rehearse-report/<name>-<time>` (UTC, to the second).
+fn default_report_dir(name: &str, at: jiff::Timestamp) -> PathBuf {
+    let stamp = at.strftime("%Y%m%dT%H%M%SZ");
+    PathBuf::from("rehearse-report").join(format!("{name}-{stamp}"))
+}
+
 /// Connect to the Docker engine, or say why not; the error is the exit code to use.
 async fn connect(engine: &EngineChoice) -> Result<crate::engine::DockerEngine, i32> {
     crate::engine::DockerEngine::connect(&engine.endpoint)

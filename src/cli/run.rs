@@ -2,7 +2,7 @@
 //! folder of them or a shard of the list (`--shard K/N`) are handed to [`super::matrix`].
 
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use tokio_util::sync::CancellationToken;
 
@@ -126,12 +126,10 @@ async fn run_one(
         Err(code) => return code,
     };
     remove_dead_leftovers(&engine).await;
-    let dir = args.report_dir.clone().unwrap_or_else(|| {
-        let stamp = jiff::Timestamp::now()
-            .strftime("%Y%m%dT%H%M%SZ")
-            .to_string();
-        PathBuf::from("rehearse-report").join(format!("{}-{stamp}", scenario.name))
-    });
+    let dir = args
+        .report_dir
+        .clone()
+        .unwrap_or_else(|| super::default_report_dir(&scenario.name, jiff::Timestamp::now()));
     // Started before provisioning, stopped (dropped) when the command ends.
     let publish = match super::publish_address(&engine, engine_choice).await {
         Ok(publish) => publish,
