@@ -5,6 +5,10 @@
 //! provisions the replica through the [`engine`] adapter, runs the steps and
 //! [`probe`]s, and emits events to the reporters ([`report`]); the [`verdict`] is
 //! GO only if every gate holds.
+//!
+//! The modules are layered: each uses only the ones below it, shared data ([`model`])
+//! sits at the bottom, and only [`cli`] writes to the terminal. `tests/layers.rs`
+//! holds the order and fails on an edge against it.
 #![forbid(unsafe_code)]
 
 pub mod apt_cache;
@@ -14,11 +18,11 @@ pub mod debian;
 pub mod drill;
 pub mod engine;
 pub mod exit_code;
-pub mod finding;
 pub mod gc;
 pub mod images;
 pub mod import;
 pub mod local_files;
+pub mod model;
 pub mod monitor;
 pub mod owner;
 pub mod probe;

@@ -1,10 +1,9 @@
 //! The verdict: GO only if every gate holds. Besides the scenario's own gates every
 //! run has two built-in ones: all steps passed, and no finding inhibits the change.
 
-use crate::finding::Finding;
-use crate::monitor::WritesReport;
-use crate::report::{
-    GateReport, MonitorReport, ProbeReport, RecoveryReport, StepReport, StepStatus, Verdict,
+use crate::model::{
+    Finding, GateReport, MonitorReport, ProbeReport, RecoveryReport, StepReport, StepStatus,
+    Verdict, WritesReport,
 };
 use crate::scenario::{Gate, GateKind};
 

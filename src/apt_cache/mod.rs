@@ -22,7 +22,8 @@ use std::time::Duration;
 
 pub use store::{BadPath, CacheKey, FileMeta, Freshness};
 
-use crate::report::AptCacheReport;
+use crate::model::AptCacheReport;
+pub use crate::model::human_bytes;
 
 /// How apt in the bootstrap, the builds and the hosts reaches the Debian mirrors.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -171,13 +172,15 @@ pub enum AptCacheError {
     Client(#[source] reqwest::Error),
 }
 
-/// What the cache did, counted as it happens.
+/// What the cache did, counted as it happens, and what it has to tell (a mirror out of
+/// reach, a cache folder that cannot be written) until someone passes it on.
 #[derive(Debug, Default)]
 pub struct AptCacheStats {
     hits: AtomicU64,
     misses: AtomicU64,
     upstream_bytes: AtomicU64,
     cached_bytes: AtomicU64,
+    notices: std::sync::Mutex<Vec<String>>,
 }
 
 impl AptCacheStats {
@@ -188,6 +191,20 @@ impl AptCacheStats {
             upstream_bytes: self.upstream_bytes.load(Ordering::Relaxed),
             cached_bytes: self.cached_bytes.load(Ordering::Relaxed),
         }
+    }
+
+    /// The notices given since the last call, each a line that starts with its level
+    /// ("notice: the mirror … cannot be reached …", "warning: …"), for the caller to
+    /// show: the cache itself never prints.
+    pub fn take_notices(&self) -> Vec<String> {
+        std::mem::take(&mut *self.notices.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    fn notice(&self, text: String) {
+        self.notices
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(text);
     }
 
     fn hit(&self, bytes: u64) {
@@ -312,34 +329,6 @@ fn normal_authority(host: &str, port: Option<u16>) -> String {
         None | Some(80) => host,
         Some(port) => format!("{host}:{port}"),
     }
-}
-
-/// "1.2 MiB"-style sizes for the summaries.
-pub fn human_bytes(bytes: u64) -> String {
-    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
-    if bytes < 1024 {
-        return format!("{bytes} B");
-    }
-    let mut value = bytes as f64 / 1024.0;
-    let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    format!("{value:.1} {}", UNITS[unit])
-}
-
-/// The summary line: "812 hits, 3 misses, 1.2 MiB from the mirror, 91.3 MiB from the cache".
-pub fn summary_line(counters: &AptCacheReport) -> String {
-    format!(
-        "{} hit{}, {} miss{}, {} from the mirror, {} from the cache",
-        counters.hits,
-        if counters.hits == 1 { "" } else { "s" },
-        counters.misses,
-        if counters.misses == 1 { "" } else { "es" },
-        human_bytes(counters.upstream_bytes),
-        human_bytes(counters.cached_bytes)
-    )
 }
 
 #[cfg(test)]

@@ -165,10 +165,10 @@ async fn revalidated(
         Err(e) if e.is_connect() || e.is_timeout() => match cached {
             Some((file, length, meta)) => {
                 if !shared.offline_noticed.swap(true, Ordering::Relaxed) {
-                    eprintln!(
+                    shared.stats.notice(format!(
                         "notice: the mirror `{authority}` cannot be reached ({}); the package cache serves the indexes it has",
                         error_chain(&e)
-                    );
+                    ));
                 }
                 shared.stats.hit(length);
                 from_file(file, length, &meta)
@@ -259,7 +259,7 @@ async fn store_or_relay(
                     if let Some(file) = pending.as_mut()
                         && let Err(e) = file.write(&chunk).await
                     {
-                        notice_cache_trouble(&noticed, &key, &e);
+                        notice_cache_trouble(&stats, &noticed, &key, &e);
                         // Dropping the pending file removes it.
                         pending = None;
                     }
@@ -291,7 +291,7 @@ async fn store_or_relay(
                 if let Some(file) = pending
                     && let Err(e) = file.commit(&key, &meta).await
                 {
-                    notice_cache_trouble(&noticed, &key, &e);
+                    notice_cache_trouble(&stats, &noticed, &key, &e);
                 }
                 stats.miss(received);
                 if let (Some(last), Some(to)) = (held, &client) {
@@ -395,16 +395,21 @@ fn unreachable_mirror(authority: &str, error: &reqwest::Error) -> Response<Proxy
 }
 
 fn cache_trouble(shared: &Shared, key: &CacheKey, error: &std::io::Error) {
-    notice_cache_trouble(&shared.cache_trouble_noticed, key, error);
+    notice_cache_trouble(&shared.stats, &shared.cache_trouble_noticed, key, error);
 }
 
 /// Say once that the cache cannot be written; apt is served all the same.
-fn notice_cache_trouble(noticed: &AtomicBool, key: &CacheKey, error: &std::io::Error) {
+fn notice_cache_trouble(
+    stats: &AptCacheStats,
+    noticed: &AtomicBool,
+    key: &CacheKey,
+    error: &std::io::Error,
+) {
     if !noticed.swap(true, Ordering::Relaxed) {
-        eprintln!(
+        stats.notice(format!(
             "warning: the package cache cannot write `{}`: {error}; files are passed on without being kept",
             key.path.display()
-        );
+        ));
     }
 }
 

@@ -258,6 +258,14 @@ async fn a_cache_that_cannot_be_written_still_passes_packages_on() {
     assert_eq!(get(&cache, DEB).await, (200, b"a package".to_vec()));
     assert_eq!(mirror.requests(DEB), [200, 200]);
     assert_eq!(cache.stats().counters().misses, 2);
+    // Said once, kept for the caller to show; then nothing more until new trouble.
+    let notices = cache.stats().take_notices();
+    assert_eq!(notices.len(), 1, "{notices:?}");
+    assert!(
+        notices[0].starts_with("warning: the package cache cannot write `"),
+        "{notices:?}"
+    );
+    assert!(cache.stats().take_notices().is_empty());
 }
 
 #[tokio::test]
@@ -332,6 +340,12 @@ async fn with_the_mirror_down_what_is_cached_is_served_and_the_rest_is_a_502() {
         (counters.hits, counters.misses, counters.upstream_bytes),
         (2, 0, 0)
     );
+    let notices = offline.stats().take_notices();
+    assert_eq!(notices.len(), 1, "{notices:?}");
+    assert!(
+        notices[0].starts_with("notice: the mirror `deb.debian.org` cannot be reached ("),
+        "{notices:?}"
+    );
 }
 
 #[tokio::test]
@@ -402,12 +416,13 @@ fn only_local_and_private_peers_are_served() {
 
 #[test]
 fn summary_line_reads_well() {
-    let line = summary_line(&AptCacheReport {
+    let line = (AptCacheReport {
         hits: 812,
         misses: 3,
         upstream_bytes: 1_258_291,
         cached_bytes: 95_735_603,
-    });
+    })
+    .summary_line();
     assert_eq!(
         line,
         "812 hits, 3 misses, 1.2 MiB from the mirror, 91.3 MiB from the cache"

@@ -51,7 +51,7 @@ fn check_file(file: &Path, images_dir: Option<&Path>) -> Result<String, Vec<Stri
     warn_unset(&scenario);
     let images_dir = images_dir.map_or_else(|| find_images_dir(Some(file)), Path::to_path_buf);
     let mut problems = check_recipes(&scenario, &images_dir);
-    if let Err(e) = crate::local_files::host_copies(&scenario) {
+    if let Err(e) = crate::runner::host_copies(&scenario) {
         problems.push(format!("error: {e}"));
     }
     if !problems.is_empty() {

@@ -57,7 +57,7 @@ async fn start(file: &Path, args: &DrillStartArgs, engine_choice: &super::Engine
         );
         return exit_code::INVALID_INPUT;
     };
-    if let Err(e) = crate::local_files::host_copies(&scenario) {
+    if let Err(e) = crate::runner::host_copies(&scenario) {
         eprintln!("error: {e}");
         return exit_code::INVALID_INPUT;
     }

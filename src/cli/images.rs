@@ -90,10 +90,10 @@ pub async fn images(command: ImagesCommand, engine_choice: &super::EngineChoice)
                 }
             }
             if let Some(cache) = &apt_cache {
-                eprintln!(
-                    "apt cache: {}",
-                    crate::apt_cache::summary_line(&cache.stats().counters())
-                );
+                for notice in cache.stats().take_notices() {
+                    eprintln!("{notice}");
+                }
+                eprintln!("apt cache: {}", cache.stats().counters().summary_line());
             }
             code
         }

@@ -88,7 +88,7 @@ pub async fn run(args: &RunArgs, engine_choice: &EngineChoice) -> i32 {
 /// the file system) — checked again by the runner, here so a bad reference is invalid
 /// input before an engine is reached. Warns about secrets too short to redact safely.
 fn validate(scenario: &Scenario) -> Result<(), String> {
-    if let Err(e) = crate::local_files::host_copies(scenario) {
+    if let Err(e) = crate::runner::host_copies(scenario) {
         let redactor = crate::redact::Redactor::new(&scenario.secrets);
         return Err(format!("error: {}", redactor.redact(&e.to_string())));
     }

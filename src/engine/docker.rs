@@ -811,7 +811,7 @@ impl Engine for DockerEngine {
                 let options = bollard::query_parameters::UploadToContainerOptionsBuilder::default()
                     .path("/")
                     .build();
-                let archive = crate::local_files::archive_stream(spec.files.clone());
+                let archive = crate::engine::archive_stream(spec.files.clone());
                 within(
                     "copy files into container",
                     &spec.name,

@@ -198,6 +198,7 @@ impl Engine for FakeEngine {
     }
 
     async fn remove_network(&self, id: &str) -> Result<(), EngineError> {
+        self.check_gone()?;
         self.record(format!("remove network {id}"));
         self.live.lock().unwrap().retain(|r| r.id != id);
         Ok(())

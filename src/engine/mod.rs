@@ -9,6 +9,7 @@ mod endpoint;
 mod error;
 #[cfg(test)]
 pub mod fake;
+mod file_archive;
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
@@ -20,6 +21,7 @@ use futures_util::stream::BoxStream;
 pub use docker::{DockerEngine, Terminal};
 pub use endpoint::{Endpoint, EndpointError, EndpointSettings, TlsFiles};
 pub use error::EngineError;
+pub use file_archive::archive_stream;
 
 /// Label carried by every container, network and volume a run creates; its value is the run id.
 pub const RUN_LABEL: &str = "rehearse.run";
@@ -89,7 +91,8 @@ pub struct ContainerSpec {
 /// One local file copied into a container.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileCopy {
-    /// The file on this machine (already checked: see [`crate::local_files`]).
+    /// The file on this machine, already checked by the caller (where it may come
+    /// from, how big it may be).
     pub local: std::path::PathBuf,
     /// Absolute path in the container.
     pub dest: String,

@@ -13,11 +13,11 @@ pub mod recipe;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use bytes::Bytes;
 use sha2::{Digest, Sha256};
 
+pub use crate::model::ImageEvent;
 pub use base::BaseSource;
 pub use context_entry::{ContextEntry, EntryKind};
 pub use host_image::{BuiltImage, ensure_image, load_recipe, recipe_names};
@@ -51,28 +51,6 @@ impl Default for BuildSettings {
             apt_proxy: None,
         }
     }
-}
-
-/// Progress of image preparation, for the reporters.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ImageEvent {
-    CacheHit {
-        what: String,
-        reference: String,
-    },
-    Building {
-        what: String,
-        reference: String,
-    },
-    Output {
-        what: String,
-        line: String,
-    },
-    Built {
-        what: String,
-        reference: String,
-        duration: Duration,
-    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -224,6 +202,8 @@ pub fn recipe_path(images_dir: &Path, name: &str) -> PathBuf {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     #[tokio::test]

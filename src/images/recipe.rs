@@ -6,7 +6,7 @@ use std::path::{Component, Path, PathBuf};
 
 use serde_saphyr::Spanned;
 
-use crate::yaml::{Decoder, Diagnostics, Mark, Node, load};
+use crate::yaml::{Decoder, Diagnostics, Node, load};
 
 pub(crate) const RECIPE_KEYS: &[&str] = &[
     "description",
@@ -116,36 +116,12 @@ fn decode_file(d: &Decoder, index: usize, node: &Spanned<Node>) -> Option<Recipe
     let m = d.map(node, &format!("file {}", index + 1), FILE_KEYS)?;
     let src = m.required_str_where("src", check_source_path);
     let dest = m.required_str_where("dest", check_destination);
-    let mode = m.opt("mode").and_then(|node| decode_mode(d, node));
+    let mode = m.opt("mode").and_then(|node| d.mode(node));
     Some(RecipeFile {
         src: PathBuf::from(src?),
         dest: dest?,
         mode,
     })
-}
-
-/// An octal string such as `"0644"`. A bare YAML number is refused: `0644`
-/// unquoted is read as decimal 644, not what the author meant.
-pub(crate) fn decode_mode(d: &Decoder, node: &Spanned<Node>) -> Option<u32> {
-    if let Node::Int(_) | Node::Float(_) = node.value {
-        d.error_with_help(
-            Mark::of(node),
-            "expected an octal string for `mode`, found a number",
-            "quote it, like `mode: \"0644\"`",
-        );
-        return None;
-    }
-    let text = d.str(node, "`mode`")?;
-    let mode = u32::from_str_radix(&text, 8)
-        .ok()
-        .filter(|mode| *mode <= 0o7777);
-    if mode.is_none() {
-        d.error(
-            Mark::of(node),
-            format!("invalid mode `{text}`: expected octal digits like `0644`"),
-        );
-    }
-    mode
 }
 
 fn check_suite(suite: &str) -> Result<(), String> {

@@ -5,59 +5,11 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use hdrhistogram::Histogram;
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
 
 use super::{Sample, WritesReport, served_by};
-
-/// A run of failed requests: from the first failed one's scheduled time to the next
-/// successful one's (or to the end of monitoring).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub struct UnavailabilityWindow {
-    pub start_ms: u64,
-    pub end_ms: u64,
-    pub failed_requests: u64,
-    /// What the first failed request saw.
-    pub first_error: String,
-}
-
-impl UnavailabilityWindow {
-    pub fn length_ms(&self) -> u64 {
-        self.end_ms - self.start_ms
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct LatencySummary {
-    pub p50_ms: f64,
-    pub p99_ms: f64,
-    pub p999_ms: f64,
-    pub max_ms: f64,
-}
-
-/// One second of the monitor's timeline.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct TimelineBucket {
-    pub second: u64,
-    pub ok: u64,
-    pub failed: u64,
-    /// Median and highest latency of the second's successful requests.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub p50_ms: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_ms: Option<f64>,
-}
-
-/// A moment of the run shown on the monitor's timeline (a cutover, a DNS switch...).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub struct MarkReport {
-    /// The step's name.
-    pub label: String,
-    /// The step's kind.
-    pub kind: String,
-    pub start_ms: u64,
-    pub end_ms: u64,
-}
+use crate::model::{
+    LatencySummary, MarkReport, MonitorReport, PhaseLatency, TimelineBucket, UnavailabilityWindow,
+};
 
 /// When the change happened while the monitor ran, and the moments to mark.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -66,44 +18,6 @@ pub struct Phases {
     /// from the monitor's start.
     pub change: Option<(Duration, Duration)>,
     pub marks: Vec<MarkReport>,
-}
-
-/// Latency before, during and after the change.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct PhaseLatency {
-    pub change_start_ms: u64,
-    pub change_end_ms: u64,
-    pub before: Option<LatencySummary>,
-    pub during: Option<LatencySummary>,
-    pub after: Option<LatencySummary>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct MonitorReport {
-    pub name: String,
-    /// Requests per second asked for.
-    pub rate: u32,
-    pub duration_ms: u64,
-    pub sent: u64,
-    pub failed: u64,
-    pub longest_unavailability_ms: u64,
-    /// The longest windows, longest first (at most five).
-    pub unavailability_windows: Vec<UnavailabilityWindow>,
-    /// Latency from the scheduled send time, of the successful requests.
-    pub latency: Option<LatencySummary>,
-    pub served_by: BTreeMap<String, u64>,
-    /// Requests by the host their client resolved the site to (two populations
-    /// during a DNS switch).
-    pub clients: BTreeMap<String, u64>,
-    /// Latency before, during and after the change, when one happened while monitoring.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub phases: Option<PhaseLatency>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub marks: Vec<MarkReport>,
-    /// Acknowledged writes checked against the databases (writer monitors).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub writes: Option<WritesReport>,
-    pub timeline: Vec<TimelineBucket>,
 }
 
 /// Analyse samples sorted by scheduled time.

@@ -15,11 +15,13 @@ use std::time::{Duration, Instant};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-pub use analysis::{
-    LatencySummary, MarkReport, MonitorReport, PhaseLatency, Phases, TimelineBucket,
-    UnavailabilityWindow, analyse, analyse_with,
+pub use analysis::{Phases, analyse, analyse_with};
+pub use writes::{check_writes, parse_tokens};
+
+pub use crate::model::{
+    LatencySummary, MarkReport, MonitorReport, PhaseLatency, TimelineBucket, UnavailabilityWindow,
+    WriteExample, WritesReport,
 };
-pub use writes::{WriteExample, WritesReport, check_writes, parse_tokens};
 
 use crate::scenario::{HttpMethod, Monitor};
 

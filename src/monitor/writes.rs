@@ -6,60 +6,11 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
-
 use super::{Sample, token};
+use crate::model::{WriteExample, WritesReport};
 
 /// Examples kept for each kind of problem.
 const EXAMPLES: usize = 5;
-
-/// One write, as evidence.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub struct WriteExample {
-    pub token: String,
-    /// When it was due, from the monitor's start.
-    pub sent_at_ms: u64,
-    /// The status it got (none: no answer).
-    pub status: Option<u16>,
-    /// The host whose name the client resolved the site to.
-    pub client_host: String,
-    /// The marker header of the answer: which host served it.
-    pub served_by: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub struct WritesReport {
-    pub sent: u64,
-    /// Writes answered with the expected status.
-    pub acknowledged: u64,
-    /// This monitor's tokens found in the database that serves after the move.
-    pub stored: Option<u64>,
-    /// This monitor's tokens found in the old database.
-    pub stored_old: Option<u64>,
-    /// Acknowledged writes missing from the serving database.
-    pub lost: u64,
-    pub lost_examples: Vec<WriteExample>,
-    /// Writes sent after the cutover that reached the old database.
-    pub split: u64,
-    pub split_examples: Vec<WriteExample>,
-    /// The cutover moment split writes are counted from, from the monitor's start.
-    pub switch_at_ms: Option<u64>,
-    /// What could not be measured, and why (a listing that failed, no cutover).
-    pub problems: Vec<String>,
-}
-
-impl WritesReport {
-    /// Whether lost writes were measured.
-    pub fn lost_measured(&self) -> bool {
-        self.stored.is_some()
-    }
-
-    /// Whether split writes were measured.
-    pub fn split_measured(&self) -> bool {
-        self.stored_old.is_some() && self.switch_at_ms.is_some()
-    }
-}
 
 /// Compare what a writer monitor sent with what the databases hold. `serving` and
 /// `old` are the token listings (or why they could not be had); `switch_at` is the

@@ -3,10 +3,12 @@
 //! A probe is data ([`crate::scenario::ProbeKind`]); each kind's attempt lives in its own
 //! file. [`check`] retries attempts until one passes or the probe's deadline passes.
 
+mod count;
 mod exec;
 mod http;
 mod tcp;
 
+pub use count::count;
 pub use exec::judge as judge_exec;
 pub use http::judge as judge_http;
 
@@ -14,7 +16,6 @@ use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
-use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::engine::Engine;
@@ -160,49 +161,13 @@ impl HostAddresses {
     }
 }
 
-/// What one attempt saw: enough for an admin to tell why it failed.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
-pub struct Evidence {
-    /// One line: what was expected and what came back.
-    pub summary: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub status: Option<u16>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub body_excerpt: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub exit_code: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub output: Option<String>,
-}
+pub use crate::model::{Attempt, Evidence};
 
-/// The result of one attempt.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Attempt {
-    pub passed: bool,
-    pub evidence: Evidence,
-}
-
-impl Attempt {
-    pub fn pass(evidence: Evidence) -> Self {
-        Attempt {
-            passed: true,
-            evidence,
-        }
-    }
-
-    pub fn fail(evidence: Evidence) -> Self {
-        Attempt {
-            passed: false,
-            evidence,
-        }
-    }
-
-    fn unreachable_host(host: &str) -> Self {
-        Attempt::fail(Evidence {
-            summary: format!("host `{host}` is not running in this rehearsal"),
-            ..Evidence::default()
-        })
-    }
+fn unreachable_host(host: &str) -> Attempt {
+    Attempt::fail(Evidence {
+        summary: format!("host `{host}` is not running in this rehearsal"),
+        ..Evidence::default()
+    })
 }
 
 /// The result of a check: attempts until one passed or the deadline passed.
@@ -230,7 +195,7 @@ pub fn excerpt(text: &str, max_chars: usize) -> String {
 /// One attempt of a probe, whatever its kind.
 pub async fn attempt<E: Engine>(probe: &Probe, engine: &E, hosts: &HostAddresses) -> Attempt {
     let Some(host) = hosts.get(probe.kind.host()) else {
-        return Attempt::unreachable_host(probe.kind.host());
+        return unreachable_host(probe.kind.host());
     };
     let unpublished = |why: String| {
         Attempt::fail(Evidence {

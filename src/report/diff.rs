@@ -277,7 +277,7 @@ mod tests {
             }
         }
         after.steps[5].status = StepStatus::Passed;
-        after.findings.push(crate::finding::Finding {
+        after.findings.push(crate::model::Finding {
             key: "service.disabled".into(),
             severity: crate::scenario::Severity::Medium,
             inhibitor: false,

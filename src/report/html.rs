@@ -8,7 +8,7 @@ mod chart;
 use std::io::{self, Write};
 
 use super::{GateReport, HopReport, Report, StepReport, StepStatus, UpgradeReport, Verdict};
-use crate::finding::Finding;
+use crate::model::Finding;
 use crate::monitor::{LatencySummary, MonitorReport, WriteExample, WritesReport};
 use crate::probe::Evidence;
 
@@ -694,7 +694,7 @@ fn environment(report: &Report, out: &mut impl Write) -> io::Result<()> {
             .apt_cache
             .map(|counters| format!(
                 "<dt>apt cache</dt><dd>{}</dd>",
-                escape(&crate::apt_cache::summary_line(&counters))
+                escape(&counters.summary_line())
             ))
             .into_iter()
             .chain(report.drill.as_ref().map(|drill| format!(

@@ -9,7 +9,7 @@ use std::time::Duration;
 use quick_junit::{NonSuccessKind, Property, TestCase, TestCaseStatus, TestSuite};
 
 use super::{GateReport, ProbeReport, Report, StepReport, StepStatus, text};
-use crate::finding::Finding;
+use crate::model::Finding;
 
 /// Render the report as JUnit XML.
 pub fn render_junit(report: &Report, out: &mut impl Write) -> io::Result<()> {

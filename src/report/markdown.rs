@@ -4,8 +4,9 @@
 
 use std::io::{self, Write};
 
-use super::{MonitorReport, Report, StepStatus, UpgradeReport, Verdict, text};
-use crate::finding::Finding;
+use super::{Report, StepStatus, UpgradeReport, Verdict, text};
+use crate::model::Finding;
+use crate::model::MonitorReport;
 use crate::monitor::LatencySummary;
 
 /// Render the report as Markdown.
@@ -70,11 +71,7 @@ fn title(report: &Report, out: &mut impl Write) -> io::Result<()> {
     }
     if let Some(apt_cache) = &report.apt_cache {
         writeln!(out)?;
-        writeln!(
-            out,
-            "Package cache: {}.",
-            crate::apt_cache::summary_line(apt_cache)
-        )?;
+        writeln!(out, "Package cache: {}.", apt_cache.summary_line())?;
     }
     writeln!(out)
 }

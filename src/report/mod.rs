@@ -6,11 +6,10 @@ pub mod html;
 pub mod junit;
 pub mod markdown;
 pub mod matrix;
-mod model;
 pub mod terminal;
 mod text;
 
-pub use model::*;
+pub use crate::model::report::*;
 
 /// The files of a report folder besides `report.json`, each rendered from it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -9,8 +9,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use owo_colors::OwoColorize;
 
 use super::{Report, StepStatus, Verdict};
-use crate::images::ImageEvent;
-use crate::runner::{EventSink, RunEvent};
+use crate::model::{EventSink, ImageEvent, RunEvent};
 
 /// How much the live view shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -205,6 +204,7 @@ impl<W: Write + Send> EventSink for LiveView<W> {
                 finding.key,
                 finding.message
             )),
+            RunEvent::Notice { message } => self.line(message),
             RunEvent::CleanupStarted { resources } => {
                 self.stop_spinner();
                 self.line(&format!("cleaning up {resources} resource(s)"));
@@ -248,11 +248,7 @@ pub fn render_summary(report: &Report, out: &mut impl Write, color: bool) -> io:
         )?;
     }
     if let Some(apt_cache) = &report.apt_cache {
-        writeln!(
-            out,
-            "apt cache: {}",
-            crate::apt_cache::summary_line(apt_cache)
-        )?;
+        writeln!(out, "apt cache: {}", apt_cache.summary_line())?;
     }
     if !report.monitors.is_empty() {
         writeln!(out, "{}", monitors_table(&report.monitors))?;

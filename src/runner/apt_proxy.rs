@@ -5,7 +5,7 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use super::{Rehearsal, RunError, RunOptions};
+use super::{EventSink, Rehearsal, RunError, RunEvent, RunOptions};
 use crate::apt_cache::AptProxy;
 use crate::engine::Engine;
 
@@ -14,14 +14,14 @@ const PROXY_CONF: &str = "/etc/apt/apt.conf.d/00rehearse-proxy";
 const EXEC_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Write [`PROXY_CONF`] in host container `id`, on the run's network `network`, when
-/// apt goes through a proxy.
+/// apt goes through a proxy. Returns a warning for the user when the host cannot use it.
 pub(super) async fn configure_host<E: Engine>(
     r: &Rehearsal<'_, E>,
     id: &str,
     network: &str,
-) -> Result<(), RunError> {
+) -> Result<Option<String>, RunError> {
     let Some(proxy) = &r.options.build.apt_proxy else {
-        return Ok(());
+        return Ok(None);
     };
     // The hosts reach this machine at their network's gateway.
     let gateway = match proxy {
@@ -61,14 +61,14 @@ pub(super) async fn configure_host<E: Engine>(
         r.options.build.mirror.clone(),
     ];
     let output = r.engine.exec(id, &argv, EXEC_TIMEOUT).await?;
-    if output.exit_code != 0 {
+    let warning = if output.exit_code != 0 {
         // Without it the host still reaches the mirror directly: worth a warning only.
-        eprintln!(
+        format!(
             "warning: cannot point the apt of container {id} at the package cache: {}",
             output.stderr.trim()
-        );
+        )
     } else if output.stdout.contains(NO_ROUTE) {
-        eprintln!(
+        format!(
             "warning: container {id} can reach neither the package cache at {} nor the mirror {}: \
              apt in it will fail. The engine gives containers no route out, and a firewall on this \
              machine keeps them from the cache: let the engine's bridge reach this machine on port {}",
@@ -78,14 +78,16 @@ pub(super) async fn configure_host<E: Engine>(
                 AptProxy::Builtin { port, .. } => *port,
                 AptProxy::External { .. } => 0,
             },
-        );
+        )
     } else if output.stdout.contains(UNREACHABLE) {
-        eprintln!(
+        format!(
             "warning: container {id} cannot reach the package cache at {} (a firewall on this machine?); its apt goes to the mirrors directly",
             proxy.url(gateway)
-        );
-    }
-    Ok(())
+        )
+    } else {
+        return Ok(None);
+    };
+    Ok(Some(warning))
 }
 
 /// What the setup script prints when the host cannot reach the cache.
@@ -99,6 +101,7 @@ pub(super) async fn forget_proxy<E: Engine>(
     engine: &E,
     options: &RunOptions,
     hosts: &[(String, String)],
+    sink: &mut dyn EventSink,
 ) {
     if !matches!(options.build.apt_proxy, Some(AptProxy::Builtin { .. })) {
         return;
@@ -107,13 +110,17 @@ pub(super) async fn forget_proxy<E: Engine>(
     for (host, id) in hosts {
         match engine.exec(id, &argv, EXEC_TIMEOUT).await {
             Ok(output) if output.exit_code == 0 => {}
-            Ok(output) => eprintln!(
-                "warning: cannot remove `{PROXY_CONF}` from kept host `{host}`: {}",
-                output.stderr.trim()
-            ),
-            Err(e) => {
-                eprintln!("warning: cannot remove `{PROXY_CONF}` from kept host `{host}`: {e}")
-            }
+            Ok(output) => sink.event(&RunEvent::Notice {
+                message: format!(
+                    "warning: cannot remove `{PROXY_CONF}` from kept host `{host}`: {}",
+                    output.stderr.trim()
+                ),
+            }),
+            Err(e) => sink.event(&RunEvent::Notice {
+                message: format!(
+                    "warning: cannot remove `{PROXY_CONF}` from kept host `{host}`: {e}"
+                ),
+            }),
         }
     }
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::{EventSink, RunEvent, RunState};
 use crate::engine::Engine;
-use crate::finding::Finding;
+use crate::model::Finding;
 use crate::scenario::Severity;
 
 /// A log file on a host, read from `offset` to the end when the steps are over.

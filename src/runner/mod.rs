@@ -4,7 +4,6 @@
 mod apt_proxy;
 mod backups;
 pub mod checkpoint;
-mod event;
 pub(crate) mod host_files;
 pub(crate) mod log_watch;
 mod provision;
@@ -18,13 +17,14 @@ use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
 
-use event::RedactingSink;
-pub use event::{EventSink, RunEvent};
+use crate::model::RedactingSink;
+pub use crate::model::{EventSink, RunEvent};
+pub use provision::host_copies;
 pub use systemd::{BootState, wait_booted};
 
 use crate::engine::{Engine, EngineError, KEEP_LABEL, OWNER_LABEL, RUN_LABEL};
-use crate::finding::Finding;
 use crate::images::{BuildSettings, ImageError};
+use crate::model::Finding;
 use crate::probe::{CheckOutcome, HostAddresses, Reach};
 use crate::redact::Redactor;
 use crate::report::{
@@ -375,7 +375,7 @@ async fn run_redacted<E: Engine>(
     let created = created.into_inner().unwrap_or_else(|e| e.into_inner());
     let mut kept = None;
     if options.keep {
-        apt_proxy::forget_proxy(engine, options, &created.containers).await;
+        apt_proxy::forget_proxy(engine, options, &created.containers, sink).await;
         let network = created.network.clone().map(|n| n.1).unwrap_or_default();
         sink.event(&RunEvent::Kept {
             hosts: created.containers.clone(),
@@ -494,7 +494,9 @@ async fn execute<E: Engine>(
     sink: &mut dyn EventSink,
     state: &mut RunState,
 ) -> Result<(), RunError> {
-    if !provision::provision(r, sink, state).await? {
+    let provisioned = provision::provision(r, sink, state).await;
+    pass_on_cache_notices(r.options, sink);
+    if !provisioned? {
         return Ok(());
     }
     let first = r.options.from_step.unwrap_or(0);
@@ -541,7 +543,9 @@ async fn execute<E: Engine>(
         {
             state.baseline = Some(count_drill_data(r, state, data).await);
         }
-        let report = steps::run_step(r, step, offset + 1, sink, state).await?;
+        let report = steps::run_step(r, step, offset + 1, sink, state).await;
+        pass_on_cache_notices(r.options, sink);
+        let report = report?;
         let stop = report.status == StepStatus::Failed && !report.allow_failure;
         state.steps.push(report);
         if stop {
@@ -550,6 +554,15 @@ async fn execute<E: Engine>(
     }
     log_watch::evaluate(r.engine, state, sink).await;
     Ok(())
+}
+
+/// The package cache's notices, told to the reporters (the cache never prints).
+fn pass_on_cache_notices(options: &RunOptions, sink: &mut dyn EventSink) {
+    if let Some(stats) = &options.apt_cache {
+        for message in stats.take_notices() {
+            sink.event(&RunEvent::Notice { message });
+        }
+    }
 }
 
 /// Where a host is: its address on `network`, and how the prober reaches it — through
@@ -594,7 +607,7 @@ async fn count_drill_data<E: Engine>(
     let Some(target) = state.hosts.get(host) else {
         return Err(format!("host `{host}` is not running"));
     };
-    crate::drill::count(r.engine, &target.container_id, host, &data.count).await
+    crate::probe::count(r.engine, &target.container_id, host, &data.count).await
 }
 
 /// Remove what the run created: containers first, then the network.
@@ -605,38 +618,47 @@ async fn cleanup<E: Engine>(engine: &E, created: &Created, sink: &mut dyn EventS
         return;
     }
     sink.event(&RunEvent::CleanupStarted { resources: count });
+    let mut warn = |message: String| {
+        sink.event(&RunEvent::Notice {
+            message: format!("warning: {message}"),
+        })
+    };
     // With the engine gone nothing can be removed: say so once, not once per resource.
-    let gone = |e: &EngineError| {
+    let gone = |e: &EngineError, warn: &mut dyn FnMut(String)| {
         if e.is_connection() {
-            eprintln!(
-                "warning: the engine is gone: {count} resource(s) of this run could not be removed; run `rehearse gc` once it is back"
-            );
+            warn(format!(
+                "the engine is gone: {count} resource(s) of this run could not be removed; run `rehearse gc` once it is back"
+            ));
         }
         e.is_connection()
     };
     for (host, id) in &created.containers {
         if let Err(e) = engine.remove_container(id).await {
-            if gone(&e) {
+            if gone(&e, &mut warn) {
                 return;
             }
-            eprintln!(
-                "warning: cannot remove the container of host `{host}` ({id}): {e}; `rehearse gc` will retry"
-            );
+            warn(format!(
+                "cannot remove the container of host `{host}` ({id}): {e}; `rehearse gc` will retry"
+            ));
         }
     }
     for image in &created.images {
         if let Err(e) = engine.remove_image(image).await {
-            if gone(&e) {
+            if gone(&e, &mut warn) {
                 return;
             }
-            eprintln!("warning: cannot remove snapshot `{image}`: {e}; `rehearse gc` will retry");
+            warn(format!(
+                "cannot remove snapshot `{image}`: {e}; `rehearse gc` will retry"
+            ));
         }
     }
     if let Some((id, name)) = &created.network
         && let Err(e) = engine.remove_network(id).await
-        && !gone(&e)
+        && !gone(&e, &mut warn)
     {
-        eprintln!("warning: cannot remove network `{name}`: {e}; `rehearse gc` will retry");
+        warn(format!(
+            "cannot remove network `{name}`: {e}; `rehearse gc` will retry"
+        ));
     }
 }
 

@@ -10,8 +10,8 @@ use super::{
     Created, EventSink, Rehearsal, RunError, RunEvent, RunState, network_name, run_labels,
 };
 use crate::engine::{ContainerSpec, Engine, FileCopy};
-use crate::finding::Finding;
 use crate::images::{BuiltImage, ensure_image};
+use crate::model::Finding;
 use crate::report::{ImageReport, StepReport, StepStatus};
 use crate::scenario::{Host, Init, ProbeKind, Scenario, Severity, StepKind};
 
@@ -39,7 +39,7 @@ pub(super) async fn provision<E: Engine>(
     });
     // Files are checked before anything is created: a reference leaving the scenario's
     // folder or a file over the limits is the user's input to fix.
-    let mut copies = crate::local_files::host_copies(scenario)?;
+    let mut copies = host_copies(scenario)?;
     let info = engine.info().await?;
     state.environment.engine_version = info.server_version.clone();
     state.environment.api_version = info.api_version.clone();
@@ -307,7 +307,9 @@ async fn bring_up<E: Engine>(
             }
         }
     }
-    super::apt_proxy::configure_host(r, &id, network).await?;
+    if let Some(message) = super::apt_proxy::configure_host(r, &id, network).await? {
+        emit(sink, &RunEvent::Notice { message });
+    }
     let (address, reach) = super::locate(engine, options.publish, &id, network).await?;
     emit(
         sink,
@@ -409,6 +411,36 @@ pub(super) fn record_degraded(
     };
     sink.event(&RunEvent::Finding(finding.clone()));
     state.findings.push(finding);
+}
+
+/// Every host's `files:` checked against the file system and the scenario's limits,
+/// ready to be copied: host name → its files, in the scenario's order.
+pub fn host_copies(
+    scenario: &Scenario,
+) -> Result<std::collections::BTreeMap<String, Vec<FileCopy>>, crate::local_files::LocalFileError> {
+    let dir = scenario.path.parent().unwrap_or(std::path::Path::new("."));
+    let mut budget = crate::local_files::SizeBudget::new(scenario.file_limits);
+    let mut copies = std::collections::BTreeMap::new();
+    for host in &scenario.hosts {
+        let mut files = Vec::new();
+        for (index, file) in host.files.iter().enumerate() {
+            let key = format!("hosts.{}.files[{index}].src", host.name);
+            let origin = crate::local_files::Origin {
+                file: &scenario.path,
+                key: &key,
+            };
+            let resolved =
+                crate::local_files::resolve(dir, &file.src, scenario.allow_files_outside, origin)?;
+            budget.take(&file.src, &resolved, origin)?;
+            files.push(FileCopy {
+                local: resolved.path,
+                dest: file.dest.clone(),
+                mode: file.mode,
+            });
+        }
+        copies.insert(host.name.clone(), files);
+    }
+    Ok(copies)
 }
 
 #[cfg(test)]

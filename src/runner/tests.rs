@@ -336,6 +336,31 @@ async fn an_engine_that_goes_away_is_an_environment_error_not_a_no_go() {
     );
 }
 
+#[tokio::test]
+async fn what_cleanup_cannot_remove_is_told_to_the_reporters_not_printed() {
+    let engine = FakeEngine::healthy();
+    *engine.gone_after.lock().unwrap() = Some("do-change".into());
+    let images = images_dir();
+    let mut notices = Vec::new();
+    let _ = run(
+        &engine,
+        &scenario(SCENARIO),
+        &options(&images),
+        &mut |event: &RunEvent| {
+            if let RunEvent::Notice { message } = event {
+                notices.push(message.clone());
+            }
+        },
+    )
+    .await;
+    assert_eq!(notices.len(), 1, "{notices:?}");
+    assert!(
+        notices[0].starts_with("warning: the engine is gone: ")
+            && notices[0].ends_with("run `rehearse gc` once it is back"),
+        "{notices:?}"
+    );
+}
+
 const CUTOVER: &str = r#"
 name: unit
 hosts:

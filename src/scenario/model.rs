@@ -7,6 +7,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub use super::env::UnsetReference;
+pub use crate::local_files::FileLimits;
+pub use crate::model::Severity;
 pub use crate::redact::Secret;
 
 /// A scenario after validation: hosts, probes, ordered steps and gates.
@@ -118,29 +120,6 @@ pub struct HostFile {
     pub dest: String,
     /// Permission bits (default `0644`).
     pub mode: u32,
-}
-
-/// Size limits on the files a scenario copies into its hosts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FileLimits {
-    /// Bytes of one file.
-    pub per_file: u64,
-    /// Bytes of all files of all hosts together.
-    pub total: u64,
-}
-
-impl FileLimits {
-    pub const DEFAULT_PER_FILE: u64 = 64 * 1024 * 1024;
-    pub const DEFAULT_TOTAL: u64 = 256 * 1024 * 1024;
-}
-
-impl Default for FileLimits {
-    fn default() -> Self {
-        FileLimits {
-            per_file: Self::DEFAULT_PER_FILE,
-            total: Self::DEFAULT_TOTAL,
-        }
-    }
 }
 
 /// What runs as PID 1 in the host.
@@ -769,31 +748,4 @@ pub enum GateKind {
         monitor: Option<String>,
         max_ratio: f64,
     },
-}
-
-/// Severity of a finding, lowest first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Severity {
-    Info,
-    Low,
-    Medium,
-    High,
-}
-
-impl Severity {
-    pub const ALL: [Severity; 4] = [
-        Severity::Info,
-        Severity::Low,
-        Severity::Medium,
-        Severity::High,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Info => "info",
-            Severity::Low => "low",
-            Severity::Medium => "medium",
-            Severity::High => "high",
-        }
-    }
 }

@@ -530,7 +530,7 @@ fn decode_host_files(
         let dest = m.required_str_where("dest", check_host_destination);
         let mode = m
             .opt("mode")
-            .map(|node| crate::images::recipe::decode_mode(d, node));
+            .map(|node| d.mode(node));
         Some(HostFile {
             src: src?.into(),
             dest: dest?,

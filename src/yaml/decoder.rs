@@ -106,6 +106,30 @@ impl Decoder {
         );
     }
 
+    /// An octal string such as `"0644"`. A bare YAML number is refused: `0644`
+    /// unquoted is read as decimal 644, not what the author meant.
+    pub fn mode(&self, node: &Spanned<Node>) -> Option<u32> {
+        if let Node::Int(_) | Node::Float(_) = node.value {
+            self.error_with_help(
+                Mark::of(node),
+                "expected an octal string for `mode`, found a number",
+                "quote it, like `mode: \"0644\"`",
+            );
+            return None;
+        }
+        let text = self.str(node, "`mode`")?;
+        let mode = u32::from_str_radix(&text, 8)
+            .ok()
+            .filter(|mode| *mode <= 0o7777);
+        if mode.is_none() {
+            self.error(
+                Mark::of(node),
+                format!("invalid mode `{text}`: expected octal digits like `0644`"),
+            );
+        }
+        mode
+    }
+
     pub fn seq<'a>(&self, node: &'a Spanned<Node>, label: &str) -> Option<&'a [Spanned<Node>]> {
         match &node.value {
             Node::Seq(items) => Some(items),

@@ -104,7 +104,7 @@ impl<E: Engine> StepContext<'_, E> {
     }
 
     /// A finding, told to the reporters as it is made and kept for the verdict.
-    fn report_finding(&mut self, finding: crate::finding::Finding) {
+    fn report_finding(&mut self, finding: crate::model::Finding) {
         self.sink.event(&RunEvent::Finding(finding.clone()));
         self.state.findings.push(finding);
     }
@@ -344,10 +344,12 @@ async fn save_checkpoint<E: Engine>(
             Some(started.elapsed().as_millis() as u64)
         }
         Err(e) => {
-            eprintln!(
-                "warning: cannot save a checkpoint before step `{}`: {e}",
-                step.name
-            );
+            sink.event(&RunEvent::Notice {
+                message: format!(
+                    "warning: cannot save a checkpoint before step `{}`: {e}",
+                    step.name
+                ),
+            });
             None
         }
     }

@@ -218,7 +218,7 @@ async fn restore_host<E: Engine>(
         redactor: cx.redactor,
     };
     // A fresh replica: the scenario's files for the host go in again, as at provision.
-    let files = crate::local_files::host_copies(cx.scenario)
+    let files = crate::runner::host_copies(cx.scenario)
         .map_err(|e| e.to_string())?
         .remove(host_name)
         .unwrap_or_default();

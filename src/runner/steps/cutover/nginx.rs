@@ -5,7 +5,7 @@
 use super::nginx_conf::{self, default_proxy_config};
 use super::{Cutover, StepContext, TIMEOUT, run_command};
 use crate::engine::Engine;
-use crate::finding::Finding;
+use crate::model::Finding;
 use crate::runner::host_files;
 use crate::scenario::{Severity, WebServer};
 

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use super::host_state::HostState;
 pub use super::host_state::sections;
-use crate::finding::Finding;
+use crate::model::Finding;
 use crate::scenario::Severity;
 
 /// Facts about the stack on the host after a hop, each under a `### name` header.

@@ -18,7 +18,7 @@ use super::reboot::reboot_host;
 use super::{StepContext, StepResult};
 use crate::debian::release::{Hop, upgrade_path};
 use crate::engine::Engine;
-use crate::finding::Finding;
+use crate::model::Finding;
 use crate::probe::Evidence;
 use crate::report::{CheckReport, HopReport, UpgradeReport};
 use crate::runner::{RunEvent, log_watch};

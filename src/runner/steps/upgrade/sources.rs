@@ -13,7 +13,7 @@ use crate::debian::sources::{
     MirrorOverride, rewrite_deb822, rewrite_list, stale_security_entries,
 };
 use crate::engine::Engine;
-use crate::finding::Finding;
+use crate::model::Finding;
 use crate::runner::host_files;
 use crate::scenario::{Severity, UpgradeStep};
 

@@ -3,11 +3,8 @@
 
 use std::time::Duration;
 
-use crate::finding::Finding;
-use crate::images::ImageEvent;
-use crate::probe::Attempt;
+use super::{Attempt, Finding, ImageEvent, StepStatus, Verdict};
 use crate::redact::Redactor;
-use crate::report::{StepStatus, Verdict};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum RunEvent {
@@ -49,6 +46,12 @@ pub enum RunEvent {
         detail: Option<String>,
     },
     Finding(Finding),
+    /// Something the user should know that is not a finding about the replica: a
+    /// resource that could not be removed, a package cache out of reach. The text
+    /// starts with its level (`warning: …`, `notice: …`).
+    Notice {
+        message: String,
+    },
     CleanupStarted {
         resources: usize,
     },
@@ -162,6 +165,9 @@ impl RunEvent {
                 detail: detail.as_ref().map(text),
             },
             RunEvent::Finding(finding) => RunEvent::Finding(r.redact_serialized(finding)),
+            RunEvent::Notice { message } => RunEvent::Notice {
+                message: text(message),
+            },
             RunEvent::CleanupStarted { resources } => RunEvent::CleanupStarted {
                 resources: *resources,
             },
@@ -179,7 +185,7 @@ impl RunEvent {
 
 /// Hands every event on with the run's secrets redacted: the runner wraps the sink it
 /// is given in one, so no reporter ever sees a secret value.
-pub(super) struct RedactingSink<'a> {
+pub(crate) struct RedactingSink<'a> {
     pub inner: &'a mut dyn EventSink,
     pub redactor: &'a Redactor,
 }
@@ -219,7 +225,7 @@ mod tests {
             sink.event(&RunEvent::ProbeAttempt {
                 probe: "p".into(),
                 attempt: 1,
-                result: Attempt::fail(crate::probe::Evidence {
+                result: Attempt::fail(crate::model::Evidence {
                     summary: "got pa55word".into(),
                     output: Some("pa55word\n".into()),
                     ..Default::default()

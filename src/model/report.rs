@@ -4,9 +4,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::finding::Finding;
-pub use crate::monitor::MonitorReport;
-use crate::probe::Evidence;
+use super::{Evidence, Finding, MonitorReport};
 
 /// Bump on an incompatible change of the report's shape.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -164,6 +162,19 @@ impl AptCacheReport {
             upstream_bytes: self.upstream_bytes.saturating_sub(earlier.upstream_bytes),
             cached_bytes: self.cached_bytes.saturating_sub(earlier.cached_bytes),
         }
+    }
+
+    /// The summary line: "812 hits, 3 misses, 1.2 MiB from the mirror, 91.3 MiB from the cache".
+    pub fn summary_line(&self) -> String {
+        format!(
+            "{} hit{}, {} miss{}, {} from the mirror, {} from the cache",
+            self.hits,
+            if self.hits == 1 { "" } else { "s" },
+            self.misses,
+            if self.misses == 1 { "" } else { "es" },
+            human_bytes(self.upstream_bytes),
+            human_bytes(self.cached_bytes)
+        )
     }
 }
 
@@ -369,4 +380,19 @@ pub struct GateReport {
     pub value: f64,
     pub limit: f64,
     pub detail: String,
+}
+
+/// "1.2 MiB"-style sizes for the summaries.
+pub fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
 }
