@@ -279,8 +279,20 @@ fn a_planted_outage_is_measured_by_the_monitor() {
         (3000..=3700).contains(&longest),
         "measured {longest} ms: {monitor:#}"
     );
+    // One outage: Apache may reset a connection as it begins to stop and still answer
+    // the next request (seen here: 1 failed request, one answered, then 3 s refused),
+    // so a short window may precede the long one, never a second outage apart from it.
     let windows = monitor["unavailability_windows"].as_array().unwrap();
-    assert_eq!(windows.len(), 1, "one outage, one window: {windows:#?}");
+    let start = windows
+        .iter()
+        .map(|w| w["start_ms"].as_u64().unwrap())
+        .min();
+    let end = windows.iter().map(|w| w["end_ms"].as_u64().unwrap()).max();
+    let span = end.unwrap() - start.unwrap();
+    assert!(
+        (3000..=3700).contains(&span) && windows.len() <= 2,
+        "one outage: {windows:#?}"
+    );
     // Refused connections, or connections closed while Apache stops.
     assert!(
         !windows[0]["first_error"].as_str().unwrap().is_empty(),
@@ -288,7 +300,12 @@ fn a_planted_outage_is_measured_by_the_monitor() {
     );
     // Open loop: requests kept going out at the rate during the outage.
     let failed = monitor["failed"].as_u64().unwrap() as f64;
-    let expected = longest as f64 * 200.0 / 1000.0;
+    let failed_in_windows: u64 = windows
+        .iter()
+        .map(|w| w["failed_requests"].as_u64().unwrap())
+        .sum();
+    assert_eq!(failed_in_windows as f64, failed, "{windows:#?}");
+    let expected = span as f64 * 200.0 / 1000.0;
     assert!(
         (failed - expected).abs() <= expected * 0.05,
         "{failed} failed, expected {expected}"
