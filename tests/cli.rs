@@ -410,7 +410,7 @@ fn drill_commands_explain_what_is_missing() {
     assert_eq!(output.status.code(), Some(2));
     assert_eq!(
         text(&output.stderr),
-        "error: `scenarios/smoke-static-site.yaml` has no `drill:` section: a drill needs a briefing and the checks that prove the repair (see README, \"Training drills\"); use `rehearse run` for a rehearsal\n"
+        "error: `scenarios/smoke-static-site.yaml` has no `drill:` section: a drill needs a briefing and the checks that prove the repair (see the book, \"Training drills\": docs/src/drills.md); use `rehearse run` for a rehearsal\n"
     );
 
     let output = rehearse(&["drill", "status", "--state", state]);

@@ -1,34 +1,38 @@
 //! The layers of `src/` go one way: a module uses only modules below it, and only the
 //! CLI writes to the terminal. This test reads the `crate::…` paths of every file and
-//! fails on an edge against the order, so the order is kept by a test, not a comment.
+//! fails on an edge against the order drawn in the contributor chapter, so the order is
+//! kept by a test, not a comment.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-/// Top to bottom. A module may use the modules of the lines below its own, and on its
-/// own line those to its right. The contributor chapter draws the same order.
-const LAYERS: &[&[&str]] = &[
-    &["cli"],
-    &["drill", "import"],
-    &["runner"],
-    &["report"],
-    &["verdict"],
-    &["monitor", "probe"],
-    &["scenario"],
-    &[
-        "images",
-        "gc",
-        "capture",
-        "apt_cache",
-        "local_files",
-        "debian",
-    ],
-    &["engine", "yaml", "model", "redact", "owner", "exit_code"],
-];
+/// The layer diagram of the contributor chapter, top to bottom: each line of its `text`
+/// block under "## Layers" names modules, separated by commas, before a description.
+/// A module may use the modules of the lines below its own, and on its own line those
+/// to its right.
+fn layers() -> Vec<Vec<String>> {
+    let chapter =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/src/contributing/architecture.md");
+    let text = std::fs::read_to_string(&chapter).unwrap();
+    let section = &text[text.find("## Layers").expect("a `## Layers` section")..];
+    let block = &section[section.find("```text\n").expect("a text block") + "```text\n".len()..];
+    let block = &block[..block.find("```").unwrap()];
+    block
+        .lines()
+        .map(|line| {
+            // The names end where the description starts: two spaces in a row.
+            let names = line.split("  ").next().unwrap();
+            names
+                .split(',')
+                .map(|name| name.trim().to_string())
+                .collect()
+        })
+        .collect()
+}
 
 /// Where a module sits: its line, then its place on the line.
 fn rank(module: &str) -> Option<(usize, usize)> {
-    LAYERS.iter().enumerate().find_map(|(line, names)| {
+    layers().iter().enumerate().find_map(|(line, names)| {
         names
             .iter()
             .position(|name| *name == module)
@@ -142,7 +146,7 @@ fn every_module_uses_only_modules_below_it() {
     }
     assert!(
         unknown.is_empty(),
-        "modules missing from the layer order in tests/layers.rs: {unknown:?}"
+        "modules missing from the layer diagram of docs/src/contributing/architecture.md: {unknown:?}"
     );
     assert!(
         wrong.is_empty(),
@@ -160,10 +164,8 @@ fn every_module_of_the_crate_has_a_layer() {
         .filter_map(|line| line.strip_prefix("pub mod "))
         .map(|rest| rest.trim_end_matches(';'))
         .collect();
-    let layered: BTreeSet<&str> = LAYERS
-        .iter()
-        .flat_map(|line| line.iter().copied())
-        .collect();
+    let layers = layers();
+    let layered: BTreeSet<&str> = layers.iter().flatten().map(String::as_str).collect();
     assert_eq!(declared, layered, "src/lib.rs and the layer order disagree");
 }
 

@@ -52,7 +52,7 @@ async fn start(file: &Path, args: &DrillStartArgs, engine_choice: &super::Engine
     };
     let Some(drill) = scenario.drill.clone() else {
         eprintln!(
-            "error: `{}` has no `drill:` section: a drill needs a briefing and the checks that prove the repair (see README, \"Training drills\"); use `rehearse run` for a rehearsal",
+            "error: `{}` has no `drill:` section: a drill needs a briefing and the checks that prove the repair (see the book, \"Training drills\": docs/src/drills.md); use `rehearse run` for a rehearsal",
             file.display()
         );
         return exit_code::INVALID_INPUT;

@@ -442,7 +442,7 @@ fn inline(text: &str) -> String {
 fn no_tags(text: &str) -> String {
     let spans: Vec<&str> = text.split('`').collect();
     // An unmatched last backtick opens no code span.
-    let unmatched = spans.len() % 2 == 0;
+    let unmatched = spans.len().is_multiple_of(2);
     let mut out = String::with_capacity(text.len());
     for (i, span) in spans.iter().enumerate() {
         if i > 0 {
