@@ -10,9 +10,9 @@ use std::time::{Duration, Instant};
 use proptest::prelude::*;
 
 fn parse(source: &str) {
-    let _ = rehearse::scenario::parse(Path::new("fuzz.yaml"), source);
+    let _ = rehearse::runner::parse_scenario(Path::new("fuzz.yaml"), source);
     // Every placeholder resolved, to a value that itself looks like one.
-    let _ = rehearse::scenario::parse_with_env(
+    let _ = rehearse::runner::parse_scenario_with_env(
         Path::new("fuzz.yaml"),
         source,
         &|name| Some(format!("${{env:{name}}}")),
@@ -29,8 +29,8 @@ fn the_corpus_parses_without_panic_and_in_bounded_time() {
         let bytes = std::fs::read(&path).unwrap();
         let source = String::from_utf8_lossy(&bytes);
         let started = Instant::now();
-        let result = rehearse::scenario::parse(&path, &source);
-        let _ = rehearse::scenario::parse_with_env(
+        let result = rehearse::runner::parse_scenario(&path, &source);
+        let _ = rehearse::runner::parse_scenario_with_env(
             &path,
             &source,
             &|name| (name.len() % 2 == 0).then(|| "x".repeat(name.len())),

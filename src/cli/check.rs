@@ -73,7 +73,7 @@ pub fn load_scenario(path: &Path, unset: UnsetEnv) -> Result<Scenario, String> {
     let source = std::fs::read_to_string(path)
         .map_err(|e| format!("error: cannot read scenario `{}`: {e}", path.display()))?;
     let lookup = |name: &str| std::env::var(name).ok();
-    crate::scenario::parse_with_env(path, &source, &lookup, unset)
+    crate::runner::parse_scenario_with_env(path, &source, &lookup, unset)
         .map_err(|diagnostics| diagnostics.to_string())
 }
 

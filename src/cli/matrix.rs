@@ -355,7 +355,7 @@ mod tests {
 
     #[test]
     fn a_name_is_the_file_stem_else_the_scenario_name() {
-        let scenario = crate::scenario::parse(
+        let scenario = crate::runner::parse_scenario(
             Path::new("s.yaml"),
             "name: lamp-upgrade\nhosts:\n  web: {image: static-site}\nsteps:\n  - reboot: web\n",
         )

@@ -594,7 +594,7 @@ pub fn main(cli: Cli) -> i32 {
             let schema = if args.report {
                 crate::report::json_schema()
             } else {
-                crate::scenario::json_schema()
+                crate::scenario::json_schema(crate::runner::step_kinds())
             };
             println!(
                 "{}",

@@ -92,7 +92,7 @@ fn what_import_writes_is_valid() {
     assert_eq!(recipe.auto, ["apache2-data"]);
     let scenario_path = dir.path().join("scenarios/web1.yaml");
     let source = std::fs::read_to_string(&scenario_path).unwrap();
-    crate::scenario::parse(&scenario_path, &source).unwrap_or_else(|e| panic!("{e}"));
+    crate::runner::parse_scenario(&scenario_path, &source).unwrap_or_else(|e| panic!("{e}"));
 }
 
 #[test]

@@ -143,7 +143,7 @@ mod tests {
             "suite: bookworm\npackages: [hello]\n",
         )
         .unwrap();
-        let scenario = crate::scenario::parse(
+        let scenario = crate::runner::parse_scenario(
             std::path::Path::new("unit.yaml"),
             "name: unit\nhosts:\n  web: {image: site}\nsteps:\n  - exec: {host: web, command: \"true\"}\n",
         )

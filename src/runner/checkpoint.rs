@@ -27,10 +27,13 @@ const TAKEN_AT_LABEL: &str = "rehearse.checkpoint.time";
 
 /// Whether the run saves a checkpoint before this step on its own.
 pub fn is_risky(kind: &StepKind) -> bool {
-    matches!(
-        kind,
-        StepKind::Upgrade(_) | StepKind::Migrate(_) | StepKind::Cutover(_)
-    )
+    match kind {
+        StepKind::Module(fields) => super::steps::is_risky(fields),
+        kind => matches!(
+            kind,
+            StepKind::Upgrade(_) | StepKind::Migrate(_) | StepKind::Cutover(_)
+        ),
+    }
 }
 
 /// The hash of what the hosts are made of: tool version, mirrors, hosts, images.
@@ -279,7 +282,7 @@ mod tests {
     const SCENARIO: &str = "name: t\nhosts:\n  web: {image: static-site}\n  db: {image: static-site}\nmonitors:\n  site:\n    http: {host: web, path: /}\nprobes:\n  home:\n    http: {host: web, path: /}\nsteps:\n  - name: seed\n    exec: {host: web, command: seed}\n  - name: watch\n    monitor: {start: site}\n  - name: upgrade\n    upgrade: {host: web, to: trixie}\n  - name: unwatch\n    monitor: {stop: site}\n  - snapshot: upgraded\n  - name: check\n    probe: [home]\n  - name: move\n    migrate: {from: web, to: db, files: [/srv]}\n";
 
     fn scenario(source: &str) -> Scenario {
-        crate::scenario::parse(std::path::Path::new("t.yaml"), source)
+        crate::runner::parse_scenario(std::path::Path::new("t.yaml"), source)
             .unwrap_or_else(|e| panic!("{e}"))
     }
 

@@ -20,6 +20,25 @@ use tokio_util::sync::CancellationToken;
 use crate::model::RedactingSink;
 pub use crate::model::{EventSink, RunEvent};
 pub use provision::host_copies;
+pub use steps::{ExecStep, RebootStep, step_kinds};
+
+/// [`crate::scenario::parse`] with every step kind of [`step_kinds`].
+pub fn parse_scenario(
+    path: &std::path::Path,
+    source: &str,
+) -> Result<crate::scenario::Scenario, crate::yaml::Diagnostics> {
+    crate::scenario::parse(path, source, step_kinds())
+}
+
+/// [`crate::scenario::parse_with_env`] with every step kind of [`step_kinds`].
+pub fn parse_scenario_with_env(
+    path: &std::path::Path,
+    source: &str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+    unset: crate::scenario::UnsetEnv,
+) -> Result<crate::scenario::Scenario, crate::yaml::Diagnostics> {
+    crate::scenario::parse_with_env(path, source, step_kinds(), lookup, unset)
+}
 pub use systemd::{BootState, wait_booted};
 
 use crate::engine::{Engine, EngineError, KEEP_LABEL, OWNER_LABEL, RUN_LABEL};

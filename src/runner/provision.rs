@@ -449,7 +449,7 @@ mod tests {
 
     #[test]
     fn publishes_the_ports_probes_monitors_and_dns_switches_use() {
-        let scenario = crate::scenario::parse(
+        let scenario = crate::runner::parse_scenario(
             std::path::Path::new("p.yaml"),
             r#"
 name: p

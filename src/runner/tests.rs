@@ -27,7 +27,7 @@ steps:
 "#;
 
 fn scenario(text: &str) -> Scenario {
-    crate::scenario::parse(Path::new("unit.yaml"), text).expect("test scenario is valid")
+    crate::runner::parse_scenario(Path::new("unit.yaml"), text).expect("test scenario is valid")
 }
 
 /// An images folder holding recipe `site`.
@@ -678,7 +678,7 @@ steps:
   - exec: {host: web, command: 'fail ${env:UNIT_PW}'}
 "#;
     let lookup = |name: &str| (name == "UNIT_PW").then(|| SECRET.to_string());
-    let scenario = crate::scenario::parse_with_env(
+    let scenario = crate::runner::parse_scenario_with_env(
         Path::new("unit.yaml"),
         text,
         &lookup,
@@ -740,7 +740,7 @@ async fn host_files_are_put_in_before_the_host_boots_and_escapes_stop_the_run_ea
     let path = dir.path().join("scenario/unit.yaml");
     let images = images_dir();
 
-    let scenario = crate::scenario::parse(&path, &text("conf/shop.conf")).unwrap();
+    let scenario = crate::runner::parse_scenario(&path, &text("conf/shop.conf")).unwrap();
     let engine = FakeEngine::healthy();
     let report = run(
         &engine,
@@ -759,7 +759,7 @@ async fn host_files_are_put_in_before_the_host_boots_and_escapes_stop_the_run_ea
     );
     assert!(calls[put - 1].starts_with("run web from"), "{calls:?}");
 
-    let scenario = crate::scenario::parse(&path, &text("link.conf")).unwrap();
+    let scenario = crate::runner::parse_scenario(&path, &text("link.conf")).unwrap();
     let engine = FakeEngine::healthy();
     let error = run(
         &engine,
@@ -779,7 +779,7 @@ async fn an_error_quoting_a_secret_is_redacted() {
     let text = "name: unit\nhosts:\n  web:\n    image: site\n    files: [{src: '${env:UNIT_FILE}', dest: /etc/x}]\nsteps:\n  - exec: {host: web, command: x}\n";
     let lookup = |_: &str| Some("private-name.key".to_string());
     let dir = tempfile::tempdir().unwrap();
-    let scenario = crate::scenario::parse_with_env(
+    let scenario = crate::runner::parse_scenario_with_env(
         &dir.path().join("unit.yaml"),
         text,
         &lookup,

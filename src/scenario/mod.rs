@@ -3,8 +3,12 @@ mod env;
 mod model;
 mod parse;
 mod schema;
+mod step;
 
 pub use env::UnsetEnv;
 pub use model::*;
-pub use parse::{parse, parse_with_env};
+pub use parse::{
+    Refs, decode_command, decode_exec_expect, one_or_many, parse, parse_with_env, shorten,
+};
 pub use schema::json_schema;
+pub use step::{KindOf, StepFields, StepInput, StepKindDecl, StepKinds, StepSpec};

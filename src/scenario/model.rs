@@ -333,9 +333,7 @@ pub struct Step {
 /// The kinds of steps; each has its own implementation file under `src/runner/steps/`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum StepKind {
-    Exec(ExecStep),
     Probe(ProbeStep),
-    Reboot(RebootStep),
     Upgrade(UpgradeStep),
     Monitor(MonitorStep),
     Cutover(CutoverStep),
@@ -349,15 +347,23 @@ pub enum StepKind {
     Restore(RestoreStep),
     Fault(FaultStep),
     Revert(RevertStep),
+    /// A kind defined in its own module (`runner/steps/<kind>.rs`).
+    Module(super::StepFields),
 }
 
 impl StepKind {
+    /// The fields, if the step is of the kind whose fields are `T`.
+    pub fn get<T: super::StepSpec>(&self) -> Option<&T> {
+        match self {
+            StepKind::Module(fields) => fields.get(),
+            _ => None,
+        }
+    }
+
     /// The kind name used in scenario files and reports.
     pub fn label(&self) -> &'static str {
         match self {
-            StepKind::Exec(_) => "exec",
             StepKind::Probe(_) => "probe",
-            StepKind::Reboot(_) => "reboot",
             StepKind::Upgrade(_) => "upgrade",
             StepKind::Monitor(_) => "monitor",
             StepKind::Cutover(_) => "cutover",
@@ -371,15 +377,14 @@ impl StepKind {
             StepKind::Restore(_) => "restore",
             StepKind::Fault(_) => "fault",
             StepKind::Revert(_) => "revert",
+            StepKind::Module(fields) => fields.kind(),
         }
     }
 
     /// Default timeout when the step gives none.
     pub fn default_timeout(&self) -> Duration {
         match self {
-            StepKind::Exec(_) => Duration::from_secs(300),
             StepKind::Probe(_) => Duration::from_secs(300),
-            StepKind::Reboot(_) => Duration::from_secs(180),
             StepKind::Upgrade(_) => Duration::from_secs(3600),
             StepKind::Monitor(_) => Duration::from_secs(60),
             StepKind::Cutover(_) => Duration::from_secs(120),
@@ -394,27 +399,15 @@ impl StepKind {
             StepKind::Restore(_) => Duration::from_secs(1800),
             StepKind::Fault(_) => Duration::from_secs(120),
             StepKind::Revert(_) => Duration::from_secs(120),
+            StepKind::Module(fields) => fields.default_timeout(),
         }
     }
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct ExecStep {
-    pub host: String,
-    pub command: Command,
-    pub expect: ExecExpect,
 }
 
 /// Run these probes now; the step fails if any of them fails.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProbeStep {
     pub probes: Vec<String>,
-}
-
-/// Restart the host and wait until systemd reports the boot finished.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RebootStep {
-    pub host: String,
 }
 
 /// A Debian major upgrade of one host, one release at a time, the way the release

@@ -12,6 +12,7 @@ use serde_saphyr::Spanned;
 
 use super::env::{self, UnsetEnv};
 use super::model::*;
+use super::step::{StepInput, StepKinds};
 use crate::redact::Redactor;
 use crate::yaml::{Decoder, Diagnostics, MapDecoder, Mark, Node, closest, load, one_of};
 
@@ -150,7 +151,6 @@ const CONFFILE_POLICIES: &[(&str, ConffilePolicy)] = &[
     ("keep", ConffilePolicy::Keep),
     ("maintainer", ConffilePolicy::Maintainer),
 ];
-pub(crate) const EXEC_STEP_KEYS: &[&str] = &["host", "command", "expect"];
 pub(crate) const GATE_KEYS: &[&str] = &[
     "name",
     "max_failed_checks",
@@ -196,8 +196,8 @@ const STEP_NAME_COMMAND_CHARS: usize = 40;
 /// [`Scenario::path`]; the caller reads the file.
 ///
 /// `${env:NAME}` placeholders are kept as they are; [`parse_with_env`] substitutes them.
-pub fn parse(path: &Path, source: &str) -> Result<Scenario, Diagnostics> {
-    parse_with_env(path, source, &|_| None, UnsetEnv::Keep)
+pub fn parse(path: &Path, source: &str, kinds: &StepKinds) -> Result<Scenario, Diagnostics> {
+    parse_with_env(path, source, kinds, &|_| None, UnsetEnv::Keep)
 }
 
 /// Like [`parse`], with every `${env:NAME}` placeholder replaced by what `lookup`
@@ -206,6 +206,7 @@ pub fn parse(path: &Path, source: &str) -> Result<Scenario, Diagnostics> {
 pub fn parse_with_env(
     path: &Path,
     source: &str,
+    kinds: &StepKinds,
     lookup: &dyn Fn(&str) -> Option<String>,
     unset: UnsetEnv,
 ) -> Result<Scenario, Diagnostics> {
@@ -215,7 +216,7 @@ pub fn parse_with_env(
     for error in found.errors {
         decoder.report(error);
     }
-    let scenario = decode_scenario(&decoder, &root, path).map(|mut scenario| {
+    let scenario = decode_scenario(&decoder, &root, path, kinds).map(|mut scenario| {
         scenario.secrets = found.secrets.clone();
         scenario.unset_env = found.unset;
         scenario
@@ -235,7 +236,12 @@ pub fn parse_with_env(
         })
 }
 
-fn decode_scenario(d: &Decoder, root: &Spanned<Node>, path: &Path) -> Option<Scenario> {
+fn decode_scenario(
+    d: &Decoder,
+    root: &Spanned<Node>,
+    path: &Path,
+    kinds: &StepKinds,
+) -> Option<Scenario> {
     let m = d.map(root, "the scenario", SCENARIO_KEYS)?;
     let name = m.required_str_where("name", check_scenario_name);
     let description = m.opt_str("description");
@@ -263,7 +269,7 @@ fn decode_scenario(d: &Decoder, root: &Spanned<Node>, path: &Path) -> Option<Sce
         .unwrap_or_default();
     let steps = m
         .required("steps")
-        .map(|node| decode_steps(d, node, &refs))
+        .map(|node| decode_steps(d, node, &refs, kinds))
         .unwrap_or_default();
     let gates = m
         .opt("gates")
@@ -383,22 +389,23 @@ fn decode_drill_data(
 
 /// Names that probes and steps may refer to. Taken from the map keys, so a host
 /// with a mistake inside is still a valid reference (no second, spurious error).
-struct Refs {
+#[derive(Debug)]
+pub struct Refs {
     hosts: Vec<String>,
     probes: Vec<String>,
     monitors: Vec<String>,
 }
 
 impl Refs {
-    fn host(&self, d: &Decoder, node: &Spanned<Node>, context: &str) -> Option<String> {
+    pub fn host(&self, d: &Decoder, node: &Spanned<Node>, context: &str) -> Option<String> {
         resolve(d, node, "host", &self.hosts, context)
     }
 
-    fn probe(&self, d: &Decoder, node: &Spanned<Node>, context: &str) -> Option<String> {
+    pub fn probe(&self, d: &Decoder, node: &Spanned<Node>, context: &str) -> Option<String> {
         resolve(d, node, "probe", &self.probes, context)
     }
 
-    fn monitor(&self, d: &Decoder, node: &Spanned<Node>, context: &str) -> Option<String> {
+    pub fn monitor(&self, d: &Decoder, node: &Spanned<Node>, context: &str) -> Option<String> {
         resolve(d, node, "monitor", &self.monitors, context)
     }
 }
@@ -439,7 +446,7 @@ fn resolve(
 }
 
 /// A string alone or a list of them, as the nodes to decode.
-fn one_or_many(node: &Spanned<Node>) -> Vec<&Spanned<Node>> {
+pub fn one_or_many(node: &Spanned<Node>) -> Vec<&Spanned<Node>> {
     match &node.value {
         Node::Seq(items) => items.iter().collect(),
         _ => vec![node],
@@ -1578,7 +1585,7 @@ fn opt_port(m: &MapDecoder<'_>) -> Option<u16> {
 }
 
 /// A shell line (run with `sh -c`) or a non-empty argument list.
-fn decode_command(d: &Decoder, node: &Spanned<Node>) -> Option<Command> {
+pub fn decode_command(d: &Decoder, node: &Spanned<Node>) -> Option<Command> {
     match &node.value {
         Node::Str(line) if line.trim().is_empty() => {
             d.error(Mark::of(node), "`command` must not be empty");
@@ -1602,7 +1609,7 @@ fn decode_command(d: &Decoder, node: &Spanned<Node>) -> Option<Command> {
     }
 }
 
-fn decode_exec_expect(d: &Decoder, node: &Spanned<Node>, owner: &str) -> ExecExpect {
+pub fn decode_exec_expect(d: &Decoder, node: &Spanned<Node>, owner: &str) -> ExecExpect {
     let Some(m) = d.map(node, &format!("`expect` of {owner}"), EXEC_EXPECT_KEYS) else {
         return ExecExpect::default();
     };
@@ -1621,7 +1628,7 @@ struct NamedStep {
     explicit_name: Option<Mark>,
 }
 
-fn decode_steps(d: &Decoder, node: &Spanned<Node>, refs: &Refs) -> Vec<Step> {
+fn decode_steps(d: &Decoder, node: &Spanned<Node>, refs: &Refs, kinds: &StepKinds) -> Vec<Step> {
     let Some(items) = d.seq(node, "`steps`") else {
         return Vec::new();
     };
@@ -1631,7 +1638,7 @@ fn decode_steps(d: &Decoder, node: &Spanned<Node>, refs: &Refs) -> Vec<Step> {
     let decoded: Vec<Option<NamedStep>> = items
         .iter()
         .enumerate()
-        .map(|(index, item)| decode_step(d, index, item, refs))
+        .map(|(index, item)| decode_step(d, index, item, refs, kinds))
         .collect();
     let (kept_items, steps): (Vec<Spanned<Node>>, Vec<NamedStep>) = items
         .iter()
@@ -1645,7 +1652,13 @@ fn decode_steps(d: &Decoder, node: &Spanned<Node>, refs: &Refs) -> Vec<Step> {
     steps
 }
 
-fn decode_step(d: &Decoder, index: usize, node: &Spanned<Node>, refs: &Refs) -> Option<NamedStep> {
+fn decode_step(
+    d: &Decoder,
+    index: usize,
+    node: &Spanned<Node>,
+    refs: &Refs,
+    kinds: &StepKinds,
+) -> Option<NamedStep> {
     let number = format!("step {}", index + 1);
     let m = d.map(node, &number, STEP_KEYS)?;
     let name = m.opt_str("name");
@@ -1655,11 +1668,16 @@ fn decode_step(d: &Decoder, index: usize, node: &Spanned<Node>, refs: &Refs) -> 
     let timeout = m.opt_duration("timeout");
     let allow_failure = m.opt_bool("allow_failure").unwrap_or(false);
     let (kind, body) = m.kind(STEP_KINDS, "step kind")?;
+    let input = StepInput {
+        d,
+        what: &what,
+        refs,
+    };
     let kind = match kind {
+        kind if let Some(decl) = kinds.find(kind) => {
+            decl.decode(&input, body).map(StepKind::Module)
+        }
         "probe" => decode_probe_step(d, body, &what, refs).map(StepKind::Probe),
-        "reboot" => refs
-            .host(d, body, &what)
-            .map(|host| StepKind::Reboot(RebootStep { host })),
         "upgrade" => decode_upgrade_step(d, body, &what, refs).map(StepKind::Upgrade),
         "monitor" => decode_monitor_step(d, body, &what, refs).map(StepKind::Monitor),
         "cutover" => decode_cutover_step(d, body, &what, refs).map(StepKind::Cutover),
@@ -1677,7 +1695,7 @@ fn decode_step(d: &Decoder, index: usize, node: &Spanned<Node>, refs: &Refs) -> 
         "restore" => decode_restore_step(d, body, &what, refs).map(StepKind::Restore),
         "fault" => decode_fault_step(d, body, &what, refs).map(StepKind::Fault),
         "revert" => decode_revert_step(d, body, &what).map(StepKind::Revert),
-        _ => decode_exec_step(d, body, &what, refs).map(StepKind::Exec),
+        other => unreachable!("step kind `{other}` is neither registered nor known"),
     }?;
     Some(NamedStep {
         explicit_name: name.as_ref().and_then(|_| m.get("name")).map(Mark::of),
@@ -1709,28 +1727,6 @@ fn decode_probe_step(
         .filter_map(|item| refs.probe(d, item, step))
         .collect();
     (probes.len() == items.len()).then_some(ProbeStep { probes })
-}
-
-fn decode_exec_step(
-    d: &Decoder,
-    node: &Spanned<Node>,
-    step: &str,
-    refs: &Refs,
-) -> Option<ExecStep> {
-    let m = d.map(node, &format!("`exec` of {step}"), EXEC_STEP_KEYS)?;
-    let host = m.required("host").and_then(|node| refs.host(d, node, step));
-    let command = m
-        .required("command")
-        .and_then(|node| decode_command(d, node));
-    let expect = m
-        .opt("expect")
-        .map(|node| decode_exec_expect(d, node, step))
-        .unwrap_or_default();
-    Some(ExecStep {
-        host: host?,
-        command: command?,
-        expect,
-    })
 }
 
 fn decode_upgrade_step(
@@ -1792,8 +1788,8 @@ fn check_mirror_url(url: &str) -> Result<(), String> {
 /// "probe homepage, port80", "reboot web", "exec web: systemctl stop apache2".
 fn derived_step_name(kind: &StepKind) -> String {
     match kind {
+        StepKind::Module(fields) => fields.derived_name(),
         StepKind::Probe(step) => format!("probe {}", step.probes.join(", ")),
-        StepKind::Reboot(step) => format!("reboot {}", step.host),
         StepKind::Upgrade(step) => format!("upgrade {} to {}", step.host, step.to),
         StepKind::Monitor(step) => format!(
             "{} {}",
@@ -1825,7 +1821,6 @@ fn derived_step_name(kind: &StepKind) -> String {
             RevertTarget::All => "revert all".to_string(),
             RevertTarget::Steps(names) => format!("revert {}", names.join(", ")),
         },
-        StepKind::Exec(step) => format!("exec {}: {}", step.host, shorten(&step.command.display())),
     }
 }
 
@@ -1844,7 +1839,8 @@ fn fault_words(fault: &Fault) -> String {
     }
 }
 
-fn shorten(text: &str) -> String {
+/// Text cut to fit in a step name derived from it.
+pub fn shorten(text: &str) -> String {
     if text.chars().count() <= STEP_NAME_COMMAND_CHARS {
         return text.to_string();
     }
@@ -2184,6 +2180,20 @@ mod tests {
     use super::*;
     use crate::yaml::Diagnostic;
 
+    // The tests parse with every kind of the runner, as the CLI does.
+    fn parse(path: &Path, source: &str) -> Result<Scenario, Diagnostics> {
+        super::parse(path, source, crate::runner::step_kinds())
+    }
+
+    fn parse_with_env(
+        path: &Path,
+        source: &str,
+        lookup: &dyn Fn(&str) -> Option<String>,
+        unset: UnsetEnv,
+    ) -> Result<Scenario, Diagnostics> {
+        super::parse_with_env(path, source, crate::runner::step_kinds(), lookup, unset)
+    }
+
     const HEADER: &str = "name: t\nhosts:\n  web:\n    image: static-site\n";
 
     fn errors(source: &str) -> Vec<Diagnostic> {
@@ -2320,9 +2330,10 @@ mod tests {
             scenario.hosts[0].env,
             [("TOKEN".into(), "Tk/9f8e7d".into())]
         );
-        let StepKind::Exec(exec) = &scenario.steps[0].kind else {
-            panic!()
-        };
+        let exec = scenario.steps[0]
+            .kind
+            .get::<crate::runner::ExecStep>()
+            .unwrap();
         assert_eq!(exec.command, Command::Shell("echo Tk/9f8e7d".into()));
         assert_eq!(scenario.secrets.len(), 1);
         assert_eq!(scenario.secrets[0].name, "SHOP_TOKEN");

@@ -5,8 +5,10 @@
 
 use serde_json::{Value, json};
 
-/// The JSON Schema of a scenario file.
-pub fn json_schema() -> Value {
+use super::StepKinds;
+
+/// The JSON Schema of a scenario file whose steps are of these `kinds`.
+pub fn json_schema(kinds: &StepKinds) -> Value {
     json!({
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": "https://rehearse.invalid/scenario.schema.json",
@@ -68,7 +70,7 @@ pub fn json_schema() -> Value {
             },
             "drill": drill()
         },
-        "$defs": defs()
+        "$defs": defs(kinds)
     })
 }
 
@@ -107,8 +109,8 @@ fn drill() -> Value {
     })
 }
 
-fn defs() -> Value {
-    json!({
+fn defs(kinds: &StepKinds) -> Value {
+    let mut defs = json!({
         "duration": {
             "description": "A duration like `500ms`, `30s`, `2m`, `1h`, or an integer number of seconds.",
             "type": ["string", "integer"],
@@ -285,11 +287,17 @@ fn defs() -> Value {
         "tcp": tcp(),
         "execProbe": exec_probe(),
         "execExpect": exec_expect(),
-        "step": step(),
-        "execStep": exec_step(),
+        "step": step(kinds),
         "upgradeStep": upgrade_step(),
         "gate": gate()
-    })
+    });
+    // Each kind's own schemas, from its module.
+    for kind in kinds.iter() {
+        for (name, schema) in kind.schema_defs() {
+            defs[name] = schema;
+        }
+    }
+    defs
 }
 
 fn host() -> Value {
@@ -457,8 +465,8 @@ fn exec_expect() -> Value {
     })
 }
 
-fn step() -> Value {
-    json!({
+fn step(kinds: &StepKinds) -> Value {
+    let mut step = json!({
         "description": "One step; exactly one of `probe`, `reboot`, `exec`, `upgrade`, `monitor`, `cutover`, `migrate`, `dns-switch`, `drain-check`, `snapshot`, `rollback`, `backup`, `lose-host`, `restore`, `fault`, `revert`.",
         "type": "object",
         "additionalProperties": false,
@@ -475,8 +483,6 @@ fn step() -> Value {
                 "description": "Probes to run now.",
                 "oneOf": one_or_more(json!({"$ref": "#/$defs/probeRef"}))["oneOf"]
             },
-            "reboot": {"$ref": "#/$defs/hostRef", "description": "Restart this host and wait for its boot to finish."},
-            "exec": {"$ref": "#/$defs/execStep"},
             "upgrade": {"$ref": "#/$defs/upgradeStep"},
             "monitor": {"$ref": "#/$defs/monitorStep"},
             "cutover": {"$ref": "#/$defs/cutoverStep"},
@@ -494,7 +500,11 @@ fn step() -> Value {
                 "oneOf": one_or_more(json!({"type": "string", "minLength": 1}))["oneOf"]
             }
         }
-    })
+    });
+    for kind in kinds.iter() {
+        step["properties"][kind.name()] = kind.schema();
+    }
+    step
 }
 
 /// `fault`: one thing broken on one host, exactly one fault key besides `host`.
@@ -610,20 +620,6 @@ fn upgrade_step() -> Value {
     })
 }
 
-fn exec_step() -> Value {
-    json!({
-        "description": "Run a command inside a host.",
-        "type": "object",
-        "required": ["host", "command"],
-        "additionalProperties": false,
-        "properties": {
-            "host": {"$ref": "#/$defs/hostRef"},
-            "command": {"$ref": "#/$defs/command"},
-            "expect": {"$ref": "#/$defs/execExpect"}
-        }
-    })
-}
-
 fn gate() -> Value {
     json!({
         "description": "A condition of the verdict; exactly one of `max_failed_checks`, `max_findings`, `max_unavailability`, `max_failed_requests`, `lost_writes`, `split_writes`, `p99_latency`, `recovery_point`.",
@@ -708,7 +704,6 @@ mod tests {
         (EXEC_PROBE_KEYS, "/$defs/execProbe/properties"),
         (EXEC_EXPECT_KEYS, "/$defs/execExpect/properties"),
         (STEP_KEYS, "/$defs/step/properties"),
-        (EXEC_STEP_KEYS, "/$defs/execStep/properties"),
         (UPGRADE_KEYS, "/$defs/upgradeStep/properties"),
         (MONITOR_KEYS, "/$defs/monitor/properties"),
         (MONITOR_STEP_KEYS, "/$defs/monitorStep/properties"),
@@ -751,7 +746,7 @@ mod tests {
 
     #[test]
     fn schema_properties_match_the_parser_keys() {
-        let schema = json_schema();
+        let schema = json_schema(crate::runner::step_kinds());
         for (keys, pointer) in OBJECTS {
             let properties = schema
                 .pointer(pointer)
@@ -767,7 +762,7 @@ mod tests {
 
     #[test]
     fn every_reference_resolves() {
-        let schema = json_schema();
+        let schema = json_schema(crate::runner::step_kinds());
         let text = schema.to_string();
         for reference in text.split("\"$ref\":\"#").skip(1) {
             let pointer = &reference[..reference.find('"').unwrap()];
@@ -800,7 +795,8 @@ mod tests {
     /// editor never flags what `rehearse` accepts.
     #[test]
     fn the_schema_accepts_every_valid_scenario() {
-        let validator = jsonschema::validator_for(&json_schema()).expect("the schema compiles");
+        let validator = jsonschema::validator_for(&json_schema(crate::runner::step_kinds()))
+            .expect("the schema compiles");
         let mut checked = 0;
         for dir in ["scenarios", "tests/scenarios"] {
             let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
@@ -810,7 +806,7 @@ mod tests {
                     continue;
                 }
                 let source = std::fs::read_to_string(&path).unwrap();
-                if crate::scenario::parse(&path, &source).is_err() {
+                if crate::runner::parse_scenario(&path, &source).is_err() {
                     continue;
                 }
                 let document = to_json(&crate::yaml::load(&source).unwrap().value);

@@ -1,5 +1,7 @@
-//! Steps: one file per kind. Each returns a [`StepResult`]; this module times it,
-//! applies its timeout and turns it into a report entry.
+//! Steps: one module per kind. A kind is its fields type, which implements
+//! [`StepSpec`] (decoding, schema, label, default timeout) and [`RunStep`] (how it
+//! runs), and one line of [`step_kinds!`] below. Each returns a [`StepResult`]; this
+//! module times it, applies its timeout and turns it into a report entry.
 
 mod backup;
 mod cutover;
@@ -15,8 +17,10 @@ mod restore;
 mod snapshot;
 pub(crate) mod upgrade;
 
+pub use exec::ExecStep;
 pub(super) use fault::FaultLedger;
 pub(super) use monitor::finish as finish_monitor;
+pub use reboot::RebootStep;
 pub(super) use restore::attribute_lost_writes;
 
 use std::time::Instant;
@@ -25,7 +29,61 @@ use super::{EventSink, Rehearsal, RunError, RunEvent, RunOptions, RunState};
 use crate::engine::Engine;
 use crate::probe::Evidence;
 use crate::report::{CheckReport, RecoveryReport, StepReport, StepStatus, UpgradeReport};
-use crate::scenario::{Scenario, Step, StepKind};
+use crate::scenario::{KindOf, Scenario, Step, StepFields, StepKind, StepKinds, StepSpec};
+
+/// How a step kind runs; the rest of what makes the kind is its [`StepSpec`].
+pub(crate) trait RunStep: StepSpec {
+    /// A checkpoint is saved before a step of this kind (`run --from` can start there):
+    /// what it changes takes long to redo.
+    const RISKY: bool = false;
+    /// Steps of this kind are marked on the monitors' timelines.
+    const MOMENT: bool = false;
+
+    async fn run<E: Engine>(&self, cx: &mut StepContext<'_, E>) -> StepResult;
+}
+
+/// The kinds, one line each: the registry the parser is handed ([`step_kinds`]), and
+/// what the runner asks of a step whatever its kind.
+macro_rules! step_kinds {
+    ($($kind:ty),* $(,)?) => {
+        static KINDS: StepKinds = StepKinds::new(&[$(&KindOf::<$kind>::DECL),*]);
+
+        async fn run_kind<E: Engine>(fields: &StepFields, cx: &mut StepContext<'_, E>) -> StepResult {
+            $(
+                if let Some(step) = fields.get::<$kind>() {
+                    return step.run(cx).await;
+                }
+            )*
+            unreachable!("step kind `{}` is not registered", fields.kind())
+        }
+
+        /// Whether a checkpoint is saved before steps of this kind ([`RunStep::RISKY`]).
+        pub(crate) fn is_risky(fields: &StepFields) -> bool {
+            $(
+                if fields.get::<$kind>().is_some() {
+                    return <$kind as RunStep>::RISKY;
+                }
+            )*
+            false
+        }
+
+        fn is_moment(fields: &StepFields) -> bool {
+            $(
+                if fields.get::<$kind>().is_some() {
+                    return <$kind as RunStep>::MOMENT;
+                }
+            )*
+            false
+        }
+    };
+}
+
+step_kinds![reboot::RebootStep, exec::ExecStep];
+
+/// Every step kind, for the scenario parser and the schema.
+pub fn step_kinds() -> &'static StepKinds {
+    &KINDS
+}
 
 /// What a step found.
 #[derive(Debug, Default)]
@@ -184,9 +242,7 @@ pub(super) async fn run_step<E: Engine>(
     };
     let work = async {
         match &step.kind {
-            StepKind::Exec(s) => exec::run(s, &mut cx).await,
             StepKind::Probe(s) => probe::run(s, &mut cx).await,
-            StepKind::Reboot(s) => reboot::run(s, &mut cx).await,
             StepKind::Upgrade(s) => upgrade::run(s, &mut cx).await,
             StepKind::Monitor(s) => monitor::run(s, &mut cx).await,
             StepKind::Cutover(s) => cutover::run(s, &mut cx).await,
@@ -200,6 +256,7 @@ pub(super) async fn run_step<E: Engine>(
             StepKind::Restore(s) => restore::restore(s, &mut cx).await,
             StepKind::Fault(s) => fault::apply(s, &mut cx).await,
             StepKind::Revert(s) => fault::revert(s, &mut cx).await,
+            StepKind::Module(fields) => run_kind(fields, &mut cx).await,
         }
     };
     let result = match tokio::time::timeout(step.timeout, work).await {
@@ -210,15 +267,18 @@ pub(super) async fn run_step<E: Engine>(
         )),
     };
     let mut result = result;
-    if matches!(
-        step.kind,
-        StepKind::Cutover(_)
-            | StepKind::DnsSwitch(_)
-            | StepKind::Migrate(_)
-            | StepKind::Reboot(_)
-            | StepKind::LoseHost(_)
-            | StepKind::Restore(_)
-    ) {
+    let moment = match &step.kind {
+        StepKind::Module(fields) => is_moment(fields),
+        kind => matches!(
+            kind,
+            StepKind::Cutover(_)
+                | StepKind::DnsSwitch(_)
+                | StepKind::Migrate(_)
+                | StepKind::LoseHost(_)
+                | StepKind::Restore(_)
+        ),
+    };
+    if moment {
         state.moments.push(super::Moment {
             name: step.name.clone(),
             kind: step.kind.label(),

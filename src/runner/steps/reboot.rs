@@ -3,17 +3,57 @@
 
 use std::time::{Duration, Instant};
 
-use super::{StepContext, StepResult};
+use serde_json::{Value, json};
+use serde_saphyr::Spanned;
+
+use super::{RunStep, StepContext, StepResult};
 use crate::engine::Engine;
 use crate::probe::Evidence;
 use crate::runner::provision::record_degraded;
 use crate::runner::systemd::{BootState, wait_booted};
-use crate::scenario::{Init, RebootStep};
+use crate::scenario::{Init, StepInput, StepSpec};
+use crate::yaml::Node;
 
 /// How long systemd gets to stop everything before the engine kills the host.
 const STOP_TIMEOUT: Duration = Duration::from_secs(30);
 
-pub(super) async fn run<E: Engine>(step: &RebootStep, cx: &mut StepContext<'_, E>) -> StepResult {
+/// Restart the host and wait until systemd reports the boot finished.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RebootStep {
+    pub host: String,
+}
+
+impl StepSpec for RebootStep {
+    const KIND: &'static str = "reboot";
+
+    fn default_timeout(&self) -> Duration {
+        Duration::from_secs(180)
+    }
+
+    fn derived_name(&self) -> String {
+        format!("reboot {}", self.host)
+    }
+
+    fn decode(input: &StepInput<'_>, body: &Spanned<Node>) -> Option<Self> {
+        let host = input.refs.host(input.d, body, input.what)?;
+        Some(RebootStep { host })
+    }
+
+    fn schema() -> Value {
+        json!({"$ref": "#/$defs/hostRef", "description": "Restart this host and wait for its boot to finish."})
+    }
+}
+
+impl RunStep for RebootStep {
+    /// A moment on the monitors' timelines: the host is away while it restarts.
+    const MOMENT: bool = true;
+
+    async fn run<E: Engine>(&self, cx: &mut StepContext<'_, E>) -> StepResult {
+        run(self, cx).await
+    }
+}
+
+async fn run<E: Engine>(step: &RebootStep, cx: &mut StepContext<'_, E>) -> StepResult {
     let Some(container) = cx.container(&step.host) else {
         return StepResult::failed(format!("host `{}` is not running", step.host));
     };

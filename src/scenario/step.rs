@@ -1,0 +1,210 @@
+//! A step's kind as the scenario holds it: the kind's own fields behind a trait.
+//!
+//! Each kind is one module above the scenario (`runner/steps/<kind>.rs`): its fields,
+//! how they are decoded and checked, its schema, its label and default timeout, and how
+//! it runs. The scenario knows none of them by name: the parser is handed the list of
+//! kinds ([`StepKinds`]) and keeps what a kind decoded as [`StepFields`].
+
+use std::any::Any;
+use std::fmt;
+use std::time::Duration;
+
+use serde_json::Value;
+use serde_saphyr::Spanned;
+
+use super::parse::Refs;
+use crate::yaml::{Decoder, Node};
+
+/// What a step kind is to the scenario: its fields, and how they are read and described.
+pub trait StepSpec: fmt::Debug + Clone + PartialEq + Send + Sync + 'static {
+    /// The kind's key in scenario files, also its name in reports (`exec`, `dns-switch`).
+    const KIND: &'static str;
+
+    /// The keys of the value under the kind's key, when it is a map (empty otherwise).
+    const KEYS: &'static [&'static str] = &[];
+
+    /// The timeout of a step of this kind that gives none.
+    fn default_timeout(&self) -> Duration;
+
+    /// The step's name when the scenario gives none ("reboot web").
+    fn derived_name(&self) -> String;
+
+    /// The fields from the value under the kind's key, every problem reported to
+    /// `input.d`; `None` when something was wrong.
+    fn decode(input: &StepInput<'_>, body: &Spanned<Node>) -> Option<Self>;
+
+    /// The JSON Schema of the value under the kind's key.
+    fn schema() -> Value;
+
+    /// Schemas that [`StepSpec::schema`] refers to as `#/$defs/NAME`.
+    fn schema_defs() -> Vec<(&'static str, Value)> {
+        Vec::new()
+    }
+}
+
+/// What a kind's decoder is given besides the value it decodes.
+#[derive(Debug)]
+pub struct StepInput<'a> {
+    /// Where problems are reported.
+    pub d: &'a Decoder,
+    /// The step in messages: "step `upgrade web`" or "step 3".
+    pub what: &'a str,
+    /// The names of the scenario's hosts, probes and monitors a step may refer to.
+    pub refs: &'a Refs,
+}
+
+/// The object-safe face of a [`StepSpec`], so fields of any kind fit in one list.
+trait AnyStep: fmt::Debug + Send + Sync {
+    fn kind(&self) -> &'static str;
+    fn default_timeout(&self) -> Duration;
+    fn derived_name(&self) -> String;
+    fn as_any(&self) -> &dyn Any;
+    fn clone_box(&self) -> Box<dyn AnyStep>;
+    fn same_as(&self, other: &dyn AnyStep) -> bool;
+}
+
+impl<T: StepSpec> AnyStep for T {
+    fn kind(&self) -> &'static str {
+        T::KIND
+    }
+
+    fn default_timeout(&self) -> Duration {
+        StepSpec::default_timeout(self)
+    }
+
+    fn derived_name(&self) -> String {
+        StepSpec::derived_name(self)
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn clone_box(&self) -> Box<dyn AnyStep> {
+        Box::new(self.clone())
+    }
+
+    fn same_as(&self, other: &dyn AnyStep) -> bool {
+        other.as_any().downcast_ref::<T>() == Some(self)
+    }
+}
+
+/// The fields of one step's kind, whichever kind it is.
+pub struct StepFields(Box<dyn AnyStep>);
+
+impl StepFields {
+    pub fn new<T: StepSpec>(fields: T) -> Self {
+        StepFields(Box::new(fields))
+    }
+
+    /// The kind's name ([`StepSpec::KIND`]).
+    pub fn kind(&self) -> &'static str {
+        self.0.kind()
+    }
+
+    pub fn default_timeout(&self) -> Duration {
+        self.0.default_timeout()
+    }
+
+    pub fn derived_name(&self) -> String {
+        self.0.derived_name()
+    }
+
+    /// The fields, if the step is of kind `T`.
+    pub fn get<T: StepSpec>(&self) -> Option<&T> {
+        self.0.as_any().downcast_ref()
+    }
+}
+
+impl Clone for StepFields {
+    fn clone(&self) -> Self {
+        StepFields(self.0.clone_box())
+    }
+}
+
+impl PartialEq for StepFields {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.same_as(other.0.as_ref())
+    }
+}
+
+impl fmt::Debug for StepFields {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// A kind as the parser sees it, whatever its fields' type.
+pub trait StepKindDecl: Send + Sync {
+    fn name(&self) -> &'static str;
+    fn keys(&self) -> &'static [&'static str];
+    fn decode(&self, input: &StepInput<'_>, body: &Spanned<Node>) -> Option<StepFields>;
+    fn schema(&self) -> Value;
+    fn schema_defs(&self) -> Vec<(&'static str, Value)>;
+}
+
+/// The [`StepKindDecl`] of the kind whose fields are `T`.
+pub struct KindOf<T>(std::marker::PhantomData<fn() -> T>);
+
+impl<T> KindOf<T> {
+    pub const DECL: KindOf<T> = KindOf(std::marker::PhantomData);
+}
+
+impl<T: StepSpec> StepKindDecl for KindOf<T> {
+    fn name(&self) -> &'static str {
+        T::KIND
+    }
+
+    fn keys(&self) -> &'static [&'static str] {
+        T::KEYS
+    }
+
+    fn decode(&self, input: &StepInput<'_>, body: &Spanned<Node>) -> Option<StepFields> {
+        T::decode(input, body).map(StepFields::new)
+    }
+
+    fn schema(&self) -> Value {
+        T::schema()
+    }
+
+    fn schema_defs(&self) -> Vec<(&'static str, Value)> {
+        T::schema_defs()
+    }
+}
+
+/// The step kinds a scenario may use, in the order messages list them. Assembled
+/// above the scenario (by the runner, which owns the kinds) and handed to the parser.
+#[derive(Clone, Copy)]
+pub struct StepKinds {
+    decls: &'static [&'static dyn StepKindDecl],
+}
+
+impl fmt::Debug for StepKinds {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.names()).finish()
+    }
+}
+
+impl StepKinds {
+    pub const fn new(decls: &'static [&'static dyn StepKindDecl]) -> Self {
+        StepKinds { decls }
+    }
+
+    pub fn find(&self, name: &str) -> Option<&'static dyn StepKindDecl> {
+        self.decls.iter().copied().find(|decl| decl.name() == name)
+    }
+
+    pub fn names(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.decls.iter().map(|decl| decl.name())
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &'static dyn StepKindDecl> + '_ {
+        self.decls.iter().copied()
+    }
+}
+
+impl<T> fmt::Debug for KindOf<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("KindOf")
+    }
+}
