@@ -12,48 +12,8 @@ use crate::finding::Finding;
 use crate::monitor::{LatencySummary, MonitorReport, WriteExample, WritesReport};
 use crate::probe::Evidence;
 
-const STYLE: &str = r#"
-:root{color-scheme:light}
-body{margin:0;font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;color:#1f2328;background:#fff}
-main{max-width:960px;margin:0 auto;padding:0 16px 48px}
-.banner{color:#fff;padding:18px 16px}
-.banner.go{background:#1a7f37}.banner.nogo{background:#cf222e}
-.banner .inner{max-width:960px;margin:0 auto;display:flex;gap:24px;align-items:center}
-.verdict{font-size:46px;font-weight:800;white-space:nowrap}
-.banner h1{margin:0;font-size:22px}.banner p{margin:4px 0 0}.why{font-weight:600}
-nav{max-width:960px;margin:8px auto 0;padding:0 16px;font-size:14px;color:#57606a}
-nav a{color:#0969da;margin-right:12px;text-decoration:none}
-h2{font-size:19px;border-bottom:1px solid #d0d7de;padding-bottom:4px;margin:32px 0 12px}
-h3{font-size:16px;margin:20px 0 8px}
-table{border-collapse:collapse;width:100%;font-size:14px;margin:8px 0}
-th,td{text-align:left;vertical-align:top;padding:4px 8px;border-bottom:1px solid #eaeef2}
-th{background:#f6f8fa;font-weight:600}
-td.num,th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
-code,pre,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:13px}
-pre{background:#f6f8fa;padding:8px;white-space:pre-wrap;word-break:break-word;margin:4px 0;max-height:24em;overflow:auto}
-.pass{color:#1a7f37;font-weight:600}.fail{color:#cf222e;font-weight:700}.skip{color:#57606a}.allowed{color:#9a6700;font-weight:600}
-.muted{color:#57606a}
-.badge{display:inline-block;padding:0 7px;border-radius:10px;font-size:12px;font-weight:700;color:#fff;background:#6e7781;vertical-align:1px}
-.badge.high,.badge.inhibitor{background:#cf222e}.badge.medium{background:#bc4c00}.badge.low{background:#9a6700}.badge.info{background:#0969da}
-.finding{border-left:4px solid #8c959f;background:#f6f8fa;padding:6px 12px;margin:10px 0}
-.finding.inhibitor{border-color:#cf222e;background:#ffebe9}
-.finding.high{border-color:#cf222e}.finding.medium{border-color:#bc4c00}.finding.low{border-color:#d4a72c}.finding.info{border-color:#0969da}
-.finding p{margin:4px 0}
-summary{cursor:pointer;color:#0969da}
-details{margin:4px 0}
-svg.chart{display:block;max-width:100%;height:auto;margin:8px 0}
-svg text{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif}
-svg .axis{font-size:11px;fill:#57606a}svg .label{font-size:12px;fill:#1f2328}
-svg .mark{font-size:11px;font-weight:600;paint-order:stroke;stroke:#fff;stroke-width:3px}
-.legend{font-size:13px;color:#57606a}.legend span{margin-right:14px;white-space:nowrap}
-.swatch{display:inline-block;width:12px;height:12px;border-radius:2px;vertical-align:-1px;margin-right:4px}
-dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:2px 16px;margin:8px 0}
-dl.facts dt{color:#57606a}dl.facts dd{margin:0}
-ul.packages{columns:2;column-gap:24px;font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12px;padding-left:18px}
-.lost{color:#cf222e;font-weight:700}
-tr.failed td{background:#ffebe9}
-code.hash{word-break:break-all;font-size:11px}
-"#;
+/// The page's style sheet, inlined: the page loads nothing.
+const STYLE: &str = include_str!("html/style.css");
 
 /// Text made safe for HTML element content and quoted attribute values.
 pub fn escape(text: &str) -> String {
@@ -75,7 +35,7 @@ pub fn escape(text: &str) -> String {
 pub fn render_html(report: &Report, out: &mut impl Write) -> io::Result<()> {
     writeln!(
         out,
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{} {} — rehearse</title>\n<style>{STYLE}</style>\n</head>\n<body>",
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{} {} — rehearse</title>\n<style>\n{STYLE}</style>\n</head>\n<body>",
         report.verdict.as_str(),
         escape(&report.scenario)
     )?;
