@@ -4,7 +4,8 @@
 
 use std::io::{self, Write};
 
-use super::{escape, seconds, truncate};
+use super::escape::{escape, truncate};
+use super::words::seconds;
 use crate::monitor::{MarkReport, MonitorReport, TimelineBucket};
 use crate::report::{StepReport, StepStatus};
 

@@ -1,0 +1,263 @@
+//! Images: looking one up, pulling, importing a root filesystem (`docker import`),
+//! building with the classic builder, listing and removing by label, and saving a
+//! container as an image (a host snapshot).
+
+use std::collections::{BTreeMap, HashMap};
+
+use bollard::query_parameters::{
+    BuildImageOptionsBuilder, BuilderVersion, CreateImageOptionsBuilder, ListImagesOptionsBuilder,
+    RemoveImageOptionsBuilder,
+};
+use bytes::Bytes;
+use futures_util::StreamExt;
+
+use super::call::{ignore_not_found, is_not_found, within};
+use super::labelled::label_filter;
+use super::{CALL_TIMEOUT, DockerEngine, LONG_CALL_TIMEOUT};
+use crate::engine::{ByteStream, Engine, EngineError, ImageSummary};
+
+pub(super) async fn id(
+    engine: &DockerEngine,
+    reference: &str,
+) -> Result<Option<String>, EngineError> {
+    match within(
+        "inspect image",
+        reference,
+        CALL_TIMEOUT,
+        engine.docker.inspect_image(reference),
+    )
+    .await
+    {
+        Ok(image) => Ok(image.id),
+        Err(e) if is_not_found(&e) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+pub(super) async fn pull(engine: &DockerEngine, reference: &str) -> Result<(), EngineError> {
+    let options = CreateImageOptionsBuilder::default()
+        .from_image(reference)
+        .build();
+    let mut stream = engine.docker.create_image(Some(options), None, None);
+    while let Some(item) = stream.next().await {
+        if let Err(e) = item {
+            return Err(EngineError::Pull {
+                reference: reference.to_string(),
+                detail: e.to_string(),
+            });
+        }
+    }
+    Ok(())
+}
+
+pub(super) async fn import_rootfs(
+    engine: &DockerEngine,
+    rootfs: ByteStream,
+    reference: &str,
+    changes: &[String],
+) -> Result<(), EngineError> {
+    let (repo, tag) = split_reference(reference);
+    let options = CreateImageOptionsBuilder::default()
+        .from_src("-")
+        .repo(repo)
+        .tag(tag)
+        .changes(changes.to_vec())
+        .build();
+    let body = bollard::body_try_stream(rootfs);
+    let mut stream = engine.docker.create_image(Some(options), Some(body), None);
+    while let Some(item) = stream.next().await {
+        if let Err(e) = item {
+            return Err(EngineError::Import {
+                reference: reference.to_string(),
+                detail: e.to_string(),
+            });
+        }
+    }
+    // The import stream can end without an error even when nothing was created.
+    if !engine.image_exists(reference).await? {
+        return Err(EngineError::Import {
+            reference: reference.to_string(),
+            detail: "the engine reported no error but the image does not exist".into(),
+        });
+    }
+    Ok(())
+}
+
+pub(super) async fn build(
+    engine: &DockerEngine,
+    context: Bytes,
+    reference: &str,
+    build_args: &HashMap<String, String>,
+    on_output: &mut (dyn FnMut(&str) + Send),
+) -> Result<(), EngineError> {
+    // The classic builder: BuildKit cannot use a locally imported base without a registry.
+    let options = BuildImageOptionsBuilder::default()
+        .t(reference)
+        .buildargs(build_args)
+        .rm(true)
+        .forcerm(true)
+        .version(BuilderVersion::BuilderV1)
+        .build();
+    let mut stream = engine
+        .docker
+        .build_image(options, None, Some(bollard::body_full(context)));
+    let mut pending = String::new();
+    while let Some(item) = stream.next().await {
+        let info = item.map_err(|e| EngineError::Build {
+            reference: reference.to_string(),
+            detail: e.to_string(),
+        })?;
+        if let Some(detail) = info.error_detail.and_then(|d| d.message) {
+            return Err(EngineError::Build {
+                reference: reference.to_string(),
+                detail,
+            });
+        }
+        if let Some(text) = info.stream {
+            // Output arrives in arbitrary chunks: hand out whole lines only.
+            pending.push_str(&text);
+            while let Some(pos) = pending.find('\n') {
+                let line: String = pending.drain(..=pos).collect();
+                on_output(strip_ansi(&line).trim_end());
+            }
+        }
+    }
+    if !pending.trim().is_empty() {
+        on_output(pending.trim_end());
+    }
+    if !engine.image_exists(reference).await? {
+        return Err(EngineError::Build {
+            reference: reference.to_string(),
+            detail: "the build ended without producing the image".into(),
+        });
+    }
+    Ok(())
+}
+
+pub(super) async fn list(
+    engine: &DockerEngine,
+    label: &str,
+) -> Result<Vec<ImageSummary>, EngineError> {
+    let options = ListImagesOptionsBuilder::default()
+        .filters(&label_filter(label))
+        .build();
+    let images = within(
+        "list images",
+        label,
+        CALL_TIMEOUT,
+        engine.docker.list_images(Some(options)),
+    )
+    .await?;
+    Ok(images
+        .into_iter()
+        .map(|i| ImageSummary {
+            id: i.id,
+            tags: i.repo_tags,
+            labels: i.labels.into_iter().collect(),
+            size: i.size,
+            created: i.created,
+        })
+        .collect())
+}
+
+pub(super) async fn remove(engine: &DockerEngine, reference: &str) -> Result<(), EngineError> {
+    let options = RemoveImageOptionsBuilder::default().force(true).build();
+    ignore_not_found(
+        within(
+            "remove image",
+            reference,
+            CALL_TIMEOUT,
+            engine.docker.remove_image(reference, Some(options), None),
+        )
+        .await
+        .map(|_| ()),
+    )
+}
+
+pub(super) async fn commit_container(
+    engine: &DockerEngine,
+    id: &str,
+    reference: &str,
+    labels: &BTreeMap<String, String>,
+) -> Result<String, EngineError> {
+    use bollard::models::ContainerConfig;
+    use bollard::query_parameters::CommitContainerOptionsBuilder;
+    let (repo, tag) = reference.rsplit_once(':').unwrap_or((reference, "latest"));
+    // Paused while its files are copied, so what is written is consistent.
+    let options = CommitContainerOptionsBuilder::default()
+        .container(id)
+        .repo(repo)
+        .tag(tag)
+        .pause(true)
+        .build();
+    let config = ContainerConfig {
+        labels: Some(labels.clone().into_iter().collect()),
+        ..Default::default()
+    };
+    let created = within(
+        "commit container",
+        id,
+        LONG_CALL_TIMEOUT,
+        engine.docker.commit_container(options, config),
+    )
+    .await?;
+    Ok(created.id)
+}
+
+/// The engine colours a build's stderr with ANSI escapes; reports want plain text.
+fn strip_ansi(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' && chars.peek() == Some(&'[') {
+            chars.next();
+            // Parameters and intermediates, then one final byte in '@'..='~'.
+            for c in chars.by_ref() {
+                if ('@'..='~').contains(&c) {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Split `repo:tag` (the tag defaults to `latest`); a registry port is not a tag.
+fn split_reference(reference: &str) -> (&str, &str) {
+    match reference.rsplit_once(':') {
+        Some((repo, tag)) if !tag.contains('/') => (repo, tag),
+        _ => (reference, "latest"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_reference;
+
+    #[test]
+    fn strips_ansi_colours() {
+        assert_eq!(
+            super::strip_ansi("\u{1b}[91mE: Unable\u{1b}[0m done"),
+            "E: Unable done"
+        );
+        assert_eq!(super::strip_ansi("plain [91m"), "plain [91m");
+    }
+
+    #[test]
+    fn splits_references() {
+        assert_eq!(
+            split_reference("rehearse/debian:bookworm-ab12"),
+            ("rehearse/debian", "bookworm-ab12")
+        );
+        assert_eq!(
+            split_reference("rehearse/debian"),
+            ("rehearse/debian", "latest")
+        );
+        assert_eq!(
+            split_reference("localhost:5000/x"),
+            ("localhost:5000/x", "latest")
+        );
+    }
+}
