@@ -195,3 +195,39 @@ fn the_parser_of_uses_reads_groups_and_skips_comments() {
         "left uses right on one line"
     );
 }
+
+#[test]
+fn nothing_but_the_cli_writes_to_the_terminal() {
+    let (src, files) = source_files();
+    const WRITERS: &[&str] = &[
+        "eprintln!",
+        "println!",
+        "eprint!(",
+        "print!(",
+        "dbg!(",
+        "io::stdout",
+        "io::stderr",
+        "io::stdin",
+        "ProgressDrawTarget::stderr",
+        "ProgressDrawTarget::stdout",
+        "new_spinner(",
+    ];
+    let mut wrong = Vec::new();
+    for file in &files {
+        let module = top_module(&src, file);
+        if module == "cli" || module == "main" {
+            continue;
+        }
+        let code = code_only(&std::fs::read_to_string(file).unwrap());
+        for (number, line) in code.lines().enumerate() {
+            if let Some(writer) = WRITERS.iter().find(|w| line.contains(*w)) {
+                wrong.push(format!(
+                    "{}:{}: `{writer}` outside the CLI",
+                    file.strip_prefix(&src).unwrap().display(),
+                    number + 1
+                ));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}

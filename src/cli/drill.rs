@@ -95,7 +95,12 @@ async fn start(file: &Path, args: &DrillStartArgs, engine_choice: &super::Engine
     let outcome = if args.verbose {
         let stderr = std::io::stderr();
         let interactive = stderr.is_terminal();
-        let mut view = LiveView::new(stderr, Detail::Normal, use_color(interactive), interactive);
+        let mut view = LiveView::new(
+            stderr,
+            Detail::Normal,
+            use_color(interactive),
+            super::spinner(interactive),
+        );
         // The drill says itself how to enter and remove its replica.
         let mut sink = |event: &RunEvent| {
             if !matches!(event, RunEvent::Kept { .. }) {

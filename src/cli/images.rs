@@ -54,7 +54,12 @@ pub async fn images(command: ImagesCommand, engine_choice: &super::EngineChoice)
                     return exit_code::INVALID_INPUT;
                 }
             }
-            let view = std::sync::Mutex::new(LiveView::new(stderr, detail, false, interactive));
+            let view = std::sync::Mutex::new(LiveView::new(
+                stderr,
+                detail,
+                false,
+                super::spinner(interactive),
+            ));
             // The recipes build at once; a base they share is made once.
             let builds = names.iter().map(|name| {
                 let view = &view;

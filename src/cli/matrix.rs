@@ -210,7 +210,7 @@ async fn rehearse_one(
         },
     };
     // Line mode, never the spinner: one spinner line cannot show several runs.
-    let mut live = LiveView::new(std::io::stderr(), view.detail, view.color, false)
+    let mut live = LiveView::new(std::io::stderr(), view.detail, view.color, None)
         .with_prefix(plan.prefix.clone());
     let clock = Instant::now();
     let quiet = view.detail == Detail::Quiet;

@@ -686,6 +686,11 @@ pub fn use_color(stream_is_terminal: bool) -> bool {
     stream_is_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
+/// A live view's spinner on this terminal's standard error, when it is a terminal.
+fn spinner(interactive: bool) -> Option<crate::report::terminal::SpinnerTarget> {
+    interactive.then_some(indicatif::ProgressDrawTarget::stderr as _)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

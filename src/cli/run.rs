@@ -152,7 +152,7 @@ async fn run_one(
     let stderr = std::io::stderr();
     let interactive = stderr.is_terminal();
     let color = use_color(interactive);
-    let mut view = LiveView::new(stderr, detail, color, interactive);
+    let mut view = LiveView::new(stderr, detail, color, super::spinner(interactive));
     let report = match run_scenario(&engine, scenario, &options, &mut view).await {
         Ok(report) => report,
         Err(e) => {

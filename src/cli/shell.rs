@@ -3,7 +3,7 @@
 use std::io::IsTerminal;
 
 use super::ShellArgs;
-use crate::engine::Terminal;
+use crate::engine::{AttachedIo, Terminal};
 use crate::exit_code;
 
 pub async fn shell(args: &ShellArgs, engine_choice: &super::EngineChoice) -> i32 {
@@ -51,8 +51,14 @@ pub async fn shell(args: &ShellArgs, engine_choice: &super::EngineChoice) -> i32
             host.name, state.scenario
         );
     }
+    let io = AttachedIo {
+        input: Box::new(tokio::io::stdin()),
+        output: Box::new(tokio::io::stdout()),
+        error: Box::new(tokio::io::stderr()),
+        resizes: matches!(terminal, Terminal::Tty { .. }).then(terminal_sizes),
+    };
     let result = engine
-        .exec_attached(&host.container_id, &argv, terminal)
+        .exec_attached(&host.container_id, &argv, terminal, io)
         .await;
     if raw {
         let _ = crossterm::terminal::disable_raw_mode();
@@ -68,4 +74,23 @@ pub async fn shell(args: &ShellArgs, engine_choice: &super::EngineChoice) -> i32
             exit_code::ENVIRONMENT
         }
     }
+}
+
+/// This terminal's size each time it changes (`SIGWINCH`), for the container's TTY to follow.
+fn terminal_sizes() -> tokio::sync::mpsc::UnboundedReceiver<(u16, u16)> {
+    let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        let kind = tokio::signal::unix::SignalKind::window_change();
+        let Ok(mut changes) = tokio::signal::unix::signal(kind) else {
+            return;
+        };
+        while changes.recv().await.is_some() {
+            if let Ok(size) = crossterm::terminal::size()
+                && sender.send(size).is_err()
+            {
+                return;
+            }
+        }
+    });
+    receiver
 }

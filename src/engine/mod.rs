@@ -18,7 +18,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures_util::stream::BoxStream;
 
-pub use docker::{DockerEngine, Terminal};
+pub use docker::{AttachedIo, DockerEngine, Terminal};
 pub use endpoint::{Endpoint, EndpointError, EndpointSettings, TlsFiles};
 pub use error::EngineError;
 pub use file_archive::archive_stream;

@@ -22,6 +22,9 @@ pub enum Detail {
     Verbose,
 }
 
+/// Where the spinner of a live view is drawn (e.g. `ProgressDrawTarget::stderr`).
+pub type SpinnerTarget = fn() -> indicatif::ProgressDrawTarget;
+
 /// Renders run events as they happen.
 #[derive(Debug)]
 pub struct LiveView<W: Write + Send> {
@@ -30,19 +33,22 @@ pub struct LiveView<W: Write + Send> {
     color: bool,
     spinner: Option<ProgressBar>,
     interactive: bool,
+    spinner_target: Option<SpinnerTarget>,
     /// Put before every line, so the lines of runs side by side tell whose they are.
     prefix: String,
 }
 
 impl<W: Write + Send> LiveView<W> {
-    /// `interactive` adds a spinner with the latest output line; use it on a terminal only.
-    pub fn new(out: W, detail: Detail, color: bool, interactive: bool) -> Self {
+    /// `spinner` adds a spinner with the latest output line, drawn where it says (the
+    /// CLI's terminal); give it on a terminal only.
+    pub fn new(out: W, detail: Detail, color: bool, spinner: Option<SpinnerTarget>) -> Self {
         LiveView {
             out,
             detail,
             color,
             spinner: None,
-            interactive,
+            interactive: spinner.is_some(),
+            spinner_target: spinner,
             prefix: String::new(),
         }
     }
@@ -68,10 +74,13 @@ impl<W: Write + Send> LiveView<W> {
     }
 
     fn start_spinner(&mut self, message: String) {
-        if !self.interactive || self.detail == Detail::Quiet {
+        let Some(target) = self.spinner_target else {
+            return;
+        };
+        if self.detail == Detail::Quiet {
             return;
         }
-        let spinner = ProgressBar::new_spinner();
+        let spinner = ProgressBar::with_draw_target(None, target());
         spinner.set_style(
             ProgressStyle::with_template("{spinner} {elapsed:>4} {wide_msg}")
                 .unwrap_or_else(|_| ProgressStyle::default_spinner()),
@@ -470,7 +479,7 @@ mod tests {
         let mut out = Vec::new();
         {
             let mut view =
-                LiveView::new(&mut out, Detail::Normal, false, false).with_prefix("smoke   | ");
+                LiveView::new(&mut out, Detail::Normal, false, None).with_prefix("smoke   | ");
             view.event(&RunEvent::Started {
                 run_id: "smoke-abc".into(),
                 scenario: "smoke".into(),

@@ -1,6 +1,6 @@
-//! `rehearse shell`: a command in a container attached to this process's standard
-//! input, output and error, with a TTY that follows this terminal's size, or with
-//! plain pipes.
+//! `rehearse shell`: a command in a container attached to the input, output and error
+//! streams the caller hands over (the CLI's own), with a TTY that follows the sizes the
+//! caller reports, or with plain pipes. The engine never touches the terminal itself.
 
 use bollard::exec::{StartExecOptions, StartExecResults};
 use bollard::models::ExecConfig;
@@ -22,17 +22,33 @@ pub enum Terminal {
     Pipes,
 }
 
+/// The streams an attached command is connected to, and the terminal's new sizes.
+pub struct AttachedIo {
+    pub input: Box<dyn tokio::io::AsyncRead + Send + Unpin>,
+    pub output: Box<dyn tokio::io::AsyncWrite + Send + Unpin>,
+    pub error: Box<dyn tokio::io::AsyncWrite + Send + Unpin>,
+    /// (columns, rows) each time the caller's terminal is resized; the container's
+    /// TTY follows.
+    pub resizes: Option<tokio::sync::mpsc::UnboundedReceiver<(u16, u16)>>,
+}
+
+impl std::fmt::Debug for AttachedIo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AttachedIo").finish_non_exhaustive()
+    }
+}
+
 impl DockerEngine {
-    /// Run a command in a container attached to this process's standard input, output
-    /// and error (`docker exec -i`, with `-t` for [`Terminal::Tty`]) until it ends, and
-    /// return its exit code. End of input closes the command's input. With a TTY the
-    /// container's terminal follows this one's size; the caller puts this terminal in
-    /// raw mode.
+    /// Run a command in a container attached to `io` (`docker exec -i`, with `-t` for
+    /// [`Terminal::Tty`]) until it ends, and return its exit code. End of input closes
+    /// the command's input. With a TTY the container's terminal follows the sizes sent
+    /// on `io.resizes`; the caller puts its terminal in raw mode.
     pub async fn exec_attached(
         &self,
         id: &str,
         argv: &[String],
         terminal: Terminal,
+        io: AttachedIo,
     ) -> Result<i64, EngineError> {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let object = argv.join(" ");
@@ -81,26 +97,21 @@ impl DockerEngine {
             if columns > 0 && rows > 0 {
                 self.resize_exec(&created.id, columns, rows).await;
             }
-            // The container's terminal follows this one when it is resized.
-            let engine = self.clone();
-            let exec_id = created.id.clone();
-            resizer = Some(tokio::spawn(async move {
-                let kind = tokio::signal::unix::SignalKind::window_change();
-                let Ok(mut changes) = tokio::signal::unix::signal(kind) else {
-                    return;
-                };
-                while changes.recv().await.is_some() {
-                    if let Ok((columns, rows)) = crossterm::terminal::size()
-                        && columns > 0
-                        && rows > 0
-                    {
-                        engine.resize_exec(&exec_id, columns, rows).await;
+            // The container's terminal follows the caller's when it is resized.
+            if let Some(mut resizes) = io.resizes {
+                let engine = self.clone();
+                let exec_id = created.id.clone();
+                resizer = Some(tokio::spawn(async move {
+                    while let Some((columns, rows)) = resizes.recv().await {
+                        if columns > 0 && rows > 0 {
+                            engine.resize_exec(&exec_id, columns, rows).await;
+                        }
                     }
-                }
-            }));
+                }));
+            }
         }
+        let mut stdin = io.input;
         let feeder = tokio::spawn(async move {
-            let mut stdin = tokio::io::stdin();
             let mut buf = vec![0u8; 8192];
             loop {
                 match stdin.read(&mut buf).await {
@@ -116,8 +127,7 @@ impl DockerEngine {
             // End of input: the command reads end-of-file.
             let _ = input.shutdown().await;
         });
-        let mut stdout = tokio::io::stdout();
-        let mut stderr = tokio::io::stderr();
+        let (mut stdout, mut stderr) = (io.output, io.error);
         let mut failure = None;
         while let Some(chunk) = output.next().await {
             let written = match chunk {

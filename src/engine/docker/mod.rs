@@ -32,7 +32,7 @@ use super::{
     ImageSummary, LabelledResource,
 };
 
-pub use attach::Terminal;
+pub use attach::{AttachedIo, Terminal};
 
 /// Timeout of ordinary engine calls (inspect, create, remove...).
 const CALL_TIMEOUT: Duration = Duration::from_secs(60);
