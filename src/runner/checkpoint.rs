@@ -12,10 +12,11 @@ use std::collections::BTreeMap;
 
 use sha2::{Digest, Sha256};
 
+use super::{MonitorAction, MonitorStep};
 use crate::engine::{CHECKPOINT_LABEL, Engine, EngineError, KEEP_LABEL, OWNER_LABEL, RUN_LABEL};
 use crate::images::BuildSettings;
 use crate::report::ImageReport;
-use crate::scenario::{MonitorAction, Scenario, StepKind};
+use crate::scenario::{Scenario, StepKind};
 
 /// Label naming the scenario a checkpoint belongs to.
 const SCENARIO_LABEL: &str = "rehearse.checkpoint.scenario";
@@ -238,7 +239,7 @@ pub fn resolve_from(scenario: &Scenario, from: &str) -> Result<usize, String> {
     // measure only half of it.
     let mut running: Vec<&str> = Vec::new();
     for step in &scenario.steps[..index] {
-        if let StepKind::Monitor(m) = &step.kind {
+        if let Some(m) = step.kind.get::<MonitorStep>() {
             for name in &m.monitors {
                 match m.action {
                     MonitorAction::Start => running.push(name),

@@ -20,7 +20,10 @@ use tokio_util::sync::CancellationToken;
 use crate::model::RedactingSink;
 pub use crate::model::{EventSink, RunEvent};
 pub use provision::host_copies;
-pub use steps::{ExecStep, RebootStep, step_kinds};
+pub use steps::{
+    DnsSwitchStep, DrainCheckStep, ExecStep, MonitorAction, MonitorStep, ProbeStep, RebootStep,
+    step_kinds,
+};
 
 /// [`crate::scenario::parse`] with every step kind of [`step_kinds`].
 pub fn parse_scenario(

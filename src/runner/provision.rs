@@ -13,7 +13,7 @@ use crate::engine::{ContainerSpec, Engine, FileCopy};
 use crate::images::{BuiltImage, ensure_image};
 use crate::model::Finding;
 use crate::report::{ImageReport, StepReport, StepStatus};
-use crate::scenario::{Host, Init, ProbeKind, Scenario, Severity, StepKind};
+use crate::scenario::{Host, Init, ProbeKind, Scenario, Severity};
 
 /// Limits every host gets unless the scenario sets its own: a runaway upgrade or a fork
 /// bomb in a replica must not take the machine running it down.
@@ -351,7 +351,7 @@ pub(crate) fn probed_ports(scenario: &Scenario, host: &str) -> Vec<u16> {
         }
     }
     for step in &scenario.steps {
-        if let StepKind::DnsSwitch(switch) = &step.kind
+        if let Some(switch) = step.kind.get::<crate::runner::DnsSwitchStep>()
             && switch.to == host
         {
             for monitor in &scenario.monitors {

@@ -333,13 +333,9 @@ pub struct Step {
 /// The kinds of steps; each has its own implementation file under `src/runner/steps/`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum StepKind {
-    Probe(ProbeStep),
     Upgrade(UpgradeStep),
-    Monitor(MonitorStep),
     Cutover(CutoverStep),
     Migrate(MigrateStep),
-    DnsSwitch(DnsSwitchStep),
-    DrainCheck(DrainCheckStep),
     Snapshot(SnapshotStep),
     Rollback(RollbackStep),
     Backup(BackupStep),
@@ -363,13 +359,9 @@ impl StepKind {
     /// The kind name used in scenario files and reports.
     pub fn label(&self) -> &'static str {
         match self {
-            StepKind::Probe(_) => "probe",
             StepKind::Upgrade(_) => "upgrade",
-            StepKind::Monitor(_) => "monitor",
             StepKind::Cutover(_) => "cutover",
             StepKind::Migrate(_) => "migrate",
-            StepKind::DnsSwitch(_) => "dns-switch",
-            StepKind::DrainCheck(_) => "drain-check",
             StepKind::Snapshot(_) => "snapshot",
             StepKind::Rollback(_) => "rollback",
             StepKind::Backup(_) => "backup",
@@ -384,14 +376,10 @@ impl StepKind {
     /// Default timeout when the step gives none.
     pub fn default_timeout(&self) -> Duration {
         match self {
-            StepKind::Probe(_) => Duration::from_secs(300),
             StepKind::Upgrade(_) => Duration::from_secs(3600),
-            StepKind::Monitor(_) => Duration::from_secs(60),
             StepKind::Cutover(_) => Duration::from_secs(120),
             StepKind::Migrate(_) => Duration::from_secs(1800),
             // The switch itself lasts `over`; the default leaves room for long ones.
-            StepKind::DnsSwitch(step) => step.over + Duration::from_secs(60),
-            StepKind::DrainCheck(_) => Duration::from_secs(120),
             StepKind::Snapshot(_) => Duration::from_secs(600),
             StepKind::Rollback(_) => Duration::from_secs(600),
             StepKind::Backup(_) => Duration::from_secs(600),
@@ -402,12 +390,6 @@ impl StepKind {
             StepKind::Module(fields) => fields.default_timeout(),
         }
     }
-}
-
-/// Run these probes now; the step fails if any of them fails.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProbeStep {
-    pub probes: Vec<String>,
 }
 
 /// A Debian major upgrade of one host, one release at a time, the way the release
@@ -513,28 +495,6 @@ impl WebServer {
             WebServer::Nginx => "/etc/nginx/sites-enabled/default",
         }
     }
-}
-
-/// DNS propagation, rehearsed: the clients of the monitors move from resolving the
-/// site to its current host to resolving it to `to`, a growing share of them over
-/// `over`, the way caches expire one by one.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DnsSwitchStep {
-    pub to: String,
-    pub over: Duration,
-    /// The monitors whose clients switch (default: every running monitor).
-    pub monitors: Vec<String>,
-}
-
-/// Watch a host's web access log until it stops receiving requests directly from
-/// clients (requests from the replica's own hosts, such as proxied ones, excluded).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DrainCheckStep {
-    pub host: String,
-    /// The access log (default: Apache's or nginx's, whichever the host has).
-    pub log: Option<String>,
-    /// How long without a direct request counts as drained.
-    pub quiet: Duration,
 }
 
 /// Save every host as it is now (`docker commit`, paused meanwhile), under a name a
@@ -682,19 +642,6 @@ pub enum RevertTarget {
     All,
     /// The names of earlier `fault` steps.
     Steps(Vec<String>),
-}
-
-/// Start or stop continuous monitors.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MonitorStep {
-    pub action: MonitorAction,
-    pub monitors: Vec<String>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MonitorAction {
-    Start,
-    Stop,
 }
 
 /// What dpkg does with a configuration file changed both locally and by the package.

@@ -37,9 +37,6 @@ pub(crate) const WRITES_KEYS: &[&str] = &["field", "serving", "old"];
 pub(crate) const TOKEN_QUERY_KEYS: &[&str] = &["host", "command"];
 pub(crate) const MIGRATE_KEYS: &[&str] = &["from", "to", "files", "databases", "verify"];
 pub(crate) const DATABASE_KINDS: &[&str] = &["mariadb", "postgresql"];
-pub(crate) const DNS_SWITCH_KEYS: &[&str] = &["to", "over", "monitors"];
-pub(crate) const DRAIN_CHECK_KEYS: &[&str] = &["host", "log", "quiet"];
-pub(crate) const MONITOR_STEP_KEYS: &[&str] = &["start", "stop"];
 pub(crate) const HOST_KEYS: &[&str] = &[
     "image", "init", "aliases", "memory", "cpus", "pids", "env", "files",
 ];
@@ -1304,52 +1301,6 @@ fn check_database_name(name: &str) -> Result<(), String> {
     }
 }
 
-fn decode_dns_switch_step(
-    d: &Decoder,
-    node: &Spanned<Node>,
-    step: &str,
-    refs: &Refs,
-) -> Option<DnsSwitchStep> {
-    let m = d.map(node, &format!("`dns-switch` of {step}"), DNS_SWITCH_KEYS)?;
-    let to = m.required("to").and_then(|node| refs.host(d, node, step));
-    let over = m.opt_duration("over").unwrap_or(Duration::from_secs(10));
-    let monitors = m
-        .opt("monitors")
-        .map(|node| {
-            one_or_many(node)
-                .iter()
-                .filter_map(|item| refs.monitor(d, item, step))
-                .collect()
-        })
-        .unwrap_or_default();
-    Some(DnsSwitchStep {
-        to: to?,
-        over,
-        monitors,
-    })
-}
-
-fn decode_drain_check_step(
-    d: &Decoder,
-    node: &Spanned<Node>,
-    step: &str,
-    refs: &Refs,
-) -> Option<DrainCheckStep> {
-    let m = d.map(node, &format!("`drain-check` of {step}"), DRAIN_CHECK_KEYS)?;
-    let host = m.required("host").and_then(|node| refs.host(d, node, step));
-    let log = m.opt_str_where("log", |path| {
-        path.starts_with('/')
-            .then_some(())
-            .ok_or_else(|| format!("`{path}` is not an absolute path"))
-    });
-    let quiet = m.opt_duration("quiet").unwrap_or(Duration::from_secs(5));
-    Some(DrainCheckStep {
-        host: host?,
-        log,
-        quiet,
-    })
-}
-
 fn decode_cutover_step(
     d: &Decoder,
     node: &Spanned<Node>,
@@ -1374,29 +1325,6 @@ fn decode_cutover_step(
         server,
         vhost_file,
         proxy_config: m.opt_str("proxy_config"),
-    })
-}
-
-fn decode_monitor_step(
-    d: &Decoder,
-    node: &Spanned<Node>,
-    step: &str,
-    refs: &Refs,
-) -> Option<MonitorStep> {
-    let m = d.map(node, &format!("`monitor` of {step}"), MONITOR_STEP_KEYS)?;
-    let (action, names) = m.kind(MONITOR_STEP_KEYS, "monitor action")?;
-    let items = one_or_many(names);
-    let monitors: Vec<String> = items
-        .iter()
-        .filter_map(|item| refs.monitor(d, item, step))
-        .collect();
-    (monitors.len() == items.len() && !items.is_empty()).then_some(MonitorStep {
-        action: if action == "start" {
-            MonitorAction::Start
-        } else {
-            MonitorAction::Stop
-        },
-        monitors,
     })
 }
 
@@ -1677,13 +1605,9 @@ fn decode_step(
         kind if let Some(decl) = kinds.find(kind) => {
             decl.decode(&input, body).map(StepKind::Module)
         }
-        "probe" => decode_probe_step(d, body, &what, refs).map(StepKind::Probe),
         "upgrade" => decode_upgrade_step(d, body, &what, refs).map(StepKind::Upgrade),
-        "monitor" => decode_monitor_step(d, body, &what, refs).map(StepKind::Monitor),
         "cutover" => decode_cutover_step(d, body, &what, refs).map(StepKind::Cutover),
         "migrate" => decode_migrate_step(d, body, &what, refs).map(StepKind::Migrate),
-        "dns-switch" => decode_dns_switch_step(d, body, &what, refs).map(StepKind::DnsSwitch),
-        "drain-check" => decode_drain_check_step(d, body, &what, refs).map(StepKind::DrainCheck),
         "snapshot" => d
             .str_where(body, "`snapshot`", check_snapshot_name)
             .map(|name| StepKind::Snapshot(SnapshotStep { name })),
@@ -1706,27 +1630,6 @@ fn decode_step(
             allow_failure,
         },
     })
-}
-
-fn decode_probe_step(
-    d: &Decoder,
-    node: &Spanned<Node>,
-    step: &str,
-    refs: &Refs,
-) -> Option<ProbeStep> {
-    let items = one_or_many(node);
-    if items.is_empty() {
-        d.error(
-            Mark::of(node),
-            format!("`probe` of {step} must name at least one probe"),
-        );
-        return None;
-    }
-    let probes: Vec<String> = items
-        .iter()
-        .filter_map(|item| refs.probe(d, item, step))
-        .collect();
-    (probes.len() == items.len()).then_some(ProbeStep { probes })
 }
 
 fn decode_upgrade_step(
@@ -1789,24 +1692,9 @@ fn check_mirror_url(url: &str) -> Result<(), String> {
 fn derived_step_name(kind: &StepKind) -> String {
     match kind {
         StepKind::Module(fields) => fields.derived_name(),
-        StepKind::Probe(step) => format!("probe {}", step.probes.join(", ")),
         StepKind::Upgrade(step) => format!("upgrade {} to {}", step.host, step.to),
-        StepKind::Monitor(step) => format!(
-            "{} {}",
-            match step.action {
-                MonitorAction::Start => "start monitoring",
-                MonitorAction::Stop => "stop monitoring",
-            },
-            step.monitors.join(", ")
-        ),
         StepKind::Cutover(step) => format!("cutover {} → {}", step.from, step.to),
         StepKind::Migrate(step) => format!("migrate {} → {}", step.from, step.to),
-        StepKind::DnsSwitch(step) => format!(
-            "dns switch to {} over {}",
-            step.to,
-            humantime::format_duration(step.over)
-        ),
-        StepKind::DrainCheck(step) => format!("drain check {}", step.host),
         StepKind::Snapshot(step) => format!("snapshot {}", step.name),
         StepKind::Rollback(step) => format!("rollback to {}", step.to),
         StepKind::Backup(step) => format!("backup {} to {}", step.host, step.to),
@@ -2501,15 +2389,17 @@ error: environment variable `NOT_SET_HERE` is not set, but `hosts.web.env.TOKEN`
         assert_eq!(migrate.files, ["/var/www"]);
         assert_eq!(migrate.databases[1].engine, DatabaseEngine::Postgresql);
         assert!(migrate.verify);
-        let StepKind::DnsSwitch(switch) = &scenario.steps[2].kind else {
-            panic!()
-        };
+        let switch = scenario.steps[2]
+            .kind
+            .get::<crate::runner::DnsSwitchStep>()
+            .unwrap();
         assert_eq!(switch.over, Duration::from_secs(30));
         // The switch lasts `over`; its timeout leaves room beyond it.
         assert_eq!(scenario.steps[2].timeout, Duration::from_secs(90));
-        let StepKind::DrainCheck(drain) = &scenario.steps[3].kind else {
-            panic!()
-        };
+        let drain = scenario.steps[3]
+            .kind
+            .get::<crate::runner::DrainCheckStep>()
+            .unwrap();
         assert_eq!(
             (drain.log.as_deref(), drain.quiet),
             (None, Duration::from_secs(5))

@@ -178,16 +178,6 @@ fn defs(kinds: &StepKinds) -> Value {
                 "proxy_config": {"description": "Apache: directives to insert instead of ProxyPreserveHost/ProxyPass/ProxyPassReverse. nginx: what replaces the body of the site's server block (listen, server_name, ssl_* and log lines kept) instead of a `location /` with proxy_pass.", "type": "string"}
             }
         },
-        "monitorStep": {
-            "description": "Start or stop monitors; exactly one of `start`, `stop`.",
-            "type": "object",
-            "additionalProperties": false,
-            "oneOf": [{"required": ["start"]}, {"required": ["stop"]}],
-            "properties": {
-                "start": one_or_more(json!({"$ref": "#/$defs/monitorRef"})),
-                "stop": one_or_more(json!({"$ref": "#/$defs/monitorRef"}))
-            }
-        },
         "migrateStep": {
             "description": "Bring the application from `from` to `to`: file trees streamed with ownership and modes, databases dumped and restored; then verified (file checksums, table row counts and checksums).",
             "type": "object",
@@ -215,28 +205,6 @@ fn defs(kinds: &StepKinds) -> Value {
                     }
                 },
                 "verify": {"description": "Compare source and copy afterwards; a difference fails the step.", "type": "boolean", "default": true}
-            }
-        },
-        "dnsSwitchStep": {
-            "description": "DNS propagation: the monitors' clients move from the site's current host to `to`, a growing share of them over `over`.",
-            "type": "object",
-            "required": ["to"],
-            "additionalProperties": false,
-            "properties": {
-                "to": {"$ref": "#/$defs/hostRef"},
-                "over": {"$ref": "#/$defs/duration", "default": "10s"},
-                "monitors": one_or_more(json!({"$ref": "#/$defs/monitorRef"}))
-            }
-        },
-        "drainCheckStep": {
-            "description": "Watch a host's access log until no client reaches it directly for `quiet` (requests from the replica's hosts, such as proxied ones, excluded).",
-            "type": "object",
-            "required": ["host"],
-            "additionalProperties": false,
-            "properties": {
-                "host": {"$ref": "#/$defs/hostRef"},
-                "log": {"description": "Access log path (default: Apache's or nginx's).", "type": "string", "pattern": "^/"},
-                "quiet": {"$ref": "#/$defs/duration", "default": "5s"}
             }
         },
         "rollbackStep": {
@@ -479,16 +447,9 @@ fn step(kinds: &StepKinds) -> Value {
                 "type": "boolean",
                 "default": false
             },
-            "probe": {
-                "description": "Probes to run now.",
-                "oneOf": one_or_more(json!({"$ref": "#/$defs/probeRef"}))["oneOf"]
-            },
             "upgrade": {"$ref": "#/$defs/upgradeStep"},
-            "monitor": {"$ref": "#/$defs/monitorStep"},
             "cutover": {"$ref": "#/$defs/cutoverStep"},
             "migrate": {"$ref": "#/$defs/migrateStep"},
-            "dns-switch": {"$ref": "#/$defs/dnsSwitchStep"},
-            "drain-check": {"$ref": "#/$defs/drainCheckStep"},
             "snapshot": {"description": "Save every host now under this name (`docker commit`, paused meanwhile).", "type": "string", "pattern": "^[a-z0-9][a-z0-9._-]{0,63}$"},
             "rollback": {"$ref": "#/$defs/rollbackStep"},
             "backup": {"$ref": "#/$defs/backupStep"},
@@ -583,7 +544,8 @@ fn fault_step() -> Value {
 }
 
 /// One item, or a non-empty list of them.
-fn one_or_more(item: Value) -> Value {
+/// A value that is `item` or a list of them.
+pub fn one_or_more(item: Value) -> Value {
     json!({"oneOf": [item, {"type": "array", "minItems": 1, "items": item}]})
 }
 
@@ -706,7 +668,6 @@ mod tests {
         (STEP_KEYS, "/$defs/step/properties"),
         (UPGRADE_KEYS, "/$defs/upgradeStep/properties"),
         (MONITOR_KEYS, "/$defs/monitor/properties"),
-        (MONITOR_STEP_KEYS, "/$defs/monitorStep/properties"),
         (CUTOVER_KEYS, "/$defs/cutoverStep/properties"),
         (WRITES_KEYS, "/$defs/writes/properties"),
         (TOKEN_QUERY_KEYS, "/$defs/tokenQuery/properties"),
@@ -715,8 +676,6 @@ mod tests {
             DATABASE_KINDS,
             "/$defs/migrateStep/properties/databases/items/properties",
         ),
-        (DNS_SWITCH_KEYS, "/$defs/dnsSwitchStep/properties"),
-        (DRAIN_CHECK_KEYS, "/$defs/drainCheckStep/properties"),
         (ROLLBACK_KEYS, "/$defs/rollbackStep/properties"),
         (BACKUP_KEYS, "/$defs/backupStep/properties"),
         (RESTORE_KEYS, "/$defs/restoreStep/properties"),

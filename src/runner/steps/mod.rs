@@ -17,9 +17,13 @@ mod restore;
 mod snapshot;
 pub(crate) mod upgrade;
 
+pub use dns_switch::DnsSwitchStep;
+pub use drain_check::DrainCheckStep;
 pub use exec::ExecStep;
 pub(super) use fault::FaultLedger;
 pub(super) use monitor::finish as finish_monitor;
+pub use monitor::{MonitorAction, MonitorStep};
+pub use probe::ProbeStep;
 pub use reboot::RebootStep;
 pub(super) use restore::attribute_lost_writes;
 
@@ -78,7 +82,14 @@ macro_rules! step_kinds {
     };
 }
 
-step_kinds![reboot::RebootStep, exec::ExecStep];
+step_kinds![
+    dns_switch::DnsSwitchStep,
+    drain_check::DrainCheckStep,
+    monitor::MonitorStep,
+    probe::ProbeStep,
+    reboot::RebootStep,
+    exec::ExecStep
+];
 
 /// Every step kind, for the scenario parser and the schema.
 pub fn step_kinds() -> &'static StepKinds {
@@ -242,13 +253,9 @@ pub(super) async fn run_step<E: Engine>(
     };
     let work = async {
         match &step.kind {
-            StepKind::Probe(s) => probe::run(s, &mut cx).await,
             StepKind::Upgrade(s) => upgrade::run(s, &mut cx).await,
-            StepKind::Monitor(s) => monitor::run(s, &mut cx).await,
             StepKind::Cutover(s) => cutover::run(s, &mut cx).await,
             StepKind::Migrate(s) => migrate::run(s, &mut cx).await,
-            StepKind::DnsSwitch(s) => dns_switch::run(s, &mut cx).await,
-            StepKind::DrainCheck(s) => drain_check::run(s, &mut cx).await,
             StepKind::Snapshot(s) => snapshot::snapshot(s, &mut cx).await,
             StepKind::Rollback(s) => snapshot::rollback(s, &mut cx).await,
             StepKind::Backup(s) => backup::run(s, &mut cx).await,
@@ -272,7 +279,6 @@ pub(super) async fn run_step<E: Engine>(
         kind => matches!(
             kind,
             StepKind::Cutover(_)
-                | StepKind::DnsSwitch(_)
                 | StepKind::Migrate(_)
                 | StepKind::LoseHost(_)
                 | StepKind::Restore(_)
