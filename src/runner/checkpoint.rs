@@ -30,10 +30,7 @@ const TAKEN_AT_LABEL: &str = "rehearse.checkpoint.time";
 pub fn is_risky(kind: &StepKind) -> bool {
     match kind {
         StepKind::Module(fields) => super::steps::is_risky(fields),
-        kind => matches!(
-            kind,
-            StepKind::Upgrade(_) | StepKind::Migrate(_) | StepKind::Cutover(_)
-        ),
+        _ => false,
     }
 }
 

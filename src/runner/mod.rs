@@ -21,7 +21,8 @@ use crate::model::RedactingSink;
 pub use crate::model::{EventSink, RunEvent};
 pub use provision::host_copies;
 pub use steps::{
-    DnsSwitchStep, DrainCheckStep, ExecStep, MonitorAction, MonitorStep, ProbeStep, RebootStep,
+    ConffilePolicy, CutoverStep, DatabaseCopy, DatabaseEngine, DnsSwitchStep, DrainCheckStep,
+    ExecStep, MigrateStep, MonitorAction, MonitorStep, ProbeStep, RebootStep, UpgradeStep,
     step_kinds,
 };
 

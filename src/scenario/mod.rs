@@ -8,7 +8,13 @@ mod step;
 pub use env::UnsetEnv;
 pub use model::*;
 pub use parse::{
-    Refs, decode_command, decode_exec_expect, one_or_many, parse, parse_with_env, shorten,
+    DATABASE_KINDS, Refs, decode_command, decode_exec_expect, one_or_many, parse, parse_with_env,
+    shorten,
+};
+/// What step kinds check their fields with: names, paths and references.
+pub use parse::{
+    check_copied_path, check_database_name, check_hostname, check_mirror_url, check_release,
+    distinct_hosts, two_hosts,
 };
 pub use schema::{json_schema, one_or_more};
 pub use step::{KindOf, StepFields, StepInput, StepKindDecl, StepKinds, StepSpec};

@@ -333,9 +333,6 @@ pub struct Step {
 /// The kinds of steps; each has its own implementation file under `src/runner/steps/`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum StepKind {
-    Upgrade(UpgradeStep),
-    Cutover(CutoverStep),
-    Migrate(MigrateStep),
     Snapshot(SnapshotStep),
     Rollback(RollbackStep),
     Backup(BackupStep),
@@ -359,9 +356,6 @@ impl StepKind {
     /// The kind name used in scenario files and reports.
     pub fn label(&self) -> &'static str {
         match self {
-            StepKind::Upgrade(_) => "upgrade",
-            StepKind::Cutover(_) => "cutover",
-            StepKind::Migrate(_) => "migrate",
             StepKind::Snapshot(_) => "snapshot",
             StepKind::Rollback(_) => "rollback",
             StepKind::Backup(_) => "backup",
@@ -376,9 +370,6 @@ impl StepKind {
     /// Default timeout when the step gives none.
     pub fn default_timeout(&self) -> Duration {
         match self {
-            StepKind::Upgrade(_) => Duration::from_secs(3600),
-            StepKind::Cutover(_) => Duration::from_secs(120),
-            StepKind::Migrate(_) => Duration::from_secs(1800),
             // The switch itself lasts `over`; the default leaves room for long ones.
             StepKind::Snapshot(_) => Duration::from_secs(600),
             StepKind::Rollback(_) => Duration::from_secs(600),
@@ -388,86 +379,6 @@ impl StepKind {
             StepKind::Fault(_) => Duration::from_secs(120),
             StepKind::Revert(_) => Duration::from_secs(120),
             StepKind::Module(fields) => fields.default_timeout(),
-        }
-    }
-}
-
-/// A Debian major upgrade of one host, one release at a time, the way the release
-/// notes advise: sources rewritten, `apt-get update`, `upgrade --without-new-pkgs`,
-/// `full-upgrade`, reboot; checked before, between and after the hops.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UpgradeStep {
-    pub host: String,
-    /// Target release codename; may be several releases ahead.
-    pub to: String,
-    /// Packages that must still be installed afterwards (removing one inhibits the change).
-    pub protect: Vec<String>,
-    pub conffiles: ConffilePolicy,
-    /// Reboot after each hop (default) so services are checked as they come up at boot.
-    pub reboot: bool,
-    /// Point Debian's entries at this mirror while rewriting (default: keep their URIs).
-    pub mirror: Option<String>,
-    pub security_mirror: Option<String>,
-    /// Probes run after each hop.
-    pub probes: Vec<String>,
-}
-
-/// The second story's move: the old host's web server becomes a reverse proxy to the new
-/// host. On the old host the site's name is pointed at the new host in `/etc/hosts`, the
-/// proxy configuration goes into the site's file, the configuration is tested, and the
-/// server reloads gracefully.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CutoverStep {
-    /// The host whose web server becomes the proxy.
-    pub from: String,
-    /// The host that serves the site from now on.
-    pub to: String,
-    /// The site's name, resolved to `to` on `from`.
-    pub site: String,
-    /// The web server on `from`; `None`: whichever of Apache and nginx is active there.
-    pub server: Option<WebServer>,
-    /// The site's file on `from` that gets the proxy configuration; `None`: the server's
-    /// default site ([`WebServer::default_site_file`]).
-    pub vhost_file: Option<String>,
-    /// Configuration to use instead of the default one (e.g. an admin's own procedure):
-    /// Apache directives inserted into the virtual host, or what replaces the body of
-    /// nginx's server block.
-    pub proxy_config: Option<String>,
-}
-
-/// Bring the application from one host to another: file trees copied as they are
-/// (ownership, modes, contents) and databases dumped and restored, then verified —
-/// file checksums equal, table row counts and checksums equal.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MigrateStep {
-    pub from: String,
-    pub to: String,
-    /// Absolute paths (directories or files); each replaces the same path on `to`.
-    pub files: Vec<String>,
-    pub databases: Vec<DatabaseCopy>,
-    /// Compare source and copy afterwards (default); a difference fails the step.
-    pub verify: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DatabaseCopy {
-    pub engine: DatabaseEngine,
-    pub name: String,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DatabaseEngine {
-    /// MariaDB or MySQL: `mysqldump` and `mysql`.
-    Mariadb,
-    /// PostgreSQL: `pg_dump -Fc` and `pg_restore`.
-    Postgresql,
-}
-
-impl DatabaseEngine {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DatabaseEngine::Mariadb => "mariadb",
-            DatabaseEngine::Postgresql => "postgresql",
         }
     }
 }
@@ -642,16 +553,6 @@ pub enum RevertTarget {
     All,
     /// The names of earlier `fault` steps.
     Steps(Vec<String>),
-}
-
-/// What dpkg does with a configuration file changed both locally and by the package.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum ConffilePolicy {
-    /// Keep the local file; the maintainer's version is left next to it (`.dpkg-dist`).
-    #[default]
-    Keep,
-    /// Install the maintainer's version; the local one is kept as `.dpkg-old`.
-    Maintainer,
 }
 
 /// A condition the verdict requires. Besides the scenario's gates, every run

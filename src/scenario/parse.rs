@@ -35,8 +35,7 @@ pub(crate) const HOST_FILE_KEYS: &[&str] = &["src", "dest", "mode"];
 pub(crate) const MONITOR_KEYS: &[&str] = &["http", "rate", "marker_header", "writes"];
 pub(crate) const WRITES_KEYS: &[&str] = &["field", "serving", "old"];
 pub(crate) const TOKEN_QUERY_KEYS: &[&str] = &["host", "command"];
-pub(crate) const MIGRATE_KEYS: &[&str] = &["from", "to", "files", "databases", "verify"];
-pub(crate) const DATABASE_KINDS: &[&str] = &["mariadb", "postgresql"];
+pub const DATABASE_KINDS: &[&str] = &["mariadb", "postgresql"];
 pub(crate) const HOST_KEYS: &[&str] = &[
     "image", "init", "aliases", "memory", "cpus", "pids", "env", "files",
 ];
@@ -130,24 +129,6 @@ pub(crate) const HALF_SOURCES_KEYS: &[&str] = &["to"];
 pub(crate) const KILL_MID_WRITE_KEYS: &[&str] = &["service", "write"];
 /// The most `fill-disk` writes: a host's root filesystem is the engine's own disk.
 pub const MAX_FILL_DISK: u64 = 8 << 30;
-pub(crate) const CUTOVER_KEYS: &[&str] =
-    &["from", "to", "site", "server", "vhost_file", "proxy_config"];
-const WEB_SERVERS: &[(&str, WebServer)] =
-    &[("apache", WebServer::Apache), ("nginx", WebServer::Nginx)];
-pub(crate) const UPGRADE_KEYS: &[&str] = &[
-    "host",
-    "to",
-    "protect",
-    "conffiles",
-    "reboot",
-    "mirror",
-    "security_mirror",
-    "probes",
-];
-const CONFFILE_POLICIES: &[(&str, ConffilePolicy)] = &[
-    ("keep", ConffilePolicy::Keep),
-    ("maintainer", ConffilePolicy::Maintainer),
-];
 pub(crate) const GATE_KEYS: &[&str] = &[
     "name",
     "max_failed_checks",
@@ -692,60 +673,6 @@ fn decode_token_query(
     })
 }
 
-fn decode_migrate_step(
-    d: &Decoder,
-    node: &Spanned<Node>,
-    step: &str,
-    refs: &Refs,
-) -> Option<MigrateStep> {
-    let what = format!("`migrate` of {step}");
-    let m = d.map(node, &what, MIGRATE_KEYS)?;
-    let from = m.required("from").and_then(|node| refs.host(d, node, step));
-    let to = m.required("to").and_then(|node| refs.host(d, node, step));
-    let mut files = Vec::new();
-    if let Some(node) = m.opt("files") {
-        for item in one_or_many(node) {
-            if let Some(path) = d.str_where(item, "a path in `files`", check_copied_path) {
-                files.push(path);
-            }
-        }
-    }
-    let databases = m
-        .opt("databases")
-        .and_then(|node| {
-            d.list_of(node, "`databases`", |index, item| {
-                let label = format!("database {} of {step}", index + 1);
-                let db = d.map(item, &label, DATABASE_KINDS)?;
-                let (kind, name) = db.kind(DATABASE_KINDS, "database engine")?;
-                let name = d.str_where(name, &format!("`{kind}`"), check_database_name)?;
-                Some(DatabaseCopy {
-                    engine: if kind == "mariadb" {
-                        DatabaseEngine::Mariadb
-                    } else {
-                        DatabaseEngine::Postgresql
-                    },
-                    name,
-                })
-            })
-        })
-        .unwrap_or_default();
-    if files.is_empty() && databases.is_empty() && !d.has_errors() {
-        d.error_with_help(
-            m.mark(),
-            format!("{what} copies nothing"),
-            "give `files` (absolute paths) or `databases` (e.g. `- mariadb: shop`), or both",
-        );
-    }
-    let (from, to) = two_hosts(&m, from, to, step)?;
-    Some(MigrateStep {
-        from,
-        to,
-        files,
-        databases,
-        verify: m.opt_bool("verify").unwrap_or(true),
-    })
-}
-
 fn decode_rollback_step(
     d: &Decoder,
     node: &Spanned<Node>,
@@ -1231,7 +1158,7 @@ fn check_package_name(name: &str) -> Result<(), String> {
 }
 
 /// Two hosts of a step that must differ; the second one's key is `second`.
-fn distinct_hosts(
+pub fn distinct_hosts(
     m: &MapDecoder<'_>,
     first: Option<String>,
     second: Option<String>,
@@ -1254,7 +1181,7 @@ fn distinct_hosts(
 }
 
 /// The `from` and `to` hosts of a move, which must differ.
-fn two_hosts(
+pub fn two_hosts(
     m: &MapDecoder<'_>,
     from: Option<String>,
     to: Option<String>,
@@ -1273,7 +1200,7 @@ fn two_hosts(
     Some((from, to))
 }
 
-fn check_copied_path(path: &str) -> Result<(), String> {
+pub fn check_copied_path(path: &str) -> Result<(), String> {
     if !path.starts_with('/') {
         return Err(format!("`{path}` is not an absolute path"));
     }
@@ -1286,7 +1213,7 @@ fn check_copied_path(path: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn check_database_name(name: &str) -> Result<(), String> {
+pub fn check_database_name(name: &str) -> Result<(), String> {
     if is_word(
         name,
         |c| c.is_ascii_alphanumeric() || c == '_',
@@ -1299,33 +1226,6 @@ fn check_database_name(name: &str) -> Result<(), String> {
             "invalid database name `{name}`: expected letters, digits, `_` and `-`"
         ))
     }
-}
-
-fn decode_cutover_step(
-    d: &Decoder,
-    node: &Spanned<Node>,
-    step: &str,
-    refs: &Refs,
-) -> Option<CutoverStep> {
-    let m = d.map(node, &format!("`cutover` of {step}"), CUTOVER_KEYS)?;
-    let from = m.required("from").and_then(|node| refs.host(d, node, step));
-    let to = m.required("to").and_then(|node| refs.host(d, node, step));
-    let site = m.required_str_where("site", check_hostname);
-    let server = m.opt_choice("server", WEB_SERVERS);
-    let vhost_file = m.opt_str_where("vhost_file", |path| {
-        path.starts_with('/')
-            .then_some(())
-            .ok_or_else(|| format!("`{path}` is not an absolute path"))
-    });
-    let (from, to) = two_hosts(&m, from, to, step)?;
-    Some(CutoverStep {
-        from,
-        to,
-        site: site?,
-        server,
-        vhost_file,
-        proxy_config: m.opt_str("proxy_config"),
-    })
 }
 
 fn decode_probes(d: &Decoder, node: &Spanned<Node>, refs: &Refs) -> Vec<Probe> {
@@ -1605,9 +1505,6 @@ fn decode_step(
         kind if let Some(decl) = kinds.find(kind) => {
             decl.decode(&input, body).map(StepKind::Module)
         }
-        "upgrade" => decode_upgrade_step(d, body, &what, refs).map(StepKind::Upgrade),
-        "cutover" => decode_cutover_step(d, body, &what, refs).map(StepKind::Cutover),
-        "migrate" => decode_migrate_step(d, body, &what, refs).map(StepKind::Migrate),
         "snapshot" => d
             .str_where(body, "`snapshot`", check_snapshot_name)
             .map(|name| StepKind::Snapshot(SnapshotStep { name })),
@@ -1632,39 +1529,7 @@ fn decode_step(
     })
 }
 
-fn decode_upgrade_step(
-    d: &Decoder,
-    node: &Spanned<Node>,
-    step: &str,
-    refs: &Refs,
-) -> Option<UpgradeStep> {
-    let m = d.map(node, &format!("`upgrade` of {step}"), UPGRADE_KEYS)?;
-    let host = m.required("host").and_then(|node| refs.host(d, node, step));
-    let to = m.required_str_where("to", check_release);
-    let probes = m
-        .opt("probes")
-        .map(|node| {
-            one_or_many(node)
-                .iter()
-                .filter_map(|item| refs.probe(d, item, step))
-                .collect()
-        })
-        .unwrap_or_default();
-    Some(UpgradeStep {
-        host: host?,
-        to: to?,
-        protect: m.string_or_list("protect"),
-        conffiles: m
-            .opt_choice("conffiles", CONFFILE_POLICIES)
-            .unwrap_or_default(),
-        reboot: m.opt_bool("reboot").unwrap_or(true),
-        mirror: m.opt_str_where("mirror", check_mirror_url),
-        security_mirror: m.opt_str_where("security_mirror", check_mirror_url),
-        probes,
-    })
-}
-
-fn check_release(name: &str) -> Result<(), String> {
+pub fn check_release(name: &str) -> Result<(), String> {
     if crate::debian::release::version_of(name).is_some() {
         return Ok(());
     }
@@ -1678,7 +1543,7 @@ fn check_release(name: &str) -> Result<(), String> {
     ))
 }
 
-fn check_mirror_url(url: &str) -> Result<(), String> {
+pub fn check_mirror_url(url: &str) -> Result<(), String> {
     if url.starts_with("http://") || url.starts_with("https://") {
         Ok(())
     } else {
@@ -1692,9 +1557,6 @@ fn check_mirror_url(url: &str) -> Result<(), String> {
 fn derived_step_name(kind: &StepKind) -> String {
     match kind {
         StepKind::Module(fields) => fields.derived_name(),
-        StepKind::Upgrade(step) => format!("upgrade {} to {}", step.host, step.to),
-        StepKind::Cutover(step) => format!("cutover {} → {}", step.from, step.to),
-        StepKind::Migrate(step) => format!("migrate {} → {}", step.from, step.to),
         StepKind::Snapshot(step) => format!("snapshot {}", step.name),
         StepKind::Rollback(step) => format!("rollback to {}", step.to),
         StepKind::Backup(step) => format!("backup {} to {}", step.host, step.to),
@@ -2010,7 +1872,7 @@ fn check_header_name(name: &str) -> Result<(), String> {
 }
 
 /// DNS name syntax: dot-separated labels of letters, digits and inner `-`.
-fn check_hostname(name: &str) -> Result<(), String> {
+pub fn check_hostname(name: &str) -> Result<(), String> {
     let label_ok = |label: &str| {
         (1..=63).contains(&label.len())
             && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
@@ -2383,11 +2245,15 @@ error: environment variable `NOT_SET_HERE` is not set, but `hosts.web.env.TOKEN`
                 "stop monitoring orders"
             ]
         );
-        let StepKind::Migrate(migrate) = &scenario.steps[1].kind else {
-            panic!("{:?}", scenario.steps[1].kind)
-        };
+        let migrate = scenario.steps[1]
+            .kind
+            .get::<crate::runner::MigrateStep>()
+            .unwrap();
         assert_eq!(migrate.files, ["/var/www"]);
-        assert_eq!(migrate.databases[1].engine, DatabaseEngine::Postgresql);
+        assert_eq!(
+            migrate.databases[1].engine,
+            crate::runner::DatabaseEngine::Postgresql
+        );
         assert!(migrate.verify);
         let switch = scenario.steps[2]
             .kind
@@ -2766,9 +2632,10 @@ error: unknown probe `homepag` in step 1
             "{TWO_HOSTS}steps:\n  - cutover: {{from: old, to: new, site: notes.example.test}}\n"
         );
         let scenario = parse(Path::new("t.yaml"), &source).unwrap();
-        let StepKind::Cutover(step) = &scenario.steps[0].kind else {
-            panic!("{:?}", scenario.steps[0].kind)
-        };
+        let step = scenario.steps[0]
+            .kind
+            .get::<crate::runner::CutoverStep>()
+            .unwrap();
         assert_eq!((step.server, step.vhost_file.as_deref()), (None, None));
     }
 
@@ -2778,9 +2645,10 @@ error: unknown probe `homepag` in step 1
             "{TWO_HOSTS}steps:\n  - cutover: {{from: old, to: new, site: notes.example.test, server: nginx, vhost_file: /etc/nginx/sites-enabled/notes}}\n"
         );
         let scenario = parse(Path::new("t.yaml"), &source).unwrap();
-        let StepKind::Cutover(step) = &scenario.steps[0].kind else {
-            panic!("{:?}", scenario.steps[0].kind)
-        };
+        let step = scenario.steps[0]
+            .kind
+            .get::<crate::runner::CutoverStep>()
+            .unwrap();
         assert_eq!(step.server, Some(WebServer::Nginx));
         assert_eq!(
             step.vhost_file.as_deref(),

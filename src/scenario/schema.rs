@@ -164,49 +164,6 @@ fn defs(kinds: &StepKinds) -> Value {
                 "command": {"$ref": "#/$defs/command"}
             }
         },
-        "cutoverStep": {
-            "description": "The old host's web server (Apache or nginx) becomes a reverse proxy to the new host: the site's name pointed at `to` in /etc/hosts, the proxy configuration put into the site's file, configuration tested, graceful reload.",
-            "type": "object",
-            "required": ["from", "to", "site"],
-            "additionalProperties": false,
-            "properties": {
-                "from": {"$ref": "#/$defs/hostRef", "description": "The host whose web server becomes the proxy."},
-                "to": {"$ref": "#/$defs/hostRef", "description": "The host that serves the site from now on."},
-                "site": {"description": "The site's name, resolved to `to` on `from`.", "type": "string"},
-                "server": {"description": "The web server on `from`; default: whichever of apache2 and nginx is active there.", "enum": ["apache", "nginx"]},
-                "vhost_file": {"description": "The site's file on `from` that gets the proxy configuration; default: /etc/apache2/sites-enabled/000-default.conf for Apache, /etc/nginx/sites-enabled/default for nginx.", "type": "string"},
-                "proxy_config": {"description": "Apache: directives to insert instead of ProxyPreserveHost/ProxyPass/ProxyPassReverse. nginx: what replaces the body of the site's server block (listen, server_name, ssl_* and log lines kept) instead of a `location /` with proxy_pass.", "type": "string"}
-            }
-        },
-        "migrateStep": {
-            "description": "Bring the application from `from` to `to`: file trees streamed with ownership and modes, databases dumped and restored; then verified (file checksums, table row counts and checksums).",
-            "type": "object",
-            "required": ["from", "to"],
-            "additionalProperties": false,
-            "properties": {
-                "from": {"$ref": "#/$defs/hostRef"},
-                "to": {"$ref": "#/$defs/hostRef"},
-                "files": {
-                    "description": "Absolute paths (directories or files); each replaces the same path on `to`.",
-                    "oneOf": [{"type": "string", "pattern": "^/"}, {"type": "array", "items": {"type": "string", "pattern": "^/"}}]
-                },
-                "databases": {
-                    "description": "Databases to dump and restore, e.g. `- mariadb: shop` or `- postgresql: notes`.",
-                    "type": "array",
-                    "items": {
-                        "type": "object",
-                        "additionalProperties": false,
-                        "minProperties": 1,
-                        "maxProperties": 1,
-                        "properties": {
-                            "mariadb": {"description": "A MariaDB or MySQL database (mysqldump, mysql).", "type": "string"},
-                            "postgresql": {"description": "A PostgreSQL database (pg_dump -Fc, pg_restore).", "type": "string"}
-                        }
-                    }
-                },
-                "verify": {"description": "Compare source and copy afterwards; a difference fails the step.", "type": "boolean", "default": true}
-            }
-        },
         "rollbackStep": {
             "description": "Return every host to an earlier snapshot (each started again from it), then prove the baseline with probes.",
             "type": "object",
@@ -256,7 +213,6 @@ fn defs(kinds: &StepKinds) -> Value {
         "execProbe": exec_probe(),
         "execExpect": exec_expect(),
         "step": step(kinds),
-        "upgradeStep": upgrade_step(),
         "gate": gate()
     });
     // Each kind's own schemas, from its module.
@@ -447,9 +403,6 @@ fn step(kinds: &StepKinds) -> Value {
                 "type": "boolean",
                 "default": false
             },
-            "upgrade": {"$ref": "#/$defs/upgradeStep"},
-            "cutover": {"$ref": "#/$defs/cutoverStep"},
-            "migrate": {"$ref": "#/$defs/migrateStep"},
             "snapshot": {"description": "Save every host now under this name (`docker commit`, paused meanwhile).", "type": "string", "pattern": "^[a-z0-9][a-z0-9._-]{0,63}$"},
             "rollback": {"$ref": "#/$defs/rollbackStep"},
             "backup": {"$ref": "#/$defs/backupStep"},
@@ -549,39 +502,6 @@ pub fn one_or_more(item: Value) -> Value {
     json!({"oneOf": [item, {"type": "array", "minItems": 1, "items": item}]})
 }
 
-fn upgrade_step() -> Value {
-    let releases: Vec<&str> = crate::debian::release::codenames().collect();
-    json!({
-        "description": "A Debian major upgrade of one host, one release at a time: sources rewritten, `apt-get update`, `upgrade --without-new-pkgs`, `full-upgrade`, reboot; checked before, between and after the hops.",
-        "type": "object",
-        "required": ["host", "to"],
-        "additionalProperties": false,
-        "properties": {
-            "host": {"$ref": "#/$defs/hostRef"},
-            "to": {"description": "Target release codename; may be several releases ahead.", "enum": releases},
-            "protect": {
-                "description": "Packages that must still be installed afterwards; removing one inhibits the change.",
-                "oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]
-            },
-            "conffiles": {
-                "description": "Changed configuration files: keep the local file (`keep`, default) or install the maintainer's (`maintainer`).",
-                "enum": ["keep", "maintainer"],
-                "default": "keep"
-            },
-            "reboot": {"description": "Reboot after each hop.", "type": "boolean", "default": true},
-            "mirror": {"description": "Point Debian's entries at this mirror while rewriting (default: keep their URIs).", "type": "string"},
-            "security_mirror": {"description": "Point the security entries at this mirror while rewriting.", "type": "string"},
-            "probes": {
-                "description": "Probes run after each hop.",
-                "oneOf": [
-                    {"$ref": "#/$defs/probeRef"},
-                    {"type": "array", "items": {"$ref": "#/$defs/probeRef"}}
-                ]
-            }
-        }
-    })
-}
-
 fn gate() -> Value {
     json!({
         "description": "A condition of the verdict; exactly one of `max_failed_checks`, `max_findings`, `max_unavailability`, `max_failed_requests`, `lost_writes`, `split_writes`, `p99_latency`, `recovery_point`.",
@@ -666,12 +586,9 @@ mod tests {
         (EXEC_PROBE_KEYS, "/$defs/execProbe/properties"),
         (EXEC_EXPECT_KEYS, "/$defs/execExpect/properties"),
         (STEP_KEYS, "/$defs/step/properties"),
-        (UPGRADE_KEYS, "/$defs/upgradeStep/properties"),
         (MONITOR_KEYS, "/$defs/monitor/properties"),
-        (CUTOVER_KEYS, "/$defs/cutoverStep/properties"),
         (WRITES_KEYS, "/$defs/writes/properties"),
         (TOKEN_QUERY_KEYS, "/$defs/tokenQuery/properties"),
-        (MIGRATE_KEYS, "/$defs/migrateStep/properties"),
         (
             DATABASE_KINDS,
             "/$defs/migrateStep/properties/databases/items/properties",

@@ -17,15 +17,18 @@ mod restore;
 mod snapshot;
 pub(crate) mod upgrade;
 
+pub use cutover::CutoverStep;
 pub use dns_switch::DnsSwitchStep;
 pub use drain_check::DrainCheckStep;
 pub use exec::ExecStep;
 pub(super) use fault::FaultLedger;
+pub use migrate::{DatabaseCopy, DatabaseEngine, MigrateStep};
 pub(super) use monitor::finish as finish_monitor;
 pub use monitor::{MonitorAction, MonitorStep};
 pub use probe::ProbeStep;
 pub use reboot::RebootStep;
 pub(super) use restore::attribute_lost_writes;
+pub use upgrade::{ConffilePolicy, UpgradeStep};
 
 use std::time::Instant;
 
@@ -83,6 +86,9 @@ macro_rules! step_kinds {
 }
 
 step_kinds![
+    upgrade::UpgradeStep,
+    migrate::MigrateStep,
+    cutover::CutoverStep,
     dns_switch::DnsSwitchStep,
     drain_check::DrainCheckStep,
     monitor::MonitorStep,
@@ -253,9 +259,6 @@ pub(super) async fn run_step<E: Engine>(
     };
     let work = async {
         match &step.kind {
-            StepKind::Upgrade(s) => upgrade::run(s, &mut cx).await,
-            StepKind::Cutover(s) => cutover::run(s, &mut cx).await,
-            StepKind::Migrate(s) => migrate::run(s, &mut cx).await,
             StepKind::Snapshot(s) => snapshot::snapshot(s, &mut cx).await,
             StepKind::Rollback(s) => snapshot::rollback(s, &mut cx).await,
             StepKind::Backup(s) => backup::run(s, &mut cx).await,
@@ -276,13 +279,7 @@ pub(super) async fn run_step<E: Engine>(
     let mut result = result;
     let moment = match &step.kind {
         StepKind::Module(fields) => is_moment(fields),
-        kind => matches!(
-            kind,
-            StepKind::Cutover(_)
-                | StepKind::Migrate(_)
-                | StepKind::LoseHost(_)
-                | StepKind::Restore(_)
-        ),
+        kind => matches!(kind, StepKind::LoseHost(_) | StepKind::Restore(_)),
     };
     if moment {
         state.moments.push(super::Moment {

@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
+use super::ConffilePolicy;
 use crate::engine::{Engine, ExecOutput};
-use crate::scenario::ConffilePolicy;
 
 /// The environment apt and dpkg run in: nothing may ask a question.
 pub fn environment(policy: ConffilePolicy) -> Vec<(String, String)> {

@@ -7,6 +7,7 @@ use std::time::Duration;
 use base64::Engine as _;
 
 use super::super::StepContext;
+use super::UpgradeStep;
 use super::apt::CommandLog;
 use crate::debian::release::Hop;
 use crate::debian::sources::{
@@ -15,7 +16,7 @@ use crate::debian::sources::{
 use crate::engine::Engine;
 use crate::model::Finding;
 use crate::runner::host_files;
-use crate::scenario::{Severity, UpgradeStep};
+use crate::scenario::Severity;
 
 /// Prints `PATH BASE64` for every source file, one per line.
 pub(in crate::runner::steps) const READ_SCRIPT: &str = r#"for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources; do
