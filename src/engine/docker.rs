@@ -1189,9 +1189,7 @@ impl Engine for DockerEngine {
             }
             Ok::<u64, bollard::errors::Error>(bytes)
         };
-        let body = futures_util::stream::unfold(receiver, |mut rx| async move {
-            rx.recv().await.map(|chunk| (chunk, rx))
-        });
+        let body = tokio_stream::wrappers::ReceiverStream::new(receiver);
         let upload = self.docker.upload_to_container(
             to,
             Some(
