@@ -314,21 +314,6 @@ fn normal_authority(host: &str, port: Option<u16>) -> String {
     }
 }
 
-/// "1.2 MiB"-style sizes for the summaries.
-pub fn human_bytes(bytes: u64) -> String {
-    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
-    if bytes < 1024 {
-        return format!("{bytes} B");
-    }
-    let mut value = bytes as f64 / 1024.0;
-    let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    format!("{value:.1} {}", UNITS[unit])
-}
-
 /// The summary line: "812 hits, 3 misses, 1.2 MiB from the mirror, 91.3 MiB from the cache".
 pub fn summary_line(counters: &AptCacheReport) -> String {
     format!(
@@ -337,8 +322,8 @@ pub fn summary_line(counters: &AptCacheReport) -> String {
         if counters.hits == 1 { "" } else { "s" },
         counters.misses,
         if counters.misses == 1 { "" } else { "es" },
-        human_bytes(counters.upstream_bytes),
-        human_bytes(counters.cached_bytes)
+        bytesize::ByteSize(counters.upstream_bytes),
+        bytesize::ByteSize(counters.cached_bytes)
     )
 }
 
