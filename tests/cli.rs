@@ -109,6 +109,32 @@ fn check_says_when_the_file_cannot_be_read() {
 }
 
 #[test]
+fn check_gives_the_offset_of_the_first_byte_that_is_not_utf8() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("latin1.yaml");
+    std::fs::write(&path, b"name: caf\xe9\nhosts: {}\n").unwrap();
+    let output = rehearse(&["check", path.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2));
+    let path = path.display();
+    assert_eq!(
+        text(&output.stderr),
+        format!(
+            "\
+error: invalid UTF-8: byte 0xE9 at byte offset 9
+ --> {path}:1:10
+  |
+1 | name: caf\u{FFFD}
+  |          ^
+  |
+  = help: YAML files are UTF-8: convert it, from Latin-1 for example with `iconv -f latin1 -t utf-8`
+
+1 error in {path}
+"
+        )
+    );
+}
+
+#[test]
 fn run_rejects_an_invalid_scenario_before_touching_docker() {
     // An engine address that cannot answer: exit 2 proves the engine was never asked.
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_rehearse"))

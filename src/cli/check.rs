@@ -71,10 +71,12 @@ fn check_file(file: &Path, images_dir: Option<&Path>) -> Result<String, Vec<Stri
 /// process environment (`unset` says whether a missing variable is an error); the
 /// error is ready to print.
 pub fn load_scenario(path: &Path, unset: UnsetEnv) -> Result<Scenario, String> {
-    let source = std::fs::read_to_string(path)
+    let bytes = std::fs::read(path)
         .map_err(|e| format!("error: cannot read scenario `{}`: {e}", path.display()))?;
+    let source = crate::yaml::source_text(path, &bytes)
+        .map_err(|diagnostics| diagnostics.render(diagnostics_color()))?;
     let lookup = |name: &str| std::env::var(name).ok();
-    crate::scenario::parse_with_env(path, &source, &lookup, unset)
+    crate::scenario::parse_with_env(path, source, &lookup, unset)
         .map_err(|diagnostics| diagnostics.render(diagnostics_color()))
 }
 

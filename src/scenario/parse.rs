@@ -2691,7 +2691,8 @@ gates:
     #[test]
     fn yaml_syntax_error_is_one_diagnostic() {
         let error = only_error("name: t\nhosts:\n  web: [a, b\n  db: 1\n");
-        assert_eq!((error.line, error.column), (4, 5));
+        // Where the unclosed `[` opens, not where the parser stopped.
+        assert_eq!((error.line, error.column), (3, 8));
         assert!(
             error.message.starts_with("invalid YAML"),
             "{}",
