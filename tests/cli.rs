@@ -28,38 +28,42 @@ fn check_reports_every_error_with_position_caret_and_suggestion() {
     assert_eq!(text(&output.stdout), "");
     let expected = "\
 error: unknown key `imgae` in host `web`
-  --> tests/scenarios/invalid.yaml:5:5
-   |
- 5 |     imgae: static-site
-   |     ^^^^^
-   = help: did you mean `image`?
+ --> tests/scenarios/invalid.yaml:5:5
+  |
+5 |     imgae: static-site
+  |     ^^^^^
+  |
+  = help: did you mean `image`?
 
 error: unknown host `webb` in probe `homepage`
-  --> tests/scenarios/invalid.yaml:9:13
-   |
- 9 |       host: webb
-   |             ^^^^
-   = help: did you mean `web`?
+ --> tests/scenarios/invalid.yaml:9:13
+  |
+9 |       host: webb
+  |             ^^^^
+  |
+  = help: did you mean `web`?
 
 error: expected an integer for `port`, found a string
-   --> tests/scenarios/invalid.yaml:10:13
-    |
- 10 |       port: eighty
-    |             ^^^^^^
+  --> tests/scenarios/invalid.yaml:10:13
+   |
+10 |       port: eighty
+   |             ^^^^^^
 
 error: unknown probe `hompage` in step 1
-   --> tests/scenarios/invalid.yaml:12:23
-    |
- 12 |   - probe: [homepage, hompage]
-    |                       ^^^^^^^
-    = help: did you mean `homepage`?
+  --> tests/scenarios/invalid.yaml:12:23
+   |
+12 |   - probe: [homepage, hompage]
+   |                       ^^^^^^^
+   |
+   = help: did you mean `homepage`?
 
 error: invalid duration `soon` for `timeout`
-   --> tests/scenarios/invalid.yaml:14:14
-    |
- 14 |     timeout: soon
-    |              ^^^^
-    = help: write a number with a unit, like `500ms`, `30s`, `2m` or `1h`
+  --> tests/scenarios/invalid.yaml:14:14
+   |
+14 |     timeout: soon
+   |              ^^^^
+   |
+   = help: write a number with a unit, like `500ms`, `30s`, `2m` or `1h`
 
 5 errors in tests/scenarios/invalid.yaml
 ";
@@ -102,6 +106,32 @@ fn check_says_when_the_file_cannot_be_read() {
     let output = rehearse(&["check", "no/such/file.yaml"]);
     assert_eq!(output.status.code(), Some(2));
     assert!(text(&output.stderr).starts_with("error: cannot read scenario `no/such/file.yaml`"));
+}
+
+#[test]
+fn check_gives_the_offset_of_the_first_byte_that_is_not_utf8() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("latin1.yaml");
+    std::fs::write(&path, b"name: caf\xe9\nhosts: {}\n").unwrap();
+    let output = rehearse(&["check", path.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2));
+    let path = path.display();
+    assert_eq!(
+        text(&output.stderr),
+        format!(
+            "\
+error: invalid UTF-8: byte 0xE9 at byte offset 9
+ --> {path}:1:10
+  |
+1 | name: caf\u{FFFD}
+  |          ^
+  |
+  = help: YAML files are UTF-8: convert it, from Latin-1 for example with `iconv -f latin1 -t utf-8`
+
+1 error in {path}
+"
+        )
+    );
 }
 
 #[test]
@@ -322,11 +352,12 @@ fn run_refuses_an_unset_env_variable_before_touching_docker() {
     assert_eq!(output.status.code(), Some(2), "{}", text(&output.stderr));
     let expected = "\
 error: environment variable `REHEARSE_TEST_NEVER_SET` is not set, but `hosts.web.env.SHOP_DB_PASSWORD` uses it
-  --> tests/scenarios/env-unset.yaml:7:25
-   |
- 7 |       SHOP_DB_PASSWORD: ${env:REHEARSE_TEST_NEVER_SET}
-   |                         ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
-   = help: set it before running, e.g. `export REHEARSE_TEST_NEVER_SET=...`
+ --> tests/scenarios/env-unset.yaml:7:25
+  |
+7 |       SHOP_DB_PASSWORD: ${env:REHEARSE_TEST_NEVER_SET}
+  |                         ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+  |
+  = help: set it before running, e.g. `export REHEARSE_TEST_NEVER_SET=...`
 
 1 error in tests/scenarios/env-unset.yaml
 ";
@@ -655,17 +686,18 @@ fn every_scenario_is_validated_before_sharding() {
     let expected = format!(
         "\
 error: missing key `steps` in the scenario
-  --> {dir}/b.yaml:1:1
-   |
- 1 | name: b
-   | ^
+ --> {dir}/b.yaml:1:1
+  |
+1 | name: b
+  | ^
 
 error: unknown key `hostz` in the scenario
-  --> {dir}/b.yaml:2:1
-   |
- 2 | hostz: {{}}
-   | ^^^^^
-   = help: did you mean `hosts`?
+ --> {dir}/b.yaml:2:1
+  |
+2 | hostz: {{}}
+  | ^^^^^
+  |
+  = help: did you mean `hosts`?
 
 2 errors in {dir}/b.yaml
 "

@@ -23,7 +23,6 @@ use std::time::Duration;
 pub use store::{BadPath, CacheKey, FileMeta, Freshness};
 
 use crate::model::AptCacheReport;
-pub use crate::model::human_bytes;
 
 /// How apt in the bootstrap, the builds and the hosts reaches the Debian mirrors.
 #[derive(Debug, Clone, PartialEq, Eq)]

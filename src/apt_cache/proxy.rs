@@ -300,7 +300,7 @@ async fn store_or_relay(
             }
         }
     });
-    let stream = tokio_stream_from(receiver).map_ok(Frame::data);
+    let stream = tokio_stream::wrappers::ReceiverStream::new(receiver).map_ok(Frame::data);
     let mut response = Response::builder().status(StatusCode::OK);
     if let Some(length) = length {
         response = response.header(header::CONTENT_LENGTH, length);
@@ -312,15 +312,6 @@ async fn store_or_relay(
 
 /// Chunks of a download in memory at once, per request (64 KiB or so each).
 const IN_FLIGHT: usize = 16;
-
-/// A channel's receiving end as a stream.
-fn tokio_stream_from(
-    receiver: tokio::sync::mpsc::Receiver<std::io::Result<Bytes>>,
-) -> impl futures_util::Stream<Item = std::io::Result<Bytes>> {
-    futures_util::stream::unfold(receiver, |mut receiver| async move {
-        receiver.recv().await.map(|item| (item, receiver))
-    })
-}
 
 /// The cached file's validators and type as response headers.
 fn with_meta(

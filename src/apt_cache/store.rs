@@ -57,7 +57,8 @@ impl CacheKey {
         let mut path = root.join(host_dir);
         let mut segments = Vec::new();
         for segment in rest.split('/') {
-            let decoded = percent_decode(segment);
+            // `%xx` escapes decoded (bytes that are not UTF-8 are replaced), for checking.
+            let decoded = percent_encoding::percent_decode_str(segment).decode_utf8_lossy();
             if decoded.is_empty()
                 || decoded == "."
                 || decoded == ".."
@@ -182,27 +183,6 @@ impl Drop for PendingFile {
             let _ = std::fs::remove_file(temp);
         }
     }
-}
-
-/// `%xx` escapes decoded (bytes that are not UTF-8 are replaced), for checking segments.
-fn percent_decode(segment: &str) -> String {
-    let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
-    let bytes = segment.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && i + 2 < bytes.len()
-            && let (Some(high), Some(low)) = (hex(bytes[i + 1]), hex(bytes[i + 2]))
-        {
-            out.push(high << 4 | low);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]

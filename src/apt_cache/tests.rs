@@ -427,7 +427,17 @@ fn summary_line_reads_well() {
         line,
         "812 hits, 3 misses, 1.2 MiB from the mirror, 91.3 MiB from the cache"
     );
-    assert_eq!(human_bytes(512), "512 B");
+    let small = AptCacheReport {
+        hits: 1,
+        misses: 1,
+        upstream_bytes: 512,
+        cached_bytes: 3 << 30,
+    }
+    .summary_line();
+    assert_eq!(
+        small,
+        "1 hit, 1 miss, 512 B from the mirror, 3.0 GiB from the cache"
+    );
 }
 
 #[test]

@@ -66,7 +66,7 @@ pub fn run(args: &CaptureArgs) -> i32 {
                 } else {
                     String::new()
                 },
-                human_bytes(summary.bytes)
+                bytesize::ByteSize(summary.bytes)
             );
             exit_code::GO
         }
@@ -86,13 +86,5 @@ fn plural(count: usize, word: &str) -> String {
         format!("1 {word}")
     } else {
         format!("{count} {word}s")
-    }
-}
-
-fn human_bytes(bytes: u64) -> String {
-    if bytes < 1024 * 1024 {
-        format!("{:.1} KiB", bytes as f64 / 1024.0)
-    } else {
-        format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
     }
 }

@@ -1,10 +1,11 @@
 //! `rehearse check`: validate scenarios (and the recipes they use) without Docker;
 //! folders and `--shard` as `rehearse run` takes them.
 
+use std::io::IsTerminal;
 use std::path::Path;
 
 use super::scenario_files::ScenarioFiles;
-use super::{CheckArgs, find_images_dir};
+use super::{CheckArgs, find_images_dir, use_color};
 use crate::exit_code;
 use crate::images::{ImageError, load_recipe};
 use crate::scenario::{Scenario, UnsetEnv};
@@ -70,11 +71,18 @@ fn check_file(file: &Path, images_dir: Option<&Path>) -> Result<String, Vec<Stri
 /// process environment (`unset` says whether a missing variable is an error); the
 /// error is ready to print.
 pub fn load_scenario(path: &Path, unset: UnsetEnv) -> Result<Scenario, String> {
-    let source = std::fs::read_to_string(path)
+    let bytes = std::fs::read(path)
         .map_err(|e| format!("error: cannot read scenario `{}`: {e}", path.display()))?;
+    let source = crate::yaml::source_text(path, &bytes)
+        .map_err(|diagnostics| diagnostics.render(diagnostics_color()))?;
     let lookup = |name: &str| std::env::var(name).ok();
-    crate::runner::parse_scenario_with_env(path, &source, &lookup, unset)
-        .map_err(|diagnostics| diagnostics.to_string())
+    crate::runner::parse_scenario_with_env(path, source, &lookup, unset)
+        .map_err(|diagnostics| diagnostics.render(diagnostics_color()))
+}
+
+/// Scenario and recipe errors go to stderr: coloured when it is a terminal.
+fn diagnostics_color() -> bool {
+    use_color(std::io::stderr().is_terminal())
 }
 
 /// `check` validates without the secrets: a variable that is not set is only a warning.
@@ -103,7 +111,9 @@ pub(super) fn check_recipes(scenario: &Scenario, images_dir: &Path) -> Vec<Strin
         seen.push(host.image.clone());
         match load_recipe(images_dir, &host.image) {
             Ok(recipe) => problems.extend(recipe_file_problems(images_dir, &host.image, &recipe)),
-            Err(ImageError::Recipe(diagnostics)) => problems.push(diagnostics.to_string()),
+            Err(ImageError::Recipe(diagnostics)) => {
+                problems.push(diagnostics.render(diagnostics_color()));
+            }
             Err(e) => problems.push(format!(
                 "error: host `{}` in `{}`: {e}",
                 host.name,

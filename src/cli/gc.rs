@@ -17,14 +17,14 @@ pub async fn gc(args: &GcArgs, engine_choice: &super::EngineChoice) -> i32 {
             }
             Some(dir) => match crate::apt_cache::empty_cache_dir(&dir, args.dry_run) {
                 Ok((files, bytes)) => println!(
-                    "{} package cache `{}`: {files} file(s), {:.1} MiB",
+                    "{} package cache `{}`: {files} file(s), {}",
                     if args.dry_run {
                         "would empty"
                     } else {
                         "emptied"
                     },
                     dir.display(),
-                    bytes as f64 / 1_048_576.0
+                    bytesize::ByteSize(bytes)
                 ),
                 Err(e) => {
                     eprintln!("error: {e}");

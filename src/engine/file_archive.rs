@@ -25,10 +25,7 @@ pub fn archive_stream(files: Vec<FileCopy>) -> ByteStream {
             let _ = sender.blocking_send(Err(e));
         }
     });
-    Box::pin(futures_util::stream::unfold(
-        receiver,
-        |mut receiver| async { receiver.recv().await.map(|item| (item, receiver)) },
-    ))
+    Box::pin(tokio_stream::wrappers::ReceiverStream::new(receiver))
 }
 
 fn write_archive(writer: ChannelWriter, files: &[FileCopy]) -> std::io::Result<()> {

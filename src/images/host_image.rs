@@ -51,8 +51,8 @@ pub fn load_recipe(images_dir: &Path, name: &str) -> Result<Recipe, ImageError> 
         });
     }
     let source = read(&path)?;
-    let text = String::from_utf8_lossy(&source);
-    Ok(super::recipe::parse(&path, &text)?)
+    let text = crate::yaml::source_text(&path, &source)?;
+    Ok(super::recipe::parse(&path, text)?)
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, ImageError> {

@@ -172,8 +172,8 @@ impl AptCacheReport {
             if self.hits == 1 { "" } else { "s" },
             self.misses,
             if self.misses == 1 { "" } else { "es" },
-            human_bytes(self.upstream_bytes),
-            human_bytes(self.cached_bytes)
+            bytesize::ByteSize(self.upstream_bytes),
+            bytesize::ByteSize(self.cached_bytes)
         )
     }
 }
@@ -380,19 +380,4 @@ pub struct GateReport {
     pub value: f64,
     pub limit: f64,
     pub detail: String,
-}
-
-/// "1.2 MiB"-style sizes for the summaries.
-pub fn human_bytes(bytes: u64) -> String {
-    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
-    if bytes < 1024 {
-        return format!("{bytes} B");
-    }
-    let mut value = bytes as f64 / 1024.0;
-    let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    format!("{value:.1} {}", UNITS[unit])
 }

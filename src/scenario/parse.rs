@@ -2103,11 +2103,12 @@ mod tests {
             .to_string();
         let expected = "\
 error: environment variable `NOT_SET_HERE` is not set, but `hosts.web.env.TOKEN` uses it
-  --> t.yaml:6:15
-   |
- 6 |       TOKEN: \"${env:NOT_SET_HERE}\"
-   |               ^^^^^^^^^^^^^^^^^^^
-   = help: set it before running, e.g. `export NOT_SET_HERE=...`
+ --> t.yaml:6:15
+  |
+6 |       TOKEN: \"${env:NOT_SET_HERE}\"
+  |               ^^^^^^^^^^^^^^^^^^^
+  |
+  = help: set it before running, e.g. `export NOT_SET_HERE=...`
 
 1 error in t.yaml";
         assert_eq!(error, expected);
@@ -2457,7 +2458,8 @@ gates:
     #[test]
     fn yaml_syntax_error_is_one_diagnostic() {
         let error = only_error("name: t\nhosts:\n  web: [a, b\n  db: 1\n");
-        assert_eq!((error.line, error.column), (4, 5));
+        // Where the unclosed `[` opens, not where the parser stopped.
+        assert_eq!((error.line, error.column), (3, 8));
         assert!(
             error.message.starts_with("invalid YAML"),
             "{}",
@@ -2600,25 +2602,28 @@ colour: blue
             .to_string();
         let expected = "\
 error: unknown key `imgae` in host `web`
-  --> scenarios/demo.yaml:4:5
-   |
- 4 |     imgae: static-site
-   |     ^^^^^
-   = help: did you mean `image`?
+ --> scenarios/demo.yaml:4:5
+  |
+4 |     imgae: static-site
+  |     ^^^^^
+  |
+  = help: did you mean `image`?
 
 error: invalid value `sysd` for `init`: expected one of `systemd`, `none`
-  --> scenarios/demo.yaml:5:11
-   |
- 5 |     init: sysd
-   |           ^^^^
-   = help: did you mean `systemd`?
+ --> scenarios/demo.yaml:5:11
+  |
+5 |     init: sysd
+  |           ^^^^
+  |
+  = help: did you mean `systemd`?
 
 error: unknown probe `homepag` in step 1
-  --> scenarios/demo.yaml:7:12
-   |
- 7 |   - probe: homepag
-   |            ^^^^^^^
-   = help: no probes are defined
+ --> scenarios/demo.yaml:7:12
+  |
+7 |   - probe: homepag
+  |            ^^^^^^^
+  |
+  = help: no probes are defined
 
 3 errors in scenarios/demo.yaml";
         assert_eq!(rendered, expected);

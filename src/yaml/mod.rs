@@ -8,9 +8,12 @@
 mod decoder;
 mod diagnostic;
 mod node;
+mod source_text;
 mod suggest;
+mod syntax_error;
 
 pub use decoder::{Decoder, MapDecoder};
 pub use diagnostic::{Diagnostic, Diagnostics, Mark};
 pub use node::{Node, load};
+pub use source_text::source_text;
 pub use suggest::{closest, one_of};

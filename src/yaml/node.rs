@@ -3,7 +3,7 @@
 use std::fmt;
 
 use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde_saphyr::{DuplicateKeyPolicy, Location, MessageFormatter, Options, Spanned};
+use serde_saphyr::{DuplicateKeyPolicy, Location, Options, Spanned};
 
 use super::diagnostic::{Diagnostic, Mark};
 
@@ -63,7 +63,7 @@ impl Mark {
         Mark::at(&key.referenced, span_width(&key.referenced))
     }
 
-    fn at(location: &Location, width: usize) -> Mark {
+    pub(super) fn at(location: &Location, width: usize) -> Mark {
         Mark {
             line: to_usize(location.line()).max(1),
             column: to_usize(location.column()).max(1),
@@ -80,27 +80,14 @@ fn to_usize(value: u64) -> usize {
     usize::try_from(value).unwrap_or(usize::MAX)
 }
 
-/// Parses YAML text into a tree; a syntax error becomes one diagnostic at the
-/// parser's error location.
+/// Parses YAML text into a tree; a syntax error becomes one diagnostic, in plain
+/// words where the parser's are not.
 pub fn load(source: &str) -> Result<Spanned<Node>, Diagnostic> {
     let mut options = Options::default();
     options.duplicate_keys = DuplicateKeyPolicy::PassThrough;
-    serde_saphyr::from_str_with_options(source, options).map_err(|error| syntax_error(&error))
-}
-
-fn syntax_error(error: &serde_saphyr::Error) -> Diagnostic {
-    let error = error.without_snippet();
-    let message = serde_saphyr::UserMessageFormatter.format_message(error);
-    let message = message.escape_debug().to_string();
-    let mark = error
-        .location()
-        .map(|location| Mark::at(&location, 1))
-        .unwrap_or(Mark {
-            line: 1,
-            column: 1,
-            width: 1,
-        });
-    Diagnostic::new(mark, format!("invalid YAML: {message}"))
+    let budget = options.budget.clone().unwrap_or_default();
+    serde_saphyr::from_str_with_options(source, options)
+        .map_err(|error| super::syntax_error::diagnose(source, &error, &budget))
 }
 
 impl<'de> Deserialize<'de> for Node {
@@ -234,9 +221,10 @@ mod tests {
     }
 
     #[test]
-    fn syntax_error_is_one_diagnostic_at_the_parser_location() {
+    fn syntax_error_is_one_diagnostic_where_the_mistake_is() {
+        // The parser stops at `db:`; the mistake is the `[` that is never closed.
         let error = load("name: x\nhosts:\n  web: [a, b\n  db: 1\n").unwrap_err();
-        assert_eq!((error.line, error.column), (4, 5));
+        assert_eq!((error.line, error.column), (3, 8));
         assert!(
             error.message.starts_with("invalid YAML: "),
             "{}",

@@ -253,9 +253,7 @@ pub(super) async fn copy_path(
         }
         Ok::<u64, bollard::errors::Error>(bytes)
     };
-    let body = futures_util::stream::unfold(receiver, |mut rx| async move {
-        rx.recv().await.map(|chunk| (chunk, rx))
-    });
+    let body = tokio_stream::wrappers::ReceiverStream::new(receiver);
     let upload = engine.docker.upload_to_container(
         to,
         Some(

@@ -123,7 +123,7 @@ pub(super) async fn build(
         }
     }
     if !pending.trim().is_empty() {
-        on_output(pending.trim_end());
+        on_output(strip_ansi(&pending).trim_end());
     }
     if !engine.image_exists(reference).await? {
         return Err(EngineError::Build {
@@ -205,23 +205,13 @@ pub(super) async fn commit_container(
 }
 
 /// The engine colours a build's stderr with ANSI escapes; reports want plain text.
+/// The stripper drops every control character but newlines: tabs are kept by stripping around them.
 fn strip_ansi(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' && chars.peek() == Some(&'[') {
-            chars.next();
-            // Parameters and intermediates, then one final byte in '@'..='~'.
-            for c in chars.by_ref() {
-                if ('@'..='~').contains(&c) {
-                    break;
-                }
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
+    let parts: Vec<String> = text
+        .split('\t')
+        .map(strip_ansi_escapes::strip_str)
+        .collect();
+    parts.join("\t")
 }
 
 /// Split `repo:tag` (the tag defaults to `latest`); a registry port is not a tag.
@@ -243,6 +233,7 @@ mod tests {
             "E: Unable done"
         );
         assert_eq!(super::strip_ansi("plain [91m"), "plain [91m");
+        assert_eq!(super::strip_ansi("a\t\u{1b}[1mb\u{1b}[0m\r"), "a\tb");
     }
 
     #[test]

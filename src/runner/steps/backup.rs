@@ -79,7 +79,7 @@ async fn backup<E: Engine>(
         "backup {number} of `{}` kept on `{}` ({} in {:.1} s)",
         step.host,
         step.to,
-        size(bytes),
+        bytesize::ByteSize(bytes),
         finished.duration_since(started).as_secs_f64()
     );
     if let Some(every) = step.every {
@@ -102,12 +102,4 @@ async fn backup<E: Engine>(
         ));
     }
     Ok(summary)
-}
-
-fn size(bytes: u64) -> String {
-    if bytes >= 1 << 20 {
-        format!("{:.1} MiB", bytes as f64 / f64::from(1 << 20))
-    } else {
-        format!("{:.1} KiB", bytes as f64 / 1024.0)
-    }
 }

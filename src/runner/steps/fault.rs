@@ -456,16 +456,10 @@ async fn fill_disk<E: Engine>(
 /// "64.0 MiB (67108864 bytes)".
 fn bytes(count: u64) -> String {
     if count < 1024 {
-        return format!("{count} bytes");
-    }
-    let (value, unit) = if count >= 1 << 30 {
-        (count as f64 / (1u64 << 30) as f64, "GiB")
-    } else if count >= 1 << 20 {
-        (count as f64 / (1u64 << 20) as f64, "MiB")
+        format!("{count} bytes")
     } else {
-        (count as f64 / 1024.0, "KiB")
-    };
-    format!("{value:.1} {unit} ({count} bytes)")
+        format!("{} ({count} bytes)", bytesize::ByteSize(count))
+    }
 }
 
 /// The first half (rounded up) of Debian's entries for the host's release moved to `to`,
