@@ -17,4 +17,6 @@ pub use parse::{
     distinct_hosts, two_hosts,
 };
 pub use schema::{json_schema, one_or_more};
-pub use step::{KindOf, StepFields, StepInput, StepKindDecl, StepKinds, StepSpec};
+pub use step::{
+    KindOf, StepFields, StepInput, StepKindDecl, StepKinds, StepSequence, StepSpec,
+};

@@ -12,7 +12,7 @@ use serde_saphyr::Spanned;
 
 use super::env::{self, UnsetEnv};
 use super::model::*;
-use super::step::{StepInput, StepKinds};
+use super::step::{StepInput, StepKinds, StepSequence};
 use crate::redact::Redactor;
 use crate::yaml::{Decoder, Diagnostics, MapDecoder, Mark, Node, closest, load, one_of};
 
@@ -1477,6 +1477,17 @@ fn decode_steps(d: &Decoder, node: &Spanned<Node>, refs: &Refs, kinds: &StepKind
     check_restores(d, &kept_items, &steps);
     let steps = unique_step_names(d, steps);
     check_reverts(d, items, &kept_items, &steps);
+    for (index, step) in steps.iter().enumerate() {
+        if let StepKind::Module(fields) = &step.kind {
+            fields.check_in_sequence(&StepSequence {
+                d,
+                steps: &steps,
+                items: &kept_items,
+                all_items: items,
+                index,
+            });
+        }
+    }
     steps
 }
 

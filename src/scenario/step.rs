@@ -40,6 +40,38 @@ pub trait StepSpec: fmt::Debug + Clone + PartialEq + Send + Sync + 'static {
     fn schema_defs() -> Vec<(&'static str, Value)> {
         Vec::new()
     }
+
+    /// Checks of the step against the others (a `rollback` names a snapshot taken
+    /// before it), once every step is decoded; problems go to `seq.d`.
+    fn check_in_sequence(&self, seq: &StepSequence<'_>) {
+        let _ = seq;
+    }
+}
+
+/// The steps of a scenario as a kind's [`StepSpec::check_in_sequence`] sees them.
+#[derive(Debug)]
+pub struct StepSequence<'a> {
+    pub d: &'a Decoder,
+    /// The steps that decoded, in order, with their final names.
+    pub steps: &'a [super::Step],
+    /// The node of each of `steps`.
+    pub items: &'a [Spanned<Node>],
+    /// The node of every step of the file, including those that did not decode.
+    pub all_items: &'a [Spanned<Node>],
+    /// The checked step's place in `steps`.
+    pub index: usize,
+}
+
+impl StepSequence<'_> {
+    /// The checked step's node.
+    pub fn item(&self) -> &Spanned<Node> {
+        &self.items[self.index]
+    }
+
+    /// The steps before the checked one.
+    pub fn earlier(&self) -> &[super::Step] {
+        &self.steps[..self.index]
+    }
 }
 
 /// What a kind's decoder is given besides the value it decodes.
@@ -61,6 +93,7 @@ trait AnyStep: fmt::Debug + Send + Sync {
     fn as_any(&self) -> &dyn Any;
     fn clone_box(&self) -> Box<dyn AnyStep>;
     fn same_as(&self, other: &dyn AnyStep) -> bool;
+    fn check_in_sequence(&self, seq: &StepSequence<'_>);
 }
 
 impl<T: StepSpec> AnyStep for T {
@@ -87,6 +120,10 @@ impl<T: StepSpec> AnyStep for T {
     fn same_as(&self, other: &dyn AnyStep) -> bool {
         other.as_any().downcast_ref::<T>() == Some(self)
     }
+
+    fn check_in_sequence(&self, seq: &StepSequence<'_>) {
+        StepSpec::check_in_sequence(self, seq)
+    }
 }
 
 /// The fields of one step's kind, whichever kind it is.
@@ -108,6 +145,11 @@ impl StepFields {
 
     pub fn derived_name(&self) -> String {
         self.0.derived_name()
+    }
+
+    /// See [`StepSpec::check_in_sequence`].
+    pub fn check_in_sequence(&self, seq: &StepSequence<'_>) {
+        self.0.check_in_sequence(seq)
     }
 
     /// The fields, if the step is of kind `T`.
