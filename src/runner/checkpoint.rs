@@ -28,10 +28,7 @@ const TAKEN_AT_LABEL: &str = "rehearse.checkpoint.time";
 
 /// Whether the run saves a checkpoint before this step on its own.
 pub fn is_risky(kind: &StepKind) -> bool {
-    match kind {
-        StepKind::Module(fields) => super::steps::is_risky(fields),
-        _ => false,
-    }
+    super::steps::is_risky(kind)
 }
 
 /// The hash of what the hosts are made of: tool version, mirrors, hosts, images.
@@ -210,12 +207,18 @@ pub fn resolve_from(scenario: &Scenario, from: &str) -> Result<usize, String> {
         ));
     }
     let step = &scenario.steps[index];
-    let after_snapshot = matches!(scenario.steps[index - 1].kind, StepKind::Snapshot(_));
+    let after_snapshot = scenario.steps[index - 1]
+        .kind
+        .get::<crate::runner::SnapshotStep>()
+        .is_some();
     if !is_risky(&step.kind) && !after_snapshot {
         let starts: Vec<String> = (1..scenario.steps.len())
             .filter(|&i| {
                 is_risky(&scenario.steps[i].kind)
-                    || matches!(scenario.steps[i - 1].kind, StepKind::Snapshot(_))
+                    || scenario.steps[i - 1]
+                        .kind
+                        .get::<crate::runner::SnapshotStep>()
+                        .is_some()
             })
             .map(|i| format!("`{}`", scenario.steps[i].name))
             .collect();
@@ -260,10 +263,10 @@ pub fn resolve_from(scenario: &Scenario, from: &str) -> Result<usize, String> {
     // have none of those taken before it.
     let backup_before = scenario.steps[..index]
         .iter()
-        .find(|s| matches!(s.kind, StepKind::Backup(_)));
+        .find(|s| s.kind.get::<crate::runner::BackupStep>().is_some());
     let restore_after = scenario.steps[index..]
         .iter()
-        .find(|s| matches!(s.kind, StepKind::Restore(_)));
+        .find(|s| s.kind.get::<crate::runner::RestoreStep>().is_some());
     if let (Some(backup), Some(restore)) = (backup_before, restore_after) {
         return Err(format!(
             "`--from {from}`: restore step `{}` needs the backups of step `{}`, which a resumed run does not take; resume from a step before `{}`",

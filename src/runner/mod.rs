@@ -21,9 +21,10 @@ use crate::model::RedactingSink;
 pub use crate::model::{EventSink, RunEvent};
 pub use provision::host_copies;
 pub use steps::{
-    ConffilePolicy, CutoverStep, DatabaseCopy, DatabaseEngine, DnsSwitchStep, DrainCheckStep,
-    ExecStep, MigrateStep, MonitorAction, MonitorStep, ProbeStep, RebootStep, UpgradeStep,
-    step_kinds,
+    BackupStep, ConffilePolicy, ConfigEdit, CutoverStep, DatabaseCopy, DatabaseEngine,
+    DnsSwitchStep, DrainCheckStep, ExecStep, Fault, FaultStep, LoseHostStep, MigrateStep,
+    MonitorAction, MonitorStep, ProbeStep, RebootStep, RestoreStep, RevertStep, RevertTarget,
+    RollbackStep, SnapshotStep, UpgradeStep, step_kinds,
 };
 
 /// [`crate::scenario::parse`] with every step kind of [`step_kinds`].
@@ -551,7 +552,7 @@ async fn execute<E: Engine>(
         && let Some(base) = state.checkpoint_base.clone()
     {
         for (position, step) in r.scenario.steps[..first].iter().enumerate() {
-            if let crate::scenario::StepKind::Snapshot(s) = &step.kind {
+            if let Some(s) = step.kind.get::<SnapshotStep>() {
                 let key = checkpoint::key(&base, r.scenario, position + 1);
                 if let Some(found) = checkpoint::find(r.engine, r.scenario, &key).await? {
                     state.snapshots.insert(s.name.clone(), found.images);

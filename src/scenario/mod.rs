@@ -13,10 +13,11 @@ pub use parse::{
 };
 /// What step kinds check their fields with: names, paths and references.
 pub use parse::{
-    check_copied_path, check_database_name, check_hostname, check_mirror_url, check_release,
-    distinct_hosts, two_hosts,
+    check_absolute_path, check_copied_path, check_database_name, check_hostname, check_mirror_url,
+    check_package_name, check_release, check_snapshot_name, check_unit_name, distinct_hosts,
+    reject_key, two_hosts,
 };
 pub use schema::{json_schema, one_or_more};
 pub use step::{
-    KindOf, StepFields, StepInput, StepKindDecl, StepKinds, StepSequence, StepSpec,
+    KindOf, STEP_COMMON_KEYS, StepInput, StepKindDecl, StepKinds, StepSequence, StepSpec,
 };

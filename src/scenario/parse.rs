@@ -55,80 +55,6 @@ pub(crate) const HTTP_EXPECT_KEYS: &[&str] = &[
 pub(crate) const TCP_KEYS: &[&str] = &["host", "port", "timeout"];
 pub(crate) const EXEC_PROBE_KEYS: &[&str] = &["host", "command", "timeout", "expect"];
 pub(crate) const EXEC_EXPECT_KEYS: &[&str] = &["exit_code", "stdout_contains", "stderr_contains"];
-pub(crate) const STEP_KEYS: &[&str] = &[
-    "name",
-    "timeout",
-    "allow_failure",
-    "probe",
-    "reboot",
-    "exec",
-    "upgrade",
-    "monitor",
-    "cutover",
-    "migrate",
-    "dns-switch",
-    "drain-check",
-    "snapshot",
-    "rollback",
-    "backup",
-    "lose-host",
-    "restore",
-    "fault",
-    "revert",
-];
-pub(crate) const STEP_KINDS: &[&str] = &[
-    "probe",
-    "reboot",
-    "exec",
-    "upgrade",
-    "monitor",
-    "cutover",
-    "migrate",
-    "dns-switch",
-    "drain-check",
-    "snapshot",
-    "rollback",
-    "backup",
-    "lose-host",
-    "restore",
-    "fault",
-    "revert",
-];
-pub(crate) const ROLLBACK_KEYS: &[&str] = &["to", "probes"];
-pub(crate) const BACKUP_KEYS: &[&str] = &["host", "command", "path", "to", "every"];
-pub(crate) const RESTORE_KEYS: &[&str] = &["host", "from", "path", "command", "count", "probes"];
-pub(crate) const FAULT_KEYS: &[&str] = &[
-    "host",
-    "stop",
-    "mask",
-    "disable",
-    "break-config",
-    "fill-disk",
-    "disconnect",
-    "wrong-dns",
-    "hold",
-    "half-sources",
-    "kill-mid-write",
-];
-pub(crate) const FAULT_KINDS: &[&str] = &[
-    "stop",
-    "mask",
-    "disable",
-    "break-config",
-    "fill-disk",
-    "disconnect",
-    "wrong-dns",
-    "hold",
-    "half-sources",
-    "kill-mid-write",
-];
-pub(crate) const BREAK_CONFIG_KEYS: &[&str] = &["file", "add", "replace", "with"];
-pub(crate) const FILL_DISK_KEYS: &[&str] = &["path", "size"];
-pub(crate) const WRONG_DNS_KEYS: &[&str] = &["name", "address"];
-pub(crate) const HALF_SOURCES_KEYS: &[&str] = &["to"];
-pub(crate) const KILL_MID_WRITE_KEYS: &[&str] = &["service", "write"];
-/// The most `fill-disk` writes: a host's root filesystem is the engine's own disk.
-pub const MAX_FILL_DISK: u64 = 8 << 30;
 pub(crate) const GATE_KEYS: &[&str] = &[
     "name",
     "max_failed_checks",
@@ -673,27 +599,7 @@ fn decode_token_query(
     })
 }
 
-fn decode_rollback_step(
-    d: &Decoder,
-    node: &Spanned<Node>,
-    step: &str,
-    refs: &Refs,
-) -> Option<RollbackStep> {
-    let m = d.map(node, &format!("`rollback` of {step}"), ROLLBACK_KEYS)?;
-    let to = m.required_str_where("to", check_snapshot_name);
-    let probes = m
-        .opt("probes")
-        .map(|node| {
-            one_or_many(node)
-                .iter()
-                .filter_map(|item| refs.probe(d, item, step))
-                .collect()
-        })
-        .unwrap_or_default();
-    Some(RollbackStep { to: to?, probes })
-}
-
-fn check_snapshot_name(name: &str) -> Result<(), String> {
+pub fn check_snapshot_name(name: &str) -> Result<(), String> {
     if is_word(
         name,
         |c| c.is_ascii_lowercase() || c.is_ascii_digit(),
@@ -708,423 +614,14 @@ fn check_snapshot_name(name: &str) -> Result<(), String> {
     }
 }
 
-/// Every rollback returns to a snapshot taken by an earlier step.
-fn check_rollbacks(d: &Decoder, items: &[Spanned<Node>], steps: &[NamedStep]) {
-    let mut taken: Vec<&str> = Vec::new();
-    for (named, item) in steps.iter().zip(items) {
-        match &named.step.kind {
-            StepKind::Snapshot(s) => taken.push(&s.name),
-            StepKind::Rollback(r) if !taken.contains(&r.to.as_str()) => {
-                let help = match closest(&r.to, taken.iter().copied()) {
-                    Some(near) => format!("did you mean `{near}`?"),
-                    None if taken.is_empty() => "add a `snapshot: NAME` step before it".to_string(),
-                    None => format!(
-                        "snapshots taken before it: {}",
-                        one_of(taken.iter().copied())
-                    ),
-                };
-                d.error_with_help(
-                    Mark::of(item),
-                    format!(
-                        "`rollback` to `{}`, but no earlier step takes that snapshot",
-                        r.to
-                    ),
-                    help,
-                );
-            }
-            _ => {}
-        }
-    }
-}
-
-fn decode_backup_step(
-    d: &Decoder,
-    node: &Spanned<Node>,
-    step: &str,
-    refs: &Refs,
-) -> Option<BackupStep> {
-    let m = d.map(node, &format!("`backup` of {step}"), BACKUP_KEYS)?;
-    let host = m.required("host").and_then(|node| refs.host(d, node, step));
-    let command = m
-        .required("command")
-        .and_then(|node| decode_command(d, node));
-    let path = m.required_str_where("path", check_copied_path);
-    let to = m.required("to").and_then(|node| refs.host(d, node, step));
-    let every = m.opt_duration("every");
-    let (host, to) = distinct_hosts(&m, host, to, "to", step)?;
-    Some(BackupStep {
-        host,
-        command: command?,
-        path: path?,
-        to,
-        every,
-    })
-}
-
-fn decode_restore_step(
-    d: &Decoder,
-    node: &Spanned<Node>,
-    step: &str,
-    refs: &Refs,
-) -> Option<RestoreStep> {
-    let m = d.map(node, &format!("`restore` of {step}"), RESTORE_KEYS)?;
-    let host = m.required("host").and_then(|node| refs.host(d, node, step));
-    let from = m.required("from").and_then(|node| refs.host(d, node, step));
-    let path = m.required_str_where("path", check_copied_path);
-    let command = m
-        .required("command")
-        .and_then(|node| decode_command(d, node));
-    let count = m.opt("count").and_then(|node| decode_command(d, node));
-    let probes = m
-        .opt("probes")
-        .map(|node| {
-            one_or_many(node)
-                .iter()
-                .filter_map(|item| refs.probe(d, item, step))
-                .collect()
-        })
-        .unwrap_or_default();
-    // The store is another host: backups kept on the lost host are gone with it.
-    let (host, from) = distinct_hosts(&m, host, from, "from", step)?;
-    Some(RestoreStep {
-        host,
-        from,
-        path: path?,
-        command: command?,
-        count,
-        probes,
-    })
-}
-
-/// Every restore has a backup to restore: an earlier `backup` step keeps the same
-/// path of the same host on the host it restores from.
-fn check_restores(d: &Decoder, items: &[Spanned<Node>], steps: &[NamedStep]) {
-    let mut backups: Vec<&BackupStep> = Vec::new();
-    for (named, item) in steps.iter().zip(items) {
-        match &named.step.kind {
-            StepKind::Backup(b) => backups.push(b),
-            StepKind::Restore(r)
-                if !backups
-                    .iter()
-                    .any(|b| b.host == r.host && b.to == r.from && b.path == r.path) =>
-            {
-                let same_host: Vec<&&BackupStep> =
-                    backups.iter().filter(|b| b.host == r.host).collect();
-                let help = match same_host.first() {
-                    None => format!(
-                        "add a `backup` step of `{}` to `{}` before it",
-                        r.host, r.from
-                    ),
-                    Some(b) => format!(
-                        "the earlier backup of `{}` keeps `{}` on `{}`",
-                        r.host, b.path, b.to
-                    ),
-                };
-                d.error_with_help(
-                    Mark::of(item),
-                    format!(
-                        "`restore` of `{}` from `{}`, but no earlier `backup` step keeps `{}` of `{}` there",
-                        r.host, r.from, r.path, r.host
-                    ),
-                    help,
-                );
-            }
-            _ => {}
-        }
-    }
-}
-
-fn decode_fault_step(
-    d: &Decoder,
-    node: &Spanned<Node>,
-    step: &str,
-    refs: &Refs,
-) -> Option<FaultStep> {
-    let what = format!("`fault` of {step}");
-    let m = d.map(node, &what, FAULT_KEYS)?;
-    let host = m.required("host").and_then(|node| refs.host(d, node, step));
-    let (kind, body) = m.kind(FAULT_KINDS, "fault")?;
-    let label = format!("`{kind}`");
-    let fault = match kind {
-        "stop" => d.str_where(body, &label, check_unit_name).map(Fault::Stop),
-        "mask" => d.str_where(body, &label, check_unit_name).map(Fault::Mask),
-        "disable" => d
-            .str_where(body, &label, check_unit_name)
-            .map(Fault::Disable),
-        "break-config" => decode_break_config(d, body, &what),
-        "fill-disk" => decode_fill_disk(d, body, &what),
-        "disconnect" => match body.value {
-            Node::Bool(true) => Some(Fault::Disconnect),
-            Node::Bool(false) => {
-                d.error_with_help(
-                    Mark::of(body),
-                    format!("`disconnect: false` in {what} breaks nothing"),
-                    "write `disconnect: true`, or leave the step out",
-                );
-                None
-            }
-            _ => {
-                d.wrong_type(body, "`true`", &label);
-                None
-            }
-        },
-        "wrong-dns" => {
-            let dns = d.map(body, &format!("`wrong-dns` of {step}"), WRONG_DNS_KEYS)?;
-            let name = dns.required_str_where("name", check_hostname);
-            let address = dns.required("address").and_then(|node| {
-                let text = d.scalar_text(node, "`address`")?;
-                match text.parse::<std::net::IpAddr>() {
-                    Ok(address) => Some(address),
-                    Err(_) => {
-                        d.error(
-                            Mark::of(node),
-                            format!("invalid IP address `{text}` for `address`"),
-                        );
-                        None
-                    }
-                }
-            });
-            Some(Fault::WrongDns {
-                name: name?,
-                address: address?,
-            })
-        }
-        "hold" => d
-            .str_where(body, &label, check_package_name)
-            .map(Fault::Hold),
-        "half-sources" => {
-            let sources = d.map(
-                body,
-                &format!("`half-sources` of {step}"),
-                HALF_SOURCES_KEYS,
-            )?;
-            let to = sources.required_str_where("to", check_release)?;
-            Some(Fault::HalfSources { to })
-        }
-        _ => {
-            let kill = d.map(
-                body,
-                &format!("`kill-mid-write` of {step}"),
-                KILL_MID_WRITE_KEYS,
-            )?;
-            let service = kill.required_str_where("service", check_unit_name);
-            let write = kill.required_str_where("write", |line| {
-                (!line.trim().is_empty())
-                    .then_some(())
-                    .ok_or_else(|| "`write` must not be empty".to_string())
-            });
-            Some(Fault::KillMidWrite {
-                service: service?,
-                write: write?,
-            })
-        }
-    };
-    Some(FaultStep {
-        host: host?,
-        fault: fault?,
-    })
-}
-
-fn decode_break_config(d: &Decoder, node: &Spanned<Node>, fault: &str) -> Option<Fault> {
-    let m = d.map(
-        node,
-        &format!("`break-config` of {fault}"),
-        BREAK_CONFIG_KEYS,
-    )?;
-    let file = m.required_str_where("file", check_absolute_path);
-    let not_empty = |key: &'static str| {
-        move |text: &str| {
-            (!text.is_empty())
-                .then_some(())
-                .ok_or_else(|| format!("`{key}` must not be empty"))
-        }
-    };
-    let add = m.opt_str_where("add", not_empty("add"));
-    let replace = m.opt_str_where("replace", not_empty("replace"));
-    let edit = match (m.key("add"), m.key("replace")) {
-        (Some(_), Some(second)) => {
-            d.error_with_help(
-                Mark::of_key(second),
-                format!("`add` and `replace` together in {}", m.what()),
-                "one edit per fault: make the other one a fault step of its own",
-            );
-            None
-        }
-        (Some(_), None) => {
-            reject_key(&m, "with", "replace");
-            add.map(ConfigEdit::Add)
-        }
-        (None, Some(_)) => {
-            let with = m.required("with").and_then(|node| d.str(node, "`with`"));
-            replace
-                .zip(with)
-                .map(|(text, with)| ConfigEdit::Replace { text, with })
-        }
-        (None, None) => {
-            d.error_with_help(
-                m.mark(),
-                format!("{} changes nothing", m.what()),
-                "give `add: LINE` (appended), or `replace: TEXT` with `with: TEXT`",
-            );
-            None
-        }
-    };
-    Some(Fault::BreakConfig {
-        file: file?,
-        edit: edit?,
-    })
-}
-
-fn decode_fill_disk(d: &Decoder, node: &Spanned<Node>, fault: &str) -> Option<Fault> {
-    let m = d.map(node, &format!("`fill-disk` of {fault}"), FILL_DISK_KEYS)?;
-    let path = m.required_str_where("path", check_absolute_path);
-    let size = m.required("size").and_then(|node| {
-        let size = d.byte_size(node, "`size`")?;
-        if size > MAX_FILL_DISK {
-            let found = match &node.value {
-                Node::Str(text) => text.clone(),
-                _ => size.to_string(),
-            };
-            d.error_with_help(
-                Mark::of(node),
-                format!("`size` must be at most 8G, found `{found}`"),
-                "a host's disk is the engine's own disk: fill a smaller filesystem or a part of it",
-            );
-            return None;
-        }
-        Some(size)
-    });
-    Some(Fault::FillDisk {
-        path: path?,
-        size: size?,
-    })
-}
-
-/// `revert: NAME`, a list of names, or `all`. Whether each name is an earlier fault is
-/// checked once every step's name is known ([`check_reverts`]).
-fn decode_revert_step(d: &Decoder, node: &Spanned<Node>, step: &str) -> Option<RevertStep> {
-    match &node.value {
-        Node::Str(name) if name == "all" => Some(RevertStep {
-            faults: RevertTarget::All,
-        }),
-        Node::Seq(items) if items.is_empty() => {
-            d.error_with_help(
-                Mark::of(node),
-                format!("`revert` of {step} names no fault"),
-                "name earlier `fault` steps, or write `revert: all`",
-            );
-            None
-        }
-        Node::Str(_) | Node::Seq(_) => d.string_or_list(node, "`revert`").map(|names| RevertStep {
-            faults: RevertTarget::Steps(names),
-        }),
-        _ => {
-            d.wrong_type(node, "a step name, a list of them, or `all`", "`revert`");
-            None
-        }
-    }
-}
-
-/// Every name a revert gives is an earlier `fault` step. Runs on the final step names
-/// (derived ones made unique), since those are what a revert refers to.
-fn check_reverts(
-    d: &Decoder,
-    all_items: &[Spanned<Node>],
-    items: &[Spanned<Node>],
-    steps: &[Step],
-) {
-    // Names written on steps that did not decode: already reported, not unknown.
-    let written: Vec<&str> = all_items
-        .iter()
-        .filter_map(|item| match &item.value {
-            Node::Map(entries) => entries.iter().find(|(k, _)| k.value == "name"),
-            _ => None,
-        })
-        .filter_map(|(_, value)| match &value.value {
-            Node::Str(name) => Some(name.as_str()),
-            _ => None,
-        })
-        .collect();
-    for (index, (step, item)) in steps.iter().zip(items).enumerate() {
-        let StepKind::Revert(revert) = &step.kind else {
-            continue;
-        };
-        let earlier: Vec<&str> = steps[..index]
-            .iter()
-            .filter(|s| matches!(s.kind, StepKind::Fault(_)))
-            .map(|s| s.name.as_str())
-            .collect();
-        let names = match &revert.faults {
-            RevertTarget::All => {
-                if earlier.is_empty() {
-                    d.error_with_help(
-                        revert_mark(item, None),
-                        "`revert: all`, but no earlier step is a `fault`",
-                        "add a `fault` step before it",
-                    );
-                }
-                continue;
-            }
-            RevertTarget::Steps(names) => names,
-        };
-        for name in names {
-            if earlier.contains(&name.as_str()) {
-                continue;
-            }
-            let found = steps.iter().enumerate().find(|(_, s)| &s.name == name);
-            let (message, fallback) = match found {
-                Some((at, other)) if at > index && matches!(other.kind, StepKind::Fault(_)) => (
-                    format!("`revert` of `{name}`, but that `fault` step comes after it"),
-                    format!("a `revert` undoes faults applied before it: move it after `{name}`"),
-                ),
-                Some((_, other)) if !matches!(other.kind, StepKind::Fault(_)) => (
-                    format!(
-                        "`revert` of `{name}`, but that step is a `{}` step, not a `fault`",
-                        other.kind.label()
-                    ),
-                    "a `revert` undoes `fault` steps".to_string(),
-                ),
-                _ if written.contains(&name.as_str()) => continue,
-                _ => (
-                    format!("`revert` of `{name}`, but no step has that name"),
-                    "add a `fault` step of that name before it".to_string(),
-                ),
-            };
-            let help = match closest(name, earlier.iter().copied()) {
-                Some(near) => format!("did you mean `{near}`?"),
-                None if earlier.is_empty() => fallback,
-                None => format!("faults before it: {}", one_of(earlier.iter().copied())),
-            };
-            d.error_with_help(revert_mark(item, Some(name)), message, help);
-        }
-    }
-}
-
-/// Where a revert step names `name` (or its whole value).
-fn revert_mark(item: &Spanned<Node>, name: Option<&str>) -> Mark {
-    let Node::Map(entries) = &item.value else {
-        return Mark::of(item);
-    };
-    let Some((_, value)) = entries.iter().find(|(k, _)| k.value == "revert") else {
-        return Mark::of(item);
-    };
-    match (&value.value, name) {
-        (Node::Seq(names), Some(name)) => names
-            .iter()
-            .find(|n| matches!(&n.value, Node::Str(text) if text == name))
-            .map_or(Mark::of(value), Mark::of),
-        _ => Mark::of(value),
-    }
-}
-
-fn check_absolute_path(path: &str) -> Result<(), String> {
+pub fn check_absolute_path(path: &str) -> Result<(), String> {
     path.starts_with('/')
         .then_some(())
         .ok_or_else(|| format!("`{path}` is not an absolute path"))
 }
 
 /// A systemd unit name: `apache2`, `mariadb.service`, `getty@tty1.service`.
-fn check_unit_name(name: &str) -> Result<(), String> {
+pub fn check_unit_name(name: &str) -> Result<(), String> {
     if is_word(
         name,
         |c| c.is_ascii_alphanumeric() || c == '_',
@@ -1140,7 +637,7 @@ fn check_unit_name(name: &str) -> Result<(), String> {
 }
 
 /// A Debian package name, optionally with an architecture (`libc6:amd64`).
-fn check_package_name(name: &str) -> Result<(), String> {
+pub fn check_package_name(name: &str) -> Result<(), String> {
     if name.len() >= 2
         && is_word(
             name,
@@ -1473,20 +970,15 @@ fn decode_steps(d: &Decoder, node: &Spanned<Node>, refs: &Refs, kinds: &StepKind
         .zip(decoded)
         .filter_map(|(item, step)| step.map(|s| (item.clone(), s)))
         .unzip();
-    check_rollbacks(d, &kept_items, &steps);
-    check_restores(d, &kept_items, &steps);
     let steps = unique_step_names(d, steps);
-    check_reverts(d, items, &kept_items, &steps);
     for (index, step) in steps.iter().enumerate() {
-        if let StepKind::Module(fields) = &step.kind {
-            fields.check_in_sequence(&StepSequence {
-                d,
-                steps: &steps,
-                items: &kept_items,
-                all_items: items,
-                index,
-            });
-        }
+        step.kind.check_in_sequence(&StepSequence {
+            d,
+            steps: &steps,
+            items: &kept_items,
+            all_items: items,
+            index,
+        });
     }
     steps
 }
@@ -1499,40 +991,24 @@ fn decode_step(
     kinds: &StepKinds,
 ) -> Option<NamedStep> {
     let number = format!("step {}", index + 1);
-    let m = d.map(node, &number, STEP_KEYS)?;
+    let m = d.map(node, &number, kinds.step_keys())?;
     let name = m.opt_str("name");
     let what = name
         .as_ref()
         .map_or(number, |name| format!("step `{name}`"));
     let timeout = m.opt_duration("timeout");
     let allow_failure = m.opt_bool("allow_failure").unwrap_or(false);
-    let (kind, body) = m.kind(STEP_KINDS, "step kind")?;
+    let (kind, body) = m.kind(kinds.names(), "step kind")?;
     let input = StepInput {
         d,
         what: &what,
         refs,
     };
-    let kind = match kind {
-        kind if let Some(decl) = kinds.find(kind) => {
-            decl.decode(&input, body).map(StepKind::Module)
-        }
-        "snapshot" => d
-            .str_where(body, "`snapshot`", check_snapshot_name)
-            .map(|name| StepKind::Snapshot(SnapshotStep { name })),
-        "rollback" => decode_rollback_step(d, body, &what, refs).map(StepKind::Rollback),
-        "backup" => decode_backup_step(d, body, &what, refs).map(StepKind::Backup),
-        "lose-host" => refs
-            .host(d, body, &what)
-            .map(|host| StepKind::LoseHost(LoseHostStep { host })),
-        "restore" => decode_restore_step(d, body, &what, refs).map(StepKind::Restore),
-        "fault" => decode_fault_step(d, body, &what, refs).map(StepKind::Fault),
-        "revert" => decode_revert_step(d, body, &what).map(StepKind::Revert),
-        other => unreachable!("step kind `{other}` is neither registered nor known"),
-    }?;
+    let kind = kinds.find(kind)?.decode(&input, body)?;
     Some(NamedStep {
         explicit_name: name.as_ref().and_then(|_| m.get("name")).map(Mark::of),
         step: Step {
-            name: name.unwrap_or_else(|| derived_step_name(&kind)),
+            name: name.unwrap_or_else(|| kind.derived_name()),
             timeout: timeout.unwrap_or_else(|| kind.default_timeout()),
             kind,
             allow_failure,
@@ -1561,42 +1037,6 @@ pub fn check_mirror_url(url: &str) -> Result<(), String> {
         Err(format!(
             "invalid mirror `{url}`: expected an http:// or https:// URL"
         ))
-    }
-}
-
-/// "probe homepage, port80", "reboot web", "exec web: systemctl stop apache2".
-fn derived_step_name(kind: &StepKind) -> String {
-    match kind {
-        StepKind::Module(fields) => fields.derived_name(),
-        StepKind::Snapshot(step) => format!("snapshot {}", step.name),
-        StepKind::Rollback(step) => format!("rollback to {}", step.to),
-        StepKind::Backup(step) => format!("backup {} to {}", step.host, step.to),
-        StepKind::LoseHost(step) => format!("lose {}", step.host),
-        StepKind::Restore(step) => format!("restore {} from {}", step.host, step.from),
-        StepKind::Fault(step) => format!(
-            "fault {}: {}",
-            step.host,
-            shorten(&fault_words(&step.fault))
-        ),
-        StepKind::Revert(step) => match &step.faults {
-            RevertTarget::All => "revert all".to_string(),
-            RevertTarget::Steps(names) => format!("revert {}", names.join(", ")),
-        },
-    }
-}
-
-/// "stop apache2", "break-config /etc/apache2/apache2.conf", "wrong-dns db.test → 10.0.0.9".
-fn fault_words(fault: &Fault) -> String {
-    let label = fault.label();
-    match fault {
-        Fault::Stop(unit) | Fault::Mask(unit) | Fault::Disable(unit) => format!("{label} {unit}"),
-        Fault::BreakConfig { file, .. } => format!("{label} {file}"),
-        Fault::FillDisk { path, .. } => format!("{label} {path}"),
-        Fault::Disconnect => label.to_string(),
-        Fault::WrongDns { name, address } => format!("{label} {name} → {address}"),
-        Fault::Hold(package) => format!("{label} {package}"),
-        Fault::HalfSources { to } => format!("{label} to {to}"),
-        Fault::KillMidWrite { service, .. } => format!("{label} {service}"),
     }
 }
 
@@ -1749,7 +1189,8 @@ fn decode_gate(d: &Decoder, index: usize, node: &Spanned<Node>, refs: &Refs) -> 
 }
 
 /// A key that belongs to the other kind of gate.
-fn reject_key(m: &MapDecoder<'_>, key: &str, belongs_to: &str) {
+/// Reports `key` in `m` as one that belongs with another key.
+pub fn reject_key(m: &MapDecoder<'_>, key: &str, belongs_to: &str) {
     if let Some(found) = m.key(key) {
         m.decoder().error_with_help(
             Mark::of_key(found),
@@ -1939,6 +1380,7 @@ fn check_regex(pattern: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::runner::{BackupStep, ConfigEdit, Fault, LoseHostStep, RevertStep, RevertTarget};
     use crate::yaml::Diagnostic;
 
     // The tests parse with every kind of the runner, as the CLI does.
@@ -2703,9 +2145,10 @@ error: unknown probe `homepag` in step 1
                 "backup web to vault (2)"
             ]
         );
-        let StepKind::Backup(backup) = &scenario.steps[0].kind else {
-            panic!("{:?}", scenario.steps[0].kind)
-        };
+        let backup = scenario.steps[0]
+            .kind
+            .get::<crate::runner::BackupStep>()
+            .unwrap();
         assert_eq!(
             backup,
             &BackupStep {
@@ -2718,11 +2161,12 @@ error: unknown probe `homepag` in step 1
         );
         assert_eq!(
             scenario.steps[1].kind,
-            StepKind::LoseHost(LoseHostStep { host: "web".into() })
+            StepKind::new(LoseHostStep { host: "web".into() })
         );
-        let StepKind::Restore(restore) = &scenario.steps[2].kind else {
-            panic!("{:?}", scenario.steps[2].kind)
-        };
+        let restore = scenario.steps[2]
+            .kind
+            .get::<crate::runner::RestoreStep>()
+            .unwrap();
         assert_eq!(
             restore.command,
             Command::Argv(vec!["restore-it".into(), "--all".into()])
@@ -2730,9 +2174,10 @@ error: unknown probe `homepag` in step 1
         assert_eq!(restore.count, Some(Command::Shell("count-rows".into())));
         assert_eq!(restore.probes, ["shop"]);
         assert_eq!(scenario.steps[2].timeout, Duration::from_secs(1800));
-        let StepKind::Backup(once) = &scenario.steps[3].kind else {
-            panic!()
-        };
+        let once = scenario.steps[3]
+            .kind
+            .get::<crate::runner::BackupStep>()
+            .unwrap();
         assert_eq!(once.every, None);
         assert_eq!(scenario.gates[0].name, "recovery_point");
         assert_eq!(
@@ -2842,10 +2287,8 @@ error: unknown probe `homepag` in step 1
         let faults: Vec<(&str, &Fault)> = scenario
             .steps
             .iter()
-            .filter_map(|s| match &s.kind {
-                StepKind::Fault(f) => Some((f.host.as_str(), &f.fault)),
-                _ => None,
-            })
+            .filter_map(|s| s.kind.get::<crate::runner::FaultStep>())
+            .map(|f| (f.host.as_str(), &f.fault))
             .collect();
         assert_eq!(
             faults,
@@ -2904,7 +2347,7 @@ error: unknown probe `homepag` in step 1
         assert_eq!(scenario.steps[0].timeout, Duration::from_secs(120));
         assert_eq!(
             scenario.steps[12].kind,
-            StepKind::Revert(RevertStep {
+            StepKind::new(RevertStep {
                 faults: RevertTarget::Steps(vec![
                     "fault db: disconnect".into(),
                     "fault web: hold apache2".into()
@@ -2913,7 +2356,7 @@ error: unknown probe `homepag` in step 1
         );
         assert_eq!(
             scenario.steps[13].kind,
-            StepKind::Revert(RevertStep {
+            StepKind::new(RevertStep {
                 faults: RevertTarget::All
             })
         );

@@ -164,44 +164,6 @@ fn defs(kinds: &StepKinds) -> Value {
                 "command": {"$ref": "#/$defs/command"}
             }
         },
-        "rollbackStep": {
-            "description": "Return every host to an earlier snapshot (each started again from it), then prove the baseline with probes.",
-            "type": "object",
-            "required": ["to"],
-            "additionalProperties": false,
-            "properties": {
-                "to": {"description": "The name of an earlier `snapshot` step.", "type": "string"},
-                "probes": one_or_more(json!({"$ref": "#/$defs/probeRef"}))
-            }
-        },
-        "backupStep": {
-            "description": "Run the application's own backup procedure on `host` (it writes the backup into `path`), then keep a copy of `path` on another host, `to`. With `every`, again in the background until the host is lost or the run ends.",
-            "type": "object",
-            "required": ["host", "command", "path", "to"],
-            "additionalProperties": false,
-            "properties": {
-                "host": {"$ref": "#/$defs/hostRef"},
-                "command": {"$ref": "#/$defs/command", "description": "The application's backup command, run on `host`; it writes into `path`."},
-                "path": {"description": "Absolute path (file or directory) the backup is written to on `host`.", "type": "string", "pattern": "^/"},
-                "to": {"$ref": "#/$defs/hostRef", "description": "The host that keeps the copies (the off-host backup store)."},
-                "every": {"$ref": "#/$defs/duration", "description": "Repeat at this interval (start to start) in the background, like cron."}
-            }
-        },
-        "restoreStep": {
-            "description": "Rebuild a lost host: a fresh replica from its image, the latest backup that reached `from` copied into `path`, the restore `command` run, then the probes. The host is lost first if no `lose-host` step did it.",
-            "type": "object",
-            "required": ["host", "from", "path", "command"],
-            "additionalProperties": false,
-            "properties": {
-                "host": {"$ref": "#/$defs/hostRef"},
-                "from": {"$ref": "#/$defs/hostRef", "description": "The host that keeps the backups (the `to` of the `backup` step)."},
-                "path": {"description": "The `path` of the `backup` step: where the backup goes back on the fresh host.", "type": "string", "pattern": "^/"},
-                "command": {"$ref": "#/$defs/command", "description": "The application's restore command, run on the fresh host."},
-                "count": {"$ref": "#/$defs/command", "description": "Prints the number of rows the data holds; run just before the loss and after the restore: the difference is the rows lost."},
-                "probes": one_or_more(json!({"$ref": "#/$defs/probeRef"}))
-            }
-        },
-        "faultStep": fault_step(),
         "unit": {"description": "A systemd unit, e.g. `apache2` or `mariadb.service`.", "type": "string", "pattern": "^[A-Za-z0-9_][A-Za-z0-9:_.@\\\\-]*$"},
         "port": {"type": "integer", "minimum": 1, "maximum": 65535},
         "host": host(),
@@ -403,97 +365,12 @@ fn step(kinds: &StepKinds) -> Value {
                 "type": "boolean",
                 "default": false
             },
-            "snapshot": {"description": "Save every host now under this name (`docker commit`, paused meanwhile).", "type": "string", "pattern": "^[a-z0-9][a-z0-9._-]{0,63}$"},
-            "rollback": {"$ref": "#/$defs/rollbackStep"},
-            "backup": {"$ref": "#/$defs/backupStep"},
-            "lose-host": {"$ref": "#/$defs/hostRef", "description": "Lose this host abruptly: traffic to it stops, its background backups stop, its container is removed."},
-            "restore": {"$ref": "#/$defs/restoreStep"},
-            "fault": {"$ref": "#/$defs/faultStep"},
-            "revert": {
-                "description": "Undo earlier faults, newest first: the names of earlier `fault` steps, or `all` (every fault applied and not yet reverted). Reverting a fault whose step failed, or one already reverted, does nothing and says so.",
-                "oneOf": one_or_more(json!({"type": "string", "minLength": 1}))["oneOf"]
-            }
         }
     });
     for kind in kinds.iter() {
         step["properties"][kind.name()] = kind.schema();
     }
     step
-}
-
-/// `fault`: one thing broken on one host, exactly one fault key besides `host`.
-fn fault_step() -> Value {
-    let one_of: Vec<Value> = crate::scenario::parse::FAULT_KINDS
-        .iter()
-        .map(|kind| json!({"required": [kind]}))
-        .collect();
-    json!({
-        "description": "Break one thing on one host on purpose (a training drill), in a way the tool can undo with a later `revert` step. Exactly one fault key besides `host`.",
-        "type": "object",
-        "required": ["host"],
-        "additionalProperties": false,
-        "oneOf": one_of,
-        "properties": {
-            "host": {"$ref": "#/$defs/hostRef"},
-            "stop": {"$ref": "#/$defs/unit", "description": "`systemctl stop UNIT`. Undone by starting it."},
-            "mask": {"$ref": "#/$defs/unit", "description": "`systemctl mask --now UNIT`: stopped and cannot be started. Undone by unmasking and starting it."},
-            "disable": {"$ref": "#/$defs/unit", "description": "`systemctl disable UNIT`: still running, but it does not come back after a reboot. Undone by enabling it."},
-            "break-config": {
-                "description": "A known-bad edit of a file: a line appended (`add`) or a text replaced (`replace` with `with`; the text must be in the file). Nothing is reloaded: the break shows at the next restart, reload or config test. Undone by writing the original content back byte for byte (files up to 1 MiB).",
-                "type": "object",
-                "required": ["file"],
-                "additionalProperties": false,
-                "oneOf": [{"required": ["add"]}, {"required": ["replace", "with"]}],
-                "properties": {
-                    "file": {"description": "Absolute path of the file on the host.", "type": "string", "pattern": "^/"},
-                    "add": {"description": "A line appended to the file.", "type": "string", "minLength": 1},
-                    "replace": {"description": "Text replaced wherever it occurs.", "type": "string", "minLength": 1},
-                    "with": {"description": "What replaces it.", "type": "string"}
-                }
-            },
-            "fill-disk": {
-                "description": "Write `PATH/.rehearse-fill` of `size` bytes, or the free space of that filesystem if smaller, so it can really become full. Undone by removing the file.",
-                "type": "object",
-                "required": ["path", "size"],
-                "additionalProperties": false,
-                "properties": {
-                    "path": {"description": "A directory on the filesystem to fill.", "type": "string", "pattern": "^/"},
-                    "size": {"description": "Bytes, or a size with a K, M or G suffix (binary); at most 8G.", "type": ["integer", "string"]}
-                }
-            },
-            "disconnect": {"description": "The host drops off the run's network. Undone by connecting it again under its name and aliases.", "const": true},
-            "wrong-dns": {
-                "description": "`name` resolves to `address` on the host (a line appended to `/etc/hosts`). Undone by writing the original `/etc/hosts` back.",
-                "type": "object",
-                "required": ["name", "address"],
-                "additionalProperties": false,
-                "properties": {
-                    "name": {"description": "A DNS name.", "type": "string"},
-                    "address": {"description": "An IPv4 or IPv6 address.", "type": "string"}
-                }
-            },
-            "hold": {"description": "`apt-mark hold PACKAGE`. Undone by `apt-mark unhold`.", "type": "string"},
-            "half-sources": {
-                "description": "APT sources left half-rewritten, as after an interrupted upgrade: the first half (rounded up) of Debian's entries moved to release `to`, the others left. Undone by writing every source file back.",
-                "type": "object",
-                "required": ["to"],
-                "additionalProperties": false,
-                "properties": {
-                    "to": {"description": "A Debian release codename.", "type": "string"}
-                }
-            },
-            "kill-mid-write": {
-                "description": "Start `write` (a shell line) in the background, and once it has run for 1 s (or ended) kill the service with SIGKILL: the database dies mid-write. Undone by starting the service; what was lost stays lost.",
-                "type": "object",
-                "required": ["service", "write"],
-                "additionalProperties": false,
-                "properties": {
-                    "service": {"$ref": "#/$defs/unit"},
-                    "write": {"description": "A shell line that writes, e.g. a long INSERT loop.", "type": "string", "minLength": 1}
-                }
-            }
-        }
-    })
 }
 
 /// One item, or a non-empty list of them.
@@ -585,37 +462,12 @@ mod tests {
         (TCP_KEYS, "/$defs/tcp/properties"),
         (EXEC_PROBE_KEYS, "/$defs/execProbe/properties"),
         (EXEC_EXPECT_KEYS, "/$defs/execExpect/properties"),
-        (STEP_KEYS, "/$defs/step/properties"),
         (MONITOR_KEYS, "/$defs/monitor/properties"),
         (WRITES_KEYS, "/$defs/writes/properties"),
         (TOKEN_QUERY_KEYS, "/$defs/tokenQuery/properties"),
         (
             DATABASE_KINDS,
             "/$defs/migrateStep/properties/databases/items/properties",
-        ),
-        (ROLLBACK_KEYS, "/$defs/rollbackStep/properties"),
-        (BACKUP_KEYS, "/$defs/backupStep/properties"),
-        (RESTORE_KEYS, "/$defs/restoreStep/properties"),
-        (FAULT_KEYS, "/$defs/faultStep/properties"),
-        (
-            BREAK_CONFIG_KEYS,
-            "/$defs/faultStep/properties/break-config/properties",
-        ),
-        (
-            FILL_DISK_KEYS,
-            "/$defs/faultStep/properties/fill-disk/properties",
-        ),
-        (
-            WRONG_DNS_KEYS,
-            "/$defs/faultStep/properties/wrong-dns/properties",
-        ),
-        (
-            HALF_SOURCES_KEYS,
-            "/$defs/faultStep/properties/half-sources/properties",
-        ),
-        (
-            KILL_MID_WRITE_KEYS,
-            "/$defs/faultStep/properties/kill-mid-write/properties",
         ),
         (GATE_KEYS, "/$defs/gate/properties"),
     ];

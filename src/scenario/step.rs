@@ -3,7 +3,7 @@
 //! Each kind is one module above the scenario (`runner/steps/<kind>.rs`): its fields,
 //! how they are decoded and checked, its schema, its label and default timeout, and how
 //! it runs. The scenario knows none of them by name: the parser is handed the list of
-//! kinds ([`StepKinds`]) and keeps what a kind decoded as [`StepFields`].
+//! kinds ([`StepKinds`]) and keeps what a kind decoded as a [`StepKind`].
 
 use std::any::Any;
 use std::fmt;
@@ -126,19 +126,21 @@ impl<T: StepSpec> AnyStep for T {
     }
 }
 
-/// The fields of one step's kind, whichever kind it is.
-pub struct StepFields(Box<dyn AnyStep>);
+/// A step's kind and its fields, whichever kind it is: the kind's fields type
+/// (`runner/steps/<kind>.rs`) behind [`StepSpec`].
+pub struct StepKind(Box<dyn AnyStep>);
 
-impl StepFields {
+impl StepKind {
     pub fn new<T: StepSpec>(fields: T) -> Self {
-        StepFields(Box::new(fields))
+        StepKind(Box::new(fields))
     }
 
-    /// The kind's name ([`StepSpec::KIND`]).
-    pub fn kind(&self) -> &'static str {
+    /// The kind's name in scenario files and reports ([`StepSpec::KIND`]).
+    pub fn label(&self) -> &'static str {
         self.0.kind()
     }
 
+    /// The timeout of a step of this kind that gives none.
     pub fn default_timeout(&self) -> Duration {
         self.0.default_timeout()
     }
@@ -158,19 +160,19 @@ impl StepFields {
     }
 }
 
-impl Clone for StepFields {
+impl Clone for StepKind {
     fn clone(&self) -> Self {
-        StepFields(self.0.clone_box())
+        StepKind(self.0.clone_box())
     }
 }
 
-impl PartialEq for StepFields {
+impl PartialEq for StepKind {
     fn eq(&self, other: &Self) -> bool {
         self.0.same_as(other.0.as_ref())
     }
 }
 
-impl fmt::Debug for StepFields {
+impl fmt::Debug for StepKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.0.fmt(f)
     }
@@ -180,7 +182,7 @@ impl fmt::Debug for StepFields {
 pub trait StepKindDecl: Send + Sync {
     fn name(&self) -> &'static str;
     fn keys(&self) -> &'static [&'static str];
-    fn decode(&self, input: &StepInput<'_>, body: &Spanned<Node>) -> Option<StepFields>;
+    fn decode(&self, input: &StepInput<'_>, body: &Spanned<Node>) -> Option<StepKind>;
     fn schema(&self) -> Value;
     fn schema_defs(&self) -> Vec<(&'static str, Value)>;
 }
@@ -201,8 +203,8 @@ impl<T: StepSpec> StepKindDecl for KindOf<T> {
         T::KEYS
     }
 
-    fn decode(&self, input: &StepInput<'_>, body: &Spanned<Node>) -> Option<StepFields> {
-        T::decode(input, body).map(StepFields::new)
+    fn decode(&self, input: &StepInput<'_>, body: &Spanned<Node>) -> Option<StepKind> {
+        T::decode(input, body).map(StepKind::new)
     }
 
     fn schema(&self) -> Value {
@@ -219,25 +221,46 @@ impl<T: StepSpec> StepKindDecl for KindOf<T> {
 #[derive(Clone, Copy)]
 pub struct StepKinds {
     decls: &'static [&'static dyn StepKindDecl],
+    /// The kinds' names, in the same order.
+    names: &'static [&'static str],
+    /// The keys a step may have: [`STEP_COMMON_KEYS`], then the kinds' names.
+    step_keys: &'static [&'static str],
 }
+
+/// The keys every step may have besides its kind.
+pub const STEP_COMMON_KEYS: [&str; 3] = ["name", "timeout", "allow_failure"];
 
 impl fmt::Debug for StepKinds {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_list().entries(self.names()).finish()
+        f.debug_list().entries(self.names).finish()
     }
 }
 
 impl StepKinds {
-    pub const fn new(decls: &'static [&'static dyn StepKindDecl]) -> Self {
-        StepKinds { decls }
+    /// `names` and `step_keys` are the decls' names, and the common keys followed by
+    /// them (see `runner::steps::step_kinds!`, which writes all three from one list).
+    pub const fn new(
+        decls: &'static [&'static dyn StepKindDecl],
+        names: &'static [&'static str],
+        step_keys: &'static [&'static str],
+    ) -> Self {
+        StepKinds {
+            decls,
+            names,
+            step_keys,
+        }
     }
 
     pub fn find(&self, name: &str) -> Option<&'static dyn StepKindDecl> {
         self.decls.iter().copied().find(|decl| decl.name() == name)
     }
 
-    pub fn names(&self) -> impl Iterator<Item = &'static str> + '_ {
-        self.decls.iter().map(|decl| decl.name())
+    pub fn names(&self) -> &'static [&'static str] {
+        self.names
+    }
+
+    pub fn step_keys(&self) -> &'static [&'static str] {
+        self.step_keys
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &'static dyn StepKindDecl> + '_ {

@@ -5,6 +5,8 @@
 //! a closure: the original bytes of an edited file, the unit to start again, the
 //! aliases to reconnect with. A `revert` step reads it back, newest fault first.
 
+use std::time::Duration;
+
 use base64::Engine as _;
 
 use super::upgrade::sources::{READ_SCRIPT, decode_file_bytes};
@@ -12,7 +14,378 @@ use super::{StepContext, StepResult};
 use crate::debian::sources::{MirrorOverride, rewrite_deb822_first, rewrite_list_first};
 use crate::engine::{Engine, ExecOutput};
 use crate::probe::{Evidence, excerpt};
-use crate::scenario::{ConfigEdit, Fault, FaultStep, RevertStep, RevertTarget};
+use serde_json::{Value, json};
+use serde_saphyr::Spanned;
+
+use super::RunStep;
+use crate::scenario::{
+    Refs, Step, StepInput, StepSequence, StepSpec, check_absolute_path, check_hostname,
+    check_package_name, check_release, check_unit_name, one_or_more, reject_key, shorten,
+};
+use crate::yaml::{Decoder, Mark, Node, closest, one_of};
+
+/// Undo earlier faults, newest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RevertStep {
+    pub faults: RevertTarget,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RevertTarget {
+    /// Every fault applied so far and not yet reverted.
+    All,
+    /// The names of earlier `fault` steps.
+    Steps(Vec<String>),
+}
+
+impl StepSpec for RevertStep {
+    fn check_in_sequence(&self, seq: &StepSequence<'_>) {
+        check_revert(self, seq);
+    }
+
+    const KIND: &'static str = "revert";
+
+    fn default_timeout(&self) -> Duration {
+        Duration::from_secs(120)
+    }
+
+    fn derived_name(&self) -> String {
+        match &self.faults {
+            RevertTarget::All => "revert all".to_string(),
+            RevertTarget::Steps(names) => format!("revert {}", names.join(", ")),
+        }
+    }
+
+    fn decode(input: &StepInput<'_>, body: &Spanned<Node>) -> Option<Self> {
+        decode_revert_step(input.d, body, input.what)
+    }
+
+    fn schema() -> Value {
+        json!({
+            "description": "Undo earlier faults, newest first: the names of earlier `fault` steps, or `all` (every fault applied and not yet reverted). Reverting a fault whose step failed, or one already reverted, does nothing and says so.",
+            "oneOf": one_or_more(json!({"type": "string", "minLength": 1}))["oneOf"]
+        })
+    }
+}
+
+impl RunStep for RevertStep {
+    async fn run<E: Engine>(&self, cx: &mut StepContext<'_, E>) -> StepResult {
+        revert(self, cx).await
+    }
+}
+
+/// `revert: NAME`, a list of names, or `all`. Whether each name is an earlier fault is
+/// checked once every step's name is known ([`check_reverts`]).
+fn decode_revert_step(d: &Decoder, node: &Spanned<Node>, step: &str) -> Option<RevertStep> {
+    match &node.value {
+        Node::Str(name) if name == "all" => Some(RevertStep {
+            faults: RevertTarget::All,
+        }),
+        Node::Seq(items) if items.is_empty() => {
+            d.error_with_help(
+                Mark::of(node),
+                format!("`revert` of {step} names no fault"),
+                "name earlier `fault` steps, or write `revert: all`",
+            );
+            None
+        }
+        Node::Str(_) | Node::Seq(_) => d.string_or_list(node, "`revert`").map(|names| RevertStep {
+            faults: RevertTarget::Steps(names),
+        }),
+        _ => {
+            d.wrong_type(node, "a step name, a list of them, or `all`", "`revert`");
+            None
+        }
+    }
+}
+
+/// Break one thing on one host on purpose (a training drill), in a way the tool can
+/// undo: what it takes to undo the fault is saved when it is applied, and a later
+/// `revert` step puts it back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FaultStep {
+    pub host: String,
+    pub fault: Fault,
+}
+
+/// The faults a `fault` step can apply, each with its undo.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fault {
+    /// `systemctl stop UNIT`. Undone by starting it.
+    Stop(String),
+    /// `systemctl mask --now UNIT`: stopped, and it cannot be started. Undone by
+    /// unmasking and starting it.
+    Mask(String),
+    /// `systemctl disable UNIT`: still running, but it does not come back after a
+    /// reboot (the enabled state is lost). Undone by enabling it.
+    Disable(String),
+    /// A known-bad edit of a configuration file, without reloading anything: the break
+    /// shows at the next restart, reload or config test. Undone by writing the original
+    /// content back, byte for byte.
+    BreakConfig { file: String, edit: ConfigEdit },
+    /// `DIR/.rehearse-fill` of `size` bytes, or of the free space of that filesystem if
+    /// smaller, so the filesystem can really become full. Undone by removing the file.
+    FillDisk { path: String, size: u64 },
+    /// The host drops off the run's network. Undone by connecting it again under its
+    /// name and aliases.
+    Disconnect,
+    /// `name` resolves to `address` on the host (a line in `/etc/hosts`). Undone by
+    /// writing the original `/etc/hosts` back.
+    WrongDns {
+        name: String,
+        address: std::net::IpAddr,
+    },
+    /// `apt-mark hold PACKAGE`. Undone by `apt-mark unhold`.
+    Hold(String),
+    /// APT sources left half-rewritten to release `to`, as after an interrupted upgrade:
+    /// the first half (rounded up) of Debian's entries moved, the others not. Undone by
+    /// writing every source file's original content back.
+    HalfSources { to: String },
+    /// `write` (a shell line) started in the background, and the service killed
+    /// (`SIGKILL`) once it has run for a second: the database dies mid-write. Undone by
+    /// starting the service; what was lost stays lost.
+    KillMidWrite { service: String, write: String },
+}
+
+impl Fault {
+    /// The fault's key in scenario files.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Fault::Stop(_) => "stop",
+            Fault::Mask(_) => "mask",
+            Fault::Disable(_) => "disable",
+            Fault::BreakConfig { .. } => "break-config",
+            Fault::FillDisk { .. } => "fill-disk",
+            Fault::Disconnect => "disconnect",
+            Fault::WrongDns { .. } => "wrong-dns",
+            Fault::Hold(_) => "hold",
+            Fault::HalfSources { .. } => "half-sources",
+            Fault::KillMidWrite { .. } => "kill-mid-write",
+        }
+    }
+}
+
+/// How `break-config` breaks its file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigEdit {
+    /// A line appended at the end.
+    Add(String),
+    /// Every occurrence of `text` replaced by `with`; the text must be in the file.
+    Replace { text: String, with: String },
+}
+
+impl StepSpec for FaultStep {
+    const KIND: &'static str = "fault";
+    const KEYS: &'static [&'static str] = &[
+        "host",
+        "stop",
+        "mask",
+        "disable",
+        "break-config",
+        "fill-disk",
+        "disconnect",
+        "wrong-dns",
+        "hold",
+        "half-sources",
+        "kill-mid-write",
+    ];
+
+    fn default_timeout(&self) -> Duration {
+        Duration::from_secs(120)
+    }
+
+    fn derived_name(&self) -> String {
+        format!(
+            "fault {}: {}",
+            self.host,
+            shorten(&fault_words(&self.fault))
+        )
+    }
+
+    fn decode(input: &StepInput<'_>, body: &Spanned<Node>) -> Option<Self> {
+        decode_fault_step(input.d, body, input.what, input.refs)
+    }
+
+    fn schema() -> Value {
+        json!({"$ref": "#/$defs/faultStep"})
+    }
+
+    fn schema_defs() -> Vec<(&'static str, Value)> {
+        vec![("faultStep", fault_step())]
+    }
+}
+
+impl RunStep for FaultStep {
+    async fn run<E: Engine>(&self, cx: &mut StepContext<'_, E>) -> StepResult {
+        apply(self, cx).await
+    }
+}
+
+fn decode_fault_step(
+    d: &Decoder,
+    node: &Spanned<Node>,
+    step: &str,
+    refs: &Refs,
+) -> Option<FaultStep> {
+    let what = format!("`fault` of {step}");
+    let m = d.map(node, &what, FaultStep::KEYS)?;
+    let host = m.required("host").and_then(|node| refs.host(d, node, step));
+    let (kind, body) = m.kind(FAULT_KINDS, "fault")?;
+    let label = format!("`{kind}`");
+    let fault = match kind {
+        "stop" => d.str_where(body, &label, check_unit_name).map(Fault::Stop),
+        "mask" => d.str_where(body, &label, check_unit_name).map(Fault::Mask),
+        "disable" => d
+            .str_where(body, &label, check_unit_name)
+            .map(Fault::Disable),
+        "break-config" => decode_break_config(d, body, &what),
+        "fill-disk" => decode_fill_disk(d, body, &what),
+        "disconnect" => match body.value {
+            Node::Bool(true) => Some(Fault::Disconnect),
+            Node::Bool(false) => {
+                d.error_with_help(
+                    Mark::of(body),
+                    format!("`disconnect: false` in {what} breaks nothing"),
+                    "write `disconnect: true`, or leave the step out",
+                );
+                None
+            }
+            _ => {
+                d.wrong_type(body, "`true`", &label);
+                None
+            }
+        },
+        "wrong-dns" => {
+            let dns = d.map(body, &format!("`wrong-dns` of {step}"), WRONG_DNS_KEYS)?;
+            let name = dns.required_str_where("name", check_hostname);
+            let address = dns.required("address").and_then(|node| {
+                let text = d.scalar_text(node, "`address`")?;
+                match text.parse::<std::net::IpAddr>() {
+                    Ok(address) => Some(address),
+                    Err(_) => {
+                        d.error(
+                            Mark::of(node),
+                            format!("invalid IP address `{text}` for `address`"),
+                        );
+                        None
+                    }
+                }
+            });
+            Some(Fault::WrongDns {
+                name: name?,
+                address: address?,
+            })
+        }
+        "hold" => d
+            .str_where(body, &label, check_package_name)
+            .map(Fault::Hold),
+        "half-sources" => {
+            let sources = d.map(
+                body,
+                &format!("`half-sources` of {step}"),
+                HALF_SOURCES_KEYS,
+            )?;
+            let to = sources.required_str_where("to", check_release)?;
+            Some(Fault::HalfSources { to })
+        }
+        _ => {
+            let kill = d.map(
+                body,
+                &format!("`kill-mid-write` of {step}"),
+                KILL_MID_WRITE_KEYS,
+            )?;
+            let service = kill.required_str_where("service", check_unit_name);
+            let write = kill.required_str_where("write", |line| {
+                (!line.trim().is_empty())
+                    .then_some(())
+                    .ok_or_else(|| "`write` must not be empty".to_string())
+            });
+            Some(Fault::KillMidWrite {
+                service: service?,
+                write: write?,
+            })
+        }
+    };
+    Some(FaultStep {
+        host: host?,
+        fault: fault?,
+    })
+}
+
+/// `fault`: one thing broken on one host, exactly one fault key besides `host`.
+fn fault_step() -> Value {
+    let one_of: Vec<Value> = FAULT_KINDS
+        .iter()
+        .map(|kind| json!({"required": [kind]}))
+        .collect();
+    json!({
+        "description": "Break one thing on one host on purpose (a training drill), in a way the tool can undo with a later `revert` step. Exactly one fault key besides `host`.",
+        "type": "object",
+        "required": ["host"],
+        "additionalProperties": false,
+        "oneOf": one_of,
+        "properties": {
+            "host": {"$ref": "#/$defs/hostRef"},
+            "stop": {"$ref": "#/$defs/unit", "description": "`systemctl stop UNIT`. Undone by starting it."},
+            "mask": {"$ref": "#/$defs/unit", "description": "`systemctl mask --now UNIT`: stopped and cannot be started. Undone by unmasking and starting it."},
+            "disable": {"$ref": "#/$defs/unit", "description": "`systemctl disable UNIT`: still running, but it does not come back after a reboot. Undone by enabling it."},
+            "break-config": {
+                "description": "A known-bad edit of a file: a line appended (`add`) or a text replaced (`replace` with `with`; the text must be in the file). Nothing is reloaded: the break shows at the next restart, reload or config test. Undone by writing the original content back byte for byte (files up to 1 MiB).",
+                "type": "object",
+                "required": ["file"],
+                "additionalProperties": false,
+                "oneOf": [{"required": ["add"]}, {"required": ["replace", "with"]}],
+                "properties": {
+                    "file": {"description": "Absolute path of the file on the host.", "type": "string", "pattern": "^/"},
+                    "add": {"description": "A line appended to the file.", "type": "string", "minLength": 1},
+                    "replace": {"description": "Text replaced wherever it occurs.", "type": "string", "minLength": 1},
+                    "with": {"description": "What replaces it.", "type": "string"}
+                }
+            },
+            "fill-disk": {
+                "description": "Write `PATH/.rehearse-fill` of `size` bytes, or the free space of that filesystem if smaller, so it can really become full. Undone by removing the file.",
+                "type": "object",
+                "required": ["path", "size"],
+                "additionalProperties": false,
+                "properties": {
+                    "path": {"description": "A directory on the filesystem to fill.", "type": "string", "pattern": "^/"},
+                    "size": {"description": "Bytes, or a size with a K, M or G suffix (binary); at most 8G.", "type": ["integer", "string"]}
+                }
+            },
+            "disconnect": {"description": "The host drops off the run's network. Undone by connecting it again under its name and aliases.", "const": true},
+            "wrong-dns": {
+                "description": "`name` resolves to `address` on the host (a line appended to `/etc/hosts`). Undone by writing the original `/etc/hosts` back.",
+                "type": "object",
+                "required": ["name", "address"],
+                "additionalProperties": false,
+                "properties": {
+                    "name": {"description": "A DNS name.", "type": "string"},
+                    "address": {"description": "An IPv4 or IPv6 address.", "type": "string"}
+                }
+            },
+            "hold": {"description": "`apt-mark hold PACKAGE`. Undone by `apt-mark unhold`.", "type": "string"},
+            "half-sources": {
+                "description": "APT sources left half-rewritten, as after an interrupted upgrade: the first half (rounded up) of Debian's entries moved to release `to`, the others left. Undone by writing every source file back.",
+                "type": "object",
+                "required": ["to"],
+                "additionalProperties": false,
+                "properties": {
+                    "to": {"description": "A Debian release codename.", "type": "string"}
+                }
+            },
+            "kill-mid-write": {
+                "description": "Start `write` (a shell line) in the background, and once it has run for 1 s (or ended) kill the service with SIGKILL: the database dies mid-write. Undone by starting the service; what was lost stays lost.",
+                "type": "object",
+                "required": ["service", "write"],
+                "additionalProperties": false,
+                "properties": {
+                    "service": {"$ref": "#/$defs/unit"},
+                    "write": {"description": "A shell line that writes, e.g. a long INSERT loop.", "type": "string", "minLength": 1}
+                }
+            }
+        }
+    })
+}
 
 /// Largest file a fault edits: its original is kept in the run's memory to be put back.
 pub(crate) const MAX_SAVED_FILE: u64 = 1 << 20;
@@ -755,9 +1128,235 @@ async fn undo<E: Engine>(
     }
 }
 
+pub const FAULT_KINDS: &[&str] = &[
+    "stop",
+    "mask",
+    "disable",
+    "break-config",
+    "fill-disk",
+    "disconnect",
+    "wrong-dns",
+    "hold",
+    "half-sources",
+    "kill-mid-write",
+];
+
+pub const BREAK_CONFIG_KEYS: &[&str] = &["file", "add", "replace", "with"];
+
+pub const FILL_DISK_KEYS: &[&str] = &["path", "size"];
+
+pub const WRONG_DNS_KEYS: &[&str] = &["name", "address"];
+
+pub const HALF_SOURCES_KEYS: &[&str] = &["to"];
+
+pub const KILL_MID_WRITE_KEYS: &[&str] = &["service", "write"];
+
+/// The most `fill-disk` writes: a host's root filesystem is the engine's own disk.
+pub const MAX_FILL_DISK: u64 = 8 << 30;
+
+/// "stop apache2", "break-config /etc/apache2/apache2.conf", "wrong-dns db.test → 10.0.0.9".
+fn fault_words(fault: &Fault) -> String {
+    let label = fault.label();
+    match fault {
+        Fault::Stop(unit) | Fault::Mask(unit) | Fault::Disable(unit) => format!("{label} {unit}"),
+        Fault::BreakConfig { file, .. } => format!("{label} {file}"),
+        Fault::FillDisk { path, .. } => format!("{label} {path}"),
+        Fault::Disconnect => label.to_string(),
+        Fault::WrongDns { name, address } => format!("{label} {name} → {address}"),
+        Fault::Hold(package) => format!("{label} {package}"),
+        Fault::HalfSources { to } => format!("{label} to {to}"),
+        Fault::KillMidWrite { service, .. } => format!("{label} {service}"),
+    }
+}
+
+fn decode_break_config(d: &Decoder, node: &Spanned<Node>, fault: &str) -> Option<Fault> {
+    let m = d.map(
+        node,
+        &format!("`break-config` of {fault}"),
+        BREAK_CONFIG_KEYS,
+    )?;
+    let file = m.required_str_where("file", check_absolute_path);
+    let not_empty = |key: &'static str| {
+        move |text: &str| {
+            (!text.is_empty())
+                .then_some(())
+                .ok_or_else(|| format!("`{key}` must not be empty"))
+        }
+    };
+    let add = m.opt_str_where("add", not_empty("add"));
+    let replace = m.opt_str_where("replace", not_empty("replace"));
+    let edit = match (m.key("add"), m.key("replace")) {
+        (Some(_), Some(second)) => {
+            d.error_with_help(
+                Mark::of_key(second),
+                format!("`add` and `replace` together in {}", m.what()),
+                "one edit per fault: make the other one a fault step of its own",
+            );
+            None
+        }
+        (Some(_), None) => {
+            reject_key(&m, "with", "replace");
+            add.map(ConfigEdit::Add)
+        }
+        (None, Some(_)) => {
+            let with = m.required("with").and_then(|node| d.str(node, "`with`"));
+            replace
+                .zip(with)
+                .map(|(text, with)| ConfigEdit::Replace { text, with })
+        }
+        (None, None) => {
+            d.error_with_help(
+                m.mark(),
+                format!("{} changes nothing", m.what()),
+                "give `add: LINE` (appended), or `replace: TEXT` with `with: TEXT`",
+            );
+            None
+        }
+    };
+    Some(Fault::BreakConfig {
+        file: file?,
+        edit: edit?,
+    })
+}
+
+fn decode_fill_disk(d: &Decoder, node: &Spanned<Node>, fault: &str) -> Option<Fault> {
+    let m = d.map(node, &format!("`fill-disk` of {fault}"), FILL_DISK_KEYS)?;
+    let path = m.required_str_where("path", check_absolute_path);
+    let size = m.required("size").and_then(|node| {
+        let size = d.byte_size(node, "`size`")?;
+        if size > MAX_FILL_DISK {
+            let found = match &node.value {
+                Node::Str(text) => text.clone(),
+                _ => size.to_string(),
+            };
+            d.error_with_help(
+                Mark::of(node),
+                format!("`size` must be at most 8G, found `{found}`"),
+                "a host's disk is the engine's own disk: fill a smaller filesystem or a part of it",
+            );
+            return None;
+        }
+        Some(size)
+    });
+    Some(Fault::FillDisk {
+        path: path?,
+        size: size?,
+    })
+}
+
+/// Every name a revert gives is an earlier `fault` step. Runs on the final step names
+/// (derived ones made unique), since those are what a revert refers to.
+/// A revert names faults applied before it (`all`: at least one).
+fn check_revert(revert: &RevertStep, seq: &StepSequence<'_>) {
+    let (d, all_items, steps, index, item) =
+        (seq.d, seq.all_items, seq.steps, seq.index, seq.item());
+    let is_fault = |s: &Step| s.kind.get::<FaultStep>().is_some();
+    // Names written on steps that did not decode: already reported, not unknown.
+    let written: Vec<&str> = all_items
+        .iter()
+        .filter_map(|item| match &item.value {
+            Node::Map(entries) => entries.iter().find(|(k, _)| k.value == "name"),
+            _ => None,
+        })
+        .filter_map(|(_, value)| match &value.value {
+            Node::Str(name) => Some(name.as_str()),
+            _ => None,
+        })
+        .collect();
+    {
+        let earlier: Vec<&str> = steps[..index]
+            .iter()
+            .filter(|s| is_fault(s))
+            .map(|s| s.name.as_str())
+            .collect();
+        let names = match &revert.faults {
+            RevertTarget::All => {
+                if earlier.is_empty() {
+                    d.error_with_help(
+                        revert_mark(item, None),
+                        "`revert: all`, but no earlier step is a `fault`",
+                        "add a `fault` step before it",
+                    );
+                }
+                return;
+            }
+            RevertTarget::Steps(names) => names,
+        };
+        for name in names {
+            if earlier.contains(&name.as_str()) {
+                continue;
+            }
+            let found = steps.iter().enumerate().find(|(_, s)| &s.name == name);
+            let (message, fallback) = match found {
+                Some((at, other)) if at > index && is_fault(other) => (
+                    format!("`revert` of `{name}`, but that `fault` step comes after it"),
+                    format!("a `revert` undoes faults applied before it: move it after `{name}`"),
+                ),
+                Some((_, other)) if !is_fault(other) => (
+                    format!(
+                        "`revert` of `{name}`, but that step is a `{}` step, not a `fault`",
+                        other.kind.label()
+                    ),
+                    "a `revert` undoes `fault` steps".to_string(),
+                ),
+                _ if written.contains(&name.as_str()) => continue,
+                _ => (
+                    format!("`revert` of `{name}`, but no step has that name"),
+                    "add a `fault` step of that name before it".to_string(),
+                ),
+            };
+            let help = match closest(name, earlier.iter().copied()) {
+                Some(near) => format!("did you mean `{near}`?"),
+                None if earlier.is_empty() => fallback,
+                None => format!("faults before it: {}", one_of(earlier.iter().copied())),
+            };
+            d.error_with_help(revert_mark(item, Some(name)), message, help);
+        }
+    }
+}
+
+/// Where a revert step names `name` (or its whole value).
+fn revert_mark(item: &Spanned<Node>, name: Option<&str>) -> Mark {
+    let Node::Map(entries) = &item.value else {
+        return Mark::of(item);
+    };
+    let Some((_, value)) = entries.iter().find(|(k, _)| k.value == "revert") else {
+        return Mark::of(item);
+    };
+    match (&value.value, name) {
+        (Node::Seq(names), Some(name)) => names
+            .iter()
+            .find(|n| matches!(&n.value, Node::Str(text) if text == name))
+            .map_or(Mark::of(value), Mark::of),
+        _ => Mark::of(value),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Each fault's keys are the properties of its schema.
+    #[test]
+    fn fault_keys_match_the_schema() {
+        let schema = FaultStep::schema_defs().remove(0).1;
+        for (fault, keys) in [
+            ("break-config", BREAK_CONFIG_KEYS),
+            ("fill-disk", FILL_DISK_KEYS),
+            ("wrong-dns", WRONG_DNS_KEYS),
+            ("half-sources", HALF_SOURCES_KEYS),
+            ("kill-mid-write", KILL_MID_WRITE_KEYS),
+        ] {
+            let properties = schema["properties"][fault]["properties"]
+                .as_object()
+                .unwrap_or_else(|| panic!("no properties of `{fault}`"));
+            let mut in_schema: Vec<&str> = properties.keys().map(String::as_str).collect();
+            let mut in_decoder = keys.to_vec();
+            in_schema.sort_unstable();
+            in_decoder.sort_unstable();
+            assert_eq!(in_schema, in_decoder, "keys of `{fault}`");
+        }
+    }
 
     #[test]
     fn edits_keep_the_rest_of_the_file() {

@@ -17,17 +17,21 @@ mod restore;
 mod snapshot;
 pub(crate) mod upgrade;
 
+pub use backup::BackupStep;
 pub use cutover::CutoverStep;
 pub use dns_switch::DnsSwitchStep;
 pub use drain_check::DrainCheckStep;
 pub use exec::ExecStep;
 pub(super) use fault::FaultLedger;
+pub use fault::{ConfigEdit, Fault, FaultStep, RevertStep, RevertTarget};
 pub use migrate::{DatabaseCopy, DatabaseEngine, MigrateStep};
 pub(super) use monitor::finish as finish_monitor;
 pub use monitor::{MonitorAction, MonitorStep};
 pub use probe::ProbeStep;
 pub use reboot::RebootStep;
 pub(super) use restore::attribute_lost_writes;
+pub use restore::{LoseHostStep, RestoreStep};
+pub use snapshot::{RollbackStep, SnapshotStep};
 pub use upgrade::{ConffilePolicy, UpgradeStep};
 
 use std::time::Instant;
@@ -36,7 +40,7 @@ use super::{EventSink, Rehearsal, RunError, RunEvent, RunOptions, RunState};
 use crate::engine::Engine;
 use crate::probe::Evidence;
 use crate::report::{CheckReport, RecoveryReport, StepReport, StepStatus, UpgradeReport};
-use crate::scenario::{KindOf, Scenario, Step, StepFields, StepKind, StepKinds, StepSpec};
+use crate::scenario::{KindOf, STEP_COMMON_KEYS, Scenario, Step, StepKind, StepKinds, StepSpec};
 
 /// How a step kind runs; the rest of what makes the kind is its [`StepSpec`].
 pub(crate) trait RunStep: StepSpec {
@@ -53,19 +57,28 @@ pub(crate) trait RunStep: StepSpec {
 /// what the runner asks of a step whatever its kind.
 macro_rules! step_kinds {
     ($($kind:ty),* $(,)?) => {
-        static KINDS: StepKinds = StepKinds::new(&[$(&KindOf::<$kind>::DECL),*]);
+        static KINDS: StepKinds = StepKinds::new(
+            &[$(&KindOf::<$kind>::DECL),*],
+            &[$(<$kind as StepSpec>::KIND),*],
+            &[
+                STEP_COMMON_KEYS[0],
+                STEP_COMMON_KEYS[1],
+                STEP_COMMON_KEYS[2],
+                $(<$kind as StepSpec>::KIND),*
+            ],
+        );
 
-        async fn run_kind<E: Engine>(fields: &StepFields, cx: &mut StepContext<'_, E>) -> StepResult {
+        async fn run_kind<E: Engine>(fields: &StepKind, cx: &mut StepContext<'_, E>) -> StepResult {
             $(
                 if let Some(step) = fields.get::<$kind>() {
                     return step.run(cx).await;
                 }
             )*
-            unreachable!("step kind `{}` is not registered", fields.kind())
+            unreachable!("step kind `{}` is not registered", fields.label())
         }
 
         /// Whether a checkpoint is saved before steps of this kind ([`RunStep::RISKY`]).
-        pub(crate) fn is_risky(fields: &StepFields) -> bool {
+        pub(crate) fn is_risky(fields: &StepKind) -> bool {
             $(
                 if fields.get::<$kind>().is_some() {
                     return <$kind as RunStep>::RISKY;
@@ -74,7 +87,7 @@ macro_rules! step_kinds {
             false
         }
 
-        fn is_moment(fields: &StepFields) -> bool {
+        fn is_moment(fields: &StepKind) -> bool {
             $(
                 if fields.get::<$kind>().is_some() {
                     return <$kind as RunStep>::MOMENT;
@@ -85,16 +98,24 @@ macro_rules! step_kinds {
     };
 }
 
+// One line per kind, in the order messages list them.
 step_kinds![
-    upgrade::UpgradeStep,
-    migrate::MigrateStep,
-    cutover::CutoverStep,
-    dns_switch::DnsSwitchStep,
-    drain_check::DrainCheckStep,
-    monitor::MonitorStep,
     probe::ProbeStep,
     reboot::RebootStep,
-    exec::ExecStep
+    exec::ExecStep,
+    upgrade::UpgradeStep,
+    monitor::MonitorStep,
+    cutover::CutoverStep,
+    migrate::MigrateStep,
+    dns_switch::DnsSwitchStep,
+    drain_check::DrainCheckStep,
+    snapshot::SnapshotStep,
+    snapshot::RollbackStep,
+    backup::BackupStep,
+    restore::LoseHostStep,
+    restore::RestoreStep,
+    fault::FaultStep,
+    fault::RevertStep,
 ];
 
 /// Every step kind, for the scenario parser and the schema.
@@ -257,18 +278,7 @@ pub(super) async fn run_step<E: Engine>(
         created: r.created,
         redactor: r.redactor,
     };
-    let work = async {
-        match &step.kind {
-            StepKind::Snapshot(s) => snapshot::snapshot(s, &mut cx).await,
-            StepKind::Rollback(s) => snapshot::rollback(s, &mut cx).await,
-            StepKind::Backup(s) => backup::run(s, &mut cx).await,
-            StepKind::LoseHost(s) => restore::lose_host(s, &mut cx).await,
-            StepKind::Restore(s) => restore::restore(s, &mut cx).await,
-            StepKind::Fault(s) => fault::apply(s, &mut cx).await,
-            StepKind::Revert(s) => fault::revert(s, &mut cx).await,
-            StepKind::Module(fields) => run_kind(fields, &mut cx).await,
-        }
-    };
+    let work = run_kind(&step.kind, &mut cx);
     let result = match tokio::time::timeout(step.timeout, work).await {
         Ok(result) => result,
         Err(_) => StepResult::failed(format!(
@@ -277,11 +287,7 @@ pub(super) async fn run_step<E: Engine>(
         )),
     };
     let mut result = result;
-    let moment = match &step.kind {
-        StepKind::Module(fields) => is_moment(fields),
-        kind => matches!(kind, StepKind::LoseHost(_) | StepKind::Restore(_)),
-    };
-    if moment {
+    if is_moment(&step.kind) {
         state.moments.push(super::Moment {
             name: step.name.clone(),
             kind: step.kind.label(),
@@ -361,8 +367,11 @@ async fn save_checkpoint<E: Engine>(
     let position = index - 1;
     // Hosts just started from this very checkpoint, or a `snapshot` step right before
     // (it is this checkpoint already): nothing new to save.
-    let after_snapshot =
-        position > 0 && matches!(r.scenario.steps[position - 1].kind, StepKind::Snapshot(_));
+    let after_snapshot = position > 0
+        && r.scenario.steps[position - 1]
+            .kind
+            .get::<crate::runner::SnapshotStep>()
+            .is_some();
     // Not while monitors run: a commit pauses the hosts, which the monitors would
     // count as an outage the change never caused — and `--from` cannot resume where a
     // monitor runs anyway.

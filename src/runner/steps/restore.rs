@@ -11,7 +11,189 @@ use crate::engine::Engine;
 use crate::report::{BackupAttempt, RecoveryReport, StepReport};
 use crate::runner::backups::{self, parse_count, recovery_point, rows_lost};
 use crate::runner::{Loss, Rehearsal, provision};
-use crate::scenario::{Command, ExecExpect, LoseHostStep, RestoreStep, StepKind};
+use serde_json::{Value, json};
+use serde_saphyr::Spanned;
+
+use super::{BackupStep, RunStep};
+use crate::scenario::{
+    Command, ExecExpect, Refs, StepInput, StepSequence, StepSpec, check_copied_path,
+    decode_command, distinct_hosts, one_or_many, one_or_more,
+};
+use crate::yaml::{Decoder, Mark, Node};
+
+/// Rebuild a lost host from its backup: a fresh replica started from the host's image
+/// (not from its last state), the latest backup that reached `from` copied back into
+/// `path`, the application's restore `command` run, then the `probes`. The host is lost
+/// first if no `lose-host` step did it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RestoreStep {
+    pub host: String,
+    /// The host that keeps the backups.
+    pub from: String,
+    /// Where the backup goes back on the fresh host: the `path` of the `backup` step.
+    pub path: String,
+    pub command: Command,
+    /// Prints the number of rows the data holds (e.g. `SELECT COUNT(*)`), run just before
+    /// the loss and after the restore: the difference is the rows lost.
+    pub count: Option<Command>,
+    pub probes: Vec<String>,
+}
+
+impl StepSpec for RestoreStep {
+    /// An earlier `backup` step keeps the same path of the same host on the host it
+    /// restores from.
+    fn check_in_sequence(&self, seq: &StepSequence<'_>) {
+        let backups: Vec<&BackupStep> = seq
+            .earlier()
+            .iter()
+            .filter_map(|s| s.kind.get::<BackupStep>())
+            .collect();
+        if backups
+            .iter()
+            .any(|b| b.host == self.host && b.to == self.from && b.path == self.path)
+        {
+            return;
+        }
+        let help = match backups.iter().find(|b| b.host == self.host) {
+            None => format!(
+                "add a `backup` step of `{}` to `{}` before it",
+                self.host, self.from
+            ),
+            Some(b) => format!(
+                "the earlier backup of `{}` keeps `{}` on `{}`",
+                self.host, b.path, b.to
+            ),
+        };
+        seq.d.error_with_help(
+            Mark::of(seq.item()),
+            format!(
+                "`restore` of `{}` from `{}`, but no earlier `backup` step keeps `{}` of `{}` there",
+                self.host, self.from, self.path, self.host
+            ),
+            help,
+        );
+    }
+
+    const KIND: &'static str = "restore";
+    const KEYS: &'static [&'static str] = &["host", "from", "path", "command", "count", "probes"];
+
+    fn default_timeout(&self) -> Duration {
+        Duration::from_secs(1800)
+    }
+
+    fn derived_name(&self) -> String {
+        format!("restore {} from {}", self.host, self.from)
+    }
+
+    fn decode(input: &StepInput<'_>, body: &Spanned<Node>) -> Option<Self> {
+        decode_restore_step(input.d, body, input.what, input.refs)
+    }
+
+    fn schema() -> Value {
+        json!({"$ref": "#/$defs/restoreStep"})
+    }
+
+    fn schema_defs() -> Vec<(&'static str, Value)> {
+        vec![(
+            "restoreStep",
+            json!({
+                "description": "Rebuild a lost host: a fresh replica from its image, the latest backup that reached `from` copied into `path`, the restore `command` run, then the probes. The host is lost first if no `lose-host` step did it.",
+                "type": "object",
+                "required": ["host", "from", "path", "command"],
+                "additionalProperties": false,
+                "properties": {
+                    "host": {"$ref": "#/$defs/hostRef"},
+                    "from": {"$ref": "#/$defs/hostRef", "description": "The host that keeps the backups (the `to` of the `backup` step)."},
+                    "path": {"description": "The `path` of the `backup` step: where the backup goes back on the fresh host.", "type": "string", "pattern": "^/"},
+                    "command": {"$ref": "#/$defs/command", "description": "The application's restore command, run on the fresh host."},
+                    "count": {"$ref": "#/$defs/command", "description": "Prints the number of rows the data holds; run just before the loss and after the restore: the difference is the rows lost."},
+                    "probes": one_or_more(json!({"$ref": "#/$defs/probeRef"}))
+                }
+            }),
+        )]
+    }
+}
+
+impl RunStep for RestoreStep {
+    const MOMENT: bool = true;
+
+    async fn run<E: Engine>(&self, cx: &mut StepContext<'_, E>) -> StepResult {
+        restore(self, cx).await
+    }
+}
+
+fn decode_restore_step(
+    d: &Decoder,
+    node: &Spanned<Node>,
+    step: &str,
+    refs: &Refs,
+) -> Option<RestoreStep> {
+    let m = d.map(node, &format!("`restore` of {step}"), RestoreStep::KEYS)?;
+    let host = m.required("host").and_then(|node| refs.host(d, node, step));
+    let from = m.required("from").and_then(|node| refs.host(d, node, step));
+    let path = m.required_str_where("path", check_copied_path);
+    let command = m
+        .required("command")
+        .and_then(|node| decode_command(d, node));
+    let count = m.opt("count").and_then(|node| decode_command(d, node));
+    let probes = m
+        .opt("probes")
+        .map(|node| {
+            one_or_many(node)
+                .iter()
+                .filter_map(|item| refs.probe(d, item, step))
+                .collect()
+        })
+        .unwrap_or_default();
+    // The store is another host: backups kept on the lost host are gone with it.
+    let (host, from) = distinct_hosts(&m, host, from, "from", step)?;
+    Some(RestoreStep {
+        host,
+        from,
+        path: path?,
+        command: command?,
+        count,
+        probes,
+    })
+}
+
+/// Lose a host abruptly: traffic to it stops, its background backups stop, its
+/// container is removed with everything on it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoseHostStep {
+    pub host: String,
+}
+
+impl StepSpec for LoseHostStep {
+    const KIND: &'static str = "lose-host";
+
+    fn default_timeout(&self) -> Duration {
+        Duration::from_secs(60)
+    }
+
+    fn derived_name(&self) -> String {
+        format!("lose {}", self.host)
+    }
+
+    fn decode(input: &StepInput<'_>, body: &Spanned<Node>) -> Option<Self> {
+        input
+            .refs
+            .host(input.d, body, input.what)
+            .map(|host| LoseHostStep { host })
+    }
+
+    fn schema() -> Value {
+        json!({"$ref": "#/$defs/hostRef", "description": "Lose this host abruptly: traffic to it stops, its background backups stop, its container is removed."})
+    }
+}
+
+impl RunStep for LoseHostStep {
+    const MOMENT: bool = true;
+
+    async fn run<E: Engine>(&self, cx: &mut StepContext<'_, E>) -> StepResult {
+        lose_host(self, cx).await
+    }
+}
 
 /// How long a `count` may take.
 const COUNT_TIMEOUT: Duration = Duration::from_secs(60);
@@ -31,10 +213,8 @@ fn restore_of<'s, E: Engine>(cx: &StepContext<'s, E>, host: &str) -> Option<&'s 
         .steps
         .iter()
         .skip(cx.index)
-        .find_map(|s| match &s.kind {
-            StepKind::Restore(r) if r.host == host => Some(r),
-            _ => None,
-        })
+        .filter_map(|s| s.kind.get::<RestoreStep>())
+        .find(|r| r.host == host)
 }
 
 /// Lose `host`: its monitors' traffic stops, its background backups stop (one under

@@ -3,12 +3,157 @@
 //! probes must see the baseline again).
 
 use std::collections::BTreeMap;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::{StepContext, StepResult};
 use crate::engine::Engine;
 use crate::runner::{Rehearsal, provision, run_labels};
-use crate::scenario::{RollbackStep, SnapshotStep};
+use serde_json::{Value, json};
+use serde_saphyr::Spanned;
+
+use super::RunStep;
+use crate::scenario::{
+    Refs, StepInput, StepSequence, StepSpec, check_snapshot_name, one_or_many, one_or_more,
+};
+use crate::yaml::{Decoder, Mark, Node, closest, one_of};
+
+/// Return every host to a snapshot: each container is replaced by one started from its
+/// snapshot, booted like at provision; then `probes` prove the stack is back to its
+/// baseline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RollbackStep {
+    /// The name of an earlier `snapshot` step.
+    pub to: String,
+    pub probes: Vec<String>,
+}
+
+impl StepSpec for RollbackStep {
+    /// The snapshot is taken by an earlier step.
+    fn check_in_sequence(&self, seq: &StepSequence<'_>) {
+        let taken: Vec<&str> = seq
+            .earlier()
+            .iter()
+            .filter_map(|s| s.kind.get::<SnapshotStep>())
+            .map(|s| s.name.as_str())
+            .collect();
+        if taken.contains(&self.to.as_str()) {
+            return;
+        }
+        let help = match closest(&self.to, taken.iter().copied()) {
+            Some(near) => format!("did you mean `{near}`?"),
+            None if taken.is_empty() => "add a `snapshot: NAME` step before it".to_string(),
+            None => format!(
+                "snapshots taken before it: {}",
+                one_of(taken.iter().copied())
+            ),
+        };
+        seq.d.error_with_help(
+            Mark::of(seq.item()),
+            format!(
+                "`rollback` to `{}`, but no earlier step takes that snapshot",
+                self.to
+            ),
+            help,
+        );
+    }
+
+    const KIND: &'static str = "rollback";
+    const KEYS: &'static [&'static str] = &["to", "probes"];
+
+    fn default_timeout(&self) -> Duration {
+        Duration::from_secs(600)
+    }
+
+    fn derived_name(&self) -> String {
+        format!("rollback to {}", self.to)
+    }
+
+    fn decode(input: &StepInput<'_>, body: &Spanned<Node>) -> Option<Self> {
+        decode_rollback_step(input.d, body, input.what, input.refs)
+    }
+
+    fn schema() -> Value {
+        json!({"$ref": "#/$defs/rollbackStep"})
+    }
+
+    fn schema_defs() -> Vec<(&'static str, Value)> {
+        vec![(
+            "rollbackStep",
+            json!({
+                "description": "Return every host to an earlier snapshot (each started again from it), then prove the baseline with probes.",
+                "type": "object",
+                "required": ["to"],
+                "additionalProperties": false,
+                "properties": {
+                    "to": {"description": "The name of an earlier `snapshot` step.", "type": "string"},
+                    "probes": one_or_more(json!({"$ref": "#/$defs/probeRef"}))
+                }
+            }),
+        )]
+    }
+}
+
+impl RunStep for RollbackStep {
+    async fn run<E: Engine>(&self, cx: &mut StepContext<'_, E>) -> StepResult {
+        rollback(self, cx).await
+    }
+}
+
+fn decode_rollback_step(
+    d: &Decoder,
+    node: &Spanned<Node>,
+    step: &str,
+    refs: &Refs,
+) -> Option<RollbackStep> {
+    let m = d.map(node, &format!("`rollback` of {step}"), RollbackStep::KEYS)?;
+    let to = m.required_str_where("to", check_snapshot_name);
+    let probes = m
+        .opt("probes")
+        .map(|node| {
+            one_or_many(node)
+                .iter()
+                .filter_map(|item| refs.probe(d, item, step))
+                .collect()
+        })
+        .unwrap_or_default();
+    Some(RollbackStep { to: to?, probes })
+}
+
+/// Save every host as it is now (`docker commit`, paused meanwhile), under a name a
+/// later `rollback` step can return to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnapshotStep {
+    pub name: String,
+}
+
+impl StepSpec for SnapshotStep {
+    const KIND: &'static str = "snapshot";
+
+    fn default_timeout(&self) -> Duration {
+        Duration::from_secs(600)
+    }
+
+    fn derived_name(&self) -> String {
+        format!("snapshot {}", self.name)
+    }
+
+    fn decode(input: &StepInput<'_>, body: &Spanned<Node>) -> Option<Self> {
+        input
+            .d
+            .str_where(body, "`snapshot`", check_snapshot_name)
+            .map(|name| SnapshotStep { name })
+    }
+
+    fn schema() -> Value {
+        json!({"description": "Save every host now under this name (`docker commit`, paused meanwhile).", "type": "string", "pattern": "^[a-z0-9][a-z0-9._-]{0,63}$"})
+    }
+}
+
+impl RunStep for SnapshotStep {
+    async fn run<E: Engine>(&self, cx: &mut StepContext<'_, E>) -> StepResult {
+        snapshot(self, cx).await
+    }
+}
 
 /// Image reference of a host's snapshot.
 fn reference(run_id: &str, snapshot: &str, host: &str) -> String {
