@@ -353,10 +353,17 @@ fn exec_expect() -> Value {
 
 fn step(kinds: &StepKinds) -> Value {
     let mut step = json!({
-        "description": "One step; exactly one of `probe`, `reboot`, `exec`, `upgrade`, `monitor`, `cutover`, `migrate`, `dns-switch`, `drain-check`, `snapshot`, `rollback`, `backup`, `lose-host`, `restore`, `fault`, `revert`.",
+        "description": format!(
+            "One step; exactly one of {}.",
+            kinds.names().iter().map(|name| format!("`{name}`")).collect::<Vec<_>>().join(", ")
+        ),
         "type": "object",
         "additionalProperties": false,
-        "oneOf": [{"required": ["probe"]}, {"required": ["reboot"]}, {"required": ["exec"]}, {"required": ["upgrade"]}, {"required": ["monitor"]}, {"required": ["cutover"]}, {"required": ["migrate"]}, {"required": ["dns-switch"]}, {"required": ["drain-check"]}, {"required": ["snapshot"]}, {"required": ["rollback"]}, {"required": ["backup"]}, {"required": ["lose-host"]}, {"required": ["restore"]}, {"required": ["fault"]}, {"required": ["revert"]}],
+        "oneOf": kinds
+            .names()
+            .iter()
+            .map(|name| json!({"required": [name]}))
+            .collect::<Vec<_>>(),
         "properties": {
             "name": {"description": "Unique step name; derived from the step when absent.", "type": "string"},
             "timeout": {"$ref": "#/$defs/duration", "description": "Defaults to 5m (probe, exec), 3m (reboot), 2m (fault, revert) or 1h (upgrade)."},

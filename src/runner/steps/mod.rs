@@ -493,3 +493,44 @@ async fn dead_hosts<E: Engine>(engine: &E, state: &RunState) -> Option<String> {
     }
     (!dead.is_empty()).then(|| dead.join("; "))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each kind's keys are the properties of its schema, so the decoder and the
+    /// printed schema cannot drift apart.
+    #[test]
+    fn every_kind_decodes_the_keys_its_schema_describes() {
+        let schema = crate::scenario::json_schema(step_kinds());
+        for kind in step_kinds().iter() {
+            let mut body = kind.schema();
+            if let Some(pointer) = body["$ref"].as_str() {
+                body = schema.pointer(&pointer[1..]).unwrap().clone();
+            }
+            let mut in_schema: Vec<&str> = body["properties"]
+                .as_object()
+                .map(|p| p.keys().map(String::as_str).collect())
+                .unwrap_or_default();
+            let mut in_decoder = kind.keys().to_vec();
+            in_schema.sort_unstable();
+            in_decoder.sort_unstable();
+            assert_eq!(in_schema, in_decoder, "keys of `{}`", kind.name());
+        }
+    }
+
+    #[test]
+    fn kinds_are_listed_once_in_the_order_messages_use() {
+        let names = step_kinds().names();
+        assert_eq!(names.len(), 16);
+        assert_eq!(&names[..3], ["probe", "reboot", "exec"]);
+        let mut unique = names.to_vec();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(unique.len(), names.len());
+        assert_eq!(
+            step_kinds().step_keys(),
+            [&STEP_COMMON_KEYS[..], names].concat()
+        );
+    }
+}
