@@ -607,7 +607,9 @@ async fn count_drill_data<E: Engine>(
     let Some(target) = state.hosts.get(host) else {
         return Err(format!("host `{host}` is not running"));
     };
-    crate::probe::count(r.engine, &target.container_id, host, &data.count).await
+    crate::probe::count(r.engine, &target.container_id, host, &data.count)
+        .await
+        .map_err(|e| e.to_string())
 }
 
 /// Remove what the run created: containers first, then the network.

@@ -53,6 +53,7 @@ pub(super) async fn run<E: Engine>(
             .state
             .hosts
             .target(&step.to, monitor.port())
+            .map_err(|e| e.to_string())
             .and_then(|target| monitor.switch_to(&step.to, target.address));
         if let Err(e) = switched {
             return StepResult::failed(e);

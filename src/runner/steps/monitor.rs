@@ -81,7 +81,8 @@ fn start<E: Engine>(cx: &mut StepContext<'_, E>, name: &str) -> Result<(), Strin
     let target = cx
         .state
         .hosts
-        .target(&monitor.http.host, monitor.http.port)?;
+        .target(&monitor.http.host, monitor.http.port)
+        .map_err(|e| e.to_string())?;
     let running = crate::monitor::start(monitor, target.address)?;
     cx.state.running_monitors.push(running);
     Ok(())

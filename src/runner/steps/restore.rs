@@ -313,6 +313,7 @@ async fn restore_host<E: Engine>(
                 .state
                 .hosts
                 .target(host_name, monitor.port())
+                .map_err(|e| e.to_string())
                 .and_then(|target| monitor.host_back(host_name, target.address));
             if let Err(why) = back {
                 problems.push(why);
