@@ -54,7 +54,11 @@ pub(super) async fn run<E: Engine>(
             .hosts
             .target(&step.to, monitor.port())
             .map_err(|e| e.to_string())
-            .and_then(|target| monitor.switch_to(&step.to, target.address));
+            .and_then(|target| {
+                monitor
+                    .switch_to(&step.to, target.address)
+                    .map_err(|e| e.to_string())
+            });
         if let Err(e) = switched {
             return StepResult::failed(e);
         }

@@ -83,7 +83,7 @@ fn start<E: Engine>(cx: &mut StepContext<'_, E>, name: &str) -> Result<(), Strin
         .hosts
         .target(&monitor.http.host, monitor.http.port)
         .map_err(|e| e.to_string())?;
-    let running = crate::monitor::start(monitor, target.address)?;
+    let running = crate::monitor::start(monitor, target.address).map_err(|e| e.to_string())?;
     cx.state.running_monitors.push(running);
     Ok(())
 }

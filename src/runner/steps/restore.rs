@@ -314,7 +314,11 @@ async fn restore_host<E: Engine>(
                 .hosts
                 .target(host_name, monitor.port())
                 .map_err(|e| e.to_string())
-                .and_then(|target| monitor.host_back(host_name, target.address));
+                .and_then(|target| {
+                    monitor
+                        .host_back(host_name, target.address)
+                        .map_err(|e| e.to_string())
+                });
             if let Err(why) = back {
                 problems.push(why);
             }
