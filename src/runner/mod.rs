@@ -20,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 use crate::model::RedactingSink;
 pub use crate::model::{EventSink, RunEvent};
 pub use provision::host_copies;
-pub use systemd::{BootState, wait_booted};
+pub use systemd::{BootError, BootState, wait_booted};
 
 use crate::engine::{Engine, EngineError, KEEP_LABEL, OWNER_LABEL, RUN_LABEL};
 use crate::images::{BuildSettings, ImageError};

@@ -139,7 +139,7 @@ async fn run_count<E: Engine>(
             crate::probe::excerpt(output.stderr.trim(), 200)
         ));
     }
-    parse_count(&output.stdout)
+    parse_count(&output.stdout).map_err(|e| e.to_string())
 }
 
 pub(super) async fn restore<E: Engine>(
