@@ -413,11 +413,9 @@ mod tests {
                 .to_string()
                 .contains("the first step")
         );
-        let error = resolve_from(&s, "unwatch").unwrap_err().to_string();
-        assert!(
-            error.contains("no checkpoint is taken before step `unwatch`")
-                && error.contains("resume from `upgrade`, `check`, `move`"),
-            "{error}"
+        assert_eq!(
+            resolve_from(&s, "unwatch").unwrap_err().to_string(),
+            "`--from unwatch`: no checkpoint is taken before step `unwatch` (only before upgrade, migrate and cutover steps, and after a `snapshot` step); resume from `upgrade`, `check`, `move` or add a `snapshot` step before it"
         );
         let restore = scenario(
             "name: t\nhosts:\n  web: {image: s}\n  vault: {image: s}\nsteps:\n  - name: back up\n    backup: {host: web, command: dump, path: /srv/b, to: vault}\n  - snapshot: saved\n  - name: lose it\n    restore: {host: web, from: vault, path: /srv/b, command: load}\n",
@@ -428,11 +426,9 @@ mod tests {
             "{error}"
         );
         // The upgrade has a checkpoint, but the monitor started before it still runs.
-        let error = resolve_from(&s, "upgrade").unwrap_err().to_string();
-        assert!(
-            error
-                .contains("monitor `site` starts before step `upgrade` and is still running there"),
-            "{error}"
+        assert_eq!(
+            resolve_from(&s, "upgrade").unwrap_err().to_string(),
+            "`--from upgrade`: monitor `site` starts before step `upgrade` and is still running there; a resumed run cannot measure it — resume from a step before it starts or after it stops"
         );
     }
 }
