@@ -93,17 +93,16 @@ pub(crate) const CACHEDIR_TAG_TEXT: &str = "Signature: 8a477f597d28d172789f06886
 
 /// What emptying the cache folder `dir` freed (or would free): files and bytes.
 /// Refuses a folder without the cache's [`CACHEDIR_TAG`]: it is not the cache.
-pub fn empty_cache_dir(dir: &Path, dry_run: bool) -> Result<(u64, u64), String> {
+pub fn empty_cache_dir(dir: &Path, dry_run: bool) -> Result<(u64, u64), EmptyCacheError> {
     if !dir.exists() {
         return Ok((0, 0));
     }
     let tagged = std::fs::read_to_string(dir.join(CACHEDIR_TAG))
         .is_ok_and(|text| text.starts_with("Signature: 8a477f597d28d172789f06886806bc55"));
     if !tagged {
-        return Err(format!(
-            "`{}` is not a package cache of rehearse (it has no {CACHEDIR_TAG}); nothing removed",
-            dir.display()
-        ));
+        return Err(EmptyCacheError::NotACache {
+            dir: dir.to_path_buf(),
+        });
     }
     /// Files and bytes under `path` (a file or a folder).
     fn size(path: &Path) -> (u64, u64) {
@@ -116,8 +115,10 @@ pub fn empty_cache_dir(dir: &Path, dry_run: bool) -> Result<(u64, u64), String> 
         }
     }
     let (mut files, mut bytes) = (0, 0);
-    let entries =
-        std::fs::read_dir(dir).map_err(|e| format!("cannot read `{}`: {e}", dir.display()))?;
+    let entries = std::fs::read_dir(dir).map_err(|source| EmptyCacheError::Read {
+        dir: dir.to_path_buf(),
+        source,
+    })?;
     for entry in entries.flatten() {
         if entry.file_name() == CACHEDIR_TAG {
             continue;
@@ -132,25 +133,62 @@ pub fn empty_cache_dir(dir: &Path, dry_run: bool) -> Result<(u64, u64), String> 
             } else {
                 std::fs::remove_file(&path)
             };
-            removed.map_err(|e| format!("cannot remove `{}`: {e}", path.display()))?;
+            removed.map_err(|source| EmptyCacheError::Remove { path, source })?;
         }
     }
     Ok((files, bytes))
 }
 
+/// Why the package cache folder was not emptied.
+#[derive(Debug, thiserror::Error)]
+pub enum EmptyCacheError {
+    #[error("`{}` is not a package cache of rehearse (it has no {}); nothing removed", dir.display(), CACHEDIR_TAG)]
+    NotACache { dir: PathBuf },
+    #[error("cannot read `{}`: {source}", dir.display())]
+    Read {
+        dir: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot remove `{}`: {source}", path.display())]
+    Remove {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Why a `HOST=ADDR:PORT` list does not parse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ResolveError {
+    #[error("`{part}` is not HOST=ADDR:PORT")]
+    NoAddress { part: String },
+    #[error("`{addr}` in `{part}` is not ADDR:PORT: {source}")]
+    BadAddress {
+        addr: String,
+        part: String,
+        #[source]
+        source: std::net::AddrParseError,
+    },
+}
+
 /// Parse `HOST=ADDR:PORT[,HOST=ADDR:PORT…]`.
-pub fn parse_resolve(spec: &str) -> Result<HashMap<String, SocketAddr>, String> {
+pub fn parse_resolve(spec: &str) -> Result<HashMap<String, SocketAddr>, ResolveError> {
     spec.split(',')
         .filter(|part| !part.trim().is_empty())
         .map(|part| {
             let (host, addr) = part
                 .split_once('=')
-                .ok_or_else(|| format!("`{part}` is not HOST=ADDR:PORT"))?;
-            let addr: SocketAddr = addr
-                .trim()
-                .parse()
-                .map_err(|e| format!("`{addr}` in `{part}` is not ADDR:PORT: {e}"))?;
-            Ok((host.trim().to_ascii_lowercase(), addr))
+                .ok_or_else(|| ResolveError::NoAddress {
+                    part: part.to_string(),
+                })?;
+            let bad = |source| ResolveError::BadAddress {
+                addr: addr.to_string(),
+                part: part.to_string(),
+                source,
+            };
+            let parsed: SocketAddr = addr.trim().parse().map_err(bad)?;
+            Ok((host.trim().to_ascii_lowercase(), parsed))
         })
         .collect()
 }

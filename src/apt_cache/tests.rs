@@ -456,7 +456,9 @@ fn gc_empties_only_a_tagged_cache_folder_and_dry_run_only_counts() {
     )
     .unwrap();
     // No tag: not the cache, nothing removed.
-    let refused = super::empty_cache_dir(&cache, false).unwrap_err();
+    let refused = super::empty_cache_dir(&cache, false)
+        .unwrap_err()
+        .to_string();
     assert!(refused.contains("not a package cache"), "{refused}");
     assert!(cache.join("deb.debian.org").exists());
 

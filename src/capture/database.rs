@@ -162,25 +162,49 @@ fn strings(items: &[&str]) -> Vec<String> {
     items.iter().map(|s| s.to_string()).collect()
 }
 
+/// Why a database dump was not taken.
+#[derive(Debug, thiserror::Error)]
+pub enum DumpError {
+    #[error("cannot write `{}`: {source}", dest.display())]
+    Create {
+        dest: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot run `{program}`: {source}")]
+    Spawn {
+        program: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The command ran and failed; `stderr` is what it said, trimmed.
+    #[error("`{command}` failed: {stderr}")]
+    Failed { command: String, stderr: String },
+}
+
 /// Run a dump command with its output going to `dest`; the error says what failed.
-pub fn run_dump(argv: &[String], dest: &Path) -> Result<(), String> {
-    let file = std::fs::File::create(dest)
-        .map_err(|e| format!("cannot write `{}`: {e}", dest.display()))?;
+pub fn run_dump(argv: &[String], dest: &Path) -> Result<(), DumpError> {
+    let file = std::fs::File::create(dest).map_err(|source| DumpError::Create {
+        dest: dest.to_path_buf(),
+        source,
+    })?;
     let output = Command::new(&argv[0])
         .args(&argv[1..])
         .stdin(Stdio::null())
         .stdout(file)
         .stderr(Stdio::piped())
         .output()
-        .map_err(|e| format!("cannot run `{}`: {e}", argv[0]))?;
+        .map_err(|source| DumpError::Spawn {
+            program: argv[0].clone(),
+            source,
+        })?;
     if output.status.success() {
         Ok(())
     } else {
-        Err(format!(
-            "`{}` failed: {}",
-            argv.join(" "),
-            String::from_utf8_lossy(&output.stderr).trim()
-        ))
+        Err(DumpError::Failed {
+            command: argv.join(" "),
+            stderr: String::from_utf8_lossy(&output.stderr).trim().to_string(),
+        })
     }
 }
 

@@ -95,8 +95,18 @@ pub fn parse_unit_list(output: &str) -> Vec<String> {
     units
 }
 
+/// Why the running services could not be listed.
+#[derive(Debug, thiserror::Error)]
+pub enum ListUnitsError {
+    #[error("cannot run `systemctl list-units`: {0}")]
+    Spawn(#[source] std::io::Error),
+    /// `systemctl` ran and failed; what it said, trimmed.
+    #[error("`systemctl list-units` failed: {stderr}")]
+    Failed { stderr: String },
+}
+
 /// Services running now, or why they could not be listed.
-pub fn running_services() -> Result<Vec<String>, String> {
+pub fn running_services() -> Result<Vec<String>, ListUnitsError> {
     let output = Command::new("systemctl")
         .args([
             "list-units",
@@ -107,12 +117,11 @@ pub fn running_services() -> Result<Vec<String>, String> {
             "--plain",
         ])
         .output()
-        .map_err(|e| format!("cannot run `systemctl list-units`: {e}"))?;
+        .map_err(ListUnitsError::Spawn)?;
     if !output.status.success() {
-        return Err(format!(
-            "`systemctl list-units` failed: {}",
-            String::from_utf8_lossy(&output.stderr).trim()
-        ));
+        return Err(ListUnitsError::Failed {
+            stderr: String::from_utf8_lossy(&output.stderr).trim().to_string(),
+        });
     }
     Ok(parse_unit_list(&String::from_utf8_lossy(&output.stdout)))
 }

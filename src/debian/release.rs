@@ -38,14 +38,38 @@ pub struct Hop {
     pub to: &'static str,
 }
 
+/// Why there is no upgrade path between two releases.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UpgradePathError {
+    #[error("unknown Debian release `{codename}`")]
+    UnknownRelease { codename: String },
+    #[error(
+        "the host runs Debian {from_version} (`{from}`), which is not older than the target `{to}` (Debian {to_version})"
+    )]
+    NotOlder {
+        from: String,
+        from_version: u32,
+        to: String,
+        to_version: u32,
+    },
+}
+
 /// The hops from `from` to `to`, one release at a time, as Debian supports.
-pub fn upgrade_path(from: &str, to: &str) -> Result<Vec<Hop>, String> {
-    let start = version_of(from).ok_or_else(|| format!("unknown Debian release `{from}`"))?;
-    let end = version_of(to).ok_or_else(|| format!("unknown Debian release `{to}`"))?;
+pub fn upgrade_path(from: &str, to: &str) -> Result<Vec<Hop>, UpgradePathError> {
+    let known = |codename: &str| {
+        version_of(codename).ok_or_else(|| UpgradePathError::UnknownRelease {
+            codename: codename.to_string(),
+        })
+    };
+    let start = known(from)?;
+    let end = known(to)?;
     if end <= start {
-        return Err(format!(
-            "the host runs Debian {start} (`{from}`), which is not older than the target `{to}` (Debian {end})"
-        ));
+        return Err(UpgradePathError::NotOlder {
+            from: from.to_string(),
+            from_version: start,
+            to: to.to_string(),
+            to_version: end,
+        });
     }
     Ok((start..end)
         .map(|v| Hop {
@@ -111,11 +135,12 @@ mod tests {
         assert!(
             upgrade_path("bookworm", "bookworm")
                 .unwrap_err()
+                .to_string()
                 .contains("not older")
         );
         assert!(upgrade_path("trixie", "bullseye").is_err());
         assert_eq!(
-            upgrade_path("sid", "trixie").unwrap_err(),
+            upgrade_path("sid", "trixie").unwrap_err().to_string(),
             "unknown Debian release `sid`"
         );
     }

@@ -118,9 +118,9 @@ pub async fn attempt<E: Engine>(
     let data = match (&drill.data, state.baseline) {
         (Some(data), Some(before)) => {
             let now = match state.host(&data.host) {
-                Some(host) => {
-                    super::count(engine, &host.container_id, &data.host, &data.count).await
-                }
+                Some(host) => super::count(engine, &host.container_id, &data.host, &data.count)
+                    .await
+                    .map_err(|e| e.to_string()),
                 None => Err(format!("host `{}` is not part of the replica", data.host)),
             };
             Some(DataResult {

@@ -148,14 +148,14 @@ impl RunningMonitor {
 
     /// The host clients move to in a DNS switch; from now on [`RunningMonitor::set_share`]
     /// says how many of them resolve the site to it. Only one switch per monitor.
-    pub fn switch_to(&self, host: &str, address: SocketAddr) -> Result<(), String> {
+    pub fn switch_to(&self, host: &str, address: SocketAddr) -> Result<(), MonitorError> {
         let target = Target::new(&self.name, host, &self.targets.http, address)?;
-        self.targets.alternate.set(Arc::new(target)).map_err(|_| {
-            format!(
-                "the clients of monitor `{}` already switched once",
-                self.name
-            )
-        })
+        self.targets
+            .alternate
+            .set(Arc::new(target))
+            .map_err(|_| MonitorError::AlreadySwitched {
+                monitor: self.name.clone(),
+            })
     }
 
     /// The monitor's own host was lost: from now on its requests fail at once, as a
@@ -172,7 +172,7 @@ impl RunningMonitor {
 
     /// The monitor's own host is back at `address` (rebuilt): requests go there again.
     /// No-op for another host.
-    pub fn host_back(&self, host: &str, address: SocketAddr) -> Result<(), String> {
+    pub fn host_back(&self, host: &str, address: SocketAddr) -> Result<(), MonitorError> {
         if self.targets.primary_host != host {
             return Ok(());
         }
@@ -201,8 +201,21 @@ impl Drop for RunningMonitor {
     }
 }
 
+/// Why a monitor cannot send its requests where it is told.
+#[derive(Debug, thiserror::Error)]
+pub enum MonitorError {
+    #[error("cannot set up monitor `{monitor}`: {source}")]
+    Client {
+        monitor: String,
+        #[source]
+        source: reqwest::Error,
+    },
+    #[error("the clients of monitor `{monitor}` already switched once")]
+    AlreadySwitched { monitor: String },
+}
+
 /// Start a monitor against its host, whose port the prober reaches at `address`.
-pub fn start(monitor: &Monitor, address: SocketAddr) -> Result<RunningMonitor, String> {
+pub fn start(monitor: &Monitor, address: SocketAddr) -> Result<RunningMonitor, MonitorError> {
     let http = &monitor.http;
     let primary = Target::new(&monitor.name, &http.host, http, address)?;
     let targets = Arc::new(Targets {
@@ -313,7 +326,7 @@ impl Target {
         host: &str,
         http: &crate::scenario::HttpProbe,
         target: SocketAddr,
-    ) -> Result<Target, String> {
+    ) -> Result<Target, MonitorError> {
         // One connection per request, like independent visitors: a reused keep-alive
         // connection that the server closes as the next request goes out (a graceful
         // reload does that) would count a failure no real visitor sees, since browsers
@@ -330,9 +343,10 @@ impl Target {
             }
             None => format!("http://{target}{}", http.path),
         };
-        let client = builder
-            .build()
-            .map_err(|e| format!("cannot set up monitor `{monitor}`: {e}"))?;
+        let client = builder.build().map_err(|source| MonitorError::Client {
+            monitor: monitor.to_string(),
+            source,
+        })?;
         Ok(Target {
             host: host.to_string(),
             client,

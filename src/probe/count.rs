@@ -3,8 +3,29 @@
 
 use std::time::Duration;
 
-use crate::engine::Engine;
+use crate::engine::{Engine, EngineError};
 use crate::scenario::Command;
+
+/// Why a data count gave no number.
+#[derive(Debug, thiserror::Error)]
+pub enum CountError {
+    #[error("cannot count the data on `{host}`: {source}")]
+    Exec {
+        host: String,
+        #[source]
+        source: EngineError,
+    },
+    /// The command failed; `said` is the last line it printed, shortened.
+    #[error("the data count on `{host}` exited with {exit_code}: {said}")]
+    Exited {
+        host: String,
+        exit_code: i64,
+        said: String,
+    },
+    /// The command printed something else than a number (shortened).
+    #[error("the data count on `{host}` printed `{printed}`, not a number")]
+    NotANumber { host: String, printed: String },
+}
 
 /// How long the data count may take.
 const COUNT_TIMEOUT: Duration = Duration::from_secs(60);
@@ -15,11 +36,14 @@ pub async fn count<E: Engine>(
     container: &str,
     host: &str,
     command: &Command,
-) -> Result<u64, String> {
+) -> Result<u64, CountError> {
     let output = engine
         .exec(container, &command.to_argv(), COUNT_TIMEOUT)
         .await
-        .map_err(|e| format!("cannot count the data on `{host}`: {e}"))?;
+        .map_err(|source| CountError::Exec {
+            host: host.to_string(),
+            source,
+        })?;
     if output.exit_code != 0 {
         // The client's last line says why (`ERROR 1146 … Table 'shop.orders' doesn't exist`).
         let said = format!("{}\n{}", output.stdout, output.stderr);
@@ -28,17 +52,15 @@ pub async fn count<E: Engine>(
             .map(str::trim)
             .rfind(|line| !line.is_empty())
             .unwrap_or("no output");
-        return Err(format!(
-            "the data count on `{host}` exited with {}: {}",
-            output.exit_code,
-            super::excerpt(why, 200)
-        ));
+        return Err(CountError::Exited {
+            host: host.to_string(),
+            exit_code: output.exit_code,
+            said: super::excerpt(why, 200),
+        });
     }
-    parse_count(&output.stdout).ok_or_else(|| {
-        format!(
-            "the data count on `{host}` printed `{}`, not a number",
-            super::excerpt(&output.stdout, 80)
-        )
+    parse_count(&output.stdout).ok_or_else(|| CountError::NotANumber {
+        host: host.to_string(),
+        printed: super::excerpt(&output.stdout, 80),
     })
 }
 

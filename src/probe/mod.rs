@@ -8,7 +8,7 @@ mod exec;
 mod http;
 mod tcp;
 
-pub use count::count;
+pub use count::{CountError, count};
 pub use exec::judge as judge_exec;
 pub use http::judge as judge_http;
 
@@ -87,9 +87,35 @@ impl ProbeTarget {
     }
 }
 
+/// Why the prober cannot reach a port of a host.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TargetError {
+    #[error("host `{host}` is not running")]
+    NotRunning { host: String },
+    /// A remote engine published only the ports the scenario names; `published` lists them.
+    #[error(
+        "port {port} of host `{host}` is not published on the engine's machine (published: {}); only the ports the scenario's probes and monitors name are",
+        published_list(published)
+    )]
+    NotPublished {
+        host: String,
+        port: u16,
+        published: Vec<u16>,
+    },
+}
+
+fn published_list(ports: &[u16]) -> String {
+    if ports.is_empty() {
+        "none".to_string()
+    } else {
+        let list: Vec<String> = ports.iter().map(u16::to_string).collect();
+        list.join(", ")
+    }
+}
+
 impl ReachableHost {
     /// Where the prober reaches `port` of this host (named `host`).
-    pub fn target(&self, host: &str, port: u16) -> Result<ProbeTarget, String> {
+    pub fn target(&self, host: &str, port: u16) -> Result<ProbeTarget, TargetError> {
         match &self.reach {
             Reach::Direct => Ok(ProbeTarget {
                 address: SocketAddr::new(self.address, port),
@@ -100,17 +126,11 @@ impl ReachableHost {
                     address: *address,
                     published: Some(port),
                 }),
-                None => {
-                    let list: Vec<String> = ports.keys().map(u16::to_string).collect();
-                    Err(format!(
-                        "port {port} of host `{host}` is not published on the engine's machine (published: {}); only the ports the scenario's probes and monitors name are",
-                        if list.is_empty() {
-                            "none".to_string()
-                        } else {
-                            list.join(", ")
-                        }
-                    ))
-                }
+                None => Err(TargetError::NotPublished {
+                    host: host.to_string(),
+                    port,
+                    published: ports.keys().copied().collect(),
+                }),
             },
         }
     }
@@ -149,10 +169,12 @@ impl HostAddresses {
     }
 
     /// Where the prober reaches `port` of `host`.
-    pub fn target(&self, host: &str, port: u16) -> Result<ProbeTarget, String> {
+    pub fn target(&self, host: &str, port: u16) -> Result<ProbeTarget, TargetError> {
         self.hosts
             .get(host)
-            .ok_or_else(|| format!("host `{host}` is not running"))?
+            .ok_or_else(|| TargetError::NotRunning {
+                host: host.to_string(),
+            })?
             .target(host, port)
     }
 
@@ -197,9 +219,9 @@ pub async fn attempt<E: Engine>(probe: &Probe, engine: &E, hosts: &HostAddresses
     let Some(host) = hosts.get(probe.kind.host()) else {
         return unreachable_host(probe.kind.host());
     };
-    let unpublished = |why: String| {
+    let unpublished = |why: TargetError| {
         Attempt::fail(Evidence {
-            summary: why,
+            summary: why.to_string(),
             ..Evidence::default()
         })
     };
@@ -270,8 +292,8 @@ mod address_book_tests {
         );
         assert_eq!(book.target("web", 8080).unwrap().note(), "");
         assert_eq!(
-            book.target("db", 3306),
-            Err("host `db` is not running".into())
+            book.target("db", 3306).unwrap_err().to_string(),
+            "host `db` is not running"
         );
     }
 
@@ -292,8 +314,8 @@ mod address_book_tests {
             "172.18.0.2".parse::<IpAddr>().unwrap()
         );
         assert_eq!(
-            book.target("web", 8080),
-            Err("port 8080 of host `web` is not published on the engine's machine (published: 80, 443); only the ports the scenario's probes and monitors name are".into())
+            book.target("web", 8080).unwrap_err().to_string(),
+            "port 8080 of host `web` is not published on the engine's machine (published: 80, 443); only the ports the scenario's probes and monitors name are"
         );
     }
 }

@@ -78,29 +78,50 @@ pub fn json_schema() -> serde_json::Value {
     schema
 }
 
+/// Why a report could not be read back.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadReportError {
+    #[error("cannot read `{}`: {source}", file.display())]
+    Read {
+        file: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "`{}` is not a rehearse report (line {}, column {}): {source}",
+        file.display(),
+        source.line(),
+        source.column()
+    )]
+    NotAReport {
+        file: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("`{}` has schema_version {found}, this rehearse reads {}", file.display(), SCHEMA_VERSION)]
+    SchemaVersion { file: PathBuf, found: u32 },
+}
+
 /// Read a report back from `report.json`, or from the report folder holding it.
-pub fn read_json(path: &Path) -> Result<Report, String> {
+pub fn read_json(path: &Path) -> Result<Report, ReadReportError> {
     let file = if path.is_dir() {
         path.join("report.json")
     } else {
         path.to_path_buf()
     };
-    let text = std::fs::read_to_string(&file)
-        .map_err(|e| format!("cannot read `{}`: {e}", file.display()))?;
-    let report: Report = serde_json::from_str(&text).map_err(|e| {
-        format!(
-            "`{}` is not a rehearse report (line {}, column {}): {e}",
-            file.display(),
-            e.line(),
-            e.column()
-        )
-    })?;
+    let text = match std::fs::read_to_string(&file) {
+        Ok(text) => text,
+        Err(source) => return Err(ReadReportError::Read { file, source }),
+    };
+    let report: Report = match serde_json::from_str(&text) {
+        Ok(report) => report,
+        Err(source) => return Err(ReadReportError::NotAReport { file, source }),
+    };
     if report.schema_version != SCHEMA_VERSION {
-        return Err(format!(
-            "`{}` has schema_version {}, this rehearse reads {SCHEMA_VERSION}",
-            file.display(),
-            report.schema_version
-        ));
+        return Err(ReadReportError::SchemaVersion {
+            file,
+            found: report.schema_version,
+        });
     }
     Ok(report)
 }

@@ -213,14 +213,18 @@ pub(crate) fn recovery_point(records: &[BackupRecord], lost_at: Instant) -> Reco
     }
 }
 
+/// A `count` output that does not start with a number of rows; `printed` is shortened.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`count` printed `{printed}`, not a number of rows")]
+pub(crate) struct NotACount {
+    pub printed: String,
+}
+
 /// A row count as `count` printed it: the first word of the output, a whole number.
-pub(crate) fn parse_count(output: &str) -> Result<u64, String> {
+pub(crate) fn parse_count(output: &str) -> Result<u64, NotACount> {
     let word = output.split_whitespace().next().unwrap_or_default();
-    word.parse().map_err(|_| {
-        format!(
-            "`count` printed `{}`, not a number of rows",
-            crate::probe::excerpt(output.trim(), 80)
-        )
+    word.parse().map_err(|_| NotACount {
+        printed: crate::probe::excerpt(output.trim(), 80),
     })
 }
 
@@ -281,7 +285,9 @@ mod tests {
     fn counts_are_read_and_subtracted() {
         assert_eq!(parse_count("283\n"), Ok(283));
         assert_eq!(parse_count("  42 rows"), Ok(42));
-        let error = parse_count("ERROR 1146: Table 'shop.orders' doesn't exist").unwrap_err();
+        let error = parse_count("ERROR 1146: Table 'shop.orders' doesn't exist")
+            .unwrap_err()
+            .to_string();
         assert!(error.starts_with("`count` printed `ERROR 1146"), "{error}");
         assert!(parse_count("").is_err());
         assert_eq!(rows_lost(Some(300), Some(283)), Some(17));

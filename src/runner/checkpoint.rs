@@ -173,38 +173,103 @@ pub async fn find<E: Engine>(
     Ok(Some(found))
 }
 
+/// Why a run cannot resume from the step `--from` names. Each is invalid input.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FromStepError {
+    #[error(
+        "`--from {from}`: the scenario has steps 1 to {}: {}",
+        steps.len(),
+        numbered(steps)
+    )]
+    OutOfRange { from: String, steps: Vec<String> },
+    #[error("`--from {from}`: no such step; the steps are {}", numbered(steps))]
+    NoSuchStep { from: String, steps: Vec<String> },
+    #[error("`--from {from}`: that is the first step; a run starts there anyway")]
+    FirstStep { from: String },
+    /// `resume_points`: the steps a run may resume from.
+    #[error(
+        "`--from {from}`: no checkpoint is taken before step `{step}` (only before upgrade, migrate and cutover steps, and after a `snapshot` step); {}",
+        resume_advice(resume_points)
+    )]
+    NoCheckpoint {
+        from: String,
+        step: String,
+        resume_points: Vec<String>,
+    },
+    #[error(
+        "`--from {from}`: monitor {} starts before step `{step}` and is still running there; a resumed run cannot measure it — resume from a step before it starts or after it stops",
+        quoted(monitors)
+    )]
+    MonitorRunning {
+        from: String,
+        step: String,
+        monitors: Vec<String>,
+    },
+    #[error(
+        "`--from {from}`: restore step `{restore}` needs the backups of step `{backup}`, which a resumed run does not take; resume from a step before `{backup}`"
+    )]
+    BackupsNotTaken {
+        from: String,
+        restore: String,
+        backup: String,
+    },
+}
+
+/// `1 `seed`, 2 `watch``: step names with their numbers.
+fn numbered(steps: &[String]) -> String {
+    steps
+        .iter()
+        .enumerate()
+        .map(|(i, name)| format!("{} `{name}`", i + 1))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn quoted(names: &[String]) -> String {
+    names
+        .iter()
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn resume_advice(resume_points: &[String]) -> String {
+    if resume_points.is_empty() {
+        "add a `snapshot` step before it".to_string()
+    } else {
+        format!(
+            "resume from {} or add a `snapshot` step before it",
+            quoted(resume_points)
+        )
+    }
+}
+
 /// The step `--from` names (a step name or its number, 1 = the first step after
 /// provision), checked against what a resumed run cannot do. Returns its index in
 /// `scenario.steps`.
-pub fn resolve_from(scenario: &Scenario, from: &str) -> Result<usize, String> {
-    let names = || {
-        scenario
-            .steps
-            .iter()
-            .enumerate()
-            .map(|(i, s)| format!("{} `{}`", i + 1, s.name))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
+pub fn resolve_from(scenario: &Scenario, from: &str) -> Result<usize, FromStepError> {
+    let steps = || -> Vec<String> { scenario.steps.iter().map(|s| s.name.clone()).collect() };
     let index = match from.parse::<usize>() {
         Ok(number) if (1..=scenario.steps.len()).contains(&number) => number - 1,
         Ok(_) => {
-            return Err(format!(
-                "`--from {from}`: the scenario has steps 1 to {}: {}",
-                scenario.steps.len(),
-                names()
-            ));
+            return Err(FromStepError::OutOfRange {
+                from: from.to_string(),
+                steps: steps(),
+            });
         }
         Err(_) => scenario
             .steps
             .iter()
             .position(|s| s.name == from)
-            .ok_or_else(|| format!("`--from {from}`: no such step; the steps are {}", names()))?,
+            .ok_or_else(|| FromStepError::NoSuchStep {
+                from: from.to_string(),
+                steps: steps(),
+            })?,
     };
     if index == 0 {
-        return Err(format!(
-            "`--from {from}`: that is the first step; a run starts there anyway"
-        ));
+        return Err(FromStepError::FirstStep {
+            from: from.to_string(),
+        });
     }
     let step = &scenario.steps[index];
     let after_snapshot = scenario.steps[index - 1]
@@ -212,7 +277,7 @@ pub fn resolve_from(scenario: &Scenario, from: &str) -> Result<usize, String> {
         .get::<crate::runner::SnapshotStep>()
         .is_some();
     if !is_risky(&step.kind) && !after_snapshot {
-        let starts: Vec<String> = (1..scenario.steps.len())
+        let resume_points: Vec<String> = (1..scenario.steps.len())
             .filter(|&i| {
                 is_risky(&scenario.steps[i].kind)
                     || scenario.steps[i - 1]
@@ -220,20 +285,13 @@ pub fn resolve_from(scenario: &Scenario, from: &str) -> Result<usize, String> {
                         .get::<crate::runner::SnapshotStep>()
                         .is_some()
             })
-            .map(|i| format!("`{}`", scenario.steps[i].name))
+            .map(|i| scenario.steps[i].name.clone())
             .collect();
-        return Err(format!(
-            "`--from {from}`: no checkpoint is taken before step `{}` (only before upgrade, migrate and cutover steps, and after a `snapshot` step); {}",
-            step.name,
-            if starts.is_empty() {
-                "add a `snapshot` step before it".to_string()
-            } else {
-                format!(
-                    "resume from {} or add a `snapshot` step before it",
-                    starts.join(", ")
-                )
-            }
-        ));
+        return Err(FromStepError::NoCheckpoint {
+            from: from.to_string(),
+            step: step.name.clone(),
+            resume_points,
+        });
     }
     // Monitors measure the whole change: one running across the resume point would
     // measure only half of it.
@@ -249,15 +307,11 @@ pub fn resolve_from(scenario: &Scenario, from: &str) -> Result<usize, String> {
         }
     }
     if !running.is_empty() {
-        return Err(format!(
-            "`--from {from}`: monitor {} starts before step `{}` and is still running there; a resumed run cannot measure it — resume from a step before it starts or after it stops",
-            running
-                .iter()
-                .map(|n| format!("`{n}`"))
-                .collect::<Vec<_>>()
-                .join(", "),
-            step.name
-        ));
+        return Err(FromStepError::MonitorRunning {
+            from: from.to_string(),
+            step: step.name.clone(),
+            monitors: running.iter().map(|n| n.to_string()).collect(),
+        });
     }
     // Backups are taken by the run, in the run: a restore after the resume point would
     // have none of those taken before it.
@@ -268,10 +322,11 @@ pub fn resolve_from(scenario: &Scenario, from: &str) -> Result<usize, String> {
         .iter()
         .find(|s| s.kind.get::<crate::runner::RestoreStep>().is_some());
     if let (Some(backup), Some(restore)) = (backup_before, restore_after) {
-        return Err(format!(
-            "`--from {from}`: restore step `{}` needs the backups of step `{}`, which a resumed run does not take; resume from a step before `{}`",
-            restore.name, backup.name, backup.name
-        ));
+        return Err(FromStepError::BackupsNotTaken {
+            from: from.to_string(),
+            restore: restore.name.clone(),
+            backup: backup.name.clone(),
+        });
     }
     Ok(index)
 }
@@ -345,7 +400,7 @@ mod tests {
     #[test]
     fn from_refuses_what_a_resumed_run_cannot_do() {
         let s = scenario(SCENARIO);
-        let error = resolve_from(&s, "nope").unwrap_err();
+        let error = resolve_from(&s, "nope").unwrap_err().to_string();
         assert!(
             error.contains("no such step; the steps are 1 `seed`, 2 `watch`"),
             "{error}"
@@ -353,33 +408,31 @@ mod tests {
         assert!(
             resolve_from(&s, "9")
                 .unwrap_err()
+                .to_string()
                 .contains("the scenario has steps 1 to 7")
         );
         assert!(
             resolve_from(&s, "seed")
                 .unwrap_err()
+                .to_string()
                 .contains("the first step")
         );
-        let error = resolve_from(&s, "unwatch").unwrap_err();
-        assert!(
-            error.contains("no checkpoint is taken before step `unwatch`")
-                && error.contains("resume from `upgrade`, `check`, `move`"),
-            "{error}"
+        assert_eq!(
+            resolve_from(&s, "unwatch").unwrap_err().to_string(),
+            "`--from unwatch`: no checkpoint is taken before step `unwatch` (only before upgrade, migrate and cutover steps, and after a `snapshot` step); resume from `upgrade`, `check`, `move` or add a `snapshot` step before it"
         );
         let restore = scenario(
             "name: t\nhosts:\n  web: {image: s}\n  vault: {image: s}\nsteps:\n  - name: back up\n    backup: {host: web, command: dump, path: /srv/b, to: vault}\n  - snapshot: saved\n  - name: lose it\n    restore: {host: web, from: vault, path: /srv/b, command: load}\n",
         );
-        let error = resolve_from(&restore, "lose it").unwrap_err();
+        let error = resolve_from(&restore, "lose it").unwrap_err().to_string();
         assert!(
             error.contains("restore step `lose it` needs the backups of step `back up`"),
             "{error}"
         );
         // The upgrade has a checkpoint, but the monitor started before it still runs.
-        let error = resolve_from(&s, "upgrade").unwrap_err();
-        assert!(
-            error
-                .contains("monitor `site` starts before step `upgrade` and is still running there"),
-            "{error}"
+        assert_eq!(
+            resolve_from(&s, "upgrade").unwrap_err().to_string(),
+            "`--from upgrade`: monitor `site` starts before step `upgrade` and is still running there; a resumed run cannot measure it — resume from a step before it starts or after it stops"
         );
     }
 }

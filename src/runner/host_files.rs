@@ -5,11 +5,44 @@ use std::time::Duration;
 
 use base64::Engine as _;
 
-use crate::engine::Engine;
+use crate::engine::{Engine, EngineError};
 
 const TIMEOUT: Duration = Duration::from_secs(60);
 
-pub async fn read<E: Engine>(engine: &E, container: &str, path: &str) -> Result<String, String> {
+/// Why a file of a host could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum HostFileError {
+    #[error("cannot read `{path}`: {source}")]
+    ReadExec {
+        path: String,
+        #[source]
+        source: EngineError,
+    },
+    /// The read ran and failed; `said` is its stderr, trimmed.
+    #[error("cannot read `{path}`: {said}")]
+    ReadFailed { path: String, said: String },
+    #[error("cannot read `{path}`: {source}")]
+    Decode {
+        path: String,
+        #[source]
+        source: base64::DecodeError,
+    },
+    #[error("cannot write `{path}`: {source}")]
+    WriteExec {
+        path: String,
+        #[source]
+        source: EngineError,
+    },
+    /// The write ran and failed; `said` is its stderr, trimmed.
+    #[error("cannot write `{path}`: {said}")]
+    WriteFailed { path: String, said: String },
+}
+
+pub async fn read<E: Engine>(
+    engine: &E,
+    container: &str,
+    path: &str,
+) -> Result<String, HostFileError> {
     let argv = [
         "sh".to_string(),
         "-c".into(),
@@ -20,13 +53,22 @@ pub async fn read<E: Engine>(engine: &E, container: &str, path: &str) -> Result<
     let output = engine
         .exec(container, &argv, TIMEOUT)
         .await
-        .map_err(|e| format!("cannot read `{path}`: {e}"))?;
+        .map_err(|source| HostFileError::ReadExec {
+            path: path.to_string(),
+            source,
+        })?;
     if output.exit_code != 0 {
-        return Err(format!("cannot read `{path}`: {}", output.stderr.trim()));
+        return Err(HostFileError::ReadFailed {
+            path: path.to_string(),
+            said: output.stderr.trim().to_string(),
+        });
     }
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(output.stdout.trim())
-        .map_err(|e| format!("cannot read `{path}`: {e}"))?;
+        .map_err(|source| HostFileError::Decode {
+            path: path.to_string(),
+            source,
+        })?;
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
@@ -35,7 +77,7 @@ pub async fn write<E: Engine>(
     container: &str,
     path: &str,
     text: &str,
-) -> Result<(), String> {
+) -> Result<(), HostFileError> {
     write_bytes(engine, container, path, text.as_bytes()).await
 }
 
@@ -50,7 +92,7 @@ pub async fn write_bytes<E: Engine>(
     container: &str,
     path: &str,
     bytes: &[u8],
-) -> Result<(), String> {
+) -> Result<(), HostFileError> {
     let encoded = base64::engine::general_purpose::STANDARD.encode(bytes);
     let run = |script: &str, args: Vec<String>| {
         let mut argv = vec![
@@ -64,9 +106,15 @@ pub async fn write_bytes<E: Engine>(
             let output = engine
                 .exec(container, &argv, TIMEOUT)
                 .await
-                .map_err(|e| format!("cannot write `{path}`: {e}"))?;
+                .map_err(|source| HostFileError::WriteExec {
+                    path: path.to_string(),
+                    source,
+                })?;
             if output.exit_code != 0 {
-                return Err(format!("cannot write `{path}`: {}", output.stderr.trim()));
+                return Err(HostFileError::WriteFailed {
+                    path: path.to_string(),
+                    said: output.stderr.trim().to_string(),
+                });
             }
             Ok(output.stdout)
         }

@@ -44,7 +44,7 @@ pub fn parse_scenario_with_env(
 ) -> Result<crate::scenario::Scenario, crate::yaml::Diagnostics> {
     crate::scenario::parse_with_env(path, source, step_kinds(), lookup, unset)
 }
-pub use systemd::{BootState, wait_booted};
+pub use systemd::{BootError, BootState, wait_booted};
 
 use crate::engine::{Engine, EngineError, KEEP_LABEL, OWNER_LABEL, RUN_LABEL};
 use crate::images::{BuildSettings, ImageError};
@@ -631,7 +631,9 @@ async fn count_drill_data<E: Engine>(
     let Some(target) = state.hosts.get(host) else {
         return Err(format!("host `{host}` is not running"));
     };
-    crate::probe::count(r.engine, &target.container_id, host, &data.count).await
+    crate::probe::count(r.engine, &target.container_id, host, &data.count)
+        .await
+        .map_err(|e| e.to_string())
 }
 
 /// Remove what the run created: containers first, then the network.

@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::engine::Engine;
+use crate::engine::{Engine, EngineError};
 
 /// How a finished boot went.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,6 +14,33 @@ pub enum BootState {
     },
 }
 
+/// Why a host did not finish booting.
+#[derive(Debug, thiserror::Error)]
+pub enum BootError {
+    /// systemd answered `maintenance` or `stopping`.
+    #[error("systemd reports the system is {state}")]
+    Stopping { state: String },
+    /// The engine itself stopped answering.
+    #[error(transparent)]
+    Engine(EngineError),
+    #[error(
+        "the container stopped (status {status}, exit code {}{})",
+        exit_code.unwrap_or(-1),
+        if *oom_killed { ", killed for lack of memory" } else { "" }
+    )]
+    ContainerStopped {
+        status: String,
+        exit_code: Option<i64>,
+        oom_killed: bool,
+    },
+    /// `last`: systemd's last answer, or the engine's last error.
+    #[error(
+        "systemd did not finish booting within {}: {last}",
+        humantime::format_duration(*deadline)
+    )]
+    Timeout { deadline: Duration, last: String },
+}
+
 /// Wait until `systemctl is-system-running --wait` gives a final answer.
 ///
 /// Right after a (re)start systemd's bus is not up yet and `systemctl` answers
@@ -22,7 +49,7 @@ pub async fn wait_booted<E: Engine>(
     engine: &E,
     container_id: &str,
     deadline: Duration,
-) -> Result<BootState, String> {
+) -> Result<BootState, BootError> {
     let started = Instant::now();
     let argv = ["systemctl", "is-system-running", "--wait"].map(String::from);
     let mut last = String::from("no answer from systemctl");
@@ -41,7 +68,7 @@ pub async fn wait_booted<E: Engine>(
                     }
                     // "offline" shows up while PID 1 is still starting: ask again.
                     "maintenance" | "stopping" => {
-                        return Err(format!("systemd reports the system is {state}"));
+                        return Err(BootError::Stopping { state });
                     }
                     _ => {
                         last = format!("{} {}", state, output.stderr.trim())
@@ -50,31 +77,23 @@ pub async fn wait_booted<E: Engine>(
                     }
                 }
             }
-            Err(e) if e.is_connection() => return Err(e.to_string()),
+            Err(e) if e.is_connection() => return Err(BootError::Engine(e)),
             Err(e) => {
                 last = e.to_string();
                 if let Ok(state) = engine.container_state(container_id).await
                     && !state.running
                 {
-                    let oom = if state.oom_killed {
-                        ", killed for lack of memory"
-                    } else {
-                        ""
-                    };
-                    return Err(format!(
-                        "the container stopped (status {}, exit code {}{oom})",
-                        state.status,
-                        state.exit_code.unwrap_or(-1)
-                    ));
+                    return Err(BootError::ContainerStopped {
+                        status: state.status,
+                        exit_code: state.exit_code,
+                        oom_killed: state.oom_killed,
+                    });
                 }
             }
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    Err(format!(
-        "systemd did not finish booting within {}: {last}",
-        humantime::format_duration(deadline)
-    ))
+    Err(BootError::Timeout { deadline, last })
 }
 
 async fn failed_units<E: Engine>(engine: &E, container_id: &str) -> String {

@@ -150,7 +150,12 @@ pub(super) async fn run<E: Engine>(
             .state
             .hosts
             .target(&step.to, monitor.port())
-            .and_then(|target| monitor.switch_to(&step.to, target.address));
+            .map_err(|e| e.to_string())
+            .and_then(|target| {
+                monitor
+                    .switch_to(&step.to, target.address)
+                    .map_err(|e| e.to_string())
+            });
         if let Err(e) = switched {
             return StepResult::failed(e);
         }

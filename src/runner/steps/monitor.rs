@@ -174,8 +174,9 @@ fn start<E: Engine>(cx: &mut StepContext<'_, E>, name: &str) -> Result<(), Strin
     let target = cx
         .state
         .hosts
-        .target(&monitor.http.host, monitor.http.port)?;
-    let running = crate::monitor::start(monitor, target.address)?;
+        .target(&monitor.http.host, monitor.http.port)
+        .map_err(|e| e.to_string())?;
+    let running = crate::monitor::start(monitor, target.address).map_err(|e| e.to_string())?;
     cx.state.running_monitors.push(running);
     Ok(())
 }

@@ -319,7 +319,7 @@ async fn run_count<E: Engine>(
             crate::probe::excerpt(output.stderr.trim(), 200)
         ));
     }
-    parse_count(&output.stdout)
+    parse_count(&output.stdout).map_err(|e| e.to_string())
 }
 
 pub(super) async fn restore<E: Engine>(
@@ -493,7 +493,12 @@ async fn restore_host<E: Engine>(
                 .state
                 .hosts
                 .target(host_name, monitor.port())
-                .and_then(|target| monitor.host_back(host_name, target.address));
+                .map_err(|e| e.to_string())
+                .and_then(|target| {
+                    monitor
+                        .host_back(host_name, target.address)
+                        .map_err(|e| e.to_string())
+                });
             if let Err(why) = back {
                 problems.push(why);
             }

@@ -37,7 +37,9 @@ pub(super) async fn cutover<E: Engine>(
 ) -> Result<String, String> {
     let (step, old, vhost_file) = (c.step, c.old.as_str(), c.site_file.as_str());
     cx.progress(format!("{}: adding the proxy to {vhost_file}", step.from));
-    let vhost = host_files::read(cx.engine, old, vhost_file).await?;
+    let vhost = host_files::read(cx.engine, old, vhost_file)
+        .await
+        .map_err(|e| e.to_string())?;
     let directives = step
         .proxy_config
         .clone()
@@ -48,7 +50,9 @@ pub(super) async fn cutover<E: Engine>(
             step.from
         )
     })?;
-    host_files::write(cx.engine, old, vhost_file, &updated).await?;
+    host_files::write(cx.engine, old, vhost_file, &updated)
+        .await
+        .map_err(|e| e.to_string())?;
 
     run_command(cx.engine, old, &["a2enmod", "-q", "proxy", "proxy_http"]).await?;
     let test = cx

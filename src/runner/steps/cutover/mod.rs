@@ -170,9 +170,13 @@ async fn cutover<E: Engine>(
         "{}: pointing {} at {new_address}",
         step.from, step.site
     ));
-    let hosts = host_files::read(cx.engine, &old, "/etc/hosts").await?;
+    let hosts = host_files::read(cx.engine, &old, "/etc/hosts")
+        .await
+        .map_err(|e| e.to_string())?;
     let hosts = format!("{hosts}{new_address}\t{}\t# rehearse cutover\n", step.site);
-    host_files::write(cx.engine, &old, "/etc/hosts", &hosts).await?;
+    host_files::write(cx.engine, &old, "/etc/hosts", &hosts)
+        .await
+        .map_err(|e| e.to_string())?;
 
     let cutover = Cutover {
         step,

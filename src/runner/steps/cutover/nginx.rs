@@ -27,7 +27,9 @@ pub(super) async fn cutover<E: Engine>(
 ) -> Result<String, String> {
     let (step, old, site_file) = (c.step, c.old.as_str(), c.site_file.as_str());
     cx.progress(format!("{}: turning {site_file} into a proxy", step.from));
-    let original = host_files::read(cx.engine, old, site_file).await?;
+    let original = host_files::read(cx.engine, old, site_file)
+        .await
+        .map_err(|e| e.to_string())?;
     let body = step
         .proxy_config
         .clone()
@@ -36,14 +38,20 @@ pub(super) async fn cutover<E: Engine>(
         .map_err(|e| format!("cannot rewrite `{site_file}` on `{}`: {e}", step.from))?;
     let backup = backup_path(site_file);
     run_command(cx.engine, old, &["mkdir", "-p", BACKUP_DIR]).await?;
-    host_files::write(cx.engine, old, &backup, &original).await?;
-    host_files::write(cx.engine, old, site_file, &updated).await?;
+    host_files::write(cx.engine, old, &backup, &original)
+        .await
+        .map_err(|e| e.to_string())?;
+    host_files::write(cx.engine, old, site_file, &updated)
+        .await
+        .map_err(|e| e.to_string())?;
 
     let argv = ["nginx".to_string(), "-t".into()];
     let test = match cx.engine.exec(old, &argv, TIMEOUT).await {
         Ok(test) => test,
         Err(e) => {
-            host_files::write(cx.engine, old, site_file, &original).await?;
+            host_files::write(cx.engine, old, site_file, &original)
+                .await
+                .map_err(|e| e.to_string())?;
             return Err(format!(
                 "cannot test nginx's configuration on `{}`: {e}",
                 step.from
@@ -51,7 +59,9 @@ pub(super) async fn cutover<E: Engine>(
         }
     };
     if test.exit_code != 0 {
-        host_files::write(cx.engine, old, site_file, &original).await?;
+        host_files::write(cx.engine, old, site_file, &original)
+            .await
+            .map_err(|e| e.to_string())?;
         let output: Vec<String> = format!("{}{}", test.stdout, test.stderr)
             .lines()
             .map(str::to_string)

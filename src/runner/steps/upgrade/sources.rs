@@ -73,7 +73,9 @@ pub(super) async fn rewrite_host<E: Engine>(
         for change in &rewrite.changes {
             log.line(&format!("#   {change}"));
         }
-        host_files::write(cx.engine, container, &path, &rewrite.text).await?;
+        host_files::write(cx.engine, container, &path, &rewrite.text)
+            .await
+            .map_err(|e| e.to_string())?;
     }
     if !stale.is_empty() {
         findings.push(Finding {
