@@ -9,11 +9,14 @@ mod dns_switch;
 mod drain_check;
 mod exec;
 mod fault;
+mod lose_host;
 mod migrate;
 mod monitor;
 mod probe;
 mod reboot;
 mod restore;
+mod revert;
+mod rollback;
 mod snapshot;
 pub(crate) mod upgrade;
 
@@ -23,15 +26,18 @@ pub use dns_switch::DnsSwitchStep;
 pub use drain_check::DrainCheckStep;
 pub use exec::ExecStep;
 pub(super) use fault::FaultLedger;
-pub use fault::{ConfigEdit, Fault, FaultStep, RevertStep, RevertTarget};
+pub use fault::{ConfigEdit, Fault, FaultStep};
+pub use lose_host::LoseHostStep;
 pub use migrate::{DatabaseCopy, DatabaseEngine, MigrateStep};
 pub(super) use monitor::finish as finish_monitor;
 pub use monitor::{MonitorAction, MonitorStep};
 pub use probe::ProbeStep;
 pub use reboot::RebootStep;
+pub use restore::RestoreStep;
 pub(super) use restore::attribute_lost_writes;
-pub use restore::{LoseHostStep, RestoreStep};
-pub use snapshot::{RollbackStep, SnapshotStep};
+pub use revert::{RevertStep, RevertTarget};
+pub use rollback::RollbackStep;
+pub use snapshot::SnapshotStep;
 pub use upgrade::{ConffilePolicy, UpgradeStep};
 
 use std::time::Instant;
@@ -110,12 +116,12 @@ step_kinds![
     dns_switch::DnsSwitchStep,
     drain_check::DrainCheckStep,
     snapshot::SnapshotStep,
-    snapshot::RollbackStep,
+    rollback::RollbackStep,
     backup::BackupStep,
-    restore::LoseHostStep,
+    lose_host::LoseHostStep,
     restore::RestoreStep,
     fault::FaultStep,
-    fault::RevertStep,
+    revert::RevertStep,
 ];
 
 /// Every step kind, for the scenario parser and the schema.
