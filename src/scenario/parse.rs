@@ -309,6 +309,14 @@ impl Refs {
         resolve(d, node, "probe", &self.probes, context)
     }
 
+    /// A probe name or a list of them; the ones that exist.
+    pub fn probes(&self, d: &Decoder, node: &Spanned<Node>, context: &str) -> Vec<String> {
+        one_or_many(node)
+            .iter()
+            .filter_map(|item| self.probe(d, item, context))
+            .collect()
+    }
+
     pub fn monitor(&self, d: &Decoder, node: &Spanned<Node>, context: &str) -> Option<String> {
         resolve(d, node, "monitor", &self.monitors, context)
     }

@@ -17,7 +17,7 @@ use super::lose_host::{lose, run_count};
 use super::{BackupStep, RunStep};
 use crate::scenario::{
     Command, ExecExpect, Refs, StepInput, StepSequence, StepSpec, check_copied_path,
-    decode_command, distinct_hosts, one_or_many, one_or_more,
+    decode_command, distinct_hosts, one_or_more,
 };
 use crate::yaml::{Decoder, Mark, Node};
 
@@ -138,12 +138,7 @@ fn decode_restore_step(
     let count = m.opt("count").and_then(|node| decode_command(d, node));
     let probes = m
         .opt("probes")
-        .map(|node| {
-            one_or_many(node)
-                .iter()
-                .filter_map(|item| refs.probe(d, item, step))
-                .collect()
-        })
+        .map(|node| refs.probes(d, node, step))
         .unwrap_or_default();
     // The store is another host: backups kept on the lost host are gone with it.
     let (host, from) = distinct_hosts(&m, host, from, "from", step)?;

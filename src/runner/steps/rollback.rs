@@ -11,9 +11,7 @@ use super::snapshot::SnapshotStep;
 use super::{RunStep, StepContext, StepResult};
 use crate::engine::Engine;
 use crate::runner::{Rehearsal, provision};
-use crate::scenario::{
-    Refs, StepInput, StepSequence, StepSpec, check_snapshot_name, one_or_many, one_or_more,
-};
+use crate::scenario::{Refs, StepInput, StepSequence, StepSpec, check_snapshot_name, one_or_more};
 use crate::yaml::{Decoder, Mark, Node, closest, one_of};
 
 /// Return every host to a snapshot: each container is replaced by one started from its
@@ -108,12 +106,7 @@ fn decode_rollback_step(
     let to = m.required_str_where("to", check_snapshot_name);
     let probes = m
         .opt("probes")
-        .map(|node| {
-            one_or_many(node)
-                .iter()
-                .filter_map(|item| refs.probe(d, item, step))
-                .collect()
-        })
+        .map(|node| refs.probes(d, node, step))
         .unwrap_or_default();
     Some(RollbackStep { to: to?, probes })
 }

@@ -24,7 +24,7 @@ use crate::report::{CheckReport, HopReport, UpgradeReport};
 use crate::runner::{RunEvent, log_watch};
 
 use super::RunStep;
-use crate::scenario::{Refs, StepInput, StepSpec, check_mirror_url, check_release, one_or_many};
+use crate::scenario::{Refs, StepInput, StepSpec, check_mirror_url, check_release};
 use crate::yaml::{Decoder, Node};
 use serde_json::{Value, json};
 use serde_saphyr::Spanned;
@@ -117,12 +117,7 @@ fn decode_upgrade_step(
     let to = m.required_str_where("to", check_release);
     let probes = m
         .opt("probes")
-        .map(|node| {
-            one_or_many(node)
-                .iter()
-                .filter_map(|item| refs.probe(d, item, step))
-                .collect()
-        })
+        .map(|node| refs.probes(d, node, step))
         .unwrap_or_default();
     Some(UpgradeStep {
         host: host?,
