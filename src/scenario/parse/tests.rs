@@ -1,4 +1,3 @@
-
 use super::*;
 use crate::runner::{BackupStep, ConfigEdit, Fault, LoseHostStep, RevertStep, RevertTarget};
 use crate::yaml::Diagnostic;
