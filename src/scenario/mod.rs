@@ -8,8 +8,7 @@ mod step;
 pub use env::UnsetEnv;
 pub use model::*;
 pub use parse::{
-    DATABASE_KINDS, Refs, decode_command, decode_exec_expect, one_or_many, parse, parse_with_env,
-    shorten,
+    Refs, decode_command, decode_exec_expect, one_or_many, parse, parse_with_env, shorten,
 };
 /// What step kinds check their fields with: names, paths and references.
 pub use parse::{

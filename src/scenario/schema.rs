@@ -473,7 +473,7 @@ mod tests {
         (WRITES_KEYS, "/$defs/writes/properties"),
         (TOKEN_QUERY_KEYS, "/$defs/tokenQuery/properties"),
         (
-            DATABASE_KINDS,
+            crate::runner::DATABASE_KINDS,
             "/$defs/migrateStep/properties/databases/items/properties",
         ),
         (GATE_KEYS, "/$defs/gate/properties"),

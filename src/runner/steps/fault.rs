@@ -898,18 +898,8 @@ async fn kill_mid_write<E: Engine>(
     })
 }
 
-pub const FAULT_KINDS: &[&str] = &[
-    "stop",
-    "mask",
-    "disable",
-    "break-config",
-    "fill-disk",
-    "disconnect",
-    "wrong-dns",
-    "hold",
-    "half-sources",
-    "kill-mid-write",
-];
+/// The faults: every key of a `fault` step but `host`.
+pub const FAULT_KINDS: &[&str] = FaultStep::KEYS.split_at(1).1;
 
 pub const BREAK_CONFIG_KEYS: &[&str] = &["file", "add", "replace", "with"];
 

@@ -13,8 +13,7 @@ use crate::engine::Engine;
 
 use super::RunStep;
 use crate::scenario::{
-    DATABASE_KINDS, Refs, StepInput, StepSpec, check_copied_path, check_database_name, one_or_many,
-    two_hosts,
+    Refs, StepInput, StepSpec, check_copied_path, check_database_name, one_or_many, two_hosts,
 };
 use crate::yaml::{Decoder, Node};
 use serde_json::{Value, json};
@@ -56,6 +55,9 @@ impl DatabaseEngine {
         }
     }
 }
+
+/// The database engines a migration copies, as keys of a `databases` item.
+pub const DATABASE_KINDS: &[&str] = &["mariadb", "postgresql"];
 
 impl StepSpec for MigrateStep {
     const KIND: &'static str = "migrate";

@@ -28,7 +28,7 @@ pub use exec::ExecStep;
 pub(super) use fault::FaultLedger;
 pub use fault::{ConfigEdit, Fault, FaultStep};
 pub use lose_host::LoseHostStep;
-pub use migrate::{DatabaseCopy, DatabaseEngine, MigrateStep};
+pub use migrate::{DATABASE_KINDS, DatabaseCopy, DatabaseEngine, MigrateStep};
 pub(super) use monitor::finish as finish_monitor;
 pub use monitor::{MonitorAction, MonitorStep};
 pub use probe::ProbeStep;
@@ -225,6 +225,18 @@ impl<E: Engine> StepContext<'_, E> {
 
     fn container(&self, host: &str) -> Option<String> {
         self.state.hosts.get(host).map(|h| h.container_id.clone())
+    }
+
+    /// Check these probes now, one after the other; probes the scenario does not
+    /// define are left out.
+    async fn check_probes(&mut self, names: &[String]) -> Vec<CheckReport> {
+        let mut checks = Vec::new();
+        for name in names {
+            if let Some(check) = self.check_probe(name).await {
+                checks.push(check);
+            }
+        }
+        checks
     }
 
     /// Check a probe now: attempts reported as they happen, the outcome counted in the

@@ -335,12 +335,7 @@ async fn restore_host<E: Engine>(
         }
     }
 
-    let mut checks = Vec::new();
-    for probe in &step.probes {
-        if let Some(check) = cx.check_probe(probe).await {
-            checks.push(check);
-        }
-    }
+    let checks = cx.check_probes(&step.probes).await;
     let failed: Vec<&str> = checks
         .iter()
         .filter(|c| !c.passed)

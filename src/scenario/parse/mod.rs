@@ -51,7 +51,6 @@ pub(crate) const HOST_FILE_KEYS: &[&str] = &["src", "dest", "mode"];
 pub(crate) const MONITOR_KEYS: &[&str] = &["http", "rate", "marker_header", "writes"];
 pub(crate) const WRITES_KEYS: &[&str] = &["field", "serving", "old"];
 pub(crate) const TOKEN_QUERY_KEYS: &[&str] = &["host", "command"];
-pub const DATABASE_KINDS: &[&str] = &["mariadb", "postgresql"];
 pub(crate) const HOST_KEYS: &[&str] = &[
     "image", "init", "aliases", "memory", "cpus", "pids", "env", "files",
 ];
