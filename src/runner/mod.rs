@@ -21,10 +21,10 @@ use crate::model::RedactingSink;
 pub use crate::model::{EventSink, RunEvent};
 pub use provision::host_copies;
 pub use steps::{
-    BackupStep, ConffilePolicy, ConfigEdit, CutoverStep, DATABASE_KINDS, DatabaseCopy,
-    DatabaseEngine, DnsSwitchStep, DrainCheckStep, ExecStep, Fault, FaultStep, LoseHostStep,
-    MigrateStep, MonitorAction, MonitorStep, ProbeStep, RebootStep, RestoreStep, RevertStep,
-    RevertTarget, RollbackStep, SnapshotStep, UpgradeStep, step_kinds,
+    BackupStep, ConffilePolicy, ConfigEdit, CutoverStep, DatabaseCopy, DatabaseEngine,
+    DnsSwitchStep, DrainCheckStep, ExecStep, Fault, FaultStep, LoseHostStep, MigrateStep,
+    MonitorAction, MonitorStep, ProbeStep, RebootStep, RestoreStep, RevertStep, RevertTarget,
+    RollbackStep, SnapshotStep, UpgradeStep, step_kinds,
 };
 
 /// [`crate::scenario::parse`] with every step kind of [`step_kinds`].

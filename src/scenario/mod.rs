@@ -1,5 +1,6 @@
 //! Scenario files: parsed from YAML and validated into pure data. No I/O here.
 mod env;
+pub mod format;
 mod model;
 mod parse;
 mod schema;
@@ -14,9 +15,10 @@ pub use parse::{
 pub use parse::{
     check_absolute_path, check_copied_path, check_database_name, check_hostname, check_mirror_url,
     check_package_name, check_release, check_snapshot_name, check_unit_name, distinct_hosts,
-    reject_key, two_hosts,
+    key_of, reject_key, two_hosts,
 };
 pub use schema::{json_schema, one_or_more};
 pub use step::{
     KindOf, STEP_COMMON_KEYS, StepInput, StepKindDecl, StepKinds, StepSequence, StepSpec,
+    decode_as, decode_fields,
 };

@@ -313,10 +313,17 @@ impl Command {
 }
 
 /// What a command's result must look like (by default: exit code 0).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields, default)]
 pub struct ExecExpect {
+    /// The exit code the command must end with.
+    #[schemars(range(min = 0, max = 255))]
     pub exit_code: i64,
+    /// Text the standard output must contain.
+    #[serde(with = "super::format::StringOrList")]
     pub stdout_contains: Vec<String>,
+    /// Text the standard error must contain.
+    #[serde(with = "super::format::StringOrList")]
     pub stderr_contains: Vec<String>,
 }
 
@@ -332,7 +339,8 @@ pub struct Step {
 }
 
 /// A web server the `cutover` step knows how to turn into a reverse proxy.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
 pub enum WebServer {
     Apache,
     Nginx,

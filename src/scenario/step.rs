@@ -9,19 +9,19 @@ use std::any::Any;
 use std::fmt;
 use std::time::Duration;
 
-use serde_json::Value;
+use schemars::{JsonSchema, Schema, SchemaGenerator};
+use serde::de::DeserializeOwned;
 use serde_saphyr::Spanned;
 
 use super::parse::Refs;
-use crate::yaml::{Decoder, Node};
+use crate::yaml::{Decoder, Node, Typed};
 
 /// What a step kind is to the scenario: its fields, and how they are read and described.
-pub trait StepSpec: fmt::Debug + Clone + PartialEq + Send + Sync + 'static {
+pub trait StepSpec:
+    DeserializeOwned + JsonSchema + fmt::Debug + Clone + PartialEq + Send + Sync + 'static
+{
     /// The kind's key in scenario files, also its name in reports (`exec`, `dns-switch`).
     const KIND: &'static str;
-
-    /// The keys of the value under the kind's key, when it is a map (empty otherwise).
-    const KEYS: &'static [&'static str] = &[];
 
     /// The timeout of a step of this kind that gives none.
     fn default_timeout(&self) -> Duration;
@@ -30,15 +30,17 @@ pub trait StepSpec: fmt::Debug + Clone + PartialEq + Send + Sync + 'static {
     fn derived_name(&self) -> String;
 
     /// The fields from the value under the kind's key, every problem reported to
-    /// `input.d`; `None` when something was wrong.
-    fn decode(input: &StepInput<'_>, body: &Spanned<Node>) -> Option<Self>;
+    /// `input.d`; `None` when something was wrong. By default the fields' own
+    /// `Deserialize` ([`decode_fields`]); a kind overrides it to check its fields
+    /// against each other as well.
+    fn decode(input: &StepInput<'_>, body: &Spanned<Node>) -> Option<Self> {
+        decode_fields(input, body)
+    }
 
-    /// The JSON Schema of the value under the kind's key.
-    fn schema() -> Value;
-
-    /// Schemas that [`StepSpec::schema`] refers to as `#/$defs/NAME`.
-    fn schema_defs() -> Vec<(&'static str, Value)> {
-        Vec::new()
+    /// The JSON Schema of the value under the kind's key, its definitions added to
+    /// `generator`: the fields type's own by default.
+    fn schema(generator: &mut SchemaGenerator) -> Schema {
+        generator.subschema_for::<Self>()
     }
 
     /// Checks of the step against the others (a `rollback` names a snapshot taken
@@ -46,6 +48,26 @@ pub trait StepSpec: fmt::Debug + Clone + PartialEq + Send + Sync + 'static {
     fn check_in_sequence(&self, seq: &StepSequence<'_>) {
         let _ = seq;
     }
+}
+
+/// A kind's fields read with their `Deserialize` (see [`crate::yaml::de`]): messages
+/// about keys name "`exec` of step 3", those about references "step 3".
+pub fn decode_fields<T: StepSpec>(input: &StepInput<'_>, body: &Spanned<Node>) -> Option<T> {
+    decode_as(input, T::KIND, body)
+}
+
+/// The value under the kind's key read as `T` (a kind whose fields are read through
+/// a type of the format first), as [`decode_fields`] does.
+pub fn decode_as<T: DeserializeOwned + JsonSchema + 'static>(
+    input: &StepInput<'_>,
+    kind: &str,
+    body: &Spanned<Node>,
+) -> Option<T> {
+    Typed::new(input.d, format!("`{kind}` of {}", input.what))
+        .label(format!("`{kind}`"))
+        .owner(input.what)
+        .context(input.refs.clone())
+        .decode(body)
 }
 
 /// The steps of a scenario as a kind's [`StepSpec::check_in_sequence`] sees them.
@@ -181,10 +203,8 @@ impl fmt::Debug for StepKind {
 /// A kind as the parser sees it, whatever its fields' type.
 pub trait StepKindDecl: Send + Sync {
     fn name(&self) -> &'static str;
-    fn keys(&self) -> &'static [&'static str];
     fn decode(&self, input: &StepInput<'_>, body: &Spanned<Node>) -> Option<StepKind>;
-    fn schema(&self) -> Value;
-    fn schema_defs(&self) -> Vec<(&'static str, Value)>;
+    fn schema(&self, generator: &mut SchemaGenerator) -> Schema;
 }
 
 /// The [`StepKindDecl`] of the kind whose fields are `T`.
@@ -199,20 +219,12 @@ impl<T: StepSpec> StepKindDecl for KindOf<T> {
         T::KIND
     }
 
-    fn keys(&self) -> &'static [&'static str] {
-        T::KEYS
-    }
-
     fn decode(&self, input: &StepInput<'_>, body: &Spanned<Node>) -> Option<StepKind> {
         T::decode(input, body).map(StepKind::new)
     }
 
-    fn schema(&self) -> Value {
-        T::schema()
-    }
-
-    fn schema_defs(&self) -> Vec<(&'static str, Value)> {
-        T::schema_defs()
+    fn schema(&self, generator: &mut SchemaGenerator) -> Schema {
+        T::schema(generator)
     }
 }
 

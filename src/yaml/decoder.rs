@@ -360,7 +360,7 @@ fn describe(node: &Node) -> String {
     }
 }
 
-fn parse_byte_size(text: &str) -> Option<u64> {
+pub fn parse_byte_size(text: &str) -> Option<u64> {
     let text = text.trim();
     let (digits, shift) = match text.chars().last()?.to_ascii_uppercase() {
         'K' => (&text[..text.len() - 1], 10),

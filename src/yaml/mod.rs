@@ -5,6 +5,7 @@
 //! into typed values while collecting every problem as a [`Diagnostic`], so one
 //! pass reports all mistakes at once. Nothing here does I/O.
 
+pub mod de;
 mod decoder;
 mod diagnostic;
 mod node;
@@ -12,7 +13,8 @@ mod source_text;
 mod suggest;
 mod syntax_error;
 
-pub use decoder::{Decoder, MapDecoder};
+pub use de::{Here, Typed, here};
+pub use decoder::{Decoder, MapDecoder, parse_byte_size as decoder_parse_byte_size};
 pub use diagnostic::{Diagnostic, Diagnostics, Mark};
 pub use node::{Node, load};
 pub use source_text::source_text;

@@ -11,34 +11,39 @@ use tokio_util::sync::CancellationToken;
 use super::{StepContext, StepResult};
 use crate::engine::Engine;
 use crate::runner::backups::{self, BackupJob, BackupRecord, BackupSchedule, BackupTarget};
-use serde_json::{Value, json};
-use serde_saphyr::Spanned;
 
 use super::RunStep;
-use crate::scenario::{
-    Command, Refs, StepInput, StepSpec, check_copied_path, decode_command, distinct_hosts,
-};
-use crate::yaml::{Decoder, Node};
+use crate::scenario::decode_fields;
+use crate::scenario::format::{CopiedPath, HostRef, OptSpan};
+use crate::scenario::{Command, StepInput, StepSpec, distinct_hosts};
+use crate::yaml::Node;
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_saphyr::Spanned;
 
 /// Run the application's own backup procedure on `host` (`command` writes the backup
 /// into `path`), then keep a copy of `path` on another host, `to`: a backup kept only
 /// on the host is lost with it. With `every`, again and again in the background (like
 /// cron) until the host is lost or the run ends.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct BackupStep {
+    #[serde(with = "HostRef")]
     pub host: String,
     pub command: Command,
     /// Absolute path on `host` the command writes the backup into (a file or a directory).
+    #[serde(with = "CopiedPath")]
     pub path: String,
     /// The host that keeps the copies (the off-host backup store).
+    #[serde(with = "HostRef")]
     pub to: String,
     /// Repeat at this interval (start to start) in the background.
+    #[serde(default, with = "OptSpan")]
     pub every: Option<Duration>,
 }
 
 impl StepSpec for BackupStep {
     const KIND: &'static str = "backup";
-    const KEYS: &'static [&'static str] = &["host", "command", "path", "to", "every"];
 
     fn default_timeout(&self) -> Duration {
         Duration::from_secs(600)
@@ -49,30 +54,8 @@ impl StepSpec for BackupStep {
     }
 
     fn decode(input: &StepInput<'_>, body: &Spanned<Node>) -> Option<Self> {
-        decode_backup_step(input.d, body, input.what, input.refs)
-    }
-
-    fn schema() -> Value {
-        json!({"$ref": "#/$defs/backupStep"})
-    }
-
-    fn schema_defs() -> Vec<(&'static str, Value)> {
-        vec![(
-            "backupStep",
-            json!({
-                "description": "Run the application's own backup procedure on `host` (it writes the backup into `path`), then keep a copy of `path` on another host, `to`. With `every`, again in the background until the host is lost or the run ends.",
-                "type": "object",
-                "required": ["host", "command", "path", "to"],
-                "additionalProperties": false,
-                "properties": {
-                    "host": {"$ref": "#/$defs/hostRef"},
-                    "command": {"$ref": "#/$defs/command", "description": "The application's backup command, run on `host`; it writes into `path`."},
-                    "path": {"description": "Absolute path (file or directory) the backup is written to on `host`.", "type": "string", "pattern": "^/"},
-                    "to": {"$ref": "#/$defs/hostRef", "description": "The host that keeps the copies (the off-host backup store)."},
-                    "every": {"$ref": "#/$defs/duration", "description": "Repeat at this interval (start to start) in the background, like cron."}
-                }
-            }),
-        )]
+        let step: Self = decode_fields(input, body)?;
+        distinct_hosts(input, body, (&step.host, &step.to), "to").then_some(step)
     }
 }
 
@@ -80,30 +63,6 @@ impl RunStep for BackupStep {
     async fn run<E: Engine>(&self, cx: &mut StepContext<'_, E>) -> StepResult {
         run(self, cx).await
     }
-}
-
-fn decode_backup_step(
-    d: &Decoder,
-    node: &Spanned<Node>,
-    step: &str,
-    refs: &Refs,
-) -> Option<BackupStep> {
-    let m = d.map(node, &format!("`backup` of {step}"), BackupStep::KEYS)?;
-    let host = m.required("host").and_then(|node| refs.host(d, node, step));
-    let command = m
-        .required("command")
-        .and_then(|node| decode_command(d, node));
-    let path = m.required_str_where("path", check_copied_path);
-    let to = m.required("to").and_then(|node| refs.host(d, node, step));
-    let every = m.opt_duration("every");
-    let (host, to) = distinct_hosts(&m, host, to, "to", step)?;
-    Some(BackupStep {
-        host,
-        command: command?,
-        path: path?,
-        to,
-        every,
-    })
 }
 
 pub(super) async fn run<E: Engine>(step: &BackupStep, cx: &mut StepContext<'_, E>) -> StepResult {

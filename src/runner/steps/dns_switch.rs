@@ -7,29 +7,34 @@ use std::time::{Duration, Instant};
 
 use super::{StepContext, StepResult};
 use crate::engine::Engine;
-use crate::scenario::{Refs, one_or_many, one_or_more};
-use crate::yaml::Decoder;
 
 use super::RunStep;
-use crate::scenario::{StepInput, StepSpec};
-use crate::yaml::Node;
-use serde_json::{Value, json};
-use serde_saphyr::Spanned;
+use crate::scenario::StepSpec;
+use crate::scenario::format::{HostRef, MonitorRefs, Span};
+use schemars::JsonSchema;
+use serde::Deserialize;
 
 /// DNS propagation, rehearsed: the clients of the monitors move from resolving the
 /// site to its current host to resolving it to `to`, a growing share of them over
 /// `over`, the way caches expire one by one.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct DnsSwitchStep {
+    #[serde(with = "HostRef")]
     pub to: String,
+    #[serde(default = "ten_seconds", with = "Span")]
     pub over: Duration,
     /// The monitors whose clients switch (default: every running monitor).
+    #[serde(default, with = "MonitorRefs")]
     pub monitors: Vec<String>,
+}
+
+fn ten_seconds() -> Duration {
+    Duration::from_secs(10)
 }
 
 impl StepSpec for DnsSwitchStep {
     const KIND: &'static str = "dns-switch";
-    const KEYS: &'static [&'static str] = &["to", "over", "monitors"];
 
     fn default_timeout(&self) -> Duration {
         self.over + Duration::from_secs(60)
@@ -42,31 +47,6 @@ impl StepSpec for DnsSwitchStep {
             humantime::format_duration(self.over)
         )
     }
-
-    fn decode(input: &StepInput<'_>, body: &Spanned<Node>) -> Option<Self> {
-        decode_dns_switch_step(input.d, body, input.what, input.refs)
-    }
-
-    fn schema() -> Value {
-        json!({"$ref": "#/$defs/dnsSwitchStep"})
-    }
-
-    fn schema_defs() -> Vec<(&'static str, Value)> {
-        vec![(
-            "dnsSwitchStep",
-            json!({
-                "description": "DNS propagation: the monitors' clients move from the site's current host to `to`, a growing share of them over `over`.",
-                "type": "object",
-                "required": ["to"],
-                "additionalProperties": false,
-                "properties": {
-                    "to": {"$ref": "#/$defs/hostRef"},
-                    "over": {"$ref": "#/$defs/duration", "default": "10s"},
-                    "monitors": one_or_more(json!({"$ref": "#/$defs/monitorRef"}))
-                }
-            }),
-        )]
-    }
 }
 
 impl RunStep for DnsSwitchStep {
@@ -75,35 +55,6 @@ impl RunStep for DnsSwitchStep {
     async fn run<E: Engine>(&self, cx: &mut StepContext<'_, E>) -> StepResult {
         run(self, cx).await
     }
-}
-
-fn decode_dns_switch_step(
-    d: &Decoder,
-    node: &Spanned<Node>,
-    step: &str,
-    refs: &Refs,
-) -> Option<DnsSwitchStep> {
-    let m = d.map(
-        node,
-        &format!("`dns-switch` of {step}"),
-        DnsSwitchStep::KEYS,
-    )?;
-    let to = m.required("to").and_then(|node| refs.host(d, node, step));
-    let over = m.opt_duration("over").unwrap_or(Duration::from_secs(10));
-    let monitors = m
-        .opt("monitors")
-        .map(|node| {
-            one_or_many(node)
-                .iter()
-                .filter_map(|item| refs.monitor(d, item, step))
-                .collect()
-        })
-        .unwrap_or_default();
-    Some(DnsSwitchStep {
-        to: to?,
-        over,
-        monitors,
-    })
 }
 
 /// How often the share moves.

@@ -10,29 +10,34 @@ use std::time::{Duration, Instant};
 
 use super::{StepContext, StepResult};
 use crate::engine::Engine;
-use crate::scenario::Refs;
-use crate::yaml::Decoder;
 
 use super::RunStep;
-use crate::scenario::{StepInput, StepSpec};
-use crate::yaml::Node;
-use serde_json::{Value, json};
-use serde_saphyr::Spanned;
+use crate::scenario::StepSpec;
+use crate::scenario::format::{HostRef, OptAbsolutePath, Span};
+use schemars::JsonSchema;
+use serde::Deserialize;
 
 /// Watch a host's web access log until it stops receiving requests directly from
 /// clients (requests from the replica's own hosts, such as proxied ones, excluded).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct DrainCheckStep {
+    #[serde(with = "HostRef")]
     pub host: String,
     /// The access log (default: Apache's or nginx's, whichever the host has).
+    #[serde(default, with = "OptAbsolutePath")]
     pub log: Option<String>,
     /// How long without a direct request counts as drained.
+    #[serde(default = "five_seconds", with = "Span")]
     pub quiet: Duration,
+}
+
+fn five_seconds() -> Duration {
+    Duration::from_secs(5)
 }
 
 impl StepSpec for DrainCheckStep {
     const KIND: &'static str = "drain-check";
-    const KEYS: &'static [&'static str] = &["host", "log", "quiet"];
 
     fn default_timeout(&self) -> Duration {
         Duration::from_secs(120)
@@ -41,62 +46,12 @@ impl StepSpec for DrainCheckStep {
     fn derived_name(&self) -> String {
         format!("drain check {}", self.host)
     }
-
-    fn decode(input: &StepInput<'_>, body: &Spanned<Node>) -> Option<Self> {
-        decode_drain_check_step(input.d, body, input.what, input.refs)
-    }
-
-    fn schema() -> Value {
-        json!({"$ref": "#/$defs/drainCheckStep"})
-    }
-
-    fn schema_defs() -> Vec<(&'static str, Value)> {
-        vec![(
-            "drainCheckStep",
-            json!({
-                "description": "Watch a host's access log until no client reaches it directly for `quiet` (requests from the replica's hosts, such as proxied ones, excluded).",
-                "type": "object",
-                "required": ["host"],
-                "additionalProperties": false,
-                "properties": {
-                    "host": {"$ref": "#/$defs/hostRef"},
-                    "log": {"description": "Access log path (default: Apache's or nginx's).", "type": "string", "pattern": "^/"},
-                    "quiet": {"$ref": "#/$defs/duration", "default": "5s"}
-                }
-            }),
-        )]
-    }
 }
 
 impl RunStep for DrainCheckStep {
     async fn run<E: Engine>(&self, cx: &mut StepContext<'_, E>) -> StepResult {
         run(self, cx).await
     }
-}
-
-fn decode_drain_check_step(
-    d: &Decoder,
-    node: &Spanned<Node>,
-    step: &str,
-    refs: &Refs,
-) -> Option<DrainCheckStep> {
-    let m = d.map(
-        node,
-        &format!("`drain-check` of {step}"),
-        DrainCheckStep::KEYS,
-    )?;
-    let host = m.required("host").and_then(|node| refs.host(d, node, step));
-    let log = m.opt_str_where("log", |path| {
-        path.starts_with('/')
-            .then_some(())
-            .ok_or_else(|| format!("`{path}` is not an absolute path"))
-    });
-    let quiet = m.opt_duration("quiet").unwrap_or(Duration::from_secs(5));
-    Some(DrainCheckStep {
-        host: host?,
-        log,
-        quiet,
-    })
 }
 
 const POLL: Duration = Duration::from_millis(500);

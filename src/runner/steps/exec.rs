@@ -2,27 +2,27 @@
 
 use std::time::Duration;
 
-use serde_json::{Value, json};
-use serde_saphyr::Spanned;
+use schemars::JsonSchema;
+use serde::Deserialize;
 
 use super::{RunStep, StepContext, StepResult};
 use crate::engine::Engine;
-use crate::scenario::{
-    Command, ExecExpect, StepInput, StepSpec, decode_command, decode_exec_expect, shorten,
-};
-use crate::yaml::Node;
+use crate::scenario::format::HostRef;
+use crate::scenario::{Command, ExecExpect, StepSpec, shorten};
 
 /// Run a command inside a host.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ExecStep {
+    #[serde(with = "HostRef")]
     pub host: String,
     pub command: Command,
+    #[serde(default)]
     pub expect: ExecExpect,
 }
 
 impl StepSpec for ExecStep {
     const KIND: &'static str = "exec";
-    const KEYS: &'static [&'static str] = &["host", "command", "expect"];
 
     fn default_timeout(&self) -> Duration {
         Duration::from_secs(300)
@@ -31,45 +31,6 @@ impl StepSpec for ExecStep {
     /// "exec web: systemctl stop apache2"
     fn derived_name(&self) -> String {
         format!("exec {}: {}", self.host, shorten(&self.command.display()))
-    }
-
-    fn decode(input: &StepInput<'_>, body: &Spanned<Node>) -> Option<Self> {
-        let StepInput { d, what, refs } = *input;
-        let m = d.map(body, &format!("`exec` of {what}"), Self::KEYS)?;
-        let host = m.required("host").and_then(|node| refs.host(d, node, what));
-        let command = m
-            .required("command")
-            .and_then(|node| decode_command(d, node));
-        let expect = m
-            .opt("expect")
-            .map(|node| decode_exec_expect(d, node, what))
-            .unwrap_or_default();
-        Some(ExecStep {
-            host: host?,
-            command: command?,
-            expect,
-        })
-    }
-
-    fn schema() -> Value {
-        json!({"$ref": "#/$defs/execStep"})
-    }
-
-    fn schema_defs() -> Vec<(&'static str, Value)> {
-        vec![(
-            "execStep",
-            json!({
-                "description": "Run a command inside a host.",
-                "type": "object",
-                "required": ["host", "command"],
-                "additionalProperties": false,
-                "properties": {
-                    "host": {"$ref": "#/$defs/hostRef"},
-                    "command": {"$ref": "#/$defs/command"},
-                    "expect": {"$ref": "#/$defs/execExpect"}
-                }
-            }),
-        )]
     }
 }
 

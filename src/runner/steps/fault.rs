@@ -14,20 +14,24 @@ use super::{StepContext, StepResult};
 use crate::debian::sources::{MirrorOverride, rewrite_deb822_first, rewrite_list_first};
 use crate::engine::{Engine, ExecOutput};
 use crate::probe::{Evidence, excerpt};
-use serde_json::{Value, json};
+use schemars::JsonSchema;
+use serde::Deserialize;
 use serde_saphyr::Spanned;
 
 use super::RunStep;
-use crate::scenario::{
-    Refs, StepInput, StepSpec, check_absolute_path, check_hostname, check_package_name,
-    check_release, check_unit_name, reject_key, shorten,
+use crate::scenario::format::{
+    AbsolutePath, HostRef, Hostname, IpAddress, NonEmpty, OptNonEmpty, OptPackageName, OptUnitName,
+    Release, Size, UnitName,
 };
-use crate::yaml::{Decoder, Mark, Node};
+use crate::scenario::{StepInput, StepSpec, decode_as, key_of, shorten};
+use crate::yaml::{Mark, Node, closest, one_of};
 
 /// Break one thing on one host on purpose (a training drill), in a way the tool can
 /// undo: what it takes to undo the fault is saved when it is applied, and a later
 /// `revert` step puts it back.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(try_from = "FaultSpec")]
+#[schemars(with = "FaultSpec")]
 pub struct FaultStep {
     pub host: String,
     pub fault: Fault,
@@ -99,10 +103,254 @@ pub enum ConfigEdit {
     Replace { text: String, with: String },
 }
 
-impl StepSpec for FaultStep {
-    const KIND: &'static str = "fault";
-    const KEYS: &'static [&'static str] = &[
-        "host",
+/// `fault:` as written: `host`, and exactly one fault.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+#[schemars(transform = one_fault)]
+struct FaultSpec {
+    #[serde(with = "HostRef")]
+    host: String,
+    /// `systemctl stop UNIT`. Undone by starting it.
+    #[serde(default, with = "OptUnitName")]
+    stop: Option<String>,
+    /// `systemctl mask --now UNIT`: stopped and cannot be started. Undone by unmasking
+    /// and starting it.
+    #[serde(default, with = "OptUnitName")]
+    mask: Option<String>,
+    /// `systemctl disable UNIT`: still running, but it does not come back after a
+    /// reboot. Undone by enabling it.
+    #[serde(default, with = "OptUnitName")]
+    disable: Option<String>,
+    break_config: Option<BreakConfig>,
+    fill_disk: Option<FillDisk>,
+    /// The host drops off the run's network. Undone by connecting it again under its
+    /// name and aliases.
+    #[schemars(extend("const" = true))]
+    disconnect: Option<bool>,
+    wrong_dns: Option<WrongDns>,
+    /// `apt-mark hold PACKAGE`. Undone by `apt-mark unhold`.
+    #[serde(default, with = "OptPackageName")]
+    hold: Option<String>,
+    half_sources: Option<HalfSources>,
+    kill_mid_write: Option<KillMidWrite>,
+}
+
+/// The schema says what the decoder checks: one fault key besides `host`.
+fn one_fault(schema: &mut schemars::Schema) {
+    let faults: Vec<serde_json::Value> = schema
+        .get("properties")
+        .and_then(serde_json::Value::as_object)
+        .map(|properties| {
+            properties
+                .keys()
+                .filter(|key| *key != "host")
+                .map(|key| serde_json::json!({"required": [key]}))
+                .collect()
+        })
+        .unwrap_or_default();
+    schema.insert("oneOf".into(), faults.into());
+}
+
+/// A known-bad edit of a file: a line appended (`add`) or a text replaced (`replace`
+/// with `with`; the text must be in the file). Nothing is reloaded: the break shows at
+/// the next restart, reload or config test. Undone by writing the original content
+/// back byte for byte (files up to 1 MiB).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(extend("oneOf" = [{"required": ["add"]}, {"required": ["replace", "with"]}]))]
+struct BreakConfig {
+    /// Absolute path of the file on the host.
+    #[serde(with = "AbsolutePath")]
+    file: String,
+    /// A line appended to the file.
+    #[serde(default, with = "OptNonEmpty")]
+    add: Option<String>,
+    /// Text replaced wherever it occurs.
+    #[serde(default, with = "OptNonEmpty")]
+    replace: Option<String>,
+    /// What replaces it.
+    with: Option<String>,
+}
+
+/// Write `PATH/.rehearse-fill` of `size` bytes, or the free space of that filesystem
+/// if smaller, so it can really become full. Undone by removing the file.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct FillDisk {
+    /// A directory on the filesystem to fill.
+    #[serde(with = "AbsolutePath")]
+    path: String,
+    /// Bytes, or a size with a K, M or G suffix (binary); at most 8G.
+    #[serde(with = "Size")]
+    size: u64,
+}
+
+/// `name` resolves to `address` on the host (a line appended to `/etc/hosts`). Undone
+/// by writing the original `/etc/hosts` back.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct WrongDns {
+    /// A DNS name.
+    #[serde(with = "Hostname")]
+    name: String,
+    /// An IPv4 or IPv6 address.
+    #[serde(with = "IpAddress")]
+    address: std::net::IpAddr,
+}
+
+/// APT sources left half-rewritten, as after an interrupted upgrade: the first half
+/// (rounded up) of Debian's entries moved to release `to`, the others left. Undone by
+/// writing every source file back.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct HalfSources {
+    /// A Debian release codename.
+    #[serde(with = "Release")]
+    to: String,
+}
+
+/// Start `write` (a shell line) in the background, and once it has run for 1 s (or
+/// ended) kill the service with SIGKILL: the database dies mid-write. Undone by
+/// starting the service; what was lost stays lost.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct KillMidWrite {
+    #[serde(with = "UnitName")]
+    service: String,
+    /// A shell line that writes, e.g. a long INSERT loop.
+    #[serde(with = "NonEmpty")]
+    write: String,
+}
+
+impl FaultSpec {
+    /// The fault keys given, in the order of the fields.
+    fn given(&self) -> Vec<&'static str> {
+        [
+            ("stop", self.stop.is_some()),
+            ("mask", self.mask.is_some()),
+            ("disable", self.disable.is_some()),
+            ("break-config", self.break_config.is_some()),
+            ("fill-disk", self.fill_disk.is_some()),
+            ("disconnect", self.disconnect.is_some()),
+            ("wrong-dns", self.wrong_dns.is_some()),
+            ("hold", self.hold.is_some()),
+            ("half-sources", self.half_sources.is_some()),
+            ("kill-mid-write", self.kill_mid_write.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(key, given)| given.then_some(key))
+        .collect()
+    }
+
+    /// The step, or what is wrong with the combination of keys, reported where it is.
+    fn into_step(self, input: &StepInput<'_>, body: &Spanned<Node>) -> Option<FaultStep> {
+        let what = format!("`fault` of {}", input.what);
+        let d = input.d;
+        let faults = fault_keys();
+        let given = self.given();
+        let key_mark = |key: &str| key_of(body, key).map_or_else(|| Mark::of(body), Mark::of_key);
+        match given.as_slice() {
+            [] => {
+                // A misspelled fault already has its "did you mean".
+                let misspelled = match &body.value {
+                    Node::Map(entries) => entries
+                        .iter()
+                        .any(|(key, _)| closest(&key.value, faults.iter().copied()).is_some()),
+                    _ => false,
+                };
+                if misspelled {
+                    return None;
+                }
+                d.error(
+                    Mark::of(body),
+                    format!(
+                        "missing fault in {what}: expected one of {}",
+                        one_of(faults.iter().copied())
+                    ),
+                );
+                return None;
+            }
+            [_] => {}
+            [first, others @ ..] => {
+                for other in others {
+                    d.error_with_help(
+                        key_mark(other),
+                        format!("second fault `{other}` in {what}"),
+                        format!(
+                            "use only one of {}; `{first}` is already set",
+                            one_of(faults.iter().copied())
+                        ),
+                    );
+                }
+                return None;
+            }
+        }
+        if self.disconnect == Some(false) {
+            d.error_with_help(
+                key_mark("disconnect"),
+                format!("`disconnect: false` in {what} breaks nothing"),
+                "write `disconnect: true`, or leave the step out",
+            );
+            return None;
+        }
+        if let Some(fill) = &self.fill_disk
+            && fill.size > MAX_FILL_DISK
+        {
+            d.error_with_help(
+                key_mark("fill-disk"),
+                format!(
+                    "`size` must be at most 8G, found `{}`",
+                    size_text(body, fill.size)
+                ),
+                "a host's disk is the engine's own disk: fill a smaller filesystem or a part of it",
+            );
+            return None;
+        }
+        if let Some(edit) = &self.break_config {
+            let what = format!("`break-config` of {what}");
+            let problem = match (&edit.add, &edit.replace, &edit.with) {
+                (Some(_), Some(_), _) => Some((
+                    "replace",
+                    format!("`add` and `replace` together in {what}"),
+                    "one edit per fault: make the other one a fault step of its own",
+                )),
+                (Some(_), None, Some(_)) => Some((
+                    "with",
+                    format!("`with` belongs to `replace` in {what}"),
+                    "remove it, or use `replace` instead of `add`",
+                )),
+
+                (None, Some(_), None) if key_of(edit_node(body), "with").is_none() => {
+                    d.error(
+                        Mark::of(edit_node(body)),
+                        format!("missing key `with` in {what}"),
+                    );
+                    return None;
+                }
+                (None, None, _) => Some((
+                    "break-config",
+                    format!("{what} changes nothing"),
+                    "give `add: LINE` (appended), or `replace: TEXT` with `with: TEXT`",
+                )),
+                _ => None,
+            };
+            if let Some((key, message, help)) = problem {
+                let edit_node = edit_node(body);
+                let mark = match key {
+                    "break-config" => Mark::of(edit_node),
+                    key => key_of(edit_node, key).map_or_else(|| Mark::of(edit_node), Mark::of_key),
+                };
+                d.error_with_help(mark, message, help);
+                return None;
+            }
+        }
+        self.try_into().ok()
+    }
+}
+
+/// The fault keys of a `fault` step, as its schema lists them.
+fn fault_keys() -> Vec<&'static str> {
+    vec![
         "stop",
         "mask",
         "disable",
@@ -113,7 +361,84 @@ impl StepSpec for FaultStep {
         "hold",
         "half-sources",
         "kill-mid-write",
-    ];
+    ]
+}
+
+/// The `break-config` map of a `fault` step.
+fn edit_node(body: &Spanned<Node>) -> &Spanned<Node> {
+    value_of(body, "break-config").unwrap_or(body)
+}
+
+/// A `fill-disk` size as written.
+fn size_text(body: &Spanned<Node>, size: u64) -> String {
+    match value_of(body, "fill-disk").and_then(|fill| value_of(fill, "size")) {
+        Some(Spanned {
+            value: Node::Str(text),
+            ..
+        }) => text.clone(),
+        _ => size.to_string(),
+    }
+}
+
+/// The value of `key` in a map.
+fn value_of<'a>(node: &'a Spanned<Node>, key: &str) -> Option<&'a Spanned<Node>> {
+    match &node.value {
+        Node::Map(entries) => entries.iter().find(|(k, _)| k.value == key).map(|(_, v)| v),
+        _ => None,
+    }
+}
+
+impl TryFrom<FaultSpec> for FaultStep {
+    type Error = String;
+
+    fn try_from(spec: FaultSpec) -> Result<Self, String> {
+        let fault = if let Some(unit) = spec.stop {
+            Fault::Stop(unit)
+        } else if let Some(unit) = spec.mask {
+            Fault::Mask(unit)
+        } else if let Some(unit) = spec.disable {
+            Fault::Disable(unit)
+        } else if let Some(edit) = spec.break_config {
+            let file = edit.file;
+            let edit = match (edit.add, edit.replace, edit.with) {
+                (Some(line), None, None) => ConfigEdit::Add(line),
+                (None, Some(text), Some(with)) => ConfigEdit::Replace { text, with },
+                _ => return Err("`break-config` needs `add`, or `replace` with `with`".into()),
+            };
+            Fault::BreakConfig { file, edit }
+        } else if let Some(fill) = spec.fill_disk {
+            Fault::FillDisk {
+                path: fill.path,
+                size: fill.size,
+            }
+        } else if spec.disconnect == Some(true) {
+            Fault::Disconnect
+        } else if let Some(dns) = spec.wrong_dns {
+            Fault::WrongDns {
+                name: dns.name,
+                address: dns.address,
+            }
+        } else if let Some(package) = spec.hold {
+            Fault::Hold(package)
+        } else if let Some(sources) = spec.half_sources {
+            Fault::HalfSources { to: sources.to }
+        } else if let Some(kill) = spec.kill_mid_write {
+            Fault::KillMidWrite {
+                service: kill.service,
+                write: kill.write,
+            }
+        } else {
+            return Err("a `fault` step needs one fault".into());
+        };
+        Ok(FaultStep {
+            host: spec.host,
+            fault,
+        })
+    }
+}
+
+impl StepSpec for FaultStep {
+    const KIND: &'static str = "fault";
 
     fn default_timeout(&self) -> Duration {
         Duration::from_secs(120)
@@ -128,15 +453,8 @@ impl StepSpec for FaultStep {
     }
 
     fn decode(input: &StepInput<'_>, body: &Spanned<Node>) -> Option<Self> {
-        decode_fault_step(input.d, body, input.what, input.refs)
-    }
-
-    fn schema() -> Value {
-        json!({"$ref": "#/$defs/faultStep"})
-    }
-
-    fn schema_defs() -> Vec<(&'static str, Value)> {
-        vec![("faultStep", fault_step())]
+        let spec: FaultSpec = decode_as(input, Self::KIND, body)?;
+        spec.into_step(input, body)
     }
 }
 
@@ -144,172 +462,6 @@ impl RunStep for FaultStep {
     async fn run<E: Engine>(&self, cx: &mut StepContext<'_, E>) -> StepResult {
         apply(self, cx).await
     }
-}
-
-fn decode_fault_step(
-    d: &Decoder,
-    node: &Spanned<Node>,
-    step: &str,
-    refs: &Refs,
-) -> Option<FaultStep> {
-    let what = format!("`fault` of {step}");
-    let m = d.map(node, &what, FaultStep::KEYS)?;
-    let host = m.required("host").and_then(|node| refs.host(d, node, step));
-    let (kind, body) = m.kind(FAULT_KINDS, "fault")?;
-    let label = format!("`{kind}`");
-    let fault = match kind {
-        "stop" => d.str_where(body, &label, check_unit_name).map(Fault::Stop),
-        "mask" => d.str_where(body, &label, check_unit_name).map(Fault::Mask),
-        "disable" => d
-            .str_where(body, &label, check_unit_name)
-            .map(Fault::Disable),
-        "break-config" => decode_break_config(d, body, &what),
-        "fill-disk" => decode_fill_disk(d, body, &what),
-        "disconnect" => match body.value {
-            Node::Bool(true) => Some(Fault::Disconnect),
-            Node::Bool(false) => {
-                d.error_with_help(
-                    Mark::of(body),
-                    format!("`disconnect: false` in {what} breaks nothing"),
-                    "write `disconnect: true`, or leave the step out",
-                );
-                None
-            }
-            _ => {
-                d.wrong_type(body, "`true`", &label);
-                None
-            }
-        },
-        "wrong-dns" => {
-            let dns = d.map(body, &format!("`wrong-dns` of {step}"), WRONG_DNS_KEYS)?;
-            let name = dns.required_str_where("name", check_hostname);
-            let address = dns.required("address").and_then(|node| {
-                let text = d.scalar_text(node, "`address`")?;
-                match text.parse::<std::net::IpAddr>() {
-                    Ok(address) => Some(address),
-                    Err(_) => {
-                        d.error(
-                            Mark::of(node),
-                            format!("invalid IP address `{text}` for `address`"),
-                        );
-                        None
-                    }
-                }
-            });
-            Some(Fault::WrongDns {
-                name: name?,
-                address: address?,
-            })
-        }
-        "hold" => d
-            .str_where(body, &label, check_package_name)
-            .map(Fault::Hold),
-        "half-sources" => {
-            let sources = d.map(
-                body,
-                &format!("`half-sources` of {step}"),
-                HALF_SOURCES_KEYS,
-            )?;
-            let to = sources.required_str_where("to", check_release)?;
-            Some(Fault::HalfSources { to })
-        }
-        _ => {
-            let kill = d.map(
-                body,
-                &format!("`kill-mid-write` of {step}"),
-                KILL_MID_WRITE_KEYS,
-            )?;
-            let service = kill.required_str_where("service", check_unit_name);
-            let write = kill.required_str_where("write", |line| {
-                (!line.trim().is_empty())
-                    .then_some(())
-                    .ok_or_else(|| "`write` must not be empty".to_string())
-            });
-            Some(Fault::KillMidWrite {
-                service: service?,
-                write: write?,
-            })
-        }
-    };
-    Some(FaultStep {
-        host: host?,
-        fault: fault?,
-    })
-}
-
-/// `fault`: one thing broken on one host, exactly one fault key besides `host`.
-fn fault_step() -> Value {
-    let one_of: Vec<Value> = FAULT_KINDS
-        .iter()
-        .map(|kind| json!({"required": [kind]}))
-        .collect();
-    json!({
-        "description": "Break one thing on one host on purpose (a training drill), in a way the tool can undo with a later `revert` step. Exactly one fault key besides `host`.",
-        "type": "object",
-        "required": ["host"],
-        "additionalProperties": false,
-        "oneOf": one_of,
-        "properties": {
-            "host": {"$ref": "#/$defs/hostRef"},
-            "stop": {"$ref": "#/$defs/unit", "description": "`systemctl stop UNIT`. Undone by starting it."},
-            "mask": {"$ref": "#/$defs/unit", "description": "`systemctl mask --now UNIT`: stopped and cannot be started. Undone by unmasking and starting it."},
-            "disable": {"$ref": "#/$defs/unit", "description": "`systemctl disable UNIT`: still running, but it does not come back after a reboot. Undone by enabling it."},
-            "break-config": {
-                "description": "A known-bad edit of a file: a line appended (`add`) or a text replaced (`replace` with `with`; the text must be in the file). Nothing is reloaded: the break shows at the next restart, reload or config test. Undone by writing the original content back byte for byte (files up to 1 MiB).",
-                "type": "object",
-                "required": ["file"],
-                "additionalProperties": false,
-                "oneOf": [{"required": ["add"]}, {"required": ["replace", "with"]}],
-                "properties": {
-                    "file": {"description": "Absolute path of the file on the host.", "type": "string", "pattern": "^/"},
-                    "add": {"description": "A line appended to the file.", "type": "string", "minLength": 1},
-                    "replace": {"description": "Text replaced wherever it occurs.", "type": "string", "minLength": 1},
-                    "with": {"description": "What replaces it.", "type": "string"}
-                }
-            },
-            "fill-disk": {
-                "description": "Write `PATH/.rehearse-fill` of `size` bytes, or the free space of that filesystem if smaller, so it can really become full. Undone by removing the file.",
-                "type": "object",
-                "required": ["path", "size"],
-                "additionalProperties": false,
-                "properties": {
-                    "path": {"description": "A directory on the filesystem to fill.", "type": "string", "pattern": "^/"},
-                    "size": {"description": "Bytes, or a size with a K, M or G suffix (binary); at most 8G.", "type": ["integer", "string"]}
-                }
-            },
-            "disconnect": {"description": "The host drops off the run's network. Undone by connecting it again under its name and aliases.", "const": true},
-            "wrong-dns": {
-                "description": "`name` resolves to `address` on the host (a line appended to `/etc/hosts`). Undone by writing the original `/etc/hosts` back.",
-                "type": "object",
-                "required": ["name", "address"],
-                "additionalProperties": false,
-                "properties": {
-                    "name": {"description": "A DNS name.", "type": "string"},
-                    "address": {"description": "An IPv4 or IPv6 address.", "type": "string"}
-                }
-            },
-            "hold": {"description": "`apt-mark hold PACKAGE`. Undone by `apt-mark unhold`.", "type": "string"},
-            "half-sources": {
-                "description": "APT sources left half-rewritten, as after an interrupted upgrade: the first half (rounded up) of Debian's entries moved to release `to`, the others left. Undone by writing every source file back.",
-                "type": "object",
-                "required": ["to"],
-                "additionalProperties": false,
-                "properties": {
-                    "to": {"description": "A Debian release codename.", "type": "string"}
-                }
-            },
-            "kill-mid-write": {
-                "description": "Start `write` (a shell line) in the background, and once it has run for 1 s (or ended) kill the service with SIGKILL: the database dies mid-write. Undone by starting the service; what was lost stays lost.",
-                "type": "object",
-                "required": ["service", "write"],
-                "additionalProperties": false,
-                "properties": {
-                    "service": {"$ref": "#/$defs/unit"},
-                    "write": {"description": "A shell line that writes, e.g. a long INSERT loop.", "type": "string", "minLength": 1}
-                }
-            }
-        }
-    })
 }
 
 /// Largest file a fault edits: its original is kept in the run's memory to be put back.
@@ -898,19 +1050,6 @@ async fn kill_mid_write<E: Engine>(
     })
 }
 
-/// The faults: every key of a `fault` step but `host`.
-pub const FAULT_KINDS: &[&str] = FaultStep::KEYS.split_at(1).1;
-
-pub const BREAK_CONFIG_KEYS: &[&str] = &["file", "add", "replace", "with"];
-
-pub const FILL_DISK_KEYS: &[&str] = &["path", "size"];
-
-pub const WRONG_DNS_KEYS: &[&str] = &["name", "address"];
-
-pub const HALF_SOURCES_KEYS: &[&str] = &["to"];
-
-pub const KILL_MID_WRITE_KEYS: &[&str] = &["service", "write"];
-
 /// The most `fill-disk` writes: a host's root filesystem is the engine's own disk.
 pub const MAX_FILL_DISK: u64 = 8 << 30;
 
@@ -929,106 +1068,9 @@ fn fault_words(fault: &Fault) -> String {
     }
 }
 
-fn decode_break_config(d: &Decoder, node: &Spanned<Node>, fault: &str) -> Option<Fault> {
-    let m = d.map(
-        node,
-        &format!("`break-config` of {fault}"),
-        BREAK_CONFIG_KEYS,
-    )?;
-    let file = m.required_str_where("file", check_absolute_path);
-    let not_empty = |key: &'static str| {
-        move |text: &str| {
-            (!text.is_empty())
-                .then_some(())
-                .ok_or_else(|| format!("`{key}` must not be empty"))
-        }
-    };
-    let add = m.opt_str_where("add", not_empty("add"));
-    let replace = m.opt_str_where("replace", not_empty("replace"));
-    let edit = match (m.key("add"), m.key("replace")) {
-        (Some(_), Some(second)) => {
-            d.error_with_help(
-                Mark::of_key(second),
-                format!("`add` and `replace` together in {}", m.what()),
-                "one edit per fault: make the other one a fault step of its own",
-            );
-            None
-        }
-        (Some(_), None) => {
-            reject_key(&m, "with", "replace");
-            add.map(ConfigEdit::Add)
-        }
-        (None, Some(_)) => {
-            let with = m.required("with").and_then(|node| d.str(node, "`with`"));
-            replace
-                .zip(with)
-                .map(|(text, with)| ConfigEdit::Replace { text, with })
-        }
-        (None, None) => {
-            d.error_with_help(
-                m.mark(),
-                format!("{} changes nothing", m.what()),
-                "give `add: LINE` (appended), or `replace: TEXT` with `with: TEXT`",
-            );
-            None
-        }
-    };
-    Some(Fault::BreakConfig {
-        file: file?,
-        edit: edit?,
-    })
-}
-
-fn decode_fill_disk(d: &Decoder, node: &Spanned<Node>, fault: &str) -> Option<Fault> {
-    let m = d.map(node, &format!("`fill-disk` of {fault}"), FILL_DISK_KEYS)?;
-    let path = m.required_str_where("path", check_absolute_path);
-    let size = m.required("size").and_then(|node| {
-        let size = d.byte_size(node, "`size`")?;
-        if size > MAX_FILL_DISK {
-            let found = match &node.value {
-                Node::Str(text) => text.clone(),
-                _ => size.to_string(),
-            };
-            d.error_with_help(
-                Mark::of(node),
-                format!("`size` must be at most 8G, found `{found}`"),
-                "a host's disk is the engine's own disk: fill a smaller filesystem or a part of it",
-            );
-            return None;
-        }
-        Some(size)
-    });
-    Some(Fault::FillDisk {
-        path: path?,
-        size: size?,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// Each fault's keys are the properties of its schema.
-    #[test]
-    fn fault_keys_match_the_schema() {
-        let schema = FaultStep::schema_defs().remove(0).1;
-        for (fault, keys) in [
-            ("break-config", BREAK_CONFIG_KEYS),
-            ("fill-disk", FILL_DISK_KEYS),
-            ("wrong-dns", WRONG_DNS_KEYS),
-            ("half-sources", HALF_SOURCES_KEYS),
-            ("kill-mid-write", KILL_MID_WRITE_KEYS),
-        ] {
-            let properties = schema["properties"][fault]["properties"]
-                .as_object()
-                .unwrap_or_else(|| panic!("no properties of `{fault}`"));
-            let mut in_schema: Vec<&str> = properties.keys().map(String::as_str).collect();
-            let mut in_decoder = keys.to_vec();
-            in_schema.sort_unstable();
-            in_decoder.sort_unstable();
-            assert_eq!(in_schema, in_decoder, "keys of `{fault}`");
-        }
-    }
 
     #[test]
     fn edits_keep_the_rest_of_the_file() {

@@ -4,21 +4,23 @@
 
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
-use serde_saphyr::Spanned;
+use schemars::JsonSchema;
+use serde::Deserialize;
 
 use super::restore::RestoreStep;
 use super::{RunStep, StepContext, StepResult};
 use crate::engine::Engine;
 use crate::runner::Loss;
 use crate::runner::backups::parse_count;
-use crate::scenario::{Command, StepInput, StepSpec};
-use crate::yaml::Node;
+use crate::scenario::format::HostRef;
+use crate::scenario::{Command, StepSpec};
 
 /// Lose a host abruptly: traffic to it stops, its background backups stop, its
 /// container is removed with everything on it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(transparent)]
 pub struct LoseHostStep {
+    #[serde(with = "HostRef")]
     pub host: String,
 }
 
@@ -31,17 +33,6 @@ impl StepSpec for LoseHostStep {
 
     fn derived_name(&self) -> String {
         format!("lose {}", self.host)
-    }
-
-    fn decode(input: &StepInput<'_>, body: &Spanned<Node>) -> Option<Self> {
-        input
-            .refs
-            .host(input.d, body, input.what)
-            .map(|host| LoseHostStep { host })
-    }
-
-    fn schema() -> Value {
-        json!({"$ref": "#/$defs/hostRef", "description": "Lose this host abruptly: traffic to it stops, its background backups stop, its container is removed."})
     }
 }
 

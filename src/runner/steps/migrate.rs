@@ -12,28 +12,38 @@ use super::{StepContext, StepResult};
 use crate::engine::Engine;
 
 use super::RunStep;
-use crate::scenario::{
-    Refs, StepInput, StepSpec, check_copied_path, check_database_name, one_or_many, two_hosts,
-};
-use crate::yaml::{Decoder, Node};
-use serde_json::{Value, json};
+use crate::scenario::decode_fields;
+use crate::scenario::format::{CopiedPaths, DatabaseName, HostRef};
+use crate::scenario::{StepInput, StepSpec, two_hosts};
+use crate::yaml::Mark;
+use crate::yaml::Node;
+use schemars::JsonSchema;
+use serde::Deserialize;
 use serde_saphyr::Spanned;
 
 /// Bring the application from one host to another: file trees copied as they are
 /// (ownership, modes, contents) and databases dumped and restored, then verified —
 /// file checksums equal, table row counts and checksums equal.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct MigrateStep {
+    #[serde(with = "HostRef")]
     pub from: String,
+    #[serde(with = "HostRef")]
     pub to: String,
     /// Absolute paths (directories or files); each replaces the same path on `to`.
+    #[serde(default, with = "CopiedPaths")]
     pub files: Vec<String>,
+    #[serde(default)]
     pub databases: Vec<DatabaseCopy>,
     /// Compare source and copy afterwards (default); a difference fails the step.
+    #[serde(default = "yes")]
     pub verify: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(from = "DatabaseSpec")]
+#[schemars(with = "DatabaseSpec")]
 pub struct DatabaseCopy {
     pub engine: DatabaseEngine,
     pub name: String,
@@ -56,12 +66,32 @@ impl DatabaseEngine {
     }
 }
 
-/// The database engines a migration copies, as keys of a `databases` item.
-pub const DATABASE_KINDS: &[&str] = &["mariadb", "postgresql"];
+/// A `databases` item as written: the engine, then the database's name.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+enum DatabaseSpec {
+    /// A MariaDB or MySQL database (mysqldump, mysql).
+    Mariadb(#[serde(with = "DatabaseName")] String),
+    /// A PostgreSQL database (pg_dump -Fc, pg_restore).
+    Postgresql(#[serde(with = "DatabaseName")] String),
+}
+
+impl From<DatabaseSpec> for DatabaseCopy {
+    fn from(spec: DatabaseSpec) -> Self {
+        let (engine, name) = match spec {
+            DatabaseSpec::Mariadb(name) => (DatabaseEngine::Mariadb, name),
+            DatabaseSpec::Postgresql(name) => (DatabaseEngine::Postgresql, name),
+        };
+        DatabaseCopy { engine, name }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
 
 impl StepSpec for MigrateStep {
     const KIND: &'static str = "migrate";
-    const KEYS: &'static [&'static str] = &["from", "to", "files", "databases", "verify"];
 
     fn default_timeout(&self) -> Duration {
         Duration::from_secs(1800)
@@ -72,46 +102,16 @@ impl StepSpec for MigrateStep {
     }
 
     fn decode(input: &StepInput<'_>, body: &Spanned<Node>) -> Option<Self> {
-        decode_migrate_step(input.d, body, input.what, input.refs)
-    }
-
-    fn schema() -> Value {
-        json!({"$ref": "#/$defs/migrateStep"})
-    }
-
-    fn schema_defs() -> Vec<(&'static str, Value)> {
-        vec![(
-            "migrateStep",
-            json!({
-                "description": "Bring the application from `from` to `to`: file trees streamed with ownership and modes, databases dumped and restored; then verified (file checksums, table row counts and checksums).",
-                "type": "object",
-                "required": ["from", "to"],
-                "additionalProperties": false,
-                "properties": {
-                    "from": {"$ref": "#/$defs/hostRef"},
-                    "to": {"$ref": "#/$defs/hostRef"},
-                    "files": {
-                        "description": "Absolute paths (directories or files); each replaces the same path on `to`.",
-                        "oneOf": [{"type": "string", "pattern": "^/"}, {"type": "array", "items": {"type": "string", "pattern": "^/"}}]
-                    },
-                    "databases": {
-                        "description": "Databases to dump and restore, e.g. `- mariadb: shop` or `- postgresql: notes`.",
-                        "type": "array",
-                        "items": {
-                            "type": "object",
-                            "additionalProperties": false,
-                            "minProperties": 1,
-                            "maxProperties": 1,
-                            "properties": {
-                                "mariadb": {"description": "A MariaDB or MySQL database (mysqldump, mysql).", "type": "string"},
-                                "postgresql": {"description": "A PostgreSQL database (pg_dump -Fc, pg_restore).", "type": "string"}
-                            }
-                        }
-                    },
-                    "verify": {"description": "Compare source and copy afterwards; a difference fails the step.", "type": "boolean", "default": true}
-                }
-            }),
-        )]
+        let step: Self = decode_fields(input, body)?;
+        if step.files.is_empty() && step.databases.is_empty() {
+            input.d.error_with_help(
+                Mark::of(body),
+                format!("`migrate` of {} copies nothing", input.what),
+                "give `files` (absolute paths) or `databases` (e.g. `- mariadb: shop`), or both",
+            );
+            return None;
+        }
+        two_hosts(input, body, &step.from, &step.to).then_some(step)
     }
 }
 
@@ -122,60 +122,6 @@ impl RunStep for MigrateStep {
     async fn run<E: Engine>(&self, cx: &mut StepContext<'_, E>) -> StepResult {
         run(self, cx).await
     }
-}
-
-fn decode_migrate_step(
-    d: &Decoder,
-    node: &Spanned<Node>,
-    step: &str,
-    refs: &Refs,
-) -> Option<MigrateStep> {
-    let what = format!("`migrate` of {step}");
-    let m = d.map(node, &what, MigrateStep::KEYS)?;
-    let from = m.required("from").and_then(|node| refs.host(d, node, step));
-    let to = m.required("to").and_then(|node| refs.host(d, node, step));
-    let mut files = Vec::new();
-    if let Some(node) = m.opt("files") {
-        for item in one_or_many(node) {
-            if let Some(path) = d.str_where(item, "a path in `files`", check_copied_path) {
-                files.push(path);
-            }
-        }
-    }
-    let databases = m
-        .opt("databases")
-        .and_then(|node| {
-            d.list_of(node, "`databases`", |index, item| {
-                let label = format!("database {} of {step}", index + 1);
-                let db = d.map(item, &label, DATABASE_KINDS)?;
-                let (kind, name) = db.kind(DATABASE_KINDS, "database engine")?;
-                let name = d.str_where(name, &format!("`{kind}`"), check_database_name)?;
-                Some(DatabaseCopy {
-                    engine: if kind == "mariadb" {
-                        DatabaseEngine::Mariadb
-                    } else {
-                        DatabaseEngine::Postgresql
-                    },
-                    name,
-                })
-            })
-        })
-        .unwrap_or_default();
-    if files.is_empty() && databases.is_empty() && !d.has_errors() {
-        d.error_with_help(
-            m.mark(),
-            format!("{what} copies nothing"),
-            "give `files` (absolute paths) or `databases` (e.g. `- mariadb: shop`), or both",
-        );
-    }
-    let (from, to) = two_hosts(&m, from, to, step)?;
-    Some(MigrateStep {
-        from,
-        to,
-        files,
-        databases,
-        verify: m.opt_bool("verify").unwrap_or(true),
-    })
 }
 
 /// Where dumps wait on both hosts; removed afterwards.

@@ -7,17 +7,18 @@ use super::{StepContext, StepResult};
 use crate::engine::Engine;
 use crate::monitor::{MarkReport, MonitorReport, Phases, RunningMonitor};
 use crate::runner::RunState;
-use crate::scenario::{Refs, Scenario, TokenQuery, one_or_many, one_or_more};
-use crate::yaml::Decoder;
+use crate::scenario::{Scenario, TokenQuery};
 
 use super::RunStep;
-use crate::scenario::{StepInput, StepSpec};
-use crate::yaml::Node;
-use serde_json::{Value, json};
-use serde_saphyr::Spanned;
+use crate::scenario::StepSpec;
+use crate::scenario::format::MonitorRefs;
+use schemars::JsonSchema;
+use serde::Deserialize;
 
 /// Start or stop continuous monitors.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(from = "MonitorSpec")]
+#[schemars(with = "MonitorSpec")]
 pub struct MonitorStep {
     pub action: MonitorAction,
     pub monitors: Vec<String>,
@@ -29,9 +30,28 @@ pub enum MonitorAction {
     Stop,
 }
 
+/// `monitor:` as written: exactly one of `start`, `stop`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+enum MonitorSpec {
+    /// Monitors to start.
+    Start(#[serde(with = "MonitorRefs")] Vec<String>),
+    /// Monitors to stop; what they measured is kept.
+    Stop(#[serde(with = "MonitorRefs")] Vec<String>),
+}
+
+impl From<MonitorSpec> for MonitorStep {
+    fn from(spec: MonitorSpec) -> Self {
+        let (action, monitors) = match spec {
+            MonitorSpec::Start(monitors) => (MonitorAction::Start, monitors),
+            MonitorSpec::Stop(monitors) => (MonitorAction::Stop, monitors),
+        };
+        MonitorStep { action, monitors }
+    }
+}
+
 impl StepSpec for MonitorStep {
     const KIND: &'static str = "monitor";
-    const KEYS: &'static [&'static str] = &["start", "stop"];
 
     fn default_timeout(&self) -> Duration {
         Duration::from_secs(60)
@@ -47,59 +67,12 @@ impl StepSpec for MonitorStep {
             self.monitors.join(", ")
         )
     }
-
-    fn decode(input: &StepInput<'_>, body: &Spanned<Node>) -> Option<Self> {
-        decode_monitor_step(input.d, body, input.what, input.refs)
-    }
-
-    fn schema() -> Value {
-        json!({"$ref": "#/$defs/monitorStep"})
-    }
-
-    fn schema_defs() -> Vec<(&'static str, Value)> {
-        vec![(
-            "monitorStep",
-            json!({
-                "description": "Start or stop monitors; exactly one of `start`, `stop`.",
-                "type": "object",
-                "additionalProperties": false,
-                "oneOf": [{"required": ["start"]}, {"required": ["stop"]}],
-                "properties": {
-                    "start": one_or_more(json!({"$ref": "#/$defs/monitorRef"})),
-                    "stop": one_or_more(json!({"$ref": "#/$defs/monitorRef"}))
-                }
-            }),
-        )]
-    }
 }
 
 impl RunStep for MonitorStep {
     async fn run<E: Engine>(&self, cx: &mut StepContext<'_, E>) -> StepResult {
         run(self, cx).await
     }
-}
-
-fn decode_monitor_step(
-    d: &Decoder,
-    node: &Spanned<Node>,
-    step: &str,
-    refs: &Refs,
-) -> Option<MonitorStep> {
-    let m = d.map(node, &format!("`monitor` of {step}"), MonitorStep::KEYS)?;
-    let (action, names) = m.kind(MonitorStep::KEYS, "monitor action")?;
-    let items = one_or_many(names);
-    let monitors: Vec<String> = items
-        .iter()
-        .filter_map(|item| refs.monitor(d, item, step))
-        .collect();
-    (monitors.len() == items.len() && !items.is_empty()).then_some(MonitorStep {
-        action: if action == "start" {
-            MonitorAction::Start
-        } else {
-            MonitorAction::Stop
-        },
-        monitors,
-    })
 }
 
 /// How long listing a database's write tokens may take.

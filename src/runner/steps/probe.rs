@@ -2,17 +2,21 @@
 
 use std::time::Duration;
 
-use serde_json::{Value, json};
-use serde_saphyr::Spanned;
+use schemars::JsonSchema;
+use serde::Deserialize;
 
 use super::{RunStep, StepContext, StepResult};
 use crate::engine::Engine;
-use crate::scenario::{Refs, StepInput, StepSpec, one_or_many, one_or_more};
-use crate::yaml::{Decoder, Mark, Node};
+use crate::scenario::format::ProbeRefs;
+use crate::scenario::{StepInput, StepSpec, decode_fields};
+use crate::yaml::{Mark, Node};
+use serde_saphyr::Spanned;
 
 /// Run these probes now; the step fails if any of them fails.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(transparent)]
 pub struct ProbeStep {
+    #[serde(with = "ProbeRefs")]
     pub probes: Vec<String>,
 }
 
@@ -28,14 +32,15 @@ impl StepSpec for ProbeStep {
     }
 
     fn decode(input: &StepInput<'_>, body: &Spanned<Node>) -> Option<Self> {
-        decode_probe_step(input.d, body, input.what, input.refs)
-    }
-
-    fn schema() -> Value {
-        json!({
-            "description": "Probes to run now.",
-            "oneOf": one_or_more(json!({"$ref": "#/$defs/probeRef"}))["oneOf"]
-        })
+        let step: Self = decode_fields(input, body)?;
+        if step.probes.is_empty() && matches!(body.value, Node::Seq(_)) {
+            input.d.error(
+                Mark::of(body),
+                format!("`probe` of {} must name at least one probe", input.what),
+            );
+            return None;
+        }
+        Some(step)
     }
 }
 
@@ -43,27 +48,6 @@ impl RunStep for ProbeStep {
     async fn run<E: Engine>(&self, cx: &mut StepContext<'_, E>) -> StepResult {
         run(self, cx).await
     }
-}
-
-fn decode_probe_step(
-    d: &Decoder,
-    node: &Spanned<Node>,
-    step: &str,
-    refs: &Refs,
-) -> Option<ProbeStep> {
-    let items = one_or_many(node);
-    if items.is_empty() {
-        d.error(
-            Mark::of(node),
-            format!("`probe` of {step} must name at least one probe"),
-        );
-        return None;
-    }
-    let probes: Vec<String> = items
-        .iter()
-        .filter_map(|item| refs.probe(d, item, step))
-        .collect();
-    (probes.len() == items.len()).then_some(ProbeStep { probes })
 }
 
 async fn run<E: Engine>(step: &ProbeStep, cx: &mut StepContext<'_, E>) -> StepResult {

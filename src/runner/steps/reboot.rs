@@ -3,23 +3,25 @@
 
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
-use serde_saphyr::Spanned;
+use schemars::JsonSchema;
+use serde::Deserialize;
 
 use super::{RunStep, StepContext, StepResult};
 use crate::engine::Engine;
 use crate::probe::Evidence;
 use crate::runner::provision::record_degraded;
 use crate::runner::systemd::{BootState, wait_booted};
-use crate::scenario::{Init, StepInput, StepSpec};
-use crate::yaml::Node;
+use crate::scenario::format::HostRef;
+use crate::scenario::{Init, StepSpec};
 
 /// How long systemd gets to stop everything before the engine kills the host.
 const STOP_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Restart the host and wait until systemd reports the boot finished.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(transparent)]
 pub struct RebootStep {
+    #[serde(with = "HostRef")]
     pub host: String,
 }
 
@@ -32,15 +34,6 @@ impl StepSpec for RebootStep {
 
     fn derived_name(&self) -> String {
         format!("reboot {}", self.host)
-    }
-
-    fn decode(input: &StepInput<'_>, body: &Spanned<Node>) -> Option<Self> {
-        let host = input.refs.host(input.d, body, input.what)?;
-        Some(RebootStep { host })
-    }
-
-    fn schema() -> Value {
-        json!({"$ref": "#/$defs/hostRef", "description": "Restart this host and wait for its boot to finish."})
     }
 }
 

@@ -10,32 +10,38 @@ use crate::engine::Engine;
 use crate::report::{BackupAttempt, RecoveryReport, StepReport};
 use crate::runner::backups::{self, recovery_point, rows_lost};
 use crate::runner::{Rehearsal, provision};
-use serde_json::{Value, json};
-use serde_saphyr::Spanned;
 
 use super::lose_host::{lose, run_count};
 use super::{BackupStep, RunStep};
-use crate::scenario::{
-    Command, ExecExpect, Refs, StepInput, StepSequence, StepSpec, check_copied_path,
-    decode_command, distinct_hosts, one_or_more,
-};
-use crate::yaml::{Decoder, Mark, Node};
+use crate::scenario::decode_fields;
+use crate::scenario::format::{CopiedPath, HostRef, ProbeRefs};
+use crate::scenario::{Command, ExecExpect, StepInput, StepSequence, StepSpec, distinct_hosts};
+use crate::yaml::{Mark, Node};
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_saphyr::Spanned;
 
 /// Rebuild a lost host from its backup: a fresh replica started from the host's image
 /// (not from its last state), the latest backup that reached `from` copied back into
 /// `path`, the application's restore `command` run, then the `probes`. The host is lost
 /// first if no `lose-host` step did it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RestoreStep {
+    #[serde(with = "HostRef")]
     pub host: String,
     /// The host that keeps the backups.
+    #[serde(with = "HostRef")]
     pub from: String,
     /// Where the backup goes back on the fresh host: the `path` of the `backup` step.
+    #[serde(with = "CopiedPath")]
     pub path: String,
     pub command: Command,
     /// Prints the number of rows the data holds (e.g. `SELECT COUNT(*)`), run just before
     /// the loss and after the restore: the difference is the rows lost.
+    #[serde(default)]
     pub count: Option<Command>,
+    #[serde(default, with = "ProbeRefs")]
     pub probes: Vec<String>,
 }
 
@@ -43,6 +49,10 @@ impl StepSpec for RestoreStep {
     /// An earlier `backup` step keeps the same path of the same host on the host it
     /// restores from.
     fn check_in_sequence(&self, seq: &StepSequence<'_>) {
+        // Fields that were missing or wrong are already reported.
+        if self.host.is_empty() || self.from.is_empty() || self.path.is_empty() {
+            return;
+        }
         let backups: Vec<&BackupStep> = seq
             .earlier()
             .iter()
@@ -75,7 +85,6 @@ impl StepSpec for RestoreStep {
     }
 
     const KIND: &'static str = "restore";
-    const KEYS: &'static [&'static str] = &["host", "from", "path", "command", "count", "probes"];
 
     fn default_timeout(&self) -> Duration {
         Duration::from_secs(1800)
@@ -86,31 +95,8 @@ impl StepSpec for RestoreStep {
     }
 
     fn decode(input: &StepInput<'_>, body: &Spanned<Node>) -> Option<Self> {
-        decode_restore_step(input.d, body, input.what, input.refs)
-    }
-
-    fn schema() -> Value {
-        json!({"$ref": "#/$defs/restoreStep"})
-    }
-
-    fn schema_defs() -> Vec<(&'static str, Value)> {
-        vec![(
-            "restoreStep",
-            json!({
-                "description": "Rebuild a lost host: a fresh replica from its image, the latest backup that reached `from` copied into `path`, the restore `command` run, then the probes. The host is lost first if no `lose-host` step did it.",
-                "type": "object",
-                "required": ["host", "from", "path", "command"],
-                "additionalProperties": false,
-                "properties": {
-                    "host": {"$ref": "#/$defs/hostRef"},
-                    "from": {"$ref": "#/$defs/hostRef", "description": "The host that keeps the backups (the `to` of the `backup` step)."},
-                    "path": {"description": "The `path` of the `backup` step: where the backup goes back on the fresh host.", "type": "string", "pattern": "^/"},
-                    "command": {"$ref": "#/$defs/command", "description": "The application's restore command, run on the fresh host."},
-                    "count": {"$ref": "#/$defs/command", "description": "Prints the number of rows the data holds; run just before the loss and after the restore: the difference is the rows lost."},
-                    "probes": one_or_more(json!({"$ref": "#/$defs/probeRef"}))
-                }
-            }),
-        )]
+        let step: Self = decode_fields(input, body)?;
+        distinct_hosts(input, body, (&step.host, &step.from), "from").then_some(step)
     }
 }
 
@@ -120,36 +106,6 @@ impl RunStep for RestoreStep {
     async fn run<E: Engine>(&self, cx: &mut StepContext<'_, E>) -> StepResult {
         restore(self, cx).await
     }
-}
-
-fn decode_restore_step(
-    d: &Decoder,
-    node: &Spanned<Node>,
-    step: &str,
-    refs: &Refs,
-) -> Option<RestoreStep> {
-    let m = d.map(node, &format!("`restore` of {step}"), RestoreStep::KEYS)?;
-    let host = m.required("host").and_then(|node| refs.host(d, node, step));
-    let from = m.required("from").and_then(|node| refs.host(d, node, step));
-    let path = m.required_str_where("path", check_copied_path);
-    let command = m
-        .required("command")
-        .and_then(|node| decode_command(d, node));
-    let count = m.opt("count").and_then(|node| decode_command(d, node));
-    let probes = m
-        .opt("probes")
-        .map(|node| refs.probes(d, node, step))
-        .unwrap_or_default();
-    // The store is another host: backups kept on the lost host are gone with it.
-    let (host, from) = distinct_hosts(&m, host, from, "from", step)?;
-    Some(RestoreStep {
-        host,
-        from,
-        path: path?,
-        command: command?,
-        count,
-        probes,
-    })
 }
 
 pub(super) async fn restore<E: Engine>(

@@ -4,19 +4,23 @@
 
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use serde::{Deserialize, Deserializer};
 use serde_saphyr::Spanned;
 
 use super::fault::{AppliedFault, Failure, FaultStep, Target, Undo, output_excerpt};
 use super::{RunStep, StepContext, StepResult};
 use crate::engine::Engine;
 use crate::probe::Evidence;
-use crate::scenario::{Step, StepInput, StepSequence, StepSpec, one_or_more};
-use crate::yaml::{Decoder, Mark, Node, closest, one_of};
+use crate::scenario::format::StringOrList;
+use crate::scenario::{Step, StepSequence, StepSpec};
+use crate::yaml::{Mark, Node, closest, one_of};
 
 /// Undo earlier faults, newest first.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(transparent)]
 pub struct RevertStep {
+    #[serde(with = "RevertNames")]
     pub faults: RevertTarget,
 }
 
@@ -26,6 +30,41 @@ pub enum RevertTarget {
     All,
     /// The names of earlier `fault` steps.
     Steps(Vec<String>),
+}
+
+/// `revert:` as written: `all`, or the names of earlier `fault` steps.
+#[derive(Debug)]
+struct RevertNames;
+
+impl RevertNames {
+    fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<RevertTarget, D::Error> {
+        let here = crate::yaml::here();
+        let names = StringOrList::deserialize(deserializer)?;
+        if names == ["all"] {
+            return Ok(RevertTarget::All);
+        }
+        if names.is_empty() {
+            here.error_with_help(
+                format!("`revert` of {} names no fault", here.owner),
+                "name earlier `fault` steps, or write `revert: all`",
+            );
+        }
+        Ok(RevertTarget::Steps(names))
+    }
+}
+
+impl JsonSchema for RevertNames {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "revertNames".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        let name = serde_json::json!({"type": "string", "minLength": 1});
+        json_schema!({
+            "description": "Undo earlier faults, newest first: the names of earlier `fault` steps, or `all` (every fault applied and not yet reverted). Reverting a fault whose step failed, or one already reverted, does nothing and says so.",
+            "oneOf": [name, {"type": "array", "minItems": 1, "items": name}]
+        })
+    }
 }
 
 impl StepSpec for RevertStep {
@@ -45,47 +84,11 @@ impl StepSpec for RevertStep {
             RevertTarget::Steps(names) => format!("revert {}", names.join(", ")),
         }
     }
-
-    fn decode(input: &StepInput<'_>, body: &Spanned<Node>) -> Option<Self> {
-        decode_revert_step(input.d, body, input.what)
-    }
-
-    fn schema() -> Value {
-        json!({
-            "description": "Undo earlier faults, newest first: the names of earlier `fault` steps, or `all` (every fault applied and not yet reverted). Reverting a fault whose step failed, or one already reverted, does nothing and says so.",
-            "oneOf": one_or_more(json!({"type": "string", "minLength": 1}))["oneOf"]
-        })
-    }
 }
 
 impl RunStep for RevertStep {
     async fn run<E: Engine>(&self, cx: &mut StepContext<'_, E>) -> StepResult {
         revert(self, cx).await
-    }
-}
-
-/// `revert: NAME`, a list of names, or `all`. Whether each name is an earlier fault is
-/// checked once every step's name is known ([`check_reverts`]).
-fn decode_revert_step(d: &Decoder, node: &Spanned<Node>, step: &str) -> Option<RevertStep> {
-    match &node.value {
-        Node::Str(name) if name == "all" => Some(RevertStep {
-            faults: RevertTarget::All,
-        }),
-        Node::Seq(items) if items.is_empty() => {
-            d.error_with_help(
-                Mark::of(node),
-                format!("`revert` of {step} names no fault"),
-                "name earlier `fault` steps, or write `revert: all`",
-            );
-            None
-        }
-        Node::Str(_) | Node::Seq(_) => d.string_or_list(node, "`revert`").map(|names| RevertStep {
-            faults: RevertTarget::Steps(names),
-        }),
-        _ => {
-            d.wrong_type(node, "a step name, a list of them, or `all`", "`revert`");
-            None
-        }
     }
 }
 

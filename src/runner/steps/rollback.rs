@@ -4,29 +4,36 @@
 
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
-use serde_saphyr::Spanned;
-
 use super::snapshot::SnapshotStep;
 use super::{RunStep, StepContext, StepResult};
 use crate::engine::Engine;
 use crate::runner::{Rehearsal, provision};
-use crate::scenario::{Refs, StepInput, StepSequence, StepSpec, check_snapshot_name, one_or_more};
-use crate::yaml::{Decoder, Mark, Node, closest, one_of};
+use crate::scenario::format::{ProbeRefs, SnapshotName};
+use crate::scenario::{StepSequence, StepSpec};
+use crate::yaml::{Mark, closest, one_of};
+use schemars::JsonSchema;
+use serde::Deserialize;
 
 /// Return every host to a snapshot: each container is replaced by one started from its
 /// snapshot, booted like at provision; then `probes` prove the stack is back to its
 /// baseline.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RollbackStep {
     /// The name of an earlier `snapshot` step.
+    #[serde(with = "SnapshotName")]
     pub to: String,
+    #[serde(default, with = "ProbeRefs")]
     pub probes: Vec<String>,
 }
 
 impl StepSpec for RollbackStep {
     /// The snapshot is taken by an earlier step.
     fn check_in_sequence(&self, seq: &StepSequence<'_>) {
+        // A name that was missing or wrong is already reported.
+        if self.to.is_empty() {
+            return;
+        }
         let taken: Vec<&str> = seq
             .earlier()
             .iter()
@@ -55,7 +62,6 @@ impl StepSpec for RollbackStep {
     }
 
     const KIND: &'static str = "rollback";
-    const KEYS: &'static [&'static str] = &["to", "probes"];
 
     fn default_timeout(&self) -> Duration {
         Duration::from_secs(600)
@@ -64,51 +70,12 @@ impl StepSpec for RollbackStep {
     fn derived_name(&self) -> String {
         format!("rollback to {}", self.to)
     }
-
-    fn decode(input: &StepInput<'_>, body: &Spanned<Node>) -> Option<Self> {
-        decode_rollback_step(input.d, body, input.what, input.refs)
-    }
-
-    fn schema() -> Value {
-        json!({"$ref": "#/$defs/rollbackStep"})
-    }
-
-    fn schema_defs() -> Vec<(&'static str, Value)> {
-        vec![(
-            "rollbackStep",
-            json!({
-                "description": "Return every host to an earlier snapshot (each started again from it), then prove the baseline with probes.",
-                "type": "object",
-                "required": ["to"],
-                "additionalProperties": false,
-                "properties": {
-                    "to": {"description": "The name of an earlier `snapshot` step.", "type": "string"},
-                    "probes": one_or_more(json!({"$ref": "#/$defs/probeRef"}))
-                }
-            }),
-        )]
-    }
 }
 
 impl RunStep for RollbackStep {
     async fn run<E: Engine>(&self, cx: &mut StepContext<'_, E>) -> StepResult {
         rollback(self, cx).await
     }
-}
-
-fn decode_rollback_step(
-    d: &Decoder,
-    node: &Spanned<Node>,
-    step: &str,
-    refs: &Refs,
-) -> Option<RollbackStep> {
-    let m = d.map(node, &format!("`rollback` of {step}"), RollbackStep::KEYS)?;
-    let to = m.required_str_where("to", check_snapshot_name);
-    let probes = m
-        .opt("probes")
-        .map(|node| refs.probes(d, node, step))
-        .unwrap_or_default();
-    Some(RollbackStep { to: to?, probes })
 }
 
 async fn rollback<E: Engine>(step: &RollbackStep, cx: &mut StepContext<'_, E>) -> StepResult {

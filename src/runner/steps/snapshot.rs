@@ -7,17 +7,19 @@ use std::time::{Duration, Instant};
 use super::{StepContext, StepResult};
 use crate::engine::Engine;
 use crate::runner::run_labels;
-use serde_json::{Value, json};
-use serde_saphyr::Spanned;
+use schemars::JsonSchema;
+use serde::Deserialize;
 
 use super::RunStep;
-use crate::scenario::{StepInput, StepSpec, check_snapshot_name};
-use crate::yaml::Node;
+use crate::scenario::StepSpec;
+use crate::scenario::format::SnapshotName;
 
 /// Save every host as it is now (`docker commit`, paused meanwhile), under a name a
 /// later `rollback` step can return to.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(transparent)]
 pub struct SnapshotStep {
+    #[serde(with = "SnapshotName")]
     pub name: String,
 }
 
@@ -30,17 +32,6 @@ impl StepSpec for SnapshotStep {
 
     fn derived_name(&self) -> String {
         format!("snapshot {}", self.name)
-    }
-
-    fn decode(input: &StepInput<'_>, body: &Spanned<Node>) -> Option<Self> {
-        input
-            .d
-            .str_where(body, "`snapshot`", check_snapshot_name)
-            .map(|name| SnapshotStep { name })
-    }
-
-    fn schema() -> Value {
-        json!({"description": "Save every host now under this name (`docker commit`, paused meanwhile).", "type": "string", "pattern": "^[a-z0-9][a-z0-9._-]{0,63}$"})
     }
 }
 

@@ -153,47 +153,48 @@ pub fn check_package_name(name: &str) -> Result<(), String> {
     }
 }
 
-/// Two hosts of a step that must differ; the second one's key is `second`.
+/// Two hosts of a step that must differ (a backup kept on the host it saves is lost
+/// with it); reported at the second one's key, `second_key`.
 pub fn distinct_hosts(
-    m: &MapDecoder<'_>,
-    first: Option<String>,
-    second: Option<String>,
+    input: &StepInput<'_>,
+    body: &Spanned<Node>,
+    (first, second): (&str, &str),
     second_key: &str,
-    step: &str,
-) -> Option<(String, String)> {
-    let (first, second) = (first?, second?);
-    if first == second {
-        if let Some(key) = m.key(second_key) {
-            m.decoder().error(
-                Mark::of_key(key),
-                format!(
-                    "`host` and `{second_key}` of {step} are the same host: a backup kept on the host is lost with it"
-                ),
-            );
-        }
-        return None;
+) -> bool {
+    // Empty: a host that was missing or wrong, already reported.
+    if first != second || first.is_empty() {
+        return true;
     }
-    Some((first, second))
+    let mark = key_of(body, second_key).map_or_else(|| Mark::of(body), Mark::of_key);
+    input.d.error(
+        mark,
+        format!(
+            "`host` and `{second_key}` of {} are the same host: a backup kept on the host is lost with it",
+            input.what
+        ),
+    );
+    false
 }
 
 /// The `from` and `to` hosts of a move, which must differ.
-pub fn two_hosts(
-    m: &MapDecoder<'_>,
-    from: Option<String>,
-    to: Option<String>,
-    step: &str,
-) -> Option<(String, String)> {
-    let (from, to) = (from?, to?);
-    if from == to {
-        if let Some(key) = m.key("to") {
-            m.decoder().error(
-                Mark::of_key(key),
-                format!("`from` and `to` of {step} are the same host"),
-            );
-        }
-        return None;
+pub fn two_hosts(input: &StepInput<'_>, body: &Spanned<Node>, from: &str, to: &str) -> bool {
+    if from != to || from.is_empty() {
+        return true;
     }
-    Some((from, to))
+    let mark = key_of(body, "to").map_or_else(|| Mark::of(body), Mark::of_key);
+    input.d.error(
+        mark,
+        format!("`from` and `to` of {} are the same host", input.what),
+    );
+    false
+}
+
+/// The key `key` of a map, where it is written.
+pub fn key_of<'a>(node: &'a Spanned<Node>, key: &str) -> Option<&'a Spanned<String>> {
+    match &node.value {
+        Node::Map(entries) => entries.iter().map(|(k, _)| k).find(|k| k.value == key),
+        _ => None,
+    }
 }
 
 pub fn check_copied_path(path: &str) -> Result<(), String> {

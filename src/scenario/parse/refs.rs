@@ -5,11 +5,11 @@ use super::*;
 
 /// Names that probes and steps may refer to. Taken from the map keys, so a host
 /// with a mistake inside is still a valid reference (no second, spurious error).
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Refs {
-    pub(super) hosts: Vec<String>,
-    pub(super) probes: Vec<String>,
-    pub(super) monitors: Vec<String>,
+    pub(in crate::scenario) hosts: Vec<String>,
+    pub(in crate::scenario) probes: Vec<String>,
+    pub(in crate::scenario) monitors: Vec<String>,
 }
 
 impl Refs {

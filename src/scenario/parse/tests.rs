@@ -364,35 +364,38 @@ fn moves_with_mistakes_are_explained() {
         .map(|(_, _, _, m, help)| (m, help.unwrap_or_default()))
         .collect();
     assert_eq!(
-            messages,
-            [
-                (
-                    "monitor `orders` tracks writes but its requests are not POSTs".to_string(),
-                    "add `method: POST` to its `http`: the write token goes in the request body"
-                        .to_string()
-                ),
-                ("`from` and `to` of step 1 are the same host".into(), String::new()),
-                ("`var/www` is not an absolute path".into(), String::new()),
-                ("`/srv/../etc` contains `..`".into(), String::new()),
-                ("`from` and `to` of step 2 are the same host".into(), String::new()),
-                (
-                    "missing database engine in database 1 of step 2: expected one of `mariadb`, `postgresql`".into(),
-                    String::new()
-                ),
-                (
-                    "unknown key `mysql` in database 1 of step 2".into(),
-                    "expected one of `mariadb`, `postgresql`".into()
-                ),
-                (
-                    "unknown host `nowhere` in step 3".into(),
-                    "defined hosts: `web`".into()
-                ),
-                (
-                    "`p99_latency` (the largest after/before ratio) must be greater than 0, found 0".into(),
-                    String::new()
-                ),
-            ]
-        );
+        messages,
+        [
+            (
+                "monitor `orders` tracks writes but its requests are not POSTs".to_string(),
+                "add `method: POST` to its `http`: the write token goes in the request body"
+                    .to_string()
+            ),
+            (
+                "`from` and `to` of step 1 are the same host".into(),
+                String::new()
+            ),
+            ("`var/www` is not an absolute path".into(), String::new()),
+            ("`/srv/../etc` contains `..`".into(), String::new()),
+            (
+                "`from` and `to` of step 2 are the same host".into(),
+                String::new()
+            ),
+            (
+                "unknown key `mysql` in item 1 of `databases` of `migrate` of step 2".into(),
+                "expected one of `mariadb`, `postgresql`".into()
+            ),
+            (
+                "unknown host `nowhere` in step 3".into(),
+                "defined hosts: `web`".into()
+            ),
+            (
+                "`p99_latency` (the largest after/before ratio) must be greater than 0, found 0"
+                    .into(),
+                String::new()
+            ),
+        ]
+    );
 }
 
 #[test]
@@ -1066,6 +1069,11 @@ fn faults_with_mistakes_are_explained() {
                 "use only one of `stop`, `mask`, `disable`, `break-config`, `fill-disk`, `disconnect`, `wrong-dns`, `hold`, `half-sources`, `kill-mid-write`; `hold` is already set".into(),
             ),
             (
+                16,
+                "unknown Debian release `trixe`: expected one of `jessie`, `stretch`, `buster`, `bullseye`, `bookworm`, `trixie`, `forky`; did you mean `trixie`?".into(),
+                String::new(),
+            ),
+            (
                 17,
                 "unknown host `dbb` in step 12".into(),
                 "did you mean `db`?".into(),
@@ -1138,4 +1146,11 @@ fn reverts_name_earlier_faults() {
         ),
     ];
     assert_eq!(messages, expected);
+}
+
+#[test]
+fn a_probe_step_names_at_least_one_probe() {
+    let source = "name: t\nhosts:\n  web: {image: x}\nprobes:\n  up: {tcp: {host: web, port: 80}}\nsteps:\n  - probe: []\n";
+    let messages: Vec<String> = summary(source).into_iter().map(|e| e.3).collect();
+    assert_eq!(messages, ["`probe` of step 1 must name at least one probe"]);
 }

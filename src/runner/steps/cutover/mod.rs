@@ -20,41 +20,46 @@ use crate::runner::host_files;
 use crate::scenario::WebServer;
 
 use super::RunStep;
-use crate::scenario::{Refs, StepInput, StepSpec, check_hostname, two_hosts};
-use crate::yaml::{Decoder, Node};
-use serde_json::{Value, json};
+use crate::scenario::decode_fields;
+use crate::scenario::format::{HostRef, Hostname, OptAbsolutePath};
+use crate::scenario::{StepInput, StepSpec, two_hosts};
+use crate::yaml::Node;
+use schemars::JsonSchema;
+use serde::Deserialize;
 use serde_saphyr::Spanned;
 
 /// The second story's move: the old host's web server becomes a reverse proxy to the new
 /// host. On the old host the site's name is pointed at the new host in `/etc/hosts`, the
 /// proxy configuration goes into the site's file, the configuration is tested, and the
 /// server reloads gracefully.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CutoverStep {
     /// The host whose web server becomes the proxy.
+    #[serde(with = "HostRef")]
     pub from: String,
     /// The host that serves the site from now on.
+    #[serde(with = "HostRef")]
     pub to: String,
     /// The site's name, resolved to `to` on `from`.
+    #[serde(with = "Hostname")]
     pub site: String,
     /// The web server on `from`; `None`: whichever of Apache and nginx is active there.
+    #[serde(default)]
     pub server: Option<WebServer>,
     /// The site's file on `from` that gets the proxy configuration; `None`: the server's
     /// default site ([`WebServer::default_site_file`]).
+    #[serde(default, with = "OptAbsolutePath")]
     pub vhost_file: Option<String>,
     /// Configuration to use instead of the default one (e.g. an admin's own procedure):
     /// Apache directives inserted into the virtual host, or what replaces the body of
     /// nginx's server block.
+    #[serde(default)]
     pub proxy_config: Option<String>,
 }
 
-const WEB_SERVERS: &[(&str, WebServer)] =
-    &[("apache", WebServer::Apache), ("nginx", WebServer::Nginx)];
-
 impl StepSpec for CutoverStep {
     const KIND: &'static str = "cutover";
-    const KEYS: &'static [&'static str] =
-        &["from", "to", "site", "server", "vhost_file", "proxy_config"];
 
     fn default_timeout(&self) -> Duration {
         Duration::from_secs(120)
@@ -65,31 +70,8 @@ impl StepSpec for CutoverStep {
     }
 
     fn decode(input: &StepInput<'_>, body: &Spanned<Node>) -> Option<Self> {
-        decode_cutover_step(input.d, body, input.what, input.refs)
-    }
-
-    fn schema() -> Value {
-        json!({"$ref": "#/$defs/cutoverStep"})
-    }
-
-    fn schema_defs() -> Vec<(&'static str, Value)> {
-        vec![(
-            "cutoverStep",
-            json!({
-                "description": "The old host's web server (Apache or nginx) becomes a reverse proxy to the new host: the site's name pointed at `to` in /etc/hosts, the proxy configuration put into the site's file, configuration tested, graceful reload.",
-                "type": "object",
-                "required": ["from", "to", "site"],
-                "additionalProperties": false,
-                "properties": {
-                    "from": {"$ref": "#/$defs/hostRef", "description": "The host whose web server becomes the proxy."},
-                    "to": {"$ref": "#/$defs/hostRef", "description": "The host that serves the site from now on."},
-                    "site": {"description": "The site's name, resolved to `to` on `from`.", "type": "string"},
-                    "server": {"description": "The web server on `from`; default: whichever of apache2 and nginx is active there.", "enum": ["apache", "nginx"]},
-                    "vhost_file": {"description": "The site's file on `from` that gets the proxy configuration; default: /etc/apache2/sites-enabled/000-default.conf for Apache, /etc/nginx/sites-enabled/default for nginx.", "type": "string"},
-                    "proxy_config": {"description": "Apache: directives to insert instead of ProxyPreserveHost/ProxyPass/ProxyPassReverse. nginx: what replaces the body of the site's server block (listen, server_name, ssl_* and log lines kept) instead of a `location /` with proxy_pass.", "type": "string"}
-                }
-            }),
-        )]
+        let step: Self = decode_fields(input, body)?;
+        two_hosts(input, body, &step.from, &step.to).then_some(step)
     }
 }
 
@@ -100,33 +82,6 @@ impl RunStep for CutoverStep {
     async fn run<E: Engine>(&self, cx: &mut StepContext<'_, E>) -> StepResult {
         run(self, cx).await
     }
-}
-
-fn decode_cutover_step(
-    d: &Decoder,
-    node: &Spanned<Node>,
-    step: &str,
-    refs: &Refs,
-) -> Option<CutoverStep> {
-    let m = d.map(node, &format!("`cutover` of {step}"), CutoverStep::KEYS)?;
-    let from = m.required("from").and_then(|node| refs.host(d, node, step));
-    let to = m.required("to").and_then(|node| refs.host(d, node, step));
-    let site = m.required_str_where("site", check_hostname);
-    let server = m.opt_choice("server", WEB_SERVERS);
-    let vhost_file = m.opt_str_where("vhost_file", |path| {
-        path.starts_with('/')
-            .then_some(())
-            .ok_or_else(|| format!("`{path}` is not an absolute path"))
-    });
-    let (from, to) = two_hosts(&m, from, to, step)?;
-    Some(CutoverStep {
-        from,
-        to,
-        site: site?,
-        server,
-        vhost_file,
-        proxy_config: m.opt_str("proxy_config"),
-    })
 }
 
 const TIMEOUT: Duration = Duration::from_secs(60);

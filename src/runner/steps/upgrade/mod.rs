@@ -24,33 +24,43 @@ use crate::report::{CheckReport, HopReport, UpgradeReport};
 use crate::runner::{RunEvent, log_watch};
 
 use super::RunStep;
-use crate::scenario::{Refs, StepInput, StepSpec, check_mirror_url, check_release};
-use crate::yaml::{Decoder, Node};
-use serde_json::{Value, json};
-use serde_saphyr::Spanned;
+use crate::scenario::StepSpec;
+use crate::scenario::format::{HostRef, OptMirrorUrl, ProbeRefs, Release, StringOrList};
+use schemars::JsonSchema;
+use serde::Deserialize;
 
 /// A Debian major upgrade of one host, one release at a time, the way the release
 /// notes advise: sources rewritten, `apt-get update`, `upgrade --without-new-pkgs`,
 /// `full-upgrade`, reboot; checked before, between and after the hops.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct UpgradeStep {
+    #[serde(with = "HostRef")]
     pub host: String,
     /// Target release codename; may be several releases ahead.
+    #[serde(with = "Release")]
     pub to: String,
     /// Packages that must still be installed afterwards (removing one inhibits the change).
+    #[serde(default, with = "StringOrList")]
     pub protect: Vec<String>,
+    #[serde(default)]
     pub conffiles: ConffilePolicy,
     /// Reboot after each hop (default) so services are checked as they come up at boot.
+    #[serde(default = "yes")]
     pub reboot: bool,
     /// Point Debian's entries at this mirror while rewriting (default: keep their URIs).
+    #[serde(default, with = "OptMirrorUrl")]
     pub mirror: Option<String>,
+    #[serde(default, with = "OptMirrorUrl")]
     pub security_mirror: Option<String>,
     /// Probes run after each hop.
+    #[serde(default, with = "ProbeRefs")]
     pub probes: Vec<String>,
 }
 
 /// What dpkg does with a configuration file changed both locally and by the package.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
 pub enum ConffilePolicy {
     /// Keep the local file; the maintainer's version is left next to it (`.dpkg-dist`).
     #[default]
@@ -59,23 +69,8 @@ pub enum ConffilePolicy {
     Maintainer,
 }
 
-const CONFFILE_POLICIES: &[(&str, ConffilePolicy)] = &[
-    ("keep", ConffilePolicy::Keep),
-    ("maintainer", ConffilePolicy::Maintainer),
-];
-
 impl StepSpec for UpgradeStep {
     const KIND: &'static str = "upgrade";
-    const KEYS: &'static [&'static str] = &[
-        "host",
-        "to",
-        "protect",
-        "conffiles",
-        "reboot",
-        "mirror",
-        "security_mirror",
-        "probes",
-    ];
 
     fn default_timeout(&self) -> Duration {
         Duration::from_secs(3600)
@@ -83,18 +78,6 @@ impl StepSpec for UpgradeStep {
 
     fn derived_name(&self) -> String {
         format!("upgrade {} to {}", self.host, self.to)
-    }
-
-    fn decode(input: &StepInput<'_>, body: &Spanned<Node>) -> Option<Self> {
-        decode_upgrade_step(input.d, body, input.what, input.refs)
-    }
-
-    fn schema() -> Value {
-        json!({"$ref": "#/$defs/upgradeStep"})
-    }
-
-    fn schema_defs() -> Vec<(&'static str, Value)> {
-        vec![("upgradeStep", upgrade_step())]
     }
 }
 
@@ -106,64 +89,9 @@ impl RunStep for UpgradeStep {
     }
 }
 
-fn decode_upgrade_step(
-    d: &Decoder,
-    node: &Spanned<Node>,
-    step: &str,
-    refs: &Refs,
-) -> Option<UpgradeStep> {
-    let m = d.map(node, &format!("`upgrade` of {step}"), UpgradeStep::KEYS)?;
-    let host = m.required("host").and_then(|node| refs.host(d, node, step));
-    let to = m.required_str_where("to", check_release);
-    let probes = m
-        .opt("probes")
-        .map(|node| refs.probes(d, node, step))
-        .unwrap_or_default();
-    Some(UpgradeStep {
-        host: host?,
-        to: to?,
-        protect: m.string_or_list("protect"),
-        conffiles: m
-            .opt_choice("conffiles", CONFFILE_POLICIES)
-            .unwrap_or_default(),
-        reboot: m.opt_bool("reboot").unwrap_or(true),
-        mirror: m.opt_str_where("mirror", check_mirror_url),
-        security_mirror: m.opt_str_where("security_mirror", check_mirror_url),
-        probes,
-    })
-}
-
-fn upgrade_step() -> Value {
-    let releases: Vec<&str> = crate::debian::release::codenames().collect();
-    json!({
-        "description": "A Debian major upgrade of one host, one release at a time: sources rewritten, `apt-get update`, `upgrade --without-new-pkgs`, `full-upgrade`, reboot; checked before, between and after the hops.",
-        "type": "object",
-        "required": ["host", "to"],
-        "additionalProperties": false,
-        "properties": {
-            "host": {"$ref": "#/$defs/hostRef"},
-            "to": {"description": "Target release codename; may be several releases ahead.", "enum": releases},
-            "protect": {
-                "description": "Packages that must still be installed afterwards; removing one inhibits the change.",
-                "oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]
-            },
-            "conffiles": {
-                "description": "Changed configuration files: keep the local file (`keep`, default) or install the maintainer's (`maintainer`).",
-                "enum": ["keep", "maintainer"],
-                "default": "keep"
-            },
-            "reboot": {"description": "Reboot after each hop.", "type": "boolean", "default": true},
-            "mirror": {"description": "Point Debian's entries at this mirror while rewriting (default: keep their URIs).", "type": "string"},
-            "security_mirror": {"description": "Point the security entries at this mirror while rewriting.", "type": "string"},
-            "probes": {
-                "description": "Probes run after each hop.",
-                "oneOf": [
-                    {"$ref": "#/$defs/probeRef"},
-                    {"type": "array", "items": {"$ref": "#/$defs/probeRef"}}
-                ]
-            }
-        }
-    })
+/// `reboot` is on unless set off.
+fn yes() -> bool {
+    true
 }
 
 /// Timeouts of the commands inside a hop; the step's own timeout bounds the whole.
