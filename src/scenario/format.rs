@@ -27,6 +27,70 @@ macro_rules! named {
     };
 }
 
+/// `impl Format` for value types whose inherent `deserialize` and `serialize` give
+/// a `$value`.
+macro_rules! formats {
+    ($($name:ident: $value:ty),* $(,)?) => {$(
+        impl Format for $name {
+            type Value = $value;
+
+            fn read<'de, D: Deserializer<'de>>(deserializer: D) -> Result<$value, D::Error> {
+                $name::deserialize(deserializer)
+            }
+
+            fn write<S: Serializer>(value: &$value, serializer: S) -> Result<S::Ok, S::Error> {
+                $name::serialize(value, serializer)
+            }
+        }
+    )*};
+}
+
+/// A value type of the format, as a trait: how a value is read (its checks reported
+/// where it is) and written (for the schema's defaults).
+pub trait Format {
+    type Value;
+
+    fn read<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Self::Value, D::Error>;
+
+    fn write<S: Serializer>(value: &Self::Value, serializer: S) -> Result<S::Ok, S::Error>;
+}
+
+/// An optional field of the value type `T`: `#[serde(default, with = "Opt::<Span>")]`.
+#[derive(Debug)]
+pub struct Opt<T>(std::marker::PhantomData<T>);
+
+impl<T: Format> Opt<T> {
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<T::Value>, D::Error> {
+        T::read(deserializer).map(Some)
+    }
+
+    pub fn serialize<S: Serializer>(
+        value: &Option<T::Value>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(value) => T::write(value, serializer),
+            None => serializer.serialize_none(),
+        }
+    }
+}
+
+impl<T: JsonSchema> JsonSchema for Opt<T> {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn schema_name() -> Cow<'static, str> {
+        T::schema_name()
+    }
+
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        generator.subschema_for::<T>()
+    }
+}
+
 /// The value as `T` when it is real and was read without a problem.
 fn read<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
     deserializer: D,
@@ -52,9 +116,19 @@ impl Noun {
     }
 }
 
+/// What the value types of a scenario consult while it is decoded.
+#[derive(Debug, Clone)]
+pub struct Context {
+    /// The names references must match.
+    pub refs: Refs,
+    /// Host `files:` may name files outside the scenario's folder.
+    pub allow_files_outside: bool,
+}
+
 /// Reports a name that is not among the scenario's hosts (or probes, monitors).
 fn check_ref(here: &Here, noun: Noun, name: &str) {
-    de::context(|refs: &Refs| {
+    de::context(|cx: &Context| {
+        let refs = &cx.refs;
         let known = match noun {
             Noun::Host => &refs.hosts,
             Noun::Probe => &refs.probes,
@@ -167,119 +241,90 @@ impl<'de> Deserialize<'de> for Item {
     }
 }
 
-/// The name of a host of this scenario.
-#[derive(Debug)]
-pub struct HostRef;
+/// A reference by name (`$one`) and a name or list of names (`$many`) of one noun.
+macro_rules! references {
+    ($one:ident, $many:ident, $noun:ident, $one_name:literal, $many_name:literal, $description:literal) => {
+        #[doc = $description]
+        #[derive(Debug)]
+        pub struct $one;
 
-impl HostRef {
-    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
-        one_name(deserializer, Noun::Host)
-    }
+        impl $one {
+            pub fn deserialize<'de, D: Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<String, D::Error> {
+                one_name(deserializer, Noun::$noun)
+            }
 
-    pub fn serialize<S: Serializer>(name: &str, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(name)
-    }
+            pub fn serialize<S: Serializer>(name: &str, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(name)
+            }
+        }
+
+        impl JsonSchema for $one {
+            named!($one_name);
+
+            fn json_schema(_: &mut SchemaGenerator) -> Schema {
+                json_schema!({"description": $description, "type": "string"})
+            }
+        }
+
+        /// One name or a list of them.
+        #[derive(Debug)]
+        pub struct $many;
+
+        impl $many {
+            pub fn deserialize<'de, D: Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Vec<String>, D::Error> {
+                names(deserializer, Noun::$noun)
+            }
+
+            pub fn serialize<S: Serializer>(
+                names: &[String],
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                serializer.collect_seq(names)
+            }
+        }
+
+        impl JsonSchema for $many {
+            fn inline_schema() -> bool {
+                true
+            }
+
+            named!($many_name);
+
+            fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+                one_or_more(generator.subschema_for::<$one>())
+            }
+        }
+    };
 }
 
-impl JsonSchema for HostRef {
-    named!("hostRef");
-
-    fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        json_schema!({"description": "The name of a host of this scenario.", "type": "string"})
-    }
-}
-
-/// The name of a probe of this scenario.
-#[derive(Debug)]
-pub struct ProbeRef;
-
-impl ProbeRef {
-    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
-        one_name(deserializer, Noun::Probe)
-    }
-}
-
-impl JsonSchema for ProbeRef {
-    named!("probeRef");
-
-    fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        json_schema!({"description": "The name of a probe of this scenario.", "type": "string"})
-    }
-}
-
-/// The name of a monitor of this scenario.
-#[derive(Debug)]
-pub struct MonitorRef;
-
-impl MonitorRef {
-    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
-        one_name(deserializer, Noun::Monitor)
-    }
-}
-
-impl JsonSchema for MonitorRef {
-    named!("monitorRef");
-
-    fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        json_schema!({"description": "The name of a monitor of this scenario.", "type": "string"})
-    }
-}
-
-/// One probe name or a list of them.
-#[derive(Debug)]
-pub struct ProbeRefs;
-
-impl ProbeRefs {
-    pub fn deserialize<'de, D: Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Vec<String>, D::Error> {
-        names(deserializer, Noun::Probe)
-    }
-
-    pub fn serialize<S: Serializer>(names: &[String], serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_seq(names)
-    }
-}
-
-impl JsonSchema for ProbeRefs {
-    fn inline_schema() -> bool {
-        true
-    }
-
-    named!("probeRefs");
-
-    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
-        one_or_more(generator.subschema_for::<ProbeRef>())
-    }
-}
-
-/// One monitor name or a list of them.
-#[derive(Debug)]
-pub struct MonitorRefs;
-
-impl MonitorRefs {
-    pub fn deserialize<'de, D: Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Vec<String>, D::Error> {
-        names(deserializer, Noun::Monitor)
-    }
-
-    pub fn serialize<S: Serializer>(names: &[String], serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_seq(names)
-    }
-}
-
-impl JsonSchema for MonitorRefs {
-    fn inline_schema() -> bool {
-        true
-    }
-
-    named!("monitorRefs");
-
-    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
-        one_or_more(generator.subschema_for::<MonitorRef>())
-    }
-}
+references!(
+    HostRef,
+    HostRefs,
+    Host,
+    "hostRef",
+    "hostRefs",
+    "The name of a host of this scenario."
+);
+references!(
+    ProbeRef,
+    ProbeRefs,
+    Probe,
+    "probeRef",
+    "probeRefs",
+    "The name of a probe of this scenario."
+);
+references!(
+    MonitorRef,
+    MonitorRefs,
+    Monitor,
+    "monitorRef",
+    "monitorRefs",
+    "The name of a monitor of this scenario."
+);
 
 /// `item`, or a non-empty list of them.
 fn one_or_more(item: Schema) -> Schema {
@@ -292,6 +337,18 @@ pub struct Span;
 
 impl Span {
     pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
+        duration(deserializer, false)
+    }
+
+    pub fn serialize<S: Serializer>(value: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&humantime::format_duration(*value).to_string())
+    }
+}
+
+/// A duration read from the file; zero only when `zero` allows it (limits, where `0s`
+/// means none at all).
+fn duration<'de, D: Deserializer<'de>>(deserializer: D, zero: bool) -> Result<Duration, D::Error> {
+    {
         let (here, value) = read::<Scalar, D>(deserializer)?;
         let duration = match value {
             None => None,
@@ -313,14 +370,36 @@ impl Span {
                 None
             }
         };
-        if duration.is_some_and(|d| d.is_zero()) {
+        if !zero && duration.is_some_and(|d| d.is_zero()) {
             here.error(format!("{} must be longer than zero", here.label));
         }
         Ok(duration.unwrap_or_default())
     }
+}
+
+/// A limit in time: a [`Span`] that may be zero.
+#[derive(Debug)]
+pub struct TimeLimit;
+
+impl TimeLimit {
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
+        duration(deserializer, true)
+    }
 
     pub fn serialize<S: Serializer>(value: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&humantime::format_duration(*value).to_string())
+        Span::serialize(value, serializer)
+    }
+}
+
+impl JsonSchema for TimeLimit {
+    named!("timeLimit");
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "A duration like `500ms`, `30s`, `2m`, `1h`, or an integer number of seconds; `0s` allows none.",
+            "type": ["string", "integer"],
+            "minimum": 0
+        })
     }
 }
 
@@ -333,40 +412,6 @@ impl JsonSchema for Span {
             "type": ["string", "integer"],
             "minimum": 1
         })
-    }
-}
-
-/// An optional [`Span`].
-#[derive(Debug)]
-pub struct OptSpan;
-
-impl OptSpan {
-    pub fn deserialize<'de, D: Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Option<Duration>, D::Error> {
-        Span::deserialize(deserializer).map(Some)
-    }
-
-    pub fn serialize<S: Serializer>(
-        value: &Option<Duration>,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        match value {
-            Some(value) => Span::serialize(value, serializer),
-            None => serializer.serialize_none(),
-        }
-    }
-}
-
-impl JsonSchema for OptSpan {
-    fn inline_schema() -> bool {
-        true
-    }
-
-    named!("optionalDuration");
-
-    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
-        generator.subschema_for::<Span>()
     }
 }
 
@@ -405,6 +450,7 @@ impl JsonSchema for StringOrList {
 #[derive(Debug)]
 enum Scalar {
     Int(i64),
+    Float(f64),
     Text(String),
     Other(&'static str),
 }
@@ -413,6 +459,7 @@ impl Scalar {
     fn kind_name(&self) -> &'static str {
         match self {
             Scalar::Int(_) => "an integer",
+            Scalar::Float(_) => "a number",
             Scalar::Text(_) => "a string",
             Scalar::Other(kind) => kind,
         }
@@ -443,8 +490,8 @@ impl<'de> Deserialize<'de> for Scalar {
             fn visit_bool<E>(self, _: bool) -> Result<Scalar, E> {
                 Ok(Scalar::Other("a boolean"))
             }
-            fn visit_f64<E>(self, _: f64) -> Result<Scalar, E> {
-                Ok(Scalar::Other("a number"))
+            fn visit_f64<E>(self, value: f64) -> Result<Scalar, E> {
+                Ok(Scalar::Float(value))
             }
             fn visit_seq<A: serde::de::SeqAccess<'de>>(self, _: A) -> Result<Scalar, A::Error> {
                 Ok(Scalar::Other("a list"))
@@ -588,53 +635,19 @@ macro_rules! checked_string {
                 }
                 Ok(text.unwrap_or_default())
             }
+
+            pub fn serialize<S: Serializer>(text: &str, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(text)
+            }
         }
+
+        formats!($name: String);
 
         impl JsonSchema for $name {
             named!($schema_name);
 
             fn json_schema(_: &mut SchemaGenerator) -> Schema {
                 json_schema!($schema)
-            }
-        }
-    };
-}
-
-/// [`checked_string`] for an optional field.
-macro_rules! optional {
-    ($name:ident, $of:ident) => {
-        #[derive(Debug)]
-        pub struct $name;
-
-        impl $name {
-            pub fn deserialize<'de, D: Deserializer<'de>>(
-                deserializer: D,
-            ) -> Result<Option<String>, D::Error> {
-                $of::deserialize(deserializer).map(Some)
-            }
-
-            pub fn serialize<S: Serializer>(
-                value: &Option<String>,
-                serializer: S,
-            ) -> Result<S::Ok, S::Error> {
-                match value {
-                    Some(value) => serializer.serialize_str(value),
-                    None => serializer.serialize_none(),
-                }
-            }
-        }
-
-        impl JsonSchema for $name {
-            fn inline_schema() -> bool {
-                true
-            }
-
-            fn schema_name() -> Cow<'static, str> {
-                <$of as JsonSchema>::schema_name()
-            }
-
-            fn json_schema(generator: &mut SchemaGenerator) -> Schema {
-                <$of as JsonSchema>::json_schema(generator)
             }
         }
     };
@@ -647,7 +660,6 @@ checked_string!(
     super::parse::check_absolute_path,
     {"type": "string", "pattern": "^/"}
 );
-optional!(OptAbsolutePath, AbsolutePath);
 
 checked_string!(
     /// An http:// or https:// URL of a Debian mirror.
@@ -656,7 +668,6 @@ checked_string!(
     super::parse::check_mirror_url,
     {"type": "string", "pattern": "^https?://"}
 );
-optional!(OptMirrorUrl, MirrorUrl);
 
 checked_string!(
     /// A systemd unit, e.g. `apache2` or `mariadb.service`.
@@ -770,10 +781,7 @@ impl Size {
         let (size, shown) = match value {
             None => return Ok(0),
             Some(Scalar::Int(bytes)) => (u64::try_from(bytes).ok(), format!("`{bytes}`")),
-            Some(Scalar::Text(text)) => (
-                crate::yaml::decoder_parse_byte_size(&text),
-                format!("`{text}`"),
-            ),
+            Some(Scalar::Text(text)) => (crate::yaml::parse_byte_size(&text), format!("`{text}`")),
             Some(other) => {
                 here.wrong_type("a size like `512M`", other.kind_name());
                 return Ok(0);
@@ -789,6 +797,12 @@ impl Size {
                 Ok(0)
             }
         }
+    }
+}
+
+impl Size {
+    pub fn serialize<S: Serializer>(size: &u64, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_u64(*size)
     }
 }
 
@@ -815,7 +829,13 @@ impl NonEmpty {
         }
         Ok(text.unwrap_or_default())
     }
+
+    pub fn serialize<S: Serializer>(text: &str, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(text)
+    }
 }
+
+formats!(NonEmpty: String);
 
 impl JsonSchema for NonEmpty {
     fn inline_schema() -> bool {
@@ -828,7 +848,6 @@ impl JsonSchema for NonEmpty {
         json_schema!({"type": "string", "minLength": 1})
     }
 }
-optional!(OptNonEmpty, NonEmpty);
 
 checked_string!(
     /// A Debian package name, optionally with an architecture (`libc6:amd64`).
@@ -837,8 +856,6 @@ checked_string!(
     super::parse::check_package_name,
     {"type": "string", "pattern": "^[a-z0-9][a-z0-9+.:-]+$"}
 );
-optional!(OptUnitName, UnitName);
-optional!(OptPackageName, PackageName);
 
 /// An IPv4 or IPv6 address.
 #[derive(Debug)]
@@ -872,3 +889,434 @@ impl JsonSchema for IpAddress {
         json_schema!({"description": "An IPv4 or IPv6 address.", "type": "string"})
     }
 }
+
+/// A map of named objects (`hosts:`, `probes:`), in the order written: each name checked
+/// by `check`, each value read as `T` and called "NOUN `name`" in messages.
+pub fn named_map<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    deserializer: D,
+    noun: &str,
+    check: fn(&str) -> Result<(), String>,
+) -> Result<Vec<(String, T)>, D::Error> {
+    struct Visit<T> {
+        check: fn(&str) -> Result<(), String>,
+        items: std::marker::PhantomData<T>,
+    }
+    impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for Visit<T> {
+        type Value = Vec<(String, T)>;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a map of names")
+        }
+
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            mut map: A,
+        ) -> Result<Self::Value, A::Error> {
+            let mut entries = Vec::new();
+            while let Some(name) = map.next_key::<String>()? {
+                if let Err(message) = (self.check)(&name) {
+                    de::here().error(message);
+                }
+                entries.push((name, map.next_value()?));
+            }
+            Ok(entries)
+        }
+    }
+    de::named_entries(noun);
+    deserializer.deserialize_map(Visit {
+        check,
+        items: std::marker::PhantomData,
+    })
+}
+
+/// A named object: the name is its key in the map, not one of its fields.
+pub trait Named {
+    fn set_name(&mut self, name: String);
+}
+
+/// `named_map` into the objects themselves, named.
+fn named<'de, D: Deserializer<'de>, T: Deserialize<'de> + Named>(
+    deserializer: D,
+    noun: &str,
+    check: fn(&str) -> Result<(), String>,
+) -> Result<Vec<T>, D::Error> {
+    Ok(named_map::<D, T>(deserializer, noun, check)?
+        .into_iter()
+        .map(|(name, mut value)| {
+            value.set_name(name);
+            value
+        })
+        .collect())
+}
+
+/// `hosts:`: the replica hosts, by name; at least one.
+#[derive(Debug)]
+pub struct Hosts;
+
+impl Hosts {
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Vec<super::model::Host>, D::Error> {
+        let here = de::here();
+        let hosts = named(deserializer, "host", super::parse::check_host_name)?;
+        if hosts.is_empty() && !here.is_silent() {
+            here.error("`hosts` must define at least one host");
+        }
+        Ok(hosts)
+    }
+}
+
+impl JsonSchema for Hosts {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    named!("hosts");
+
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        let host = generator.subschema_for::<super::model::Host>();
+        json_schema!({
+            "description": "The replica hosts, by name.",
+            "type": "object",
+            "minProperties": 1,
+            "propertyNames": {"pattern": "^[a-z][a-z0-9-]{0,30}$"},
+            "additionalProperties": host
+        })
+    }
+}
+
+impl Named for super::model::Host {
+    fn set_name(&mut self, name: String) {
+        self.name = name;
+    }
+}
+
+checked_string!(
+    /// Name of a recipe: `images/<image>/recipe.yaml`.
+    RecipeName,
+    "recipeName",
+    super::parse::check_recipe_name,
+    {"description": "Name of a recipe: `images/<image>/recipe.yaml`.", "type": "string", "pattern": "^[a-z0-9][a-z0-9._-]*$"}
+);
+
+/// DNS names, each checked.
+#[derive(Debug)]
+pub struct Hostnames;
+
+impl Hostnames {
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Vec<String>, D::Error> {
+        let names: Vec<Item> = Deserialize::deserialize(deserializer)?;
+        let here = de::here();
+        Ok(names
+            .into_iter()
+            .filter_map(|item| item.0)
+            .map(|(mark, name)| {
+                if let Err(message) = super::parse::check_hostname(&name) {
+                    here.at(mark).error(message);
+                }
+                name
+            })
+            .collect())
+    }
+
+    pub fn serialize<S: Serializer>(names: &[String], serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(names)
+    }
+}
+
+impl JsonSchema for Hostnames {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    named!("hostnames");
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({"type": "array", "items": {"type": "string"}})
+    }
+}
+
+/// Environment variables: names checked, any scalar value taken as text.
+#[derive(Debug)]
+pub struct EnvMap;
+
+impl EnvMap {
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Vec<(String, String)>, D::Error> {
+        text_map(deserializer, super::parse::check_env_name)
+    }
+
+    pub fn serialize<S: Serializer>(
+        values: &[(String, String)],
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(values.iter().map(|(k, v)| (k, v)))
+    }
+}
+
+impl JsonSchema for EnvMap {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    named!("env");
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "type": "object",
+            "additionalProperties": {"type": ["string", "number", "boolean", "null"]}
+        })
+    }
+}
+
+/// A map of names (checked) to scalars read as text, in the order written.
+pub fn text_map<'de, D: Deserializer<'de>>(
+    deserializer: D,
+    check: fn(&str) -> Result<(), String>,
+) -> Result<Vec<(String, String)>, D::Error> {
+    struct Visit(fn(&str) -> Result<(), String>);
+    impl<'de> serde::de::Visitor<'de> for Visit {
+        type Value = Vec<(String, String)>;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a map")
+        }
+
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            mut map: A,
+        ) -> Result<Self::Value, A::Error> {
+            let mut entries = Vec::new();
+            while let Some(name) = map.next_key::<String>()? {
+                if let Err(message) = (self.0)(&name) {
+                    de::here().error(message);
+                }
+                let text: Text = map.next_value()?;
+                entries.push((name, text.0));
+            }
+            Ok(entries)
+        }
+    }
+    deserializer.deserialize_map(Visit(check))
+}
+
+/// Any scalar as text (`8080` is "8080", an empty value is "").
+struct Text(String);
+
+impl<'de> Deserialize<'de> for Text {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit(Here);
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Text;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a scalar")
+            }
+            fn visit_str<E>(self, text: &str) -> Result<Text, E> {
+                Ok(Text(text.to_string()))
+            }
+            fn visit_i64<E>(self, value: i64) -> Result<Text, E> {
+                Ok(Text(value.to_string()))
+            }
+            fn visit_u64<E>(self, value: u64) -> Result<Text, E> {
+                Ok(Text(value.to_string()))
+            }
+            fn visit_f64<E>(self, value: f64) -> Result<Text, E> {
+                Ok(Text(value.to_string()))
+            }
+            fn visit_bool<E>(self, value: bool) -> Result<Text, E> {
+                Ok(Text(value.to_string()))
+            }
+            fn visit_unit<E>(self) -> Result<Text, E> {
+                Ok(Text(String::new()))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, _: A) -> Result<Text, A::Error> {
+                self.0.wrong_type("a string", "a list");
+                Ok(Text(String::new()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, _: A) -> Result<Text, A::Error> {
+                self.0.wrong_type("a string", "a map");
+                Ok(Text(String::new()))
+            }
+        }
+        let here = de::here();
+        deserializer.deserialize_any(Visit(here))
+    }
+}
+
+/// Where a host file comes from: relative to the scenario's folder and inside it,
+/// unless `allow_files_outside`.
+#[derive(Debug)]
+pub struct LocalSource;
+
+impl LocalSource {
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<std::path::PathBuf, D::Error> {
+        let (here, src) = read::<String, D>(deserializer)?;
+        if let Some(src) = &src {
+            let outside = de::context(|cx: &Context| cx.allow_files_outside).unwrap_or(false);
+            if let Err(message) = super::parse::check_local_source(src, outside) {
+                here.error_with_help(
+                    message,
+                    "name a file inside the scenario's folder, or set `allow_files_outside: true` at the top of the scenario",
+                );
+            }
+        }
+        Ok(src.unwrap_or_default().into())
+    }
+}
+
+impl JsonSchema for LocalSource {
+    named!("localSource");
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({"description": "Path relative to the scenario's folder, staying inside it (no absolute path, no `..`, no link leading out) unless `allow_files_outside: true`.", "type": "string", "minLength": 1})
+    }
+}
+
+checked_string!(
+    /// Absolute path of the file in the host.
+    HostDestination,
+    "hostDestination",
+    super::parse::check_host_destination,
+    {"description": "Absolute path of the file in the host.", "type": "string", "pattern": "^/"}
+);
+
+/// Permission bits as an octal string (`"0644"`); a bare number is refused, since
+/// `0644` unquoted is read as decimal 644.
+#[derive(Debug)]
+pub struct Mode;
+
+impl Mode {
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u32, D::Error> {
+        let (here, value) = read::<Scalar, D>(deserializer)?;
+        let text = match value {
+            None => return Ok(0o644),
+            Some(Scalar::Text(text)) => text,
+            Some(Scalar::Int(_)) | Some(Scalar::Float(_)) => {
+                here.error_with_help(
+                    "expected an octal string for `mode`, found a number",
+                    "quote it, like `mode: \"0644\"`",
+                );
+                return Ok(0o644);
+            }
+            Some(other) => {
+                here.wrong_type("a string", other.kind_name());
+                return Ok(0o644);
+            }
+        };
+        match u32::from_str_radix(&text, 8)
+            .ok()
+            .filter(|mode| *mode <= 0o7777)
+        {
+            Some(mode) => Ok(mode),
+            None => {
+                here.error(format!(
+                    "invalid mode `{text}`: expected octal digits like `0644`"
+                ));
+                Ok(0o644)
+            }
+        }
+    }
+
+    pub fn serialize<S: Serializer>(mode: &u32, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&format!("{mode:04o}"))
+    }
+}
+
+impl JsonSchema for Mode {
+    named!("mode");
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({"description": "Permission bits as an octal string (default \"0644\").", "type": "string", "pattern": "^[0-7]{1,4}$"})
+    }
+}
+
+/// A form field name: letters, digits and `_`, starting with a letter.
+#[derive(Debug)]
+pub struct FormField;
+
+impl FormField {
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+        let (here, field) = read::<String, D>(deserializer)?;
+        if let Some(field) = &field {
+            let ok = field.len() <= 64
+                && field
+                    .chars()
+                    .next()
+                    .is_some_and(|c| c.is_ascii_alphabetic())
+                && field.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            if !ok {
+                here.error(format!(
+                    "invalid form field `{field}`: expected letters, digits and `_`"
+                ));
+            }
+        }
+        Ok(field.unwrap_or_default())
+    }
+
+    pub fn serialize<S: Serializer>(field: &str, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(field)
+    }
+}
+
+impl JsonSchema for FormField {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    named!("formField");
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({"type": "string", "pattern": "^[A-Za-z][A-Za-z0-9_]{0,63}$"})
+    }
+}
+
+/// A number as written, read without the schema's bounds (its type checks them with
+/// its own words); `None` when it was not a number (reported).
+#[derive(Debug)]
+pub struct Number(pub Option<f64>);
+
+impl<'de> Deserialize<'de> for Number {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let (here, value) = read::<Scalar, D>(deserializer)?;
+        Ok(Number(match value {
+            None => None,
+            Some(Scalar::Int(value)) => Some(value as f64),
+            Some(Scalar::Float(value)) => Some(value),
+            Some(other) => {
+                here.wrong_type("a number", other.kind_name());
+                None
+            }
+        }))
+    }
+}
+
+formats!(
+    HostRef: String,
+    ProbeRef: String,
+    MonitorRef: String,
+    Span: Duration,
+    TimeLimit: Duration,
+    Size: u64,
+);
+
+checked_string!(
+    /// The path of an HTTP request, from `/`.
+    HttpPath,
+    "httpPath",
+    super::parse::check_http_path,
+    {"type": "string", "pattern": "^/"}
+);
+
+checked_string!(
+    /// A regular expression the body must match.
+    BodyRegex,
+    "bodyRegex",
+    super::parse::check_regex,
+    {"type": "string"}
+);

@@ -8,16 +8,14 @@ mod step;
 
 pub use env::UnsetEnv;
 pub use model::*;
-pub use parse::{
-    Refs, decode_command, decode_exec_expect, one_or_many, parse, parse_with_env, shorten,
-};
+pub use parse::{Refs, parse, parse_with_env, shorten};
 /// What step kinds check their fields with: names, paths and references.
 pub use parse::{
     check_absolute_path, check_copied_path, check_database_name, check_hostname, check_mirror_url,
     check_package_name, check_release, check_snapshot_name, check_unit_name, distinct_hosts,
-    key_of, reject_key, two_hosts,
+    key_of, two_hosts,
 };
-pub use schema::{json_schema, one_or_more};
+pub use schema::json_schema;
 pub use step::{
     KindOf, STEP_COMMON_KEYS, StepInput, StepKindDecl, StepKinds, StepSequence, StepSpec,
     decode_as, decode_fields,

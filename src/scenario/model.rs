@@ -6,6 +6,11 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+use super::format;
+
 pub use super::env::UnsetReference;
 pub use super::step::StepKind;
 pub use crate::local_files::FileLimits;
@@ -90,41 +95,65 @@ pub struct DrillData {
     pub max_loss: u64,
 }
 
-/// One replica host: a container built from an image recipe.
-#[derive(Debug, Clone, PartialEq)]
+/// A replica host: a container built from an image recipe.
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Host {
+    /// Its key in `hosts:`.
+    #[serde(skip)]
     pub name: String,
-    /// Name of a recipe under the images directory (`images/<image>/recipe.yaml`).
+    /// Name of a recipe: `images/<image>/recipe.yaml`.
+    #[serde(with = "format::RecipeName")]
     pub image: String,
+    /// What runs as PID 1: `systemd` boots like the real server.
+    #[serde(default)]
     pub init: Init,
-    /// Extra DNS names the host answers to on the run's network (virtual hosts).
+    /// Extra DNS names the host answers to (virtual hosts).
+    #[serde(default, with = "format::Hostnames")]
     pub aliases: Vec<String>,
-    /// Memory limit in bytes.
+    /// Memory limit: bytes, or a size with a K, M, G or T suffix (binary); default 2G.
+    #[serde(default, with = "format::Opt::<format::Size>")]
     pub memory: Option<u64>,
-    /// CPU limit in cores (fractions allowed).
+    /// CPU limit in cores (default 2, at most the machine's).
+    #[schemars(extend("exclusiveMinimum" = 0))]
     pub cpus: Option<f64>,
-    /// Process (and thread) limit.
+    /// Process and thread limit (default 4096).
+    #[schemars(range(min = 16, max = 1_000_000))]
     pub pids: Option<i64>,
+    /// Environment variables of the host's PID 1. Any string value of the scenario may
+    /// take a secret from the environment of `rehearse` with `${env:NAME}`; it is
+    /// redacted from every output.
+    #[serde(default, with = "format::EnvMap")]
     pub env: Vec<(String, String)>,
-    /// Local files put into the host before it boots.
+    /// Local files put into the host before it boots (e.g. the production configuration).
+    #[serde(default)]
     pub files: Vec<HostFile>,
 }
 
 /// A local file copied into a host at provision time (e.g. the production
 /// configuration), before the host boots.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct HostFile {
     /// Relative to the scenario's folder and inside it (checked without I/O here;
     /// links are checked when the file is read).
+    #[serde(with = "format::LocalSource")]
     pub src: PathBuf,
     /// Absolute path in the host.
+    #[serde(with = "format::HostDestination")]
     pub dest: String,
     /// Permission bits (default `0644`).
+    #[serde(default = "default_mode", with = "format::Mode")]
     pub mode: u32,
 }
 
+fn default_mode() -> u32 {
+    0o644
+}
+
 /// What runs as PID 1 in the host.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
 pub enum Init {
     /// systemd boots the host like the real server, so enabled services start.
     #[default]
@@ -170,10 +199,27 @@ impl ProbeKind {
 
 /// How a probe is retried before it counts as failed: an attempt every
 /// `interval` until one passes or `deadline` has passed since the first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Retry {
+    /// Time between attempts (default 1s).
+    #[serde(default = "one_second", with = "format::Span")]
     pub interval: Duration,
+    /// Give up this long after the first attempt (default 30s).
+    #[serde(default = "thirty_seconds", with = "format::Span")]
     pub deadline: Duration,
+}
+
+fn one_second() -> Duration {
+    Duration::from_secs(1)
+}
+
+fn thirty_seconds() -> Duration {
+    Duration::from_secs(30)
+}
+
+fn five_seconds() -> Duration {
+    Duration::from_secs(5)
 }
 
 impl Default for Retry {
@@ -206,9 +252,11 @@ pub struct Monitor {
 /// ones: an acknowledged token missing where the site is served from after the move
 /// is a lost write; a token that reached the old database after the cutover is a
 /// split write.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct WriteTracking {
     /// Form field that carries the token.
+    #[serde(default = "token_field", with = "format::FormField")]
     pub field: String,
     /// Lists the tokens stored in the database that serves after the move, one a line.
     pub serving: TokenQuery,
@@ -216,9 +264,15 @@ pub struct WriteTracking {
     pub old: Option<TokenQuery>,
 }
 
+fn token_field() -> String {
+    "token".into()
+}
+
 /// A command run in a host that prints stored write tokens, one a line.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct TokenQuery {
+    #[serde(with = "format::HostRef")]
     pub host: String,
     pub command: Command,
 }
@@ -239,7 +293,8 @@ pub struct HttpProbe {
     pub expect: HttpExpect,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, JsonSchema)]
+#[serde(rename_all = "UPPERCASE")]
 pub enum HttpMethod {
     #[default]
     Get,
@@ -273,19 +328,29 @@ impl Default for HttpExpect {
 }
 
 /// A TCP connect to a host's port.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct TcpProbe {
+    #[serde(with = "format::HostRef")]
     pub host: String,
+    #[schemars(range(min = 1, max = 65535))]
     pub port: u16,
+    /// Timeout of one attempt (default 5s).
+    #[serde(default = "five_seconds", with = "format::Span")]
     pub timeout: Duration,
 }
 
 /// A command run inside a host.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ExecProbe {
+    #[serde(with = "format::HostRef")]
     pub host: String,
     pub command: Command,
+    /// Timeout of one attempt (default 30s).
+    #[serde(default = "thirty_seconds", with = "format::Span")]
     pub timeout: Duration,
+    #[serde(default)]
     pub expect: ExecExpect,
 }
 

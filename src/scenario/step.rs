@@ -64,9 +64,11 @@ pub fn decode_as<T: DeserializeOwned + JsonSchema + 'static>(
     body: &Spanned<Node>,
 ) -> Option<T> {
     Typed::new(input.d, format!("`{kind}` of {}", input.what))
-        .label(format!("`{kind}`"))
         .owner(input.what)
-        .context(input.refs.clone())
+        .context(super::format::Context {
+            refs: input.refs.clone(),
+            allow_files_outside: false,
+        })
         .decode(body)
 }
 

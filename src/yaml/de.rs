@@ -47,6 +47,7 @@ pub struct Typed<'a> {
     owner: String,
     label: String,
     context: Option<Rc<dyn Any>>,
+    top_level: bool,
 }
 
 impl<'a> Typed<'a> {
@@ -59,7 +60,16 @@ impl<'a> Typed<'a> {
             owner: what.clone(),
             what,
             context: None,
+            top_level: false,
         }
+    }
+
+    /// The value is a whole file: its keys are called "`drill`", not "`drill` of the
+    /// scenario", and so is the object references inside them are in.
+    pub fn top_level(mut self) -> Self {
+        self.top_level = true;
+        self.owner = String::new();
+        self
     }
 
     /// The object that messages about references name ("unknown host `x` in step 3");
@@ -99,6 +109,7 @@ impl<'a> Typed<'a> {
             stack.borrow_mut().push(Frame {
                 errors: Vec::new(),
                 here: here.clone(),
+                noun: None,
                 schema: schema_of::<T>(),
                 context: self.context.clone(),
             })
@@ -107,7 +118,9 @@ impl<'a> Typed<'a> {
             node,
             label: self.label.clone(),
             what: self.what.clone(),
+            owner: self.owner.as_str().into(),
             bounds: Bounds::default(),
+            top_level: self.top_level,
         });
         let frame = STACK.with(|stack| stack.borrow_mut().pop());
         let mut errors = frame.map(|frame| frame.errors).unwrap_or_default();
@@ -138,6 +151,11 @@ pub struct Here {
 }
 
 impl Here {
+    /// The value is made up: nothing is reported about it.
+    pub fn is_silent(&self) -> bool {
+        self.silent
+    }
+
     /// The same value's place moved to `mark` (an item of it).
     pub fn at(&self, mark: Mark) -> Here {
         Here {
@@ -238,18 +256,43 @@ thread_local! {
 struct Frame {
     errors: Vec<Diagnostic>,
     here: Here,
+    /// What the entries of the next map are called ("host"), see [`named_entries`].
+    noun: Option<String>,
     schema: Rc<Value>,
     context: Option<Rc<dyn Any>>,
 }
 
-fn set_here(mark: Mark, label: &str, silent: bool) {
+fn set_here(mark: Mark, label: &str, owner: Option<&str>, silent: bool) {
     STACK.with(|stack| {
         if let Some(frame) = stack.borrow_mut().last_mut() {
             frame.here.mark = mark;
             frame.here.label = label.to_string();
+            if let Some(owner) = owner {
+                frame.here.owner = owner.to_string();
+            }
             frame.here.silent = silent;
         }
     });
+}
+
+/// The entries of the map (or the items of the list, "gate 1") decoded next are named objects: messages call the one under
+/// key `web` "host `web`" (`noun` = "host"), and references inside it name it too.
+/// A value type calls this just before it reads a map with `deserialize_map`.
+pub fn named_entries(noun: &str) {
+    STACK.with(|stack| {
+        if let Some(frame) = stack.borrow_mut().last_mut() {
+            frame.noun = Some(noun.to_string());
+        }
+    });
+}
+
+fn take_noun() -> Option<String> {
+    STACK.with(|stack| {
+        stack
+            .borrow_mut()
+            .last_mut()
+            .and_then(|frame| frame.noun.take())
+    })
 }
 
 /// The schema of the struct serde calls `name`: the root's, or one of its `$defs`.
@@ -257,10 +300,11 @@ fn struct_schema(name: &str) -> Option<Value> {
     STACK.with(|stack| {
         let stack = stack.borrow();
         let root = &stack.last()?.schema;
-        if root.get("title").and_then(Value::as_str) == Some(name) {
-            return Some(root.as_ref().clone());
+        match root.get("$defs").and_then(|defs| defs.get(name)) {
+            Some(schema) => Some(schema.clone()),
+            // The root type is not among its own definitions.
+            None => Some(root.as_ref().clone()),
         }
-        root.get("$defs")?.get(name).cloned()
     })
 }
 
@@ -335,23 +379,58 @@ struct De<'a> {
     label: String,
     /// The map in messages about its keys ("`http` of probe `homepage`").
     what: String,
+    /// The object in messages about references ("probe `homepage`"); empty: the
+    /// value's own `what`.
+    owner: Rc<str>,
     bounds: Bounds,
+    /// The map is the whole file: its keys' values are named alone.
+    top_level: bool,
 }
 
 impl<'a> De<'a> {
-    fn child(node: &'a Spanned<Node>, label: String, what: String, bounds: Bounds) -> Self {
-        set_here(Mark::of(node), &label, false);
-        De {
+    fn child(
+        node: &'a Spanned<Node>,
+        label: String,
+        what: String,
+        owner: Rc<str>,
+        bounds: Bounds,
+    ) -> Self {
+        let de = De {
             node,
             label,
             what,
+            owner,
             bounds,
+            top_level: false,
+        };
+        set_here(Mark::of(node), &de.label, Some(de.owner()), false);
+        de
+    }
+
+    fn owner(&self) -> &str {
+        if self.owner.is_empty() {
+            &self.what
+        } else {
+            &self.owner
         }
     }
 
     fn here(&self) -> Here {
-        set_here(Mark::of(self.node), &self.label, false);
+        set_here(Mark::of(self.node), &self.label, Some(self.owner()), false);
         here()
+    }
+
+    /// Reports "expected a map for WHAT, found Y": a map is named as in messages about
+    /// its keys ("`expect` of probe `home`"), and goes on with a made-up value.
+    fn wrong_map<V: Visitor<'a>>(
+        self,
+        visit: impl FnOnce(Made<'a>, V) -> Result<V::Value, Error>,
+        visitor: V,
+    ) -> Result<V::Value, Error> {
+        let here = self.here();
+        let found = self.node.value.kind_name();
+        here.error(format!("expected a map for {}, found {found}", self.what));
+        visit(Made::new(self.node), visitor)
     }
 
     /// Reports "expected X, found Y" and goes on with a made-up value.
@@ -377,14 +456,16 @@ impl<'a> De<'a> {
                     .minimum
                     .map_or(low as f64, |m| m.max(low as f64)),
             ),
-            maximum: Some(
-                self.bounds
-                    .maximum
-                    .map_or(high as f64, |m| m.min(high as f64)),
-            ),
+            // The largest 64-bit integers are no limit worth naming.
+            maximum: match (self.bounds.maximum, high < i128::from(i64::MAX)) {
+                (Some(m), true) => Some(m.min(high as f64)),
+                (None, true) => Some(high as f64),
+                (m, false) => m,
+            },
             exclusive_minimum: self.bounds.exclusive_minimum,
         };
-        if let Some(must) = bounds.check(value as f64) {
+        let too_big = (value > high).then(|| format!("at most {high}"));
+        if let Some(must) = bounds.check(value as f64).or(too_big) {
             self.here()
                 .error(format!("{} must be {must}, found {value}", self.label));
             return Made::new(self.node).deserialize_i64(visitor);
@@ -458,9 +539,16 @@ impl<'a> De<'a> {
             return Made::new(self.node).deserialize_enum(name, variants, visitor);
         };
         let what = format!("`{variant}` of {}", self.what);
+        let owner = self.owner.clone();
         visitor.visit_enum(VariantOf {
             variant,
-            value: De::child(value, format!("`{variant}`"), what, Bounds::default()),
+            value: De::child(
+                value,
+                format!("`{variant}`"),
+                what,
+                owner,
+                Bounds::default(),
+            ),
         })
     }
 }
@@ -505,6 +593,15 @@ impl<'de> VariantAccess<'de> for De<'de> {
     }
 }
 
+/// Methods of a deserializer that do what `$to` does.
+macro_rules! forward {
+    ($to:ident: $($method:ident)*) => {$(
+        fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+            self.$to(visitor)
+        }
+    )*};
+}
+
 macro_rules! integers {
     ($($method:ident: $type:ty),*) => {$(
         fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
@@ -524,8 +621,8 @@ impl<'de> Deserializer<'de> for De<'de> {
             Node::Int(value) => visitor.visit_i64(*value),
             Node::Float(value) => visitor.visit_f64(*value),
             Node::Str(text) => visitor.visit_str(text),
-            Node::Seq(items) => visitor.visit_seq(Items::new(items, &self.label, &self.what)),
-            Node::Map(_) => visitor.visit_map(Entries::new(self.node, &self.what, &[], None)),
+            Node::Seq(items) => visitor.visit_seq(Items::new(items, &self)),
+            Node::Map(_) => visitor.visit_map(Entries::new(&self, &[], None)),
         }
     }
 
@@ -549,10 +646,6 @@ impl<'de> Deserializer<'de> for De<'de> {
         self.float(visitor)
     }
 
-    fn deserialize_char<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        self.deserialize_str(visitor)
-    }
-
     fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
         match &self.node.value {
             Node::Str(text) => visitor.visit_str(text),
@@ -560,17 +653,7 @@ impl<'de> Deserializer<'de> for De<'de> {
         }
     }
 
-    fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        self.deserialize_str(visitor)
-    }
-
-    fn deserialize_bytes<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        self.deserialize_str(visitor)
-    }
-
-    fn deserialize_byte_buf<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        self.deserialize_str(visitor)
-    }
+    forward!(deserialize_str: deserialize_char deserialize_string deserialize_bytes deserialize_byte_buf);
 
     fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
         match self.node.value {
@@ -604,8 +687,11 @@ impl<'de> Deserializer<'de> for De<'de> {
 
     fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
         match &self.node.value {
-            Node::Seq(items) => visitor.visit_seq(Items::new(items, &self.label, &self.what)),
-            _ => self.wrong("a list", |m, v| m.deserialize_seq(v), visitor),
+            Node::Seq(items) => visitor.visit_seq(Items::new(items, &self)),
+            _ => {
+                take_noun();
+                self.wrong("a list", |m, v| m.deserialize_seq(v), visitor)
+            }
         }
     }
 
@@ -628,8 +714,11 @@ impl<'de> Deserializer<'de> for De<'de> {
 
     fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
         match &self.node.value {
-            Node::Map(_) => visitor.visit_map(Entries::new(self.node, &self.what, &[], None)),
-            _ => self.wrong("a map", |m, v| m.deserialize_map(v), visitor),
+            Node::Map(_) => visitor.visit_map(Entries::new(&self, &[], None)),
+            _ => {
+                take_noun();
+                self.wrong_map(|m, v| m.deserialize_map(v), visitor)
+            }
         }
     }
 
@@ -643,13 +732,9 @@ impl<'de> Deserializer<'de> for De<'de> {
             Node::Map(_) => {
                 let schema = struct_schema(name);
                 debug_assert!(schema.is_some(), "no schema for struct `{name}`");
-                visitor.visit_map(Entries::new(self.node, &self.what, fields, schema))
+                visitor.visit_map(Entries::new(&self, fields, schema))
             }
-            _ => self.wrong(
-                "a map",
-                |m, v| m.deserialize_struct(name, fields, v),
-                visitor,
-            ),
+            _ => self.wrong_map(|m, v| m.deserialize_struct(name, fields, v), visitor),
         }
     }
 
@@ -701,15 +786,20 @@ struct Items<'a> {
     index: usize,
     label: String,
     what: String,
+    owner: Rc<str>,
+    /// The items are named objects, "gate 1" ([`named_entries`]).
+    noun: Option<String>,
 }
 
 impl<'a> Items<'a> {
-    fn new(items: &'a [Spanned<Node>], label: &str, what: &str) -> Self {
+    fn new(items: &'a [Spanned<Node>], list: &De<'_>) -> Self {
         Items {
             items: items.iter(),
             index: 0,
-            label: format!("an item of {label}"),
-            what: what.to_string(),
+            label: format!("an item of {}", list.label),
+            what: list.what.clone(),
+            owner: list.owner.clone(),
+            noun: take_noun(),
         }
     }
 }
@@ -725,8 +815,28 @@ impl<'de> SeqAccess<'de> for Items<'de> {
             return Ok(None);
         };
         self.index += 1;
-        let what = format!("item {} of {}", self.index, self.what);
-        let de = De::child(node, self.label.clone(), what, Bounds::default());
+        let de = match &self.noun {
+            Some(noun) => {
+                let named = format!("{noun} {}", self.index);
+                De::child(
+                    node,
+                    named.clone(),
+                    named.clone(),
+                    named.into(),
+                    Bounds::default(),
+                )
+            }
+            None => {
+                let what = format!("item {} of {}", self.index, self.what);
+                De::child(
+                    node,
+                    self.label.clone(),
+                    what,
+                    self.owner.clone(),
+                    Bounds::default(),
+                )
+            }
+        };
         seed.deserialize(de).map(Some)
     }
 
@@ -737,7 +847,7 @@ impl<'de> SeqAccess<'de> for Items<'de> {
 
 /// What [`Entries`] hands out next.
 enum Entry<'a> {
-    Present(&'a Spanned<Node>, Bounds),
+    Present(&'a Spanned<Node>, &'a Spanned<String>, Bounds),
     /// A required key that is missing (already reported): a made-up value.
     Missing(&'a Spanned<Node>),
 }
@@ -749,20 +859,22 @@ struct Entries<'a> {
     /// The key handed out last, and its value.
     value: Option<(String, Entry<'a>)>,
     what: String,
+    owner: Rc<str>,
+    /// The entries are named objects ([`named_entries`]).
+    noun: Option<String>,
+    map: Mark,
+    top_level: bool,
 }
 
 impl<'a> Entries<'a> {
     /// With `fields` (a struct): unknown keys are reported and skipped, and the
     /// required keys of `schema` that are missing are reported and made up.
-    fn new(
-        node: &'a Spanned<Node>,
-        what: &str,
-        fields: &'static [&'static str],
-        schema: Option<Value>,
-    ) -> Self {
+    fn new(map: &De<'a>, fields: &'static [&'static str], schema: Option<Value>) -> Self {
+        let (node, what) = (map.node, map.what.as_str());
         let Node::Map(all) = &node.value else {
             unreachable!("entries of a map")
         };
+        let noun = if fields.is_empty() { take_noun() } else { None };
         let here = here();
         let properties = schema.as_ref().and_then(|s| s.get("properties"));
         let required: Vec<&str> = schema
@@ -812,7 +924,7 @@ impl<'a> Entries<'a> {
                 continue;
             }
             let field_schema = properties.and_then(|p| p.get(&key.value));
-            let entry = Entry::Present(value, Bounds::of(field_schema));
+            let entry = Entry::Present(value, key, Bounds::of(field_schema));
             entries.push((key.value.clone(), entry));
         }
         for key in required {
@@ -831,6 +943,10 @@ impl<'a> Entries<'a> {
             entries: entries.into_iter(),
             value: None,
             what: what.to_string(),
+            owner: map.owner.clone(),
+            noun,
+            map: Mark::of(node),
+            top_level: map.top_level,
         }
     }
 }
@@ -845,6 +961,12 @@ impl<'de> MapAccess<'de> for Entries<'de> {
         let Some((key, entry)) = self.entries.next() else {
             return Ok(None);
         };
+        // A value type reading the key learns where it is with `here()`.
+        let mark = match &entry {
+            Entry::Present(_, key, _) => Mark::of_key(key),
+            Entry::Missing(_) => self.map,
+        };
+        set_here(mark, &format!("`{key}`"), None, false);
         let value = {
             let key: StrDeserializer<'_, Error> = key.as_str().into_deserializer();
             seed.deserialize(key).map(Some)
@@ -855,9 +977,22 @@ impl<'de> MapAccess<'de> for Entries<'de> {
 
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, Error> {
         match self.value.take() {
-            Some((key, Entry::Present(node, bounds))) => {
-                let what = format!("`{key}` of {}", self.what);
-                seed.deserialize(De::child(node, format!("`{key}`"), what, bounds))
+            Some((key, Entry::Present(node, _, bounds))) => {
+                let (label, what, owner) = match &self.noun {
+                    Some(noun) => {
+                        let named: Rc<str> = format!("{noun} `{key}`").into();
+                        (named.to_string(), named.to_string(), named)
+                    }
+                    None if self.top_level => {
+                        (format!("`{key}`"), format!("`{key}`"), self.owner.clone())
+                    }
+                    None => (
+                        format!("`{key}`"),
+                        format!("`{key}` of {}", self.what),
+                        self.owner.clone(),
+                    ),
+                };
+                seed.deserialize(De::child(node, label, what, owner, bounds))
             }
             Some((_, Entry::Missing(node))) => seed.deserialize(Made::new(node)),
             None => Err(de::Error::custom("a value asked for before its key")),
@@ -873,7 +1008,7 @@ struct Made<'a> {
 
 impl<'a> Made<'a> {
     fn new(node: &'a Spanned<Node>) -> Self {
-        set_here(Mark::of(node), "", true);
+        set_here(Mark::of(node), "", None, true);
         Made { node }
     }
 }
@@ -955,39 +1090,10 @@ impl<'de> Deserializer<'de> for Made<'de> {
         unit unit_struct tuple tuple_struct identifier ignored_any
     }
 
-    fn deserialize_i8<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        self.deserialize_i64(visitor)
-    }
-    fn deserialize_i16<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        self.deserialize_i64(visitor)
-    }
-    fn deserialize_i32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        self.deserialize_i64(visitor)
-    }
-    fn deserialize_u8<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        self.deserialize_u64(visitor)
-    }
-    fn deserialize_u16<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        self.deserialize_u64(visitor)
-    }
-    fn deserialize_u32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        self.deserialize_u64(visitor)
-    }
-    fn deserialize_f32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        self.deserialize_f64(visitor)
-    }
-    fn deserialize_char<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        self.deserialize_str(visitor)
-    }
-    fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        self.deserialize_str(visitor)
-    }
-    fn deserialize_bytes<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        self.deserialize_str(visitor)
-    }
-    fn deserialize_byte_buf<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        self.deserialize_str(visitor)
-    }
+    forward!(deserialize_i64: deserialize_i8 deserialize_i16 deserialize_i32);
+    forward!(deserialize_u64: deserialize_u8 deserialize_u16 deserialize_u32);
+    forward!(deserialize_f64: deserialize_f32);
+    forward!(deserialize_str: deserialize_char deserialize_string deserialize_bytes deserialize_byte_buf);
 }
 
 /// Every field of a made-up struct, each made up.
@@ -1178,7 +1284,7 @@ mod tests {
             messages(&errors),
             [
                 "1:8 expected a string for `image`, found a list",
-                "2:9 expected a map for `expect`, found an integer",
+                "2:9 expected a map for `expect` of host `web`, found an integer",
                 "3:10 expected a list for `aliases`, found a string",
             ]
         );

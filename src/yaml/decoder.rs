@@ -5,7 +5,6 @@
 //! going with the other fields and one pass finds all mistakes.
 
 use std::cell::RefCell;
-use std::ops::RangeInclusive;
 use std::path::Path;
 use std::time::Duration;
 
@@ -184,36 +183,6 @@ impl Decoder {
         }
     }
 
-    /// Any scalar rendered as text (for values such as environment variables).
-    pub fn scalar_text(&self, node: &Spanned<Node>, label: &str) -> Option<String> {
-        match &node.value {
-            Node::Str(text) => Some(text.clone()),
-            Node::Int(value) => Some(value.to_string()),
-            Node::Float(value) => Some(value.to_string()),
-            Node::Bool(value) => Some(value.to_string()),
-            Node::Null => Some(String::new()),
-            _ => {
-                self.wrong_type(node, "a string", label);
-                None
-            }
-        }
-    }
-
-    /// A string or a list of strings.
-    pub fn string_or_list(&self, node: &Spanned<Node>, label: &str) -> Option<Vec<String>> {
-        match &node.value {
-            Node::Str(text) => Some(vec![text.clone()]),
-            Node::Seq(_) => {
-                let item_label = format!("an item of {label}");
-                self.list_of(node, label, |_, item| self.str(item, &item_label))
-            }
-            _ => {
-                self.wrong_type(node, "a string or a list of strings", label);
-                None
-            }
-        }
-    }
-
     pub fn bool(&self, node: &Spanned<Node>, label: &str) -> Option<bool> {
         match node.value {
             Node::Bool(value) => Some(value),
@@ -222,51 +191,6 @@ impl Decoder {
                 None
             }
         }
-    }
-
-    pub fn int_in(
-        &self,
-        node: &Spanned<Node>,
-        label: &str,
-        range: RangeInclusive<i64>,
-    ) -> Option<i64> {
-        let Node::Int(value) = node.value else {
-            self.wrong_type(node, "an integer", label);
-            return None;
-        };
-        if range.contains(&value) {
-            return Some(value);
-        }
-        let (low, high) = (range.start(), range.end());
-        let bounds = if *high == i64::MAX {
-            format!("at least {low}")
-        } else {
-            format!("between {low} and {high}")
-        };
-        self.error(
-            Mark::of(node),
-            format!("{label} must be {bounds}, found {value}"),
-        );
-        None
-    }
-
-    pub fn positive_number(&self, node: &Spanned<Node>, label: &str) -> Option<f64> {
-        let value = match node.value {
-            Node::Int(value) => value as f64,
-            Node::Float(value) => value,
-            _ => {
-                self.wrong_type(node, "a number", label);
-                return None;
-            }
-        };
-        if value > 0.0 && value.is_finite() {
-            return Some(value);
-        }
-        self.error(
-            Mark::of(node),
-            format!("{label} must be greater than 0, found {value}"),
-        );
-        None
     }
 
     /// A duration: `500ms`, `30s`, `2m`, `1h`, or a plain integer meaning seconds.
@@ -303,30 +227,6 @@ impl Decoder {
         Some(duration)
     }
 
-    /// A size in bytes: an integer, or a string with a `K`, `M`, `G` or `T`
-    /// suffix (binary multiples).
-    pub fn byte_size(&self, node: &Spanned<Node>, label: &str) -> Option<u64> {
-        let size = match &node.value {
-            Node::Int(bytes) if *bytes >= 0 => Some(bytes.unsigned_abs()),
-            Node::Str(text) => parse_byte_size(text),
-            _ => {
-                self.wrong_type(node, "a size like `512M`", label);
-                return None;
-            }
-        };
-        match size {
-            Some(bytes) if bytes > 0 => Some(bytes),
-            _ => {
-                self.error_with_help(
-                    Mark::of(node),
-                    format!("invalid size {} for {label}", describe(&node.value)),
-                    "write a positive number of bytes, or one with a suffix like `512M` or `2G`",
-                );
-                None
-            }
-        }
-    }
-
     /// One of a fixed set of words; a near miss gets a suggestion.
     pub fn choice<T: Copy>(
         &self,
@@ -349,14 +249,6 @@ impl Decoder {
             None => diagnostic,
         });
         None
-    }
-}
-
-fn describe(node: &Node) -> String {
-    match node {
-        Node::Str(text) => format!("`{text}`"),
-        Node::Int(value) => format!("`{value}`"),
-        other => other.kind_name().to_string(),
     }
 }
 
@@ -394,28 +286,12 @@ impl<'a> MapDecoder<'a> {
         Mark::of(self.node)
     }
 
-    /// What the map is, as used in messages ("host `web`").
-    pub fn what(&self) -> &str {
-        &self.what
-    }
-
-    pub fn decoder(&self) -> &'a Decoder {
-        self.decoder
-    }
-
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
 
     pub fn entries(&self) -> impl Iterator<Item = (&'a Spanned<String>, &'a Spanned<Node>)> + '_ {
         self.entries.iter().map(|(key, value)| (key, value))
-    }
-
-    pub fn key(&self, key: &str) -> Option<&'a Spanned<String>> {
-        self.entries
-            .iter()
-            .find(|(k, _)| k.value == key)
-            .map(|(k, _)| k)
     }
 
     /// The value of `key`, even when it is an explicit null.
@@ -474,37 +350,10 @@ impl<'a> MapDecoder<'a> {
             .and_then(|node| self.decoder.bool(node, &label(key)))
     }
 
-    pub fn opt_int_in(&self, key: &str, range: RangeInclusive<i64>) -> Option<i64> {
-        self.opt(key)
-            .and_then(|node| self.decoder.int_in(node, &label(key), range))
-    }
-
-    pub fn opt_positive_number(&self, key: &str) -> Option<f64> {
-        self.opt(key)
-            .and_then(|node| self.decoder.positive_number(node, &label(key)))
-    }
-
     /// An optional duration that must not be zero.
     pub fn opt_duration(&self, key: &str) -> Option<Duration> {
         self.opt(key)
             .and_then(|node| self.decoder.positive_duration(node, &label(key)))
-    }
-
-    pub fn opt_byte_size(&self, key: &str) -> Option<u64> {
-        self.opt(key)
-            .and_then(|node| self.decoder.byte_size(node, &label(key)))
-    }
-
-    pub fn opt_choice<T: Copy>(&self, key: &str, choices: &[(&str, T)]) -> Option<T> {
-        self.opt(key)
-            .and_then(|node| self.decoder.choice(node, &label(key), choices))
-    }
-
-    /// A string or a list of strings; absent means empty.
-    pub fn string_or_list(&self, key: &str) -> Vec<String> {
-        self.opt(key)
-            .and_then(|node| self.decoder.string_or_list(node, &label(key)))
-            .unwrap_or_default()
     }
 
     /// The single key among `kinds` present in the map, such as the kind of a
@@ -623,20 +472,6 @@ mod tests {
             errors[1].message,
             "expected a string for `init`, found a list"
         );
-    }
-
-    #[test]
-    fn durations_and_sizes() {
-        let d = Decoder::new();
-        let root = load("a: 30s\nb: 5\nc: 0s\nd: 512M\ne: 2g\nf: 12X\n").unwrap();
-        let m = d.open_map(&root, "test").unwrap();
-        assert_eq!(m.opt_duration("a"), Some(Duration::from_secs(30)));
-        assert_eq!(m.opt_duration("b"), Some(Duration::from_secs(5)));
-        assert_eq!(m.opt_duration("c"), None);
-        assert_eq!(m.opt_byte_size("d"), Some(512 << 20));
-        assert_eq!(m.opt_byte_size("e"), Some(2 << 30));
-        assert_eq!(m.opt_byte_size("f"), None);
-        assert!(d.has_errors());
     }
 
     #[test]

@@ -14,7 +14,7 @@ use crate::runner::backups::{self, BackupJob, BackupRecord, BackupSchedule, Back
 
 use super::RunStep;
 use crate::scenario::decode_fields;
-use crate::scenario::format::{CopiedPath, HostRef, OptSpan};
+use crate::scenario::format::{CopiedPath, HostRef, Opt, Span};
 use crate::scenario::{Command, StepInput, StepSpec, distinct_hosts};
 use crate::yaml::Node;
 use schemars::JsonSchema;
@@ -38,7 +38,7 @@ pub struct BackupStep {
     #[serde(with = "HostRef")]
     pub to: String,
     /// Repeat at this interval (start to start) in the background.
-    #[serde(default, with = "OptSpan")]
+    #[serde(default, with = "Opt::<Span>")]
     pub every: Option<Duration>,
 }
 

@@ -13,7 +13,7 @@ use crate::engine::Engine;
 
 use super::RunStep;
 use crate::scenario::StepSpec;
-use crate::scenario::format::{HostRef, OptAbsolutePath, Span};
+use crate::scenario::format::{AbsolutePath, HostRef, Opt, Span};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
@@ -25,7 +25,7 @@ pub struct DrainCheckStep {
     #[serde(with = "HostRef")]
     pub host: String,
     /// The access log (default: Apache's or nginx's, whichever the host has).
-    #[serde(default, with = "OptAbsolutePath")]
+    #[serde(default, with = "Opt::<AbsolutePath>")]
     pub log: Option<String>,
     /// How long without a direct request counts as drained.
     #[serde(default = "five_seconds", with = "Span")]

@@ -20,8 +20,7 @@ use serde_saphyr::Spanned;
 
 use super::RunStep;
 use crate::scenario::format::{
-    AbsolutePath, HostRef, Hostname, IpAddress, NonEmpty, OptNonEmpty, OptPackageName, OptUnitName,
-    Release, Size, UnitName,
+    AbsolutePath, HostRef, Hostname, IpAddress, NonEmpty, Opt, PackageName, Release, Size, UnitName,
 };
 use crate::scenario::{StepInput, StepSpec, decode_as, key_of, shorten};
 use crate::yaml::{Mark, Node, closest, one_of};
@@ -111,15 +110,15 @@ struct FaultSpec {
     #[serde(with = "HostRef")]
     host: String,
     /// `systemctl stop UNIT`. Undone by starting it.
-    #[serde(default, with = "OptUnitName")]
+    #[serde(default, with = "Opt::<UnitName>")]
     stop: Option<String>,
     /// `systemctl mask --now UNIT`: stopped and cannot be started. Undone by unmasking
     /// and starting it.
-    #[serde(default, with = "OptUnitName")]
+    #[serde(default, with = "Opt::<UnitName>")]
     mask: Option<String>,
     /// `systemctl disable UNIT`: still running, but it does not come back after a
     /// reboot. Undone by enabling it.
-    #[serde(default, with = "OptUnitName")]
+    #[serde(default, with = "Opt::<UnitName>")]
     disable: Option<String>,
     break_config: Option<BreakConfig>,
     fill_disk: Option<FillDisk>,
@@ -129,7 +128,7 @@ struct FaultSpec {
     disconnect: Option<bool>,
     wrong_dns: Option<WrongDns>,
     /// `apt-mark hold PACKAGE`. Undone by `apt-mark unhold`.
-    #[serde(default, with = "OptPackageName")]
+    #[serde(default, with = "Opt::<PackageName>")]
     hold: Option<String>,
     half_sources: Option<HalfSources>,
     kill_mid_write: Option<KillMidWrite>,
@@ -163,10 +162,10 @@ struct BreakConfig {
     #[serde(with = "AbsolutePath")]
     file: String,
     /// A line appended to the file.
-    #[serde(default, with = "OptNonEmpty")]
+    #[serde(default, with = "Opt::<NonEmpty>")]
     add: Option<String>,
     /// Text replaced wherever it occurs.
-    #[serde(default, with = "OptNonEmpty")]
+    #[serde(default, with = "Opt::<NonEmpty>")]
     replace: Option<String>,
     /// What replaces it.
     with: Option<String>,

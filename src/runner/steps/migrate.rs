@@ -68,7 +68,7 @@ impl DatabaseEngine {
 
 /// A `databases` item as written: the engine, then the database's name.
 #[derive(Debug, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "lowercase", rename = "Database")]
 enum DatabaseSpec {
     /// A MariaDB or MySQL database (mysqldump, mysql).
     Mariadb(#[serde(with = "DatabaseName")] String),

@@ -3,17 +3,6 @@
 #[allow(unused_imports)]
 use super::*;
 
-/// Reports a key (a host, probe or header name) that `check` rejects.
-pub(super) fn check_key_name(
-    d: &Decoder,
-    key: &Spanned<String>,
-    check: fn(&str) -> Result<(), String>,
-) {
-    if let Err(message) = check(&key.value) {
-        d.error(Mark::of_key(key), message);
-    }
-}
-
 /// Whether `text` is one `first` character then at most `max_rest` `rest` ones.
 pub(super) fn is_word(
     text: &str,
@@ -29,7 +18,7 @@ pub(super) fn is_lower_or_digit(c: char) -> bool {
     c.is_ascii_lowercase() || c.is_ascii_digit()
 }
 
-pub(super) fn check_scenario_name(name: &str) -> Result<(), String> {
+pub(in crate::scenario) fn check_scenario_name(name: &str) -> Result<(), String> {
     let ok = is_word(
         name,
         is_lower_or_digit,
@@ -44,7 +33,7 @@ pub(super) fn check_scenario_name(name: &str) -> Result<(), String> {
     })
 }
 
-pub(super) fn check_host_name(name: &str) -> Result<(), String> {
+pub(in crate::scenario) fn check_host_name(name: &str) -> Result<(), String> {
     let ok = is_word(
         name,
         |c| c.is_ascii_lowercase(),
@@ -59,7 +48,7 @@ pub(super) fn check_host_name(name: &str) -> Result<(), String> {
     })
 }
 
-pub(super) fn check_probe_name(name: &str) -> Result<(), String> {
+pub(in crate::scenario) fn check_probe_name(name: &str) -> Result<(), String> {
     let ok = is_word(
         name,
         is_lower_or_digit,
@@ -74,7 +63,7 @@ pub(super) fn check_probe_name(name: &str) -> Result<(), String> {
     })
 }
 
-pub(super) fn check_recipe_name(name: &str) -> Result<(), String> {
+pub(in crate::scenario) fn check_recipe_name(name: &str) -> Result<(), String> {
     let ok = is_word(
         name,
         is_lower_or_digit,
@@ -89,7 +78,7 @@ pub(super) fn check_recipe_name(name: &str) -> Result<(), String> {
     })
 }
 
-pub(super) fn check_env_name(name: &str) -> Result<(), String> {
+pub(in crate::scenario) fn check_env_name(name: &str) -> Result<(), String> {
     let first = |c: char| c.is_ascii_alphabetic() || c == '_';
     let ok = is_word(
         name,
@@ -101,7 +90,7 @@ pub(super) fn check_env_name(name: &str) -> Result<(), String> {
         .ok_or_else(|| format!("invalid environment variable name `{name}`"))
 }
 
-pub(super) fn check_header_name(name: &str) -> Result<(), String> {
+pub(in crate::scenario) fn check_header_name(name: &str) -> Result<(), String> {
     let token = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
     let ok = is_word(name, token, token, usize::MAX);
     ok.then_some(())
@@ -124,7 +113,7 @@ pub fn check_hostname(name: &str) -> Result<(), String> {
 
 /// `http://NAME[:PORT][/PATH]` → (name, port, path). The name becomes the virtual host;
 /// the connection still goes to the probe's `host`.
-pub(super) fn parse_http_url(url: &str) -> Result<(String, u16, String), String> {
+pub(in crate::scenario) fn parse_http_url(url: &str) -> Result<(String, u16, String), String> {
     let parsed = reqwest::Url::parse(url).map_err(|e| format!("invalid URL `{url}`: {e}"))?;
     if parsed.scheme() != "http" {
         return Err(format!(
@@ -143,13 +132,13 @@ pub(super) fn parse_http_url(url: &str) -> Result<(String, u16, String), String>
     Ok((name, parsed.port().unwrap_or(80), path))
 }
 
-pub(super) fn check_http_path(path: &str) -> Result<(), String> {
+pub(in crate::scenario) fn check_http_path(path: &str) -> Result<(), String> {
     path.starts_with('/')
         .then_some(())
         .ok_or_else(|| format!("invalid path `{path}`: it must start with `/`"))
 }
 
-pub(super) fn check_regex(pattern: &str) -> Result<(), String> {
+pub(in crate::scenario) fn check_regex(pattern: &str) -> Result<(), String> {
     regex::Regex::new(pattern).map(|_| ()).map_err(|error| {
         let error = error.to_string();
         // regex's message draws its own caret; keep only its final "error:" line.

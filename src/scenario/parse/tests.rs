@@ -857,6 +857,11 @@ fn backups_and_restores_with_mistakes_are_explained() {
                 "`monitor` does not apply to gate 1".into(),
                 "`monitor` goes with `another gate kind`".into(),
             ),
+            (
+                15,
+                "unknown monitor `orders` in gate 1".into(),
+                "no monitors are defined".into(),
+            ),
         ];
     assert_eq!(messages, expected);
 }

@@ -21,7 +21,7 @@ use crate::scenario::WebServer;
 
 use super::RunStep;
 use crate::scenario::decode_fields;
-use crate::scenario::format::{HostRef, Hostname, OptAbsolutePath};
+use crate::scenario::format::{AbsolutePath, HostRef, Hostname, Opt};
 use crate::scenario::{StepInput, StepSpec, two_hosts};
 use crate::yaml::Node;
 use schemars::JsonSchema;
@@ -49,7 +49,7 @@ pub struct CutoverStep {
     pub server: Option<WebServer>,
     /// The site's file on `from` that gets the proxy configuration; `None`: the server's
     /// default site ([`WebServer::default_site_file`]).
-    #[serde(default, with = "OptAbsolutePath")]
+    #[serde(default, with = "Opt::<AbsolutePath>")]
     pub vhost_file: Option<String>,
     /// Configuration to use instead of the default one (e.g. an admin's own procedure):
     /// Apache directives inserted into the virtual host, or what replaces the body of

@@ -25,7 +25,7 @@ use crate::runner::{RunEvent, log_watch};
 
 use super::RunStep;
 use crate::scenario::StepSpec;
-use crate::scenario::format::{HostRef, OptMirrorUrl, ProbeRefs, Release, StringOrList};
+use crate::scenario::format::{HostRef, MirrorUrl, Opt, ProbeRefs, Release, StringOrList};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
@@ -49,9 +49,9 @@ pub struct UpgradeStep {
     #[serde(default = "yes")]
     pub reboot: bool,
     /// Point Debian's entries at this mirror while rewriting (default: keep their URIs).
-    #[serde(default, with = "OptMirrorUrl")]
+    #[serde(default, with = "Opt::<MirrorUrl>")]
     pub mirror: Option<String>,
-    #[serde(default, with = "OptMirrorUrl")]
+    #[serde(default, with = "Opt::<MirrorUrl>")]
     pub security_mirror: Option<String>,
     /// Probes run after each hop.
     #[serde(default, with = "ProbeRefs")]
