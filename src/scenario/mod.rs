@@ -17,6 +17,6 @@ pub use parse::{
 };
 pub use schema::json_schema;
 pub use step::{
-    KindOf, STEP_COMMON_KEYS, StepInput, StepKindDecl, StepKinds, StepSequence, StepSpec,
-    decode_as, decode_fields,
+    KindOf, StepCommon, StepInput, StepKindDecl, StepKinds, StepSequence, StepSpec, decode_as,
+    decode_fields,
 };

@@ -4,13 +4,12 @@
 //! kinds' fields): one declaration per field gives how it is read and how it is
 //! described, so the two cannot drift apart.
 
-use schemars::SchemaGenerator;
 use schemars::generate::SchemaSettings;
+use schemars::{JsonSchema, SchemaGenerator};
 use serde_json::{Value, json};
 
-use super::StepKinds;
-use super::format::Span;
 use super::parse::ScenarioFile;
+use super::{StepCommon, StepKinds};
 
 /// The JSON Schema of a scenario file whose steps are of these `kinds`.
 pub fn json_schema(kinds: &StepKinds) -> Value {
@@ -25,10 +24,15 @@ pub fn json_schema(kinds: &StepKinds) -> Value {
 }
 
 /// Descriptions come from doc comments, wrapped at 90 columns: one line each, as
-/// editors show them (a blank line still separates paragraphs).
+/// editors show them (a blank line still separates paragraphs). Optional keys are
+/// described without a `null` default.
 fn unwrap_descriptions(value: &mut Value) {
     match value {
         Value::Object(map) => {
+            // An optional key's default is its absence, not `null`.
+            if map.get("default") == Some(&Value::Null) {
+                map.remove("default");
+            }
             for (key, value) in map.iter_mut() {
                 match value {
                     Value::String(text) if key == "description" => {
@@ -48,7 +52,7 @@ fn unwrap_descriptions(value: &mut Value) {
 }
 
 fn step(kinds: &StepKinds, generator: &mut SchemaGenerator) -> Value {
-    let duration = generator.subschema_for::<Span>().get("$ref").cloned();
+    let common = serde_json::to_value(StepCommon::json_schema(generator)).expect("JSON");
     let mut step = json!({
         "description": format!(
             "One step; exactly one of {}.",
@@ -61,15 +65,7 @@ fn step(kinds: &StepKinds, generator: &mut SchemaGenerator) -> Value {
             .iter()
             .map(|name| json!({"required": [name]}))
             .collect::<Vec<_>>(),
-        "properties": {
-            "name": {"description": "Unique step name; derived from the step when absent.", "type": "string"},
-            "timeout": {"$ref": duration, "description": "Defaults to 5m (probe, exec), 3m (reboot), 2m (fault, revert) or 1h (upgrade)."},
-            "allow_failure": {
-                "description": "Record a failure without stopping the run; gates decide.",
-                "type": "boolean",
-                "default": false
-            },
-        }
+        "properties": common["properties"]
     });
     for kind in kinds.iter() {
         step["properties"][kind.name()] =
@@ -82,7 +78,6 @@ fn step(kinds: &StepKinds, generator: &mut SchemaGenerator) -> Value {
 mod tests {
     use super::*;
 
-    /// Each key list of the parser and the schema object that must describe it.
     #[test]
     fn every_reference_resolves() {
         let schema = json_schema(crate::runner::step_kinds());

@@ -7,9 +7,11 @@
 
 use std::any::Any;
 use std::fmt;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use schemars::{JsonSchema, Schema, SchemaGenerator};
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_saphyr::Spanned;
 
@@ -237,12 +239,23 @@ pub struct StepKinds {
     decls: &'static [&'static dyn StepKindDecl],
     /// The kinds' names, in the same order.
     names: &'static [&'static str],
-    /// The keys a step may have: [`STEP_COMMON_KEYS`], then the kinds' names.
-    step_keys: &'static [&'static str],
+    /// The keys a step may have: [`StepCommon`]'s, then the kinds' names (made once).
+    step_keys: &'static OnceLock<Vec<&'static str>>,
 }
 
 /// The keys every step may have besides its kind.
-pub const STEP_COMMON_KEYS: [&str; 3] = ["name", "timeout", "allow_failure"];
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StepCommon {
+    /// Unique step name; derived from the step when absent.
+    pub name: Option<String>,
+    /// Defaults to 5m (probe, exec), 3m (reboot), 2m (fault, revert) or 1h (upgrade).
+    #[serde(default, with = "super::format::Opt::<super::format::Span>")]
+    pub timeout: Option<Duration>,
+    /// Record a failure without stopping the run; gates decide.
+    #[serde(default)]
+    pub allow_failure: bool,
+}
 
 impl fmt::Debug for StepKinds {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -251,12 +264,12 @@ impl fmt::Debug for StepKinds {
 }
 
 impl StepKinds {
-    /// `names` and `step_keys` are the decls' names, and the common keys followed by
-    /// them (see `runner::steps::step_kinds!`, which writes all three from one list).
+    /// `names` are the decls' names (see `runner::steps::step_kinds!`, which writes both
+    /// from one list); `step_keys` is where the keys of a step are kept once made.
     pub const fn new(
         decls: &'static [&'static dyn StepKindDecl],
         names: &'static [&'static str],
-        step_keys: &'static [&'static str],
+        step_keys: &'static OnceLock<Vec<&'static str>>,
     ) -> Self {
         StepKinds {
             decls,
@@ -273,8 +286,10 @@ impl StepKinds {
         self.names
     }
 
+    /// The keys a step may have: [`StepCommon`]'s fields, then the kinds' names.
     pub fn step_keys(&self) -> &'static [&'static str] {
         self.step_keys
+            .get_or_init(|| [crate::yaml::de::fields_of::<StepCommon>(), self.names].concat())
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &'static dyn StepKindDecl> + '_ {

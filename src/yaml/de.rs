@@ -224,6 +224,42 @@ fn reported() -> usize {
     STACK.with(|stack| stack.borrow().last().map_or(0, |frame| frame.errors.len()))
 }
 
+/// The fields serde reads for the struct `T`, in order (what `deserialize_struct` is
+/// told; nothing is read).
+pub fn fields_of<T: DeserializeOwned>() -> &'static [&'static str] {
+    struct Fields;
+    impl<'de> Deserializer<'de> for Fields {
+        type Error = Error;
+
+        fn deserialize_struct<V: Visitor<'de>>(
+            self,
+            _name: &'static str,
+            fields: &'static [&'static str],
+            _visitor: V,
+        ) -> Result<V::Value, Error> {
+            FIELDS.with(|cell| cell.set(Some(fields)));
+            Err(Error(String::new()))
+        }
+
+        fn deserialize_any<V: Visitor<'de>>(self, _visitor: V) -> Result<V::Value, Error> {
+            Err(Error(String::new()))
+        }
+
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes
+            byte_buf option unit unit_struct newtype_struct seq tuple tuple_struct map enum
+            identifier ignored_any
+        }
+    }
+    FIELDS.with(|fields| fields.set(None));
+    let _ = T::deserialize(Fields);
+    FIELDS.with(|fields| fields.take()).unwrap_or_default()
+}
+
+thread_local! {
+    static FIELDS: std::cell::Cell<Option<&'static [&'static str]>> = const { std::cell::Cell::new(None) };
+}
+
 /// Reads the context given to [`Typed::context`], if it is a `C`.
 pub fn context<C: Any, R>(read: impl FnOnce(&C) -> R) -> Option<R> {
     let context = STACK.with(|stack| stack.borrow().last().and_then(|f| f.context.clone()))?;

@@ -46,7 +46,7 @@ use super::{EventSink, Rehearsal, RunError, RunEvent, RunOptions, RunState};
 use crate::engine::Engine;
 use crate::probe::Evidence;
 use crate::report::{CheckReport, RecoveryReport, StepReport, StepStatus, UpgradeReport};
-use crate::scenario::{KindOf, STEP_COMMON_KEYS, Scenario, Step, StepKind, StepKinds, StepSpec};
+use crate::scenario::{KindOf, Scenario, Step, StepKind, StepKinds, StepSpec};
 
 /// How a step kind runs; the rest of what makes the kind is its [`StepSpec`].
 pub(crate) trait RunStep: StepSpec {
@@ -63,15 +63,11 @@ pub(crate) trait RunStep: StepSpec {
 /// what the runner asks of a step whatever its kind.
 macro_rules! step_kinds {
     ($($kind:ty),* $(,)?) => {
+        static STEP_KEYS: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
         static KINDS: StepKinds = StepKinds::new(
             &[$(&KindOf::<$kind>::DECL),*],
             &[$(<$kind as StepSpec>::KIND),*],
-            &[
-                STEP_COMMON_KEYS[0],
-                STEP_COMMON_KEYS[1],
-                STEP_COMMON_KEYS[2],
-                $(<$kind as StepSpec>::KIND),*
-            ],
+            &STEP_KEYS,
         );
 
         async fn run_kind<E: Engine>(fields: &StepKind, cx: &mut StepContext<'_, E>) -> StepResult {
@@ -527,7 +523,7 @@ mod tests {
         assert_eq!(unique.len(), names.len());
         assert_eq!(
             step_kinds().step_keys(),
-            [&STEP_COMMON_KEYS[..], names].concat()
+            [&["name", "timeout", "allow_failure"][..], names].concat()
         );
     }
 }

@@ -29,9 +29,9 @@ use serde_saphyr::Spanned;
 
 use super::env::{self, UnsetEnv};
 use super::model::*;
-use super::step::{StepInput, StepKinds, StepSequence};
+use super::step::{StepCommon, StepInput, StepKinds, StepSequence};
 use crate::redact::Redactor;
-use crate::yaml::{Decoder, Diagnostics, Mark, Node, closest, load, one_of};
+use crate::yaml::{Decoder, Diagnostics, Mark, Node, Typed, closest, load, one_of};
 
 /// Longest command text kept in a derived step name.
 const STEP_NAME_COMMAND_CHARS: usize = 40;

@@ -53,12 +53,16 @@ pub(super) fn decode_step(
 ) -> Option<NamedStep> {
     let number = format!("step {}", index + 1);
     let m = d.map(node, &number, kinds.step_keys())?;
-    let name = m.opt_str("name");
+    // The common keys through their type; the kind's key is the kind's own.
+    let common = only_keys(node, crate::yaml::de::fields_of::<StepCommon>());
+    let StepCommon {
+        name,
+        timeout,
+        allow_failure,
+    } = Typed::new(d, &number).decode(&common).unwrap_or_default();
     let what = name
         .as_ref()
         .map_or(number, |name| format!("step `{name}`"));
-    let timeout = m.opt_duration("timeout");
-    let allow_failure = m.opt_bool("allow_failure").unwrap_or(false);
     let (kind, body) = m.kind(kinds.names(), "step kind")?;
     let input = StepInput {
         d,
@@ -75,6 +79,21 @@ pub(super) fn decode_step(
             allow_failure,
         },
     })
+}
+
+/// The map at `node` with only the first entry of each of `keys` (the others are
+/// another reader's, and duplicates are already reported).
+fn only_keys(node: &Spanned<Node>, keys: &[&str]) -> Spanned<Node> {
+    let mut kept = node.clone();
+    if let Node::Map(entries) = &mut kept.value {
+        let mut seen = Vec::new();
+        entries.retain(|(key, _)| {
+            let keep = keys.contains(&key.value.as_str()) && !seen.contains(&key.value);
+            seen.push(key.value.clone());
+            keep
+        });
+    }
+    kept
 }
 
 pub fn check_release(name: &str) -> Result<(), String> {
