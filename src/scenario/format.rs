@@ -1320,3 +1320,67 @@ checked_string!(
     super::parse::check_regex,
     {"type": "string"}
 );
+
+/// The keys of which a `T` takes exactly one: its schema's `oneOf` of `required`.
+pub fn choice_keys<T: JsonSchema + 'static>() -> Vec<String> {
+    de::schema_of::<T>()
+        .get("oneOf")
+        .and_then(serde_json::Value::as_array)
+        .map(|choices| {
+            choices
+                .iter()
+                .filter_map(|choice| choice.get("required")?.get(0)?.as_str())
+                .map(String::from)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Reports none of `kinds` in the map at `node` (named `what` in messages), or more
+/// than one; the one present.
+pub fn exactly_one(
+    d: &crate::yaml::Decoder,
+    node: &serde_saphyr::Spanned<crate::yaml::Node>,
+    what: &str,
+    noun: &str,
+    kinds: &[String],
+) -> Option<String> {
+    use crate::yaml::{Mark, Node};
+    let Node::Map(entries) = &node.value else {
+        return None;
+    };
+    let names = || kinds.iter().map(String::as_str);
+    let present: Vec<_> = entries
+        .iter()
+        .filter(|(key, _)| kinds.contains(&key.value))
+        .map(|(key, _)| key)
+        .collect();
+    let Some(first) = present.first() else {
+        // A misspelled kind already has its "did you mean".
+        let misspelled = entries
+            .iter()
+            .any(|(key, _)| closest(&key.value, names()).is_some());
+        if !misspelled {
+            d.error(
+                Mark::of(node),
+                format!(
+                    "missing {noun} in {what}: expected one of {}",
+                    one_of(names())
+                ),
+            );
+        }
+        return None;
+    };
+    for other in &present[1..] {
+        d.error_with_help(
+            Mark::of_key(other),
+            format!("second {noun} `{}` in {what}", other.value),
+            format!(
+                "use only one of {}; `{}` is already set",
+                one_of(names()),
+                first.value
+            ),
+        );
+    }
+    Some(first.value.clone())
+}

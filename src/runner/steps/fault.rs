@@ -20,10 +20,11 @@ use serde_saphyr::Spanned;
 
 use super::RunStep;
 use crate::scenario::format::{
-    AbsolutePath, HostRef, Hostname, IpAddress, NonEmpty, Opt, PackageName, Release, Size, UnitName,
+    AbsolutePath, HostRef, Hostname, IpAddress, NonEmpty, Opt, PackageName, Release, Size,
+    UnitName, choice_keys, exactly_one,
 };
 use crate::scenario::{StepInput, StepSpec, decode_as, key_of, shorten};
-use crate::yaml::{Mark, Node, closest, one_of};
+use crate::yaml::{Mark, Node};
 
 /// Break one thing on one host on purpose (a training drill), in a way the tool can
 /// undo: what it takes to undo the fault is saved when it is applied, and a later
@@ -134,19 +135,14 @@ struct FaultSpec {
     kill_mid_write: Option<KillMidWrite>,
 }
 
-/// The schema says what the decoder checks: one fault key besides `host`.
+/// The schema says what the decoder checks: one fault key besides `host` (in the
+/// order of the fields, which messages list them in).
 fn one_fault(schema: &mut schemars::Schema) {
-    let faults: Vec<serde_json::Value> = schema
-        .get("properties")
-        .and_then(serde_json::Value::as_object)
-        .map(|properties| {
-            properties
-                .keys()
-                .filter(|key| *key != "host")
-                .map(|key| serde_json::json!({"required": [key]}))
-                .collect()
-        })
-        .unwrap_or_default();
+    let faults: Vec<serde_json::Value> = crate::yaml::de::fields_of::<FaultSpec>()
+        .iter()
+        .filter(|key| **key != "host")
+        .map(|key| serde_json::json!({"required": [key]}))
+        .collect();
     schema.insert("oneOf".into(), faults.into());
 }
 
@@ -222,68 +218,12 @@ struct KillMidWrite {
 }
 
 impl FaultSpec {
-    /// The fault keys given, in the order of the fields.
-    fn given(&self) -> Vec<&'static str> {
-        [
-            ("stop", self.stop.is_some()),
-            ("mask", self.mask.is_some()),
-            ("disable", self.disable.is_some()),
-            ("break-config", self.break_config.is_some()),
-            ("fill-disk", self.fill_disk.is_some()),
-            ("disconnect", self.disconnect.is_some()),
-            ("wrong-dns", self.wrong_dns.is_some()),
-            ("hold", self.hold.is_some()),
-            ("half-sources", self.half_sources.is_some()),
-            ("kill-mid-write", self.kill_mid_write.is_some()),
-        ]
-        .into_iter()
-        .filter_map(|(key, given)| given.then_some(key))
-        .collect()
-    }
-
     /// The step, or what is wrong with the combination of keys, reported where it is.
     fn into_step(self, input: &StepInput<'_>, body: &Spanned<Node>) -> Option<FaultStep> {
         let what = format!("`fault` of {}", input.what);
         let d = input.d;
-        let faults = fault_keys();
-        let given = self.given();
         let key_mark = |key: &str| key_of(body, key).map_or_else(|| Mark::of(body), Mark::of_key);
-        match given.as_slice() {
-            [] => {
-                // A misspelled fault already has its "did you mean".
-                let misspelled = match &body.value {
-                    Node::Map(entries) => entries
-                        .iter()
-                        .any(|(key, _)| closest(&key.value, faults.iter().copied()).is_some()),
-                    _ => false,
-                };
-                if misspelled {
-                    return None;
-                }
-                d.error(
-                    Mark::of(body),
-                    format!(
-                        "missing fault in {what}: expected one of {}",
-                        one_of(faults.iter().copied())
-                    ),
-                );
-                return None;
-            }
-            [_] => {}
-            [first, others @ ..] => {
-                for other in others {
-                    d.error_with_help(
-                        key_mark(other),
-                        format!("second fault `{other}` in {what}"),
-                        format!(
-                            "use only one of {}; `{first}` is already set",
-                            one_of(faults.iter().copied())
-                        ),
-                    );
-                }
-                return None;
-            }
-        }
+        exactly_one(d, body, &what, "fault", &choice_keys::<FaultSpec>())?;
         if self.disconnect == Some(false) {
             d.error_with_help(
                 key_mark("disconnect"),
@@ -345,22 +285,6 @@ impl FaultSpec {
         }
         self.try_into().ok()
     }
-}
-
-/// The fault keys of a `fault` step, as its schema lists them.
-fn fault_keys() -> Vec<&'static str> {
-    vec![
-        "stop",
-        "mask",
-        "disable",
-        "break-config",
-        "fill-disk",
-        "disconnect",
-        "wrong-dns",
-        "hold",
-        "half-sources",
-        "kill-mid-write",
-    ]
 }
 
 /// The `break-config` map of a `fault` step.

@@ -11,7 +11,9 @@ use serde::Deserialize;
 
 #[allow(unused_imports)]
 use super::*;
-use crate::scenario::format::{self, HostRef, ProbeRefs, StringOrList, named_map};
+use crate::scenario::format::{
+    self, HostRef, ProbeRefs, StringOrList, choice_keys, exactly_one, named_map,
+};
 
 /// Hosts to replicate, probes of their health, the steps of the rehearsal and the
 /// gates of the GO / NO-GO verdict.
@@ -589,52 +591,6 @@ pub(super) fn key_mark(node: &Spanned<Node>, key: &str) -> Mark {
     key_of(node, key).map_or_else(|| Mark::of(node), Mark::of_key)
 }
 
-/// Reports one key among `kinds` missing, or more than one present, in the map at
-/// `node` (named `what` in messages); the one present.
-pub(super) fn exactly_one(
-    d: &Decoder,
-    node: &Spanned<Node>,
-    what: &str,
-    noun: &str,
-    kinds: &[&'static str],
-) -> Option<&'static str> {
-    let Node::Map(entries) = &node.value else {
-        return None;
-    };
-    let present: Vec<(&'static str, &Spanned<String>)> = entries
-        .iter()
-        .filter_map(|(key, _)| Some((*kinds.iter().find(|k| **k == key.value)?, key)))
-        .collect();
-    let Some((first, _)) = present.first() else {
-        // A misspelled kind already has its "did you mean".
-        let misspelled = entries.iter().any(|(key, _)| {
-            !kinds.contains(&key.value.as_str())
-                && closest(&key.value, kinds.iter().copied()).is_some()
-        });
-        if !misspelled {
-            d.error(
-                Mark::of(node),
-                format!(
-                    "missing {noun} in {what}: expected one of {}",
-                    one_of(kinds.iter().copied())
-                ),
-            );
-        }
-        return None;
-    };
-    for (other, key) in &present[1..] {
-        d.error_with_help(
-            Mark::of_key(key),
-            format!("second {noun} `{other}` in {what}"),
-            format!(
-                "use only one of {}; `{first}` is already set",
-                one_of(kinds.iter().copied())
-            ),
-        );
-    }
-    Some(first)
-}
-
 /// Reads the whole file: the sections through [`ScenarioFile`], the steps through their
 /// kinds, then what ties them together.
 pub(super) fn decode_scenario(
@@ -714,7 +670,7 @@ pub(super) fn decode_scenario(
 
 fn probe(d: &Decoder, name: String, spec: ProbeSpec, node: &Spanned<Node>) -> Option<Probe> {
     let what = format!("probe `{name}`");
-    let kind = exactly_one(d, node, &what, "probe kind", &["http", "tcp", "exec"]);
+    let kind = exactly_one(d, node, &what, "probe kind", &choice_keys::<ProbeSpec>());
     let retry = spec.retry;
     if retry.interval > retry.deadline {
         let at = find(node, &["retry", "interval"])
@@ -729,7 +685,7 @@ fn probe(d: &Decoder, name: String, spec: ProbeSpec, node: &Spanned<Node>) -> Op
             ),
         );
     }
-    let kind = match kind? {
+    let kind = match kind?.as_str() {
         "http" => ProbeKind::Http(http(d, spec.http?, find(node, &["http"])?, &what)),
         "tcp" => ProbeKind::Tcp(spec.tcp?),
         _ => ProbeKind::Exec(spec.exec?),
@@ -801,9 +757,9 @@ fn monitor(d: &Decoder, name: String, spec: MonitorSpec, node: &Spanned<Node>) -
 
 fn gate(d: &Decoder, index: usize, spec: GateSpec, node: &Spanned<Node>) -> Option<Gate> {
     let what = format!("gate {}", index + 1);
-    let kind = exactly_one(d, node, &what, "gate kind", GATE_KINDS)?;
+    let kind = exactly_one(d, node, &what, "gate kind", &choice_keys::<GateSpec>())?;
     // The keys that go with another gate kind than this one.
-    let foreign: &[&str] = match kind {
+    let foreign: &[&str] = match kind.as_str() {
         "max_failed_checks" => &["severity", "monitor"],
         "max_findings" => &["probe", "monitor"],
         "recovery_point" => &["probe", "severity", "monitor"],
@@ -819,7 +775,7 @@ fn gate(d: &Decoder, index: usize, spec: GateSpec, node: &Spanned<Node>) -> Opti
         }
     }
     let monitor = spec.monitor;
-    let kind = match kind {
+    let kind = match kind.as_str() {
         "max_failed_checks" => GateKind::MaxFailedChecks {
             probe: spec.probe,
             limit: spec.max_failed_checks?,
