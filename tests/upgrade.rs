@@ -212,6 +212,18 @@ fn problems_the_upgrade_causes_are_found() {
             .unwrap()
             .starts_with("missing /etc/apache2/mods-enabled/php74.load")
     );
+    // sysstat's unit is still there after the upgrade, only disabled.
+    let disabled = finding(report, "service.disabled");
+    assert_eq!(
+        (&disabled["severity"], &disabled["inhibitor"]),
+        (&serde_json::json!("medium"), &serde_json::json!(false))
+    );
+    assert_eq!(disabled["evidence"], serde_json::json!(["sysstat.service"]));
+    assert!(
+        !finding_keys(report).contains(&"service.removed".to_string()),
+        "{:#}",
+        report["findings"]
+    );
     let mariadb = finding(report, "mariadb.not-running");
     let journal = mariadb["evidence"].as_array().unwrap();
     assert!(

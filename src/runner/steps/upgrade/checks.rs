@@ -2,7 +2,7 @@
 //! judged here by pure functions), Leapp-style: key, severity, inhibitor, evidence,
 //! remediation.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::host_state::HostState;
 pub use super::host_state::sections;
@@ -148,7 +148,7 @@ pub fn after_hop(
             .find(|s| unversioned(s) == unversioned(unit));
         if let Some(next) = successor {
             replaced.push(format!("{unit} → {next}"));
-        } else if !after.known_services.is_empty() && !after.known_services.contains(unit) {
+        } else if !after.known_services.is_empty() && !unit_exists(&after.known_services, unit) {
             removed.push(unit.clone());
         } else if !after.enabled_services.is_empty() && !after.enabled_services.contains(unit) {
             disabled.push(unit.clone());
@@ -384,6 +384,18 @@ pub fn apache_configtest_failed(key: &str, host: &str, when: &str, output: Vec<S
 }
 
 /// A unit name without its version: `php8.2-fpm.service` → `php-fpm.service`.
+/// Whether `unit` still has a unit file (or is loaded): itself, or for an instance
+/// (`getty@tty1.service`) its template (`getty@.service`).
+fn unit_exists(known: &BTreeSet<String>, unit: &str) -> bool {
+    if known.contains(unit) {
+        return true;
+    }
+    match unit.split_once('@') {
+        Some((prefix, _)) => known.contains(&format!("{prefix}@.service")),
+        None => false,
+    }
+}
+
 fn unversioned(unit: &str) -> String {
     let (stem, suffix) = unit.rsplit_once('.').unwrap_or((unit, ""));
     let stem: String = stem
@@ -597,6 +609,24 @@ mod tests {
             ["php8.2-fpm.service → php8.4-fpm.service"]
         );
         assert_eq!(unversioned("php8.2-fpm.service"), "php-fpm.service");
+    }
+
+    #[test]
+    fn a_unit_with_its_file_left_is_disabled_not_removed() {
+        // sysstat after bullseye → bookworm: its unit file is there, it is not loaded.
+        let mut before = state(&["sysstat"]);
+        before.enabled_services =
+            ["sysstat.service".to_string(), "getty@tty1.service".into()].into();
+        before.active_services = before.enabled_services.clone();
+        let mut after = state(&["sysstat"]);
+        after.known_services = ["sysstat.service".to_string(), "getty@.service".into()].into();
+        after.enabled_services = ["cron.service".to_string()].into();
+        let found = after_hop("web", &before, &after, &[]);
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert_eq!(found[0].key, "service.disabled");
+        assert_eq!(found[0].evidence, ["getty@tty1.service", "sysstat.service"]);
+        assert!(unit_exists(&after.known_services, "getty@tty2.service"));
+        assert!(!unit_exists(&after.known_services, "rsync.service"));
     }
 
     #[test]

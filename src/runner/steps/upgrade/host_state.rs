@@ -5,7 +5,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// A shell script printing each fact under a `### name` header. It avoids
 /// `systemctl list-unit-files`, which takes seconds: enabled services are the links in
-/// `/etc/systemd/system/*.wants`, known ones those systemd has loaded.
+/// `/etc/systemd/system/*.wants`, known ones those systemd has loaded and those with a
+/// unit file (a service disabled and stopped is not loaded, but it still exists).
 pub const SNAPSHOT_SCRIPT: &str = r#"
 section() { printf '### %s\n' "$1"; }
 section codename; (. /etc/os-release; echo "${VERSION_CODENAME:-}")
@@ -14,7 +15,7 @@ section packages; dpkg-query -W -f '${db:Status-Abbrev}\t${Package}\t${Version}\
 section holds; apt-mark showhold
 section audit; dpkg --audit 2>&1
 section enabled; ls /etc/systemd/system/*.wants/ /etc/systemd/system/*.requires/ 2>/dev/null | grep '\.service$' | sort -u
-section services; systemctl list-units --all --type=service --no-legend --plain --no-pager 2>/dev/null | awk '$2 != "not-found" {print $1}'
+section services; { systemctl list-units --all --type=service --no-legend --plain --no-pager 2>/dev/null | awk '$2 != "not-found" {print $1}'; for d in /etc/systemd/system /run/systemd/system /lib/systemd/system /usr/lib/systemd/system; do ls "$d" 2>/dev/null | grep '\.service$'; done; } | sort -u
 section active; systemctl list-units --type=service --state=active --no-legend --plain --no-pager 2>/dev/null | awk '{print $1}'
 section merged_usr; if [ -L /bin ] && [ -L /lib ] && [ -L /sbin ]; then echo yes; else echo no; fi
 section conffiles; find /etc \( -name '*.dpkg-dist' -o -name '*.dpkg-new' -o -name '*.dpkg-old' -o -name '*.ucf-dist' -o -name '*.ucf-old' -o -name '*.ucf-new' \) 2>/dev/null | sort
