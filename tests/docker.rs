@@ -389,5 +389,22 @@ fn a_proxy_config_failing_apaches_test_stops_the_cutover_naming_the_directive() 
         step(&run.report, "the old site still serves")["status"],
         "passed"
     );
+    // And the failed change left nothing behind: the site file, the proxy modules and
+    // /etc/hosts are back, so Apache restarts and the site answers.
+    for name in [
+        "Apache restarts as the failed cutover left it",
+        "the old site serves after the restart",
+    ] {
+        let step = step(&run.report, name);
+        assert_eq!(step["status"], "passed", "{name}: {step:#}");
+    }
+    let detail = step(&run.report, "cutover with the story's proxy block")["detail"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        detail.contains("/etc/hosts were restored and `apache2ctl configtest` passes again"),
+        "{detail}"
+    );
     assert_clean(&run);
 }

@@ -50,11 +50,25 @@ pub(super) async fn cutover<E: Engine>(
             step.from
         )
     })?;
+    // What a failed test puts back: the site file, and the modules enabled for the proxy.
+    let mut enabled_here = Vec::new();
+    for module in PROXY_MODULES {
+        let probe = [
+            "test",
+            "-e",
+            &format!("/etc/apache2/mods-enabled/{module}.load"),
+        ];
+        if run_command(cx.engine, old, &probe).await.is_err() {
+            enabled_here.push(module);
+        }
+    }
     host_files::write(cx.engine, old, vhost_file, &updated)
         .await
         .map_err(|e| e.to_string())?;
 
-    run_command(cx.engine, old, &["a2enmod", "-q", "proxy", "proxy_http"]).await?;
+    let mut enable = vec!["a2enmod", "-q"];
+    enable.extend(PROXY_MODULES);
+    run_command(cx.engine, old, &enable).await?;
     let test = cx
         .engine
         .exec(
@@ -80,12 +94,57 @@ pub(super) async fn cutover<E: Engine>(
         );
         let detail = finding.message.clone();
         cx.report_finding(finding);
+        let restored = restore(c, cx, &vhost, &enabled_here).await;
         return Err(format!(
-            "{detail}; Apache was not reloaded, the old site still serves"
+            "{detail}; Apache was not reloaded, the old site still serves; {restored}"
         ));
     }
     run_command(cx.engine, old, &["systemctl", "reload", "apache2"]).await?;
     Ok(c.summary(WebServer::Apache))
+}
+
+/// The modules the default proxy configuration needs.
+const PROXY_MODULES: [&str; 2] = ["proxy", "proxy_http"];
+
+/// Puts the site file and the modules back as they were before a failed cutover, and
+/// says whether Apache's configuration test passes again (so that the next restart or
+/// reboot of Apache does not take the old site down).
+async fn restore<E: Engine>(
+    c: &Cutover<'_>,
+    cx: &mut StepContext<'_, E>,
+    original: &str,
+    enabled_here: &[&str],
+) -> String {
+    let (old, vhost_file) = (c.old.as_str(), c.site_file.as_str());
+    cx.progress(format!("{}: putting {vhost_file} back", c.step.from));
+    if let Err(e) = host_files::write(cx.engine, old, vhost_file, original).await {
+        return format!("putting `{vhost_file}` back failed: {e}");
+    }
+    let mut what = format!("`{vhost_file}`");
+    if !enabled_here.is_empty() {
+        let mut disable = vec!["a2dismod", "-q", "-f"];
+        disable.extend(enabled_here);
+        if let Err(e) = run_command(cx.engine, old, &disable).await {
+            return format!("`{vhost_file}` was restored, disabling the proxy modules failed: {e}");
+        }
+        what.push_str(&format!(
+            ", the modules it enabled ({})",
+            enabled_here.join(", ")
+        ));
+    }
+    let argv = ["apache2ctl".to_string(), "configtest".into()];
+    match cx.engine.exec(old, &argv, TIMEOUT).await {
+        Ok(test) if test.exit_code == 0 => {
+            format!("{what} and /etc/hosts were restored and `apache2ctl configtest` passes again")
+        }
+        Ok(test) => format!(
+            "{what} and /etc/hosts were restored, but `apache2ctl configtest` still fails: {}",
+            format!("{}{}", test.stdout, test.stderr).trim()
+        ),
+        Err(e) => format!(
+            "{what} and /etc/hosts were restored; the configuration could not be tested again: {e}"
+        ),
+    }
 }
 
 #[cfg(test)]

@@ -125,10 +125,13 @@ async fn cutover<E: Engine>(
         "{}: pointing {} at {new_address}",
         step.from, step.site
     ));
-    let hosts = host_files::read(cx.engine, &old, "/etc/hosts")
+    let original_hosts = host_files::read(cx.engine, &old, "/etc/hosts")
         .await
         .map_err(|e| e.to_string())?;
-    let hosts = format!("{hosts}{new_address}\t{}\t# rehearse cutover\n", step.site);
+    let hosts = format!(
+        "{original_hosts}{new_address}\t{}\t# rehearse cutover\n",
+        step.site
+    );
     host_files::write(cx.engine, &old, "/etc/hosts", &hosts)
         .await
         .map_err(|e| e.to_string())?;
@@ -139,10 +142,23 @@ async fn cutover<E: Engine>(
         new_address,
         site_file,
     };
-    match server {
+    let outcome = match server {
         WebServer::Apache => apache::cutover(&cutover, cx).await,
         WebServer::Nginx => nginx::cutover(&cutover, cx).await,
+    };
+    // A cutover that did not happen leaves the host as it was: the server's side put
+    // its files back; the name goes back to where it pointed.
+    if outcome.is_err() {
+        host_files::write(cx.engine, &cutover.old, "/etc/hosts", &original_hosts)
+            .await
+            .map_err(|e| {
+                format!(
+                    "{}; restoring /etc/hosts failed: {e}",
+                    outcome.clone().unwrap_err()
+                )
+            })?;
     }
+    outcome
 }
 
 impl Cutover<'_> {
