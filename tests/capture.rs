@@ -139,6 +139,17 @@ fn capture_changes_nothing_and_the_import_rebuilds_the_host() {
         .unwrap();
     assert!(copied.status.success(), "{}", text(&copied.stderr));
     sh(&host, "mkdir -p /root/capture-out");
+    // A host behind the mirror on two base packages that apt counts as automatically
+    // installed, as on a real one that skipped point releases: their versions are gone
+    // from the mirror, so the recipe leaves them to apt. Their timers
+    // (`dpkg-db-backup.timer`, `e2scrub_all.timer`) are enabled.
+    sh(
+        &host,
+        "apt-mark auto -qq dpkg e2fsprogs \
+         && sed -i -e '/^Package: dpkg$/,/^$/ s/^Version: .*/Version: 1.21.0/' \
+                   -e '/^Package: e2fsprogs$/,/^$/ s/^Version: .*/Version: 1.47.0-1/' /var/lib/dpkg/status \
+         && systemctl is-enabled dpkg-db-backup.timer e2scrub_all.timer",
+    );
     let before = sh(&host, STATE);
     let capture = Command::new("docker")
         .args([
@@ -247,6 +258,12 @@ fn capture_changes_nothing_and_the_import_rebuilds_the_host() {
         "{recipe_text}"
     );
     assert!(recipe_text.contains("apache2="), "{recipe_text}");
+    // Units of the base's own packages (`dpkg-db-backup.timer`, `e2scrub_all.timer`) are
+    // enabled like any other: every enabled unit of the shop is reproduced.
+    assert!(
+        !recipe_text.contains("enabled unit left out of `enable`"),
+        "{recipe_text}"
+    );
     // `rehearse check` accepts what import wrote.
     let check = rehearse(&[
         "check",

@@ -12,6 +12,8 @@ use crate::images::{BuildSettings, ImageError, base};
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct MirrorVersions {
     versions: BTreeMap<String, BTreeSet<String>>,
+    /// The packages of the suite's base image: there on any replica of that suite.
+    base: BTreeSet<String>,
 }
 
 impl MirrorVersions {
@@ -29,7 +31,25 @@ impl MirrorVersions {
                     .insert(version.to_string());
             }
         }
-        MirrorVersions { versions }
+        MirrorVersions {
+            versions,
+            base: BTreeSet::new(),
+        }
+    }
+
+    /// From the output of the mirror check: `apt-cache madison` lines, then
+    /// [`BASE_HEADER`] and the base image's package names, one a line.
+    pub fn parse(output: &str) -> Self {
+        let (madison, base) = output.split_once(BASE_HEADER).unwrap_or((output, ""));
+        MirrorVersions {
+            base: base.split_whitespace().map(str::to_string).collect(),
+            ..MirrorVersions::parse_madison(madison)
+        }
+    }
+
+    /// Whether `name` is in the suite's base image (Debian's required packages and apt).
+    pub fn in_base(&self, name: &str) -> bool {
+        self.base.contains(name)
     }
 
     /// Whether the mirror has exactly this version.
@@ -42,6 +62,9 @@ impl MirrorVersions {
         self.versions.contains_key(name)
     }
 }
+
+/// Separates the base image's packages from `apt-cache madison`'s lines.
+const BASE_HEADER: &str = "### base packages";
 
 /// Ask the mirror, through a container of `suite`'s base image, which versions of
 /// `names` it has. The container is labelled like a run's, so `rehearse gc` removes
@@ -88,7 +111,7 @@ pub async fn query_mirror<E: Engine>(
             .into_iter()
             .collect();
         let script = format!(
-            "apt-get update -qq >/dev/null && apt-cache madison {}",
+            "apt-get update -qq >/dev/null && apt-cache madison {} && echo '{BASE_HEADER}' && dpkg-query -W -f '${{Package}}\\n'",
             names.join(" ")
         );
         on_line("asking the mirror which captured versions it still has (apt-cache madison)");
@@ -108,7 +131,7 @@ pub async fn query_mirror<E: Engine>(
                 tail: output.stderr,
             });
         }
-        Ok(MirrorVersions::parse_madison(&output.stdout))
+        Ok(MirrorVersions::parse(&output.stdout))
     }
     .await;
     let _ = engine.remove_container(&id).await;
@@ -131,5 +154,10 @@ mod tests {
         assert!(!versions.has("apache2", "2.4.57-2"));
         assert!(versions.knows("apache2"));
         assert!(!versions.knows("shop-tools"));
+        assert!(!versions.in_base("dpkg"));
+        let with_base = MirrorVersions::parse(&format!("{output}{BASE_HEADER}\ndpkg\ne2fsprogs\n"));
+        assert!(with_base.has("apache2", "2.4.62-1~deb12u2"));
+        assert!(with_base.in_base("dpkg") && with_base.in_base("e2fsprogs"));
+        assert!(!with_base.in_base("apache2"));
     }
 }

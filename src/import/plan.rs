@@ -142,11 +142,11 @@ impl ImportPlan {
             .collect();
         let mut enable = Vec::new();
         for unit in &bundle.units.enabled {
-            let owned = bundle
-                .units
-                .owners
-                .get(unit)
-                .is_some_and(|package| included.contains(package));
+            // Its package is installed on the replica: by the recipe, or as part of the
+            // suite's base image (`dpkg`'s and `e2fsprogs`' timers).
+            let owned = bundle.units.owners.get(unit).is_some_and(|package| {
+                included.contains(package) || mirror.is_some_and(|m| m.in_base(package))
+            });
             if owned || captured_unit_files.contains(unit) {
                 enable.push(unit.clone());
             } else {

@@ -3,16 +3,16 @@
 use super::*;
 use crate::capture::bundle::sample_bundle;
 
-fn mirror() -> MirrorVersions {
-    // apache2's captured version is still there; php8.2's is gone (a newer one is);
-    // shop-tools never came from Debian.
-    MirrorVersions::parse_madison(
-        "apache2 | 2.4.62-1~deb12u2 | http://deb.debian.org/debian bookworm/main amd64 Packages
+/// apache2's captured version is still there; php8.2's is gone (a newer one is);
+/// shop-tools never came from Debian.
+const MADISON: &str = "apache2 | 2.4.62-1~deb12u2 | http://deb.debian.org/debian bookworm/main amd64 Packages
 apache2-data | 2.4.62-1~deb12u2 | http://deb.debian.org/debian bookworm/main amd64 Packages
 mariadb-server | 1:10.11.11-0+deb12u1 | http://deb.debian.org/debian bookworm/main amd64 Packages
 php8.2 | 8.2.28-1~deb12u1 | http://deb.debian.org/debian-security bookworm-security/main amd64 Packages
-",
-    )
+";
+
+fn mirror() -> MirrorVersions {
+    MirrorVersions::parse_madison(MADISON)
 }
 
 #[test]
@@ -186,3 +186,36 @@ steps:
   - name: after the upgrade
     probe: [http-shop.example.test, port-80, port-3306, service-apache2, service-mariadb]
 "#;
+
+#[test]
+fn a_unit_of_a_base_package_is_enabled_like_any_other() {
+    // dpkg is no manual package of the host, nor in the recipe, but every replica of
+    // the suite has it: its timer is enabled, not reported as left out.
+    let mut bundle = sample_bundle();
+    bundle.units.enabled.push("dpkg-db-backup.timer".into());
+    bundle
+        .units
+        .owners
+        .insert("dpkg-db-backup.timer".into(), "dpkg".into());
+    let without_base = ImportPlan::new(&bundle, "web1", Some(&mirror()));
+    assert!(
+        !without_base
+            .enable
+            .contains(&"dpkg-db-backup.timer".to_string())
+    );
+    let with_base = MirrorVersions::parse(&format!("{MADISON}### base packages\ndpkg\n"));
+    let plan = ImportPlan::new(&bundle, "web1", Some(&with_base));
+    assert!(
+        plan.enable.contains(&"dpkg-db-backup.timer".to_string()),
+        "{:?}",
+        plan.enable
+    );
+    assert!(
+        !plan
+            .not_reproduced
+            .iter()
+            .any(|line| line.contains("dpkg-db-backup.timer")),
+        "{:?}",
+        plan.not_reproduced
+    );
+}
