@@ -261,13 +261,15 @@ fn php_fatal_errors_and_a_skipped_mariadb_upgrade_are_found() {
         "{stale:#}"
     );
     let fatal = finding(report, "php.fatal-errors");
+    let evidence = fatal["evidence"].as_array().unwrap();
+    // Each probe attempt logs the same error: one line says it, with the count.
+    assert_eq!(evidence.len(), 1, "{fatal:#}");
+    let line = evidence[0].as_str().unwrap();
     assert!(
-        fatal["evidence"][0]
-            .as_str()
-            .unwrap()
-            .contains("Call to undefined function each()"),
+        line.contains("Call to undefined function each()"),
         "{fatal:#}"
     );
+    assert!(line.contains(" [×"), "{fatal:#}");
     assert_clean(&run);
 }
 

@@ -66,7 +66,7 @@ pub(super) async fn evaluate<E: Engine>(
         let argv = [
             "sh".to_string(),
             "-c".into(),
-            "tail -c +$(($2 + 1)) \"$1\" 2>/dev/null | grep -E -- \"$3\" | head -n 20".into(),
+            "tail -c +$(($2 + 1)) \"$1\" 2>/dev/null | grep -E -- \"$3\" | head -n 2000".into(),
             "sh".into(),
             watch.path.clone(),
             watch.offset.to_string(),
@@ -78,27 +78,63 @@ pub(super) async fn evaluate<E: Engine>(
         else {
             continue;
         };
-        let lines: Vec<String> = output.stdout.lines().map(str::to_string).collect();
+        let lines: Vec<&str> = output.stdout.lines().collect();
         if lines.is_empty() {
             continue;
         }
+        let evidence = grouped(&lines, watch.pattern);
         let finding = Finding {
             key: watch.key.to_string(),
             severity: watch.severity,
             inhibitor: watch.inhibitor,
             host: Some(watch.host.clone()),
             message: format!(
-                "{} ({} line(s) in {})",
+                "{} ({} line(s) in {}, {} distinct)",
                 watch.message,
                 lines.len(),
-                watch.path
+                watch.path,
+                evidence.len()
             ),
             remediation: watch.remediation.to_string(),
-            evidence: lines,
+            evidence,
         };
         sink.event(&RunEvent::Finding(finding.clone()));
         state.findings.push(finding);
     }
+}
+
+/// The most distinct messages a finding lists.
+const MAX_DISTINCT: usize = 20;
+
+/// Lines that say the same thing once, with a count: a log line's time, process and
+/// client differ from one request to the next (each probe retry logs the error again),
+/// so two lines say the same when they match from where `pattern` does on. Each message
+/// keeps its first full line, then `[×N]` when it came N times; first seen first.
+pub fn grouped(lines: &[&str], pattern: &str) -> Vec<String> {
+    let start = regex::Regex::new(pattern).ok();
+    let message = |line: &str| -> String {
+        let from = start
+            .as_ref()
+            .and_then(|re| re.find(line))
+            .map_or(0, |found| found.start());
+        line[from..].to_string()
+    };
+    let mut groups: Vec<(String, &str, usize)> = Vec::new();
+    for line in lines {
+        let key = message(line);
+        match groups.iter_mut().find(|(seen, _, _)| *seen == key) {
+            Some((_, _, count)) => *count += 1,
+            None => groups.push((key, line, 1)),
+        }
+    }
+    groups
+        .into_iter()
+        .take(MAX_DISTINCT)
+        .map(|(_, first, count)| match count {
+            1 => first.to_string(),
+            n => format!("{first} [×{n}]"),
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -125,6 +161,21 @@ mod tests {
         assert_eq!(state.findings[0].key, "php.fatal-errors");
         assert!(state.findings[0].inhibitor);
         assert_eq!(events.len(), 1);
+    }
+
+    #[test]
+    fn the_same_error_of_several_requests_is_listed_once_with_its_count() {
+        let lines = [
+            "[Tue Dec 01 10:00:01] [php:error] [pid 11] [client 10.0.0.1:40001] PHP Fatal error:  Uncaught Error: Call to undefined function each() in /var/www/html/legacy.php:3",
+            "[Tue Dec 01 10:00:02] [php:error] [pid 12] [client 10.0.0.1:40002] PHP Fatal error:  Uncaught Error: Call to undefined function each() in /var/www/html/legacy.php:3",
+            "[Tue Dec 01 10:00:02] [php:error] [pid 12] [client 10.0.0.1:40003] PHP Parse error:  syntax error in /var/www/html/other.php:9",
+            "[Tue Dec 01 10:00:03] [php:error] [pid 13] [client 10.0.0.1:40004] PHP Fatal error:  Uncaught Error: Call to undefined function each() in /var/www/html/legacy.php:3",
+        ];
+        let pattern = "PHP (Fatal error|Parse error)";
+        assert_eq!(
+            grouped(&lines, pattern),
+            [format!("{} [×3]", lines[0]), lines[2].to_string()]
+        );
     }
 
     #[tokio::test]
