@@ -193,8 +193,32 @@ fn problems_the_upgrade_causes_are_found() {
         finding(report, "packages.protected-removed")["evidence"][0],
         "libapache2-mod-php7.4"
     );
-    let stopped = &finding(report, "service.not-running")["evidence"];
-    assert_eq!(stopped.as_array().unwrap().len(), 2, "{stopped:#}");
+    let stopped = finding(report, "service.not-running")["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|line| line.as_str().unwrap().to_string())
+        .collect::<Vec<_>>();
+    let units: Vec<&String> = stopped.iter().filter(|l| !l.contains(' ')).collect();
+    assert_eq!(
+        units,
+        ["apache2.service", "mariadb.service"],
+        "{stopped:#?}"
+    );
+    // Each with the journal of its failed start: MariaDB names the unknown option.
+    assert!(
+        stopped
+            .iter()
+            .any(|l| l.starts_with("mariadb.service journal: ")
+                && l.contains("innodb_buffer_pool_chunk_limit")),
+        "{stopped:#?}"
+    );
+    assert!(
+        stopped
+            .iter()
+            .any(|l| l.starts_with("apache2.service journal: ")),
+        "{stopped:#?}"
+    );
     let apache = finding(report, "apache.configtest-failed");
     assert!(
         apache["message"].as_str().unwrap().contains("php74.load"),

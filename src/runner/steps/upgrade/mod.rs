@@ -94,6 +94,17 @@ fn yes() -> bool {
     true
 }
 
+/// What says why a unit (`$1`) is not running: its program when that no longer exists,
+/// and the last lines of its journal of this boot.
+const UNIT_FACTS: &str = r#"
+printf '### missing_program\n'
+program=$(systemctl show -p ExecStart --value "$1" 2>/dev/null | sed -n 's/.*path=\([^ ;]*\).*/\1/p' | head -n 1)
+if [ -n "$program" ] && [ ! -e "$program" ]; then echo "$program"; fi
+printf '### journal\n'
+journalctl -u "$1" -b --no-pager -o cat 2>/dev/null | tail -n 5
+true
+"#;
+
 /// Timeouts of the commands inside a hop; the step's own timeout bounds the whole.
 const UPDATE_TIMEOUT: Duration = Duration::from_secs(600);
 const UPGRADE_TIMEOUT: Duration = Duration::from_secs(3000);
@@ -318,7 +329,16 @@ impl<'s> Upgrade<'s> {
         }
         let reboot_ms = reboot_started.elapsed().as_millis() as u64;
         let after = self.snapshot(cx).await?;
-        for finding in checks::after_hop(&host, previous, &after, &self.step.protect) {
+        for mut finding in checks::after_hop(&host, previous, &after, &self.step.protect) {
+            if finding.key == "service.not-running" {
+                let removed: Vec<&str> = previous
+                    .installed
+                    .keys()
+                    .filter(|p| !after.installed.contains_key(*p))
+                    .map(String::as_str)
+                    .collect();
+                finding.evidence = self.why_not_running(cx, &finding.evidence, &removed).await;
+            }
             cx.report_finding(finding);
         }
         let facts = self.stack_facts(cx).await?;
@@ -378,6 +398,48 @@ impl<'s> Upgrade<'s> {
             .await
             .map_err(|e| format!("cannot check the stack of host `{}`: {e}", self.step.host))?;
         Ok(checks::sections(&output.stdout))
+    }
+
+    /// Each unit that did not start, then what says why: the last lines of its journal
+    /// of this boot, and its program when that is gone (naming the removed package of
+    /// that name, when there is one).
+    async fn why_not_running<E: Engine>(
+        &self,
+        cx: &StepContext<'_, E>,
+        units: &[String],
+        removed: &[&str],
+    ) -> Vec<String> {
+        let mut evidence = Vec::new();
+        for unit in units {
+            evidence.push(unit.clone());
+            let argv = [
+                "sh".to_string(),
+                "-c".into(),
+                UNIT_FACTS.into(),
+                "sh".into(),
+                unit.clone(),
+            ];
+            let Ok(output) = cx.engine.exec(&self.container, &argv, SCRIPT_TIMEOUT).await else {
+                continue;
+            };
+            let facts = checks::sections(&output.stdout);
+            let lines = |name: &str| facts.get(name).cloned().unwrap_or_default();
+            for program in lines("missing_program") {
+                let name = program.rsplit('/').next().unwrap_or_default();
+                let stem = unit.trim_end_matches(".service");
+                let gone = removed.iter().find(|p| **p == name || **p == stem);
+                evidence.push(match gone {
+                    Some(package) => format!(
+                        "{unit}: its program {program} is gone with the package `{package}`, removed by the upgrade"
+                    ),
+                    None => format!("{unit}: its program {program} no longer exists"),
+                });
+            }
+            for line in lines("journal") {
+                evidence.push(format!("{unit} journal: {line}"));
+            }
+        }
+        evidence
     }
 
     /// The step's probes, after each hop.
