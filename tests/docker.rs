@@ -408,3 +408,69 @@ fn a_proxy_config_failing_apaches_test_stops_the_cutover_naming_the_directive() 
     );
     assert_clean(&run);
 }
+
+#[test]
+fn a_replica_keeps_its_own_etc_files_across_reboot_rollback_and_resume() {
+    if !docker_available() {
+        return;
+    }
+    let scenario = "tests/scenarios/cutover-then-reboot.yaml";
+    remove_checkpoints("cutover-then-reboot");
+    let run = run_scenario(scenario, &[]);
+    assert_eq!(
+        run.code, 0,
+        "stdout:\n{}\nstderr:\n{}",
+        run.stdout, run.stderr
+    );
+    // After the reboots the site is still proxied to the new host, the admin's
+    // /etc/hostname and /etc/resolv.conf are there, and the hosts resolve each other.
+    let after = step(&run.report, "after the reboots");
+    assert_eq!(after["status"], "passed", "{after:#}");
+    assert_eq!(after["checks"].as_array().unwrap().len(), 3, "{after:#}");
+    // The rollback brought back the cutover's line the step before it removed.
+    assert_eq!(step(&run.report, "roll back")["status"], "passed");
+    assert_clean(&run);
+
+    // Resumed on a new network whose addresses differ (the first run's subnet is
+    // taken meanwhile), the cutover's line follows the new host's new address.
+    let cutover = step(&run.report, "cutover old → new")["detail"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let address = cutover
+        .split(['(', ')'])
+        .nth(1)
+        .unwrap_or_else(|| panic!("no address in {cutover}"));
+    let octets: Vec<&str> = address.split('.').collect();
+    let subnet = format!("{}.{}.0.0/16", octets[0], octets[1]);
+    let blocker = format!("rh-test-blocker-{}", std::process::id());
+    let blocked = std::process::Command::new("docker")
+        .args(["network", "create", "--subnet", &subnet, &blocker])
+        .output()
+        .unwrap();
+    let resumed = run_scenario(
+        scenario,
+        &["--from", "someone undoes the cutover's name by hand"],
+    );
+    if blocked.status.success() {
+        std::process::Command::new("docker")
+            .args(["network", "rm", &blocker])
+            .output()
+            .unwrap();
+    }
+    remove_checkpoints("cutover-then-reboot");
+    assert_eq!(
+        resumed.code, 0,
+        "stdout:\n{}\nstderr:\n{}",
+        resumed.stdout, resumed.stderr
+    );
+    let rollback = step(&resumed.report, "roll back");
+    let detail = rollback["detail"].as_str().unwrap();
+    assert!(
+        detail.contains(
+            "host `old` restarted so that its /etc/hosts follows the run's new addresses"
+        ),
+        "{detail}"
+    );
+    assert_clean(&resumed);
+}

@@ -4,8 +4,6 @@
 
 mod common;
 
-use std::process::Command;
-
 use common::*;
 
 fn marker(report: &serde_json::Value, name: &str) -> String {
@@ -19,32 +17,12 @@ fn marker(report: &serde_json::Value, name: &str) -> String {
     output.to_string()
 }
 
-fn remove_checkpoints() {
-    let out = Command::new("docker")
-        .args([
-            "images",
-            "-q",
-            "--filter",
-            "label=rehearse.checkpoint.scenario=resume",
-        ])
-        .output()
-        .unwrap();
-    let ids: Vec<String> = text(&out.stdout).lines().map(str::to_string).collect();
-    if !ids.is_empty() {
-        Command::new("docker")
-            .args(["rmi", "-f"])
-            .args(&ids)
-            .output()
-            .unwrap();
-    }
-}
-
 #[test]
 fn a_run_resumes_from_the_checkpoints_of_the_one_before() {
     if !docker_available() {
         return;
     }
-    remove_checkpoints();
+    remove_checkpoints("resume");
     let scenario = "tests/scenarios/resume.yaml";
     let first = run_scenario(scenario, &[]);
     assert_eq!(first.code, 0, "{}", first.stderr);
@@ -124,5 +102,5 @@ fn a_run_resumes_from_the_checkpoints_of_the_one_before() {
         stderr.contains("no checkpoint before step `read the marker` matches this scenario"),
         "{stderr}"
     );
-    remove_checkpoints();
+    remove_checkpoints("resume");
 }

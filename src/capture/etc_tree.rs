@@ -71,6 +71,10 @@ impl TreeCapture {
             size: 0,
             target: None,
         };
+        if path.rsplit('/').next() == Some(crate::engine::keep_etc::UNIT) {
+            // Put there by rehearse when the captured machine is itself a replica.
+            return self.skip(path, "rehearse's own keeper of /etc files, not the host's");
+        }
         if let Some(reason) = redaction::never_copied(path, None) {
             return self.skip(path, format!("never copied: {reason}"));
         }

@@ -23,7 +23,9 @@ pub fn enabled_units(root: &Path) -> Vec<String> {
         units.extend(
             links
                 .filter_map(Result::ok)
-                .map(|link| link.file_name().to_string_lossy().into_owned()),
+                .map(|link| link.file_name().to_string_lossy().into_owned())
+                // rehearse's own, when the captured machine is itself a replica.
+                .filter(|unit| unit != crate::engine::keep_etc::UNIT),
         );
     }
     units.sort();

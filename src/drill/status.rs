@@ -41,8 +41,6 @@ pub struct RebootResult {
     pub outcome: Result<String, String>,
 }
 
-/// How long a drill host may take to stop, then to boot, when the checks restart it.
-const STOP_TIMEOUT: Duration = Duration::from_secs(30);
 const BOOT_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// The drill's data now, against the count before the incident.
@@ -152,7 +150,7 @@ async fn reboot<E: Engine>(
         return Err(format!("host `{name}` is not part of the replica"));
     };
     engine
-        .restart_container(&host.container_id, STOP_TIMEOUT)
+        .restart_container(&host.container_id, crate::runner::STOP_TIMEOUT)
         .await
         .map_err(|e| format!("cannot restart `{name}`: {e}"))?;
     let booted = crate::runner::wait_booted(engine, &host.container_id, BOOT_TIMEOUT)

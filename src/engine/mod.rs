@@ -10,6 +10,7 @@ mod error;
 #[cfg(test)]
 pub mod fake;
 mod file_archive;
+pub mod keep_etc;
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;

@@ -1,6 +1,7 @@
 //! The runner: provisions the replica, runs the steps in order, emits events, and
 //! always cleans up what it created — on success, NO-GO, error or interruption.
 
+mod addresses;
 mod apt_proxy;
 mod backups;
 pub mod checkpoint;
@@ -55,6 +56,9 @@ use crate::report::{
     Environment, NOT_COVERED, ProbeReport, Report, SCHEMA_VERSION, StepReport, StepStatus,
 };
 use crate::scenario::Scenario;
+
+/// How long systemd gets to stop everything before the engine kills a restarting host.
+pub(crate) const STOP_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How a run is carried out.
 #[derive(Debug, Clone)]
@@ -524,6 +528,17 @@ async fn execute<E: Engine>(
         return Ok(());
     }
     let first = r.options.from_step.unwrap_or(0);
+    if state.resumed.is_some() {
+        // A resumed run is on a new network: the hosts' lines naming each other follow.
+        match addresses::follow(r.engine, r.scenario, r.options, state, sink).await {
+            Ok(notes) => {
+                for message in notes {
+                    sink.event(&RunEvent::Notice { message });
+                }
+            }
+            Err(detail) => return Err(RunError::Engine(EngineError::Other(detail))),
+        }
+    }
     if let Some(found) = &state.resumed {
         for step in &r.scenario.steps[..first] {
             state.steps.push(StepReport {

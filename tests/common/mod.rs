@@ -236,3 +236,24 @@ pub fn owner_of(pid: u32) -> String {
         .to_string();
     format!("{}/{pid}/{start}", host.trim())
 }
+
+/// Remove the checkpoints `scenario`'s runs left (they outlive runs on purpose).
+pub fn remove_checkpoints(scenario: &str) {
+    let out = Command::new("docker")
+        .args([
+            "images",
+            "-q",
+            "--filter",
+            &format!("label=rehearse.checkpoint.scenario={scenario}"),
+        ])
+        .output()
+        .unwrap();
+    let ids: Vec<String> = text(&out.stdout).lines().map(str::to_string).collect();
+    if !ids.is_empty() {
+        Command::new("docker")
+            .args(["rmi", "-f"])
+            .args(&ids)
+            .output()
+            .unwrap();
+    }
+}

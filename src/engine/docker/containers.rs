@@ -19,7 +19,7 @@ use futures_util::StreamExt;
 use super::call::{call_err, ignore_not_found, within};
 use super::ports::{port_bindings, published_from};
 use super::{CALL_TIMEOUT, DockerEngine, UPLOAD_TIMEOUT};
-use crate::engine::{ContainerSpec, ContainerState, Engine, EngineError};
+use crate::engine::{ContainerSpec, ContainerState, Engine, EngineError, keep_etc};
 
 pub(super) async fn run(
     engine: &DockerEngine,
@@ -35,7 +35,7 @@ pub(super) async fn run(
     let (exposed_ports, port_bindings) = port_bindings(&spec.publish);
     host_config.port_bindings = port_bindings;
     let mut env: Vec<String> = spec.env.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    let mut stop_signal = None;
+    let stop_signal;
     if spec.systemd {
         // systemd as PID 1 without --privileged: tmpfs /run, writable cgroups, and
         // the signal systemd treats as "halt" so a stop takes 0.6 s instead of 10.
@@ -55,6 +55,10 @@ pub(super) async fn run(
         host_config.cgroupns_mode = Some(HostConfigCgroupnsModeEnum::HOST);
         env.push("container=docker".into());
         stop_signal = Some("SIGRTMIN+3".to_string());
+    } else {
+        // `sleep infinity` as PID 1 ignores SIGTERM: a restart would wait out the whole
+        // stop timeout before the engine kills it.
+        stop_signal = Some("SIGKILL".to_string());
     }
     let body = ContainerCreateBody {
         hostname: Some(spec.hostname.clone()),
@@ -104,6 +108,21 @@ pub(super) async fn run(
             )
             .await?;
         }
+        // The keeper of the host's own /etc files (see `keep_etc`).
+        let options = bollard::query_parameters::UploadToContainerOptionsBuilder::default()
+            .path("/")
+            .build();
+        within(
+            "install the keeper of /etc files",
+            &spec.name,
+            CALL_TIMEOUT,
+            engine.docker.upload_to_container(
+                &created.id,
+                Some(options),
+                bollard::body_full(Bytes::from(keep_etc::archive())),
+            ),
+        )
+        .await?;
         within(
             "start container",
             &spec.name,
@@ -113,7 +132,13 @@ pub(super) async fn run(
                 None::<bollard::query_parameters::StartContainerOptions>,
             ),
         )
-        .await
+        .await?;
+        if !spec.systemd {
+            // Without systemd no unit restores them: a host made from a snapshot or a
+            // checkpoint gets its files back here.
+            keep(engine, &created.id, "restore-without-systemd").await?;
+        }
+        Ok(())
     };
     if let Err(e) = started.await {
         // The caller never learns the id of a container that did not start: remove
@@ -129,6 +154,9 @@ pub(super) async fn restart(
     id: &str,
     stop_timeout: Duration,
 ) -> Result<(), EngineError> {
+    // The engine rewrites /etc/hosts, /etc/hostname and /etc/resolv.conf at start:
+    // keep the host's own first. A host that is not running has nothing newer to keep.
+    let _ = keep(engine, id, "save").await;
     let options = RestartContainerOptionsBuilder::default()
         .t(stop_timeout.as_secs() as i32)
         .build();
@@ -138,7 +166,23 @@ pub(super) async fn restart(
         stop_timeout + CALL_TIMEOUT,
         engine.docker.restart_container(id, Some(options)),
     )
-    .await
+    .await?;
+    keep(engine, id, "restore-without-systemd").await
+}
+
+/// Run the keeper of the host's own /etc files (see `keep_etc`) with `action`.
+pub(super) async fn keep(engine: &DockerEngine, id: &str, action: &str) -> Result<(), EngineError> {
+    let output = engine
+        .exec(id, &keep_etc::argv(action), keep_etc::TIMEOUT)
+        .await?;
+    if output.exit_code == 0 {
+        Ok(())
+    } else {
+        Err(EngineError::Other(format!(
+            "the keeper of /etc files failed in container {id} ({action}): {}",
+            output.stderr.trim()
+        )))
+    }
 }
 
 pub(super) async fn remove(engine: &DockerEngine, id: &str) -> Result<(), EngineError> {

@@ -183,6 +183,10 @@ pub(super) async fn commit_container(
     use bollard::models::ContainerConfig;
     use bollard::query_parameters::CommitContainerOptionsBuilder;
     let (repo, tag) = reference.rsplit_once(':').unwrap_or((reference, "latest"));
+    // The engine's /etc/hosts, /etc/hostname and /etc/resolv.conf are not part of a
+    // commit: the host's own are kept inside its file system first (a stopped host
+    // has nothing newer to keep).
+    let _ = super::containers::keep(engine, id, "save").await;
     // Paused while its files are copied, so what is written is consistent.
     let options = CommitContainerOptionsBuilder::default()
         .container(id)

@@ -409,6 +409,7 @@ async fn save_checkpoint<E: Engine>(
         message: "saving a checkpoint of the hosts (for `--from`)".into(),
     });
     let started = Instant::now();
+    super::addresses::record(r.engine, &state.hosts).await;
     match super::checkpoint::save(
         r.engine,
         r.scenario,

@@ -14,9 +14,6 @@ use crate::runner::systemd::{BootState, wait_booted};
 use crate::scenario::format::HostRef;
 use crate::scenario::{Init, StepSpec};
 
-/// How long systemd gets to stop everything before the engine kills the host.
-const STOP_TIMEOUT: Duration = Duration::from_secs(30);
-
 /// Restart the host and wait until systemd reports the boot finished.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(transparent)]
@@ -79,7 +76,7 @@ pub(super) async fn reboot_host<E: Engine>(
 ) -> Result<String, String> {
     cx.progress(format!("restarting `{host}`"));
     cx.engine
-        .restart_container(container, STOP_TIMEOUT)
+        .restart_container(container, crate::runner::STOP_TIMEOUT)
         .await
         .map_err(|e| format!("cannot restart host `{host}`: {e}"))?;
     let systemd = cx

@@ -111,6 +111,19 @@ async fn rollback<E: Engine>(step: &RollbackStep, cx: &mut StepContext<'_, E>) -
             Err(e) => return StepResult::failed(format!("cannot start host `{host_name}`: {e}")),
         }
     }
+    // The hosts may have come back at other addresses than they had when saved.
+    let moved = match crate::runner::addresses::follow(
+        cx.engine,
+        cx.scenario,
+        cx.options,
+        cx.state,
+        cx.sink,
+    )
+    .await
+    {
+        Ok(notes) => notes,
+        Err(detail) => return StepResult::failed(detail),
+    };
     let restored = started.elapsed();
     let checks = cx.check_probes(&step.probes).await;
     let failed: Vec<&str> = checks
@@ -138,6 +151,10 @@ async fn rollback<E: Engine>(step: &RollbackStep, cx: &mut StepContext<'_, E>) -
             failed.join(", ")
         )
     };
+    let detail = std::iter::once(detail)
+        .chain(moved)
+        .collect::<Vec<_>>()
+        .join("; ");
     StepResult {
         passed: failed.is_empty(),
         detail: Some(detail),

@@ -54,6 +54,8 @@ async fn snapshot<E: Engine>(step: &SnapshotStep, cx: &mut StepContext<'_, E>) -
         .iter()
         .map(|(name, h)| (name.clone(), h.container_id.clone()))
         .collect();
+    // A host started again from the snapshot learns where its peers were.
+    crate::runner::addresses::record(cx.engine, &cx.state.hosts).await;
     // With checkpoints on, the snapshot is the checkpoint before the next step: saved
     // once, kept for `run --from`, and what `rollback` returns to.
     if cx.options.checkpoints
