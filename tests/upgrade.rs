@@ -21,8 +21,45 @@ const PLANTED_KEYS: &[&str] = &[
     "php.fatal-errors",
     "mariadb.not-running",
     "mariadb.upgrade-needed",
-    "dpkg.prompt",
+    "packages.kept-back",
+    "service.removed",
+    "systemd.degraded",
 ];
+
+/// A finding's severity and inhibitor flag, and whether its evidence names `planted`.
+fn assert_planted(
+    report: &serde_json::Value,
+    key: &str,
+    severity: &str,
+    inhibitor: bool,
+    planted: &str,
+) {
+    let found = finding(report, key);
+    assert_eq!(
+        (found["severity"].as_str(), found["inhibitor"].as_bool()),
+        (Some(severity), Some(inhibitor)),
+        "{found:#}"
+    );
+    assert!(
+        found["evidence"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|line| line.as_str().unwrap().contains(planted)),
+        "the evidence of `{key}` does not name `{planted}`: {found:#}"
+    );
+}
+
+/// A clean reference upgrade has no inhibitor at all.
+fn assert_no_inhibitor(report: &serde_json::Value) {
+    let inhibitors: Vec<&serde_json::Value> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["inhibitor"] == true)
+        .collect();
+    assert!(inhibitors.is_empty(), "{inhibitors:#?}");
+}
 
 #[test]
 fn lamp_reference_upgrade_keeps_the_site_and_the_data() {
@@ -127,6 +164,7 @@ fn lamp_reference_upgrade_keeps_the_site_and_the_data() {
             "`{key}` on a clean upgrade: {keys:?}"
         );
     }
+    assert_no_inhibitor(report);
     assert_clean(&run);
 }
 
@@ -166,6 +204,14 @@ fn problems_before_the_upgrade_are_found() {
             .as_str()
             .unwrap()
             .starts_with("/etc/apt/sources.list.d/vendor.list:1:"),
+        "{vendor:#}"
+    );
+    // With what apt said when it fetched from that source.
+    assert!(
+        vendor["evidence"].as_array().unwrap()[1..].iter().any(|l| {
+            let l = l.as_str().unwrap();
+            (l.starts_with("E:") || l.starts_with("Err:")) && l.contains("file:/srv/vendor-repo")
+        }),
         "{vendor:#}"
     );
     // The vendor's repository does not exist: `apt-get update` fails, and says why.
@@ -236,6 +282,24 @@ fn problems_the_upgrade_causes_are_found() {
             .unwrap()
             .starts_with("missing /etc/apache2/mods-enabled/php74.load")
     );
+    // The hand-made module is still enabled, so bookworm's mod_php would not enable
+    // itself: no PHP handler works.
+    assert_planted(report, "php.no-handler", "high", true, "php74.load");
+    // And the two services that failed at the reboot leave systemd degraded.
+    assert_planted(
+        report,
+        "systemd.degraded",
+        "medium",
+        false,
+        "apache2.service",
+    );
+    assert_planted(
+        report,
+        "systemd.degraded",
+        "medium",
+        false,
+        "mariadb.service",
+    );
     // sysstat's unit is still there after the upgrade, only disabled.
     let disabled = finding(report, "service.disabled");
     assert_eq!(
@@ -261,7 +325,7 @@ fn problems_the_upgrade_causes_are_found() {
 }
 
 #[test]
-fn php_fatal_errors_and_a_skipped_mariadb_upgrade_are_found() {
+fn php_fatal_errors_and_what_the_upgrade_leaves_behind_are_found() {
     if !docker_available() {
         return;
     }
@@ -294,6 +358,43 @@ fn php_fatal_errors_and_a_skipped_mariadb_upgrade_are_found() {
         "{fatal:#}"
     );
     assert!(line.contains(" [×"), "{fatal:#}");
+
+    // What the upgrade left behind, planted on the same host.
+    assert_planted(report, "apt.held-packages", "high", true, "curl");
+    assert_planted(report, "packages.kept-back", "high", false, "curl");
+    let kept = finding(report, "packages.kept-back")["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap().to_string())
+        .collect::<Vec<_>>();
+    assert!(
+        kept.iter().any(|l| l.starts_with("curl 7.74")
+            && l.contains("(held) kept from bullseye; bookworm has 7.88")),
+        "{kept:#?}"
+    );
+    assert_planted(
+        report,
+        "service.replaced",
+        "info",
+        false,
+        "php7.4-fpm.service → php8.2-fpm.service",
+    );
+    assert_planted(
+        report,
+        "service.removed",
+        "medium",
+        false,
+        "acme-agent.service",
+    );
+    assert_planted(report, "packages.obsolete", "low", false, "acme-tools");
+    assert_planted(
+        report,
+        "conffiles.pending",
+        "low",
+        false,
+        "/etc/mysql/mariadb.conf.d/50-server.cnf.dpkg-dist",
+    );
     assert_clean(&run);
 }
 
@@ -363,5 +464,22 @@ fn bookworm_to_trixie_shows_the_postgresql_cluster_left_behind() {
         !keys.contains(&"service.not-running".to_string()),
         "{keys:?}"
     );
+    // sysstat (which PostgreSQL recommends) runs on bookworm; trixie's package follows
+    // its own setting, off by default, and disables the unit: the report says so.
+    assert_planted(
+        report,
+        "service.disabled",
+        "medium",
+        false,
+        "sysstat.service",
+    );
+    assert_planted(
+        report,
+        "service.replaced",
+        "info",
+        false,
+        "php8.2-fpm.service → php8.4-fpm.service",
+    );
+    assert_no_inhibitor(report);
     assert_clean(&run);
 }

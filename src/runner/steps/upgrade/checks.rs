@@ -246,6 +246,42 @@ pub fn after_hop(
             new_rc,
         ));
     }
+    if !after.upgradable.is_empty() {
+        let evidence: Vec<String> = after
+            .upgradable
+            .iter()
+            .map(|u| {
+                let held = if before.holds.contains(&u.name) {
+                    " (held)"
+                } else {
+                    ""
+                };
+                format!(
+                    "{} {}{held} kept from {}; {} has {}",
+                    u.name, u.installed, before.codename, after.codename, u.candidate
+                )
+            })
+            .collect();
+        let held = after
+            .upgradable
+            .iter()
+            .filter(|u| before.holds.contains(&u.name))
+            .count();
+        found.push(finding(
+            "packages.kept-back",
+            Severity::High,
+            false,
+            host,
+            format!(
+                "{} package(s) stayed on {}'s version although {} has a newer one ({held} held, the others kept back with them): the host runs a mix of both releases",
+                after.upgradable.len(),
+                before.codename,
+                after.codename
+            ),
+            "release the holds (`apt-mark unhold PACKAGE`) and run `apt-get full-upgrade` again, or make sure the old versions work on the new release; `apt-get -s full-upgrade` shows what keeps the others back",
+            evidence,
+        ));
+    }
     if !after.obsolete.is_empty() {
         found.push(finding(
             "packages.obsolete",
@@ -484,29 +520,30 @@ fn old_postgresql_cluster(
     })
 }
 
-/// A prompt dpkg could not ask: with stdin closed it reads end-of-file and fails.
-pub fn prompt_in_log(host: &str, log: &str) -> Option<Finding> {
-    let lines: Vec<String> = log
+/// Apt's own lines about fetching from a source (`W: Failed to fetch …`, `Err:…`,
+/// `E: The repository … does not have a Release file`) added to the evidence of the
+/// findings that name that source in theirs (its URI).
+pub fn attach_fetch_lines(findings: &mut [Finding], log: &str) {
+    let said: Vec<&str> = log
         .lines()
-        .filter(|l| {
-            l.contains("end of file on stdin at conffile prompt")
-                || l.contains("Configuration file '") && l.contains("==> Modified")
-                || l.contains("debconf: unable to initialize frontend")
-        })
-        .map(str::to_string)
+        .filter(|l| ["W:", "E:", "Err:", "N:"].iter().any(|p| l.starts_with(p)))
         .collect();
-    let fatal = lines.iter().any(|l| l.contains("end of file on stdin"));
-    fatal.then(|| {
-        finding(
-            "dpkg.prompt",
-            Severity::High,
-            true,
-            host,
-            "the upgrade stopped at a question: an unattended upgrade of the real host would hang or fail here".into(),
-            "decide the answer in advance: `-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold` for configuration files, debconf preseeding for the rest",
-            lines,
-        )
-    })
+    for finding in findings {
+        let uris: Vec<String> = finding
+            .evidence
+            .iter()
+            .flat_map(|line| line.split_whitespace())
+            .filter(|word| word.contains("://") || word.starts_with("file:"))
+            .map(|uri| uri.trim_end_matches('/').to_string())
+            .collect();
+        let mut lines: Vec<String> = said
+            .iter()
+            .filter(|l| uris.iter().any(|uri| l.contains(uri.as_str())))
+            .map(|l| l.to_string())
+            .collect();
+        lines.dedup();
+        finding.evidence.extend(lines);
+    }
 }
 
 #[cfg(test)]
@@ -522,6 +559,66 @@ mod tests {
             merged_usr: true,
             ..HostState::default()
         }
+    }
+
+    #[test]
+    fn packages_left_on_the_old_release_are_named_with_both_versions() {
+        let mut before = state(&["curl", "libcurl4"]);
+        before.codename = "bullseye".into();
+        before.holds = vec!["curl".into()];
+        let mut after = before.clone();
+        after.codename = "bookworm".into();
+        after.upgradable = vec![
+            super::super::host_state::Upgradable {
+                name: "curl".into(),
+                installed: "7.74.0-1.3+deb11u14".into(),
+                candidate: "7.88.1-10+deb12u12".into(),
+            },
+            super::super::host_state::Upgradable {
+                name: "libcurl4".into(),
+                installed: "7.74.0-1.3+deb11u14".into(),
+                candidate: "7.88.1-10+deb12u12".into(),
+            },
+        ];
+        let found = after_hop("web", &before, &after, &[]);
+        let kept = found
+            .iter()
+            .find(|f| f.key == "packages.kept-back")
+            .unwrap();
+        assert!(!kept.inhibitor);
+        assert!(kept.message.contains("1 held"), "{}", kept.message);
+        assert_eq!(
+            kept.evidence,
+            [
+                "curl 7.74.0-1.3+deb11u14 (held) kept from bullseye; bookworm has 7.88.1-10+deb12u12",
+                "libcurl4 7.74.0-1.3+deb11u14 kept from bullseye; bookworm has 7.88.1-10+deb12u12"
+            ]
+        );
+    }
+
+    #[test]
+    fn apts_fetch_errors_join_the_finding_of_their_source() {
+        let mut findings = vec![finding(
+            "apt.source-old-release",
+            Severity::Medium,
+            false,
+            "web",
+            "x".into(),
+            "y",
+            vec!["/etc/apt/sources.list.d/vendor.list:1: deb [trusted=yes] file:/srv/vendor-repo bullseye main".into()],
+        )];
+        let log = "Hit:1 http://deb.debian.org/debian bookworm InRelease\n\
+Err:2 file:/srv/vendor-repo bullseye Release\n  File not found\n\
+E: The repository 'file:/srv/vendor-repo bullseye Release' does not have a Release file.\n\
+W: Failed to fetch http://deb.debian.org/debian/dists/bookworm/InRelease\n";
+        attach_fetch_lines(&mut findings, log);
+        assert_eq!(
+            &findings[0].evidence[1..],
+            [
+                "Err:2 file:/srv/vendor-repo bullseye Release",
+                "E: The repository 'file:/srv/vendor-repo bullseye Release' does not have a Release file."
+            ]
+        );
     }
 
     #[test]
@@ -694,13 +791,5 @@ mod tests {
                 .remediation
                 .contains("pg_dropcluster --stop 15 main")
         );
-    }
-
-    #[test]
-    fn a_prompt_in_the_log_is_a_finding() {
-        let log = "Configuration file '/etc/foo.conf'\n ==> Modified (by you or by a script) since installation.\ndpkg: error processing package foo (--configure):\n end of file on stdin at conffile prompt\n";
-        let found = prompt_in_log("web", log).unwrap();
-        assert_eq!(found.key, "dpkg.prompt");
-        assert!(prompt_in_log("web", "Setting up foo (1.0) ...\n").is_none());
     }
 }

@@ -20,6 +20,7 @@ section active; systemctl list-units --type=service --state=active --no-legend -
 section merged_usr; if [ -L /bin ] && [ -L /lib ] && [ -L /sbin ]; then echo yes; else echo no; fi
 section conffiles; find /etc \( -name '*.dpkg-dist' -o -name '*.dpkg-new' -o -name '*.dpkg-old' -o -name '*.ucf-dist' -o -name '*.ucf-old' -o -name '*.ucf-new' \) 2>/dev/null | sort
 section obsolete; apt list --installed 2>/dev/null | grep -E '\[installed,local\]' | cut -d/ -f1
+section upgradable; apt list --upgradable 2>/dev/null | grep -F '[upgradable from: '
 true
 "#;
 
@@ -62,6 +63,32 @@ pub struct HostState {
     pub conffile_leftovers: Vec<String>,
     /// Installed packages no configured source provides any more.
     pub obsolete: Vec<String>,
+    /// Installed packages the configured sources have a newer version of.
+    pub upgradable: Vec<Upgradable>,
+}
+
+/// A package a newer version of which the configured sources offer.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Upgradable {
+    pub name: String,
+    pub installed: String,
+    pub candidate: String,
+}
+
+impl Upgradable {
+    /// One line of `apt list --upgradable`:
+    /// `curl/oldstable 7.88.1-10+deb12u12 amd64 [upgradable from: 7.74.0-1.3+deb11u14]`.
+    fn parse(line: &str) -> Option<Upgradable> {
+        let (head, from) = line.split_once("[upgradable from: ")?;
+        let mut fields = head.split_whitespace();
+        let name = fields.next()?.split('/').next()?.to_string();
+        let candidate = fields.next()?.to_string();
+        Some(Upgradable {
+            name,
+            installed: from.trim_end().trim_end_matches(']').to_string(),
+            candidate,
+        })
+    }
 }
 
 impl HostState {
@@ -103,6 +130,10 @@ impl HostState {
             obsolete: lines("obsolete")
                 .iter()
                 .map(|l| l.trim().to_string())
+                .collect(),
+            upgradable: lines("upgradable")
+                .iter()
+                .filter_map(|l| Upgradable::parse(l))
                 .collect(),
             ..HostState::default()
         };
@@ -162,6 +193,21 @@ impl PackageDiff {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_upgradable_line_reads_name_and_both_versions() {
+        assert_eq!(
+            Upgradable::parse(
+                "curl/oldstable,oldstable-security 7.88.1-10+deb12u12 amd64 [upgradable from: 7.74.0-1.3+deb11u14]"
+            ),
+            Some(Upgradable {
+                name: "curl".into(),
+                installed: "7.74.0-1.3+deb11u14".into(),
+                candidate: "7.88.1-10+deb12u12".into(),
+            })
+        );
+        assert_eq!(Upgradable::parse("Listing..."), None);
+    }
 
     const OUTPUT: &str = "### codename
 bullseye

@@ -254,16 +254,15 @@ impl<'s> Upgrade<'s> {
         };
 
         let rewrite = sources::rewrite_host(cx, &self.container, self.step, hop, &mut log).await;
-        let rewrite = match rewrite {
+        // Reported once apt has fetched from them: its warnings about a source join
+        // the evidence of the finding that names it.
+        let mut source_findings = match rewrite {
             Ok(found) => found,
             Err(e) => {
                 self.last_output = text;
                 return Err(e);
             }
         };
-        for finding in rewrite {
-            cx.report_finding(finding);
-        }
 
         let env = environment(self.step.conffiles);
         let commands: [(Vec<String>, Duration); 3] = [
@@ -312,7 +311,8 @@ impl<'s> Upgrade<'s> {
             }
         }
         let apt_ms = apt_started.elapsed().as_millis() as u64;
-        if let Some(finding) = checks::prompt_in_log(&host, log.text) {
+        checks::attach_fetch_lines(&mut source_findings, log.text);
+        for finding in source_findings {
             cx.report_finding(finding);
         }
         if let Some(detail) = &apt_failure {
@@ -462,15 +462,21 @@ impl<'s> Upgrade<'s> {
 /// The upgrade itself failed: the real host would be left half-upgraded.
 fn failed_upgrade(host: &str, hop: &Hop, detail: &str, log: &str) -> Finding {
     let lines: Vec<String> = log.lines().map(str::to_string).collect();
-    let errors: Vec<String> = lines
-        .iter()
-        .filter(|l| {
-            l.starts_with("E:")
-                || l.starts_with("dpkg: error")
-                || l.contains("Errors were encountered")
-        })
-        .cloned()
-        .collect();
+    // dpkg's error lines with the indented reason that follows each (" end of file on
+    // stdin at conffile prompt", " installed … subprocess returned error exit status 1").
+    let mut errors: Vec<String> = Vec::new();
+    let mut in_error = false;
+    for line in &lines {
+        let reason = in_error && line.starts_with(' ');
+        in_error = line.starts_with("dpkg: error") || reason;
+        if line.starts_with("E:")
+            || line.starts_with("dpkg: error")
+            || line.contains("Errors were encountered")
+            || reason
+        {
+            errors.push(line.clone());
+        }
+    }
     let evidence = if errors.is_empty() {
         lines[lines.len().saturating_sub(20)..].to_vec()
     } else {
@@ -484,5 +490,33 @@ fn failed_upgrade(host: &str, hop: &Hop, detail: &str, log: &str) -> Finding {
         message: format!("the upgrade from {} to {} failed: {detail}", hop.from, hop.to),
         remediation: "read the upgrade log in the report folder; fix the failing package's cause on the real host before upgrading".into(),
         evidence,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_upgrade_shows_dpkgs_errors_with_their_reasons() {
+        let hop = Hop {
+            from: "bullseye",
+            to: "bookworm",
+        };
+        let log = "Setting up foo (1.0) ...\n\
+dpkg: error processing package foo (--configure):\n end of file on stdin at conffile prompt\n\
+Setting up bar (2.0) ...\n\
+Errors were encountered while processing:\n foo\n\
+E: Sub-process /usr/bin/dpkg returned an error code (1)\n";
+        let found = failed_upgrade("web", &hop, "`apt-get full-upgrade` exited with 100", log);
+        assert_eq!(
+            found.evidence,
+            [
+                "dpkg: error processing package foo (--configure):",
+                " end of file on stdin at conffile prompt",
+                "Errors were encountered while processing:",
+                "E: Sub-process /usr/bin/dpkg returned an error code (1)",
+            ]
+        );
     }
 }
