@@ -387,6 +387,13 @@ fn php_fatal_errors_and_what_the_upgrade_leaves_behind_are_found() {
         false,
         "acme-agent.service",
     );
+    assert_planted(
+        report,
+        "service.not-running",
+        "high",
+        true,
+        "legacy-worker.service: its program /usr/bin/php7.4 is gone with the package `php7.4-cli`, removed by the upgrade",
+    );
     assert_planted(report, "packages.obsolete", "low", false, "acme-tools");
     assert_planted(
         report,

@@ -520,6 +520,26 @@ fn old_postgresql_cluster(
     })
 }
 
+/// Why a unit's `program` is gone: the package that shipped it before the upgrade (as
+/// dpkg said then) when the upgrade removed it.
+pub fn program_gone(unit: &str, program: &str, before: &HostState, after: &HostState) -> String {
+    let owner = before
+        .programs
+        .values()
+        .find(|(path, _)| path == program)
+        .and_then(|(_, owner)| owner.as_deref());
+    match owner {
+        Some(package) if !after.installed.contains_key(package) => format!(
+            "{unit}: its program {program} is gone with the package `{package}`, removed by the upgrade"
+        ),
+        Some(package) => format!(
+            "{unit}: its program {program} no longer exists (the package `{package}` that shipped it is still installed, at {})",
+            after.installed[package]
+        ),
+        None => format!("{unit}: its program {program} no longer exists"),
+    }
+}
+
 /// Apt's own lines about fetching from a source (`W: Failed to fetch …`, `Err:…`,
 /// `E: The repository … does not have a Release file`) added to the evidence of the
 /// findings that name that source in theirs (its URI).
@@ -559,6 +579,24 @@ mod tests {
             merged_usr: true,
             ..HostState::default()
         }
+    }
+
+    #[test]
+    fn a_missing_program_names_the_removed_package_that_shipped_it() {
+        let mut before = state(&["php7.4-cli", "apache2"]);
+        before.programs.insert(
+            "worker.service".into(),
+            ("/usr/bin/php7.4".into(), Some("php7.4-cli".into())),
+        );
+        let after = state(&["apache2"]);
+        assert_eq!(
+            program_gone("worker.service", "/usr/bin/php7.4", &before, &after),
+            "worker.service: its program /usr/bin/php7.4 is gone with the package `php7.4-cli`, removed by the upgrade"
+        );
+        assert_eq!(
+            program_gone("x.service", "/usr/local/bin/x", &before, &after),
+            "x.service: its program /usr/local/bin/x no longer exists"
+        );
     }
 
     #[test]

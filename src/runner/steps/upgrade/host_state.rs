@@ -21,6 +21,15 @@ section merged_usr; if [ -L /bin ] && [ -L /lib ] && [ -L /sbin ]; then echo yes
 section conffiles; find /etc \( -name '*.dpkg-dist' -o -name '*.dpkg-new' -o -name '*.dpkg-old' -o -name '*.ucf-dist' -o -name '*.ucf-old' -o -name '*.ucf-new' \) 2>/dev/null | sort
 section obsolete; apt list --installed 2>/dev/null | grep -E '\[installed,local\]' | cut -d/ -f1
 section upgradable; apt list --upgradable 2>/dev/null | grep -F '[upgradable from: '
+section programs
+for unit in $(systemctl list-units --type=service --state=active --no-legend --plain --no-pager 2>/dev/null | awk '{print $1}'); do
+  program=$(systemctl show -p ExecStart --value "$unit" 2>/dev/null | sed -n 's/.*path=\([^ ;]*\).*/\1/p' | head -n 1)
+  [ -n "$program" ] && echo "$unit $program"
+done > /tmp/.rehearse-programs
+cat /tmp/.rehearse-programs
+section program_owners
+cut -d' ' -f2 /tmp/.rehearse-programs | sort -u | xargs -r dpkg -S 2>/dev/null
+rm -f /tmp/.rehearse-programs
 true
 "#;
 
@@ -65,6 +74,9 @@ pub struct HostState {
     pub obsolete: Vec<String>,
     /// Installed packages the configured sources have a newer version of.
     pub upgradable: Vec<Upgradable>,
+    /// Each running service's program (the first of its `ExecStart`), and the package
+    /// that ships it when dpkg knows one.
+    pub programs: BTreeMap<String, (String, Option<String>)>,
 }
 
 /// A package a newer version of which the configured sources offer.
@@ -137,6 +149,24 @@ impl HostState {
                 .collect(),
             ..HostState::default()
         };
+        // `dpkg -S` says `package[, other]: /path`.
+        let owners: BTreeMap<String, String> = lines("program_owners")
+            .iter()
+            .filter_map(|l| {
+                let (packages, path) = l.split_once(": ")?;
+                let first = packages.split(',').next()?.trim();
+                let package = first.split(':').next()?.to_string();
+                Some((path.trim().to_string(), package))
+            })
+            .collect();
+        for line in lines("programs") {
+            if let Some((unit, program)) = line.trim().split_once(' ') {
+                let owner = owners.get(program).cloned();
+                state
+                    .programs
+                    .insert(unit.to_string(), (program.to_string(), owner));
+            }
+        }
         for line in lines("packages") {
             let mut fields = line.split('\t');
             let (Some(status), Some(name), Some(version)) =
@@ -207,6 +237,21 @@ mod tests {
             })
         );
         assert_eq!(Upgradable::parse("Listing..."), None);
+    }
+
+    #[test]
+    fn each_running_services_program_is_read_with_its_package() {
+        let state = HostState::parse(
+            "### programs\nworker.service /usr/bin/php7.4\nown.service /usr/local/bin/own\n### program_owners\nphp7.4-cli: /usr/bin/php7.4\n",
+        );
+        assert_eq!(
+            state.programs["worker.service"],
+            (
+                "/usr/bin/php7.4".to_string(),
+                Some("php7.4-cli".to_string())
+            )
+        );
+        assert_eq!(state.programs["own.service"].1, None);
     }
 
     const OUTPUT: &str = "### codename

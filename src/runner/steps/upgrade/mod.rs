@@ -331,13 +331,9 @@ impl<'s> Upgrade<'s> {
         let after = self.snapshot(cx).await?;
         for mut finding in checks::after_hop(&host, previous, &after, &self.step.protect) {
             if finding.key == "service.not-running" {
-                let removed: Vec<&str> = previous
-                    .installed
-                    .keys()
-                    .filter(|p| !after.installed.contains_key(*p))
-                    .map(String::as_str)
-                    .collect();
-                finding.evidence = self.why_not_running(cx, &finding.evidence, &removed).await;
+                finding.evidence = self
+                    .why_not_running(cx, &finding.evidence, previous, &after)
+                    .await;
             }
             cx.report_finding(finding);
         }
@@ -401,13 +397,14 @@ impl<'s> Upgrade<'s> {
     }
 
     /// Each unit that did not start, then what says why: the last lines of its journal
-    /// of this boot, and its program when that is gone (naming the removed package of
-    /// that name, when there is one).
+    /// of this boot, and its program when that is gone (naming the package that shipped
+    /// it, when the upgrade removed that package).
     async fn why_not_running<E: Engine>(
         &self,
         cx: &StepContext<'_, E>,
         units: &[String],
-        removed: &[&str],
+        before: &HostState,
+        after: &HostState,
     ) -> Vec<String> {
         let mut evidence = Vec::new();
         for unit in units {
@@ -425,15 +422,7 @@ impl<'s> Upgrade<'s> {
             let facts = checks::sections(&output.stdout);
             let lines = |name: &str| facts.get(name).cloned().unwrap_or_default();
             for program in lines("missing_program") {
-                let name = program.rsplit('/').next().unwrap_or_default();
-                let stem = unit.trim_end_matches(".service");
-                let gone = removed.iter().find(|p| **p == name || **p == stem);
-                evidence.push(match gone {
-                    Some(package) => format!(
-                        "{unit}: its program {program} is gone with the package `{package}`, removed by the upgrade"
-                    ),
-                    None => format!("{unit}: its program {program} no longer exists"),
-                });
+                evidence.push(checks::program_gone(unit, &program, before, after));
             }
             for line in lines("journal") {
                 evidence.push(format!("{unit} journal: {line}"));
