@@ -755,3 +755,173 @@ fn run_from_takes_one_file_not_a_folder_nor_a_shard() {
          For more information, try '--help'.\n"
     );
 }
+
+/// Run the CLI with its stdout already closed by the reader (as `rehearse … | head -c1`
+/// once head has its byte): returns the exit code and stderr.
+fn with_closed_stdout(args: &[&str]) -> (Option<i32>, String) {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_rehearse"))
+        .args(args)
+        .current_dir(root())
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    (output.status.code(), text(&output.stderr))
+}
+
+#[test]
+fn a_closed_stdout_ends_each_command_quietly_with_its_normal_code() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        root().join("tests/fixtures/reports/smoke-broken.json"),
+        dir.path().join("report.json"),
+    )
+    .unwrap();
+    let report_dir = dir.path().to_str().unwrap();
+    let naive = "tests/fixtures/reports/move-naive.json";
+    let broken = "tests/fixtures/reports/smoke-broken.json";
+    let mut commands: Vec<(Vec<&str>, i32)> = vec![
+        (vec!["check", "scenarios"], 0),
+        (vec!["check", "scenarios/smoke-static-site.yaml"], 0),
+        (vec!["schema"], 0),
+        (vec!["schema", "--report"], 0),
+        (
+            vec!["report", report_dir, "--stdout", "--format", "html"],
+            0,
+        ),
+        (
+            vec!["report", report_dir, "--stdout", "--format", "junit"],
+            0,
+        ),
+        (vec!["report", report_dir, "--stdout", "--format", "md"], 0),
+        (vec!["report", report_dir], 0),
+        (vec!["diff", broken, naive], 0),
+        (vec!["diff", broken, naive, "--json"], 0),
+        (vec!["--help"], 0),
+        (vec!["run", "--help"], 0),
+        (vec!["--version"], 0),
+    ];
+    if docker_available() {
+        commands.push((vec!["images", "list"], 0));
+        commands.push((vec!["gc", "--dry-run"], 0));
+    }
+    for (args, code) in commands {
+        let (status, stderr) = with_closed_stdout(&args);
+        assert_eq!(status, Some(code), "{args:?}: {stderr}");
+        assert!(
+            !stderr.contains("panicked")
+                && !stderr.contains("Broken pipe")
+                && !stderr.contains("error"),
+            "{args:?}: {stderr}"
+        );
+    }
+}
+
+/// The CLI under a memory cap (`ulimit -v`), with no engine reachable; a run that does
+/// not end in a minute is killed (and the test fails), so a hang cannot stall CI.
+fn capped(args: &[&str]) -> (Option<i32>, String) {
+    let mut child = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -v 2000000 && exec \"$0\" \"$@\"")
+        .arg(env!("CARGO_BIN_EXE_rehearse"))
+        .args(args)
+        .current_dir(root())
+        .env("NO_COLOR", "1")
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            let output = child.wait_with_output().unwrap();
+            return (output.status.code(), text(&output.stderr));
+        }
+        if started.elapsed() > std::time::Duration::from_secs(60) {
+            let _ = child.kill();
+            panic!("{args:?} still runs after a minute");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_device_a_fifo_or_a_huge_file_is_refused_naming_it_and_the_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("fifo.yaml");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    // 100 MB that take no room: a sparse file.
+    let huge = dir.path().join("huge.yaml");
+    std::fs::File::create(&huge)
+        .unwrap()
+        .set_len(100 * 1000 * 1000)
+        .unwrap();
+    let report = "tests/fixtures/reports/smoke-broken.json";
+    for (input, said) in [
+        ("/dev/zero", "it is a character device, not a regular file"),
+        (fifo.to_str().unwrap(), "it is a FIFO, not a regular file"),
+        (huge.to_str().unwrap(), "it is larger than"),
+    ] {
+        for args in [
+            vec!["check", input],
+            vec!["run", input],
+            vec!["report", input],
+            vec!["diff", input, report],
+            vec!["diff", report, input],
+        ] {
+            let (code, stderr) = capped(&args);
+            assert_eq!(code, Some(2), "{args:?}: {stderr}");
+            assert!(
+                stderr.contains(input),
+                "{args:?} does not name the file: {stderr}"
+            );
+            assert!(stderr.contains(said), "{args:?}: {stderr}");
+            if said == "it is larger than" {
+                assert!(
+                    stderr.contains("the most"),
+                    "{args:?} names no limit: {stderr}"
+                );
+            }
+        }
+        if said != "it is larger than" {
+            let (code, stderr) = capped(&["import", input]);
+            assert_eq!(code, Some(2), "import {input}: {stderr}");
+            assert!(stderr.contains(input) && stderr.contains(said), "{stderr}");
+        }
+    }
+    // A bundle is read entry by entry: one too large is refused, named with the limit.
+    let bundle = dir.path().join("big.rehearse-bundle.tar.gz");
+    let gz = flate2::write::GzEncoder::new(
+        std::fs::File::create(&bundle).unwrap(),
+        flate2::Compression::fast(),
+    );
+    let mut tar = tar::Builder::new(gz);
+    let mut header = tar::Header::new_gnu();
+    header.set_size(100 * 1000 * 1000);
+    header.set_mode(0o644);
+    header.set_cksum();
+    tar.append_data(
+        &mut header,
+        "files/etc/big.conf",
+        std::io::Read::take(std::io::repeat(b'x'), 100 * 1000 * 1000),
+    )
+    .unwrap();
+    tar.into_inner().unwrap().finish().unwrap();
+    let (code, stderr) = capped(&["import", bundle.to_str().unwrap()]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("files/etc/big.conf")
+            && stderr.contains("the most a file in a bundle may be"),
+        "{stderr}"
+    );
+}

@@ -28,6 +28,13 @@ pub enum BundleError {
         #[source]
         source: std::io::Error,
     },
+    #[error("cannot read `{entry}` in the bundle `{}`: {source}", path.display())]
+    Entry {
+        path: PathBuf,
+        entry: String,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("`{}` holds no `bundle.json`; is it a file written by `rehearse capture`?", path.display())]
     NoManifest { path: PathBuf },
     #[error("`bundle.json` in `{}` is invalid: {source}", path.display())]
@@ -139,10 +146,12 @@ pub fn read_bundle(path: &Path) -> Result<ReadBundle, BundleError> {
         path: path.to_path_buf(),
         source,
     };
-    let file = std::fs::File::open(path).map_err(read_error)?;
+    use crate::input_file::{BUNDLE_ENTRY, BUNDLE_FILES, too_large};
+    let file = crate::input_file::open(path, BUNDLE_FILES).map_err(read_error)?;
     let mut archive = tar::Archive::new(GzDecoder::new(file));
     let mut manifest = None;
     let mut entries = BTreeMap::new();
+    let mut total: u64 = 0;
     for entry in archive.entries().map_err(read_error)? {
         let mut entry = entry.map_err(read_error)?;
         let name = entry
@@ -155,8 +164,23 @@ pub fn read_bundle(path: &Path) -> Result<ReadBundle, BundleError> {
             entries.insert(name, Vec::new());
             continue;
         }
+        // Every entry is bounded, and so are all of them together.
         let mut data = Vec::new();
-        entry.read_to_end(&mut data).map_err(read_error)?;
+        (&mut entry)
+            .take(BUNDLE_ENTRY.bytes + 1)
+            .read_to_end(&mut data)
+            .map_err(read_error)?;
+        if data.len() as u64 > BUNDLE_ENTRY.bytes {
+            return Err(BundleError::Entry {
+                path: path.to_path_buf(),
+                entry: name,
+                source: too_large(BUNDLE_ENTRY),
+            });
+        }
+        total += data.len() as u64;
+        if total > BUNDLE_FILES.bytes {
+            return Err(read_error(too_large(BUNDLE_FILES)));
+        }
         if name == BUNDLE_JSON {
             manifest = Some(data);
         } else {

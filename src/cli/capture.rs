@@ -18,7 +18,7 @@ pub fn run(args: &CaptureArgs) -> i32 {
     for tree in &args.etc {
         let text = tree.to_string_lossy().trim_end_matches('/').to_string();
         if !text.starts_with('/') || text.split('/').any(|part| part == "..") {
-            eprintln!(
+            errln!(
                 "error: `--etc {text}`: expected an absolute path on the host without `..`, like `/etc/apache2`"
             );
             return exit_code::INVALID_INPUT;
@@ -48,9 +48,9 @@ pub fn run(args: &CaptureArgs) -> i32 {
     match capture(&options, &mut stderr) {
         Ok(summary) => {
             for note in &summary.notes {
-                eprintln!("note: {note}");
+                errln!("note: {note}");
             }
-            println!(
+            outln!(
                 "captured {}: {} ({} manual), {}, {}, {}, {} ({} skipped), {}{}, {}",
                 summary.path.display(),
                 plural(summary.packages, "package"),
@@ -71,7 +71,7 @@ pub fn run(args: &CaptureArgs) -> i32 {
             exit_code::GO
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            errln!("error: {e}");
             match e {
                 crate::capture::CaptureError::Exists { .. }
                 | crate::capture::CaptureError::PartialExists { .. } => exit_code::INVALID_INPUT,

@@ -14,7 +14,7 @@ pub fn check(args: &CheckArgs) -> i32 {
     let expanded = ScenarioFiles::expand(&args.files);
     let mut ok = expanded.errors.is_empty();
     for error in &expanded.errors {
-        eprintln!("{error}");
+        errln!("{error}");
     }
     // Every file is checked, the shard's or not, as `run --shard` does; only the
     // shard's are listed.
@@ -24,13 +24,13 @@ pub fn check(args: &CheckArgs) -> i32 {
         match check_file(file, args.images_dir.as_deref()) {
             Ok(line) if in_shard => {
                 listed += 1;
-                println!("{line}");
+                outln!("{line}");
             }
             Ok(_) => {}
             Err(problems) => {
                 ok = false;
                 for problem in problems {
-                    eprintln!("{problem}");
+                    errln!("{problem}");
                 }
             }
         }
@@ -41,7 +41,7 @@ pub fn check(args: &CheckArgs) -> i32 {
     if let Some(shard) = args.shard
         && listed == 0
     {
-        eprintln!("{}", shard.empty_notice(expanded.files.len()));
+        errln!("{}", shard.empty_notice(expanded.files.len()));
     }
     exit_code::GO
 }
@@ -71,7 +71,7 @@ fn check_file(file: &Path, images_dir: Option<&Path>) -> Result<String, Vec<Stri
 /// process environment (`unset` says whether a missing variable is an error); the
 /// error is ready to print.
 pub fn load_scenario(path: &Path, unset: UnsetEnv) -> Result<Scenario, String> {
-    let bytes = std::fs::read(path)
+    let bytes = crate::input_file::read(path, crate::input_file::SCENARIO)
         .map_err(|e| format!("error: cannot read scenario `{}`: {e}", path.display()))?;
     let source = crate::yaml::source_text(path, &bytes)
         .map_err(|diagnostics| diagnostics.render(diagnostics_color()))?;
@@ -88,7 +88,7 @@ fn diagnostics_color() -> bool {
 /// `check` validates without the secrets: a variable that is not set is only a warning.
 fn warn_unset(scenario: &Scenario) {
     for unset in &scenario.unset_env {
-        eprintln!(
+        errln!(
             "warning: environment variable `{}` is not set ({}:{}:{}, `{}`); `rehearse run` needs it: `export {}=...`",
             unset.name,
             scenario.path.display(),

@@ -20,7 +20,7 @@ pub async fn drill(args: &DrillArgs, engine_choice: &super::EngineChoice) -> i32
         None => match &args.start.file {
             Some(file) => start(file, &args.start, engine_choice).await,
             None => {
-                eprintln!("error: name a drill file (`rehearse drill FILE`), or `status` / `end`");
+                errln!("error: name a drill file (`rehearse drill FILE`), or `status` / `end`");
                 exit_code::INVALID_INPUT
             }
         },
@@ -33,7 +33,7 @@ impl StateArg {
             .clone()
             .or_else(crate::drill::default_state_path)
             .ok_or_else(|| {
-                eprintln!(
+                errln!(
                     "error: neither XDG_STATE_HOME nor HOME is set: pass --state FILE for the drill's state"
                 );
                 exit_code::INVALID_INPUT
@@ -46,19 +46,19 @@ async fn start(file: &Path, args: &DrillStartArgs, engine_choice: &super::Engine
     let scenario = match load_scenario(file, UnsetEnv::Refuse) {
         Ok(scenario) => scenario,
         Err(message) => {
-            eprintln!("{message}");
+            errln!("{message}");
             return exit_code::INVALID_INPUT;
         }
     };
     let Some(drill) = scenario.drill.clone() else {
-        eprintln!(
+        errln!(
             "error: `{}` has no `drill:` section: a drill needs a briefing and the checks that prove the repair (see the book, \"Training drills\": docs/src/drills.md); use `rehearse run` for a rehearsal",
             file.display()
         );
         return exit_code::INVALID_INPUT;
     };
     if let Err(e) = crate::runner::host_copies(&scenario) {
-        eprintln!("error: {e}");
+        errln!("error: {e}");
         return exit_code::INVALID_INPUT;
     }
     let state_path = match args.state.path() {
@@ -91,7 +91,7 @@ async fn start(file: &Path, args: &DrillStartArgs, engine_choice: &super::Engine
     options.drill_baseline = true;
     super::run::watch_signals(options.cancel.clone());
 
-    eprintln!("preparing drill `{}`…", scenario.name);
+    errln!("preparing drill `{}`…", scenario.name);
     let outcome = if args.verbose {
         let stderr = std::io::stderr();
         let interactive = stderr.is_terminal();
@@ -117,7 +117,7 @@ async fn start(file: &Path, args: &DrillStartArgs, engine_choice: &super::Engine
         Ok(outcome) => outcome,
         Err(e) => {
             let redactor = crate::redact::Redactor::new(&scenario.secrets);
-            eprintln!("error: {}", redactor.redact(&e.to_string()));
+            errln!("error: {}", redactor.redact(&e.to_string()));
             return if e.is_input_error() {
                 exit_code::INVALID_INPUT
             } else {
@@ -126,7 +126,7 @@ async fn start(file: &Path, args: &DrillStartArgs, engine_choice: &super::Engine
         }
     };
     let Some(kept) = outcome.kept else {
-        eprintln!("error: the drill's replica was not kept");
+        errln!("error: the drill's replica was not kept");
         return exit_code::ENVIRONMENT;
     };
     let report = &outcome.report;
@@ -141,7 +141,7 @@ async fn start(file: &Path, args: &DrillStartArgs, engine_choice: &super::Engine
         .find(|s| s.status != StepStatus::Passed && !s.allow_failure)
     {
         remove_replica(&engine, &options.run_id).await;
-        eprintln!(
+        errln!(
             "error: the drill's setup did not reach its starting point: step `{}` {}: {}",
             failed.name,
             failed.status.as_str(),
@@ -158,7 +158,7 @@ async fn start(file: &Path, args: &DrillStartArgs, engine_choice: &super::Engine
                 Some(Err(why)) => why,
                 _ => "its step was never reached".into(),
             };
-            eprintln!("error: the drill's data could not be counted before the incident: {why}");
+            errln!("error: the drill's data could not be counted before the incident: {why}");
             return exit_code::NO_GO;
         }
     };
@@ -194,7 +194,7 @@ async fn start(file: &Path, args: &DrillStartArgs, engine_choice: &super::Engine
     let first = crate::drill::attempt(&engine, &scenario, &drill, &mut state).await;
     if first.solved() {
         remove_replica(&engine, &options.run_id).await;
-        eprintln!(
+        errln!(
             "error: drill `{}` is not broken after its setup: every check passes; its steps must break what its checks test",
             scenario.name
         );
@@ -203,7 +203,7 @@ async fn start(file: &Path, args: &DrillStartArgs, engine_choice: &super::Engine
     state.briefed_at = jiff::Timestamp::now();
     if let Err(e) = state.save(&state_path) {
         remove_replica(&engine, &options.run_id).await;
-        eprintln!("error: {e}");
+        errln!("error: {e}");
         return exit_code::ENVIRONMENT;
     }
     brief(&scenario, &drill, &state, &state_path);
@@ -217,13 +217,13 @@ pub(super) fn load_state(
     engine_choice: &super::EngineChoice,
 ) -> Result<DrillState, i32> {
     let state = DrillState::load(path).map_err(|e| {
-        eprintln!("error: {e}");
+        errln!("error: {e}");
         exit_code::INVALID_INPUT
     })?;
     let here = engine_choice.endpoint.url();
     match &state.engine {
         Some(there) if *there != here => {
-            eprintln!(
+            errln!(
                 "error: drill `{}` runs on the engine at `{there}`, not `{here}`: pass `--docker-host {there}` (or set DOCKER_HOST)",
                 state.scenario
             );
@@ -252,9 +252,10 @@ async fn refuse_second_drill(
         Some(there) => format!("`rehearse drill end --docker-host {there}`"),
         None => "`rehearse drill end`".to_string(),
     };
-    eprintln!(
+    errln!(
         "error: drill `{}` is still running (its replica is {}): end it with {end} first, or use another --state file",
-        running.scenario, running.run_id
+        running.scenario,
+        running.run_id
     );
     Some(exit_code::INVALID_INPUT)
 }
@@ -276,12 +277,12 @@ async fn remove_replica(engine: &DockerEngine, run_id: &str) {
     match crate::gc::collect(engine, options, Some(run_id)).await {
         Ok(summary) => {
             for error in &summary.errors {
-                eprintln!("warning: cannot remove {error}; `rehearse gc` will retry");
+                errln!("warning: cannot remove {error}; `rehearse gc` will retry");
             }
         }
-        Err(e) => eprintln!(
-            "warning: cannot remove the drill's replica ({e}); `rehearse gc --force` will"
-        ),
+        Err(e) => {
+            errln!("warning: cannot remove the drill's replica ({e}); `rehearse gc --force` will")
+        }
     }
 }
 
@@ -323,7 +324,7 @@ fn brief(scenario: &Scenario, drill: &Drill, state: &DrillState, state_path: &Pa
          (state: {})\n",
         state_path.display()
     ));
-    println!("{out}");
+    outln!("{out}");
 }
 
 /// `curl` lines for the drill's HTTP checks, virtual host included.
@@ -371,12 +372,12 @@ async fn status(args: &DrillStatusArgs, engine_choice: &super::EngineChoice) -> 
     let scenario = match load_scenario(&state.scenario_path, UnsetEnv::Refuse) {
         Ok(scenario) => scenario,
         Err(message) => {
-            eprintln!("{message}");
+            errln!("{message}");
             return exit_code::INVALID_INPUT;
         }
     };
     let Some(drill) = scenario.drill.clone() else {
-        eprintln!(
+        errln!(
             "error: `{}` no longer has a `drill:` section",
             state.scenario_path.display()
         );
@@ -387,7 +388,7 @@ async fn status(args: &DrillStatusArgs, engine_choice: &super::EngineChoice) -> 
         Err(code) => return code,
     };
     if !replica_alive(&engine, &state).await {
-        eprintln!(
+        errln!(
             "error: the replica of drill `{}` is gone (run {}): start the drill again with `rehearse drill {}`",
             state.scenario,
             state.run_id,
@@ -399,9 +400,9 @@ async fn status(args: &DrillStatusArgs, engine_choice: &super::EngineChoice) -> 
         if (state.hints_used as usize) < drill.hints.len() {
             state.hints_used += 1;
         } else if drill.hints.is_empty() {
-            println!("this drill has no hints");
+            outln!("this drill has no hints");
         } else {
-            println!("no more hints: all {} are shown below", drill.hints.len());
+            outln!("no more hints: all {} are shown below", drill.hints.len());
         }
     }
     for (number, hint) in drill
@@ -410,12 +411,13 @@ async fn status(args: &DrillStatusArgs, engine_choice: &super::EngineChoice) -> 
         .take(state.hints_used as usize)
         .enumerate()
     {
-        println!("hint {}/{}: {}", number + 1, drill.hints.len(), hint.trim());
+        outln!("hint {}/{}: {}", number + 1, drill.hints.len(), hint.trim());
     }
     state.attempts += 1;
-    eprintln!(
+    errln!(
         "checking drill `{}` (attempt {})…",
-        state.scenario, state.attempts
+        state.scenario,
+        state.attempts
     );
     let attempt = crate::drill::attempt(&engine, &scenario, &drill, &mut state).await;
     if attempt.solved() && state.solved.is_none() {
@@ -427,16 +429,16 @@ async fn status(args: &DrillStatusArgs, engine_choice: &super::EngineChoice) -> 
         });
     }
     if let Err(e) = state.save(&state_path) {
-        eprintln!("error: {e}");
+        errln!("error: {e}");
         return exit_code::ENVIRONMENT;
     }
     let report = crate::drill::report(&scenario, &state, &attempt);
     let color = use_color(std::io::stdout().is_terminal());
-    print!("{}", render_attempt(&state, &drill, &attempt, color));
+    out!("{}", render_attempt(&state, &drill, &attempt, color));
     match crate::report::write_all(&state.report_dir, &report) {
-        Ok(paths) => eprintln!("report: {}", paths[0].display()),
+        Ok(paths) => errln!("report: {}", paths[0].display()),
         Err(e) => {
-            eprintln!(
+            errln!(
                 "error: cannot write the report into `{}`: {e}",
                 state.report_dir.display()
             );
@@ -543,19 +545,20 @@ async fn end(state_arg: &StateArg, engine_choice: &super::EngineChoice) -> i32 {
     };
     remove_replica(&engine, &state.run_id).await;
     if let Err(e) = std::fs::remove_file(&state_path) {
-        eprintln!("warning: cannot remove `{}`: {e}", state_path.display());
+        errln!("warning: cannot remove `{}`: {e}", state_path.display());
     }
     match &state.solved {
-        Some(solved) => println!(
+        Some(solved) => outln!(
             "drill `{}` ended: solved in {} after {} check attempt(s) and {} hint(s); replica removed",
             state.scenario,
             human(solved.at.duration_since(state.briefed_at)),
             solved.attempts,
             solved.hints_used
         ),
-        None => println!(
+        None => outln!(
             "drill `{}` ended unsolved after {} check attempt(s); replica removed",
-            state.scenario, state.attempts
+            state.scenario,
+            state.attempts
         ),
     }
     exit_code::GO
@@ -583,7 +586,7 @@ impl EventSink for SetupView {
         if let Some(line) = line
             && self.last.as_ref() != Some(&line)
         {
-            eprintln!("{line}");
+            errln!("{line}");
             self.last = Some(line);
         }
     }

@@ -10,13 +10,13 @@ pub async fn gc(args: &GcArgs, engine_choice: &super::EngineChoice) -> i32 {
     if args.apt_cache {
         match args.apt_cache_dir() {
             None => {
-                eprintln!(
+                errln!(
                     "error: no package cache folder: neither XDG_CACHE_HOME nor HOME is set; pass --cache-dir"
                 );
                 cache_failed = true;
             }
             Some(dir) => match crate::apt_cache::empty_cache_dir(&dir, args.dry_run) {
-                Ok((files, bytes)) => println!(
+                Ok((files, bytes)) => outln!(
                     "{} package cache `{}`: {files} file(s), {}",
                     if args.dry_run {
                         "would empty"
@@ -27,7 +27,7 @@ pub async fn gc(args: &GcArgs, engine_choice: &super::EngineChoice) -> i32 {
                     bytesize::ByteSize(bytes)
                 ),
                 Err(e) => {
-                    eprintln!("error: {e}");
+                    errln!("error: {e}");
                     cache_failed = true;
                 }
             },
@@ -51,16 +51,16 @@ pub async fn gc(args: &GcArgs, engine_choice: &super::EngineChoice) -> i32 {
                 "removed"
             };
             for (kind, name) in &summary.removed {
-                println!("{verb} {} {name}", kind.as_str());
+                outln!("{verb} {} {name}", kind.as_str());
             }
             for run in &summary.live_runs {
-                println!("left alone: run {run} is still alive (use --force to remove it anyway)");
+                outln!("left alone: run {run} is still alive (use --force to remove it anyway)");
             }
             for error in &summary.errors {
-                eprintln!("error: cannot remove {error}");
+                errln!("error: cannot remove {error}");
             }
             if summary.removed.is_empty() && summary.errors.is_empty() {
-                println!(
+                outln!(
                     "{}",
                     if args.apt_cache {
                         "nothing else to remove"
@@ -76,7 +76,7 @@ pub async fn gc(args: &GcArgs, engine_choice: &super::EngineChoice) -> i32 {
             }
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            errln!("error: {e}");
             exit_code::ENVIRONMENT
         }
     }

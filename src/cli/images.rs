@@ -34,7 +34,7 @@ pub async fn images(command: ImagesCommand, engine_choice: &super::EngineChoice)
                 names
             };
             if names.is_empty() {
-                eprintln!(
+                errln!(
                     "error: no recipes in `{}` (each is a folder with a `recipe.yaml`); pass --images-dir",
                     settings.images_dir.display()
                 );
@@ -50,7 +50,7 @@ pub async fn images(command: ImagesCommand, engine_choice: &super::EngineChoice)
             // Every recipe is read first: a mistake in one is fixed before anything builds.
             for name in &names {
                 if let Err(e) = load_recipe(&settings.images_dir, name) {
-                    eprintln!("error: {e}");
+                    errln!("error: {e}");
                     return exit_code::INVALID_INPUT;
                 }
             }
@@ -78,9 +78,9 @@ pub async fn images(command: ImagesCommand, engine_choice: &super::EngineChoice)
             let mut code = exit_code::GO;
             for (name, result) in names.iter().zip(results) {
                 match result {
-                    Ok(image) => println!("{name}: {}", image.reference),
+                    Ok(image) => outln!("{name}: {}", image.reference),
                     Err(e) => {
-                        eprintln!("error: {e}");
+                        errln!("error: {e}");
                         let this = match e {
                             ImageError::Recipe(_) | ImageError::RecipeNotFound { .. } => {
                                 exit_code::INVALID_INPUT
@@ -96,9 +96,9 @@ pub async fn images(command: ImagesCommand, engine_choice: &super::EngineChoice)
             }
             if let Some(cache) = &apt_cache {
                 for notice in cache.stats().take_notices() {
-                    eprintln!("{notice}");
+                    errln!("{notice}");
                 }
-                eprintln!("apt cache: {}", cache.stats().counters().summary_line());
+                errln!("apt cache: {}", cache.stats().counters().summary_line());
             }
             code
         }
@@ -114,12 +114,12 @@ pub async fn images(command: ImagesCommand, engine_choice: &super::EngineChoice)
                     } else {
                         image.tags.join(", ")
                     };
-                    println!("{tags}\t{} MB", image.size / 1_000_000);
+                    outln!("{tags}\t{} MB", image.size / 1_000_000);
                 }
                 exit_code::GO
             }
             Err(e) => {
-                eprintln!("error: {e}");
+                errln!("error: {e}");
                 exit_code::ENVIRONMENT
             }
         },

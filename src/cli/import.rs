@@ -14,7 +14,7 @@ pub async fn run(args: &ImportArgs, engine_choice: &super::EngineChoice) -> i32 
     match import(args, engine_choice).await {
         Ok(()) => exit_code::GO,
         Err(e) => {
-            eprintln!("error: {e}");
+            errln!("error: {e}");
             match e {
                 ImportError::Mirror(_) | ImportError::Write { .. } => exit_code::ENVIRONMENT,
                 _ => exit_code::INVALID_INPUT,
@@ -25,6 +25,8 @@ pub async fn run(args: &ImportArgs, engine_choice: &super::EngineChoice) -> i32 
 
 async fn import(args: &ImportArgs, engine_choice: &super::EngineChoice) -> Result<(), ImportError> {
     let read = read_bundle(&args.bundle)?;
+    // Nothing of the bundle reaches a path, a recipe or a command before this.
+    crate::import::validate(&read)?;
     let bundle = &read.bundle;
     let codename = &bundle.host.os.version_codename;
     if bundle.host.os.id != "debian" || crate::debian::release::version_of(codename).is_none() {
@@ -60,7 +62,7 @@ async fn import(args: &ImportArgs, engine_choice: &super::EngineChoice) -> Resul
     let mirror = if args.no_mirror_check {
         None
     } else {
-        eprintln!(
+        errln!(
             "import: checking {} captured packages against the `{codename}` mirror",
             bundle.packages.len()
         );
@@ -79,7 +81,7 @@ async fn import(args: &ImportArgs, engine_choice: &super::EngineChoice) -> Resul
         }
         let names: Vec<String> = bundle.packages.iter().map(|p| p.name.clone()).collect();
         let versions = query_mirror(&engine, &settings, codename, &names, &mut |line: &str| {
-            eprintln!("import: {line}")
+            errln!("import: {line}")
         })
         .await
         .map_err(ImportError::Mirror)?;
@@ -90,14 +92,14 @@ async fn import(args: &ImportArgs, engine_choice: &super::EngineChoice) -> Resul
     let scenario = scenario_text(bundle, &plan);
     write_import(&targets, &read, &recipe, &scenario)?;
     for line in not_reproduced_lines(&plan) {
-        eprintln!("{line}");
+        errln!("{line}");
     }
-    println!(
+    outln!(
         "recipe:   {}",
         targets.recipe_dir.join("recipe.yaml").display()
     );
-    println!("scenario: {}", targets.scenario.display());
-    println!(
+    outln!("scenario: {}", targets.scenario.display());
+    outln!(
         "next: rehearse images build {name} --images-dir {} && rehearse run {}",
         images_dir.display(),
         targets.scenario.display()

@@ -51,11 +51,11 @@ pub(super) async fn run_matrix(
 ) -> i32 {
     if let Some((shard, total)) = shard {
         if scenarios.is_empty() {
-            eprintln!("{}", shard.empty_notice(total));
+            errln!("{}", shard.empty_notice(total));
             return empty_shard(args, matrix_shard(shard, total));
         }
         if detail(args) != Detail::Quiet {
-            eprintln!("shard {shard}: {} of {total} scenario(s)", scenarios.len());
+            errln!("shard {shard}: {} of {total} scenario(s)", scenarios.len());
         }
     }
     let shard = shard.map(|(shard, total)| matrix_shard(shard, total));
@@ -127,9 +127,9 @@ pub(super) async fn run_matrix(
     summary.shard = shard;
     let mut code = summary.exit_code;
     match write_matrix_json(&matrix_dir, &summary) {
-        Ok(path) => eprintln!("matrix summary: {}", path.display()),
+        Ok(path) => errln!("matrix summary: {}", path.display()),
         Err(e) => {
-            eprintln!(
+            errln!(
                 "error: cannot write the matrix summary into `{}`: {e}",
                 matrix_dir.display()
             );
@@ -147,11 +147,11 @@ pub(super) async fn run_matrix(
             crate::report::matrix::render_matrix_summary(&summary, &mut out, color_out)
         }
         OutputArg::Json => serde_json::to_writer_pretty(&mut out, &summary)
-            .map_err(std::io::Error::other)
+            .map_err(std::io::Error::from)
             .and_then(|()| std::io::Write::write_all(&mut out, b"\n")),
     };
-    if let Err(e) = printed {
-        eprintln!("error: cannot print the summary: {e}");
+    if let Err(e) = super::printed(printed) {
+        errln!("error: cannot print the summary: {e}");
     }
     code
 }
@@ -165,7 +165,7 @@ fn empty_shard(args: &RunArgs, shard: MatrixShard) -> i32 {
     let mut summary = MatrixSummary::new(started_at, 0, usize::from(args.jobs), Vec::new());
     summary.shard = Some(shard);
     if let Err(e) = write_matrix_json(&matrix_dir, &summary) {
-        eprintln!(
+        errln!(
             "error: cannot write the matrix summary into `{}`: {e}",
             matrix_dir.display()
         );
@@ -174,10 +174,10 @@ fn empty_shard(args: &RunArgs, shard: MatrixShard) -> i32 {
     if args.output == OutputArg::Json {
         let mut out = std::io::stdout().lock();
         let printed = serde_json::to_writer_pretty(&mut out, &summary)
-            .map_err(std::io::Error::other)
+            .map_err(std::io::Error::from)
             .and_then(|()| std::io::Write::write_all(&mut out, b"\n"));
-        if let Err(e) = printed {
-            eprintln!("error: cannot print the summary: {e}");
+        if let Err(e) = super::printed(printed) {
+            errln!("error: cannot print the summary: {e}");
         }
     }
     summary.exit_code
@@ -219,7 +219,7 @@ async fn rehearse_one(
             let mut run =
                 MatrixRun::from_report(plan.name.clone(), &report, plan.report_dir.clone());
             match write_all(&plan.report_dir, &report) {
-                Ok(_) if !quiet => eprintln!(
+                Ok(_) if !quiet => errln!(
                     "{}{} in {:.1}s; report in {}",
                     plan.prefix,
                     outcome_word(&run),
@@ -232,7 +232,7 @@ async fn rehearse_one(
                         "cannot write the report into `{}`: {e}",
                         plan.report_dir.display()
                     );
-                    eprintln!("{}error: {message}", plan.prefix);
+                    errln!("{}error: {message}", plan.prefix);
                     run.report_dir = None;
                     run.exit_code = exit_code::combine([run.exit_code, exit_code::ENVIRONMENT]);
                     run.error = Some(message);
@@ -242,7 +242,7 @@ async fn rehearse_one(
             run
         }
         Err(e) => {
-            eprintln!("{}error: {e}", plan.prefix);
+            errln!("{}error: {e}", plan.prefix);
             MatrixRun {
                 status: RunStatus::Error,
                 exit_code: if e.is_input_error() {

@@ -1,6 +1,52 @@
 //! The command line: flags parsed by clap, then handed to one function per subcommand.
 //! Each returns the process exit code (see [`crate::exit_code`]).
 
+/// `println!` that never panics: once stdout is closed (`rehearse … | head`), output
+/// stops quietly and the command goes on to its normal end and exit code.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
+/// `print!` that never panics on a closed stdout.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let mut stdout = std::io::stdout();
+        let _ = write!(stdout, $($arg)*);
+        let _ = stdout.flush();
+    }};
+}
+
+/// `eprintln!` that never panics on a closed stderr.
+macro_rules! errln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
+/// `eprint!` that never panics on a closed stderr.
+macro_rules! err {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let mut stderr = std::io::stderr();
+        let _ = write!(stderr, $($arg)*);
+        let _ = stderr.flush();
+    }};
+}
+
+/// What printing a result to stdout came to: a stdout the reader closed (`| head`) is
+/// the reader's choice, not an error.
+fn printed(result: std::io::Result<()>) -> std::io::Result<()> {
+    match result {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
+}
+
 mod capture;
 mod check;
 mod drill;
@@ -453,14 +499,14 @@ impl BuildArgs {
         }
         if engine.endpoint.is_remote() {
             // Its containers could not reach a proxy on this machine.
-            eprintln!(
+            errln!(
                 "notice: no package cache: the engine at `{}` is on another machine (pass --apt-proxy with a proxy its containers can reach)",
                 engine.endpoint.url()
             );
             return Ok(None);
         }
         let Some(dir) = self.cache_dir.clone().or_else(default_cache_dir) else {
-            eprintln!(
+            errln!(
                 "warning: no package cache: neither XDG_CACHE_HOME nor HOME is set; pass --cache-dir"
             );
             return Ok(None);
@@ -474,14 +520,14 @@ impl BuildArgs {
         );
         if let Ok(spec) = std::env::var("REHEARSE_APT_CACHE_RESOLVE") {
             config.resolve = crate::apt_cache::parse_resolve(&spec).map_err(|e| {
-                eprintln!("error: REHEARSE_APT_CACHE_RESOLVE: {e}");
+                errln!("error: REHEARSE_APT_CACHE_RESOLVE: {e}");
                 crate::exit_code::INVALID_INPUT
             })?;
         }
         match AptCache::start(config).await {
             Ok(cache) => Ok(Some(cache)),
             Err(e) => {
-                eprintln!("warning: {e}; fetching packages from the mirrors directly");
+                errln!("warning: {e}; fetching packages from the mirrors directly");
                 Ok(None)
             }
         }
@@ -596,7 +642,7 @@ pub fn main(cli: Cli) -> i32 {
             } else {
                 crate::scenario::json_schema(crate::runner::step_kinds())
             };
-            println!(
+            outln!(
                 "{}",
                 serde_json::to_string_pretty(&schema).unwrap_or_default()
             );
@@ -606,14 +652,14 @@ pub fn main(cli: Cli) -> i32 {
             let runtime = match tokio::runtime::Runtime::new() {
                 Ok(runtime) => runtime,
                 Err(e) => {
-                    eprintln!("error: cannot start the async runtime: {e}");
+                    errln!("error: cannot start the async runtime: {e}");
                     return crate::exit_code::ENVIRONMENT;
                 }
             };
             let engine = match cli.engine.choice() {
                 Ok(engine) => engine,
                 Err(e) => {
-                    eprintln!("error: {e}");
+                    errln!("error: {e}");
                     return crate::exit_code::INVALID_INPUT;
                 }
             };
@@ -652,7 +698,7 @@ async fn connect(engine: &EngineChoice) -> Result<crate::engine::DockerEngine, i
     crate::engine::DockerEngine::connect(&engine.endpoint)
         .await
         .map_err(|e| {
-            eprintln!("error: {e}");
+            errln!("error: {e}");
             crate::exit_code::ENVIRONMENT
         })
 }
@@ -668,14 +714,14 @@ async fn publish_address(
     }
     match engine.published_address().await {
         Ok(address) => {
-            eprintln!(
+            errln!(
                 "notice: the hosts are probed through the ports the engine at `{}` publishes on {address}",
                 choice.endpoint.url()
             );
             Ok(Some(address))
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            errln!("error: {e}");
             Err(crate::exit_code::ENVIRONMENT)
         }
     }

@@ -8,7 +8,7 @@ pub fn report(args: &ReportArgs) -> i32 {
     let report = match read_json(&args.dir) {
         Ok(report) => report,
         Err(message) => {
-            eprintln!("error: {message}");
+            errln!("error: {message}");
             return exit_code::INVALID_INPUT;
         }
     };
@@ -19,14 +19,14 @@ pub fn report(args: &ReportArgs) -> i32 {
     };
     if args.stdout {
         let [format] = formats.as_slice() else {
-            eprintln!("error: `--stdout` prints one format: give exactly one `--format`");
+            errln!("error: `--stdout` prints one format: give exactly one `--format`");
             return exit_code::INVALID_INPUT;
         };
         let mut out = std::io::stdout().lock();
-        return match format.render(&report, &mut out) {
+        return match super::printed(format.render(&report, &mut out)) {
             Ok(()) => exit_code::GO,
             Err(e) => {
-                eprintln!("error: cannot print the report: {e}");
+                errln!("error: cannot print the report: {e}");
                 exit_code::ENVIRONMENT
             }
         };
@@ -41,9 +41,9 @@ pub fn report(args: &ReportArgs) -> i32 {
     };
     for format in formats {
         match write_format(&dir, &report, format) {
-            Ok(path) => println!("{}", path.display()),
+            Ok(path) => outln!("{}", path.display()),
             Err(e) => {
-                eprintln!(
+                errln!(
                     "error: cannot write `{}` into `{}`: {e}",
                     format.file_name(),
                     dir.display()
@@ -59,7 +59,7 @@ pub fn diff(args: &DiffArgs) -> i32 {
     let (before, after) = match (read_json(&args.before), read_json(&args.after)) {
         (Ok(before), Ok(after)) => (before, after),
         (Err(message), _) | (_, Err(message)) => {
-            eprintln!("error: {message}");
+            errln!("error: {message}");
             return exit_code::INVALID_INPUT;
         }
     };
@@ -67,13 +67,13 @@ pub fn diff(args: &DiffArgs) -> i32 {
     let mut out = std::io::stdout().lock();
     let written = if args.json {
         serde_json::to_writer_pretty(&mut out, &diff)
-            .map_err(std::io::Error::other)
+            .map_err(std::io::Error::from)
             .and_then(|()| std::io::Write::write_all(&mut out, b"\n"))
     } else {
         crate::report::diff::render(&diff, &mut out)
     };
-    if let Err(e) = written {
-        eprintln!("error: cannot print the difference: {e}");
+    if let Err(e) = super::printed(written) {
+        errln!("error: cannot print the difference: {e}");
         return exit_code::ENVIRONMENT;
     }
     exit_code::GO

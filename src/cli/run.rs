@@ -22,14 +22,14 @@ pub async fn run(args: &RunArgs, engine_choice: &EngineChoice) -> i32 {
     let expanded = ScenarioFiles::expand(&args.scenarios);
     let mut invalid = !expanded.errors.is_empty();
     for error in &expanded.errors {
-        eprintln!("{error}");
+        errln!("{error}");
     }
     let mut scenarios = Vec::new();
     for path in &expanded.files {
         match load_scenario(path, UnsetEnv::Refuse).and_then(|s| validate(&s).map(|()| s)) {
             Ok(scenario) => scenarios.push((path.clone(), scenario)),
             Err(message) => {
-                eprintln!("{message}");
+                errln!("{message}");
                 invalid = true;
             }
         }
@@ -46,12 +46,12 @@ pub async fn run(args: &RunArgs, engine_choice: &EngineChoice) -> i32 {
     if args.from.is_some() {
         // A step is named in one scenario; which checkpoint would the others start from?
         if scenarios.len() > 1 {
-            eprintln!(
+            errln!(
                 "error: `--from` takes one scenario, not {}",
                 scenarios.len()
             );
         } else {
-            eprintln!(
+            errln!(
                 "error: `--from` takes one scenario file, not a folder: name the scenario's file"
             );
         }
@@ -67,7 +67,7 @@ pub async fn run(args: &RunArgs, engine_choice: &EngineChoice) -> i32 {
         .collect();
     if !problems.is_empty() {
         for problem in problems {
-            eprintln!("{problem}");
+            errln!("{problem}");
         }
         return exit_code::INVALID_INPUT;
     }
@@ -94,7 +94,7 @@ fn validate(scenario: &Scenario) -> Result<(), String> {
     }
     for secret in &scenario.secrets {
         if secret.value.chars().count() < crate::redact::SHORT_SECRET {
-            eprintln!(
+            errln!(
                 "warning: `{}` is shorter than {} characters: it is redacted only where it stands alone, not inside longer words",
                 secret.name,
                 crate::redact::SHORT_SECRET
@@ -115,7 +115,7 @@ async fn run_one(
         Some(from) => match crate::runner::checkpoint::resolve_from(scenario, from) {
             Ok(index) => Some(index),
             Err(message) => {
-                eprintln!("error: {message}");
+                errln!("error: {message}");
                 return exit_code::INVALID_INPUT;
             }
         },
@@ -157,7 +157,7 @@ async fn run_one(
         Ok(report) => report,
         Err(e) => {
             let redactor = crate::redact::Redactor::new(&scenario.secrets);
-            eprintln!("error: {}", redactor.redact(&e.to_string()));
+            errln!("error: {}", redactor.redact(&e.to_string()));
             return if e.is_input_error() {
                 exit_code::INVALID_INPUT
             } else {
@@ -171,11 +171,11 @@ async fn run_one(
     let printed = match args.output {
         OutputArg::Table => render_summary(&report, &mut out, color_out),
         OutputArg::Json => serde_json::to_writer_pretty(&mut out, &report)
-            .map_err(std::io::Error::other)
+            .map_err(std::io::Error::from)
             .and_then(|()| std::io::Write::write_all(&mut out, b"\n")),
     };
-    if let Err(e) = printed {
-        eprintln!("error: cannot print the summary: {e}");
+    if let Err(e) = super::printed(printed) {
+        errln!("error: cannot print the summary: {e}");
     }
     match write_all(&dir, &report) {
         Ok(paths) => {
@@ -185,14 +185,14 @@ async fn run_one(
                 .filter_map(|p| p.file_name())
                 .map(|n| n.to_string_lossy().into_owned())
                 .collect();
-            eprintln!(
+            errln!(
                 "report: {} (and {} beside it)",
                 paths[0].display(),
                 names.join(", ")
             );
         }
         Err(e) => {
-            eprintln!(
+            errln!(
                 "error: cannot write the report into `{}`: {e}",
                 dir.display()
             );
@@ -219,17 +219,17 @@ pub(super) async fn remove_dead_leftovers(engine: &crate::engine::DockerEngine) 
     match crate::gc::collect(engine, options, None).await {
         Ok(summary) => {
             if !summary.dead_runs.is_empty() {
-                eprintln!(
+                errln!(
                     "removed {} resource(s) left by dead run(s) {}",
                     summary.removed.len(),
                     summary.dead_runs.join(", ")
                 );
             }
             for error in &summary.errors {
-                eprintln!("warning: cannot remove {error}; `rehearse gc` will retry");
+                errln!("warning: cannot remove {error}; `rehearse gc` will retry");
             }
         }
-        Err(e) => eprintln!("warning: cannot look for leftovers of dead runs: {e}"),
+        Err(e) => errln!("warning: cannot look for leftovers of dead runs: {e}"),
     }
 }
 
@@ -249,10 +249,10 @@ pub(super) fn detail(args: &RunArgs) -> Detail {
 pub(super) fn watch_signals(cancel: CancellationToken) {
     tokio::spawn(async move {
         wait_for_signal().await;
-        eprintln!("\ninterrupted: stopping and cleaning up (press Ctrl-C again to leave at once)");
+        errln!("\ninterrupted: stopping and cleaning up (press Ctrl-C again to leave at once)");
         cancel.cancel();
         wait_for_signal().await;
-        eprintln!("leaving without cleanup; run `rehearse gc` to remove what is left");
+        errln!("leaving without cleanup; run `rehearse gc` to remove what is left");
         std::process::exit(exit_code::INTERRUPTED);
     });
 }

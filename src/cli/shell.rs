@@ -20,7 +20,7 @@ pub async fn shell(args: &ShellArgs, engine_choice: &super::EngineChoice) -> i32
         let hint = crate::yaml::closest(&args.host, names.iter().copied())
             .map(|near| format!("; did you mean `{near}`?"))
             .unwrap_or_default();
-        eprintln!(
+        errln!(
             "error: drill `{}` has no host `{}`: its hosts are {}{hint}",
             state.scenario,
             args.host,
@@ -46,9 +46,10 @@ pub async fn shell(args: &ShellArgs, engine_choice: &super::EngineChoice) -> i32
     let raw =
         matches!(terminal, Terminal::Tty { .. }) && crossterm::terminal::enable_raw_mode().is_ok();
     if args.command.is_empty() && raw {
-        eprint!(
+        err!(
             "entering `{}` of drill `{}` (leave with `exit`)\r\n",
-            host.name, state.scenario
+            host.name,
+            state.scenario
         );
     }
     let io = AttachedIo {
@@ -66,7 +67,7 @@ pub async fn shell(args: &ShellArgs, engine_choice: &super::EngineChoice) -> i32
     match result {
         Ok(code) => i32::try_from(code).unwrap_or(1),
         Err(e) => {
-            eprintln!(
+            errln!(
                 "error: cannot run `{}` in `{}`: {e}",
                 argv.join(" "),
                 host.name

@@ -94,7 +94,7 @@ pub enum StateError {
 
 impl DrillState {
     pub fn load(path: &Path) -> Result<DrillState, StateError> {
-        let text = match std::fs::read_to_string(path) {
+        let text = match crate::input_file::read_to_string(path, crate::input_file::DRILL_STATE) {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Err(StateError::NoDrill {

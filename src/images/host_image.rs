@@ -50,7 +50,12 @@ pub fn load_recipe(images_dir: &Path, name: &str) -> Result<Recipe, ImageError> 
             available: recipe_names(images_dir),
         });
     }
-    let source = read(&path)?;
+    let source = crate::input_file::read(&path, crate::input_file::RECIPE).map_err(|source| {
+        ImageError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    })?;
     let text = crate::yaml::source_text(&path, &source)?;
     Ok(super::recipe::parse(&path, text)?)
 }

@@ -9,6 +9,8 @@ use crate::images::ImageError;
 pub enum ImportError {
     #[error(transparent)]
     Bundle(#[from] BundleError),
+    #[error(transparent)]
+    Invalid(#[from] super::InvalidValue),
     #[error("`{}` already exists; pass --force to replace it, or --name to import under another name", path.display())]
     Exists { path: PathBuf },
     #[error(

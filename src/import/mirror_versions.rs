@@ -112,7 +112,11 @@ pub async fn query_mirror<E: Engine>(
             .collect();
         let script = format!(
             "apt-get update -qq >/dev/null && apt-cache madison {} && echo '{BASE_HEADER}' && dpkg-query -W -f '${{Package}}\\n'",
-            names.join(" ")
+            names
+                .iter()
+                .map(|n| super::plan::shell_quote(n))
+                .collect::<Vec<_>>()
+                .join(" ")
         );
         on_line("asking the mirror which captured versions it still has (apt-cache madison)");
         let output = engine

@@ -10,6 +10,7 @@ pub mod mirror_versions;
 pub mod plan;
 pub mod recipe_text;
 pub mod scenario_text;
+mod validate;
 mod write;
 
 pub use import_error::ImportError;
@@ -17,6 +18,7 @@ pub use mirror_versions::{MirrorVersions, query_mirror};
 pub use plan::{ImportPlan, sanitize_name};
 pub use recipe_text::{not_reproduced_lines, recipe_text};
 pub use scenario_text::scenario_text;
+pub use validate::{InvalidValue, validate};
 pub use write::{ImportTargets, write_import};
 
 #[cfg(test)]

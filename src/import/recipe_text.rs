@@ -9,9 +9,11 @@ pub fn quoted(text: &str) -> String {
     serde_json::to_string(text).expect("strings always serialize")
 }
 
-/// `# ` before each line of a comment block.
+/// `# ` before each line of a comment block. Text from the bundle cannot end the
+/// comment: a newline or any other control character in it is written escaped.
 pub fn comment_block(out: &mut String, lines: &[String]) {
     for line in lines {
+        let line = crate::escape::controls(line);
         out.push_str(&format!("# {line}\n").replace("# \n", "#\n"));
     }
 }

@@ -219,3 +219,185 @@ fn a_unit_of_a_base_package_is_enabled_like_any_other() {
         plan.not_reproduced
     );
 }
+
+/// A bundle as read, with `files` and their contents replaced.
+fn crafted(
+    files: Vec<crate::capture::bundle::CapturedFile>,
+    contents: &[(&str, &[u8])],
+) -> crate::capture::ReadBundle {
+    let mut bundle = sample_bundle();
+    bundle.files = files;
+    crate::capture::ReadBundle {
+        bundle,
+        entries: contents
+            .iter()
+            .map(|(path, data)| {
+                (
+                    format!("files/{}", path.trim_start_matches('/')),
+                    data.to_vec(),
+                )
+            })
+            .collect(),
+    }
+}
+
+fn captured(
+    path: &str,
+    kind: crate::capture::bundle::FileKind,
+    mode: u32,
+    target: Option<&str>,
+) -> crate::capture::bundle::CapturedFile {
+    crate::capture::bundle::CapturedFile {
+        path: path.into(),
+        kind,
+        mode,
+        owner: "root".into(),
+        group: "root".into(),
+        size: 1,
+        target: target.map(str::to_string),
+    }
+}
+
+/// Write `read` as an import into a fresh folder; returns the folder and the result.
+fn import_into(read: &crate::capture::ReadBundle) -> (tempfile::TempDir, Result<(), ImportError>) {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = ImportPlan::new(&read.bundle, "web1", None);
+    let targets = ImportTargets::new(
+        &dir.path().join("images"),
+        &dir.path().join("scenarios"),
+        "web1",
+    );
+    let result = validate(read).map_err(ImportError::from).and_then(|()| {
+        write_import(
+            &targets,
+            read,
+            &recipe_text(&read.bundle, &plan),
+            &scenario_text(&read.bundle, &plan),
+        )
+    });
+    (dir, result)
+}
+
+#[test]
+fn a_path_out_of_the_files_folder_is_refused_before_anything_is_written() {
+    use crate::capture::bundle::FileKind;
+    for path in [
+        "/etc/../../../outside",
+        "etc/relative",
+        "/etc//x",
+        "/etc/./x",
+    ] {
+        let read = crafted(
+            vec![captured(path, FileKind::File, 0o644, None)],
+            &[(path, b"x")],
+        );
+        let (dir, result) = import_into(&read);
+        let e = result.unwrap_err().to_string();
+        assert!(
+            e.contains("files[0].path") && e.contains("not an absolute path without"),
+            "{e}"
+        );
+        assert!(!dir.path().join("outside").exists());
+        assert!(
+            !dir.path().join("images").exists(),
+            "{path}: something was written"
+        );
+        // And the writer refuses it on its own too.
+        let targets = ImportTargets::new(
+            &dir.path().join("images"),
+            &dir.path().join("scenarios"),
+            "web1",
+        );
+        assert!(write_import(&targets, &read, "", "").is_err());
+        assert!(!dir.path().join("outside").exists());
+    }
+}
+
+#[test]
+fn nothing_is_written_through_a_link_of_the_bundle() {
+    use crate::capture::bundle::FileKind;
+    let outside = tempfile::tempdir().unwrap();
+    let target = outside.path().to_str().unwrap().to_string();
+    // The link comes first and a file "inside" it after: written in that order, the file
+    // would land in `outside`.
+    let read = crafted(
+        vec![
+            captured("/etc/app", FileKind::Link, 0o777, Some(&target)),
+            captured("/etc/app/planted", FileKind::File, 0o644, None),
+        ],
+        &[("/etc/app/planted", b"planted")],
+    );
+    let (_dir, result) = import_into(&read);
+    assert!(result.is_err());
+    assert_eq!(std::fs::read_dir(outside.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn modes_lose_set_id_and_sticky_bits() {
+    use crate::capture::bundle::FileKind;
+    use std::os::unix::fs::PermissionsExt;
+    let read = crafted(
+        vec![
+            captured("/etc/app", FileKind::Dir, 0o1777, None),
+            captured("/etc/app/tool", FileKind::File, 0o6755, None),
+        ],
+        &[("/etc/app/tool", b"#!/bin/sh\n")],
+    );
+    let (dir, result) = import_into(&read);
+    result.unwrap();
+    let files = dir.path().join("images/web1/files/etc/app");
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o7777;
+    assert_eq!(mode(&files.join("tool")), 0o755);
+    assert_eq!(mode(&files), 0o777);
+}
+
+#[test]
+fn values_that_would_reach_a_command_or_a_recipe_are_checked() {
+    use crate::capture::bundle::FileKind;
+    let mut owner = captured("/etc/app.conf", FileKind::File, 0o644, None);
+    owner.owner = "root; touch /tmp/pwned".into();
+    let read = crafted(vec![owner], &[("/etc/app.conf", b"x")]);
+    let e = import_into(&read).1.unwrap_err().to_string();
+    assert!(
+        e.contains("`files[0].owner`") && e.contains("touch /tmp/pwned"),
+        "{e}"
+    );
+
+    let mut read = crafted(vec![], &[]);
+    read.bundle.packages[0].name = "curl$(touch /tmp/pwned)".into();
+    let e = import_into(&read).1.unwrap_err().to_string();
+    assert!(
+        e.contains("`packages[0].name`") && e.contains("a Debian package name"),
+        "{e}"
+    );
+
+    let mut read = crafted(vec![], &[]);
+    read.bundle
+        .units
+        .enabled
+        .push("x.service\nExecStart=/bin/sh".into());
+    let e = import_into(&read).1.unwrap_err().to_string();
+    assert!(
+        e.contains("units.enabled") && e.contains("a systemd unit name"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_newline_in_the_hosts_names_cannot_leave_a_comment() {
+    let mut read = crafted(vec![], &[]);
+    read.bundle.host.hostname = "web\npackages: [evil]".into();
+    read.bundle.host.os.pretty_name = "Debian\r\nsuite: sid".into();
+    let (dir, result) = import_into(&read);
+    result.unwrap();
+    let recipe_path = dir.path().join("images/web1/recipe.yaml");
+    let text = std::fs::read_to_string(&recipe_path).unwrap();
+    assert!(text.contains("web\\npackages: [evil]"), "{text}");
+    let recipe =
+        crate::images::recipe::parse(&recipe_path, &text).unwrap_or_else(|e| panic!("{e}"));
+    assert!(!recipe.packages.iter().any(|p| p == "evil"));
+    assert_ne!(recipe.suite, "sid");
+    let scenario_path = dir.path().join("scenarios/web1.yaml");
+    let source = std::fs::read_to_string(&scenario_path).unwrap();
+    crate::runner::parse_scenario(&scenario_path, &source).unwrap_or_else(|e| panic!("{e}"));
+}

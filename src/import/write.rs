@@ -56,15 +56,28 @@ pub fn write_import(
     }
     std::fs::create_dir_all(&targets.recipe_dir).map_err(write_error(&targets.recipe_dir))?;
     let mut dirs = Vec::new();
-    for file in &read.bundle.files {
-        let local = files_dir.join(file.path.trim_start_matches('/'));
+    let mut links = Vec::new();
+    for (index, file) in read.bundle.files.iter().enumerate() {
+        // Under `files/` and nowhere else: no `..`, no absolute part (checked again
+        // here, whoever called), and no link exists yet to write through.
+        let parts =
+            super::validate::confined_path(&file.path).ok_or_else(|| super::InvalidValue {
+                field: format!("files[{index}].path"),
+                value: file.path.clone(),
+                expected: "an absolute path without `.`, `..` or empty parts",
+            })?;
+        let local = parts
+            .iter()
+            .fold(files_dir.clone(), |path, part| path.join(part));
         if let Some(parent) = local.parent() {
             std::fs::create_dir_all(parent).map_err(write_error(parent))?;
         }
+        // Permission bits only: no set-user-id, set-group-id or sticky bit from a bundle.
+        let mode = file.mode & 0o777;
         match file.kind {
             FileKind::Dir => {
                 std::fs::create_dir_all(&local).map_err(write_error(&local))?;
-                dirs.push((local, file.mode));
+                dirs.push((local, mode));
             }
             FileKind::File => {
                 let data = read
@@ -72,15 +85,22 @@ pub fn write_import(
                     .ok_or_else(|| ImportError::MissingContents {
                         path: file.path.clone(),
                     })?;
-                std::fs::write(&local, data).map_err(write_error(&local))?;
-                std::fs::set_permissions(&local, std::fs::Permissions::from_mode(file.mode))
+                // A new file each: a path listed twice is refused, not written through.
+                let mut out = std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .open(&local)
+                    .map_err(write_error(&local))?;
+                std::io::Write::write_all(&mut out, data).map_err(write_error(&local))?;
+                std::fs::set_permissions(&local, std::fs::Permissions::from_mode(mode))
                     .map_err(write_error(&local))?;
             }
-            FileKind::Link => {
-                let target = file.target.clone().unwrap_or_default();
-                std::os::unix::fs::symlink(&target, &local).map_err(write_error(&local))?;
-            }
+            FileKind::Link => links.push((local, file.target.clone().unwrap_or_default())),
         }
+    }
+    // Links last: nothing is written after them, so nothing goes through one.
+    for (local, target) in links {
+        std::os::unix::fs::symlink(&target, &local).map_err(write_error(&local))?;
     }
     // Folder modes last, deepest first: a read-only folder must not stop its contents.
     for (dir, mode) in dirs.iter().rev() {

@@ -13,9 +13,9 @@ use crate::model::Finding;
 
 /// Render the report as JUnit XML.
 pub fn render_junit(report: &Report, out: &mut impl Write) -> io::Result<()> {
-    junit_report(report)
-        .serialize(out)
-        .map_err(io::Error::other)
+    // Made whole first, so that an error writing `out` keeps its kind (a closed pipe).
+    let text = junit_report(report).to_string().map_err(io::Error::other)?;
+    out.write_all(text.as_bytes())
 }
 
 /// The report as quick-junit's model.

@@ -109,7 +109,7 @@ pub fn read_json(path: &Path) -> Result<Report, ReadReportError> {
     } else {
         path.to_path_buf()
     };
-    let text = match std::fs::read_to_string(&file) {
+    let text = match crate::input_file::read_to_string(&file, crate::input_file::REPORT) {
         Ok(text) => text,
         Err(source) => return Err(ReadReportError::Read { file, source }),
     };

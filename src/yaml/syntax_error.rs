@@ -37,16 +37,7 @@ pub(super) fn diagnose(source: &str, error: &Error, budget: &Budget) -> Diagnost
 
 /// The parser's message on one line: control characters escaped, quotes kept.
 fn one_line(message: &str) -> String {
-    message
-        .chars()
-        .map(|c| {
-            if c.is_control() {
-                c.escape_default().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
+    crate::escape::controls(message)
 }
 
 fn scanner_error(source: &str, scan: &ScanError, at: Mark, budget: &Budget) -> Option<Diagnostic> {
