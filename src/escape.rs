@@ -19,8 +19,57 @@ pub fn controls(text: &str) -> String {
         .collect()
 }
 
+/// Text for a terminal: control characters escaped as in [`controls`], except line
+/// ends, tabs and colour sequences (`ESC [ … m`, which only set colours and weights):
+/// a value cannot move the cursor, clear the screen, ring the bell, set the window's
+/// title or rewrite a line.
+pub fn terminal(text: &str) -> String {
+    if !text
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(c) = rest.chars().next() {
+        if c == '\u{1b}'
+            && let Some(len) = colour_sequence(rest)
+        {
+            out.push_str(&rest[..len]);
+            rest = &rest[len..];
+            continue;
+        }
+        if c.is_control() && c != '\n' && c != '\t' {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+        rest = &rest[c.len_utf8()..];
+    }
+    out
+}
+
+/// The length of the SGR sequence `ESC [ digits-and-semicolons m` at the start of `text`.
+fn colour_sequence(text: &str) -> Option<usize> {
+    let body = text.strip_prefix("\u{1b}[")?;
+    let params = body
+        .find(|c: char| !(c.is_ascii_digit() || c == ';'))
+        .filter(|&end| body[end..].starts_with('m'))?;
+    Some(2 + params + 1)
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_terminal_keeps_colours_and_lines_and_nothing_else() {
+        let text = "\u{1b}[1;31mFAILED\u{1b}[0m\talias \u{1b}]0;PWNED\u{7}\u{1b}[2J\r\nnext";
+        assert_eq!(
+            super::terminal(text),
+            "\u{1b}[1;31mFAILED\u{1b}[0m\talias \\u{1b}]0;PWNED\\u{7}\\u{1b}[2J\\r\nnext"
+        );
+    }
+
     #[test]
     fn control_characters_are_escaped_and_the_rest_kept() {
         assert_eq!(

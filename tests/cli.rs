@@ -925,3 +925,27 @@ fn a_device_a_fifo_or_a_huge_file_is_refused_naming_it_and_the_limit() {
         "{stderr}"
     );
 }
+
+#[test]
+fn control_characters_of_a_scenario_do_not_reach_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hostile.yaml");
+    std::fs::write(
+        &path,
+        "name: hostile\nhosts:\n  web: {image: static-site, aliases: [\"\\e]0;PWNED\\a\\e[2J\"]}\nsteps:\n  - name: \"\\e[2J\\rstep\"\n    exec: {host: web, command: \"true\"}\n",
+    )
+    .unwrap();
+    for args in [
+        vec!["check", path.to_str().unwrap()],
+        vec!["run", path.to_str().unwrap()],
+    ] {
+        let output = rehearse_offline(&args);
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        let stderr = text(&output.stderr);
+        assert!(
+            !stderr.contains('\u{1b}') && !stderr.contains('\u{7}') && !stderr.contains('\r'),
+            "{args:?}: {stderr:?}"
+        );
+        assert!(stderr.contains("PWNED"), "{args:?}: {stderr}");
+    }
+}

@@ -2,38 +2,44 @@
 //! Each returns the process exit code (see [`crate::exit_code`]).
 
 /// `println!` that never panics: once stdout is closed (`rehearse … | head`), output
-/// stops quietly and the command goes on to its normal end and exit code.
+/// stops quietly and the command goes on to its normal end and exit code. What it
+/// prints goes through [`crate::escape::terminal`]: a value from a scenario, a replica
+/// or a server cannot drive the terminal.
 macro_rules! outln {
     ($($arg:tt)*) => {{
         use std::io::Write as _;
-        let _ = writeln!(std::io::stdout(), $($arg)*);
+        let text = crate::escape::terminal(&format!($($arg)*));
+        let _ = writeln!(std::io::stdout(), "{text}");
     }};
 }
 
-/// `print!` that never panics on a closed stdout.
+/// `print!`, like [`outln!`].
 macro_rules! out {
     ($($arg:tt)*) => {{
         use std::io::Write as _;
+        let text = crate::escape::terminal(&format!($($arg)*));
         let mut stdout = std::io::stdout();
-        let _ = write!(stdout, $($arg)*);
+        let _ = write!(stdout, "{text}");
         let _ = stdout.flush();
     }};
 }
 
-/// `eprintln!` that never panics on a closed stderr.
+/// `eprintln!`, like [`outln!`].
 macro_rules! errln {
     ($($arg:tt)*) => {{
         use std::io::Write as _;
-        let _ = writeln!(std::io::stderr(), $($arg)*);
+        let text = crate::escape::terminal(&format!($($arg)*));
+        let _ = writeln!(std::io::stderr(), "{text}");
     }};
 }
 
-/// `eprint!` that never panics on a closed stderr.
+/// `eprint!`, like [`outln!`].
 macro_rules! err {
     ($($arg:tt)*) => {{
         use std::io::Write as _;
+        let text = crate::escape::terminal(&format!($($arg)*));
         let mut stderr = std::io::stderr();
-        let _ = write!(stderr, $($arg)*);
+        let _ = write!(stderr, "{text}");
         let _ = stderr.flush();
     }};
 }

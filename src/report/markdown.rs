@@ -438,7 +438,9 @@ fn inline(text: &str) -> String {
 }
 
 /// `<` outside code spans as `&lt;`, so `<Location>` in a detail is shown rather than
-/// taken for HTML; inside a code span an entity would show as typed, and none is needed.
+/// taken for HTML, and `[`, `]`, `!` escaped, so text from a server (a page's title, an
+/// error message) cannot make a link or an image; inside a code span an entity would
+/// show as typed, and none is needed.
 fn no_tags(text: &str) -> String {
     let spans: Vec<&str> = text.split('`').collect();
     // An unmatched last backtick opens no code span.
@@ -452,7 +454,14 @@ fn no_tags(text: &str) -> String {
         if in_code {
             out.push_str(span);
         } else {
-            out.push_str(&span.replace('<', "&lt;"));
+            out.push_str(
+                &span
+                    .replace('\\', "\\\\")
+                    .replace('<', "&lt;")
+                    .replace('[', "\\[")
+                    .replace(']', "\\]")
+                    .replace('!', "\\!"),
+            );
         }
     }
     out
@@ -555,6 +564,15 @@ mod tests {
             .find(|l| l.starts_with("| | Step |"))
             .unwrap();
         assert_eq!(cells(row), cells(header));
+    }
+
+    #[test]
+    fn text_from_a_server_makes_no_link_nor_image() {
+        assert_eq!(
+            inline("title: ![pixel](http://evil.test/p.png) [click](http://evil.test) `[kept]`"),
+            "title: \\!\\[pixel\\](http://evil.test/p.png) \\[click\\](http://evil.test) `[kept]`"
+        );
+        assert_eq!(inline("a \\[b"), "a \\\\\\[b");
     }
 
     #[test]

@@ -60,11 +60,13 @@ impl<W: Write + Send> LiveView<W> {
         self
     }
 
+    /// One line of the live view; what it quotes (names, messages, output of the
+    /// replica) cannot drive the terminal ([`crate::escape::terminal`]).
     fn line(&mut self, text: &str) {
         if self.detail == Detail::Quiet {
             return;
         }
-        let line = format!("{}{text}", self.prefix);
+        let line = crate::escape::terminal(&format!("{}{text}", self.prefix));
         match &self.spinner {
             Some(spinner) => spinner.println(line),
             None => {
@@ -86,13 +88,13 @@ impl<W: Write + Send> LiveView<W> {
                 .unwrap_or_else(|_| ProgressStyle::default_spinner()),
         );
         spinner.enable_steady_tick(Duration::from_millis(120));
-        spinner.set_message(message);
+        spinner.set_message(crate::escape::terminal(&message));
         self.spinner = Some(spinner);
     }
 
     fn spinner_message(&mut self, message: &str) {
         if let Some(spinner) = &self.spinner {
-            spinner.set_message(message.to_string());
+            spinner.set_message(crate::escape::terminal(message));
         }
     }
 
@@ -238,6 +240,13 @@ impl<W: Write + Send> EventSink for LiveView<W> {
 
 /// The final summary: steps, gates, findings and the verdict.
 pub fn render_summary(report: &Report, out: &mut impl Write, color: bool) -> io::Result<()> {
+    // Made whole, then written with what it quotes unable to drive the terminal.
+    let mut text = Vec::new();
+    write_summary(report, &mut text, color)?;
+    out.write_all(crate::escape::terminal(&String::from_utf8_lossy(&text)).as_bytes())
+}
+
+fn write_summary(report: &Report, out: &mut impl Write, color: bool) -> io::Result<()> {
     let mut steps = table(&["step", "kind", "status", "time", "detail"]);
     for step in &report.steps {
         steps.add_row(vec![
@@ -501,6 +510,42 @@ mod tests {
         assert!(text.contains("smoke   | [1/2] provision (provision)\n"));
         assert_eq!(text.lines().count(), 5, "{text}");
         assert!(text.lines().all(|l| l.starts_with("smoke   | ")), "{text}");
+    }
+
+    #[test]
+    fn names_and_output_cannot_drive_the_terminal() {
+        let mut out = Vec::new();
+        {
+            let mut view = LiveView::new(&mut out, Detail::Normal, false, None);
+            view.event(&RunEvent::StepStarted {
+                index: 0,
+                total: 1,
+                name: "step \u{1b}]0;PWNED\u{7}\u{1b}[2J".into(),
+                kind: "exec",
+            });
+            view.event(&RunEvent::Notice {
+                message: "apt said \r\u{8}\u{1b}[1A".into(),
+            });
+        }
+        let text = String::from_utf8(out).unwrap();
+        assert!(!text.contains('\u{1b}') && !text.contains('\u{7}') && !text.contains('\r'));
+        assert!(
+            text.contains("step \\u{1b}]0;PWNED\\u{7}\\u{1b}[2J"),
+            "{text}"
+        );
+
+        let mut report: Report = serde_json::from_str(include_str!(
+            "../../tests/fixtures/reports/smoke-broken.json"
+        ))
+        .unwrap();
+        report.steps[0].name = "\u{1b}]0;PWNED\u{7}".into();
+        let mut out = Vec::new();
+        render_summary(&report, &mut out, true).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            !text.contains("\u{1b}]") && !text.contains('\u{7}'),
+            "{text}"
+        );
     }
 
     #[test]
