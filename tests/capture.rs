@@ -470,3 +470,133 @@ fn the_cli_captures_a_host_tree_and_imports_it_into_a_valid_scenario() {
         text(&check.stderr)
     );
 }
+
+/// A minimal host tree under `root` for `capture --root`.
+fn host_tree(root: &std::path::Path) {
+    let write = |path: &str, text: &str| {
+        let path = root.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    };
+    write(
+        "etc/os-release",
+        "ID=debian\nVERSION_ID=\"12\"\nVERSION_CODENAME=bookworm\nPRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\n",
+    );
+    write("etc/hostname", "app01\n");
+    write(
+        "var/lib/dpkg/status",
+        "Package: dpkg\nStatus: install ok installed\nArchitecture: amd64\nVersion: 1.21.22\n",
+    );
+}
+
+/// Every entry of a bundle, as text.
+fn bundle_text(bundle: &std::path::Path) -> String {
+    let file = std::fs::File::open(bundle).unwrap();
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(file));
+    let mut all = String::new();
+    for entry in archive.entries().unwrap() {
+        let mut entry = entry.unwrap();
+        std::io::Read::read_to_string(&mut entry, &mut all).unwrap();
+    }
+    all
+}
+
+/// Without Docker: a unit's `Environment=` secrets are redacted by the variable's name,
+/// and the bundle can be read by its owner only.
+#[test]
+fn a_capture_redacts_unit_environments_and_only_its_owner_reads_it() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    host_tree(&root);
+    let unit = root.join("etc/systemd/system/app.service");
+    std::fs::create_dir_all(unit.parent().unwrap()).unwrap();
+    std::fs::write(
+        &unit,
+        "[Service]\nEnvironment=APP_ENV=production \"DB_PASSWORD=s3cret value\"\nEnvironment=API_TOKEN=t0ken\nExecStart=/usr/bin/app\n",
+    )
+    .unwrap();
+    let bundle = dir.path().join("app.tar.gz");
+    let captured = rehearse(&[
+        "capture",
+        "--root",
+        root.to_str().unwrap(),
+        "-o",
+        bundle.to_str().unwrap(),
+    ]);
+    assert!(captured.status.success(), "{}", text(&captured.stderr));
+    let mode = std::fs::metadata(&bundle).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let all = bundle_text(&bundle);
+    assert!(!all.contains("s3cret") && !all.contains("t0ken"), "{all}");
+    assert!(
+        all.contains("Environment=APP_ENV=production \"DB_PASSWORD=<redacted>\"\nEnvironment=API_TOKEN=<redacted>\n"),
+        "{all}"
+    );
+}
+
+/// Without Docker: a capture stopped by SIGTERM while it writes its bundle leaves no
+/// `.partial` file and no bundle, and says so.
+#[test]
+fn an_interrupted_capture_leaves_no_partial_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    host_tree(&root);
+    // Enough incompressible data that writing the bundle takes a few seconds.
+    let big = root.join("etc/apache2");
+    std::fs::create_dir_all(&big).unwrap();
+    for i in 0..8 {
+        let mut data = vec![0u8; 16 * 1024 * 1024];
+        let mut state: u64 = 0x9E37_79B9_7F4A_7C15 ^ i;
+        for chunk in data.chunks_mut(8) {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            chunk.copy_from_slice(&state.to_le_bytes()[..chunk.len()]);
+        }
+        std::fs::write(big.join(format!("blob{i}.bin")), data).unwrap();
+    }
+    let bundle = dir.path().join("app.tar.gz");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_rehearse"))
+        .args([
+            "capture",
+            "--root",
+            root.to_str().unwrap(),
+            "--max-file-size",
+            "67108864",
+            "-o",
+            bundle.to_str().unwrap(),
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let partial = dir.path().join("app.tar.gz.partial");
+    let started = std::time::Instant::now();
+    while !partial.exists() {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the capture ended before it was interrupted"
+        );
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "no partial bundle"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(130), "{}", text(&output.stderr));
+    assert!(text(&output.stderr).contains("interrupted: the unfinished bundle was removed"));
+    assert!(!partial.exists() && !bundle.exists());
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .filter(|n| n != "root")
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}

@@ -66,9 +66,12 @@ impl std::fmt::Debug for BundleWriter {
 
 impl BundleWriter {
     pub fn create(path: &Path, bundle: &Bundle) -> Result<Self, BundleError> {
+        use std::os::unix::fs::OpenOptionsExt;
+        // Only its owner may read it: it holds a production host's configuration.
         let file = std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
+            .mode(0o600)
             .open(path)
             .map_err(|source| BundleError::Write {
                 path: path.to_path_buf(),

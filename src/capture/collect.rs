@@ -92,6 +92,28 @@ fn progress_line(progress: &mut dyn Write, line: &str) {
     let _ = writeln!(progress, "capture: {line}");
 }
 
+/// The files a capture is writing (the partial bundle, the dumps), removed when it is
+/// interrupted ([`remove_partial_files`]).
+static PARTIAL_FILES: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+fn writing(path: &Path) {
+    let mut files = PARTIAL_FILES.lock().unwrap_or_else(|e| e.into_inner());
+    files.push(path.to_path_buf());
+}
+
+fn written(path: &Path) {
+    let mut files = PARTIAL_FILES.lock().unwrap_or_else(|e| e.into_inner());
+    files.retain(|p| p != path);
+}
+
+/// Remove what an interrupted capture was writing: no `.partial` file is left behind.
+pub fn remove_partial_files() {
+    let mut files = PARTIAL_FILES.lock().unwrap_or_else(|e| e.into_inner());
+    for path in files.drain(..) {
+        let _ = std::fs::remove_file(path);
+    }
+}
+
 /// Capture the host under `options.root` into the bundle `options.output`.
 pub fn capture(
     options: &CaptureOptions,
@@ -225,6 +247,7 @@ pub fn capture(
             );
             let name = format!("db/{}-{}.sql", server.kind, mode.name());
             let temp = sibling(output, &format!(".{}.partial", name.replace('/', "-")));
+            writing(&temp);
             match database::run_dump(&database::dump_command(&server.kind, *mode), &temp) {
                 Ok(()) => {
                     let size = std::fs::metadata(&temp).map(|m| m.len()).unwrap_or(0);
@@ -242,6 +265,7 @@ pub fn capture(
                 }
                 Err(e) => {
                     let _ = std::fs::remove_file(&temp);
+                    written(&temp);
                     notes.push(format!("{} {} dump failed: {e}", server.kind, mode.name()));
                 }
             }
@@ -275,15 +299,23 @@ pub fn capture(
         packages,
     };
     progress_line(progress, &format!("writing {}", output.display()));
-    let written = write_bundle(&partial, &bundle, &tree.contents, &dump_files);
+    writing(&partial);
+    let result = write_bundle(&partial, &bundle, &tree.contents, &dump_files);
     for (_, temp) in &dump_files {
         let _ = std::fs::remove_file(temp);
+        written(temp);
     }
-    if let Err(e) = written {
+    if let Err(e) = result {
         let _ = std::fs::remove_file(&partial);
+        written(&partial);
         return Err(e);
     }
-    std::fs::rename(&partial, output).map_err(|source| CaptureError::Rename {
+    let renamed = std::fs::rename(&partial, output);
+    if renamed.is_err() {
+        let _ = std::fs::remove_file(&partial);
+    }
+    written(&partial);
+    renamed.map_err(|source| CaptureError::Rename {
         from: partial.clone(),
         to: output.clone(),
         source,

@@ -184,7 +184,19 @@ pub enum DumpError {
 
 /// Run a dump command with its output going to `dest`; the error says what failed.
 pub fn run_dump(argv: &[String], dest: &Path) -> Result<(), DumpError> {
-    let file = std::fs::File::create(dest).map_err(|source| DumpError::Create {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    // A dump holds production data: only its owner may read it.
+    let create = || {
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(dest)?;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        Ok(file)
+    };
+    let file = create().map_err(|source| DumpError::Create {
         dest: dest.to_path_buf(),
         source,
     })?;

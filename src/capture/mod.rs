@@ -24,6 +24,6 @@ pub mod systemd_units;
 pub use archive::{BundleError, ReadBundle, read_bundle};
 pub use bundle::Bundle;
 pub use capture_error::CaptureError;
-pub use collect::{CaptureSummary, capture};
+pub use collect::{CaptureSummary, capture, remove_partial_files};
 pub use database::DumpMode;
 pub use options::{CaptureOptions, DEFAULT_MAX_FILE_SIZE};

@@ -100,6 +100,11 @@ pub fn redact_line(line: &str) -> Option<(String, String)> {
     if trimmed.starts_with(['#', ';']) || trimmed.starts_with("//") {
         return None;
     }
+    if let Some(assignments) = trimmed.strip_prefix("Environment=") {
+        let prefix = &line[..line.len() - assignments.len()];
+        return redact_environment(assignments)
+            .map(|(redacted, keys)| (format!("{prefix}{redacted}"), keys.join(", ")));
+    }
     let caps = DIRECTIVE
         .captures(line)
         .filter(|caps| is_secret_key(&caps[2]))
@@ -120,6 +125,61 @@ pub fn redact_line(line: &str) -> Option<(String, String)> {
         _ => REDACTED.to_string(),
     };
     Some((format!("{prefix}{replaced}"), key.to_string()))
+}
+
+/// A systemd `Environment=` value (`A=1 "DB_PASSWORD=x y" 'TOKEN=z'`) with the value of
+/// each variable whose name is a secret's replaced, and those names; `None` when none is.
+fn redact_environment(assignments: &str) -> Option<(String, Vec<String>)> {
+    let mut out = String::with_capacity(assignments.len());
+    let mut keys = Vec::new();
+    let mut rest = assignments;
+    while !rest.is_empty() {
+        let spaces = rest.len() - rest.trim_start().len();
+        out.push_str(&rest[..spaces]);
+        rest = &rest[spaces..];
+        if rest.is_empty() {
+            break;
+        }
+        // One word: quoted (to its closing quote, `\` escaping), or up to a space.
+        let (quote, body_start) = match rest.chars().next() {
+            Some(q @ ('"' | '\'')) => (Some(q), 1),
+            _ => (None, 0),
+        };
+        let mut end = rest.len();
+        let mut escaped = false;
+        for (i, c) in rest.char_indices().skip(body_start) {
+            match quote {
+                Some(q) if !escaped && c == q => {
+                    end = i;
+                    break;
+                }
+                None if c.is_whitespace() => {
+                    end = i;
+                    break;
+                }
+                _ => {}
+            }
+            escaped = !escaped && c == '\\';
+        }
+        let body = &rest[body_start..end];
+        let closing = if quote.is_some() && end < rest.len() {
+            1
+        } else {
+            0
+        };
+        let word_end = end + closing;
+        match body.split_once('=') {
+            Some((name, _)) if is_secret_key(name) => {
+                let q = quote.map(String::from).unwrap_or_default();
+                let close = if closing == 1 { q.as_str() } else { "" };
+                out.push_str(&format!("{q}{name}={REDACTED}{close}"));
+                keys.push(name.to_string());
+            }
+            _ => out.push_str(&rest[..word_end]),
+        }
+        rest = &rest[word_end..];
+    }
+    (!keys.is_empty()).then_some((out, keys))
 }
 
 /// A text with every secret value replaced, and `(line number, key)` of each.
@@ -210,6 +270,27 @@ SetEnv APP_ENV production
                 (15, "env[DB_PASSWORD]"),
             ]
         );
+    }
+
+    #[test]
+    fn a_units_environment_is_redacted_by_the_variables_name() {
+        assert_eq!(
+            redact_line("Environment=DB_PASSWORD=hunter2"),
+            Some((
+                "Environment=DB_PASSWORD=<redacted>".into(),
+                "DB_PASSWORD".into()
+            ))
+        );
+        assert_eq!(
+            redact_line(r#"Environment=APP_ENV=prod "API_TOKEN=a b\" c" 'SECRET_KEY=k' LANG=C"#),
+            Some((
+                r#"Environment=APP_ENV=prod "API_TOKEN=<redacted>" 'SECRET_KEY=<redacted>' LANG=C"#
+                    .into(),
+                "API_TOKEN, SECRET_KEY".into()
+            ))
+        );
+        assert_eq!(redact_line("Environment=APP_ENV=prod LANG=C"), None);
+        assert_eq!(redact_line("# Environment=DB_PASSWORD=x"), None);
     }
 
     #[test]

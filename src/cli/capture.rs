@@ -44,6 +44,19 @@ pub fn run(args: &CaptureArgs) -> i32 {
         max_file_size: args.max_file_size,
         dumps,
     };
+    // Interrupted (Ctrl-C, SIGTERM), the capture leaves no `.partial` file behind.
+    std::thread::spawn(|| {
+        let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        else {
+            return;
+        };
+        runtime.block_on(super::run::wait_for_signal());
+        crate::capture::remove_partial_files();
+        errln!("\ninterrupted: the unfinished bundle was removed");
+        std::process::exit(exit_code::INTERRUPTED);
+    });
     let mut stderr = std::io::stderr();
     match capture(&options, &mut stderr) {
         Ok(summary) => {

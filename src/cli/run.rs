@@ -257,7 +257,7 @@ pub(super) fn watch_signals(cancel: CancellationToken) {
     });
 }
 
-async fn wait_for_signal() {
+pub(super) async fn wait_for_signal() {
     let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
         Ok(term) => term,
         Err(_) => {
