@@ -949,3 +949,102 @@ fn control_characters_of_a_scenario_do_not_reach_the_terminal() {
         assert!(stderr.contains("PWNED"), "{args:?}: {stderr}");
     }
 }
+
+/// A scenario file in a fresh folder.
+fn scenario_file(text: &str) -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.yaml");
+    std::fs::write(&path, text).unwrap();
+    let path = path.to_str().unwrap().to_string();
+    (dir, path)
+}
+
+#[test]
+fn what_would_fail_later_is_invalid_input_before_any_engine_is_asked() {
+    let cases: &[(&str, &[&str])] = &[
+        (
+            "name: t\nhosts:\n  web: {image: static-site, memory: 4m}\nsteps:\n  - exec: {host: web, command: \"true\"}\n",
+            &[
+                "s.yaml:3:37",
+                "`memory` of host `web` is 4.0 MiB, less than the engine accepts",
+            ],
+        ),
+        (
+            "name: t\nhosts:\n  a: {image: static-site, aliases: [www.x.test]}\n  b: {image: static-site, aliases: [www.x.test]}\nsteps:\n  - exec: {host: a, command: \"true\"}\n",
+            &[
+                "s.yaml:4:37",
+                "`www.x.test` of host `b` is already an alias of host `a`",
+            ],
+        ),
+        (
+            "name: t\nhosts:\n  web: {image: static-site}\nsteps:\n  - name: \" \"\n    exec: {host: web, command: \"true\"}\n",
+            &["s.yaml:5:11", "empty step name"],
+        ),
+        (
+            "name: t\ndescription: !!binary aGVsbG8=\nhosts:\n  web: {image: static-site}\nsteps:\n  - exec: {host: web, command: \"true\"}\n",
+            &["s.yaml:2:", "a `!!binary` value is not accepted"],
+        ),
+        (
+            "name: t\nhosts:\n  web: {image: !python/object:os.system static-site}\nsteps:\n  - exec: {host: web, command: \"true\"}\n",
+            &["s.yaml:3:", "unsupported tag `!python/object:os.system`"],
+        ),
+        (
+            "name: t\nhosts:\n  web: {image: static-site}\nsteps:\n  - exec: {host: web, command: \"true\"}\n    timeout: 1.5\n",
+            &["s.yaml:6:14", "invalid duration `1.5`", "`1500ms`"],
+        ),
+        (
+            "name: t\nhosts:\n  web: {image: static-site}\nsteps:\n  - name: up\n    upgrade: {host: web, to: bookworm}\n",
+            &[
+                "s.yaml:6:30",
+                "`to: bookworm` in step `up` is not after `bookworm`",
+                "the next is trixie",
+            ],
+        ),
+        (
+            "name: t\nhosts:\n  web: {image: no-such-recipe}\nsteps:\n  - exec: {host: web, command: \"true\"}\n",
+            &["no-such-recipe"],
+        ),
+    ];
+    for (source, said) in cases {
+        let (_dir, path) = scenario_file(source);
+        for command in ["check", "run"] {
+            let output = rehearse_offline(&[command, &path]);
+            let stderr = text(&output.stderr);
+            assert_eq!(
+                output.status.code(),
+                Some(2),
+                "{command} {source}: {stderr}"
+            );
+            for part in *said {
+                assert!(stderr.contains(part), "{command}: `{part}` not in {stderr}");
+            }
+        }
+    }
+    // A quoted whole number of seconds is a duration like the bare one.
+    let (_dir, path) = scenario_file(
+        "name: t\nhosts:\n  web: {image: static-site}\nsteps:\n  - exec: {host: web, command: \"true\"}\n    timeout: \"30\"\n",
+    );
+    let output = rehearse_offline(&["check", &path]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+
+    // A report folder that cannot be written is refused before the engine is asked.
+    let (_dir, path) = scenario_file(
+        "name: t\nhosts:\n  web: {image: static-site}\nsteps:\n  - exec: {host: web, command: \"true\"}\n",
+    );
+    for (dir, said) in [
+        (
+            "/etc/hostname/report",
+            "`/etc/hostname` is a file, not a folder",
+        ),
+        (
+            "/proc/rehearse-report",
+            "cannot write the report into `/proc/rehearse-report`",
+        ),
+    ] {
+        let output = rehearse_offline(&["run", &path, "--report-dir", dir]);
+        let stderr = text(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{dir}: {stderr}");
+        assert!(stderr.contains(said), "{stderr}");
+        assert!(!std::path::Path::new(dir).exists());
+    }
+}

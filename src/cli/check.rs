@@ -9,6 +9,7 @@ use super::{CheckArgs, find_images_dir, use_color};
 use crate::exit_code;
 use crate::images::{ImageError, load_recipe};
 use crate::scenario::{Scenario, UnsetEnv};
+use crate::yaml::{Diagnostic, Diagnostics, Mark};
 
 pub fn check(args: &CheckArgs) -> i32 {
     let expanded = ScenarioFiles::expand(&args.files);
@@ -110,7 +111,10 @@ pub(super) fn check_recipes(scenario: &Scenario, images_dir: &Path) -> Vec<Strin
         }
         seen.push(host.image.clone());
         match load_recipe(images_dir, &host.image) {
-            Ok(recipe) => problems.extend(recipe_file_problems(images_dir, &host.image, &recipe)),
+            Ok(recipe) => {
+                problems.extend(recipe_file_problems(images_dir, &host.image, &recipe));
+                problems.extend(upgrade_target_problems(scenario, &host.image, &recipe));
+            }
             Err(ImageError::Recipe(diagnostics)) => {
                 problems.push(diagnostics.render(diagnostics_color()));
             }
@@ -122,6 +126,73 @@ pub(super) fn check_recipes(scenario: &Scenario, images_dir: &Path) -> Vec<Strin
         }
     }
     problems
+}
+
+/// An `upgrade` of a host made from `recipe` must go to a later release than the
+/// recipe's: found here, with the file and line of `to`, rather than as a NO-GO after
+/// the hosts were built.
+fn upgrade_target_problems(
+    scenario: &Scenario,
+    image: &str,
+    recipe: &crate::images::recipe::Recipe,
+) -> Vec<String> {
+    use crate::debian::release::version_of;
+    let Some(from) = version_of(&recipe.suite) else {
+        return Vec::new();
+    };
+    let mut found = Vec::new();
+    for (index, step) in scenario.steps.iter().enumerate() {
+        let Some(upgrade) = step.kind.get::<crate::runner::UpgradeStep>() else {
+            continue;
+        };
+        let made_from_recipe = scenario
+            .host(&upgrade.host)
+            .is_some_and(|h| h.image == image);
+        if !made_from_recipe || version_of(&upgrade.to).is_none_or(|to| to > from) {
+            continue;
+        }
+        found.push(Diagnostic::new(
+            mark_of_upgrade_target(&scenario.path, index),
+            format!(
+                "`to: {}` in step `{}` is not after `{}`, the release of host `{}` (recipe `{image}`)",
+                upgrade.to, step.name, recipe.suite, upgrade.host
+            ),
+        )
+        .with_help(format!(
+            "upgrade to a later release than {} (the next is {}), or build the host from an older recipe",
+            recipe.suite,
+            crate::debian::release::codename_of(from + 1).unwrap_or("none known")
+        )));
+    }
+    if found.is_empty() {
+        return Vec::new();
+    }
+    let source = crate::input_file::read_to_string(&scenario.path, crate::input_file::SCENARIO)
+        .unwrap_or_default();
+    vec![Diagnostics::new(&scenario.path, &source, found).render(diagnostics_color())]
+}
+
+/// Where `to` of the upgrade that is step `index` is written (line 1 if the file cannot
+/// be read again).
+fn mark_of_upgrade_target(path: &Path, index: usize) -> Mark {
+    use crate::yaml::Node;
+    let text = crate::input_file::read_to_string(path, crate::input_file::SCENARIO).ok();
+    let root = text.as_deref().and_then(|t| crate::yaml::load(t).ok());
+    let find = |node: &serde_saphyr::Spanned<Node>, key: &str| match &node.value {
+        Node::Map(entries) => entries
+            .iter()
+            .find(|(k, _)| k.value == key)
+            .map(|(_, v)| v.clone()),
+        _ => None,
+    };
+    let to = root.and_then(|root| {
+        let steps = find(&root, "steps")?;
+        let Node::Seq(items) = &steps.value else {
+            return None;
+        };
+        find(&find(items.get(index)?, "upgrade")?, "to")
+    });
+    to.map_or(Mark::new(1, 1, 1), |node| Mark::of(&node))
 }
 
 /// A recipe's files must be inside its folder, links included (the parser cannot see links).

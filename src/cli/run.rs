@@ -37,6 +37,21 @@ pub async fn run(args: &RunArgs, engine_choice: &EngineChoice) -> i32 {
     if invalid {
         return exit_code::INVALID_INPUT;
     }
+    // Recipes are checked up front too, before any engine is asked (a bad one found by a
+    // run half-way through a matrix would waste the others' time), for the whole list
+    // like the scenarios.
+    let problems: Vec<String> = scenarios
+        .iter()
+        .flat_map(|(path, scenario)| {
+            check_recipes(scenario, &args.build.settings(Some(path)).images_dir)
+        })
+        .collect();
+    if !problems.is_empty() {
+        for problem in problems {
+            errln!("{problem}");
+        }
+        return exit_code::INVALID_INPUT;
+    }
     // A folder or a shard is a matrix whatever its count, so that the report folder's
     // layout does not depend on how many scenarios a folder or a shard holds.
     let matrix = scenarios.len() > 1 || expanded.any_folder || args.shard.is_some();
@@ -57,18 +72,10 @@ pub async fn run(args: &RunArgs, engine_choice: &EngineChoice) -> i32 {
         }
         return exit_code::INVALID_INPUT;
     }
-    // Recipes are checked up front too (a bad one found by a run half-way through the
-    // matrix would waste the others' time), for the whole list like the scenarios.
-    let problems: Vec<String> = scenarios
-        .iter()
-        .flat_map(|(path, scenario)| {
-            check_recipes(scenario, &args.build.settings(Some(path)).images_dir)
-        })
-        .collect();
-    if !problems.is_empty() {
-        for problem in problems {
-            errln!("{problem}");
-        }
+    if let Some(dir) = &args.report_dir
+        && let Err(message) = usable_report_dir(dir)
+    {
+        errln!("error: {message}");
         return exit_code::INVALID_INPUT;
     }
     let total = scenarios.len();
@@ -104,6 +111,49 @@ fn validate(scenario: &Scenario) -> Result<(), String> {
     Ok(())
 }
 
+/// Whether a report can be written into `dir`: it is a folder, or the nearest folder
+/// above it that exists is one, and this user may write there. Asked before any engine
+/// is, so a bad `--report-dir` is not found after the rehearsal; nothing is left.
+pub(super) fn usable_report_dir(dir: &Path) -> Result<(), String> {
+    let cannot = |why: String| format!("cannot write the report into `{}`: {why}", dir.display());
+    let mut existing = dir.to_path_buf();
+    loop {
+        match std::fs::metadata(&existing) {
+            Ok(meta) if meta.is_dir() => break,
+            Ok(_) => {
+                return Err(cannot(format!(
+                    "`{}` is a file, not a folder; give --report-dir a folder",
+                    existing.display()
+                )));
+            }
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+                ) =>
+            {
+                existing = match existing.parent() {
+                    Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+                    _ => std::path::PathBuf::from("."),
+                };
+            }
+            Err(e) => return Err(cannot(e.to_string())),
+        }
+    }
+    let probe = existing.join(format!(".rehearse-write-test-{}", std::process::id()));
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&probe)
+    {
+        Ok(_) => {
+            let _ = std::fs::remove_file(&probe);
+            Ok(())
+        }
+        Err(e) => Err(cannot(format!("`{}`: {e}", existing.display()))),
+    }
+}
+
 /// One scenario: live progress, its summary, its report folder, its exit code.
 async fn run_one(
     args: &RunArgs,
@@ -121,15 +171,19 @@ async fn run_one(
         },
         None => None,
     };
+    let dir = args
+        .report_dir
+        .clone()
+        .unwrap_or_else(|| super::default_report_dir(&scenario.name, jiff::Timestamp::now()));
+    if let Err(message) = usable_report_dir(&dir) {
+        errln!("error: {message}");
+        return exit_code::INVALID_INPUT;
+    }
     let engine = match super::connect(engine_choice).await {
         Ok(engine) => engine,
         Err(code) => return code,
     };
     remove_dead_leftovers(&engine).await;
-    let dir = args
-        .report_dir
-        .clone()
-        .unwrap_or_else(|| super::default_report_dir(&scenario.name, jiff::Timestamp::now()));
     // Started before provisioning, stopped (dropped) when the command ends.
     let publish = match super::publish_address(&engine, engine_choice).await {
         Ok(publish) => publish,

@@ -355,6 +355,19 @@ fn duration<'de, D: Deserializer<'de>>(deserializer: D, zero: bool) -> Result<Du
             Some(Scalar::Int(seconds)) if seconds >= 0 => {
                 Some(Duration::from_secs(seconds.unsigned_abs()))
             }
+            // A quoted whole number is the same number of seconds.
+            Some(Scalar::Text(text))
+                if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) =>
+            {
+                text.parse().ok().map(Duration::from_secs)
+            }
+            Some(Scalar::Float(seconds)) => {
+                here.error_with_help(
+                    format!("invalid duration `{seconds}` for {}", here.label),
+                    "give whole seconds (`30`), or a unit for less than a second: `1500ms`",
+                );
+                None
+            }
             Some(Scalar::Text(text)) => {
                 let parsed = humantime::parse_duration(&text).ok();
                 if parsed.is_none() {

@@ -85,9 +85,34 @@ fn to_usize(value: u64) -> usize {
 pub fn load(source: &str) -> Result<Spanned<Node>, Diagnostic> {
     let mut options = Options::default();
     options.duplicate_keys = DuplicateKeyPolicy::PassThrough;
+    // A scenario or recipe is plain data: `!python/object:…` and the like are refused.
+    options.reject_unsupported_tags = true;
     let budget = options.budget.clone().unwrap_or_default();
-    serde_saphyr::from_str_with_options(source, options)
-        .map_err(|error| super::syntax_error::diagnose(source, &error, &budget))
+    let root = serde_saphyr::from_str_with_options(source, options)
+        .map_err(|error| super::syntax_error::diagnose(source, &error, &budget))?;
+    match binary_value(source) {
+        Some(diagnostic) => Err(diagnostic),
+        None => Ok(root),
+    }
+}
+
+/// A `!!binary` value, which the parser decodes: it would hide its text (a command, a
+/// URL) from whoever reads the file, so it is refused where it is written.
+fn binary_value(source: &str) -> Option<Diagnostic> {
+    use serde_saphyr::granit_parser::{Event, Parser};
+    for item in Parser::new_from_str(source) {
+        let (event, span) = item.ok()?;
+        if let Event::Scalar(_, _, _, Some(tag)) = &event
+            && tag.suffix_in_namespace("tag:yaml.org,2002:").as_deref() == Some("binary")
+        {
+            let at = Mark::new(span.start.line(), span.start.col() + 1, 1);
+            return Some(
+                Diagnostic::new(at, "a `!!binary` value is not accepted")
+                    .with_help("write the text itself, so that whoever reads the file sees it"),
+            );
+        }
+    }
+    None
 }
 
 impl<'de> Deserialize<'de> for Node {
@@ -140,6 +165,12 @@ impl<'de> Visitor<'de> for NodeVisitor {
 
     fn visit_string<E>(self, value: String) -> Result<Node, E> {
         Ok(Node::Str(value))
+    }
+
+    fn visit_bytes<E: serde::de::Error>(self, _: &[u8]) -> Result<Node, E> {
+        Err(E::custom(
+            "binary values (`!!binary`) are not accepted: write the text itself",
+        ))
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Node, A::Error> {

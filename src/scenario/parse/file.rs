@@ -647,6 +647,7 @@ pub(super) fn decode_scenario(
         .enumerate()
         .filter_map(|(index, (spec, node))| gate(d, index, spec, node))
         .collect();
+    check_hosts(d, &file.hosts, root);
     let drill = file.drill.and_then(|spec| {
         let node = find(root, &["drill"])?;
         drill(d, spec, node, &steps)
@@ -666,6 +667,67 @@ pub(super) fn decode_scenario(
         secrets: Vec::new(),
         unset_env: Vec::new(),
     })
+}
+
+/// The least memory the engine gives a container (Docker refuses less than 6 MiB).
+const ENGINE_MIN_MEMORY: u64 = 6 * 1024 * 1024;
+
+/// What no single host's field can say: enough memory for the engine, and each name
+/// on the run's network (a host's own, its aliases) belonging to one host only.
+fn check_hosts(d: &Decoder, hosts: &[Host], root: &Spanned<Node>) {
+    let mut names: std::collections::HashMap<&str, (&str, &str)> = hosts
+        .iter()
+        .map(|h| (h.name.as_str(), (h.name.as_str(), "the name")))
+        .collect();
+    for host in hosts {
+        // Only a size as written: one that did not read is already reported.
+        let written = find(root, &["hosts", &host.name, "memory"]).filter(|node| {
+            let read = match &node.value {
+                Node::Int(n) => u64::try_from(*n).ok(),
+                Node::Str(text) => crate::yaml::parse_byte_size(text),
+                _ => None,
+            };
+            read.is_some() && read == host.memory
+        });
+        if let Some(memory) = host.memory
+            && memory < ENGINE_MIN_MEMORY
+            && let Some(node) = written
+        {
+            d.error_with_help(
+                Mark::of(node),
+                format!(
+                    "`memory` of host `{}` is {}, less than the engine accepts",
+                    host.name,
+                    bytesize::ByteSize(memory)
+                ),
+                "give at least 6M; a host that boots systemd with a service needs 64M or more (the default is 2G)",
+            );
+        }
+        let Some(Node::Seq(written)) =
+            find(root, &["hosts", &host.name, "aliases"]).map(|n| &n.value)
+        else {
+            continue;
+        };
+        for (alias, node) in host.aliases.iter().zip(written) {
+            match names.get(alias.as_str()) {
+                Some((owner, what)) => d.error_with_help(
+                    Mark::of(node),
+                    if *owner == host.name {
+                        format!("`{alias}` is given twice to host `{}`", host.name)
+                    } else {
+                        format!(
+                            "`{alias}` of host `{}` is already {what} of host `{owner}`",
+                            host.name
+                        )
+                    },
+                    "a name on the run's network belongs to one host: give each alias to one host only",
+                ),
+                None => {
+                    names.insert(alias, (&host.name, "an alias"));
+                }
+            }
+        }
+    }
 }
 
 fn probe(d: &Decoder, name: String, spec: ProbeSpec, node: &Spanned<Node>) -> Option<Probe> {

@@ -138,6 +138,14 @@ pub(super) fn unique_step_names(d: &Decoder, steps: Vec<NamedStep>) -> Vec<Step>
             continue;
         };
         let name = &named.step.name;
+        if name.trim().is_empty() {
+            d.error_with_help(
+                mark,
+                "empty step name",
+                "give the step a name, or leave `name` out for one made from the step",
+            );
+            continue;
+        }
         match written.get(name) {
             Some(first_line) => d.error_with_help(
                 mark,
