@@ -258,6 +258,21 @@ async fn bring_up<E: Engine>(
         },
     );
     let systemd = host.init == Init::Systemd;
+    if let Some(cpus) = host.cpus
+        && cpus > f64::from(engine_cpus.max(1))
+    {
+        emit(
+            sink,
+            &RunEvent::Notice {
+                message: format!(
+                    "host `{}` asks for {cpus} CPUs but the engine has {}: it gets {}",
+                    host.name,
+                    engine_cpus.max(1),
+                    engine_cpus.max(1)
+                ),
+            },
+        );
+    }
     let mut host_labels = run_labels(options, r.scenario);
     host_labels.insert("rehearse.host".into(), host.name.clone());
     let aliases = network_aliases(host);

@@ -971,3 +971,26 @@ steps:
         )]
     );
 }
+
+#[tokio::test]
+async fn a_host_asking_for_more_cpus_than_the_engine_has_is_told_what_it_gets() {
+    let engine = FakeEngine::healthy();
+    let (_, events) = rehearse(
+        &engine,
+        "name: unit\nhosts:\n  web: {image: site, cpus: 64}\nsteps:\n  - exec: {host: web, command: \"true\"}\n",
+    )
+    .await;
+    let notices: Vec<&String> = events
+        .iter()
+        .filter_map(|e| match e {
+            RunEvent::Notice { message } => Some(message),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        notices
+            .iter()
+            .any(|m| *m == "host `web` asks for 64 CPUs but the engine has 2: it gets 2"),
+        "{notices:?}"
+    );
+}
