@@ -151,6 +151,7 @@ mod tests {
             aliases: vec![],
             labels,
             env: vec![],
+            exec_env: vec![],
             cmd: vec![],
             systemd: false,
             memory: None,

@@ -40,6 +40,45 @@ impl fmt::Debug for Secret {
     }
 }
 
+/// `value` as it appears percent-encoded (in a URL, both for a path and a form), HTML-
+/// escaped, and escaped in a JSON or Rust string: each form that differs from it.
+fn encoded_forms(value: &str) -> Vec<String> {
+    use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
+    const UNRESERVED: &percent_encoding::AsciiSet = &NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'_')
+        .remove(b'~');
+    let percent = utf8_percent_encode(value, UNRESERVED).to_string();
+    let mut forms = vec![
+        percent.clone(),
+        percent.replace("%20", "+"),
+        percent.to_lowercase(),
+        utf8_percent_encode(value, NON_ALPHANUMERIC).to_string(),
+        value
+            .replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+            .replace('\'', "&#39;"),
+        value
+            .replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&#34;")
+            .replace('\'', "&#39;"),
+    ];
+    if let Ok(json) = serde_json::to_string(value) {
+        forms.push(json[1..json.len() - 1].to_string());
+    }
+    let debug = format!("{value:?}");
+    forms.push(debug[1..debug.len() - 1].to_string());
+    forms.retain(|form| form != value);
+    forms.sort();
+    forms.dedup();
+    forms
+}
+
 /// What a secret value is replaced with.
 pub fn redaction_marker(name: &str) -> String {
     format!("[redacted:{name}]")
@@ -72,6 +111,13 @@ impl Redactor {
         };
         for secret in secrets {
             add(&secret.value, &secret.name);
+            // The forms a value takes on its way out: in a URL, an HTML page, a JSON or
+            // Rust string. Short values stay whole-token matches only.
+            if secret.value.chars().count() >= SHORT_SECRET {
+                for form in encoded_forms(&secret.value) {
+                    add(&form, &secret.name);
+                }
+            }
             // Logs and progress come line by line: each line of a multi-line value (a
             // key file) is a secret of its own.
             if secret.value.contains('\n') {
@@ -190,6 +236,23 @@ impl Redactor {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn encoded_forms_of_a_secret_are_redacted_too() {
+        let r = redactor(&[("TOKEN", "a/b&c+d%e\"f<g>h i'j")]);
+        for form in [
+            "a%2Fb%26c%2Bd%25e%22f%3Cg%3Eh%20i%27j",
+            "a%2Fb%26c%2Bd%25e%22f%3Cg%3Eh+i%27j",
+            "a/b&amp;c+d%e&quot;f&lt;g&gt;h i&#39;j",
+            "a/b&c+d%e\\\"f<g>h i'j",
+        ] {
+            assert_eq!(
+                r.redact(&format!("x {form} y")),
+                "x [redacted:TOKEN] y",
+                "{form}"
+            );
+        }
+    }
 
     fn redactor(pairs: &[(&str, &str)]) -> Redactor {
         let secrets: Vec<Secret> = pairs

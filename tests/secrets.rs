@@ -132,3 +132,94 @@ fn a_secret_never_shows_in_json_output() {
     assert_no_leak(&run, &secret);
     assert_clean(&run);
 }
+
+/// The forms a value takes in a URL, an HTML page or a JSON string.
+fn encoded(secret: &str) -> Vec<String> {
+    let percent: String = secret
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    let json = serde_json::to_string(secret).unwrap();
+    vec![
+        secret.to_string(),
+        percent.clone(),
+        percent.replace("%20", "+"),
+        secret
+            .replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;"),
+        json[1..json.len() - 1].to_string(),
+    ]
+}
+
+#[test]
+fn a_secret_with_special_characters_is_in_no_output_and_no_image_left() {
+    if !docker_available() {
+        return;
+    }
+    let scenario = "tests/scenarios/secrets-saved.yaml";
+    remove_checkpoints("secrets-saved");
+    let secret = format!("S3k/r&e+t%\"<x> y{}", secret());
+    let run = run_scenario_with_env(
+        scenario,
+        &["--verbose"],
+        &[("REHEARSE_TEST_SECRET", &secret)],
+    );
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(
+        step(&run.report, "the host has it again after the rollback")["status"],
+        "passed"
+    );
+    let forms = encoded(&secret);
+    let mut outputs = vec![
+        ("stdout".to_string(), run.stdout.clone()),
+        ("stderr".to_string(), run.stderr.clone()),
+    ];
+    outputs.extend(files_under(&run.dir.path().join("report")));
+    // Every image the run leaves: its checkpoints (config, environment, labels).
+    let ids = std::process::Command::new("docker")
+        .args([
+            "images",
+            "-q",
+            "--filter",
+            "label=rehearse.checkpoint.scenario=secrets-saved",
+        ])
+        .output()
+        .unwrap();
+    let ids: Vec<String> = text(&ids.stdout).lines().map(str::to_string).collect();
+    assert!(!ids.is_empty(), "the snapshot left no checkpoint");
+    for id in &ids {
+        let inspect = std::process::Command::new("docker")
+            .args(["image", "inspect", id])
+            .output()
+            .unwrap();
+        let json = text(&inspect.stdout);
+        assert!(json.contains("\"SHOP_TOKEN=\""), "{json}");
+        outputs.push((format!("image {id}"), json));
+    }
+    remove_checkpoints("secrets-saved");
+    for (what, text) in &outputs {
+        for form in &forms {
+            assert!(
+                !text.contains(form.as_str()),
+                "{what} shows the secret as `{form}`:\n{text}"
+            );
+        }
+    }
+    // The value went through: the host printed it, and the log shows its marker.
+    assert!(
+        outputs
+            .iter()
+            .any(|(what, text)| what.contains("/logs/")
+                && text.contains(&format!("token is {MARKER}"))),
+        "no log shows the marker"
+    );
+    assert_clean(&run);
+}

@@ -77,8 +77,10 @@ pub fn load_scenario(path: &Path, unset: UnsetEnv) -> Result<Scenario, String> {
     let source = crate::yaml::source_text(path, &bytes)
         .map_err(|diagnostics| diagnostics.render(diagnostics_color()))?;
     let lookup = |name: &str| std::env::var(name).ok();
-    crate::runner::parse_scenario_with_env(path, source, &lookup, unset)
-        .map_err(|diagnostics| diagnostics.render(diagnostics_color()))
+    let scenario = crate::runner::parse_scenario_with_env(path, source, &lookup, unset)
+        .map_err(|diagnostics| diagnostics.render(diagnostics_color()))?;
+    super::keep_out_of_panics(&scenario.secrets);
+    Ok(scenario)
 }
 
 /// Scenario and recipe errors go to stderr: coloured when it is a terminal.

@@ -636,7 +636,31 @@ impl GcArgs {
 }
 
 /// Run the parsed command line; returns the exit code.
+/// The secrets of the scenarios loaded so far, kept out of a panic's message too.
+static PANIC_SECRETS: std::sync::Mutex<Vec<crate::redact::Secret>> =
+    std::sync::Mutex::new(Vec::new());
+
+/// Redact `secrets` from the message of any later panic.
+pub(crate) fn keep_out_of_panics(secrets: &[crate::redact::Secret]) {
+    PANIC_SECRETS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .extend(secrets.iter().cloned());
+}
+
+/// A panic says where and what, like Rust's own hook, with every secret redacted.
+fn redact_panics() {
+    std::panic::set_hook(Box::new(|info| {
+        let secrets = PANIC_SECRETS.lock().map(|s| s.clone()).unwrap_or_default();
+        let redactor = crate::redact::Redactor::new(&secrets);
+        let thread = std::thread::current();
+        let name = thread.name().unwrap_or("<unnamed>");
+        errln!("thread '{name}' {}", redactor.redact(&info.to_string()));
+    }));
+}
+
 pub fn main(cli: Cli) -> i32 {
+    redact_panics();
     match cli.command {
         Command::Check(args) => check::check(&args),
         Command::Capture(args) => capture::run(&args),

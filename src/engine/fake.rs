@@ -342,6 +342,7 @@ impl Engine for FakeEngine {
         id: &str,
         reference: &str,
         _labels: &BTreeMap<String, String>,
+        _blank_env: &[String],
     ) -> Result<String, EngineError> {
         self.check_gone()?;
         self.record(format!("commit {id} {reference}"));

@@ -74,6 +74,10 @@ pub struct ContainerSpec {
     pub aliases: Vec<String>,
     pub labels: BTreeMap<String, String>,
     pub env: Vec<(String, String)>,
+    /// Variables given to every command run in the container, never written into its
+    /// configuration, so that no image saved from it holds them: the host's variables
+    /// whose values come from secrets.
+    pub exec_env: Vec<(String, String)>,
     pub cmd: Vec<String>,
     /// Boot systemd as PID 1: tmpfs `/run`, cgroup mounts, `SIGRTMIN+3` to stop.
     pub systemd: bool,
@@ -250,12 +254,15 @@ pub trait Engine {
     /// Every container, network, volume and image (host snapshots) carrying `label`.
     async fn list_labelled(&self, label: &str) -> Result<Vec<LabelledResource>, EngineError>;
     /// Save a container's filesystem as an image `reference` carrying `labels` (a host
-    /// snapshot); the container is paused meanwhile. Returns the image id.
+    /// snapshot); the container is paused meanwhile. The image keeps none of the
+    /// environment variables named in `blank_env` (the scenario's, which may hold
+    /// secrets: they are given again at each start). Returns the image id.
     async fn commit_container(
         &self,
         id: &str,
         reference: &str,
         labels: &BTreeMap<String, String>,
+        blank_env: &[String],
     ) -> Result<String, EngineError>;
     async fn remove_volume(&self, name: &str) -> Result<(), EngineError>;
 }

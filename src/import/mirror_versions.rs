@@ -96,6 +96,7 @@ pub async fn query_mirror<E: Engine>(
         .into_iter()
         .collect(),
         env: Vec::new(),
+        exec_env: Vec::new(),
         cmd: vec!["sleep".into(), "3600".into()],
         systemd: false,
         memory: None,

@@ -39,9 +39,12 @@ pub fn base_hash(scenario: &Scenario, build: &BuildSettings, images: &[ImageRepo
     hasher.update(&build.mirror);
     hasher.update([0]);
     hasher.update(&build.security_mirror);
+    // Hashed without the secrets' values: the key is a label anyone may read, and a
+    // value could be guessed back from it.
+    let redactor = crate::redact::Redactor::new(&scenario.secrets);
     for host in &scenario.hosts {
         hasher.update([0]);
-        hasher.update(format!("{host:?}"));
+        hasher.update(redactor.redact(&format!("{host:?}")).as_bytes());
         for image in images.iter().filter(|i| i.host == host.name) {
             hasher.update([0]);
             hasher.update(&image.content_hash);
@@ -54,15 +57,25 @@ pub fn base_hash(scenario: &Scenario, build: &BuildSettings, images: &[ImageRepo
 pub fn key(base: &str, scenario: &Scenario, index: usize) -> String {
     let mut hasher = Sha256::new();
     hasher.update(base);
+    let redactor = crate::redact::Redactor::new(&scenario.secrets);
     for step in &scenario.steps[..index] {
         hasher.update([0]);
-        hasher.update(format!("{step:?}"));
+        hasher.update(redactor.redact(&format!("{step:?}")).as_bytes());
     }
     hex(&hasher.finalize())
 }
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The names of the environment variables the scenario gives `host`: a saved image
+/// keeps none of their values (secrets among them), they are given again at start.
+pub(crate) fn env_names(scenario: &Scenario, host: &str) -> Vec<String> {
+    scenario
+        .host(host)
+        .map(|h| h.env.iter().map(|(name, _)| name.clone()).collect())
+        .unwrap_or_default()
 }
 
 /// Image reference of one host's checkpoint.
@@ -101,7 +114,9 @@ pub async fn save<E: Engine>(
             (TAKEN_BY_LABEL.to_string(), run_id.to_string()),
             (TAKEN_AT_LABEL.to_string(), taken_at.clone()),
         ]);
-        engine.commit_container(container, &image, &labels).await?;
+        engine
+            .commit_container(container, &image, &labels, &env_names(scenario, host))
+            .await?;
         saved.insert(host.clone(), image);
     }
     prune(engine, scenario, key, index).await;
@@ -350,6 +365,25 @@ mod tests {
             images_dir: "images".into(),
             apt_proxy: None,
         }
+    }
+
+    #[test]
+    fn a_key_holds_nothing_of_the_secrets_values() {
+        let source = "name: t\nhosts:\n  web:\n    image: static-site\n    env: {TOKEN: \"${env:T}\"}\nsteps:\n  - exec: {host: web, command: \"echo ${env:T}\"}\n  - snapshot: s\n";
+        let with = |value: &str| {
+            let value = value.to_string();
+            crate::runner::parse_scenario_with_env(
+                std::path::Path::new("t.yaml"),
+                source,
+                &move |_| Some(value.clone()),
+                crate::scenario::UnsetEnv::Refuse,
+            )
+            .unwrap_or_else(|e| panic!("{e}"))
+        };
+        let (a, b) = (with("first \"secret\" & <x>"), with("second-secret"));
+        let (base_a, base_b) = (base_hash(&a, &build(), &[]), base_hash(&b, &build(), &[]));
+        assert_eq!(base_a, base_b);
+        assert_eq!(key(&base_a, &a, 1), key(&base_b, &b, 1));
     }
 
     #[test]

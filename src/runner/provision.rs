@@ -283,7 +283,20 @@ async fn bring_up<E: Engine>(
         network: network.to_string(),
         aliases,
         labels: host_labels,
-        env: host.env.clone(),
+        // A variable holding a secret is given to each command, never written into the
+        // container's configuration: no snapshot or checkpoint image keeps it.
+        env: host
+            .env
+            .iter()
+            .filter(|(_, value)| !holds_secret(r.scenario, value))
+            .cloned()
+            .collect(),
+        exec_env: host
+            .env
+            .iter()
+            .filter(|(_, value)| holds_secret(r.scenario, value))
+            .cloned()
+            .collect(),
         cmd: if systemd {
             vec!["/sbin/init".into()]
         } else {
@@ -342,6 +355,14 @@ async fn bring_up<E: Engine>(
             degraded,
         }),
     })
+}
+
+/// Whether `value` holds (part of) a secret the scenario took from the environment.
+fn holds_secret(scenario: &Scenario, value: &str) -> bool {
+    scenario
+        .secrets
+        .iter()
+        .any(|s| !s.value.is_empty() && value.contains(&s.value))
 }
 
 /// The TCP ports of `host` that the prober uses (probes, monitors, and the monitors a

@@ -58,7 +58,13 @@ impl DockerEngine {
             attach_stdout: Some(true),
             attach_stderr: Some(true),
             tty: Some(tty),
-            env: tty.then(|| vec!["TERM=xterm-256color".to_string()]),
+            env: Some(
+                self.env_for(id, &[])
+                    .into_iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .chain(tty.then(|| "TERM=xterm-256color".to_string()))
+                    .collect(),
+            ),
             cmd: Some(argv.to_vec()),
             ..Default::default()
         };

@@ -73,6 +73,7 @@ impl DockerEngine {
         Ok(DockerEngine {
             docker,
             endpoint: endpoint.clone(),
+            exec_env: Default::default(),
         })
     }
 

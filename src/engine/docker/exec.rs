@@ -20,6 +20,7 @@ pub(super) async fn streaming(
     on_line: &mut (dyn FnMut(&str) + Send),
 ) -> Result<ExecOutput, EngineError> {
     let object = argv.join(" ");
+    let env = engine.env_for(id, env);
     let config = ExecConfig {
         attach_stdout: Some(true),
         attach_stderr: Some(true),

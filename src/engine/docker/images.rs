@@ -179,6 +179,7 @@ pub(super) async fn commit_container(
     id: &str,
     reference: &str,
     labels: &BTreeMap<String, String>,
+    blank_env: &[String],
 ) -> Result<String, EngineError> {
     use bollard::models::ContainerConfig;
     use bollard::query_parameters::CommitContainerOptionsBuilder;
@@ -194,8 +195,12 @@ pub(super) async fn commit_container(
         .tag(tag)
         .pause(true)
         .build();
+    // The engine fills what the config leaves out from the container's: each variable
+    // named here is set to nothing instead of carrying its value into the image.
     let config = ContainerConfig {
         labels: Some(labels.clone().into_iter().collect()),
+        env: (!blank_env.is_empty())
+            .then(|| blank_env.iter().map(|name| format!("{name}=")).collect()),
         ..Default::default()
     };
     let created = within(

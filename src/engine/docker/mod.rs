@@ -41,12 +41,28 @@ const UPLOAD_TIMEOUT: Duration = Duration::from_secs(600);
 /// Timeout of calls that move a lot of data (builds, imports): the client's own limit.
 const LONG_CALL_TIMEOUT: Duration = Duration::from_secs(3600);
 
+/// Container → the variables each command run in it gets.
+type ExecEnv = std::sync::Arc<std::sync::Mutex<HashMap<String, Vec<(String, String)>>>>;
+
 /// A connection to a Docker engine: a local socket, or another machine's engine over
 /// TCP (plain or TLS) or ssh.
 #[derive(Debug, Clone)]
 pub struct DockerEngine {
     docker: Docker,
     endpoint: Endpoint,
+    /// Container → the variables each command run in it gets (see
+    /// [`crate::engine::ContainerSpec::exec_env`]); kept in memory only.
+    exec_env: ExecEnv,
+}
+
+impl DockerEngine {
+    /// `env` after the variables the container's commands get.
+    fn env_for(&self, id: &str, env: &[(String, String)]) -> Vec<(String, String)> {
+        let kept = self.exec_env.lock().unwrap_or_else(|e| e.into_inner());
+        let mut all = kept.get(id).cloned().unwrap_or_default();
+        all.extend(env.iter().cloned());
+        all
+    }
 }
 
 impl Engine for DockerEngine {
@@ -110,7 +126,14 @@ impl Engine for DockerEngine {
     }
 
     async fn run_container(&self, spec: &ContainerSpec) -> Result<String, EngineError> {
-        containers::run(self, spec).await
+        let id = containers::run(self, spec).await?;
+        if !spec.exec_env.is_empty() {
+            self.exec_env
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(id.clone(), spec.exec_env.clone());
+        }
+        Ok(id)
     }
 
     async fn restart_container(&self, id: &str, stop_timeout: Duration) -> Result<(), EngineError> {
@@ -118,6 +141,10 @@ impl Engine for DockerEngine {
     }
 
     async fn remove_container(&self, id: &str) -> Result<(), EngineError> {
+        self.exec_env
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(id);
         containers::remove(self, id).await
     }
 
@@ -166,8 +193,9 @@ impl Engine for DockerEngine {
         id: &str,
         reference: &str,
         labels: &BTreeMap<String, String>,
+        blank_env: &[String],
     ) -> Result<String, EngineError> {
-        images::commit_container(self, id, reference, labels).await
+        images::commit_container(self, id, reference, labels, blank_env).await
     }
 
     async fn copy_path(

@@ -88,7 +88,12 @@ async fn snapshot<E: Engine>(step: &SnapshotStep, cx: &mut StepContext<'_, E>) -
         labels.insert("rehearse.snapshot".into(), step.name.clone());
         if let Err(e) = cx
             .engine
-            .commit_container(&container, &image, &labels)
+            .commit_container(
+                &container,
+                &image,
+                &labels,
+                &crate::runner::checkpoint::env_names(cx.scenario, &host),
+            )
             .await
         {
             return StepResult::failed(format!("cannot save host `{host}`: {e}"));
