@@ -651,12 +651,39 @@ pub(crate) fn keep_out_of_panics(secrets: &[crate::redact::Secret]) {
 /// A panic says where and what, like Rust's own hook, with every secret redacted.
 fn redact_panics() {
     std::panic::set_hook(Box::new(|info| {
-        let secrets = PANIC_SECRETS.lock().map(|s| s.clone()).unwrap_or_default();
-        let redactor = crate::redact::Redactor::new(&secrets);
         let thread = std::thread::current();
-        let name = thread.name().unwrap_or("<unnamed>");
-        errln!("thread '{name}' {}", redactor.redact(&info.to_string()));
+        errln!(
+            "{}",
+            panic_report(thread.name().unwrap_or("<unnamed>"), &info.to_string())
+        );
     }));
+}
+
+/// What the panic hook prints: the thread and the panic's own text, without the
+/// secrets of the scenarios loaded so far.
+fn panic_report(thread: &str, panic: &str) -> String {
+    let secrets = PANIC_SECRETS.lock().map(|s| s.clone()).unwrap_or_default();
+    let redactor = crate::redact::Redactor::new(&secrets);
+    format!("thread '{thread}' {}", redactor.redact(panic))
+}
+
+#[cfg(test)]
+mod panic_tests {
+    #[test]
+    fn a_panic_report_holds_no_secret() {
+        super::keep_out_of_panics(&[crate::redact::Secret {
+            name: "DB_PASSWORD".into(),
+            value: "hunter2 & <more>".into(),
+        }]);
+        let report = super::panic_report(
+            "main",
+            "panicked at src/x.rs:1:1:\nbad value \"hunter2 & <more>\" or hunter2%20%26%20%3Cmore%3E",
+        );
+        assert_eq!(
+            report,
+            "thread 'main' panicked at src/x.rs:1:1:\nbad value \"[redacted:DB_PASSWORD]\" or [redacted:DB_PASSWORD]"
+        );
+    }
 }
 
 pub fn main(cli: Cli) -> i32 {
