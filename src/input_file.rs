@@ -53,29 +53,26 @@ pub const DRILL_STATE: Limit = Limit {
 /// what is wrong with the file (not a regular file, too large) and names the limit; the
 /// caller names the file.
 pub fn read(path: &Path, limit: Limit) -> std::io::Result<Vec<u8>> {
-    // Asked before opening: opening a FIFO would wait for a writer.
-    let meta = std::fs::metadata(path)?;
-    check_kind(&meta, limit)?;
-    let too_large = || too_large(limit);
-    if meta.len() > limit.bytes {
-        return Err(too_large());
+    let file = open(path, limit)?;
+    let size = file.metadata()?.len();
+    if size > limit.bytes {
+        return Err(too_large(limit));
     }
-    let file = std::fs::File::open(path)?;
-    // What was opened is what was asked about (not swapped meanwhile).
-    check_kind(&file.metadata()?, limit)?;
-    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    let mut bytes = Vec::with_capacity(size as usize);
+    // A file growing meanwhile is still cut one byte past the limit.
     file.take(limit.bytes + 1).read_to_end(&mut bytes)?;
     if bytes.len() as u64 > limit.bytes {
-        return Err(too_large());
+        return Err(too_large(limit));
     }
     Ok(bytes)
 }
 
-/// Open `path` to stream it, if it is a regular file (a FIFO is refused before it is
-/// opened); the reader bounds what it takes.
+/// Open `path` to stream it, if it is a regular file; the reader bounds what it takes.
 pub fn open(path: &Path, limit: Limit) -> std::io::Result<std::fs::File> {
+    // Asked before opening: opening a FIFO would wait for a writer.
     check_kind(&std::fs::metadata(path)?, limit)?;
     let file = std::fs::File::open(path)?;
+    // What was opened is what was asked about (not swapped meanwhile).
     check_kind(&file.metadata()?, limit)?;
     Ok(file)
 }

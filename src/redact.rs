@@ -50,23 +50,18 @@ fn encoded_forms(value: &str) -> Vec<String> {
         .remove(b'_')
         .remove(b'~');
     let percent = utf8_percent_encode(value, UNRESERVED).to_string();
+    let html = value
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('\'', "&#39;");
     let mut forms = vec![
-        percent.clone(),
         percent.replace("%20", "+"),
         percent.to_lowercase(),
+        percent,
         utf8_percent_encode(value, NON_ALPHANUMERIC).to_string(),
-        value
-            .replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;")
-            .replace('"', "&quot;")
-            .replace('\'', "&#39;"),
-        value
-            .replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;")
-            .replace('"', "&#34;")
-            .replace('\'', "&#39;"),
+        html.replace('"', "&quot;"),
+        html.replace('"', "&#34;"),
     ];
     if let Ok(json) = serde_json::to_string(value) {
         forms.push(json[1..json.len() - 1].to_string());

@@ -489,16 +489,13 @@ fn host_tree(root: &std::path::Path) {
     );
 }
 
-/// Every entry of a bundle, as text.
+/// Every file a bundle holds, as text, one after the other.
 fn bundle_text(bundle: &std::path::Path) -> String {
-    let file = std::fs::File::open(bundle).unwrap();
-    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(file));
-    let mut all = String::new();
-    for entry in archive.entries().unwrap() {
-        let mut entry = entry.unwrap();
-        std::io::Read::read_to_string(&mut entry, &mut all).unwrap();
-    }
-    all
+    let read = rehearse::capture::read_bundle(bundle).unwrap();
+    read.entries
+        .values()
+        .map(|data| String::from_utf8_lossy(data).into_owned())
+        .collect()
 }
 
 /// Without Docker: a unit's `Environment=` secrets are redacted by the variable's name,

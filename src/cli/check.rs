@@ -142,59 +142,69 @@ fn upgrade_target_problems(
     let Some(from) = version_of(&recipe.suite) else {
         return Vec::new();
     };
-    let mut found = Vec::new();
-    for (index, step) in scenario.steps.iter().enumerate() {
-        let Some(upgrade) = step.kind.get::<crate::runner::UpgradeStep>() else {
-            continue;
-        };
-        let made_from_recipe = scenario
-            .host(&upgrade.host)
-            .is_some_and(|h| h.image == image);
-        if !made_from_recipe || version_of(&upgrade.to).is_none_or(|to| to > from) {
-            continue;
-        }
-        found.push(Diagnostic::new(
-            mark_of_upgrade_target(&scenario.path, index),
-            format!(
+    let late: Vec<(usize, String, String)> = scenario
+        .steps
+        .iter()
+        .enumerate()
+        .filter_map(|(index, step)| {
+            let upgrade = step.kind.get::<crate::runner::UpgradeStep>()?;
+            let made_from_recipe = scenario
+                .host(&upgrade.host)
+                .is_some_and(|h| h.image == image);
+            if !made_from_recipe || version_of(&upgrade.to).is_none_or(|to| to > from) {
+                return None;
+            }
+            let message = format!(
                 "`to: {}` in step `{}` is not after `{}`, the release of host `{}` (recipe `{image}`)",
                 upgrade.to, step.name, recipe.suite, upgrade.host
-            ),
-        )
-        .with_help(format!(
-            "upgrade to a later release than {} (the next is {}), or build the host from an older recipe",
-            recipe.suite,
-            crate::debian::release::codename_of(from + 1).unwrap_or("none known")
-        )));
-    }
-    if found.is_empty() {
+            );
+            let help = format!(
+                "upgrade to a later release than {} (the next is {}), or build the host from an older recipe",
+                recipe.suite,
+                crate::debian::release::codename_of(from + 1).unwrap_or("none known")
+            );
+            Some((index, message, help))
+        })
+        .collect();
+    if late.is_empty() {
         return Vec::new();
     }
+    // The scenario is read again only to point at `to`: its steps keep no positions.
     let source = crate::input_file::read_to_string(&scenario.path, crate::input_file::SCENARIO)
         .unwrap_or_default();
+    let root = crate::yaml::load(&source).ok();
+    let found = late
+        .into_iter()
+        .map(|(index, message, help)| {
+            Diagnostic::new(upgrade_target_mark(root.as_ref(), index), message).with_help(help)
+        })
+        .collect();
     vec![Diagnostics::new(&scenario.path, &source, found).render(diagnostics_color())]
 }
 
-/// Where `to` of the upgrade that is step `index` is written (line 1 if the file cannot
-/// be read again).
-fn mark_of_upgrade_target(path: &Path, index: usize) -> Mark {
+/// Where `to` of the upgrade that is step `index` is written (line 1 if the file could
+/// not be read again).
+fn upgrade_target_mark(
+    root: Option<&serde_saphyr::Spanned<crate::yaml::Node>>,
+    index: usize,
+) -> Mark {
     use crate::yaml::Node;
-    let text = crate::input_file::read_to_string(path, crate::input_file::SCENARIO).ok();
-    let root = text.as_deref().and_then(|t| crate::yaml::load(t).ok());
-    let find = |node: &serde_saphyr::Spanned<Node>, key: &str| match &node.value {
-        Node::Map(entries) => entries
-            .iter()
-            .find(|(k, _)| k.value == key)
-            .map(|(_, v)| v.clone()),
-        _ => None,
-    };
+    fn get<'a>(
+        node: &'a serde_saphyr::Spanned<Node>,
+        key: &str,
+    ) -> Option<&'a serde_saphyr::Spanned<Node>> {
+        match &node.value {
+            Node::Map(entries) => entries.iter().find(|(k, _)| k.value == key).map(|(_, v)| v),
+            _ => None,
+        }
+    }
     let to = root.and_then(|root| {
-        let steps = find(&root, "steps")?;
-        let Node::Seq(items) = &steps.value else {
+        let Node::Seq(items) = &get(root, "steps")?.value else {
             return None;
         };
-        find(&find(items.get(index)?, "upgrade")?, "to")
+        get(get(items.get(index)?, "upgrade")?, "to")
     });
-    to.map_or(Mark::new(1, 1, 1), |node| Mark::of(&node))
+    to.map_or(Mark::new(1, 1, 1), Mark::of)
 }
 
 /// A recipe's files must be inside its folder, links included (the parser cannot see links).

@@ -6,42 +6,37 @@
 /// prints goes through [`crate::escape::terminal`]: a value from a scenario, a replica
 /// or a server cannot drive the terminal.
 macro_rules! outln {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let text = crate::escape::terminal(&format!($($arg)*));
-        let _ = writeln!(std::io::stdout(), "{text}");
-    }};
+    ($($arg:tt)*) => {
+        crate::cli::print_escaped(&mut std::io::stdout(), &format!($($arg)*), "\n")
+    };
 }
 
 /// `print!`, like [`outln!`].
 macro_rules! out {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let text = crate::escape::terminal(&format!($($arg)*));
-        let mut stdout = std::io::stdout();
-        let _ = write!(stdout, "{text}");
-        let _ = stdout.flush();
-    }};
+    ($($arg:tt)*) => {
+        crate::cli::print_escaped(&mut std::io::stdout(), &format!($($arg)*), "")
+    };
 }
 
 /// `eprintln!`, like [`outln!`].
 macro_rules! errln {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let text = crate::escape::terminal(&format!($($arg)*));
-        let _ = writeln!(std::io::stderr(), "{text}");
-    }};
+    ($($arg:tt)*) => {
+        crate::cli::print_escaped(&mut std::io::stderr(), &format!($($arg)*), "\n")
+    };
 }
 
 /// `eprint!`, like [`outln!`].
 macro_rules! err {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let text = crate::escape::terminal(&format!($($arg)*));
-        let mut stderr = std::io::stderr();
-        let _ = write!(stderr, "{text}");
-        let _ = stderr.flush();
-    }};
+    ($($arg:tt)*) => {
+        crate::cli::print_escaped(&mut std::io::stderr(), &format!($($arg)*), "")
+    };
+}
+
+/// What the printing macros do: `text` made safe for a terminal, then `end`, written
+/// and flushed; a closed stream is ignored.
+fn print_escaped(out: &mut dyn std::io::Write, text: &str, end: &str) {
+    let _ = write!(out, "{}{end}", crate::escape::terminal(text));
+    let _ = out.flush();
 }
 
 /// What printing a result to stdout came to: a stdout the reader closed (`| head`) is

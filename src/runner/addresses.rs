@@ -17,9 +17,8 @@ use crate::engine::{Engine, keep_etc};
 use crate::model::RunEvent;
 use crate::probe::HostAddresses;
 use crate::runner::host_files;
-use crate::runner::systemd::{BootState, wait_booted};
 use crate::runner::{EventSink, RunOptions, RunState};
-use crate::scenario::{Init, Scenario};
+use crate::scenario::Scenario;
 
 /// The run's addresses when a host was saved, inside the host (one `NAME ADDRESS` a line).
 fn addresses_file() -> String {
@@ -159,26 +158,17 @@ async fn restart<E: Engine>(
         .restart_container(container, super::STOP_TIMEOUT)
         .await
         .map_err(|e| format!("cannot restart host `{name}`: {e}"))?;
-    if scenario.host(name).is_none_or(|h| h.init == Init::Systemd) {
-        match wait_booted(engine, container, options.boot_timeout).await {
-            Ok(BootState::Running) => {}
-            Ok(BootState::Degraded { failed_units }) => super::provision::record_degraded(
-                state,
-                sink,
-                name,
-                &failed_units,
-                "after following the new addresses",
-            ),
-            Err(e) => return Err(format!("host `{name}` did not come back: {e}")),
-        }
-    }
-    let network = super::network_name(options);
-    let (address, reach) = super::locate(engine, options.publish, container, &network)
-        .await
-        .map_err(|e| format!("host `{name}` has no address: {e}"))?;
-    state
-        .hosts
-        .insert_reach(name, container.to_string(), address, reach);
+    super::provision::came_back(
+        engine,
+        scenario,
+        options,
+        state,
+        sink,
+        name,
+        container,
+        "after following the new addresses",
+    )
+    .await?;
     sink.event(&RunEvent::Notice {
         message: format!("host `{name}` restarted: its /etc/hosts named addresses that moved"),
     });

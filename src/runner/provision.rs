@@ -276,6 +276,13 @@ async fn bring_up<E: Engine>(
     let mut host_labels = run_labels(options, r.scenario);
     host_labels.insert("rehearse.host".into(), host.name.clone());
     let aliases = network_aliases(host);
+    // A variable holding a secret is given to each command, never written into the
+    // container's configuration: no snapshot or checkpoint image keeps it.
+    let (exec_env, env) = host
+        .env
+        .iter()
+        .cloned()
+        .partition(|(_, value)| holds_secret(r.scenario, value));
     let spec = ContainerSpec {
         name: format!("rh-{}-{}", options.run_id, host.name),
         hostname: host.name.clone(),
@@ -283,20 +290,8 @@ async fn bring_up<E: Engine>(
         network: network.to_string(),
         aliases,
         labels: host_labels,
-        // A variable holding a secret is given to each command, never written into the
-        // container's configuration: no snapshot or checkpoint image keeps it.
-        env: host
-            .env
-            .iter()
-            .filter(|(_, value)| !holds_secret(r.scenario, value))
-            .cloned()
-            .collect(),
-        exec_env: host
-            .env
-            .iter()
-            .filter(|(_, value)| holds_secret(r.scenario, value))
-            .cloned()
-            .collect(),
+        env,
+        exec_env,
         cmd: if systemd {
             vec!["/sbin/init".into()]
         } else {
@@ -426,6 +421,42 @@ fn record_host(
 
 fn emit(sink: &Mutex<&mut (dyn EventSink + '_)>, event: &RunEvent) {
     sink.lock().unwrap_or_else(|e| e.into_inner()).event(event);
+}
+
+/// A host the engine restarted, back: its systemd waited for (when it boots with it), a
+/// degraded boot recorded as a finding (`when` saying at which moment), and the address
+/// the engine gave it learnt again. `None` for a host without systemd; the `Err` says why
+/// the host did not come back.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn came_back<E: Engine>(
+    engine: &E,
+    scenario: &Scenario,
+    options: &super::RunOptions,
+    state: &mut RunState,
+    sink: &mut dyn EventSink,
+    host: &str,
+    container: &str,
+    when: &str,
+) -> Result<Option<BootState>, String> {
+    let mut boot = None;
+    if scenario.host(host).is_none_or(|h| h.init == Init::Systemd) {
+        let booted = wait_booted(engine, container, options.boot_timeout)
+            .await
+            .map_err(|detail| format!("host `{host}` did not come back {when}: {detail}"))?;
+        if let BootState::Degraded { failed_units } = &booted {
+            record_degraded(state, sink, host, failed_units, when);
+        }
+        boot = Some(booted);
+    }
+    // The engine may hand out a new address on restart.
+    let network = network_name(options);
+    let (address, reach) = super::locate(engine, options.publish, container, &network)
+        .await
+        .map_err(|e| format!("host `{host}` has no address {when}: {e}"))?;
+    state
+        .hosts
+        .insert_reach(host, container.to_string(), address, reach);
+    Ok(boot)
 }
 
 /// A degraded boot is a finding, not a failure: the service checks say whether it matters.

@@ -9,8 +9,8 @@ use serde::Deserialize;
 use super::{RunStep, StepContext, StepResult};
 use crate::engine::Engine;
 use crate::probe::Evidence;
-use crate::runner::provision::record_degraded;
-use crate::runner::systemd::{BootState, wait_booted};
+use crate::runner::provision::came_back;
+use crate::runner::systemd::BootState;
 use crate::scenario::format::HostRef;
 use crate::scenario::{Init, StepSpec};
 
@@ -79,32 +79,29 @@ pub(super) async fn reboot_host<E: Engine>(
         .restart_container(container, crate::runner::STOP_TIMEOUT)
         .await
         .map_err(|e| format!("cannot restart host `{host}`: {e}"))?;
-    let systemd = cx
+    if cx
         .scenario
         .host(host)
-        .is_none_or(|h| h.init == Init::Systemd);
-    let mut summary = format!("host `{host}` restarted");
-    if systemd {
+        .is_none_or(|h| h.init == Init::Systemd)
+    {
         cx.progress(format!("waiting for systemd on `{host}`"));
-        match wait_booted(cx.engine, container, cx.options.boot_timeout).await {
-            Ok(BootState::Running) => {
-                summary = format!("host `{host}` rebooted; systemd reports running")
-            }
-            Ok(BootState::Degraded { failed_units }) => {
-                record_degraded(cx.state, cx.sink, host, &failed_units, when);
-                summary = format!("host `{host}` rebooted degraded: {}", failed_units.trim());
-            }
-            Err(detail) => return Err(format!("host `{host}` did not come back {when}: {detail}")),
-        }
     }
-    // The engine may hand out a new address on restart.
-    let network = crate::runner::network_name(cx.options);
-    let (address, reach) =
-        crate::runner::locate(cx.engine, cx.options.publish, container, &network)
-            .await
-            .map_err(|e| format!("host `{host}` has no address {when}: {e}"))?;
-    cx.state
-        .hosts
-        .insert_reach(host, container.to_string(), address, reach);
-    Ok(summary)
+    let boot = came_back(
+        cx.engine,
+        cx.scenario,
+        cx.options,
+        cx.state,
+        cx.sink,
+        host,
+        container,
+        when,
+    )
+    .await?;
+    Ok(match boot {
+        None => format!("host `{host}` restarted"),
+        Some(BootState::Running) => format!("host `{host}` rebooted; systemd reports running"),
+        Some(BootState::Degraded { failed_units }) => {
+            format!("host `{host}` rebooted degraded: {}", failed_units.trim())
+        }
+    })
 }

@@ -22,14 +22,13 @@ section conffiles; find /etc \( -name '*.dpkg-dist' -o -name '*.dpkg-new' -o -na
 section obsolete; apt list --installed 2>/dev/null | grep -E '\[installed,local\]' | cut -d/ -f1
 section upgradable; apt list --upgradable 2>/dev/null | grep -F '[upgradable from: '
 section programs
-for unit in $(systemctl list-units --type=service --state=active --no-legend --plain --no-pager 2>/dev/null | awk '{print $1}'); do
+programs=$(for unit in $(systemctl list-units --type=service --state=active --no-legend --plain --no-pager 2>/dev/null | awk '{print $1}'); do
   program=$(systemctl show -p ExecStart --value "$unit" 2>/dev/null | sed -n 's/.*path=\([^ ;]*\).*/\1/p' | head -n 1)
   [ -n "$program" ] && echo "$unit $program"
-done > /tmp/.rehearse-programs
-cat /tmp/.rehearse-programs
+done)
+echo "$programs"
 section program_owners
-cut -d' ' -f2 /tmp/.rehearse-programs | sort -u | xargs -r dpkg -S 2>/dev/null
-rm -f /tmp/.rehearse-programs
+echo "$programs" | cut -d' ' -f2 | sort -u | xargs -r dpkg -S 2>/dev/null
 true
 "#;
 
