@@ -71,6 +71,13 @@ pub async fn collect<E: Engine>(
             remove(engine, &resource, options.dry_run, &mut summary).await;
         }
     }
+    if !options.dry_run
+        && let Err(e) = engine.sweep().await
+    {
+        summary
+            .errors
+            .push(format!("sweeping the engine's leftovers: {e}"));
+    }
     if options.images {
         // Finished images carry `rehearse.image`; layers left by failed builds only
         // `rehearse.recipe`. Checkpoints (which carry both) go first: they are made

@@ -114,7 +114,8 @@ impl Engine for FakeEngine {
         Ok(EngineInfo {
             server_version: "fake".into(),
             api_version: "1.41".into(),
-            cgroup_version: CgroupVersion::V2,
+            cgroup_version: CgroupVersion::V1,
+            cgroup_driver: "cgroupfs".into(),
             operating_system: "fake".into(),
             cpus: 2,
         })

@@ -44,6 +44,8 @@ pub struct EngineInfo {
     pub server_version: String,
     pub api_version: String,
     pub cgroup_version: CgroupVersion,
+    /// How the engine makes containers' cgroups: `cgroupfs` or `systemd`.
+    pub cgroup_driver: String,
     pub operating_system: String,
     /// CPUs the engine's machine has.
     pub cpus: u32,
@@ -53,6 +55,25 @@ pub struct EngineInfo {
 pub enum CgroupVersion {
     V1,
     V2,
+}
+
+impl EngineInfo {
+    /// Whether a systemd replica on this engine is confined to cgroups of its own
+    /// (see `docker::cgroups`): measured on cgroup v1 with the `cgroupfs` driver. On
+    /// any other engine it gets the engine's whole cgroup tree writable, which this
+    /// says in words, for the start of a run and the report.
+    pub fn cgroup_risk(&self) -> Option<String> {
+        if self.cgroup_version == CgroupVersion::V1 && self.cgroup_driver == "cgroupfs" {
+            return None;
+        }
+        Some(format!(
+            "on this engine (cgroup v{}, `{}` driver) a replica that boots systemd gets the \
+             engine machine's whole cgroup tree writable: root in it could change the limits \
+             of, or move processes out of, the machine and every other container",
+            self.cgroup_version.as_str(),
+            self.cgroup_driver
+        ))
+    }
 }
 
 impl CgroupVersion {
@@ -265,6 +286,11 @@ pub trait Engine {
         blank_env: &[String],
     ) -> Result<String, EngineError>;
     async fn remove_volume(&self, name: &str) -> Result<(), EngineError>;
+    /// Remove what the engine's own machinery may leave after a run that could not
+    /// clean up (helper containers, empty cgroup parents of replicas), for `gc`.
+    async fn sweep(&self) -> Result<(), EngineError> {
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -194,6 +194,10 @@ pub struct Environment {
     pub engine_version: String,
     pub api_version: String,
     pub cgroup_version: String,
+    /// Set when the replicas' systemd could write the engine machine's whole cgroup
+    /// tree: what that risks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cgroup_risk: Option<String>,
     pub mirror: String,
     pub images: Vec<ImageReport>,
 }

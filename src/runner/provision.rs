@@ -45,6 +45,14 @@ pub(super) async fn provision<E: Engine>(
     state.environment.api_version = info.api_version.clone();
     state.environment.cgroup_version = info.cgroup_version.as_str().to_string();
     state.engine_cpus = info.cpus;
+    if scenario.hosts.iter().any(|h| h.init == Init::Systemd)
+        && let Some(risk) = info.cgroup_risk()
+    {
+        sink.event(&RunEvent::Notice {
+            message: risk.clone(),
+        });
+        state.environment.cgroup_risk = Some(risk);
+    }
 
     let images = prepare_images(r, sink, state).await?;
     let base = super::checkpoint::base_hash(scenario, &options.build, &state.environment.images);

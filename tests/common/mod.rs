@@ -96,6 +96,19 @@ pub fn leftovers(run_id: &str) -> Vec<String> {
                 .map(|l| format!("{} {l}", args[0])),
         );
     }
+    // The cgroup parents of confined replicas (the engine runs on this machine).
+    if let Ok(hierarchies) = std::fs::read_dir("/sys/fs/cgroup") {
+        for hierarchy in hierarchies.flatten() {
+            let Ok(parents) = std::fs::read_dir(hierarchy.path().join("rehearse")) else {
+                continue;
+            };
+            for parent in parents.flatten() {
+                if parent.file_name().to_string_lossy().contains(run_id) {
+                    found.push(format!("cgroup {}", parent.path().display()));
+                }
+            }
+        }
+    }
     found
 }
 

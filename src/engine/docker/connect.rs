@@ -74,6 +74,7 @@ impl DockerEngine {
             docker,
             endpoint: endpoint.clone(),
             exec_env: Default::default(),
+            cgroups: Default::default(),
         })
     }
 
@@ -176,6 +177,10 @@ pub(super) async fn info(engine: &DockerEngine) -> Result<EngineInfo, EngineErro
         server_version: info.server_version.unwrap_or_default(),
         api_version: version.api_version.unwrap_or_default(),
         cgroup_version,
+        cgroup_driver: info
+            .cgroup_driver
+            .map(|d| d.to_string())
+            .unwrap_or_default(),
         operating_system: info.operating_system.unwrap_or_default(),
         cpus: info.ncpu.unwrap_or(1).max(1) as u32,
     })

@@ -7,16 +7,15 @@ use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 use std::time::Duration;
 
-use bollard::models::{
-    ContainerCreateBody, EndpointSettings, HostConfig, HostConfigCgroupnsModeEnum, NetworkingConfig,
-};
+use bollard::models::{ContainerCreateBody, EndpointSettings, HostConfig, NetworkingConfig};
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, RemoveContainerOptionsBuilder, RestartContainerOptionsBuilder,
 };
 use bytes::Bytes;
 use futures_util::StreamExt;
 
-use super::call::{call_err, ignore_not_found, within};
+use super::call::{call_err, ignore_not_found, is_not_found, within};
+use super::cgroups;
 use super::ports::{port_bindings, published_from};
 use super::{CALL_TIMEOUT, DockerEngine, UPLOAD_TIMEOUT};
 use crate::engine::{ContainerSpec, ContainerState, Engine, EngineError, keep_etc};
@@ -49,10 +48,8 @@ pub(super) async fn run(
                 "rw,nosuid,nodev,noexec".to_string(),
             ),
         ]));
-        host_config.binds = Some(vec!["/sys/fs/cgroup:/sys/fs/cgroup:rw".to_string()]);
-        // cgroup v1 needs the host's cgroup namespace to see its own hierarchy; on v2
-        // the host namespace with a writable bind is what lets systemd create its scopes.
-        host_config.cgroupns_mode = Some(HostConfigCgroupnsModeEnum::HOST);
+        let confinement = cgroups::confinement(engine, &spec.image).await?;
+        cgroups::mount(&mut host_config, &confinement, &spec.name);
         env.push("container=docker".into());
         stop_signal = Some("SIGRTMIN+3".to_string());
     } else {
@@ -186,6 +183,23 @@ pub(super) async fn keep(engine: &DockerEngine, id: &str, action: &str) -> Resul
 }
 
 pub(super) async fn remove(engine: &DockerEngine, id: &str) -> Result<(), EngineError> {
+    // A confined replica's own cgroup parent goes with it.
+    let inspected = within(
+        "inspect container",
+        id,
+        CALL_TIMEOUT,
+        engine.docker.inspect_container(id, None),
+    )
+    .await;
+    let parent = match inspected {
+        Ok(c) => c
+            .host_config
+            .and_then(|h| h.cgroup_parent)
+            .filter(|p| !p.is_empty())
+            .zip(c.image),
+        Err(e) if is_not_found(&e) => return Ok(()),
+        Err(_) => None,
+    };
     let options = RemoveContainerOptionsBuilder::default()
         .force(true)
         .v(true)
@@ -198,7 +212,11 @@ pub(super) async fn remove(engine: &DockerEngine, id: &str) -> Result<(), Engine
             engine.docker.remove_container(id, Some(options)),
         )
         .await,
-    )
+    )?;
+    if let Some((parent, image)) = parent {
+        cgroups::release(engine, &parent, &image).await;
+    }
+    Ok(())
 }
 
 pub(super) async fn ip(

@@ -3,12 +3,13 @@
 //! This file holds [`DockerEngine`] and its [`Engine`] impl, which hands each operation
 //! to the file named after what it works on: [`connect`] (the endpoint and the engine's
 //! own facts), [`ssh`] and [`ssh_dial`] (the ssh transport), [`images`], [`networks`],
-//! [`containers`] (with [`ports`]), [`exec`], [`attach`] (`rehearse shell`) and
+//! [`containers`] (with [`ports`] and [`cgroups`]), [`exec`], [`attach`] (`rehearse shell`) and
 //! [`labelled`] (leftovers, for cleanup). [`call`] is how each bollard call is bounded
 //! in time and its error classified.
 
 mod attach;
 mod call;
+mod cgroups;
 mod connect;
 mod containers;
 mod exec;
@@ -53,6 +54,8 @@ pub struct DockerEngine {
     /// Container → the variables each command run in it gets (see
     /// [`crate::engine::ContainerSpec::exec_env`]); kept in memory only.
     exec_env: ExecEnv,
+    /// How replicas get cgroups on this engine, worked out at the first one.
+    cgroups: std::sync::Arc<tokio::sync::OnceCell<cgroups::Confinement>>,
 }
 
 impl DockerEngine {
@@ -207,6 +210,10 @@ impl Engine for DockerEngine {
         timeout: Duration,
     ) -> Result<u64, EngineError> {
         containers::copy_path(self, from, path, to, dest_dir, timeout).await
+    }
+
+    async fn sweep(&self) -> Result<(), EngineError> {
+        cgroups::sweep(self).await
     }
 
     async fn remove_volume(&self, name: &str) -> Result<(), EngineError> {

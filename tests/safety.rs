@@ -1,0 +1,47 @@
+//! A replica cannot touch the machine it runs on (issue 19): its cgroups are its own,
+//! a command that times out is stopped inside it, its published ports listen only
+//! where asked, and nothing outlives the run even when `rehearse` does not.
+
+mod common;
+
+use common::*;
+
+#[test]
+fn a_replica_writes_only_its_own_cgroups_and_its_systemd_still_works() {
+    if !docker_available() {
+        return;
+    }
+    let run = run_scenario("tests/scenarios/cgroup-confined.yaml", &[]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    for name in [
+        "the root cgroup refuses a process",
+        "the sibling's limit cannot be changed",
+        "other containers' cgroups cannot be changed",
+        "a unit with MemoryMax= gets its limit",
+        "after the reboot",
+    ] {
+        assert_eq!(step(&run.report, name)["status"], "passed", "{name}");
+    }
+    // This machine's engine confines replicas: nothing to warn about.
+    assert!(run.report["environment"].get("cgroup_risk").is_none());
+    assert!(!run.stderr.contains("whole cgroup tree"), "{}", run.stderr);
+    assert_clean(&run);
+}
+
+#[test]
+fn gc_sweeps_an_empty_cgroup_parent_a_killed_run_left() {
+    if !docker_available() {
+        return;
+    }
+    images_ready();
+    // What a run killed before its cleanup leaves on a cgroup v1 engine.
+    let parent = std::path::Path::new("/sys/fs/cgroup/memory/rehearse/rh-gc-sweep-test-web");
+    let v1 = std::path::Path::new("/sys/fs/cgroup/memory/cgroup.procs").exists();
+    if !v1 || std::fs::create_dir_all(parent).is_err() {
+        eprintln!("skipped: this machine's cgroup v1 memory hierarchy is not writable here");
+        return;
+    }
+    let output = rehearse(&["gc"]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(!parent.exists(), "gc left {}", parent.display());
+}
