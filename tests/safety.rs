@@ -45,3 +45,30 @@ fn gc_sweeps_an_empty_cgroup_parent_a_killed_run_left() {
     assert!(output.status.success(), "{}", text(&output.stderr));
     assert!(!parent.exists(), "gc left {}", parent.display());
 }
+
+#[test]
+fn a_command_that_times_out_is_stopped_inside_the_replica() {
+    if !docker_available() {
+        return;
+    }
+    let run = run_scenario("tests/scenarios/timeout-stops.yaml", &[]);
+    let report = &run.report;
+    let timed_out = step(report, "a step that times out");
+    assert_eq!(timed_out["status"], "failed", "{}", run.stdout);
+    assert!(
+        timed_out["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("timed out after 2s")),
+        "{timed_out}"
+    );
+    assert_eq!(step(report, "a probe that times out")["status"], "failed");
+    assert_eq!(
+        step(report, "no sleep is left")["status"],
+        "passed",
+        "{}\n{}",
+        run.stdout,
+        run.stderr
+    );
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_clean(&run);
+}

@@ -238,7 +238,8 @@ pub trait Engine {
     /// Whether the container is running, and if not why (exit code, OOM).
     async fn container_state(&self, id: &str) -> Result<ContainerState, EngineError>;
     /// Run a command in a container and collect its output. On timeout the error says
-    /// so; the command itself may still run until the container stops.
+    /// so, once the command has been stopped inside the container; a command whose
+    /// future is dropped is stopped in the background (see [`Engine::settle`]).
     async fn exec(
         &self,
         id: &str,
@@ -286,6 +287,9 @@ pub trait Engine {
         blank_env: &[String],
     ) -> Result<String, EngineError>;
     async fn remove_volume(&self, name: &str) -> Result<(), EngineError>;
+    /// Wait until every command whose caller gave up on it (dropped its future) has
+    /// been stopped inside its container.
+    async fn settle(&self) {}
     /// Remove what the engine's own machinery may leave after a run that could not
     /// clean up (helper containers, empty cgroup parents of replicas), for `gc`.
     async fn sweep(&self) -> Result<(), EngineError> {

@@ -75,6 +75,7 @@ impl DockerEngine {
             endpoint: endpoint.clone(),
             exec_env: Default::default(),
             cgroups: Default::default(),
+            stopping: Default::default(),
         })
     }
 

@@ -56,6 +56,8 @@ pub struct DockerEngine {
     exec_env: ExecEnv,
     /// How replicas get cgroups on this engine, worked out at the first one.
     cgroups: std::sync::Arc<tokio::sync::OnceCell<cgroups::Confinement>>,
+    /// Commands given up on, being stopped inside their containers (see [`exec`]).
+    stopping: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
 }
 
 impl DockerEngine {
@@ -210,6 +212,10 @@ impl Engine for DockerEngine {
         timeout: Duration,
     ) -> Result<u64, EngineError> {
         containers::copy_path(self, from, path, to, dest_dir, timeout).await
+    }
+
+    async fn settle(&self) {
+        exec::settle(self).await
     }
 
     async fn sweep(&self) -> Result<(), EngineError> {

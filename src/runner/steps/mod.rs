@@ -295,10 +295,14 @@ pub(super) async fn run_step<E: Engine>(
     let work = run_kind(&step.kind, &mut cx);
     let result = match tokio::time::timeout(step.timeout, work).await {
         Ok(result) => result,
-        Err(_) => StepResult::failed(format!(
-            "timed out after {}",
-            humantime::format_duration(step.timeout)
-        )),
+        Err(_) => {
+            // What the step was running is stopped before the step is reported.
+            engine.settle().await;
+            StepResult::failed(format!(
+                "timed out after {}",
+                humantime::format_duration(step.timeout)
+            ))
+        }
     };
     let mut result = result;
     if is_moment(&step.kind) {
