@@ -72,3 +72,38 @@ fn a_command_that_times_out_is_stopped_inside_the_replica() {
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     assert_clean(&run);
 }
+
+#[test]
+fn published_ports_listen_on_loopback_unless_told_otherwise() {
+    if !docker_available() {
+        return;
+    }
+    let run = run_scenario(
+        "tests/scenarios/remote-static-site.yaml",
+        &["--publish-ports", "--keep", "--no-checkpoints"],
+    );
+    let run_id = run.report["run_id"].as_str().unwrap().to_string();
+    let ports = std::process::Command::new("docker")
+        .args([
+            "ps",
+            "--filter",
+            &format!("label=rehearse.run={run_id}"),
+            "--format",
+            "{{.Ports}}",
+        ])
+        .output()
+        .unwrap();
+    let ports = text(&ports.stdout);
+    let removed = rehearse(&["gc"]);
+    assert!(removed.status.success(), "{}", text(&removed.stderr));
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(ports.contains("127.0.0.1:"), "{ports}");
+    assert!(!ports.contains("0.0.0.0"), "{ports}");
+    assert!(
+        run.stderr
+            .contains("the hosts are probed through the ports the engine at `unix:///var/run/docker.sock` publishes on 127.0.0.1"),
+        "{}",
+        run.stderr
+    );
+    assert_clean(&run);
+}

@@ -65,7 +65,7 @@ async fn start(file: &Path, args: &DrillStartArgs, engine_choice: &super::Engine
         Ok(path) => path,
         Err(code) => return code,
     };
-    let engine = match super::connect(engine_choice).await {
+    let mut engine = match super::connect(engine_choice).await {
         Ok(engine) => engine,
         Err(code) => return code,
     };
@@ -75,7 +75,7 @@ async fn start(file: &Path, args: &DrillStartArgs, engine_choice: &super::Engine
         return code;
     }
     super::run::remove_dead_leftovers(&engine).await;
-    let publish = match super::publish_address(&engine, engine_choice).await {
+    let publish = match super::publish_address(&mut engine, engine_choice).await {
         Ok(publish) => publish,
         Err(code) => return code,
     };

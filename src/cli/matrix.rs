@@ -59,14 +59,14 @@ pub(super) async fn run_matrix(
         }
     }
     let shard = shard.map(|(shard, total)| matrix_shard(shard, total));
-    let engine = match super::connect(engine_choice).await {
+    let mut engine = match super::connect(engine_choice).await {
         Ok(engine) => engine,
         Err(code) => return code,
     };
     // Once for the whole matrix: the runs of this process are alive, so never taken.
     remove_dead_leftovers(&engine).await;
     // One cache for the whole matrix: the runs share what each downloads.
-    let publish = match super::publish_address(&engine, engine_choice).await {
+    let publish = match super::publish_address(&mut engine, engine_choice).await {
         Ok(publish) => publish,
         Err(code) => return code,
     };

@@ -100,6 +100,11 @@ pub struct EngineArgs {
     /// engines whose container addresses this machine cannot reach (Docker Desktop).
     #[arg(long, global = true)]
     pub publish_ports: bool,
+    /// The address of the engine's machine that published ports listen on [default:
+    /// 127.0.0.1 for an engine on this machine, else the address --docker-host names];
+    /// `0.0.0.0` opens them to every network the machine is on.
+    #[arg(long, global = true, value_name = "IP")]
+    pub publish_address: Option<std::net::IpAddr>,
 }
 
 impl EngineArgs {
@@ -114,6 +119,7 @@ impl EngineArgs {
         Ok(EngineChoice {
             endpoint: crate::engine::Endpoint::from_settings(&settings)?,
             publish_ports: self.publish_ports,
+            publish_address: self.publish_address,
         })
     }
 }
@@ -123,6 +129,8 @@ impl EngineArgs {
 pub struct EngineChoice {
     pub endpoint: crate::engine::Endpoint,
     pub publish_ports: bool,
+    /// `--publish-address`.
+    pub publish_address: Option<std::net::IpAddr>,
 }
 
 impl EngineChoice {
@@ -757,8 +765,11 @@ async fn connect(engine: &EngineChoice) -> Result<crate::engine::DockerEngine, i
 
 /// Where the prober reaches ports the engine publishes, when the hosts are probed
 /// through them (see [`EngineChoice::publishes`]); `None`: at their own addresses.
+/// Tells `engine` where to publish them: `--publish-address`, else loopback for an
+/// engine on this machine and the address the prober reaches for another one, never
+/// every interface unless asked.
 async fn publish_address(
-    engine: &crate::engine::DockerEngine,
+    engine: &mut crate::engine::DockerEngine,
     choice: &EngineChoice,
 ) -> Result<Option<std::net::IpAddr>, i32> {
     if !choice.publishes() {
@@ -766,8 +777,15 @@ async fn publish_address(
     }
     match engine.published_address().await {
         Ok(address) => {
+            let on = choice.publish_address.unwrap_or(address);
+            engine.publish_on(on);
+            let listening = if on == address {
+                String::new()
+            } else {
+                format!(" (listening on {on})")
+            };
             errln!(
-                "notice: the hosts are probed through the ports the engine at `{}` publishes on {address}",
+                "notice: the hosts are probed through the ports the engine at `{}` publishes on {address}{listening}",
                 choice.endpoint.url()
             );
             Ok(Some(address))
@@ -837,6 +855,7 @@ mod tests {
         EngineChoice {
             endpoint: crate::engine::Endpoint::parse("unix:///var/run/docker.sock", None).unwrap(),
             publish_ports: false,
+            publish_address: None,
         }
     }
 
@@ -846,6 +865,7 @@ mod tests {
         let remote = EngineChoice {
             endpoint: crate::engine::Endpoint::parse("tcp://10.0.0.5:2375", None).unwrap(),
             publish_ports: false,
+            publish_address: None,
         };
         assert!(remote.publishes());
         let dir = tempfile::tempdir().unwrap();

@@ -179,13 +179,13 @@ async fn run_one(
         errln!("error: {message}");
         return exit_code::INVALID_INPUT;
     }
-    let engine = match super::connect(engine_choice).await {
+    let mut engine = match super::connect(engine_choice).await {
         Ok(engine) => engine,
         Err(code) => return code,
     };
     remove_dead_leftovers(&engine).await;
     // Started before provisioning, stopped (dropped) when the command ends.
-    let publish = match super::publish_address(&engine, engine_choice).await {
+    let publish = match super::publish_address(&mut engine, engine_choice).await {
         Ok(publish) => publish,
         Err(code) => return code,
     };

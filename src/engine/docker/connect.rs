@@ -76,7 +76,14 @@ impl DockerEngine {
             exec_env: Default::default(),
             cgroups: Default::default(),
             stopping: Default::default(),
+            publish_on: IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
         })
+    }
+
+    /// Publish ports on this address of the engine's machine from now on (loopback
+    /// until told otherwise).
+    pub fn publish_on(&mut self, address: IpAddr) {
+        self.publish_on = address;
     }
 
     /// The engine's address.

@@ -31,7 +31,7 @@ pub(super) async fn run(
         pids_limit: spec.pids,
         ..Default::default()
     };
-    let (exposed_ports, port_bindings) = port_bindings(&spec.publish);
+    let (exposed_ports, port_bindings) = port_bindings(&spec.publish, engine.publish_on);
     host_config.port_bindings = port_bindings;
     let mut env: Vec<String> = spec.env.iter().map(|(k, v)| format!("{k}={v}")).collect();
     let stop_signal;

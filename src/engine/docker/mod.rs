@@ -58,6 +58,8 @@ pub struct DockerEngine {
     cgroups: std::sync::Arc<tokio::sync::OnceCell<cgroups::Confinement>>,
     /// Commands given up on, being stopped inside their containers (see [`exec`]).
     stopping: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+    /// The address of the engine's machine that published ports listen on.
+    publish_on: IpAddr,
 }
 
 impl DockerEngine {

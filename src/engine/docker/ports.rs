@@ -6,9 +6,12 @@ use std::collections::BTreeMap;
 use bollard::models::{PortBinding, PortMap};
 
 /// The exposed ports and port bindings that publish each TCP port of `ports` on an
-/// ephemeral port of every IPv4 address of the engine's machine (`docker run -p
-/// 0.0.0.0::PORT`). Nothing when `ports` is empty.
-pub(super) fn port_bindings(ports: &[u16]) -> (Option<Vec<String>>, Option<PortMap>) {
+/// ephemeral port of address `on` of the engine's machine (`docker run -p
+/// 127.0.0.1::PORT`). Nothing when `ports` is empty.
+pub(super) fn port_bindings(
+    ports: &[u16],
+    on: std::net::IpAddr,
+) -> (Option<Vec<String>>, Option<PortMap>) {
     if ports.is_empty() {
         return (None, None);
     }
@@ -19,7 +22,7 @@ pub(super) fn port_bindings(ports: &[u16]) -> (Option<Vec<String>>, Option<PortM
             (
                 key.clone(),
                 Some(vec![PortBinding {
-                    host_ip: Some("0.0.0.0".into()),
+                    host_ip: Some(on.to_string()),
                     // Empty: the engine picks a free port.
                     host_port: Some(String::new()),
                 }]),
@@ -59,12 +62,13 @@ mod tests {
     use bollard::models::PortBinding;
 
     #[test]
-    fn publishes_each_probed_port_on_an_ephemeral_port_of_every_ipv4_address() {
-        assert_eq!(super::port_bindings(&[]), (None, None));
-        let (exposed, bindings) = super::port_bindings(&[80, 3306]);
+    fn publishes_each_probed_port_on_an_ephemeral_port_of_the_address_given() {
+        let loopback = "127.0.0.1".parse().unwrap();
+        assert_eq!(super::port_bindings(&[], loopback), (None, None));
+        let (exposed, bindings) = super::port_bindings(&[80, 3306], loopback);
         assert_eq!(exposed, Some(vec!["80/tcp".into(), "3306/tcp".into()]));
         let any = Some(vec![PortBinding {
-            host_ip: Some("0.0.0.0".into()),
+            host_ip: Some("127.0.0.1".into()),
             host_port: Some(String::new()),
         }]);
         assert_eq!(
