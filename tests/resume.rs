@@ -104,3 +104,62 @@ fn a_run_resumes_from_the_checkpoints_of_the_one_before() {
     );
     remove_checkpoints("resume");
 }
+
+/// A scenario in a temp folder whose host gets a local file that its first step edits.
+fn files_scenario(dir: &std::path::Path) -> std::path::PathBuf {
+    std::fs::write(dir.join("page.html"), "<p>as shipped</p>\n").unwrap();
+    let path = dir.join("resume-files.yaml");
+    std::fs::write(
+        &path,
+        "name: resume-files\n\
+         hosts:\n  web:\n    image: static-site\n    files:\n      - {src: page.html, dest: /var/www/html/page.html}\n\
+         steps:\n  \
+         - name: a step edits the file\n    exec: {host: web, command: \"echo '<p>edited by a step</p>' >> /var/www/html/page.html\"}\n  \
+         - snapshot: edited\n  \
+         - name: read the file\n    exec: {host: web, command: \"cat /var/www/html/page.html\"}\n",
+    )
+    .unwrap();
+    path
+}
+
+#[test]
+fn a_resumed_run_keeps_what_earlier_steps_did_to_files_and_an_edited_file_is_another_state() {
+    if !docker_available() {
+        return;
+    }
+    remove_checkpoints("resume-files");
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = files_scenario(dir.path());
+    let scenario = scenario.to_str().unwrap();
+    let images = root().join("images");
+    let images = ["--images-dir", images.to_str().unwrap()];
+    let first = run_scenario(scenario, &images);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    assert_clean(&first);
+
+    // Resumed: the file as the skipped step left it, not copied again on top.
+    let mut args = images.to_vec();
+    args.extend(["--from", "read the file"]);
+    let second = run_scenario(scenario, &args);
+    assert_eq!(second.code, 0, "{}\n{}", second.stdout, second.stderr);
+    let read = step(&second.report, "read the file");
+    let output = read["evidence"]["output"].as_str().unwrap_or_default();
+    assert!(
+        output.contains("as shipped") && output.contains("edited by a step"),
+        "{read:#}"
+    );
+    assert_clean(&second);
+
+    // The local file edited: the checkpoint no longer matches.
+    std::fs::write(dir.path().join("page.html"), "<p>edited here</p>\n").unwrap();
+    let mut run = vec!["run", scenario];
+    run.extend(args);
+    let third = rehearse(&run);
+    let stderr = text(&third.stderr);
+    assert_eq!(third.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("no checkpoint before step `read the file` matches"),
+        "{stderr}"
+    );
+    remove_checkpoints("resume-files");
+}

@@ -13,7 +13,9 @@ use std::collections::BTreeMap;
 use sha2::{Digest, Sha256};
 
 use super::{MonitorAction, MonitorStep};
-use crate::engine::{CHECKPOINT_LABEL, Engine, EngineError, KEEP_LABEL, OWNER_LABEL, RUN_LABEL};
+use crate::engine::{
+    CHECKPOINT_LABEL, Engine, EngineError, FileCopy, KEEP_LABEL, OWNER_LABEL, RUN_LABEL,
+};
 use crate::images::BuildSettings;
 use crate::report::ImageReport;
 use crate::scenario::{Scenario, StepKind};
@@ -31,8 +33,15 @@ pub fn is_risky(kind: &StepKind) -> bool {
     super::steps::is_risky(kind)
 }
 
-/// The hash of what the hosts are made of: tool version, mirrors, hosts, images.
-pub fn base_hash(scenario: &Scenario, build: &BuildSettings, images: &[ImageReport]) -> String {
+/// The hash of what the hosts are made of: tool version, mirrors, hosts, images, and
+/// the content of the local files each host gets (`copies`, from `host_copies`): an
+/// edited file is another state, even under the same name.
+pub fn base_hash(
+    scenario: &Scenario,
+    build: &BuildSettings,
+    images: &[ImageReport],
+    copies: &BTreeMap<String, Vec<FileCopy>>,
+) -> String {
     let mut hasher = Sha256::new();
     hasher.update(env!("CARGO_PKG_VERSION"));
     hasher.update([0]);
@@ -49,8 +58,33 @@ pub fn base_hash(scenario: &Scenario, build: &BuildSettings, images: &[ImageRepo
             hasher.update([0]);
             hasher.update(&image.content_hash);
         }
+        for copy in copies.get(&host.name).into_iter().flatten() {
+            hasher.update([0]);
+            hash_file(&mut hasher, &copy.local);
+        }
     }
     hex(&hasher.finalize())
+}
+
+/// A local file's content into `hasher`, read in chunks; a file that cannot be read
+/// counts as its error (copying it fails later, saying why).
+fn hash_file(hasher: &mut Sha256, path: &std::path::Path) {
+    use std::io::Read;
+    let read = std::fs::File::open(path).and_then(|mut file| {
+        let mut buffer = vec![0u8; 64 * 1024];
+        let mut content = Sha256::new();
+        loop {
+            let n = file.read(&mut buffer)?;
+            if n == 0 {
+                return Ok(content.finalize());
+            }
+            content.update(&buffer[..n]);
+        }
+    });
+    match read {
+        Ok(digest) => hasher.update(digest),
+        Err(e) => hasher.update(format!("unreadable: {e}")),
+    }
 }
 
 /// The key of the state before step `index` (0-based in `scenario.steps`).
@@ -381,7 +415,10 @@ mod tests {
             .unwrap_or_else(|e| panic!("{e}"))
         };
         let (a, b) = (with("first \"secret\" & <x>"), with("second-secret"));
-        let (base_a, base_b) = (base_hash(&a, &build(), &[]), base_hash(&b, &build(), &[]));
+        let (base_a, base_b) = (
+            base_hash(&a, &build(), &[], &none()),
+            base_hash(&b, &build(), &[], &none()),
+        );
         assert_eq!(base_a, base_b);
         assert_eq!(key(&base_a, &a, 1), key(&base_b, &b, 1));
     }
@@ -389,7 +426,7 @@ mod tests {
     #[test]
     fn a_key_depends_on_the_steps_before_only() {
         let original = scenario(SCENARIO);
-        let base = base_hash(&original, &build(), &[]);
+        let base = base_hash(&original, &build(), &[], &none());
         let key = |s: &Scenario| key(&base, s, 5);
         // A later step or a probe's definition changed: same key.
         let later = scenario(&SCENARIO.replace("files: [/srv]", "files: [/var]"));
@@ -407,7 +444,7 @@ mod tests {
             "db: {image: static-site}",
             "db: {image: static-site, cpus: 1}",
         ));
-        assert_ne!(base_hash(&host, &build(), &[]), base);
+        assert_ne!(base_hash(&host, &build(), &[], &none()), base);
         let image = ImageReport {
             host: "web".into(),
             recipe: "static-site".into(),
@@ -417,10 +454,37 @@ mod tests {
             base: String::new(),
             cached: true,
         };
-        assert_ne!(base_hash(&original, &build(), &[image]), base);
+        assert_ne!(base_hash(&original, &build(), &[image], &none()), base);
         let mut mirror = build();
         mirror.mirror = "http://archive.debian.org/debian".into();
-        assert_ne!(base_hash(&original, &mirror, &[]), base);
+        assert_ne!(base_hash(&original, &mirror, &[], &none()), base);
+    }
+
+    fn none() -> BTreeMap<String, Vec<FileCopy>> {
+        BTreeMap::new()
+    }
+
+    #[test]
+    fn a_base_depends_on_the_content_of_the_hosts_files() {
+        let original = scenario(SCENARIO);
+        let dir = tempfile::tempdir().unwrap();
+        let local = dir.path().join("site.conf");
+        let copies = || {
+            BTreeMap::from([(
+                "web".to_string(),
+                vec![FileCopy {
+                    local: local.clone(),
+                    dest: "/etc/site.conf".into(),
+                    mode: 0o644,
+                }],
+            )])
+        };
+        std::fs::write(&local, "first\n").unwrap();
+        let first = base_hash(&original, &build(), &[], &copies());
+        assert_eq!(base_hash(&original, &build(), &[], &copies()), first);
+        assert_ne!(base_hash(&original, &build(), &[], &none()), first);
+        std::fs::write(&local, "edited\n").unwrap();
+        assert_ne!(base_hash(&original, &build(), &[], &copies()), first);
     }
 
     #[test]

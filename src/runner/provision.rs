@@ -55,7 +55,8 @@ pub(super) async fn provision<E: Engine>(
     }
 
     let images = prepare_images(r, sink, state).await?;
-    let base = super::checkpoint::base_hash(scenario, &options.build, &state.environment.images);
+    let base =
+        super::checkpoint::base_hash(scenario, &options.build, &state.environment.images, &copies);
     if let Some(from) = options.from_step {
         let key = super::checkpoint::key(&base, scenario, from);
         let step = scenario.steps[from].name.clone();
@@ -86,7 +87,12 @@ pub(super) async fn provision<E: Engine>(
                 Some(found) => found.images[&host.name].clone(),
                 None => images[&host.image].reference.clone(),
             };
-            let files = copies.remove(&host.name).unwrap_or_default();
+            // A checkpoint holds the files as the steps before it left them: copying
+            // them again would undo what those steps did.
+            let files = match &state.resumed {
+                Some(_) => Vec::new(),
+                None => copies.remove(&host.name).unwrap_or_default(),
+            };
             bring_up(r, host, image, files, engine_cpus, &shared)
         });
         let started_hosts = futures_util::future::join_all(starts.collect::<Vec<_>>()).await;
