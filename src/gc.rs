@@ -10,8 +10,12 @@ use crate::engine::{
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct GcOptions {
-    /// Also remove cached images (`rehearse.image`).
+    /// Also remove cached images (`rehearse.image`), checkpoints included.
     pub images: bool,
+    /// Also remove checkpoints (`rehearse.checkpoint`).
+    pub checkpoints: bool,
+    /// With `images` or `checkpoints`: only those created longer ago than this.
+    pub older_than: Option<std::time::Duration>,
     /// Also remove resources of runs owned by another machine or that look alive.
     pub force: bool,
     /// Only list what would be removed.
@@ -60,7 +64,7 @@ pub async fn collect<E: Engine>(
             summary.live_runs.push(run);
             continue;
         }
-        if options.spare_kept && resources.iter().any(|r| r.labels.contains_key(KEEP_LABEL)) {
+        if options.spare_kept && resources.iter().any(is_kept) {
             summary.kept_runs.push(run);
             continue;
         }
@@ -78,22 +82,32 @@ pub async fn collect<E: Engine>(
             .errors
             .push(format!("sweeping the engine's leftovers: {e}"));
     }
-    if options.images {
+    if options.images || options.checkpoints {
         // Finished images carry `rehearse.image`; layers left by failed builds only
         // `rehearse.recipe`. Checkpoints (which carry both) go first: they are made
         // from the others.
         let mut images = engine.list_images(CHECKPOINT_LABEL).await?;
-        for image in engine
-            .list_images(IMAGE_LABEL)
-            .await?
-            .into_iter()
-            .chain(engine.list_images(RECIPE_LABEL).await?)
-        {
-            if !images.iter().any(|i| i.id == image.id) {
-                images.push(image);
+        if options.images {
+            for image in engine
+                .list_images(IMAGE_LABEL)
+                .await?
+                .into_iter()
+                .chain(engine.list_images(RECIPE_LABEL).await?)
+            {
+                if !images.iter().any(|i| i.id == image.id) {
+                    images.push(image);
+                }
             }
         }
-        for image in images {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        let old_enough = |created: i64| {
+            options
+                .older_than
+                .is_none_or(|age| now.saturating_sub(created) >= age.as_secs() as i64)
+        };
+        for image in images.into_iter().filter(|i| old_enough(i.created)) {
             let name = image.tags.first().cloned().unwrap_or(image.id.clone());
             let resource = LabelledResource {
                 kind: ResourceKind::Image,
@@ -105,6 +119,53 @@ pub async fn collect<E: Engine>(
         }
     }
     Ok(summary)
+}
+
+/// Remove every resource of the runs of one process (`owner`, see [`crate::owner`])
+/// but those kept on purpose: what the watchdog does when that process died without
+/// cleaning up. Asked until nothing is found, since a call the process made just
+/// before dying (a container being created) may complete after the first look.
+pub async fn collect_owned<E: Engine>(engine: &E, owner: &str) -> Result<GcSummary, EngineError> {
+    let mut summary = GcSummary::default();
+    let mut quiet_looks = 0;
+    for _ in 0..10 {
+        let mut resources: Vec<LabelledResource> = engine
+            .list_labelled(&format!("{OWNER_LABEL}={owner}"))
+            .await?
+            .into_iter()
+            .filter(|r| !is_kept(r))
+            .collect();
+        if resources.is_empty() {
+            quiet_looks += 1;
+            if quiet_looks == 2 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+            continue;
+        }
+        quiet_looks = 0;
+        for resource in &resources {
+            let run = resource.labels.get(RUN_LABEL).cloned().unwrap_or_default();
+            if !run.is_empty() && !summary.dead_runs.contains(&run) {
+                summary.dead_runs.push(run);
+            }
+        }
+        resources.sort_by_key(|r| r.kind);
+        for resource in resources {
+            remove(engine, &resource, false, &mut summary).await;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    Ok(summary)
+}
+
+/// Kept on purpose (`run --keep`). A host made from a checkpoint inherits the label
+/// blanked: that is not kept.
+fn is_kept(resource: &LabelledResource) -> bool {
+    resource
+        .labels
+        .get(KEEP_LABEL)
+        .is_some_and(|value| !value.is_empty())
 }
 
 async fn remove<E: Engine>(
@@ -208,7 +269,10 @@ mod tests {
         let engine = FakeEngine::healthy();
         let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
         let dead = format!("{}/999999999/1", host.trim());
-        start(&engine, "crashed", labels("run-crashed", &dead)).await;
+        // A host made from a checkpoint inherits the keep label blanked: not kept.
+        let mut resumed = labels("run-crashed", &dead);
+        resumed.insert(KEEP_LABEL.into(), String::new());
+        start(&engine, "crashed", resumed).await;
         let mut kept = labels("run-kept", &dead);
         kept.insert(KEEP_LABEL.into(), "true".into());
         start(&engine, "kept", kept).await;
@@ -247,5 +311,27 @@ mod tests {
         };
         collect(&engine, force, None).await.unwrap();
         assert!(engine.live_resources().is_empty());
+    }
+
+    #[tokio::test]
+    async fn the_watchdog_removes_its_process_s_resources_only_and_not_kept_ones() {
+        let engine = FakeEngine::healthy();
+        let mine = "vm/1/1";
+        start(&engine, "a", labels("run-a", mine)).await;
+        let mut resumed = labels("run-b", mine);
+        resumed.insert(KEEP_LABEL.into(), String::new());
+        start(&engine, "b", resumed).await;
+        let mut kept = labels("run-kept", mine);
+        kept.insert(KEEP_LABEL.into(), "true".into());
+        start(&engine, "kept", kept).await;
+        start(&engine, "other", labels("run-other", "vm/2/2")).await;
+        let summary = collect_owned(&engine, mine).await.unwrap();
+        assert_eq!(summary.dead_runs, ["run-a", "run-b"]);
+        let left: Vec<String> = engine
+            .live_resources()
+            .into_iter()
+            .map(|r| r.name)
+            .collect();
+        assert_eq!(left, ["kept-net", "kept", "other-net", "other"]);
     }
 }

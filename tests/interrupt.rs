@@ -1,6 +1,7 @@
 //! Interrupting the tool mid-upgrade: SIGINT makes the run clean up after itself and
-//! report `interrupted`; after SIGKILL, `rehearse gc` (or the next run) removes what
-//! the dead run left — and only that: a run in progress beside it is untouched.
+//! report `interrupted`; after SIGKILL its watchdog removes what it left within 10 s;
+//! with the watchdog killed too, `rehearse gc` (or the next run) does — and only that:
+//! a run in progress beside it is untouched.
 //!
 //! One test on purpose: the cases share a survivor run and must not overlap with other
 //! runs' own cleanup (a run started in parallel would remove a killed run's leftovers
@@ -8,63 +9,19 @@
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
-use common::{docker_available, images_ready, leftovers, owner_of, rehearse, report, root, text};
-
-/// A `rehearse run` in the background, its report going to `dir`.
-fn spawn_run(scenario: &str, dir: &std::path::Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_rehearse"))
-        .args(["run", scenario, "--report-dir", dir.to_str().unwrap()])
-        .current_dir(root())
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("rehearse starts")
-}
-
-fn docker(args: &[&str]) -> String {
-    let output = Command::new("docker").args(args).output().unwrap();
-    text(&output.stdout).trim().to_string()
-}
-
-/// The container of a run's host, once it exists.
-fn container_of(owner: &str, deadline: Duration) -> String {
-    let started = Instant::now();
-    loop {
-        let id = docker(&[
-            "ps",
-            "-q",
-            "--filter",
-            &format!("label=rehearse.owner={owner}"),
-        ]);
-        if !id.is_empty() {
-            return id;
-        }
-        assert!(
-            started.elapsed() < deadline,
-            "no container for owner {owner}"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
-/// The run id of the resources an owner created.
-fn run_id_of(container: &str) -> String {
-    docker(&[
-        "inspect",
-        "--format",
-        "{{index .Config.Labels \"rehearse.run\"}}",
-        container,
-    ])
-}
+use common::*;
 
 /// Start an upgrade rehearsal and wait until dpkg is at work inside the host.
 fn upgrade_in_progress(dir: &std::path::Path) -> (Child, String, String) {
     let child = spawn_run("tests/scenarios/interrupt-upgrade.yaml", dir);
     let owner = owner_of(child.id());
+    assert!(
+        within(Duration::from_secs(10), || watchdog_of(&owner).is_some()),
+        "no watchdog for {owner}"
+    );
     let container = container_of(&owner, Duration::from_secs(180));
     let run_id = run_id_of(&container);
     let started = Instant::now();
@@ -83,7 +40,7 @@ fn upgrade_in_progress(dir: &std::path::Path) -> (Child, String, String) {
         );
         std::thread::sleep(Duration::from_millis(300));
     }
-    (child, container, run_id)
+    (child, owner, run_id)
 }
 
 fn signal(child: &Child, name: &str) {
@@ -92,6 +49,18 @@ fn signal(child: &Child, name: &str) {
         .status()
         .unwrap();
     assert!(status.success(), "kill -{name} failed");
+}
+
+/// SIGKILL a run's watchdog, then the run: nothing is left to clean up after it.
+fn kill_with_watchdog(child: &mut Child, owner: &str) {
+    let watchdog = watchdog_of(owner).expect("a watchdog");
+    let status = Command::new("kill")
+        .args(["-KILL", &watchdog.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    signal(child, "KILL");
+    let _ = child.wait();
 }
 
 #[test]
@@ -111,7 +80,7 @@ fn interrupted_and_killed_upgrades_leave_nothing_and_spare_a_concurrent_run() {
     let survivor_host = container_of(&survivor_owner, Duration::from_secs(120));
     let survivor_run = run_id_of(&survivor_host);
     let survivor_resources = leftovers(&survivor_run);
-    assert_eq!(survivor_resources.len(), 2, "{survivor_resources:?}");
+    assert_eq!(survivor_resources.len(), 3, "{survivor_resources:?}");
 
     // SIGINT mid-upgrade: the run cleans up after itself and says it was interrupted.
     let dir = tmp.path().join("sigint");
@@ -129,13 +98,29 @@ fn interrupted_and_killed_upgrades_leave_nothing_and_spare_a_concurrent_run() {
     assert_eq!(interrupted["steps"][1]["status"], "skipped");
     assert_eq!(leftovers(&run_id), Vec::<String>::new());
 
-    // SIGKILL mid-upgrade: the tool cannot clean up; `rehearse gc` does, and leaves the
-    // survivor alone because its process is alive.
-    let (mut child, _, run_id) = upgrade_in_progress(&tmp.path().join("sigkill"));
+    // SIGKILL mid-upgrade: the tool cannot clean up; its watchdog does, within 10 s,
+    // without `gc`, and leaves the survivor alone.
+    let (mut child, owner, run_id) = upgrade_in_progress(&tmp.path().join("sigkill"));
+    assert!(!leftovers(&run_id).is_empty());
     signal(&child, "KILL");
     let _ = child.wait();
+    let killed = Instant::now();
+    assert!(
+        within(Duration::from_secs(10), || leftovers(&run_id).is_empty()),
+        "10 s after SIGKILL the run still has {:?}",
+        leftovers(&run_id)
+    );
+    eprintln!("the watchdog cleaned up in {:?}", killed.elapsed());
+    assert!(within(Duration::from_secs(5), || watchdog_of(&owner).is_none()));
+    assert_eq!(leftovers(&survivor_run), survivor_resources);
+
+    // The run and its watchdog killed at once (the whole machine's processes, say):
+    // `rehearse gc` removes what is left, and leaves the survivor alone because its
+    // process is alive.
+    let (mut child, owner, run_id) = upgrade_in_progress(&tmp.path().join("sigkill-2"));
+    kill_with_watchdog(&mut child, &owner);
     let left = leftovers(&run_id);
-    assert_eq!(left.len(), 2, "a container and a network: {left:?}");
+    assert_eq!(left.len(), 3, "a container, a network, a cgroup: {left:?}");
     let gc = rehearse(&["gc"]);
     let gc_out = text(&gc.stdout);
     assert!(gc.status.success(), "{gc_out}{}", text(&gc.stderr));
@@ -147,10 +132,9 @@ fn interrupted_and_killed_upgrades_leave_nothing_and_spare_a_concurrent_run() {
     assert_eq!(leftovers(&survivor_run), survivor_resources);
 
     // Killed again: this time the next run removes the dead run's leftovers itself.
-    let (mut child, _, run_id) = upgrade_in_progress(&tmp.path().join("sigkill-2"));
-    signal(&child, "KILL");
-    let _ = child.wait();
-    assert_eq!(leftovers(&run_id).len(), 2);
+    let (mut child, owner, run_id) = upgrade_in_progress(&tmp.path().join("sigkill-3"));
+    kill_with_watchdog(&mut child, &owner);
+    assert_eq!(leftovers(&run_id).len(), 3);
     let next = rehearse(&[
         "run",
         "scenarios/smoke-static-site.yaml",

@@ -161,5 +161,19 @@ fn a_resumed_run_keeps_what_earlier_steps_did_to_files_and_an_edited_file_is_ano
         stderr.contains("no checkpoint before step `read the file` matches"),
         "{stderr}"
     );
+
+    // Checkpoints outlive runs until `gc --checkpoints` (optionally by age) removes them.
+    let listed = |args: &[&str]| {
+        let output = rehearse(args);
+        assert!(output.status.success(), "{}", text(&output.stderr));
+        text(&output.stdout)
+    };
+    let young = listed(&["gc", "--checkpoints", "--older-than", "1h", "--dry-run"]);
+    assert!(!young.contains("checkpoint-resume-files"), "{young}");
+    let all = listed(&["gc", "--checkpoints", "--dry-run"]);
+    assert!(
+        all.contains("would remove image rehearse/checkpoint-resume-files:"),
+        "{all}"
+    );
     remove_checkpoints("resume-files");
 }

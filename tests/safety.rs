@@ -107,3 +107,44 @@ fn published_ports_listen_on_loopback_unless_told_otherwise() {
     );
     assert_clean(&run);
 }
+
+#[test]
+fn a_run_killed_while_provisioning_leaves_nothing_and_a_normal_run_no_watchdog() {
+    if !docker_available() {
+        return;
+    }
+    images_ready();
+    let tmp = tempfile::tempdir().unwrap();
+    // Two hosts: killed when the first container exists, before the run is up.
+    let mut child = spawn_run("tests/scenarios/cgroup-confined.yaml", tmp.path());
+    let owner = owner_of(child.id());
+    let container = container_of(&owner, std::time::Duration::from_secs(120));
+    let run_id = run_id_of(&container);
+    let status = std::process::Command::new("kill")
+        .args(["-KILL", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let _ = child.wait();
+    assert!(
+        within(std::time::Duration::from_secs(10), || leftovers(&run_id)
+            .is_empty()),
+        "10 s after SIGKILL the run still has {:?}",
+        leftovers(&run_id)
+    );
+    assert!(within(std::time::Duration::from_secs(5), || watchdog_of(
+        &owner
+    )
+    .is_none()));
+
+    // A run that ends normally leaves no watchdog behind.
+    let child = spawn_run("tests/scenarios/timeout-stops.yaml", &tmp.path().join("b"));
+    let owner = owner_of(child.id());
+    assert!(within(std::time::Duration::from_secs(10), || watchdog_of(
+        &owner
+    )
+    .is_some()));
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    assert_eq!(watchdog_of(&owner), None);
+}

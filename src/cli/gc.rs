@@ -39,6 +39,8 @@ pub async fn gc(args: &GcArgs, engine_choice: &super::EngineChoice) -> i32 {
     };
     let options = GcOptions {
         images: args.images,
+        checkpoints: args.checkpoints,
+        older_than: args.older_than,
         force: args.force,
         dry_run: args.dry_run,
         spare_kept: false,

@@ -65,6 +65,8 @@ pub(super) async fn run_matrix(
     };
     // Once for the whole matrix: the runs of this process are alive, so never taken.
     remove_dead_leftovers(&engine).await;
+    // Cleans up should this process die without doing so.
+    let _watchdog = (!args.keep).then(|| super::watchdog::start(engine_choice));
     // One cache for the whole matrix: the runs share what each downloads.
     let publish = match super::publish_address(&mut engine, engine_choice).await {
         Ok(publish) => publish,

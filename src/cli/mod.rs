@@ -60,6 +60,7 @@ mod run;
 mod scenario_files;
 mod shard;
 mod shell;
+mod watchdog;
 
 use std::path::{Path, PathBuf};
 
@@ -173,6 +174,16 @@ pub enum Command {
     Capture(CaptureArgs),
     /// Turn a capture bundle into an image recipe and a scenario reproducing the host.
     Import(ImportArgs),
+    /// Internal: clean up after a `rehearse` process that ends without doing so.
+    #[command(name = watchdog::COMMAND, hide = true)]
+    Watchdog(WatchdogArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct WatchdogArgs {
+    /// The owner string (`rehearse.owner`) of the process watched.
+    #[arg(long)]
+    pub owner: String,
 }
 
 const CAPTURE_AFTER_HELP: &str = "\
@@ -613,9 +624,16 @@ pub enum ImagesCommand {
 
 #[derive(Debug, Args)]
 pub struct GcArgs {
-    /// Also remove cached images.
+    /// Also remove cached images (and checkpoints, which are made from them).
     #[arg(long)]
     pub images: bool,
+    /// Also remove checkpoints (hosts saved for `run --from`), which outlive runs.
+    #[arg(long)]
+    pub checkpoints: bool,
+    /// With --checkpoints or --images: only those created longer ago than this
+    /// (`7d`, `12h`).
+    #[arg(long, value_name = "AGE", value_parser = humantime::parse_duration)]
+    pub older_than: Option<std::time::Duration>,
     /// Also remove resources of runs that look alive or belong to another machine.
     #[arg(long)]
     pub force: bool,
@@ -731,6 +749,7 @@ pub fn main(cli: Cli) -> i32 {
                     Command::Drill(args) => drill::drill(&args, &engine).await,
                     Command::Shell(args) => shell::shell(&args, &engine).await,
                     Command::Import(args) => import::run(&args, &engine).await,
+                    Command::Watchdog(args) => watchdog::serve(&args.owner, &engine).await,
                     Command::Check(_)
                     | Command::Capture(_)
                     | Command::Schema(_)

@@ -184,6 +184,8 @@ async fn run_one(
         Err(code) => return code,
     };
     remove_dead_leftovers(&engine).await;
+    // Cleans up should this process die without doing so; a kept replica is kept.
+    let _watchdog = (!args.keep).then(|| super::watchdog::start(engine_choice));
     // Started before provisioning, stopped (dropped) when the command ends.
     let publish = match super::publish_address(&mut engine, engine_choice).await {
         Ok(publish) => publish,
@@ -298,7 +300,7 @@ pub(super) fn detail(args: &RunArgs) -> Detail {
     }
 }
 
-/// First SIGINT/SIGTERM: cancel the run(s) (each cleans up and reports). Second: leave
+/// First SIGINT/SIGTERM/SIGHUP: cancel the run(s) (each cleans up and reports). Second: leave
 /// now; `rehearse gc` removes what is left.
 pub(super) fn watch_signals(cancel: CancellationToken) {
     tokio::spawn(async move {
@@ -319,8 +321,17 @@ pub(super) async fn wait_for_signal() {
             return;
         }
     };
+    // A closed terminal or ssh session (SIGHUP) is an interruption too.
+    let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+    let hung_up = async {
+        match hangup.as_mut() {
+            Some(hangup) => hangup.recv().await,
+            None => std::future::pending().await,
+        }
+    };
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
         _ = term.recv() => {}
+        _ = hung_up => {}
     }
 }

@@ -356,7 +356,11 @@ impl Engine for FakeEngine {
             .lock()
             .unwrap()
             .iter()
-            .filter(|r| r.labels.contains_key(label))
+            // As the engine's filter: `key` or `key=value`.
+            .filter(|r| match label.split_once('=') {
+                Some((key, value)) => r.labels.get(key).is_some_and(|v| v == value),
+                None => r.labels.contains_key(label),
+            })
             .cloned()
             .collect())
     }

@@ -3,8 +3,9 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -103,8 +104,10 @@ pub fn leftovers(run_id: &str) -> Vec<String> {
                 continue;
             };
             for parent in parents.flatten() {
-                if parent.file_name().to_string_lossy().contains(run_id) {
-                    found.push(format!("cgroup {}", parent.path().display()));
+                let name = parent.file_name().to_string_lossy().into_owned();
+                let entry = format!("cgroup /rehearse/{name}");
+                if name.contains(run_id) && parent.path().is_dir() && !found.contains(&entry) {
+                    found.push(entry);
                 }
             }
         }
@@ -268,5 +271,82 @@ pub fn remove_checkpoints(scenario: &str) {
             .args(&ids)
             .output()
             .unwrap();
+    }
+}
+
+/// A `rehearse run` in the background, its report going to `dir`.
+pub fn spawn_run(scenario: &str, dir: &std::path::Path) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_rehearse"))
+        .args(["run", scenario, "--report-dir", dir.to_str().unwrap()])
+        .current_dir(root())
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("rehearse starts")
+}
+
+pub fn docker(args: &[&str]) -> String {
+    let output = Command::new("docker").args(args).output().unwrap();
+    text(&output.stdout).trim().to_string()
+}
+
+/// The container of a run's host, once it exists (not a helper container, which
+/// carries the owner too, and may inherit other labels from its image).
+pub fn container_of(owner: &str, deadline: Duration) -> String {
+    let started = Instant::now();
+    loop {
+        let listed = docker(&[
+            "ps",
+            "--filter",
+            &format!("label=rehearse.owner={owner}"),
+            "--format",
+            "{{.ID}} run={{.Label \"rehearse.run\"}} helper={{.Label \"rehearse.helper\"}}",
+        ]);
+        let host = listed.lines().find_map(|line| {
+            let (id, labels) = line.split_once(' ')?;
+            (!labels.contains("run= ") && labels.ends_with("helper=")).then(|| id.to_string())
+        });
+        if let Some(id) = host {
+            return id;
+        }
+        assert!(
+            started.elapsed() < deadline,
+            "no container for owner {owner}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// The run id of the resources an owner created.
+pub fn run_id_of(container: &str) -> String {
+    docker(&[
+        "inspect",
+        "--format",
+        "{{index .Config.Labels \"rehearse.run\"}}",
+        container,
+    ])
+}
+
+/// The pid of the watchdog of the process whose owner string is `owner`, if running.
+pub fn watchdog_of(owner: &str) -> Option<u32> {
+    let output = Command::new("pgrep")
+        .args(["-f", &format!("__watchdog --owner {owner} ")])
+        .output()
+        .ok()?;
+    text(&output.stdout).lines().next()?.trim().parse().ok()
+}
+
+/// Wait up to `limit` for `done`; whether it came.
+pub fn within(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let started = Instant::now();
+    loop {
+        if done() {
+            return true;
+        }
+        if started.elapsed() > limit {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(200));
     }
 }
