@@ -8,10 +8,18 @@
 //! request (a conditional GET), so an index is never served stale — unless the
 //! mirror cannot be reached at all, when the cached copy is the best there is.
 //!
+//! Each file is kept as one record (validators and body together, renamed into place
+//! whole), and requests missing the same file at once cost one download: the others
+//! wait for it and serve what it stored.
+//!
 //! Only the configured mirrors' hosts are proxied: this is a cache, not an open relay.
+//! It listens on loopback, and on the addresses where the run's containers reach this
+//! machine once they are known (see [`AptCache::start`]), nowhere else.
 
+mod listeners;
 mod proxy;
 mod store;
+mod turns;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -20,7 +28,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-pub use store::{BadPath, CacheKey, FileMeta, Freshness};
+pub use listeners::{ListenError, Listeners};
+pub use store::{BadPath, CacheKey, CachedFile, FileMeta, Freshness};
 
 use crate::model::AptCacheReport;
 
@@ -28,8 +37,13 @@ use crate::model::AptCacheReport;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AptProxy {
     /// The built-in cache, listening on `port` on this machine, for these mirror hosts
-    /// (every other host is reached directly).
-    Builtin { port: u16, hosts: Vec<String> },
+    /// (every other host is reached directly). It listens on loopback only until told
+    /// through `listeners` where containers reach this machine.
+    Builtin {
+        port: u16,
+        hosts: Vec<String>,
+        listeners: Listeners,
+    },
     /// The user's own proxy (apt-cacher-ng, squid…), used for every host as given.
     External { url: String },
 }
@@ -42,6 +56,22 @@ impl AptProxy {
                 format!("http://{}/", SocketAddr::new(address, *port))
             }
             AptProxy::External { url } => url.clone(),
+        }
+    }
+
+    /// Make the proxy reachable at `address` of this machine (a network's gateway), for
+    /// the containers there; the user's own proxy is theirs to place.
+    pub fn listen_on(&self, address: IpAddr) -> Result<(), ListenError> {
+        match self {
+            AptProxy::Builtin { listeners, .. } => listeners.listen_on(address),
+            AptProxy::External { .. } => Ok(()),
+        }
+    }
+
+    /// Pass a warning on with the built-in cache's notices, which the caller shows.
+    pub fn notice(&self, text: String) {
+        if let AptProxy::Builtin { listeners, .. } = self {
+            listeners.notice(text);
         }
     }
 
@@ -255,24 +285,35 @@ impl AptCacheStats {
     }
 }
 
-/// The running cache; it stops when dropped.
-#[derive(Debug)]
+/// The running cache; it stops when dropped, every listener with it.
 pub struct AptCache {
     address: SocketAddr,
     hosts: Vec<String>,
     stats: Arc<AptCacheStats>,
-    server: tokio::task::JoinHandle<()>,
+    listeners: Arc<listeners::ListenerSet>,
+}
+
+impl std::fmt::Debug for AptCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AptCache")
+            .field("address", &self.address)
+            .field("hosts", &self.hosts)
+            .field("listeners", &listeners::Listeners::of(&self.listeners))
+            .finish_non_exhaustive()
+    }
 }
 
 impl AptCache {
-    /// Start listening on an ephemeral port of every IPv4 address of this machine.
+    /// Start listening on an ephemeral port of loopback, where mmdebstrap on this
+    /// machine reaches it.
     ///
-    /// Why every address: build containers reach this machine through the default
-    /// bridge's gateway, and the replica's hosts through their own network's gateway,
-    /// which only exists once the run has created it; binding each would mean one
-    /// listener per network. Connections from anything but loopback and private
-    /// (RFC 1918) addresses — where the engine's networks live — are refused, and only
-    /// the mirrors' hosts are proxied, so the port is no open relay.
+    /// Containers reach this machine at their network's gateway: the default bridge's
+    /// for builds, the run network's (which exists only once the run has made it) for
+    /// the replica's hosts. Whoever points them at the cache adds that address, on the
+    /// same port, with [`AptProxy::listen_on`]; no other address of this machine (a
+    /// public one, a VPN's) ever answers. Peers other than loopback, private (RFC 1918)
+    /// addresses and this machine are refused all the same, and only the mirrors' hosts
+    /// are proxied, so the port is no open relay.
     pub async fn start(config: AptCacheConfig) -> Result<AptCache, AptCacheError> {
         let allowed = config
             .mirrors
@@ -304,7 +345,7 @@ impl AptCache {
             .read_timeout(config.read_timeout)
             .build()
             .map_err(AptCacheError::Client)?;
-        let listener = tokio::net::TcpListener::bind((Ipv4Addr::UNSPECIFIED, 0))
+        let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
             .await
             .map_err(AptCacheError::Listen)?;
         let address = listener.local_addr().map_err(AptCacheError::Listen)?;
@@ -317,13 +358,15 @@ impl AptCache {
             stats: stats.clone(),
             offline_noticed: Default::default(),
             cache_trouble_noticed: Default::default(),
+            turns: Default::default(),
         });
-        let server = tokio::spawn(proxy::serve(listener, shared));
+        let listeners = listeners::ListenerSet::start(listener, address.port(), shared)
+            .map_err(AptCacheError::Listen)?;
         Ok(AptCache {
             address,
             hosts,
             stats,
-            server,
+            listeners,
         })
     }
 
@@ -336,17 +379,25 @@ impl AptCache {
         AptProxy::Builtin {
             port: self.port(),
             hosts: self.hosts.clone(),
+            listeners: listeners::Listeners::of(&self.listeners),
         }
     }
 
     pub fn stats(&self) -> Arc<AptCacheStats> {
         self.stats.clone()
     }
+
+    /// Files whose download turn is taken or waited for.
+    #[cfg(test)]
+    fn turns_in_use(&self) -> usize {
+        self.listeners.shared().turns.len()
+    }
 }
 
 impl Drop for AptCache {
     fn drop(&mut self) {
-        self.server.abort();
+        // Settings handed out keep the listener set alive: stop it now all the same.
+        self.listeners.stop();
     }
 }
 

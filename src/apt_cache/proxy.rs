@@ -15,7 +15,8 @@ use hyper::body::Frame;
 use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 
-use super::store::{CacheKey, FileMeta, Freshness};
+use super::store::{CacheKey, CachedFile, FileMeta, Freshness};
+use super::turns::{DownloadTurns, Turn};
 use super::{AptCacheStats, normal_authority};
 
 pub(super) type ProxyBody = BoxBody<Bytes, std::io::Error>;
@@ -33,6 +34,7 @@ pub(super) struct Shared {
     pub stats: Arc<AptCacheStats>,
     pub offline_noticed: AtomicBool,
     pub cache_trouble_noticed: Arc<AtomicBool>,
+    pub turns: Arc<DownloadTurns>,
 }
 
 /// Accept connections until the task is aborted.
@@ -46,7 +48,11 @@ pub(super) async fn serve(listener: tokio::net::TcpListener, shared: Arc<Shared>
                 continue;
             }
         };
-        if !local_peer(peer.ip()) {
+        // A second line of defence behind listening only where the run's containers
+        // reach this machine: peers elsewhere are not served. A connection from one of
+        // this machine's own addresses to itself is this machine.
+        let to_itself = stream.local_addr().is_ok_and(|own| own.ip() == peer.ip());
+        if !local_peer(peer.ip()) && !to_itself {
             continue;
         }
         let shared = shared.clone();
@@ -128,50 +134,70 @@ pub(super) async fn handle<B>(shared: &Shared, request: Request<B>) -> Response<
     response
 }
 
-/// A package file: from disk when cached, else fetched once and kept.
+/// A package file: from disk when cached, else fetched once and kept. Requests
+/// missing it at once take turns: the first downloads it, the others then find it on
+/// disk (or, if that download failed, try in their turn).
 async fn immutable(
     shared: &Shared,
     authority: &str,
     path: &str,
     key: &CacheKey,
 ) -> Response<ProxyBody> {
-    if let Some((file, length, meta)) = key.open().await {
-        shared.stats.hit(length);
-        return from_file(file, length, &meta);
+    if let Some(cached) = key.open().await {
+        shared.stats.hit(cached.length);
+        return from_file(cached);
+    }
+    let turn = shared.turns.take(&key.path).await;
+    // Stored by the turn before this one, or between the look above and this turn.
+    if let Some(cached) = key.open().await {
+        shared.stats.hit(cached.length);
+        return from_file(cached);
     }
     match fetch(shared, authority, path, None).await {
-        Ok(upstream) => store_or_relay(shared, key, upstream).await,
+        Ok(upstream) => store_or_relay(shared, key, upstream, turn).await,
         Err(e) => unreachable_mirror(authority, &e),
     }
 }
 
-/// An index: asked of the mirror every time, with the cached copy's validators.
+/// An index: asked of the mirror every time, with the cached copy's validators —
+/// except by a request that waited for the turn of one that just did so: it serves
+/// what that one settled, as fresh as the mirror can tell.
 async fn revalidated(
     shared: &Shared,
     authority: &str,
     path: &str,
     key: &CacheKey,
 ) -> Response<ProxyBody> {
+    let mut turn = shared.turns.take(&key.path).await;
     let cached = key.open().await;
-    match fetch(shared, authority, path, cached.as_ref().map(|c| &c.2)).await {
+    if turn.settled_while_waiting()
+        && let Some(cached) = cached
+    {
+        shared.stats.hit(cached.length);
+        return from_file(cached);
+    }
+    match fetch(shared, authority, path, cached.as_ref().map(|c| &c.meta)).await {
         Ok(upstream) if upstream.status() == reqwest::StatusCode::NOT_MODIFIED => match cached {
-            Some((file, length, meta)) => {
-                shared.stats.hit(length);
-                from_file(file, length, &meta)
+            Some(cached) => {
+                turn.settle();
+                shared.stats.hit(cached.length);
+                from_file(cached)
             }
             None => relay(upstream).await,
         },
-        Ok(upstream) => store_or_relay(shared, key, upstream).await,
+        Ok(upstream) => store_or_relay(shared, key, upstream, turn).await,
         Err(e) if e.is_connect() || e.is_timeout() => match cached {
-            Some((file, length, meta)) => {
+            Some(cached) => {
                 if !shared.offline_noticed.swap(true, Ordering::Relaxed) {
                     shared.stats.notice(format!(
                         "notice: the mirror `{authority}` cannot be reached ({}); the package cache serves the indexes it has",
                         error_chain(&e)
                     ));
                 }
-                shared.stats.hit(length);
-                from_file(file, length, &meta)
+                // The requests waiting would only wait for the mirror in turn.
+                turn.settle();
+                shared.stats.hit(cached.length);
+                from_file(cached)
             }
             None => unreachable_mirror(authority, &e),
         },
@@ -212,11 +238,14 @@ async fn fetch(
 /// A 200 is streamed to apt while it is written to the cache (at most [`IN_FLIGHT`]
 /// chunks in memory); anything else is relayed as is. The download goes on when apt
 /// hangs up, so the file is cached all the same. The last chunk is held back until the
-/// file is in place: an apt that got the whole file finds it cached next time.
+/// file is in place: an apt that got the whole file finds it cached next time. The
+/// file's `turn` is held by the download until then, so the requests waiting for it
+/// find it on disk.
 async fn store_or_relay(
     shared: &Shared,
     key: &CacheKey,
     mut upstream: reqwest::Response,
+    mut turn: Turn,
 ) -> Response<ProxyBody> {
     if upstream.status() != reqwest::StatusCode::OK {
         return relay(upstream).await;
@@ -235,7 +264,7 @@ async fn store_or_relay(
     };
     // A cache that cannot be written (disk full, permissions) never fails apt: the
     // file is then passed on without being kept.
-    let mut pending = match key.begin().await {
+    let mut pending = match key.begin(&meta).await {
         Ok(pending) => Some(pending),
         Err(e) => {
             cache_trouble(shared, key, &e);
@@ -288,11 +317,14 @@ async fn store_or_relay(
                 }
             }
             None => {
-                if let Some(file) = pending
-                    && let Err(e) = file.commit(&key, &meta).await
-                {
-                    notice_cache_trouble(&stats, &noticed, &key, &e);
+                if let Some(file) = pending {
+                    match file.commit(&key).await {
+                        Ok(()) => turn.settle(),
+                        Err(e) => notice_cache_trouble(&stats, &noticed, &key, &e),
+                    }
                 }
+                // The requests waiting find the file on disk from here on.
+                drop(turn);
                 stats.miss(received);
                 if let (Some(last), Some(to)) = (held, &client) {
                     let _ = to.send(Ok(last)).await;
@@ -360,12 +392,14 @@ async fn relay(mut upstream: reqwest::Response) -> Response<ProxyBody> {
         .unwrap_or_else(|_| plain(StatusCode::BAD_GATEWAY, "the mirror's answer was malformed"))
 }
 
-fn from_file(file: tokio::fs::File, length: u64, meta: &FileMeta) -> Response<ProxyBody> {
-    let stream = tokio_util::io::ReaderStream::with_capacity(file, 64 * 1024).map_ok(Frame::data);
+fn from_file(cached: CachedFile) -> Response<ProxyBody> {
+    use tokio::io::AsyncReadExt;
+    let body = cached.body.take(cached.length);
+    let stream = tokio_util::io::ReaderStream::with_capacity(body, 64 * 1024).map_ok(Frame::data);
     let response = Response::builder()
         .status(StatusCode::OK)
-        .header(header::CONTENT_LENGTH, length);
-    with_meta(response, meta)
+        .header(header::CONTENT_LENGTH, cached.length);
+    with_meta(response, &cached.meta)
         .body(BodyExt::boxed(StreamBody::new(stream)))
         .unwrap_or_else(|_| plain(StatusCode::INTERNAL_SERVER_ERROR, "bad cached metadata"))
 }

@@ -13,15 +13,21 @@ use super::*;
 #[derive(Debug, Clone)]
 struct MirrorFile {
     body: Vec<u8>,
+    version: u32,
     etag: String,
     last_modified: String,
+    /// Send only this many bytes of the body next time (announcing all of it), then
+    /// hang up: a mirror dying mid-download.
+    cut_short_once: Option<usize>,
 }
 
 #[derive(Debug, Default)]
 struct MirrorState {
     files: HashMap<String, MirrorFile>,
-    /// (path, status answered) per request.
-    requests: Vec<(String, u16)>,
+    /// (path, status answered, version of the file then) per request.
+    requests: Vec<(String, u16, u32)>,
+    /// How long each answer takes, so that clients asking at once overlap.
+    delay: std::time::Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -29,6 +35,8 @@ struct StandInMirror {
     address: SocketAddr,
     state: Arc<Mutex<MirrorState>>,
 }
+
+type MirrorBody = http_body_util::combinators::UnsyncBoxBody<bytes::Bytes, std::io::Error>;
 
 impl StandInMirror {
     async fn start() -> StandInMirror {
@@ -45,7 +53,11 @@ impl StandInMirror {
                 tokio::spawn(async move {
                     let service = hyper::service::service_fn(move |request| {
                         let state = state.clone();
-                        async move { Ok::<_, std::convert::Infallible>(mirror_answer(&state, &request)) }
+                        async move {
+                            let delay = state.lock().unwrap().delay;
+                            tokio::time::sleep(delay).await;
+                            Ok::<_, std::convert::Infallible>(mirror_answer(&state, &request))
+                        }
                     });
                     let _ = hyper::server::conn::http1::Builder::new()
                         .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
@@ -62,10 +74,22 @@ impl StandInMirror {
             path.to_string(),
             MirrorFile {
                 body: body.to_vec(),
+                version,
                 etag: format!("\"v{version}\""),
                 last_modified: format!("Mon, 0{version} Jan 2024 00:00:00 GMT"),
+                cut_short_once: None,
             },
         );
+    }
+
+    /// The next answer for `path` stops after `bytes` bytes of its body.
+    fn cut_short_once(&self, path: &str, bytes: usize) {
+        let mut state = self.state.lock().unwrap();
+        state.files.get_mut(path).unwrap().cut_short_once = Some(bytes);
+    }
+
+    fn set_delay(&self, delay: std::time::Duration) {
+        self.state.lock().unwrap().delay = delay;
     }
 
     fn requests(&self, path: &str) -> Vec<u16> {
@@ -74,8 +98,20 @@ impl StandInMirror {
             .unwrap()
             .requests
             .iter()
-            .filter(|(p, _)| p == path)
-            .map(|(_, status)| *status)
+            .filter(|(p, _, _)| p == path)
+            .map(|(_, status, _)| *status)
+            .collect()
+    }
+
+    /// The versions of `path` the mirror sent whole (200), in order.
+    fn downloads(&self, path: &str) -> Vec<u32> {
+        self.state
+            .lock()
+            .unwrap()
+            .requests
+            .iter()
+            .filter(|(p, status, _)| p == path && *status == 200)
+            .map(|(_, _, version)| *version)
             .collect()
     }
 }
@@ -83,7 +119,13 @@ impl StandInMirror {
 fn mirror_answer<B>(
     state: &Mutex<MirrorState>,
     request: &hyper::Request<B>,
-) -> hyper::Response<http_body_util::Full<bytes::Bytes>> {
+) -> hyper::Response<MirrorBody> {
+    use http_body_util::BodyExt;
+    let full = |data: bytes::Bytes| -> MirrorBody {
+        http_body_util::Full::new(data)
+            .map_err(|never| match never {})
+            .boxed_unsync()
+    };
     let mut state = state.lock().unwrap();
     let path = request.uri().path().to_string();
     let host = request
@@ -103,10 +145,11 @@ fn mirror_answer<B>(
             .and_then(|v| v.to_str().ok())
             .map(str::to_string)
     };
-    let (status, response) = match state.files.get(&path) {
+    let (status, version, response) = match state.files.get_mut(&path) {
         None => (
             404,
-            hyper::Response::new(bytes::Bytes::from("not here").into()),
+            0,
+            hyper::Response::new(full(bytes::Bytes::from("not here"))),
         ),
         Some(file)
             if header("if-none-match").as_deref() == Some(file.etag.as_str())
@@ -114,20 +157,43 @@ fn mirror_answer<B>(
                     && header("if-modified-since").as_deref()
                         == Some(file.last_modified.as_str())) =>
         {
-            (304, hyper::Response::new(bytes::Bytes::new().into()))
+            (
+                304,
+                file.version,
+                hyper::Response::new(full(bytes::Bytes::new())),
+            )
         }
-        Some(file) => (
-            200,
-            hyper::Response::builder()
-                .header("etag", &file.etag)
-                .header("last-modified", &file.last_modified)
-                .body(bytes::Bytes::from(file.body.clone()).into())
-                .unwrap(),
-        ),
+        Some(file) => {
+            let body = match file.cut_short_once.take() {
+                // The length announced is the whole body's: the client sees it cut.
+                Some(cut) => {
+                    use futures_util::StreamExt;
+                    let part = bytes::Bytes::from(file.body[..cut].to_vec());
+                    let first = futures_util::stream::iter([Ok(hyper::body::Frame::data(part))]);
+                    // A moment after the first bytes, so that they are sent.
+                    let death = futures_util::stream::once(async {
+                        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                        Err(std::io::Error::other("the stand-in mirror dies"))
+                    });
+                    http_body_util::StreamBody::new(first.chain(death)).boxed_unsync()
+                }
+                None => full(bytes::Bytes::from(file.body.clone())),
+            };
+            (
+                200,
+                file.version,
+                hyper::Response::builder()
+                    .header("etag", &file.etag)
+                    .header("last-modified", &file.last_modified)
+                    .header("content-length", file.body.len())
+                    .body(body)
+                    .unwrap(),
+            )
+        }
     };
     let mut response = response;
     *response.status_mut() = hyper::StatusCode::from_u16(status).unwrap();
-    state.requests.push((path, status));
+    state.requests.push((path, status, version));
     response
 }
 
@@ -147,6 +213,12 @@ async fn cache_for(dir: &std::path::Path, upstream: SocketAddr) -> AptCache {
 
 /// Send one raw request line through the proxy; returns (status, body).
 async fn ask(cache: &AptCache, request_line: &str) -> (u16, Vec<u8>) {
+    let (status, _, body) = ask_with_head(cache, request_line).await;
+    (status, body)
+}
+
+/// Send one raw request line through the proxy; returns (status, head, body).
+async fn ask_with_head(cache: &AptCache, request_line: &str) -> (u16, String, Vec<u8>) {
     let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", cache.port()))
         .await
         .unwrap();
@@ -154,7 +226,8 @@ async fn ask(cache: &AptCache, request_line: &str) -> (u16, Vec<u8>) {
         format!("{request_line} HTTP/1.1\r\nHost: deb.debian.org\r\nConnection: close\r\n\r\n");
     stream.write_all(request.as_bytes()).await.unwrap();
     let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).await.unwrap();
+    // A proxy that gives up mid-body resets the connection: what came is the answer.
+    let _ = stream.read_to_end(&mut raw).await;
     let split = raw
         .windows(4)
         .position(|w| w == b"\r\n\r\n")
@@ -165,7 +238,16 @@ async fn ask(cache: &AptCache, request_line: &str) -> (u16, Vec<u8>) {
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap();
-    (status, raw[split + 4..].to_vec())
+    (status, head, raw[split + 4..].to_vec())
+}
+
+/// The value of header `name` in `head`.
+fn head_value(head: &str, name: &str) -> Option<String> {
+    head.lines().find_map(|line| {
+        let (key, value) = line.split_once(':')?;
+        key.eq_ignore_ascii_case(name)
+            .then(|| value.trim().to_string())
+    })
 }
 
 async fn get(cache: &AptCache, path: &str) -> (u16, Vec<u8>) {
@@ -198,11 +280,18 @@ async fn a_package_fetched_twice_is_downloaded_once() {
             cached_bytes: deb.len() as u64,
         }
     );
-    // Kept on disk under the mirror's name, nothing half-written left beside it.
+    // Kept on disk under the mirror's name, one record with its validators, nothing
+    // half-written left beside it.
     let stored = dir
         .path()
         .join("deb.debian.org/debian/pool/main/h/hello/hello_2.10-3_amd64.deb");
-    assert_eq!(std::fs::read(&stored).unwrap(), deb);
+    let key = CacheKey::new(dir.path(), "deb.debian.org", DEB).unwrap();
+    assert_eq!(key.path, stored);
+    let mut cached = key.open().await.unwrap();
+    assert_eq!(cached.meta.etag.as_deref(), Some("\"v1\""));
+    let mut body = Vec::new();
+    cached.body.read_to_end(&mut body).await.unwrap();
+    assert_eq!(body, deb);
     let leftovers: Vec<_> = std::fs::read_dir(stored.parent().unwrap())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -375,6 +464,305 @@ async fn other_hosts_connect_and_traversal_are_refused() {
     assert_eq!(cache.stats().counters(), AptCacheReport::default());
 }
 
+/// A body that says which file and version it is, so a body served with another
+/// version's validators shows.
+fn versioned_body(path: &str, version: u32, size: usize) -> Vec<u8> {
+    let line = format!("{path} version {version}\n");
+    line.bytes().cycle().take(size.max(line.len())).collect()
+}
+
+const COWSAY: &str = "/debian/pool/main/c/cowsay/cowsay_3.03_all.deb";
+const BY_HASH: &str = "/debian/dists/bookworm/main/binary-amd64/by-hash/SHA256/ab12";
+
+fn body_size(path: &str) -> usize {
+    if path == INDEX { 50_000 } else { 200_000 }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parallel_clients_get_each_file_from_the_mirror_once_and_always_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let mirror = StandInMirror::start().await;
+    const IMMUTABLE: [&str; 3] = [DEB, COWSAY, BY_HASH];
+    for path in IMMUTABLE.into_iter().chain([INDEX]) {
+        mirror.put(path, &versioned_body(path, 1, body_size(path)), 1);
+    }
+    // Clients asking at once overlap for that long.
+    mirror.set_delay(std::time::Duration::from_millis(50));
+    let cache = Arc::new(cache_for(dir.path(), mirror.address).await);
+    let mut clients = tokio::task::JoinSet::new();
+    for client in 0..32usize {
+        let cache = cache.clone();
+        clients.spawn(async move {
+            let mut seen = Vec::new();
+            for round in 0..4usize {
+                let path = if (client + round) % 2 == 0 {
+                    INDEX
+                } else {
+                    IMMUTABLE[(client / 2 + round) % 3]
+                };
+                let answer =
+                    ask_with_head(&cache, &format!("GET http://deb.debian.org{path}")).await;
+                seen.push((path, answer));
+            }
+            seen
+        });
+    }
+    // The index changes while the clients ask for it.
+    for version in [2, 3] {
+        tokio::time::sleep(std::time::Duration::from_millis(120)).await;
+        mirror.put(
+            INDEX,
+            &versioned_body(INDEX, version, body_size(INDEX)),
+            version,
+        );
+    }
+    let mut served = 0u64;
+    while let Some(joined) = clients.join_next().await {
+        for (path, (status, head, body)) in joined.unwrap() {
+            assert_eq!(status, 200, "{path}: {head}");
+            let etag = head_value(&head, "etag").unwrap_or_else(|| panic!("no ETag: {head}"));
+            let version: u32 = etag
+                .trim_matches('"')
+                .trim_start_matches('v')
+                .parse()
+                .unwrap();
+            assert!(
+                body == versioned_body(path, version, body_size(path)),
+                "`{path}` served with ETag {etag} and a body starting {:?}",
+                String::from_utf8_lossy(&body[..body.len().min(60)])
+            );
+            served += 1;
+        }
+    }
+    assert_eq!(served, 128);
+    for path in IMMUTABLE {
+        assert_eq!(mirror.downloads(path), [1], "{path}");
+    }
+    // At most one download of each version of the index.
+    let index = mirror.downloads(INDEX);
+    let mut once = index.clone();
+    once.dedup();
+    assert_eq!(index, once, "{:?}", mirror.requests(INDEX));
+    let counters = cache.stats().counters();
+    assert_eq!(counters.hits + counters.misses, served, "{counters:?}");
+    assert_eq!(counters.misses, 3 + index.len() as u64, "{counters:?}");
+    assert!(no_partial_files(dir.path()).is_empty());
+    // Each turn is forgotten once nobody wants it.
+    assert_eq!(cache.turns_in_use(), 0);
+}
+
+/// Files under `dir` that are downloads in progress (or left by one).
+fn no_partial_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    files_under(dir)
+        .into_iter()
+        .filter(|p| p.to_string_lossy().ends_with(".part"))
+        .collect()
+}
+
+fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(files_under(&path));
+        } else {
+            found.push(path);
+        }
+    }
+    found
+}
+
+#[tokio::test]
+async fn a_file_cached_in_the_old_layout_is_fetched_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let mirror = StandInMirror::start().await;
+    mirror.put(DEB, b"the package, whole", 1);
+    mirror.put(INDEX, b"Package: hello\nVersion: 1\n", 1);
+    // A body and a `.meta` beside it with the mirror's current validators: what the
+    // cache wrote before its files were records.
+    for path in [DEB, INDEX] {
+        let body = dir.path().join(format!("deb.debian.org{path}"));
+        std::fs::create_dir_all(body.parent().unwrap()).unwrap();
+        std::fs::write(&body, b"an old body").unwrap();
+        std::fs::write(
+            format!("{}.meta", body.display()),
+            r#"{"etag":"\"v1\"","last_modified":"Mon, 01 Jan 2024 00:00:00 GMT"}"#,
+        )
+        .unwrap();
+    }
+    let cache = cache_for(dir.path(), mirror.address).await;
+    assert_eq!(
+        get(&cache, DEB).await,
+        (200, b"the package, whole".to_vec())
+    );
+    assert_eq!(
+        get(&cache, INDEX).await,
+        (200, b"Package: hello\nVersion: 1\n".to_vec())
+    );
+    assert_eq!(mirror.requests(DEB), [200]);
+    assert_eq!(mirror.requests(INDEX), [200]);
+    // Overwritten in the new layout, and served from it.
+    assert_eq!(
+        get(&cache, DEB).await,
+        (200, b"the package, whole".to_vec())
+    );
+    assert_eq!(
+        get(&cache, INDEX).await,
+        (200, b"Package: hello\nVersion: 1\n".to_vec())
+    );
+    assert_eq!(mirror.requests(DEB), [200]);
+    assert_eq!(mirror.requests(INDEX), [200, 304]);
+}
+
+#[tokio::test]
+async fn a_download_cut_short_is_never_served_and_is_fetched_whole_next_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let mirror = StandInMirror::start().await;
+    let deb = versioned_body(DEB, 1, 300_000);
+    mirror.put(DEB, &deb, 1);
+    mirror.cut_short_once(DEB, 100_000);
+    let index_v1 = versioned_body(INDEX, 1, 100_000);
+    let index_v2 = versioned_body(INDEX, 2, 100_000);
+    mirror.put(INDEX, &index_v1, 1);
+    let cache = cache_for(dir.path(), mirror.address).await;
+    assert_eq!(get(&cache, INDEX).await, (200, index_v1.clone()));
+
+    let (status, body) = get(&cache, DEB).await;
+    assert_eq!(status, 200);
+    assert!(body.len() < deb.len(), "{} bytes", body.len());
+    // A new version of a cached index, cut short: the old record stays as it was.
+    mirror.put(INDEX, &index_v2, 2);
+    mirror.cut_short_once(INDEX, 10_000);
+    let (_, body) = get(&cache, INDEX).await;
+    assert!(body.len() < index_v2.len(), "{} bytes", body.len());
+    assert!(no_partial_files(dir.path()).is_empty());
+
+    assert_eq!(get(&cache, DEB).await, (200, deb.clone()));
+    assert_eq!(get(&cache, INDEX).await, (200, index_v2.clone()));
+    assert_eq!(mirror.requests(DEB), [200, 200]);
+    assert_eq!(mirror.requests(INDEX), [200, 200, 200]);
+    // Whole now, and kept.
+    assert_eq!(get(&cache, DEB).await, (200, deb));
+    assert_eq!(get(&cache, INDEX).await, (200, index_v2));
+    assert_eq!(mirror.requests(DEB), [200, 200]);
+    assert_eq!(mirror.requests(INDEX), [200, 200, 200, 304]);
+}
+
+#[tokio::test]
+async fn a_client_hanging_up_on_a_download_cut_short_leaves_nothing_served() {
+    let dir = tempfile::tempdir().unwrap();
+    let mirror = StandInMirror::start().await;
+    let deb = versioned_body(DEB, 1, 4_000_000);
+    mirror.put(DEB, &deb, 1);
+    mirror.cut_short_once(DEB, 2_000_000);
+    let cache = cache_for(dir.path(), mirror.address).await;
+    {
+        let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", cache.port()))
+            .await
+            .unwrap();
+        let request =
+            format!("GET http://deb.debian.org{DEB} HTTP/1.1\r\nHost: deb.debian.org\r\n\r\n");
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut first = [0u8; 1024];
+        let read = stream.read(&mut first).await.unwrap();
+        assert!(String::from_utf8_lossy(&first[..read]).starts_with("HTTP/1.1 200"));
+        // Hang up after the first bytes.
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(get(&cache, DEB).await, (200, deb.clone()));
+    assert_eq!(mirror.requests(DEB), [200, 200]);
+    assert_eq!(get(&cache, DEB).await, (200, deb));
+    assert_eq!(mirror.requests(DEB), [200, 200]);
+    assert!(no_partial_files(dir.path()).is_empty());
+}
+
+/// This machine's address on its default route, if it has one (connecting a UDP
+/// socket only picks the route: no packet is sent).
+fn non_loopback_address() -> Option<IpAddr> {
+    let socket = std::net::UdpSocket::bind("0.0.0.0:0").ok()?;
+    socket.connect("203.0.113.1:9").ok()?;
+    let ip = socket.local_addr().ok()?.ip();
+    (!ip.is_loopback() && !ip.is_unspecified()).then_some(ip)
+}
+
+#[tokio::test]
+async fn the_cache_listens_on_loopback_only_until_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let mirror = StandInMirror::start().await;
+    mirror.put(DEB, b"a package", 1);
+    let cache = cache_for(dir.path(), mirror.address).await;
+    let port = cache.port();
+    assert_eq!(get(&cache, DEB).await, (200, b"a package".to_vec()));
+    // A machine with loopback alone has nowhere else to be refused.
+    let Some(address) = non_loopback_address() else {
+        return;
+    };
+    let connected = tokio::net::TcpStream::connect((address, cache.port())).await;
+    assert!(
+        connected.is_err(),
+        "the cache accepts connections on `{address}`"
+    );
+    // Asked to, it listens there too, on the same port (twice is once), and serves
+    // this machine there.
+    let proxy = cache.proxy();
+    proxy.listen_on(address).unwrap();
+    proxy.listen_on(address).unwrap();
+    proxy.listen_on("127.0.0.1".parse().unwrap()).unwrap();
+    let mut stream = tokio::net::TcpStream::connect((address, cache.port()))
+        .await
+        .unwrap();
+    stream
+        .write_all(
+            format!("GET http://deb.debian.org{DEB} HTTP/1.1\r\nHost: deb.debian.org\r\nConnection: close\r\n\r\n")
+                .as_bytes(),
+        )
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).await.unwrap();
+    assert!(
+        answer.starts_with(b"HTTP/1.1 200"),
+        "{}",
+        String::from_utf8_lossy(&answer)
+    );
+    assert!(answer.ends_with(b"a package"));
+    // Every listener stops with the cache, and no address can be added after.
+    drop(cache);
+    tokio::task::yield_now().await;
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    assert!(
+        tokio::net::TcpStream::connect((address, port))
+            .await
+            .is_err()
+    );
+    assert!(
+        tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_err()
+    );
+    let stopped = proxy.listen_on(address).unwrap_err().to_string();
+    assert!(stopped.contains("has stopped"), "{stopped}");
+}
+
+#[tokio::test]
+async fn an_address_that_is_not_this_machines_says_where_and_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let mirror = StandInMirror::start().await;
+    let cache = cache_for(dir.path(), mirror.address).await;
+    // TEST-NET-3: no machine's address.
+    let error = cache
+        .proxy()
+        .listen_on("203.0.113.7".parse().unwrap())
+        .unwrap_err()
+        .to_string();
+    let address = format!("`203.0.113.7:{}`", cache.port());
+    assert!(error.contains(&address), "{error}");
+    assert!(
+        error.contains("--apt-proxy") && error.contains("--no-apt-cache"),
+        "{error}"
+    );
+}
+
 #[test]
 fn resolve_overrides_parse() {
     let parsed = parse_resolve("deb.debian.org=127.0.0.1:1, Mirror.test=10.0.0.1:8080").unwrap();
@@ -389,6 +777,7 @@ fn apt_is_pointed_at_the_cache_for_the_mirror_hosts_only() {
     let proxy = AptProxy::Builtin {
         port: 3142,
         hosts: vec!["deb.debian.org".into()],
+        listeners: Listeners::detached(),
     };
     let gateway: IpAddr = "172.18.0.1".parse().unwrap();
     assert_eq!(

@@ -305,6 +305,7 @@ mod tests {
         cached.apt_proxy = Some(crate::apt_cache::AptProxy::Builtin {
             port: 40123,
             hosts: vec!["deb.debian.org".into()],
+            listeners: crate::apt_cache::Listeners::detached(),
         });
         assert_eq!(
             base_reference(&cached, "bookworm"),

@@ -184,6 +184,13 @@ pub(crate) async fn proxy_build_args<E: Engine>(
         .network_gateway("bridge")
         .await?
         .unwrap_or(DEFAULT_BRIDGE_GATEWAY);
+    // The built-in cache listens on loopback only until told where builds reach it.
+    if let Err(e) = proxy.listen_on(gateway) {
+        proxy.notice(format!(
+            "warning: {e}; image builds fetch from the mirrors directly"
+        ));
+        return Ok(HashMap::new());
+    }
     let url = proxy.url(gateway);
     Ok(HashMap::from([
         ("http_proxy".to_string(), url.clone()),
@@ -245,6 +252,7 @@ mod tests {
         settings.apt_proxy = Some(AptProxy::Builtin {
             port: 3142,
             hosts: vec!["deb.debian.org".into()],
+            listeners: crate::apt_cache::Listeners::detached(),
         });
         let args = proxy_build_args(&engine, &settings).await.unwrap();
         // The fake engine names no gateway: the default bridge's usual one is used.

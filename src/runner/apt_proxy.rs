@@ -32,6 +32,13 @@ pub(super) async fn configure_host<E: Engine>(
             .unwrap_or(crate::images::DEFAULT_BRIDGE_GATEWAY),
         AptProxy::External { .. } => IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
     };
+    // The built-in cache listens on loopback only until told where the hosts reach it;
+    // without a listener there, apt is better off going to the mirrors directly.
+    if let Err(e) = proxy.listen_on(gateway) {
+        return Ok(Some(format!(
+            "warning: {e}; the apt of container {id} goes to the mirrors directly"
+        )));
+    }
     let conf: String = proxy
         .apt_options(gateway)
         .iter()
@@ -153,6 +160,7 @@ mod tests {
             apt_proxy: Some(AptProxy::Builtin {
                 port: 3142,
                 hosts: vec!["deb.debian.org".into()],
+                listeners: crate::apt_cache::Listeners::detached(),
             }),
             ..BuildSettings::default()
         };
