@@ -80,6 +80,9 @@ fn to_usize(value: u64) -> usize {
     usize::try_from(value).unwrap_or(usize::MAX)
 }
 
+/// Most nodes a scenario, recipe or drill state may hold.
+const MAX_NODES: usize = 100_000;
+
 /// Parses YAML text into a tree; a syntax error becomes one diagnostic, in plain
 /// words where the parser's are not.
 pub fn load(source: &str) -> Result<Spanned<Node>, Diagnostic> {
@@ -87,7 +90,13 @@ pub fn load(source: &str) -> Result<Spanned<Node>, Diagnostic> {
     options.duplicate_keys = DuplicateKeyPolicy::PassThrough;
     // A scenario or recipe is plain data: `!python/object:…` and the like are refused.
     options.reject_unsupported_tags = true;
-    let budget = options.budget.clone().unwrap_or_default();
+    // Scenarios and recipes are small (a few thousand nodes): a file past these limits
+    // is refused early instead of being expanded (an alias bomb) to the parser's far
+    // larger defaults.
+    let mut budget = options.budget.clone().unwrap_or_default();
+    budget.max_nodes = MAX_NODES;
+    budget.max_events = 4 * MAX_NODES;
+    options.budget = Some(budget.clone());
     let root = serde_saphyr::from_str_with_options(source, options)
         .map_err(|error| super::syntax_error::diagnose(source, &error, &budget))?;
     match binary_value(source) {
