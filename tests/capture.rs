@@ -34,6 +34,12 @@ impl Drop for Cleanup {
                 }
             }
         }
+        // What `docker rm` leaves of a kept replica, its cgroup parent, `rehearse gc`
+        // would sweep; not run here, where it would also take the other tests' kept
+        // replicas (their runs are over too).
+        for run_id in &self.run_ids {
+            sweep_cgroup_parents(run_id);
+        }
         let filter = format!("label=rehearse.recipe={}", self.recipe);
         let images = docker_lines(&["images", "-aq", "--filter", &filter]);
         if !images.is_empty() {

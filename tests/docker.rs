@@ -143,7 +143,11 @@ fn keep_leaves_the_replica_and_gc_removes_it_once_the_run_is_gone() {
     assert!(run.stderr.contains("docker exec -it"), "{}", run.stderr);
     let run_id = run.report["run_id"].as_str().unwrap();
     let kept = leftovers(run_id);
-    assert_eq!(kept.len(), 2, "one container and one network: {kept:?}");
+    assert_eq!(
+        kept.len(),
+        3,
+        "a container, its network and its cgroup parent: {kept:?}"
+    );
     let gc = rehearse(&["gc"]);
     assert!(gc.status.success(), "{}", text(&gc.stderr));
     assert_eq!(leftovers(run_id), Vec::<String>::new());

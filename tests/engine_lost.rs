@@ -154,7 +154,11 @@ fn an_engine_gone_mid_step_ends_the_run_with_exit_3() {
         "noticed after {noticed:?}"
     );
     // The engine is back (it never left): `gc` removes what the run could not.
-    assert_eq!(leftovers(&run_id).len(), 2, "{container} and its network");
+    assert_eq!(
+        leftovers(&run_id).len(),
+        3,
+        "{container}, its network and its cgroup parent"
+    );
     let gc = rehearse(&["gc"]);
     assert!(gc.status.success(), "{}", text(&gc.stderr));
     assert_eq!(leftovers(&run_id), Vec::<String>::new());

@@ -34,6 +34,7 @@ fn the_correct_move_is_go_with_measured_unavailability_and_no_lost_write() {
     if !docker_available() {
         return;
     }
+    let _alone = measuring_alone();
     let run = run_scenario("scenarios/migrate-cutover-apache.yaml", &[]);
     assert_eq!(run.code, 0, "{}", show(&run));
     let report = &run.report;
@@ -108,6 +109,7 @@ fn the_naive_move_is_no_go_with_the_lost_writes_counted() {
     if !docker_available() {
         return;
     }
+    let _alone = measuring_alone();
     let run = run_scenario("scenarios/migrate-cutover-naive.yaml", &[]);
     assert_eq!(run.code, 1, "{}", show(&run));
     let report = &run.report;
@@ -146,6 +148,7 @@ fn a_dns_switch_without_a_proxy_splits_writes_and_the_old_host_never_drains() {
     if !docker_available() {
         return;
     }
+    let _alone = measuring_alone();
     let run = run_scenario("tests/scenarios/dns-switch-without-proxy.yaml", &[]);
     assert_eq!(run.code, 1, "{}", show(&run));
     let report = &run.report;
@@ -175,6 +178,7 @@ fn a_postgresql_application_moves_with_its_role_files_owners_and_modes() {
     if !docker_available() {
         return;
     }
+    let _alone = measuring_alone();
     let run = run_scenario("tests/scenarios/migrate-postgresql.yaml", &[]);
     assert_eq!(run.code, 0, "{}", show(&run));
     let detail = step(&run.report, "move the notes application")["detail"]

@@ -719,6 +719,7 @@ fn a_move_measured_by_monitors_runs_on_an_engine_reached_over_tcp() {
     if !docker_available() {
         return;
     }
+    let _alone = measuring_alone();
     // The shipped move: monitors at 200 and 20 requests/s, a cutover, a DNS switch that
     // moves the monitors' clients to the new host, a drain check; every request goes
     // through a port published on the other engine's address.

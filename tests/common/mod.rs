@@ -100,12 +100,12 @@ pub fn leftovers(run_id: &str) -> Vec<String> {
     // The cgroup parents of confined replicas (the engine runs on this machine).
     if let Ok(hierarchies) = std::fs::read_dir("/sys/fs/cgroup") {
         for hierarchy in hierarchies.flatten() {
-            let Ok(parents) = std::fs::read_dir(hierarchy.path().join("rehearse")) else {
+            let Ok(parents) = std::fs::read_dir(hierarchy.path().join("docker/rehearse")) else {
                 continue;
             };
             for parent in parents.flatten() {
                 let name = parent.file_name().to_string_lossy().into_owned();
-                let entry = format!("cgroup /rehearse/{name}");
+                let entry = format!("cgroup /docker/rehearse/{name}");
                 if name.contains(run_id) && parent.path().is_dir() && !found.contains(&entry) {
                     found.push(entry);
                 }
@@ -349,4 +349,31 @@ pub fn within(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
         }
         std::thread::sleep(Duration::from_millis(200));
     }
+}
+
+/// Remove the (empty) cgroup parents of a run's replicas removed with `docker rm`, as
+/// `rehearse gc` does (the engine runs on this machine).
+pub fn sweep_cgroup_parents(run_id: &str) {
+    let Ok(hierarchies) = std::fs::read_dir("/sys/fs/cgroup") else {
+        return;
+    };
+    for hierarchy in hierarchies.flatten() {
+        let Ok(parents) = std::fs::read_dir(hierarchy.path().join("docker/rehearse")) else {
+            continue;
+        };
+        for parent in parents.flatten() {
+            if parent.file_name().to_string_lossy().contains(run_id) {
+                let _ = std::fs::remove_dir(parent.path());
+            }
+        }
+    }
+}
+
+static MEASURING: Mutex<()> = Mutex::new(());
+
+/// Held by a test whose verdict rests on measured latency and availability (monitors
+/// at hundreds of requests a second): such tests run one at a time within a test
+/// binary, so that on a 2-core machine they measure the replica, not each other.
+pub fn measuring_alone() -> std::sync::MutexGuard<'static, ()> {
+    MEASURING.lock().unwrap_or_else(|e| e.into_inner())
 }

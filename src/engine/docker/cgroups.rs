@@ -5,7 +5,7 @@
 //! in the replica (a maintainer script, an `exec` step, an imported production config)
 //! rewrite the limits of, or move processes out of, the machine and every other
 //! container. On cgroup v1 with the `cgroupfs` driver (measured: Docker 20.10) each
-//! replica instead gets a parent of its own, `/rehearse/<container name>`
+//! replica instead gets a parent of its own, `/docker/rehearse/<container name>`
 //! (`--cgroup-parent`), and sees the machine's hierarchies read-only except that
 //! subtree, bound read-write over them at the same path; the engine's cgroup namespace
 //! is kept, so the paths systemd reads in `/proc/self/cgroup` are the ones it finds
@@ -32,8 +32,11 @@ use super::call::within;
 use super::{CALL_TIMEOUT, DockerEngine};
 use crate::engine::{Engine, EngineError, IMAGE_LABEL, OWNER_LABEL};
 
-/// Under this cgroup sits each confined replica's own parent.
-const ROOT: &str = "rehearse";
+/// Under this cgroup sits each confined replica's own parent: inside the engine's own
+/// (`/docker`, the `cgroupfs` driver's default), so replicas share the machine with its
+/// other processes — the prober among them — as other containers do, not each with a
+/// top-level share of its own.
+const ROOT: &str = "docker/rehearse";
 /// Label of the helper containers (gc removes any left over).
 pub(super) const HELPER_LABEL: &str = "rehearse.helper";
 
@@ -312,15 +315,15 @@ mod tests {
         );
         assert_eq!(
             config.cgroup_parent.as_deref(),
-            Some("/rehearse/rehearse-x-web")
+            Some("/docker/rehearse/rehearse-x-web")
         );
         assert_eq!(
             config.binds.unwrap(),
             [
                 "/sys/fs/cgroup/memory:/sys/fs/cgroup/memory:ro",
-                "/sys/fs/cgroup/memory/rehearse/rehearse-x-web:/sys/fs/cgroup/memory/rehearse/rehearse-x-web:rw",
+                "/sys/fs/cgroup/memory/docker/rehearse/rehearse-x-web:/sys/fs/cgroup/memory/docker/rehearse/rehearse-x-web:rw",
                 "/sys/fs/cgroup/systemd:/sys/fs/cgroup/systemd:ro",
-                "/sys/fs/cgroup/systemd/rehearse/rehearse-x-web:/sys/fs/cgroup/systemd/rehearse/rehearse-x-web:rw",
+                "/sys/fs/cgroup/systemd/docker/rehearse/rehearse-x-web:/sys/fs/cgroup/systemd/docker/rehearse/rehearse-x-web:rw",
             ]
         );
         assert!(config.tmpfs.unwrap().contains_key("/sys/fs/cgroup"));

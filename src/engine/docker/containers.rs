@@ -204,19 +204,37 @@ pub(super) async fn remove(engine: &DockerEngine, id: &str) -> Result<(), Engine
         .force(true)
         .v(true)
         .build();
-    ignore_not_found(
-        within(
-            "remove container",
-            id,
-            CALL_TIMEOUT,
-            engine.docker.remove_container(id, Some(options)),
-        )
-        .await,
-    )?;
+    let removed = within(
+        "remove container",
+        id,
+        CALL_TIMEOUT,
+        engine.docker.remove_container(id, Some(options)),
+    )
+    .await;
+    // Another process removing it at the same time (a watchdog, `gc`) is as good.
+    if let Err(e) = &removed
+        && is_removal_in_progress(e)
+    {
+        return Ok(());
+    }
+    ignore_not_found(removed)?;
     if let Some((parent, image)) = parent {
         cgroups::release(engine, &parent, &image).await;
     }
     Ok(())
+}
+
+fn is_removal_in_progress(error: &EngineError) -> bool {
+    matches!(
+        error,
+        EngineError::Call {
+            source: bollard::errors::Error::DockerResponseServerError {
+                status_code: 409,
+                message,
+            },
+            ..
+        } if message.contains("already in progress")
+    )
 }
 
 pub(super) async fn ip(
