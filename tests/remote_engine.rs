@@ -219,6 +219,8 @@ fn a_scenario_runs_on_an_engine_reached_over_tcp_and_is_probed_through_published
     if !docker_available() {
         return;
     }
+    // Not beside the measured move (see `measuring_alone`).
+    let _alone = measuring_alone();
     let site = build_image("static-site", &[]);
     let (engine, url) = plain_engine();
     load_into(&url, &site);
@@ -384,6 +386,8 @@ fn an_engine_reached_over_tcp_with_tls_answers_with_the_right_certificates_only(
     if !docker_available() {
         return;
     }
+    // Not beside the measured move (see `measuring_alone`).
+    let _alone = measuring_alone();
     // The engine's certificate must name its address, known once it runs: it starts
     // idle, gets its certificates, then runs dockerd.
     let engine = NestedEngine::start(&engine_image(), &["sleep", "infinity"]);
@@ -535,6 +539,8 @@ fn publish_ports_probes_a_local_engine_s_hosts_through_published_ports() {
     if !docker_available() {
         return;
     }
+    // Not beside the measured move (see `measuring_alone`).
+    let _alone = measuring_alone();
     build_image("static-site", &[]);
     let dir = tempfile::tempdir().unwrap();
     let report_dir = dir.path().join("report");
@@ -596,6 +602,8 @@ fn a_scenario_runs_on_an_engine_reached_over_ssh() {
     if !docker_available() {
         return;
     }
+    // Not beside the measured move (see `measuring_alone`).
+    let _alone = measuring_alone();
     let site = build_image("static-site", &[]);
     // sshd, then the engine on its socket only: ssh is the one way in.
     let engine = NestedEngine::start(
