@@ -141,8 +141,14 @@ pub(super) async fn release(engine: &DockerEngine, parent: &str, image: &str) {
     let Some(name) = parent.strip_prefix(&format!("/{ROOT}/")) else {
         return;
     };
+    // The container's own cgroups may take a moment to go after it (the runtime
+    // removes them as its processes exit): children first, a few times over.
     let script = format!(
-        "for d in /sys/fs/cgroup/*/{ROOT}/\"$1\"; do if [ -d \"$d\" ]; then rmdir \"$d\"; fi; done"
+        "for i in 1 2 3 4 5 6 7 8 9 10; do left=; \
+         for d in /sys/fs/cgroup/*/{ROOT}/\"$1\"; do if [ -d \"$d\" ]; then \
+         find \"$d\" -depth -type d -exec rmdir {{}} \\; 2>/dev/null; \
+         if [ -d \"$d\" ]; then left=1; fi; fi; done; \
+         if [ -z \"$left\" ]; then exit 0; fi; sleep 0.5; done; exit 1"
     );
     let _ = helper(
         engine,
