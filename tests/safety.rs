@@ -126,9 +126,71 @@ fn a_run_killed_while_provisioning_leaves_nothing_and_a_normal_run_no_watchdog()
     if std::path::Path::new("/sys/fs/cgroup/memory/cgroup.procs").exists()
         && std::fs::create_dir_all(parent).is_ok()
     {
+        // But not the parent of a replica that still exists: one stopped, or between
+        // the two halves of a reboot, has an empty parent its next start needs. Nor a
+        // helper a live process is about to start.
+        let name = format!("rh-gc-spares-{}", std::process::id());
+        let image = docker(&[
+            "images",
+            "-q",
+            "--filter",
+            "label=rehearse.image",
+            "--filter",
+            "dangling=false",
+        ]);
+        let image = image.lines().next().expect("a test image").to_string();
+        let stopped = docker(&[
+            "create",
+            "--name",
+            &name,
+            "--label",
+            "rehearse.gc-test=1",
+            "--cgroup-parent",
+            &format!("/docker/rehearse/{name}"),
+            &image,
+            "true",
+        ]);
+        docker(&["start", "-a", &stopped]);
+        let stopped_parent =
+            std::path::Path::new("/sys/fs/cgroup/memory/docker/rehearse").join(&name);
+        assert!(
+            stopped_parent.exists(),
+            "the engine made no {}",
+            stopped_parent.display()
+        );
+        let helper = docker(&[
+            "create",
+            "--label",
+            "rehearse.helper=cgroups",
+            "--label",
+            &format!("rehearse.owner={}", owner_of(std::process::id())),
+            &image,
+            "true",
+        ]);
+
         let output = rehearse(&["gc"]);
+        let helper_left = !docker(&["ps", "-aq", "--filter", &format!("id={helper}")]).is_empty();
+        let stopped_parent_left = stopped_parent.exists();
+        docker(&["rm", "-f", &stopped, &helper]);
         assert!(output.status.success(), "{}", text(&output.stderr));
         assert!(!parent.exists(), "gc left {}", parent.display());
+        assert!(
+            stopped_parent_left,
+            "gc removed the cgroup parent of existing {name}"
+        );
+        assert!(
+            helper_left,
+            "gc removed a helper its live owner had just created"
+        );
+
+        // Once that container is gone, its parent goes at the next gc.
+        let output = rehearse(&["gc"]);
+        assert!(output.status.success(), "{}", text(&output.stderr));
+        assert!(
+            !stopped_parent.exists(),
+            "gc left {}",
+            stopped_parent.display()
+        );
     }
 
     // A run that ends normally leaves no watchdog behind.

@@ -673,8 +673,17 @@ async fn cleanup<E: Engine>(engine: &E, created: &Created, sink: &mut dyn EventS
         }
         e.is_connection()
     };
-    for (host, id) in &created.containers {
-        if let Err(e) = engine.remove_container(id).await {
+    // Side by side: each removal also waits for the engine to stop the container
+    // and to release its cgroups.
+    let removals = futures_util::future::join_all(
+        created
+            .containers
+            .iter()
+            .map(|(_, id)| engine.remove_container(id)),
+    )
+    .await;
+    for ((host, id), removed) in created.containers.iter().zip(removals) {
+        if let Err(e) = removed {
             if gone(&e, &mut warn) {
                 return;
             }

@@ -98,21 +98,28 @@ pub fn leftovers(run_id: &str) -> Vec<String> {
         );
     }
     // The cgroup parents of confined replicas (the engine runs on this machine).
-    if let Ok(hierarchies) = std::fs::read_dir("/sys/fs/cgroup") {
-        for hierarchy in hierarchies.flatten() {
-            let Ok(parents) = std::fs::read_dir(hierarchy.path().join("docker/rehearse")) else {
-                continue;
-            };
-            for parent in parents.flatten() {
-                let name = parent.file_name().to_string_lossy().into_owned();
-                let entry = format!("cgroup /docker/rehearse/{name}");
-                if name.contains(run_id) && parent.path().is_dir() && !found.contains(&entry) {
-                    found.push(entry);
-                }
-            }
+    for parent in cgroup_parents(run_id) {
+        let name = parent.file_name().unwrap_or_default().to_string_lossy();
+        let entry = format!("cgroup /docker/rehearse/{name}");
+        if parent.is_dir() && !found.contains(&entry) {
+            found.push(entry);
         }
     }
     found
+}
+
+/// The cgroup parents, in every hierarchy, of the confined replicas of run `run_id`.
+fn cgroup_parents(run_id: &str) -> Vec<std::path::PathBuf> {
+    let Ok(hierarchies) = std::fs::read_dir("/sys/fs/cgroup") else {
+        return Vec::new();
+    };
+    hierarchies
+        .flatten()
+        .filter_map(|h| std::fs::read_dir(h.path().join("docker/rehearse")).ok())
+        .flat_map(|parents| parents.flatten())
+        .filter(|p| p.file_name().to_string_lossy().contains(run_id))
+        .map(|p| p.path())
+        .collect()
 }
 
 /// Run a scenario with a report folder of its own; the folder lives as long as the result.
@@ -354,18 +361,8 @@ pub fn within(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
 /// Remove the (empty) cgroup parents of a run's replicas removed with `docker rm`, as
 /// `rehearse gc` does (the engine runs on this machine).
 pub fn sweep_cgroup_parents(run_id: &str) {
-    let Ok(hierarchies) = std::fs::read_dir("/sys/fs/cgroup") else {
-        return;
-    };
-    for hierarchy in hierarchies.flatten() {
-        let Ok(parents) = std::fs::read_dir(hierarchy.path().join("docker/rehearse")) else {
-            continue;
-        };
-        for parent in parents.flatten() {
-            if parent.file_name().to_string_lossy().contains(run_id) {
-                let _ = std::fs::remove_dir(parent.path());
-            }
-        }
+    for parent in cgroup_parents(run_id) {
+        let _ = std::fs::remove_dir(parent);
     }
 }
 

@@ -71,3 +71,17 @@ pub(super) fn ignore_not_found(result: Result<(), EngineError>) -> Result<(), En
         other => other,
     }
 }
+
+/// Whether `err` says another caller is already removing the object.
+pub(super) fn is_removal_in_progress(error: &EngineError) -> bool {
+    matches!(
+        error,
+        EngineError::Call {
+            source: bollard::errors::Error::DockerResponseServerError {
+                status_code: 409,
+                message,
+            },
+            ..
+        } if message.contains("already in progress")
+    )
+}

@@ -24,7 +24,6 @@ use bollard::models::{
 };
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, ListContainersOptionsBuilder, LogsOptionsBuilder,
-    RemoveContainerOptionsBuilder,
 };
 use futures_util::StreamExt;
 
@@ -165,26 +164,27 @@ pub(super) async fn release(engine: &DockerEngine, parent: &str, image: &str) {
     .await;
 }
 
-/// Remove helpers left by a tool that died, then every empty replica parent (one in
-/// use cannot be removed), from a helper made from any cached image: for `gc`.
+/// Remove helpers whose process died, then every empty replica parent whose container
+/// is gone, from a helper made from any cached image: for `gc`, which may run beside
+/// live runs. A parent is empty while its container is stopped or between the two
+/// halves of a reboot, and the next start needs it; a helper is not running between
+/// its creation and its start.
 pub(super) async fn sweep(engine: &DockerEngine) -> Result<(), EngineError> {
-    let filters = super::labelled::label_filter(HELPER_LABEL);
-    let helpers = within(
-        "list helper containers",
-        HELPER_LABEL,
-        CALL_TIMEOUT,
-        engine.docker.list_containers(Some(
-            ListContainersOptionsBuilder::default()
-                .all(true)
-                .filters(&filters)
-                .build(),
-        )),
-    )
-    .await?;
-    for helper in helpers {
-        if helper.state != Some(ContainerSummaryStateEnum::RUNNING)
-            && let Some(id) = helper.id
-        {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    for helper in listed(engine, Some(HELPER_LABEL)).await? {
+        let owner = helper.labels.as_ref().and_then(|l| l.get(OWNER_LABEL));
+        let abandoned = match owner.and_then(|o| crate::owner::is_alive(o)) {
+            Some(alive) => !alive,
+            // Another machine's: a helper lives seconds, so one idle for ten minutes
+            // is left over.
+            None => {
+                helper.state != Some(ContainerSummaryStateEnum::RUNNING)
+                    && now.saturating_sub(helper.created.unwrap_or(now)) > 600
+            }
+        };
+        if abandoned && let Some(id) = helper.id {
             remove_helper(engine, &id).await;
         }
     }
@@ -194,29 +194,52 @@ pub(super) async fn sweep(engine: &DockerEngine) -> Result<(), EngineError> {
     let Some(image) = engine.list_images(IMAGE_LABEL).await?.into_iter().next() else {
         return Ok(());
     };
-    let script =
-        format!("for d in /sys/fs/cgroup/*/{ROOT}/*/; do rmdir \"$d\" 2>/dev/null; done; true");
+    // Listed before the parents are looked at: a container created later has a
+    // parent that is not empty by the time the helper runs, or none yet.
+    let existing: Vec<String> = listed(engine, None)
+        .await?
+        .into_iter()
+        .flat_map(|c| c.names.unwrap_or_default())
+        .map(|n| n.trim_start_matches('/').to_string())
+        .collect();
+    let script = format!(
+        "for d in /sys/fs/cgroup/*/{ROOT}/*/; do n=$(basename \"$d\"); \
+         case \" $* \" in *\" $n \"*) continue;; esac; rmdir \"$d\" 2>/dev/null; done; true"
+    );
+    let mut cmd = vec!["sh".into(), "-c".into(), script, "sh".into()];
+    cmd.extend(existing);
     helper(
         engine,
         &image.id,
         vec!["/sys/fs/cgroup:/sys/fs/cgroup:rw".into()],
-        vec!["sh".into(), "-c".into(), script],
+        cmd,
     )
     .await
     .map(drop)
 }
 
-async fn remove_helper(engine: &DockerEngine, id: &str) {
-    let _ = within(
-        "remove helper container",
-        id,
+/// Every container of the engine, or those carrying `label`.
+async fn listed(
+    engine: &DockerEngine,
+    label: Option<&str>,
+) -> Result<Vec<bollard::models::ContainerSummary>, EngineError> {
+    let filters = label.map(super::labelled::label_filter).unwrap_or_default();
+    within(
+        "list containers",
+        label.unwrap_or("all"),
         CALL_TIMEOUT,
-        engine.docker.remove_container(
-            id,
-            Some(RemoveContainerOptionsBuilder::default().force(true).build()),
-        ),
+        engine.docker.list_containers(Some(
+            ListContainersOptionsBuilder::default()
+                .all(true)
+                .filters(&filters)
+                .build(),
+        )),
     )
-    .await;
+    .await
+}
+
+async fn remove_helper(engine: &DockerEngine, id: &str) {
+    let _ = super::containers::discard(engine, id).await;
 }
 
 /// Run `cmd` in a throwaway container made from `image` with `binds`, no network and

@@ -14,7 +14,7 @@ use bollard::query_parameters::{
 use bytes::Bytes;
 use futures_util::StreamExt;
 
-use super::call::{call_err, ignore_not_found, is_not_found, within};
+use super::call::{call_err, ignore_not_found, is_not_found, is_removal_in_progress, within};
 use super::cgroups;
 use super::ports::{port_bindings, published_from};
 use super::{CALL_TIMEOUT, DockerEngine, UPLOAD_TIMEOUT};
@@ -200,6 +200,16 @@ pub(super) async fn remove(engine: &DockerEngine, id: &str) -> Result<(), Engine
         Err(e) if is_not_found(&e) => return Ok(()),
         Err(_) => None,
     };
+    discard(engine, id).await?;
+    if let Some((parent, image)) = parent {
+        cgroups::release(engine, &parent, &image).await;
+    }
+    Ok(())
+}
+
+/// Remove container `id`, running or not, with its anonymous volumes; one already gone,
+/// or being removed by another process (a watchdog, `gc`), is as good.
+pub(super) async fn discard(engine: &DockerEngine, id: &str) -> Result<(), EngineError> {
     let options = RemoveContainerOptionsBuilder::default()
         .force(true)
         .v(true)
@@ -211,30 +221,12 @@ pub(super) async fn remove(engine: &DockerEngine, id: &str) -> Result<(), Engine
         engine.docker.remove_container(id, Some(options)),
     )
     .await;
-    // Another process removing it at the same time (a watchdog, `gc`) is as good.
     if let Err(e) = &removed
         && is_removal_in_progress(e)
     {
         return Ok(());
     }
-    ignore_not_found(removed)?;
-    if let Some((parent, image)) = parent {
-        cgroups::release(engine, &parent, &image).await;
-    }
-    Ok(())
-}
-
-fn is_removal_in_progress(error: &EngineError) -> bool {
-    matches!(
-        error,
-        EngineError::Call {
-            source: bollard::errors::Error::DockerResponseServerError {
-                status_code: 409,
-                message,
-            },
-            ..
-        } if message.contains("already in progress")
-    )
+    ignore_not_found(removed)
 }
 
 pub(super) async fn ip(

@@ -29,10 +29,24 @@ pub(super) async fn streaming(
     timeout: Duration,
     on_line: &mut (dyn FnMut(&str) + Send),
 ) -> Result<ExecOutput, EngineError> {
-    let object = argv.join(" ");
     let token = new_token();
     let mut env = engine.env_for(id, env);
     env.push((TOKEN_VARIABLE.to_string(), token.clone()));
+    run(engine, id, argv, &env, timeout, on_line, Some(token)).await
+}
+
+/// Run `argv` in container `id`; when `token` is given it marks the command, which is
+/// stopped if it does not finish.
+async fn run(
+    engine: &DockerEngine,
+    id: &str,
+    argv: &[String],
+    env: &[(String, String)],
+    timeout: Duration,
+    on_line: &mut (dyn FnMut(&str) + Send),
+    token: Option<String>,
+) -> Result<ExecOutput, EngineError> {
+    let object = argv.join(" ");
     let config = ExecConfig {
         attach_stdout: Some(true),
         attach_stderr: Some(true),
@@ -49,13 +63,13 @@ pub(super) async fn streaming(
         engine.docker.create_exec(id, config),
     )
     .await?;
-    // From here on, a command that does not finish is stopped.
-    let mut guard = Unfinished {
+    // From here on, a marked command that does not finish is stopped.
+    let mut guard = token.map(|token| Unfinished {
         engine: engine.clone(),
         container: id.to_string(),
         token,
         finished: false,
-    };
+    });
     let collect = async {
         let started = engine
             .docker
@@ -99,13 +113,19 @@ pub(super) async fn streaming(
         Ok::<_, bollard::errors::Error>((stdout, stderr))
     };
     let collected = within("exec", &object, timeout, collect).await;
-    guard.finished = true;
-    let (stdout, stderr) = match collected {
-        Ok(output) => output,
-        Err(e) => {
+    let (stdout, stderr) = match (collected, guard.as_mut()) {
+        (Ok(output), guard) => {
+            if let Some(guard) = guard {
+                guard.finished = true;
+            }
+            output
+        }
+        (Err(e), Some(guard)) => {
+            guard.finished = true;
             stop(engine, id, &guard.token).await;
             return Err(e);
         }
+        (Err(e), None) => return Err(e),
     };
     let inspected = within(
         "inspect exec",
@@ -157,40 +177,9 @@ fn new_token() -> String {
 /// Stop the command marked `token` in container `id` (best effort: a container that
 /// is gone has nothing left to stop).
 pub(super) async fn stop(engine: &DockerEngine, id: &str, token: &str) {
+    // Unmarked, or it would kill itself.
     let argv = ["sh", "-c", STOP_SCRIPT, "sh", token].map(String::from);
-    let _ = Box::pin(plain(engine, id, &argv, STOP_LIMIT)).await;
-}
-
-/// A command without the marker (the stopper must not kill itself).
-async fn plain(
-    engine: &DockerEngine,
-    id: &str,
-    argv: &[String],
-    timeout: Duration,
-) -> Result<(), EngineError> {
-    let config = ExecConfig {
-        attach_stdout: Some(true),
-        attach_stderr: Some(true),
-        attach_stdin: Some(false),
-        cmd: Some(argv.to_vec()),
-        ..Default::default()
-    };
-    let created = within(
-        "create exec",
-        id,
-        CALL_TIMEOUT,
-        engine.docker.create_exec(id, config),
-    )
-    .await?;
-    let run = async {
-        if let StartExecResults::Attached { mut output, .. } =
-            engine.docker.start_exec(&created.id, None).await?
-        {
-            while output.next().await.is_some() {}
-        }
-        Ok::<_, bollard::errors::Error>(())
-    };
-    within("stop a command", id, timeout, run).await
+    let _ = Box::pin(run(engine, id, &argv, &[], STOP_LIMIT, &mut |_| {}, None)).await;
 }
 
 /// A command whose caller may give up on it (drop the future): the command is then
