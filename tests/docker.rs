@@ -219,7 +219,7 @@ fn sigterm_stops_the_run_cleans_up_and_reports_interrupted() {
 }
 
 #[test]
-fn without_registry_or_mmdebstrap_the_error_says_what_to_install() {
+fn without_registry_or_mmdebstrap_the_builtin_bootstrap_runs_and_names_what_it_cannot_fetch() {
     if !docker_available() {
         return;
     }
@@ -227,19 +227,33 @@ fn without_registry_or_mmdebstrap_the_error_says_what_to_install() {
     let recipe = dir.path().join("plain");
     std::fs::create_dir_all(&recipe).unwrap();
     std::fs::write(recipe.join("recipe.yaml"), "suite: bookworm\n").unwrap();
-    // A mirror nobody uses gives a base image that cannot be in the cache; no command
-    // is ever sent to it.
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_rehearse"))
-        .args(["images", "build", "plain", "--images-dir"])
-        .arg(dir.path())
-        .args(["--mirror", "http://127.0.0.1:9/debian"])
-        .env("PATH", "/nonexistent")
-        .output()
-        .unwrap();
+    // A mirror nobody uses gives a base image that cannot be in the cache; nothing
+    // answers there.
+    let build = |extra: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_rehearse"))
+            .args(["images", "build", "plain", "--images-dir"])
+            .arg(dir.path())
+            .args(["--mirror", "http://127.0.0.1:9/debian"])
+            .args(extra)
+            .env("PATH", "/nonexistent")
+            .output()
+            .unwrap()
+    };
+    let output = build(&[]);
     let stderr = text(&output.stderr);
     assert_eq!(output.status.code(), Some(3), "{stderr}");
     assert!(
-        stderr.contains("the engine cannot pull `debian:bookworm` and `mmdebstrap` is not installed; install it with `apt-get install mmdebstrap`"),
+        stderr.contains("bootstrapping Debian `bookworm` (built-in) failed: cannot fetch http://127.0.0.1:9/debian/dists/bookworm/InRelease"),
+        "{stderr}"
+    );
+    // Asked for mmdebstrap by name, the error says how to get it.
+    let output = build(&["--base-source", "mmdebstrap"]);
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains(
+            "`mmdebstrap` is not installed; install it with `apt-get install mmdebstrap`"
+        ),
         "{stderr}"
     );
 }

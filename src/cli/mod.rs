@@ -463,7 +463,9 @@ pub struct BuildArgs {
         default_value = "http://deb.debian.org/debian-security"
     )]
     pub security_mirror: String,
-    /// Where base images come from: a registry (`pull`), mmdebstrap (`bootstrap`), or `auto`.
+    /// Where base images come from: `auto` pulls `debian:<suite>` if the engine can,
+    /// else bootstraps; `bootstrap` uses mmdebstrap if installed, else the built-in
+    /// bootstrap; `pull`, `mmdebstrap` and `builtin` use only that one.
     #[arg(long, value_enum, default_value_t = BaseSourceArg::Auto)]
     pub base_source: BaseSourceArg,
     /// Folder of the package cache, the proxy through which the bootstrap, the image
@@ -485,6 +487,8 @@ pub enum BaseSourceArg {
     Auto,
     Pull,
     Bootstrap,
+    Mmdebstrap,
+    Builtin,
 }
 
 impl BuildArgs {
@@ -497,6 +501,8 @@ impl BuildArgs {
                 BaseSourceArg::Auto => BaseSource::Auto,
                 BaseSourceArg::Pull => BaseSource::Pull,
                 BaseSourceArg::Bootstrap => BaseSource::Bootstrap,
+                BaseSourceArg::Mmdebstrap => BaseSource::Mmdebstrap,
+                BaseSourceArg::Builtin => BaseSource::Builtin,
             },
             images_dir: self
                 .images_dir

@@ -118,6 +118,7 @@ impl Engine for FakeEngine {
             cgroup_driver: "cgroupfs".into(),
             operating_system: "fake".into(),
             cpus: 2,
+            architecture: "x86_64".into(),
         })
     }
 

@@ -49,6 +49,8 @@ pub struct EngineInfo {
     pub operating_system: String,
     /// CPUs the engine's machine has.
     pub cpus: u32,
+    /// The engine machine's architecture, as the kernel names it (`x86_64`, `aarch64`).
+    pub architecture: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,6 +60,21 @@ pub enum CgroupVersion {
 }
 
 impl EngineInfo {
+    /// Debian's name for the engine machine's architecture (`amd64`, `arm64`).
+    pub fn debian_architecture(&self) -> String {
+        match self.architecture.as_str() {
+            "x86_64" | "amd64" | "" => "amd64",
+            "aarch64" | "arm64" => "arm64",
+            "armv7l" | "armhf" => "armhf",
+            "i686" | "i386" => "i386",
+            "ppc64le" | "ppc64el" => "ppc64el",
+            "s390x" => "s390x",
+            "riscv64" => "riscv64",
+            other => other,
+        }
+        .to_string()
+    }
+
     /// Whether a systemd replica on this engine is confined to cgroups of its own
     /// (see `docker::cgroups`): measured on cgroup v1 with the `cgroupfs` driver. On
     /// any other engine it gets the engine's whole cgroup tree writable, which this

@@ -1,5 +1,6 @@
 //! Debian base images with systemd: pulled from a registry when the engine can,
-//! otherwise bootstrapped locally with mmdebstrap (merged `/usr`) and imported.
+//! otherwise bootstrapped locally (merged `/usr`) and imported: with mmdebstrap when
+//! it is installed, else with the built-in bootstrap ([`super::bootstrap`]).
 
 use std::process::Stdio;
 use std::time::Instant;
@@ -23,6 +24,9 @@ pub const BASE_PACKAGES: &[&str] = &[
     "curl",
 ];
 
+/// Label saying how a base image was made: `pull`, `mmdebstrap` or `builtin`.
+pub const SOURCE_LABEL: &str = "rehearse.base-source";
+
 /// Bump when the way base images are made changes, so old caches are not reused.
 const BASE_FORMAT: &str = "rehearse-base-v1";
 
@@ -33,7 +37,23 @@ pub enum BaseSource {
     #[default]
     Auto,
     Pull,
+    /// With mmdebstrap if it is installed, else built in.
     Bootstrap,
+    /// With mmdebstrap only.
+    Mmdebstrap,
+    /// With the built-in bootstrap only.
+    Builtin,
+}
+
+impl BaseSource {
+    /// Whether a base that is not pulled is made by the built-in bootstrap.
+    fn bootstraps_builtin(self) -> bool {
+        match self {
+            BaseSource::Builtin => true,
+            BaseSource::Mmdebstrap | BaseSource::Pull => false,
+            BaseSource::Auto | BaseSource::Bootstrap => !mmdebstrap_installed(),
+        }
+    }
 }
 
 /// APT source lines a host of this suite gets, like a default Debian install.
@@ -56,6 +76,11 @@ pub fn base_reference(settings: &BuildSettings, suite: &str) -> (String, String)
     parts.extend(BASE_PACKAGES.iter().map(|p| p.as_bytes().to_vec()));
     // How /usr is merged is part of what the image is.
     parts.push(merged_usr_hook(suite).into());
+    // The two bootstraps make the same package set, not the same bytes: each has its
+    // own cached image (and the two can be compared).
+    if settings.base_source.bootstraps_builtin() {
+        parts.push("builtin".into());
+    }
     let hash = content_hash(parts.iter().map(|p| p.as_slice()));
     (format!("rehearse/debian:{suite}-{}", &hash[..12]), hash)
 }
@@ -84,7 +109,7 @@ pub async fn ensure_base<E: Engine>(
         reference: reference.clone(),
     });
     let pulled = match settings.base_source {
-        BaseSource::Bootstrap => false,
+        BaseSource::Bootstrap | BaseSource::Mmdebstrap | BaseSource::Builtin => false,
         BaseSource::Auto | BaseSource::Pull => {
             let upstream = format!("debian:{suite}");
             match engine.pull_image(&upstream).await {
@@ -99,7 +124,7 @@ pub async fn ensure_base<E: Engine>(
                 Err(e) => {
                     on_event(ImageEvent::Output {
                         what: what.clone(),
-                        line: format!("no registry ({e}); bootstrapping with mmdebstrap"),
+                        line: format!("no registry ({e}); bootstrapping"),
                     });
                     false
                 }
@@ -107,7 +132,16 @@ pub async fn ensure_base<E: Engine>(
         }
     };
     if !pulled {
-        bootstrap(engine, settings, suite, &reference, &hash, on_event).await?;
+        if settings.base_source.bootstraps_builtin() {
+            on_event(ImageEvent::Output {
+                what: what.clone(),
+                line: "bootstrapping with the built-in bootstrap".into(),
+            });
+            super::bootstrap::bootstrap(engine, settings, suite, &reference, &hash, on_event)
+                .await?;
+        } else {
+            mmdebstrap(engine, settings, suite, &reference, &hash, on_event).await?;
+        }
     }
     on_event(ImageEvent::Built {
         what,
@@ -134,7 +168,7 @@ async fn build_from_pulled<E: Engine>(
          && apt-get update && apt-get install -y {packages} && apt-get clean && rm -rf /var/lib/apt/lists/*\n\
          ENV container=docker\n\
          CMD [\"/sbin/init\"]\n\
-         LABEL {IMAGE_LABEL}=\"{hash}\" rehearse.suite=\"{suite}\"\n",
+         LABEL {IMAGE_LABEL}=\"{hash}\" rehearse.suite=\"{suite}\" {SOURCE_LABEL}=pull\n",
         packages = BASE_PACKAGES.join(" "),
     );
     let context = super::context_tar(&dockerfile, &[])?;
@@ -151,7 +185,14 @@ async fn build_from_pulled<E: Engine>(
     Ok(())
 }
 
-async fn bootstrap<E: Engine>(
+/// Whether `mmdebstrap` is on `PATH`.
+fn mmdebstrap_installed() -> bool {
+    std::env::var_os("PATH").is_some_and(|path| {
+        std::env::split_paths(&path).any(|dir| dir.join("mmdebstrap").is_file())
+    })
+}
+
+async fn mmdebstrap<E: Engine>(
     engine: &E,
     settings: &BuildSettings,
     suite: &str,
@@ -209,6 +250,7 @@ async fn bootstrap<E: Engine>(
         "ENV container=docker".to_string(),
         format!("LABEL {IMAGE_LABEL}={hash}"),
         format!("LABEL rehearse.suite={suite}"),
+        format!("LABEL {SOURCE_LABEL}=mmdebstrap"),
     ];
     let mut tail: Vec<String> = Vec::new();
     let import = engine.import_rootfs(rootfs, reference, &changes);
@@ -259,15 +301,20 @@ fn proxy_options(settings: &BuildSettings) -> Vec<String> {
         .collect()
 }
 
+/// Whether `/usr` is merged with the `usr-is-merged` package as well as the links
+/// (see [`merged_usr_hook`]).
+pub(super) fn merges_usr_with_package(suite: &str) -> bool {
+    !matches!(suite, "jessie" | "stretch" | "buster" | "bullseye")
+}
+
 /// How mmdebstrap makes `/usr` merged. Releases before bookworm have no real
 /// `usr-is-merged` package for the hook's essential stage, so they get only the
 /// setup stage: the directory links debootstrap makes.
 fn merged_usr_hook(suite: &str) -> &'static str {
-    match suite {
-        "jessie" | "stretch" | "buster" | "bullseye" => {
-            "--setup-hook=/usr/share/mmdebstrap/hooks/merged-usr/setup00.sh"
-        }
-        _ => "--hook-dir=/usr/share/mmdebstrap/hooks/merged-usr",
+    if merges_usr_with_package(suite) {
+        "--hook-dir=/usr/share/mmdebstrap/hooks/merged-usr"
+    } else {
+        "--setup-hook=/usr/share/mmdebstrap/hooks/merged-usr/setup00.sh"
     }
 }
 

@@ -6,6 +6,7 @@
 //! unchanged recipe is never rebuilt.
 
 pub mod base;
+pub mod bootstrap;
 mod context_entry;
 mod host_image;
 mod overlay;
@@ -70,9 +71,9 @@ pub enum ImageError {
         source: std::io::Error,
     },
     #[error(
-        "cannot make a Debian `{suite}` base image: the engine cannot pull `debian:{suite}` and \
-         `mmdebstrap` is not installed; install it with `apt-get install mmdebstrap` (Debian/Ubuntu) \
-         or give the engine access to a registry"
+        "cannot make a Debian `{suite}` base image with mmdebstrap: `mmdebstrap` is not \
+         installed; install it with `apt-get install mmdebstrap` (Debian/Ubuntu), or leave \
+         `--base-source` at `auto` to use the built-in bootstrap"
     )]
     NoBaseSource { suite: String },
     #[error("building the image of recipe `{recipe}` failed: {detail}\nlast build output:\n{tail}")]
@@ -83,6 +84,8 @@ pub enum ImageError {
     },
     #[error("bootstrapping Debian `{suite}` with mmdebstrap failed: {detail}")]
     Bootstrap { suite: String, detail: String },
+    #[error("bootstrapping Debian `{suite}` (built-in) failed: {detail}")]
+    BuiltinBootstrap { suite: String, detail: String },
     #[error(transparent)]
     Engine(#[from] EngineError),
     #[error(transparent)]

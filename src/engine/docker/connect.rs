@@ -191,5 +191,6 @@ pub(super) async fn info(engine: &DockerEngine) -> Result<EngineInfo, EngineErro
             .unwrap_or_default(),
         operating_system: info.operating_system.unwrap_or_default(),
         cpus: info.ncpu.unwrap_or(1).max(1) as u32,
+        architecture: info.architecture.unwrap_or_default(),
     })
 }

@@ -1,0 +1,200 @@
+//! The built-in bootstrap (issue 20): with nothing on this machine but `rehearse` and an
+//! engine, it makes the base mmdebstrap makes, and the reference upgrade runs on it.
+
+mod common;
+
+use common::*;
+
+/// The mirrors spelled with their port: the same servers and the same package cache,
+/// but base images of their own, so both bootstraps here work from one mirror state.
+const MIRROR: &str = "http://deb.debian.org:80/debian";
+const SECURITY_MIRROR: &str = "http://deb.debian.org:80/debian-security";
+
+/// Build recipe `name` of `dir` with base source `source`; the base's reference and
+/// whether it was a cache hit, the recipe image's reference.
+fn build(dir: &std::path::Path, name: &str, source: &str) -> (String, bool, String) {
+    let output = rehearse(&[
+        "images",
+        "build",
+        name,
+        "--images-dir",
+        dir.to_str().unwrap(),
+        "--base-source",
+        source,
+        "--mirror",
+        MIRROR,
+        "--security-mirror",
+        SECURITY_MIRROR,
+    ]);
+    let stderr = text(&output.stderr);
+    let stdout = text(&output.stdout);
+    assert!(
+        output.status.success(),
+        "building `{name}` with {source} failed:\n{stdout}\n{stderr}"
+    );
+    let base = stderr
+        .lines()
+        .find_map(|l| {
+            let l = l.trim();
+            l.strip_prefix("base ")
+                .and_then(|rest| rest.split("rehearse/debian:").nth(1))
+                .map(|r| format!("rehearse/debian:{}", r.trim_end_matches(')')))
+        })
+        .unwrap_or_else(|| panic!("no base in:\n{stderr}"));
+    let hit = stderr.contains(&format!("cache hit ({base})"));
+    let image = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{name}: ")))
+        .unwrap_or_else(|| panic!("no image in:\n{stdout}"))
+        .trim()
+        .to_string();
+    (base, hit, image)
+}
+
+fn packages(image: &str) -> String {
+    let output = std::process::Command::new("docker")
+        .args(["run", "--rm", "--entrypoint", "dpkg-query", image, "-W"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    text(&output.stdout)
+}
+
+fn source_of(image: &str) -> String {
+    docker(&[
+        "inspect",
+        "-f",
+        "{{index .Config.Labels \"rehearse.base-source\"}}",
+        image,
+    ])
+}
+
+#[test]
+fn builtin_bases_hold_the_packages_and_versions_mmdebstrap_makes() {
+    if !docker_available() {
+        return;
+    }
+    let has_mmdebstrap = std::process::Command::new("mmdebstrap")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !has_mmdebstrap {
+        assert!(
+            std::env::var_os("REHEARSE_REQUIRE_DOCKER").is_none(),
+            "this test compares with mmdebstrap, which is not installed (`.ci/run` installs it)"
+        );
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let suites = ["bullseye", "bookworm", "trixie"];
+    for suite in suites {
+        let recipe = dir.path().join(format!("bare-{suite}"));
+        std::fs::create_dir_all(&recipe).unwrap();
+        std::fs::write(recipe.join("recipe.yaml"), format!("suite: {suite}\n")).unwrap();
+    }
+    // Side by side, each suite's two bootstraps one after the other, fresh: images a
+    // crashed earlier run left would come from another mirror state.
+    let compared: Vec<_> = std::thread::scope(|scope| {
+        let handles: Vec<_> = suites
+            .iter()
+            .map(|suite| {
+                let dir = dir.path();
+                scope.spawn(move || {
+                    let name = format!("bare-{suite}");
+                    let mut built = Vec::new();
+                    for source in ["mmdebstrap", "builtin"] {
+                        let (base, hit, image) = build(dir, &name, source);
+                        let (base, image) = if hit {
+                            docker(&["rmi", "-f", &image, &base]);
+                            let (base, hit, image) = build(dir, &name, source);
+                            assert!(!hit);
+                            (base, image)
+                        } else {
+                            (base, image)
+                        };
+                        built.push((source, base, image));
+                    }
+                    (*suite, built)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let mut failures = Vec::new();
+    for (suite, built) in &compared {
+        let [(_, made_by_mmdebstrap, _), (_, made_builtin, _)] = built.as_slice() else {
+            unreachable!()
+        };
+        assert_ne!(made_by_mmdebstrap, made_builtin, "one image for both");
+        assert_eq!(source_of(made_by_mmdebstrap), "mmdebstrap");
+        assert_eq!(source_of(made_builtin), "builtin");
+        let mut reference = packages(made_by_mmdebstrap);
+        // mmdebstrap's merged-/usr setup hook leaves its dummy `usr-is-merged` (version
+        // 1) installed on bullseye; a real bullseye host has no such package.
+        if *suite == "bullseye" {
+            let dummy = "usr-is-merged\t1\n";
+            assert!(reference.contains(dummy), "{reference}");
+            reference = reference.replace(dummy, "");
+        }
+        let builtin = packages(made_builtin);
+        if builtin != reference {
+            let only = |a: &str, b: &str| -> Vec<String> {
+                a.lines()
+                    .filter(|l| !b.lines().any(|m| m == *l))
+                    .map(str::to_string)
+                    .collect()
+            };
+            failures.push(format!(
+                "{suite}: only mmdebstrap's: {:?}; only the built-in's: {:?}",
+                only(&reference, &builtin),
+                only(&builtin, &reference)
+            ));
+        }
+        assert!(
+            builtin.lines().count() > 100,
+            "{suite}: a base of {} packages",
+            builtin.lines().count()
+        );
+    }
+    // These images are this test's own (their mirror spelling): nothing is left.
+    for (_, built) in &compared {
+        for (_, base, image) in built {
+            docker(&["rmi", "-f", image, base]);
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn with_mmdebstrap_hidden_the_reference_upgrade_is_go_on_a_builtin_base() {
+    if !docker_available() {
+        return;
+    }
+    // No mmdebstrap (nor anything else) on PATH: the engine cannot pull, so the base
+    // comes from the built-in bootstrap.
+    let run = run_scenario_with_env(
+        "scenarios/lamp-bullseye-to-bookworm.yaml",
+        &["-v"],
+        &[("PATH", "/nonexistent")],
+    );
+    assert_eq!(
+        run.code, 0,
+        "stdout:\n{}\nstderr:\n{}",
+        run.stdout, run.stderr
+    );
+    assert_eq!(run.report["verdict"], "GO");
+    let base = run
+        .stderr
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("base bullseye: "))
+        .unwrap_or_else(|| panic!("no base in:\n{}", run.stderr));
+    let reference = base
+        .split("rehearse/debian:")
+        .nth(1)
+        .map(|r| format!("rehearse/debian:{}", r.trim_end_matches(')')))
+        .unwrap();
+    assert_eq!(source_of(&reference), "builtin", "{base}");
+    let upgrade = step(&run.report, "upgrade to bookworm");
+    assert_eq!(upgrade["status"], "passed", "{upgrade:#}");
+    assert_eq!(upgrade["upgrade"]["hops"][0]["to"], "bookworm");
+}
