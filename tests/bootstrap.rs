@@ -174,7 +174,7 @@ fn with_mmdebstrap_hidden_the_reference_upgrade_is_go_on_a_builtin_base() {
     // comes from the built-in bootstrap.
     let run = run_scenario_with_env(
         "scenarios/lamp-bullseye-to-bookworm.yaml",
-        &["-v"],
+        &["--no-checkpoints"],
         &[("PATH", "/nonexistent")],
     );
     assert_eq!(
