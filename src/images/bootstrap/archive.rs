@@ -49,6 +49,8 @@ pub struct Vouched {
 pub struct Release {
     pub url: String,
     pub files: HashMap<String, Vouched>,
+    /// `Acquire-By-Hash: yes`: each index is also at `by-hash/SHA256/<its hash>`.
+    pub by_hash: bool,
 }
 
 /// Fetches from the mirrors, through the package cache when there is one.
@@ -238,6 +240,7 @@ pub fn verify_release(
     Ok(Release {
         url: url.to_string(),
         files,
+        by_hash: fields.get("Acquire-By-Hash").map(str::trim) == Some("yes"),
     })
 }
 
@@ -299,6 +302,7 @@ mod tests {
             verify_release(URL, SECURITY, &keyring(), at("2026-12-01T00:00:00Z")).unwrap();
         let packages = &release.files["main/binary-amd64/Packages.xz"];
         assert!(packages.size > 0 && packages.sha256.len() == 64);
+        assert!(release.by_hash);
     }
 
     #[test]

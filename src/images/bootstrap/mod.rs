@@ -26,7 +26,7 @@ use futures_util::StreamExt;
 
 use super::{BuildSettings, ImageError, ImageEvent};
 use crate::debian::release::security_suite;
-use crate::engine::{Engine, IMAGE_LABEL, RECIPE_LABEL};
+use crate::engine::{Engine, IMAGE_LABEL};
 use packages::Index;
 
 /// A fetched `.deb`: package name, file name, contents.
@@ -81,7 +81,17 @@ pub async fn bootstrap<E: Engine>(
         let Some(vouched) = release.files.get(&path) else {
             return Err(fail(format!("{url} lists no `{path}`")));
         };
-        let packages_url = format!("{base}/{path}");
+        // By its hash where the archive offers it, as apt fetches it: a file that
+        // never changes, which the package cache then serves to both without asking
+        // the mirror again.
+        let packages_url = if release.by_hash {
+            format!(
+                "{base}/main/binary-{arch}/by-hash/SHA256/{}",
+                vouched.sha256
+            )
+        } else {
+            format!("{base}/{path}")
+        };
         let compressed = fetcher
             .get_vouched(&packages_url, vouched)
             .await
@@ -166,7 +176,18 @@ pub async fn bootstrap<E: Engine>(
         started.elapsed().as_secs_f64()
     ));
     let stage1 = format!("rehearse/bootstrap-stage1:{}", &hash[..12]);
-    let changes = vec![format!("LABEL {RECIPE_LABEL}=bootstrap-{suite}")];
+    // What the base image says of itself is set here, inherited by the build: each
+    // instruction of a build after a large layer costs seconds on some storage drivers
+    // (4 s on fuse-overlayfs), so the build below is its one `RUN`. (A stage a crash
+    // left is found by `gc --images` by the same label.)
+    let source = super::base::SOURCE_LABEL;
+    let changes = vec![
+        "ENV container=docker".to_string(),
+        "CMD [\"/sbin/init\"]".to_string(),
+        format!("LABEL {IMAGE_LABEL}={hash}"),
+        format!("LABEL rehearse.suite={suite}"),
+        format!("LABEL {source}=builtin"),
+    ];
     let stream = futures_util::stream::iter(
         tar.chunks(1 << 20)
             .map(|c| Ok(bytes::Bytes::copy_from_slice(c)))
@@ -182,7 +203,6 @@ pub async fn bootstrap<E: Engine>(
         suite,
         &stage1,
         reference,
-        hash,
         &essential_files,
         &required,
         on_event,
@@ -199,7 +219,6 @@ async fn second_stage<E: Engine>(
     suite: &str,
     stage1: &str,
     reference: &str,
-    hash: &str,
     essential_files: &[String],
     required: &[String],
     on_event: &mut (dyn FnMut(ImageEvent) + Send),
@@ -210,24 +229,20 @@ async fn second_stage<E: Engine>(
     rest.extend(super::base::BASE_PACKAGES);
     // Services must not start in a build (policy-rc.d), as mmdebstrap and debootstrap
     // make sure; dpkg need not sync what a failed build throws away (force-unsafe-io);
-    // no recommends, as mmdebstrap installs none.
+    // no recommends, as mmdebstrap installs none; no translations, which are not kept.
+    // The proxy comes in as the builder's predefined `http_proxy` argument, which
+    // needs no `ARG` and stays out of the image's history.
     let dockerfile = format!(
         "FROM {stage1}\n\
-         ARG DEBIAN_FRONTEND=noninteractive\n\
-         ARG http_proxy\n\
-         ARG HTTP_PROXY\n\
-         RUN set -e; printf '#!/bin/sh\\nexit 101\\n' > /usr/sbin/policy-rc.d; chmod 755 /usr/sbin/policy-rc.d; \
+         RUN set -e; export DEBIAN_FRONTEND=noninteractive; \
+         printf '#!/bin/sh\\nexit 101\\n' > /usr/sbin/policy-rc.d; chmod 755 /usr/sbin/policy-rc.d; \
          cd /{archives}; dpkg --force-depends --force-unsafe-io --install {debs}; \
          dpkg --force-unsafe-io --configure --pending; rm -f {debs}; \
          printf '{sources}\\n' > /etc/apt/sources.list; \
-         apt-get -o Acquire::Retries=3 update; \
+         apt-get -o Acquire::Retries=3 -o Acquire::Languages=none update; \
          apt-get -o Dpkg::Options::=--force-unsafe-io install -y --no-install-recommends {rest}; \
-         apt-get clean; rm -rf /var/lib/apt/lists/*; rm -f /usr/sbin/policy-rc.d\n\
-         ENV container=docker\n\
-         CMD [\"/sbin/init\"]\n\
-         LABEL {IMAGE_LABEL}=\"{hash}\" rehearse.suite=\"{suite}\" {RECIPE_LABEL}=\"\" {source}=builtin\n",
+         apt-get clean; rm -rf /var/lib/apt/lists/*; rm -f /usr/sbin/policy-rc.d\n",
         archives = rootfs::ARCHIVES,
-        source = super::base::SOURCE_LABEL,
         rest = rest.join(" "),
     );
     let context = super::context_tar(&dockerfile, &[])?;
