@@ -32,7 +32,9 @@ for _ in $(seq 1 "$runs"); do
         end=$(date +%s.%N)
         base=$(grep -o "rehearse/debian:$suite-[0-9a-f]*" "$log" | head -n 1)
         cache=$(grep '^apt cache:' "$log" || true)
-        printf '%s %.1f %s | %s\n' "$source" "$(echo "$end - $start" | bc)" "$base" "$cache" | tee -a "$results"
+        own=$(grep -o "built rehearse/debian:$suite-[0-9a-f]* in [0-9.]*s" "$log" | grep -o '[0-9.]*s$' || true)
+        printf '%s %.1f %s (the base alone: %s) | %s\n' "$source" "$(echo "$end - $start" | bc)" \
+            "$base" "$own" "$cache" | tee -a "$results"
         # Cold next time: the base and the image on it go.
         docker images --format '{{.Repository}}:{{.Tag}}' | grep -E '^rehearse/bare:' |
             xargs -r docker rmi -f >/dev/null 2>&1 || true
