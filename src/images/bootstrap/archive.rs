@@ -81,18 +81,30 @@ impl Fetcher {
         Ok(Fetcher { client })
     }
 
-    /// The body at `url`, retried a few times as apt does (`Acquire::Retries`).
-    pub async fn get(&self, url: &str) -> Result<Vec<u8>, ArchiveError> {
+    /// The body at `url` (at most `limit` bytes: more is refused, not read), retried a
+    /// few times as apt does (`Acquire::Retries`).
+    pub async fn get(&self, url: &str, limit: u64) -> Result<Vec<u8>, ArchiveError> {
         let mut last = String::new();
         for attempt in 0..3u32 {
             if attempt > 0 {
                 tokio::time::sleep(Duration::from_millis(500 * u64::from(attempt))).await;
             }
             match self.client.get(url).send().await {
-                Ok(response) if response.status().is_success() => match response.bytes().await {
-                    Ok(body) => return Ok(body.to_vec()),
-                    Err(e) => last = e.to_string(),
-                },
+                Ok(response) if response.status().is_success() => {
+                    match read_at_most(response, limit).await {
+                        Ok(body) => return Ok(body),
+                        Err(ReadError::TooLong) => {
+                            return Err(ArchiveError::Malformed {
+                                url: url.to_string(),
+                                detail: format!(
+                                    "longer than the {} expected",
+                                    bytesize::ByteSize(limit).display().iec()
+                                ),
+                            });
+                        }
+                        Err(ReadError::Http(e)) => last = e.to_string(),
+                    }
+                }
                 // Not there is not going to change.
                 Ok(response) if response.status() == reqwest::StatusCode::NOT_FOUND => {
                     return Err(ArchiveError::Fetch {
@@ -112,10 +124,33 @@ impl Fetcher {
 
     /// `url` checked against what the release or index says of it.
     pub async fn get_vouched(&self, url: &str, vouched: &Vouched) -> Result<Vec<u8>, ArchiveError> {
-        let body = self.get(url).await?;
+        let body = self.get(url, vouched.size).await?;
         check(url, &body, vouched)?;
         Ok(body)
     }
+}
+
+/// Most an `InRelease` may be (Debian's are under 200 KiB).
+pub const RELEASE_LIMIT: u64 = 16 << 20;
+
+enum ReadError {
+    TooLong,
+    Http(reqwest::Error),
+}
+
+/// A response's body, refused as soon as it passes `limit` bytes.
+async fn read_at_most(mut response: reqwest::Response, limit: u64) -> Result<Vec<u8>, ReadError> {
+    if response.content_length().is_some_and(|n| n > limit) {
+        return Err(ReadError::TooLong);
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(ReadError::Http)? {
+        if body.len() as u64 + chunk.len() as u64 > limit {
+            return Err(ReadError::TooLong);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 /// Whether `body` is what `vouched` says.
@@ -357,6 +392,43 @@ mod tests {
         check("u", b"hi", &vouched).unwrap();
         assert!(check("u", b"ho", &vouched).is_err());
         assert!(check("u", b"hi!", &vouched).is_err());
+    }
+
+    /// A server on loopback answering every request with `body`, without saying its
+    /// length (as a hostile or broken mirror might).
+    async fn serve(body: Vec<u8>) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let body = body.clone();
+                tokio::spawn(async move {
+                    let mut request = [0u8; 1024];
+                    let _ = socket.read(&mut request).await;
+                    let _ = socket
+                        .write_all(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n")
+                        .await;
+                    let _ = socket.write_all(&body).await;
+                });
+            }
+        });
+        format!("http://{address}/InRelease")
+    }
+
+    #[tokio::test]
+    async fn a_body_longer_than_expected_is_refused_unread() {
+        let url = serve(vec![b'x'; 64 * 1024]).await;
+        let fetcher = Fetcher::new(None).unwrap();
+        assert_eq!(fetcher.get(&url, 64 * 1024).await.unwrap().len(), 64 * 1024);
+        let error = fetcher.get(&url, 1000).await.unwrap_err();
+        assert!(error.to_string().contains("longer than the"), "{error}");
+        let vouched = Vouched {
+            size: 10,
+            sha256: "00".into(),
+        };
+        let error = fetcher.get_vouched(&url, &vouched).await.unwrap_err();
+        assert!(error.to_string().contains("longer than the"), "{error}");
     }
 
     #[test]

@@ -74,7 +74,10 @@ pub async fn bootstrap<E: Engine>(
     ] {
         let base = format!("{}/dists/{dist}", mirror.trim_end_matches('/'));
         let url = format!("{base}/InRelease");
-        let text = fetcher.get(&url).await.map_err(|e| fail(e.to_string()))?;
+        let text = fetcher
+            .get(&url, archive::RELEASE_LIMIT)
+            .await
+            .map_err(|e| fail(e.to_string()))?;
         let release = archive::verify_release(&url, &text, &keys, SystemTime::now())
             .map_err(|e| fail(e.to_string()))?;
         let path = format!("main/binary-{arch}/Packages.xz");
