@@ -183,17 +183,19 @@ fn with_mmdebstrap_hidden_the_reference_upgrade_is_go_on_a_builtin_base() {
         run.stdout, run.stderr
     );
     assert_eq!(run.report["verdict"], "GO");
-    let base = run
+    // The host's image (built now, or found in the cache from an earlier such run)
+    // carries the label of the base it was built on.
+    let image = run
         .stderr
         .lines()
-        .find_map(|l| l.trim().strip_prefix("base bullseye: "))
-        .unwrap_or_else(|| panic!("no base in:\n{}", run.stderr));
-    let reference = base
-        .split("rehearse/debian:")
-        .nth(1)
-        .map(|r| format!("rehearse/debian:{}", r.trim_end_matches(')')))
-        .unwrap();
-    assert_eq!(source_of(&reference), "builtin", "{base}");
+        .find_map(|l| l.trim().strip_prefix("image lamp-bullseye: "))
+        .and_then(|l| l.split("rehearse/lamp-bullseye:").nth(1))
+        .map(|r| {
+            let tag = r.split([')', ' ']).next().unwrap_or_default();
+            format!("rehearse/lamp-bullseye:{tag}")
+        })
+        .unwrap_or_else(|| panic!("no image in:\n{}", run.stderr));
+    assert_eq!(source_of(&image), "builtin", "{image}");
     let upgrade = step(&run.report, "upgrade to bookworm");
     assert_eq!(upgrade["status"], "passed", "{upgrade:#}");
     assert_eq!(upgrade["upgrade"]["hops"][0]["to"], "bookworm");
