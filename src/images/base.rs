@@ -171,7 +171,20 @@ async fn build_from_pulled<E: Engine>(
          LABEL {IMAGE_LABEL}=\"{hash}\" rehearse.suite=\"{suite}\" {SOURCE_LABEL}=pull\n",
         packages = BASE_PACKAGES.join(" "),
     );
-    let context = super::context_tar(&dockerfile, &[])?;
+    build(engine, settings, suite, &dockerfile, reference, on_event).await
+}
+
+/// Build `dockerfile` (no other context) as the base `reference` of `suite`, apt going
+/// through the package cache, its output handed on line by line.
+pub(super) async fn build<E: Engine>(
+    engine: &E,
+    settings: &BuildSettings,
+    suite: &str,
+    dockerfile: &str,
+    reference: &str,
+    on_event: &mut (dyn FnMut(ImageEvent) + Send),
+) -> Result<(), ImageError> {
+    let context = super::context_tar(dockerfile, &[])?;
     let what = format!("base {suite}");
     let build_args = super::proxy_build_args(engine, settings).await?;
     engine

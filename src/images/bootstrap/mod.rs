@@ -191,9 +191,12 @@ pub async fn bootstrap<E: Engine>(
         format!("LABEL rehearse.suite={suite}"),
         format!("LABEL {source}=builtin"),
     ];
+    // Handed out in slices of the one buffer, not copied.
+    let tar = bytes::Bytes::from(tar);
     let stream = futures_util::stream::iter(
-        tar.chunks(1 << 20)
-            .map(|c| Ok(bytes::Bytes::copy_from_slice(c)))
+        (0..tar.len())
+            .step_by(1 << 20)
+            .map(move |start| Ok(tar.slice(start..(start + (1 << 20)).min(tar.len()))))
             .collect::<Vec<_>>(),
     )
     .boxed();
@@ -248,16 +251,5 @@ async fn second_stage<E: Engine>(
         archives = rootfs::ARCHIVES,
         rest = rest.join(" "),
     );
-    let context = super::context_tar(&dockerfile, &[])?;
-    let what = format!("base {suite}");
-    let build_args = super::proxy_build_args(engine, settings).await?;
-    engine
-        .build_image(context, reference, &build_args, &mut |line| {
-            on_event(ImageEvent::Output {
-                what: what.clone(),
-                line: line.to_string(),
-            })
-        })
-        .await?;
-    Ok(())
+    super::base::build(engine, settings, suite, &dockerfile, reference, on_event).await
 }
