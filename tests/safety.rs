@@ -204,3 +204,117 @@ fn a_run_killed_while_provisioning_leaves_nothing_and_a_normal_run_no_watchdog()
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
     assert_eq!(watchdog_of(&owner), None);
 }
+
+/// Make a container frozen behind its engine's back run again (what the fixed tool
+/// does itself), so that a failing test leaves nothing stuck on this machine.
+fn thaw(container: &str) {
+    // The engine does not answer about the container: its short id names the cgroup.
+    let found = std::process::Command::new("find")
+        .args(["/sys/fs/cgroup/freezer", "-type", "d", "-name"])
+        .arg(format!("{container}*"))
+        .output();
+    if let Ok(found) = found {
+        for dir in text(&found.stdout).lines() {
+            let _ = std::fs::write(format!("{dir}/freezer.state"), "THAWED");
+        }
+    }
+}
+
+#[test]
+fn a_docker_exec_racing_a_checkpoint_never_leaves_the_host_frozen() {
+    if !docker_available() {
+        return;
+    }
+    images_ready();
+    let tmp = tempfile::tempdir().unwrap();
+    let scenario = "tests/scenarios/exec-during-checkpoint.yaml";
+    remove_checkpoints("exec-during-checkpoint");
+    let mut child = spawn_run(scenario, tmp.path());
+    let owner = owner_of(child.id());
+    let container = container_of(&owner, std::time::Duration::from_secs(180));
+    // Admins' `docker exec`s, three at a time, as long as the run lasts.
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let execs = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let admins: Vec<_> = (0..3)
+        .map(|_| {
+            let (done, execs, container) = (done.clone(), execs.clone(), container.clone());
+            std::thread::spawn(move || {
+                while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                    let _ = std::process::Command::new("timeout")
+                        .args(["20", "docker", "exec", &container, "true"])
+                        .output();
+                    execs.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+            })
+        })
+        .collect();
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break Some(status);
+        }
+        if started.elapsed() > std::time::Duration::from_secs(240) {
+            break None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    let paused = std::process::Command::new("timeout")
+        .args([
+            "10",
+            "docker",
+            "inspect",
+            "-f",
+            "{{.State.Paused}}",
+            &container,
+        ])
+        .output()
+        .map(|o| text(&o.stdout).trim().to_string())
+        .unwrap_or_default();
+    if status.is_none() {
+        // Stuck: free the container from here, so the machine is usable again.
+        thaw(&container);
+    }
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    for admin in admins {
+        admin.join().unwrap();
+    }
+    let execs = execs.load(std::sync::atomic::Ordering::Relaxed);
+    let Some(status) = status else {
+        let _ = child.kill();
+        let _ = child.wait();
+        remove_checkpoints("exec-during-checkpoint");
+        panic!("the run hung for 240 s after {execs} execs (host paused: `{paused}`)");
+    };
+    let stderr = {
+        use std::io::Read;
+        let mut text = String::new();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut text)
+            .unwrap();
+        text
+    };
+    remove_checkpoints("exec-during-checkpoint");
+    assert_eq!(status.code(), Some(0), "{stderr}");
+    let report = report(tmp.path());
+    for name in ["first", "second", "third", "fourth", "fifth"] {
+        let name = format!("snapshot {name}");
+        assert_eq!(
+            step(&report, &name)["status"],
+            "passed",
+            "{name}: {report:#}"
+        );
+    }
+    assert_eq!(step(&report, "the host still answers")["status"], "passed");
+    let run_id = report["run_id"].as_str().unwrap();
+    assert_eq!(leftovers(run_id), Vec::<String>::new());
+    let took: Vec<String> = report["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| format!("{} {}ms", s["name"], s["duration_ms"]))
+        .collect();
+    eprintln!("{execs} execs beside the run: {took:?}");
+}

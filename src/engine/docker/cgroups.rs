@@ -164,6 +164,55 @@ pub(super) async fn release(engine: &DockerEngine, parent: &str, image: &str) {
     .await;
 }
 
+/// Freeze (`frozen`) or thaw the cgroup of container `id` behind the engine's back,
+/// from a helper made from `image`: the way out when the engine is stuck on a paused
+/// container (see `images::commit_container`). cgroup v1's `freezer.state`, or v2's
+/// `cgroup.freeze`, wherever the container's cgroup sits (`/docker/<id>`, a parent
+/// of its own, or a `docker-<id>.scope`).
+pub(super) async fn freeze(
+    engine: &DockerEngine,
+    image: &str,
+    id: &str,
+    frozen: bool,
+) -> Result<(), EngineError> {
+    let (v1, v2) = if frozen {
+        ("FROZEN", "1")
+    } else {
+        ("THAWED", "0")
+    };
+    // v1 where the machine has a freezer hierarchy (a hybrid machine's unified tree
+    // has a `cgroup.freeze` too, which the engine's unpause would not undo).
+    let script = format!(
+        "if [ -d /sys/fs/cgroup/freezer ]; then \
+         for d in $(find /sys/fs/cgroup/freezer -maxdepth 5 -type d -name \"$1\"); do \
+         echo {v1} > \"$d/freezer.state\" && echo done; done; \
+         else for d in $(find /sys/fs/cgroup -maxdepth 5 -type d -name \"*$1*\"); do \
+         if [ -f \"$d/cgroup.freeze\" ]; then echo {v2} > \"$d/cgroup.freeze\" && echo done; fi; \
+         done; fi"
+    );
+    let output = helper(
+        engine,
+        image,
+        vec!["/sys/fs/cgroup:/sys/fs/cgroup:rw".into()],
+        vec![
+            "sh".into(),
+            "-c".into(),
+            script,
+            "sh".into(),
+            id.to_string(),
+        ],
+    )
+    .await?;
+    if output.lines().any(|line| line == "done") {
+        Ok(())
+    } else {
+        Err(EngineError::Other(format!(
+            "found no cgroup of container {id} to {}",
+            if frozen { "freeze" } else { "thaw" }
+        )))
+    }
+}
+
 /// Remove helpers whose process died, then every empty replica parent whose container
 /// is gone, from a helper made from any cached image: for `gc`, which may run beside
 /// live runs. A parent is empty while its container is stopped or between the two
