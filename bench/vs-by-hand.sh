@@ -1,41 +1,44 @@
 #!/usr/bin/env bash
 # The whole LAMP reference rehearsal, `rehearse` against the same steps scripted by hand
-# with the docker CLI and mmdebstrap (bench/by-hand/lamp-upgrade.sh), side by side, as
-# ratios. A benchmark: it prints figures and never fails on them.
+# (bench/by-hand/lamp-upgrade.sh; by default its one-pass image build, the fastest an
+# admin has), side by side, cold and warm, as ratios. A benchmark: it prints figures and
+# never fails on them.
 #
-#   bash bench/vs-by-hand.sh [RUNS]          # warm: both keep their images (default 3 runs)
-#   COLD=1 bash bench/vs-by-hand.sh [RUNS]   # cold: both images (and bullseye bases) removed first,
-#                                            # and the tool's package cache empty
+#   bash bench/vs-by-hand.sh [RUNS]          # RUNS rounds (default 2) of: cold rehearse,
+#                                            # cold script, warm rehearse, warm script
+#   BUILD=two-pass bash bench/vs-by-hand.sh  # the script's two-pass build instead
 #
-# Runs alternate (rehearse, script, rehearse, ...) so a slow minute hurts both alike.
+# Cold: both images (and the bullseye bases) removed first, and the tool's package cache
+# empty. Warm: the images the cold run just built are kept. Runs alternate so a slow
+# minute hurts both alike.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-runs=${1:-3}
+runs=${1:-2}
+export BUILD=${BUILD:-one-pass}
 cargo build --release --quiet
 bin=./target/release/rehearse
 results=$(mktemp)
 trap 'rm -f "$results"' EXIT
 
+# Remove images whose reference matches $1.
 drop_images() {
-    docker images --format '{{.Repository}}:{{.Tag}}' |
-        grep -E '^(rehearse/lamp-bullseye|rehearse/debian:bullseye|byhand/)' |
+    docker images --format '{{.Repository}}:{{.Tag}}' | grep -E "$1" |
         xargs -r docker rmi -f >/dev/null 2>&1 || true
 }
-if [ "${COLD:-0}" != 1 ]; then
-    "$bin" images build lamp-bullseye >/dev/null 2>&1
-    bash bench/by-hand/lamp-upgrade.sh >/dev/null
-fi
+tool_images='^(rehearse/lamp-bullseye|rehearse/debian:bullseye)'
+script_images='^byhand/'
 
 for run in $(seq 1 "$runs"); do
-    [ "${COLD:-0}" = 1 ] && drop_images
-    dir=$(mktemp -d)
-    # Cold means an empty package cache too: the tool gets no head start on the script.
-    cache=()
-    [ "${COLD:-0}" = 1 ] && cache=(--cache-dir "$dir/apt-cache")
-    start=$(date +%s.%N)
-    "$bin" run scenarios/lamp-bullseye-to-bookworm.yaml --no-checkpoints --report-dir "$dir" -q "${cache[@]}" >/dev/null || true
-    end=$(date +%s.%N)
-    python3 - "$dir/report.json" "$start" "$end" >>"$results" <<'PY'
+    for mode in cold warm; do
+        [ "$mode" = cold ] && drop_images "$tool_images"
+        dir=$(mktemp -d)
+        # Cold means an empty package cache too: the tool gets no head start on the script.
+        cache=()
+        [ "$mode" = cold ] && cache=(--cache-dir "$dir/apt-cache")
+        start=$(date +%s.%N)
+        "$bin" run scenarios/lamp-bullseye-to-bookworm.yaml --no-checkpoints --report-dir "$dir" -q "${cache[@]}" >/dev/null || true
+        end=$(date +%s.%N)
+        python3 - "$dir/report.json" "$start" "$end" "$mode" >>"$results" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
 wall = float(sys.argv[3]) - float(sys.argv[2])
@@ -43,28 +46,38 @@ inside = 0.0
 for step in r["steps"]:
     for hop in (step.get("upgrade") or {}).get("hops", []):
         inside += (hop["apt_ms"] + hop["reboot_ms"]) / 1000
-print(f"rehearse {wall:.1f} {inside:.1f} {r['verdict']}")
+provision = next(s["duration_ms"] for s in r["steps"] if s["name"] == "provision") / 1000
+print(f"rehearse {sys.argv[4]} {wall:.1f} {inside:.1f} {r['verdict']} {provision:.1f}")
 PY
-    rm -rf "$dir"
-    [ "${COLD:-0}" = 1 ] && drop_images
-    start=$(date +%s.%N)
-    KEEP_IMAGE=1 bash bench/by-hand/lamp-upgrade.sh >/dev/null
-    end=$(date +%s.%N)
-    python3 -c "import sys; print(f'script {float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$start" "$end" >>"$results"
+        rm -rf "$dir"
+        [ "$mode" = cold ] && drop_images "$script_images"
+        start=$(date +%s.%N)
+        line=$(KEEP_IMAGE=1 bash bench/by-hand/lamp-upgrade.sh)
+        end=$(date +%s.%N)
+        image=$(sed -n 's/.*(image \([0-9.]*\)s.*/\1/p' <<<"$line")
+        python3 -c "import sys; print(f'script {sys.argv[3]} {float(sys.argv[2]) - float(sys.argv[1]):.1f} {sys.argv[4]}')" "$start" "$end" "$mode" "$image" >>"$results"
+    done
 done
 
-python3 - "$results" "${COLD:-0}" <<'PY'
+python3 - "$results" "$BUILD" <<'PY'
 import sys, statistics
 rows = [l.split() for l in open(sys.argv[1])]
-tool = [float(r[1]) for r in rows if r[0] == "rehearse"]
-inside = [float(r[2]) for r in rows if r[0] == "rehearse"]
-script = [float(r[1]) for r in rows if r[0] == "script"]
-mode = "cold (images removed before each run)" if sys.argv[2] == "1" else "warm (images kept)"
-print(f"LAMP reference rehearsal, {mode}, {len(tool)} run(s) each")
-print(f"  rehearse: median {statistics.median(tool):.1f}s  (runs: {', '.join(f'{t:.1f}' for t in tool)}); verdicts {[r[3] for r in rows if r[0] == 'rehearse']}")
-print(f"  by hand:  median {statistics.median(script):.1f}s  (runs: {', '.join(f'{t:.1f}' for t in script)})")
-print(f"  ratio rehearse / by hand: {statistics.median(tool) / statistics.median(script):.3f}")
-print(f"  apt/dpkg and the reboot inside the replica: median {statistics.median(inside):.1f}s; "
-      f"everything else (boots, seeding, probes, the tool itself): {statistics.median(tool) - statistics.median(inside):.1f}s "
-      f"({(statistics.median(tool) - statistics.median(inside)) / statistics.median(tool) * 100:.0f}% of the rehearsal)")
+med = statistics.median
+print(f"LAMP reference rehearsal, rehearse against the by-hand script ({sys.argv[2]} image build)")
+for mode in ("cold", "warm"):
+    tool = [r for r in rows if r[0] == "rehearse" and r[1] == mode]
+    script = [r for r in rows if r[0] == "script" and r[1] == mode]
+    wall = [float(r[2]) for r in tool]
+    inside = [float(r[3]) for r in tool]
+    provision = [float(r[5]) for r in tool]
+    by_hand = [float(r[2]) for r in script]
+    image = [float(r[3]) for r in script if r[3]]
+    print(f"{mode}, {len(tool)} run(s) each:")
+    print(f"  rehearse: median {med(wall):.1f}s (runs: {', '.join(f'{t:.1f}' for t in wall)}); "
+          f"provision {med(provision):.1f}s; verdicts {[r[4] for r in tool]}")
+    print(f"  by hand:  median {med(by_hand):.1f}s (runs: {', '.join(f'{t:.1f}' for t in by_hand)})"
+          + (f"; image {med(image):.1f}s" if image else ""))
+    print(f"  ratio rehearse / by hand: {med(wall) / med(by_hand):.2f}")
+    print(f"  apt/dpkg and the reboot inside the replica: median {med(inside):.1f}s; everything else: "
+          f"{med(wall) - med(inside):.1f}s ({(med(wall) - med(inside)) / med(wall) * 100:.0f}%)")
 PY

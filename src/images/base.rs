@@ -27,6 +27,19 @@ pub const BASE_PACKAGES: &[&str] = &[
 /// Label saying how a base image was made: `pull`, `mmdebstrap` or `builtin`.
 pub const SOURCE_LABEL: &str = "rehearse.base-source";
 
+/// What every base image says of itself, as build instructions (a Dockerfile's lines,
+/// or the changes of an import): how it starts, its cache key, its suite, and how it
+/// was made (`source`: `pull`, `mmdebstrap` or `builtin`).
+pub(super) fn identity(hash: &str, suite: &str, source: &str) -> Vec<String> {
+    vec![
+        "ENV container=docker".to_string(),
+        "CMD [\"/sbin/init\"]".to_string(),
+        format!(
+            "LABEL {IMAGE_LABEL}=\"{hash}\" rehearse.suite=\"{suite}\" {SOURCE_LABEL}={source}"
+        ),
+    ]
+}
+
 /// Bump when the way base images are made changes, so old caches are not reused.
 const BASE_FORMAT: &str = "rehearse-base-v1";
 
@@ -166,10 +179,9 @@ async fn build_from_pulled<E: Engine>(
          ARG DEBIAN_FRONTEND=noninteractive\n\
          RUN rm -f /etc/apt/sources.list.d/debian.sources && printf '{sources}\\n' > /etc/apt/sources.list \
          && apt-get update && apt-get install -y {packages} && apt-get clean && rm -rf /var/lib/apt/lists/*\n\
-         ENV container=docker\n\
-         CMD [\"/sbin/init\"]\n\
-         LABEL {IMAGE_LABEL}=\"{hash}\" rehearse.suite=\"{suite}\" {SOURCE_LABEL}=pull\n",
+         {identity}\n",
         packages = BASE_PACKAGES.join(" "),
+        identity = identity(hash, suite, "pull").join("\n"),
     );
     build(engine, settings, suite, &dockerfile, reference, on_event).await
 }
@@ -258,13 +270,7 @@ async fn mmdebstrap<E: Engine>(
         }
     });
     let rootfs = ReaderStream::with_capacity(stdout, 1 << 20).boxed();
-    let changes = vec![
-        "CMD [\"/sbin/init\"]".to_string(),
-        "ENV container=docker".to_string(),
-        format!("LABEL {IMAGE_LABEL}={hash}"),
-        format!("LABEL rehearse.suite={suite}"),
-        format!("LABEL {SOURCE_LABEL}=mmdebstrap"),
-    ];
+    let changes = identity(hash, suite, "mmdebstrap");
     let mut tail: Vec<String> = Vec::new();
     let import = engine.import_rootfs(rootfs, reference, &changes);
     tokio::pin!(import);

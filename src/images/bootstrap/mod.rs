@@ -26,7 +26,7 @@ use futures_util::StreamExt;
 
 use super::{BuildSettings, ImageError, ImageEvent};
 use crate::debian::release::security_suite;
-use crate::engine::{Engine, IMAGE_LABEL};
+use crate::engine::Engine;
 use packages::Index;
 
 /// A fetched `.deb`: package name, file name, contents.
@@ -183,14 +183,7 @@ pub async fn bootstrap<E: Engine>(
     // instruction of a build after a large layer costs seconds on some storage drivers
     // (4 s on fuse-overlayfs), so the build below is its one `RUN`. (A stage a crash
     // left is found by `gc --images` by the same label.)
-    let source = super::base::SOURCE_LABEL;
-    let changes = vec![
-        "ENV container=docker".to_string(),
-        "CMD [\"/sbin/init\"]".to_string(),
-        format!("LABEL {IMAGE_LABEL}={hash}"),
-        format!("LABEL rehearse.suite={suite}"),
-        format!("LABEL {source}=builtin"),
-    ];
+    let changes = super::base::identity(hash, suite, "builtin");
     // Handed out in slices of the one buffer, not copied.
     let tar = bytes::Bytes::from(tar);
     let stream = futures_util::stream::iter(
