@@ -126,9 +126,16 @@ fn a_run_killed_while_provisioning_leaves_nothing_and_a_normal_run_no_watchdog()
     if std::path::Path::new("/sys/fs/cgroup/memory/cgroup.procs").exists()
         && std::fs::create_dir_all(parent).is_ok()
     {
+        // Left over for a while (what gc sweeps is at least a minute old).
+        backdate(parent);
         // But not the parent of a replica that still exists: one stopped, or between
         // the two halves of a reboot, has an empty parent its next start needs. Nor a
-        // helper a live process is about to start.
+        // helper a live process is about to start. Nor a parent just made: a container
+        // created after gc listed them (a rollback creates a host again under its name)
+        // has an empty one until it starts.
+        let fresh = std::path::Path::new("/sys/fs/cgroup/memory/docker/rehearse")
+            .join(format!("rh-gc-fresh-{}", std::process::id()));
+        std::fs::create_dir_all(&fresh).unwrap();
         let name = format!("rh-gc-spares-{}", std::process::id());
         let image = docker(&[
             "images",
@@ -171,6 +178,8 @@ fn a_run_killed_while_provisioning_leaves_nothing_and_a_normal_run_no_watchdog()
         let output = rehearse(&["gc"]);
         let helper_left = !docker(&["ps", "-aq", "--filter", &format!("id={helper}")]).is_empty();
         let stopped_parent_left = stopped_parent.exists();
+        let fresh_left = fresh.exists();
+        let _ = std::fs::remove_dir(&fresh);
         docker(&["rm", "-f", &stopped, &helper]);
         assert!(output.status.success(), "{}", text(&output.stderr));
         assert!(!parent.exists(), "gc left {}", parent.display());
@@ -182,8 +191,10 @@ fn a_run_killed_while_provisioning_leaves_nothing_and_a_normal_run_no_watchdog()
             helper_left,
             "gc removed a helper its live owner had just created"
         );
+        assert!(fresh_left, "gc removed {}, made just now", fresh.display());
 
         // Once that container is gone, its parent goes at the next gc.
+        backdate(&stopped_parent);
         let output = rehearse(&["gc"]);
         assert!(output.status.success(), "{}", text(&output.stderr));
         assert!(
@@ -203,6 +214,24 @@ fn a_run_killed_while_provisioning_leaves_nothing_and_a_normal_run_no_watchdog()
     let output = child.wait_with_output().unwrap();
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
     assert_eq!(watchdog_of(&owner), None);
+}
+
+/// Make a replica's cgroup parent look five minutes old in every hierarchy, as one a
+/// killed run left.
+fn backdate(parent: &std::path::Path) {
+    let name = parent.file_name().unwrap();
+    for hierarchy in std::fs::read_dir("/sys/fs/cgroup").unwrap().flatten() {
+        let dir = hierarchy.path().join("docker/rehearse").join(name);
+        if !dir.is_dir() {
+            continue;
+        }
+        let status = std::process::Command::new("touch")
+            .args(["-d", "-5 min"])
+            .arg(&dir)
+            .status()
+            .unwrap();
+        assert!(status.success(), "cannot backdate {}", dir.display());
+    }
 }
 
 /// Make a container frozen behind its engine's back run again (what the fixed tool

@@ -243,17 +243,21 @@ pub(super) async fn sweep(engine: &DockerEngine) -> Result<(), EngineError> {
     let Some(image) = engine.list_images(IMAGE_LABEL).await?.into_iter().next() else {
         return Ok(());
     };
-    // Listed before the parents are looked at: a container created later has a
-    // parent that is not empty by the time the helper runs, or none yet.
+    // Listed before the parents are looked at.
     let existing: Vec<String> = listed(engine, None)
         .await?
         .into_iter()
         .flat_map(|c| c.names.unwrap_or_default())
         .map(|n| n.trim_start_matches('/').to_string())
         .collect();
+    // Nor a parent made in the last minute: a container created after the listing
+    // (the engine makes its parent then) but not started yet has an empty one, and its
+    // start needs it (a rollback removes a host and creates it again under its name).
     let script = format!(
         "for d in /sys/fs/cgroup/*/{ROOT}/*/; do n=$(basename \"$d\"); \
-         case \" $* \" in *\" $n \"*) continue;; esac; rmdir \"$d\" 2>/dev/null; done; true"
+         case \" $* \" in *\" $n \"*) continue;; esac; \
+         [ -n \"$(find \"$d\" -maxdepth 0 -mmin +1)\" ] || continue; \
+         rmdir \"$d\" 2>/dev/null; done; true"
     );
     let mut cmd = vec!["sh".into(), "-c".into(), script, "sh".into()];
     cmd.extend(existing);
