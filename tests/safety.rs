@@ -314,17 +314,8 @@ fn a_docker_exec_racing_a_checkpoint_never_leaves_the_host_frozen() {
         remove_checkpoints("exec-during-checkpoint");
         panic!("the run hung for 240 s after {execs} execs (host paused: `{paused}`)");
     };
-    let stderr = {
-        use std::io::Read;
-        let mut text = String::new();
-        child
-            .stderr
-            .take()
-            .unwrap()
-            .read_to_string(&mut text)
-            .unwrap();
-        text
-    };
+    // The run has exited: what is left of its output is read whole.
+    let stderr = text(&child.wait_with_output().unwrap().stderr);
     remove_checkpoints("exec-during-checkpoint");
     assert_eq!(status.code(), Some(0), "{stderr}");
     let report = report(tmp.path());

@@ -149,19 +149,7 @@ pub(super) async fn release(engine: &DockerEngine, parent: &str, image: &str) {
          if [ -d \"$d\" ]; then left=1; fi; fi; done; \
          if [ -z \"$left\" ]; then exit 0; fi; sleep 0.5; done; exit 1"
     );
-    let _ = helper(
-        engine,
-        image,
-        vec!["/sys/fs/cgroup:/sys/fs/cgroup:rw".into()],
-        vec![
-            "sh".into(),
-            "-c".into(),
-            script,
-            "sh".into(),
-            name.to_string(),
-        ],
-    )
-    .await;
+    let _ = on_machine_cgroups(engine, image, &script, &[name.to_string()]).await;
 }
 
 /// Freeze (`frozen`) or thaw the cgroup of container `id` behind the engine's back,
@@ -190,19 +178,7 @@ pub(super) async fn freeze(
          if [ -f \"$d/cgroup.freeze\" ]; then echo {v2} > \"$d/cgroup.freeze\" && echo done; fi; \
          done; fi"
     );
-    let output = helper(
-        engine,
-        image,
-        vec!["/sys/fs/cgroup:/sys/fs/cgroup:rw".into()],
-        vec![
-            "sh".into(),
-            "-c".into(),
-            script,
-            "sh".into(),
-            id.to_string(),
-        ],
-    )
-    .await?;
+    let output = on_machine_cgroups(engine, image, &script, &[id.to_string()]).await?;
     if output.lines().any(|line| line == "done") {
         Ok(())
     } else {
@@ -259,16 +235,9 @@ pub(super) async fn sweep(engine: &DockerEngine) -> Result<(), EngineError> {
          [ -n \"$(find \"$d\" -maxdepth 0 -mmin +1)\" ] || continue; \
          rmdir \"$d\" 2>/dev/null; done; true"
     );
-    let mut cmd = vec!["sh".into(), "-c".into(), script, "sh".into()];
-    cmd.extend(existing);
-    helper(
-        engine,
-        &image.id,
-        vec!["/sys/fs/cgroup:/sys/fs/cgroup:rw".into()],
-        cmd,
-    )
-    .await
-    .map(drop)
+    on_machine_cgroups(engine, &image.id, &script, &existing)
+        .await
+        .map(drop)
 }
 
 /// Every container of the engine, or those carrying `label`.
@@ -293,6 +262,25 @@ async fn listed(
 
 async fn remove_helper(engine: &DockerEngine, id: &str) {
     let _ = super::containers::discard(engine, id).await;
+}
+
+/// Run the shell `script` with `args` (`$1`…) in a helper made from `image` that
+/// sees the engine machine's whole cgroup tree, writable; returns what it printed.
+async fn on_machine_cgroups(
+    engine: &DockerEngine,
+    image: &str,
+    script: &str,
+    args: &[String],
+) -> Result<String, EngineError> {
+    let mut cmd = vec!["sh".into(), "-c".into(), script.to_string(), "sh".into()];
+    cmd.extend_from_slice(args);
+    helper(
+        engine,
+        image,
+        vec!["/sys/fs/cgroup:/sys/fs/cgroup:rw".into()],
+        cmd,
+    )
+    .await
 }
 
 /// Run `cmd` in a throwaway container made from `image` with `binds`, no network and

@@ -184,13 +184,7 @@ pub(super) async fn keep(engine: &DockerEngine, id: &str, action: &str) -> Resul
 
 pub(super) async fn remove(engine: &DockerEngine, id: &str) -> Result<(), EngineError> {
     // A confined replica's own cgroup parent goes with it.
-    let inspected = within(
-        "inspect container",
-        id,
-        CALL_TIMEOUT,
-        engine.docker.inspect_container(id, None),
-    )
-    .await;
+    let inspected = inspect(engine, id).await;
     let parent = match inspected {
         Ok(c) => c
             .host_config
@@ -229,18 +223,26 @@ pub(super) async fn discard(engine: &DockerEngine, id: &str) -> Result<(), Engin
     ignore_not_found(removed)
 }
 
-pub(super) async fn ip(
+/// What the engine says of container `id`.
+pub(super) async fn inspect(
     engine: &DockerEngine,
     id: &str,
-    network: &str,
-) -> Result<IpAddr, EngineError> {
-    let inspect = within(
+) -> Result<bollard::models::ContainerInspectResponse, EngineError> {
+    within(
         "inspect container",
         id,
         CALL_TIMEOUT,
         engine.docker.inspect_container(id, None),
     )
-    .await?;
+    .await
+}
+
+pub(super) async fn ip(
+    engine: &DockerEngine,
+    id: &str,
+    network: &str,
+) -> Result<IpAddr, EngineError> {
+    let inspect = inspect(engine, id).await?;
     let address = inspect
         .network_settings
         .and_then(|s| s.networks)
@@ -259,13 +261,7 @@ pub(super) async fn published_ports(
     engine: &DockerEngine,
     id: &str,
 ) -> Result<BTreeMap<u16, u16>, EngineError> {
-    let inspect = within(
-        "inspect container",
-        id,
-        CALL_TIMEOUT,
-        engine.docker.inspect_container(id, None),
-    )
-    .await?;
+    let inspect = inspect(engine, id).await?;
     Ok(published_from(
         &inspect
             .network_settings
@@ -275,13 +271,7 @@ pub(super) async fn published_ports(
 }
 
 pub(super) async fn state(engine: &DockerEngine, id: &str) -> Result<ContainerState, EngineError> {
-    let inspect = within(
-        "inspect container",
-        id,
-        CALL_TIMEOUT,
-        engine.docker.inspect_container(id, None),
-    )
-    .await?;
+    let inspect = inspect(engine, id).await?;
     let state = inspect.state.unwrap_or_default();
     Ok(ContainerState {
         running: state.running.unwrap_or(false),

@@ -205,15 +205,10 @@ pub(super) async fn commit_container(
     };
     // Known before the commit, while the engine answers: what a helper that thaws the
     // container is made from.
-    let image = within(
-        "inspect container",
-        id,
-        CALL_TIMEOUT,
-        engine.docker.inspect_container(id, None),
-    )
-    .await?
-    .image
-    .unwrap_or_default();
+    let image = super::containers::inspect(engine, id)
+        .await?
+        .image
+        .unwrap_or_default();
     let commit = within(
         "commit container",
         id,
@@ -246,16 +241,11 @@ pub(super) async fn commit_container(
     if thawed {
         // The engine's own unpause then finds the container running and keeps calling
         // it paused: freeze it again, so its unpause has something to undo.
-        let paused = within(
-            "inspect container",
-            id,
-            CALL_TIMEOUT,
-            engine.docker.inspect_container(id, None),
-        )
-        .await?
-        .state
-        .and_then(|s| s.paused)
-        .unwrap_or(false);
+        let paused = super::containers::inspect(engine, id)
+            .await?
+            .state
+            .and_then(|s| s.paused)
+            .unwrap_or(false);
         if paused {
             super::cgroups::freeze(engine, &image, id, true).await?;
             within(
