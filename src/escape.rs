@@ -1,6 +1,13 @@
 //! Text from outside — a bundle, a scenario, a replica's output — shown where a control
 //! character would do harm: in a comment it would end the line, on a terminal it could
-//! move the cursor, clear the screen or set the window's title.
+//! move the cursor, clear the screen or set the window's title; or put in a shell
+//! script, where a quote would end the word.
+
+/// `text` as one shell word, in single quotes: what a shell script built here says
+/// of a value from outside (a recipe's command, a path), never read as code.
+pub fn shell(text: &str) -> String {
+    format!("'{}'", text.replace('\'', r"'\''"))
+}
 
 /// `text` with each control character written as its escape (`\n`, `\u{1b}`); all
 /// other characters, accents included, as they are.

@@ -265,7 +265,8 @@ fn an_index_changed_on_the_mirror_is_never_served_stale() {
 }
 
 /// A recipe build fetches its packages through the package cache: built once with the
-/// mirror, the same recipe builds again (its image removed) with the mirror unreachable.
+/// mirror, the same recipe builds again (its image and its base removed: the recipe's
+/// packages are installed in the pass that makes the base) with the mirror unreachable.
 #[test]
 fn a_recipe_build_goes_through_the_cache_and_builds_again_offline() {
     if !docker_available() {
@@ -317,16 +318,25 @@ fn a_recipe_build_goes_through_the_cache_and_builds_again_offline() {
         );
         report
     };
+    // The image, and the base with this recipe's packages (this test's alone).
     let remove_image = |report: &serde_json::Value| {
-        let reference = report["environment"]["images"][0]["reference"]
-            .as_str()
-            .unwrap()
-            .to_string();
-        docker(&["rmi", "-f", &reference]);
+        for key in ["reference", "base"] {
+            let reference = report["environment"]["images"][0][key]
+                .as_str()
+                .unwrap()
+                .to_string();
+            docker(&["rmi", "-f", &reference]);
+        }
     };
 
-    let first = run(&[]);
+    let mut first = run(&[]);
     remove_image(&first);
+    if first["apt_cache"]["misses"] == 0 {
+        // The base came from the engine's cache (an earlier run of this test): now it
+        // is gone, the bootstrap fetches.
+        first = run(&[]);
+        remove_image(&first);
+    }
     let misses = first["apt_cache"]["misses"].as_u64().unwrap();
     assert!(misses > 0, "{:#}", first["apt_cache"]);
     assert!(first["apt_cache"]["upstream_bytes"].as_u64().unwrap() > 0);

@@ -60,6 +60,55 @@ fn packages(image: &str) -> String {
     text(&output.stdout)
 }
 
+/// What `apt-get install -y <packages>` would add on `image` now, as `dpkg-query -W`
+/// lines (name, tab, version).
+fn simulated_install(image: &str, packages: &str) -> Vec<String> {
+    let output = std::process::Command::new("docker")
+        .args(["run", "--rm", "--entrypoint", "sh", image, "-c"])
+        .arg(format!(
+            "apt-get update -qq && apt-get install -s -y {packages}"
+        ))
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    text(&output.stdout)
+        .lines()
+        .filter_map(|l| l.strip_prefix("Inst "))
+        .map(|l| {
+            // `Inst apache2 (2.4.62-1~deb12u2 Debian:12.9/stable [amd64])`; a package
+            // apt would upgrade reads `Inst name [old] (new …)`.
+            let name = l.split(' ').next().unwrap();
+            let version = l.split('(').nth(1).unwrap().split(' ').next().unwrap();
+            format!("{name}\t{version}")
+        })
+        .collect()
+}
+
+/// `dpkg-query -W` lines with the architecture qualifier apt's output lacks dropped.
+fn unqualified(listing: &str) -> Vec<String> {
+    let mut lines: Vec<String> = listing
+        .lines()
+        .map(|l| match l.split_once('\t') {
+            Some((name, version)) => format!("{}\t{version}", name.split(':').next().unwrap()),
+            None => l.to_string(),
+        })
+        .collect();
+    lines.sort();
+    lines
+}
+
+fn manual(image: &str) -> Vec<String> {
+    let listed = docker(&[
+        "run",
+        "--rm",
+        "--entrypoint",
+        "apt-mark",
+        image,
+        "showmanual",
+    ]);
+    listed.lines().map(str::to_string).collect()
+}
+
 fn source_of(image: &str) -> String {
     docker(&[
         "inspect",
@@ -69,6 +118,10 @@ fn source_of(image: &str) -> String {
     ])
 }
 
+/// Also (bookworm): a recipe's packages, installed in the pass that makes its base (issue
+/// 20, item 3), are what an admin's `apt-get install` adds on the plain base (the same
+/// packages and versions, recommends included; only the named ones marked manual),
+/// with either bootstrap.
 #[test]
 fn builtin_bases_hold_the_packages_and_versions_mmdebstrap_makes() {
     if !docker_available() {
@@ -92,6 +145,15 @@ fn builtin_bases_hold_the_packages_and_versions_mmdebstrap_makes() {
         std::fs::create_dir_all(&recipe).unwrap();
         std::fs::write(recipe.join("recipe.yaml"), format!("suite: {suite}\n")).unwrap();
     }
+    // apache2 recommends ssl-cert (not a dependency): whether recommends come along.
+    const WEB_PACKAGES: &str = "apache2";
+    let web = dir.path().join("web-bookworm");
+    std::fs::create_dir_all(&web).unwrap();
+    std::fs::write(
+        web.join("recipe.yaml"),
+        format!("suite: bookworm\npackages: [{WEB_PACKAGES}]\n"),
+    )
+    .unwrap();
     // Side by side, each suite's two bootstraps one after the other, fresh: images a
     // crashed earlier run left would come from another mirror state.
     let compared: Vec<_> = std::thread::scope(|scope| {
@@ -100,28 +162,59 @@ fn builtin_bases_hold_the_packages_and_versions_mmdebstrap_makes() {
             .map(|suite| {
                 let dir = dir.path();
                 scope.spawn(move || {
-                    let name = format!("bare-{suite}");
-                    let mut built = Vec::new();
-                    for source in ["mmdebstrap", "builtin"] {
-                        let (base, hit, image) = build(dir, &name, source);
-                        let (base, image) = if hit {
+                    let fresh = |name: &str, source: &str| {
+                        let (base, hit, image) = build(dir, name, source);
+                        if hit {
                             docker(&["rmi", "-f", &image, &base]);
-                            let (base, hit, image) = build(dir, &name, source);
+                            let (base, hit, image) = build(dir, name, source);
                             assert!(!hit);
                             (base, image)
                         } else {
                             (base, image)
-                        };
+                        }
+                    };
+                    let mut built = Vec::new();
+                    let mut web = Vec::new();
+                    for source in ["mmdebstrap", "builtin"] {
+                        let (base, image) = fresh(&format!("bare-{suite}"), source);
+                        if *suite == "bookworm" {
+                            let (web_base, web_image) = fresh("web-bookworm", source);
+                            web.push((source, image.clone(), web_base, web_image));
+                        }
                         built.push((source, base, image));
                     }
-                    (*suite, built)
+                    (*suite, built, web)
                 })
             })
             .collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
     let mut failures = Vec::new();
-    for (suite, built) in &compared {
+    for (_, _, web) in &compared {
+        for (source, bare, web_base, web_image) in web {
+            let mut expected = unqualified(&packages(bare));
+            expected.extend(simulated_install(bare, WEB_PACKAGES));
+            expected.sort();
+            let made = unqualified(&packages(web_image));
+            if made != expected {
+                failures.push(format!(
+                    "{source}, bookworm with {WEB_PACKAGES}: only apt's: {:?}; only the image's: {:?}",
+                    expected.iter().filter(|l| !made.contains(l)).collect::<Vec<_>>(),
+                    made.iter().filter(|l| !expected.contains(l)).collect::<Vec<_>>()
+                ));
+            }
+            assert!(
+                made.iter().any(|l| l.starts_with("ssl-cert\t")),
+                "{source}: no recommends"
+            );
+            let mut manual_expected = manual(bare);
+            manual_expected.extend(WEB_PACKAGES.split(' ').map(str::to_string));
+            manual_expected.sort();
+            assert_eq!(manual(web_image), manual_expected, "{source}");
+            docker(&["rmi", "-f", web_image, web_base]);
+        }
+    }
+    for (suite, built, _) in &compared {
         let [(_, made_by_mmdebstrap, _), (_, made_builtin, _)] = built.as_slice() else {
             unreachable!()
         };
@@ -157,7 +250,7 @@ fn builtin_bases_hold_the_packages_and_versions_mmdebstrap_makes() {
         );
     }
     // These images are this test's own (their mirror spelling): nothing is left.
-    for (_, built) in &compared {
+    for (_, built, _) in &compared {
         for (_, base, image) in built {
             docker(&["rmi", "-f", image, base]);
         }

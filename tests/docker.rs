@@ -133,6 +133,92 @@ fn second_build_hits_the_cache() {
     assert!(list.contains("rehearse/static-site:"), "{list}");
 }
 
+/// A recipe's files, commands and units go in through one script (issue 20): each file
+/// lands like a `COPY` of it (parents made, owned by root, its mode), each command runs
+/// in its own shell from `/`, in order; nothing of the staging is left; and a failing
+/// command is named in the error, with no image tagged.
+#[test]
+fn a_recipe_puts_files_in_place_runs_commands_in_order_and_names_the_one_that_fails() {
+    if !docker_available() {
+        return;
+    }
+    // static-site's packages: the base with them is shared (and built once).
+    images_ready();
+    let dir = tempfile::tempdir().unwrap();
+    let recipe = dir.path().join("setup-check");
+    std::fs::create_dir_all(recipe.join("files")).unwrap();
+    std::fs::write(recipe.join("files/a conf"), "key = 1\n").unwrap();
+    std::fs::write(recipe.join("files/plain"), "plain\n").unwrap();
+    let write = |commands: &str| {
+        std::fs::write(
+            recipe.join("recipe.yaml"),
+            format!(
+                "suite: bookworm\npackages: [apache2]\nfiles:\n  \
+                 - {{src: files/a conf, dest: \"/etc/it's new/a.conf\", mode: \"0600\"}}\n  \
+                 - {{src: files/plain, dest: /srv/deep/er/plain}}\n\
+                 commands:\n{commands}enable: [apache2]\n"
+            ),
+        )
+        .unwrap();
+    };
+    write(
+        "  - test \"$(pwd)\" = / && cd /tmp && echo one > /srv/order\n  \
+         - test \"$(pwd)\" = / && echo two >> /srv/order\n",
+    );
+    let images_dir = dir.path().to_str().unwrap();
+    let output = rehearse(&["images", "build", "setup-check", "--images-dir", images_dir]);
+    let stderr = text(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("base bookworm with apache2: cache hit"),
+        "{stderr}"
+    );
+    let image = text(&output.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("setup-check: "))
+        .unwrap_or_else(|| panic!("no image in {}", text(&output.stdout)))
+        .trim()
+        .to_string();
+    let seen = docker(&[
+        "run",
+        "--rm",
+        "--entrypoint",
+        "sh",
+        &image,
+        "-c",
+        "stat -c '%a %U:%G %n' \"/etc/it's new/a.conf\" \"/etc/it's new\" /srv/deep/er/plain /srv/deep; \
+         cat \"/etc/it's new/a.conf\" /srv/order; \
+         ls -d /.rehearse-recipe /usr/sbin/policy-rc.d 2>&1; \
+         systemctl is-enabled apache2",
+    ]);
+    docker(&["rmi", "-f", &image]);
+    assert_eq!(
+        seen,
+        "600 root:root /etc/it's new/a.conf\n\
+         755 root:root /etc/it's new\n\
+         644 root:root /srv/deep/er/plain\n\
+         755 root:root /srv/deep\n\
+         key = 1\n\
+         one\n\
+         two\n\
+         ls: cannot access '/.rehearse-recipe': No such file or directory\n\
+         ls: cannot access '/usr/sbin/policy-rc.d': No such file or directory\n\
+         enabled"
+    );
+
+    write("  - echo fine\n  - echo about to fail; exit 3\n  - touch /never\n");
+    let output = rehearse(&["images", "build", "setup-check", "--images-dir", images_dir]);
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("`commands[1]` (`echo about to fail; exit 3`) failed with exit status 3"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("about to fail"), "{stderr}");
+    let tagged = docker(&["images", "-q", "rehearse/setup-check"]);
+    assert_eq!(tagged, "", "a failed build left a tagged image");
+}
+
 #[test]
 fn keep_leaves_the_replica_and_gc_removes_it_once_the_run_is_gone() {
     if !docker_available() {

@@ -82,8 +82,13 @@ pub fn source_lines(settings: &BuildSettings, suite: &str) -> Vec<String> {
     ]
 }
 
-/// The cache reference and content hash of the base image for a suite.
-pub fn base_reference(settings: &BuildSettings, suite: &str) -> (String, String) {
+/// The cache reference and content hash of the base image for a suite, with a
+/// recipe's `packages` installed in the same pass (none: the suite's plain base).
+pub fn base_reference(
+    settings: &BuildSettings,
+    suite: &str,
+    packages: &[String],
+) -> (String, String) {
     let mut parts: Vec<Vec<u8>> = vec![BASE_FORMAT.into(), suite.into()];
     parts.extend(source_lines(settings, suite).into_iter().map(Vec::from));
     parts.extend(BASE_PACKAGES.iter().map(|p| p.as_bytes().to_vec()));
@@ -94,19 +99,55 @@ pub fn base_reference(settings: &BuildSettings, suite: &str) -> (String, String)
     if settings.base_source.bootstraps_builtin() {
         parts.push("builtin".into());
     }
+    // A plain base keeps the hash it always had.
+    if let Some(install) = install_packages(packages) {
+        parts.push(install.into());
+    }
     let hash = content_hash(parts.iter().map(|p| p.as_slice()));
     (format!("rehearse/debian:{suite}-{}", &hash[..12]), hash)
 }
 
-/// Make sure the base image for `suite` exists; build it if not.
+/// The command that installs a recipe's packages in the pass that makes its base: an
+/// admin's `apt-get install` (recommends included, as apt's default is), allowed to go
+/// back to a pinned version older than the one the base has. `None` without packages.
+/// Each name was checked to be a package name or `name=version` (nothing a shell
+/// reads as more than a word).
+pub(super) fn install_packages(packages: &[String]) -> Option<String> {
+    if packages.is_empty() {
+        return None;
+    }
+    let downgrades = if packages.iter().any(|p| p.contains('=')) {
+        "--allow-downgrades "
+    } else {
+        ""
+    };
+    Some(format!(
+        "apt-get install -y -o APT::Install-Recommends=true {downgrades}{}",
+        packages.join(" ")
+    ))
+}
+
+/// What the progress lines call the base of `suite` with `packages`.
+fn describe(suite: &str, packages: &[String]) -> String {
+    match packages.len() {
+        0 => format!("base {suite}"),
+        1 => format!("base {suite} with {}", packages[0]),
+        n => format!("base {suite} with {n} packages"),
+    }
+}
+
+/// Make sure the base image for `suite` with a recipe's `packages` exists; build it if
+/// not, the packages installed in the same pass as the base's own (one bootstrap, one
+/// layer: see docs/src/performance.md).
 pub async fn ensure_base<E: Engine>(
     engine: &E,
     settings: &BuildSettings,
     suite: &str,
+    packages: &[String],
     on_event: &mut (dyn FnMut(ImageEvent) + Send),
 ) -> Result<String, ImageError> {
-    let (reference, hash) = base_reference(settings, suite);
-    let what = format!("base {suite}");
+    let (reference, hash) = base_reference(settings, suite, packages);
+    let what = describe(suite, packages);
     // Held until the base is made, so a run beside this one waits and hits the cache.
     let _turn = super::build_turn(&reference).await;
     if engine.image_exists(&reference).await? {
@@ -127,10 +168,13 @@ pub async fn ensure_base<E: Engine>(
             let upstream = format!("debian:{suite}");
             match engine.pull_image(&upstream).await {
                 Ok(()) => {
-                    build_from_pulled(
-                        engine, settings, suite, &upstream, &reference, &hash, on_event,
-                    )
-                    .await?;
+                    let base = Base {
+                        suite,
+                        packages,
+                        reference: &reference,
+                        hash: &hash,
+                    };
+                    build_from_pulled(engine, settings, &base, &upstream, on_event).await?;
                     true
                 }
                 Err(e) if settings.base_source == BaseSource::Pull => return Err(e.into()),
@@ -145,15 +189,20 @@ pub async fn ensure_base<E: Engine>(
         }
     };
     if !pulled {
+        let base = Base {
+            suite,
+            packages,
+            reference: &reference,
+            hash: &hash,
+        };
         if settings.base_source.bootstraps_builtin() {
             on_event(ImageEvent::Output {
                 what: what.clone(),
                 line: "bootstrapping with the built-in bootstrap".into(),
             });
-            super::bootstrap::bootstrap(engine, settings, suite, &reference, &hash, on_event)
-                .await?;
+            super::bootstrap::bootstrap(engine, settings, &base, on_event).await?;
         } else {
-            mmdebstrap(engine, settings, suite, &reference, &hash, on_event).await?;
+            mmdebstrap(engine, settings, &base, on_event).await?;
         }
     }
     on_event(ImageEvent::Built {
@@ -164,40 +213,65 @@ pub async fn ensure_base<E: Engine>(
     Ok(reference)
 }
 
+/// The base image being made: of `suite`, with a recipe's `packages`, as `reference`
+/// (cache key `hash`).
+pub(super) struct Base<'a> {
+    pub suite: &'a str,
+    pub packages: &'a [String],
+    pub reference: &'a str,
+    pub hash: &'a str,
+}
+
+impl Base<'_> {
+    pub fn what(&self) -> String {
+        describe(self.suite, self.packages)
+    }
+}
+
 async fn build_from_pulled<E: Engine>(
     engine: &E,
     settings: &BuildSettings,
-    suite: &str,
+    base: &Base<'_>,
     upstream: &str,
-    reference: &str,
-    hash: &str,
     on_event: &mut (dyn FnMut(ImageEvent) + Send),
 ) -> Result<(), ImageError> {
+    let suite = base.suite;
     let sources = source_lines(settings, suite).join("\\n");
+    // Services must not start in a build (no init; the replica's boot is rehearsed).
+    let recipe = install_packages(base.packages)
+        .map(|install| format!("{POLICY_RC_D_ON} && {install} && {POLICY_RC_D_OFF} && "))
+        .unwrap_or_default();
     let dockerfile = format!(
         "FROM {upstream}\n\
          ARG DEBIAN_FRONTEND=noninteractive\n\
          RUN rm -f /etc/apt/sources.list.d/debian.sources && printf '{sources}\\n' > /etc/apt/sources.list \
-         && apt-get update && apt-get install -y {packages} && apt-get clean && rm -rf /var/lib/apt/lists/*\n\
+         && apt-get update && apt-get install -y {packages} && {recipe}apt-get clean && rm -rf /var/lib/apt/lists/*\n\
          {identity}\n",
         packages = BASE_PACKAGES.join(" "),
-        identity = identity(hash, suite, "pull").join("\n"),
+        identity = identity(base.hash, suite, "pull").join("\n"),
     );
-    build(engine, settings, suite, &dockerfile, reference, on_event).await
+    build(engine, settings, base, &dockerfile, on_event).await
 }
+
+/// Shell that keeps services from starting while packages are installed (there is no
+/// init in a build, and the replica's first boot is what its boot rehearses), and that
+/// lets them start again.
+pub(super) const POLICY_RC_D_ON: &str =
+    "printf '#!/bin/sh\\nexit 101\\n' > /usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d";
+pub(super) const POLICY_RC_D_OFF: &str = "rm -f /usr/sbin/policy-rc.d";
 
 /// Build `dockerfile` (no other context) as the base `reference` of `suite`, apt going
 /// through the package cache, its output handed on line by line.
 pub(super) async fn build<E: Engine>(
     engine: &E,
     settings: &BuildSettings,
-    suite: &str,
+    base: &Base<'_>,
     dockerfile: &str,
-    reference: &str,
     on_event: &mut (dyn FnMut(ImageEvent) + Send),
 ) -> Result<(), ImageError> {
+    let reference = base.reference;
     let context = super::context_tar(dockerfile, &[])?;
-    let what = format!("base {suite}");
+    let what = base.what();
     let build_args = super::proxy_build_args(engine, settings).await?;
     engine
         .build_image(context, reference, &build_args, &mut |line| {
@@ -220,12 +294,16 @@ fn mmdebstrap_installed() -> bool {
 async fn mmdebstrap<E: Engine>(
     engine: &E,
     settings: &BuildSettings,
-    suite: &str,
-    reference: &str,
-    hash: &str,
+    base: &Base<'_>,
     on_event: &mut (dyn FnMut(ImageEvent) + Send),
 ) -> Result<(), ImageError> {
-    let what = format!("base {suite}");
+    let Base {
+        suite,
+        reference,
+        hash,
+        ..
+    } = *base;
+    let what = base.what();
     let mut command = tokio::process::Command::new("mmdebstrap");
     command
         .arg("--variant=minbase")
@@ -235,6 +313,13 @@ async fn mmdebstrap<E: Engine>(
         .arg(merged_usr_hook(suite))
         .arg("--aptopt=Acquire::Retries \"3\"")
         .args(proxy_options(settings))
+        // The recipe's packages, in this same pass on this machine's filesystem (not
+        // `--include`, which installs no recommends): mmdebstrap keeps services from
+        // starting and its apt options (the package cache) hold until it cleans up.
+        .args(
+            install_packages(base.packages)
+                .map(|install| format!("--customize-hook=chroot \"$1\" {install}")),
+        )
         // The proxy is for the bootstrap only: the image must not point at a port
         // that is gone once this process ends (`--aptopt`s land in 99mmdebstrap).
         .arg(format!("--customize-hook={DROP_PROXY_HOOK}"))
@@ -354,15 +439,44 @@ mod tests {
 
     #[test]
     fn base_reference_depends_on_suite_and_mirror() {
-        let a = base_reference(&settings(), "bookworm");
-        let b = base_reference(&settings(), "bullseye");
+        let a = base_reference(&settings(), "bookworm", &[]);
+        let b = base_reference(&settings(), "bullseye", &[]);
         let mut other = settings();
         other.mirror = "http://archive.debian.org/debian".into();
-        let c = base_reference(&other, "bookworm");
+        let c = base_reference(&other, "bookworm", &[]);
         assert!(a.0.starts_with("rehearse/debian:bookworm-"));
         assert_ne!(a, b);
         assert_ne!(a, c);
-        assert_eq!(a, base_reference(&settings(), "bookworm"));
+        assert_eq!(a, base_reference(&settings(), "bookworm", &[]));
+    }
+
+    #[test]
+    fn a_recipes_packages_make_a_base_of_their_own_and_a_plain_base_keeps_its_hash() {
+        let plain = base_reference(&settings(), "bookworm", &[]);
+        // What the plain base was called before packages went into the pass.
+        let mmdebstrap = BuildSettings {
+            base_source: BaseSource::Mmdebstrap,
+            ..settings()
+        };
+        assert_eq!(
+            base_reference(&mmdebstrap, "bullseye", &[]).0,
+            "rehearse/debian:bullseye-c383c17230cf"
+        );
+        let lamp = ["apache2".to_string(), "mariadb-server".to_string()];
+        let with = base_reference(&settings(), "bookworm", &lamp);
+        assert_ne!(with, plain);
+        assert_eq!(with, base_reference(&settings(), "bookworm", &lamp));
+        let pinned = ["apache2=2.4.62-1~deb12u2".to_string()];
+        assert_eq!(
+            install_packages(&pinned).unwrap(),
+            "apt-get install -y -o APT::Install-Recommends=true --allow-downgrades apache2=2.4.62-1~deb12u2"
+        );
+        assert_eq!(install_packages(&[]), None);
+        assert_eq!(describe("bookworm", &lamp), "base bookworm with 2 packages");
+        assert_eq!(
+            describe("bookworm", &lamp[..1]),
+            "base bookworm with apache2"
+        );
     }
 
     #[test]
@@ -374,8 +488,8 @@ mod tests {
             listeners: crate::apt_cache::Listeners::detached(),
         });
         assert_eq!(
-            base_reference(&cached, "bookworm"),
-            base_reference(&settings(), "bookworm")
+            base_reference(&cached, "bookworm", &[]),
+            base_reference(&settings(), "bookworm", &[])
         );
         assert_eq!(
             proxy_options(&cached),

@@ -11,7 +11,11 @@ use super::{
 use crate::engine::{Engine, IMAGE_LABEL, RECIPE_LABEL};
 
 /// Bump when the generated Dockerfile changes meaning, so old caches are not reused.
-const HOST_FORMAT: &str = "rehearse-host-v1";
+const HOST_FORMAT: &str = "rehearse-host-v2";
+/// Where a recipe's files wait in the build until they are put in place.
+const STAGING: &str = "/.rehearse-recipe";
+/// How the setup script announces each part, so a failed build names it.
+const STEP_MARK: &str = "==> recipe ";
 /// Lines of build output kept for the error message when a build fails.
 const BUILD_TAIL: usize = 25;
 
@@ -77,7 +81,8 @@ pub async fn ensure_image<E: Engine>(
     let recipe = load_recipe(&settings.images_dir, name)?;
     // The base is only needed to build: an image already cached is found without it
     // (an engine that got the image by `docker load` need not have the base).
-    let (base, _) = base::base_reference(settings, &recipe.suite);
+    // The recipe's packages are installed in the pass that makes its base.
+    let (base, _) = base::base_reference(settings, &recipe.suite, &recipe.packages);
     let recipe_dir = settings.images_dir.join(name);
     let mut files = read_files(&recipe_dir, &recipe)?;
     if let Some(overlay) = &recipe.overlay {
@@ -85,9 +90,14 @@ pub async fn ensure_image<E: Engine>(
     }
     // The hash covers the generated build instructions (so a change in how recipes are
     // turned into images invalidates the cache) and the contents of every copied file.
-    let body = dockerfile_body(&recipe, &base, name);
+    let body = dockerfile_body(&recipe, !files.is_empty());
     let hash = {
-        let mut parts: Vec<&[u8]> = vec![HOST_FORMAT.as_bytes(), body.as_bytes()];
+        let mut parts: Vec<&[u8]> = vec![
+            HOST_FORMAT.as_bytes(),
+            base.as_bytes(),
+            name.as_bytes(),
+            body.as_bytes(),
+        ];
         for entry in &files {
             parts.push(entry.path.as_bytes());
             parts.push(&entry.data);
@@ -115,19 +125,32 @@ pub async fn ensure_image<E: Engine>(
         on_event(ImageEvent::CacheHit { what, reference });
         return Ok(built);
     }
-    let built_base = base::ensure_base(engine, settings, &recipe.suite, on_event).await?;
+    let built_base =
+        base::ensure_base(engine, settings, &recipe.suite, &recipe.packages, on_event).await?;
     debug_assert_eq!(built_base, base);
     let started = Instant::now();
     on_event(ImageEvent::Building {
         what: what.clone(),
         reference: reference.clone(),
     });
-    let dockerfile = format!("{body}LABEL {IMAGE_LABEL}={}\n", quoted(&hash));
+    // One instruction per kind of change: on some storage drivers each costs seconds
+    // after a large layer (3.5 s on fuse-overlayfs). The labels come first so that
+    // every layer carries them, including the untagged ones a failed build leaves
+    // (`rehearse gc --images` finds those by them).
+    let dockerfile = format!(
+        "FROM {base}\nLABEL {RECIPE_LABEL}={} {IMAGE_LABEL}={}\n{body}",
+        quoted(name),
+        quoted(&hash)
+    );
     let context = context_tar(&dockerfile, &files)?;
     let build_args = super::proxy_build_args(engine, settings).await?;
     let mut tail: Vec<String> = Vec::new();
+    let mut step: Option<String> = None;
     let built_result = engine
         .build_image(context, &reference, &build_args, &mut |line| {
+            if let Some(mark) = line.strip_prefix(STEP_MARK) {
+                step = Some(mark.to_string());
+            }
             tail.push(line.to_string());
             if tail.len() > BUILD_TAIL {
                 tail.remove(0);
@@ -141,9 +164,21 @@ pub async fn ensure_image<E: Engine>(
     if let Err(e) = built_result {
         return Err(ImageError::Build {
             recipe: name.to_string(),
-            detail: match e {
-                crate::engine::EngineError::Build { detail, .. } => detail,
-                other => other.to_string(),
+            detail: match (e, step) {
+                // The engine quotes the whole setup script: name the part that failed.
+                (crate::engine::EngineError::Build { detail, .. }, Some(step)) => {
+                    let code = detail
+                        .rsplit_once("non-zero code: ")
+                        .map_or("a failure", |(_, code)| code.trim());
+                    match step.split_once(": ") {
+                        Some((key, what)) => {
+                            format!("`{key}` (`{what}`) failed with exit status {code}")
+                        }
+                        None => format!("`{step}` failed with exit status {code}"),
+                    }
+                }
+                (crate::engine::EngineError::Build { detail, .. }, _) => detail,
+                (other, _) => other.to_string(),
             },
             tail: tail.join("\n"),
         });
@@ -190,47 +225,15 @@ fn quoted(s: &str) -> String {
     serde_json::to_string(s).expect("strings always serialize")
 }
 
-/// Build instructions for a recipe, without the final content-hash label.
-fn dockerfile_body(recipe: &Recipe, base: &str, name: &str) -> String {
-    // The recipe label comes first so that every layer carries it, including the
-    // untagged ones a failed build leaves: `rehearse gc --images` finds those too.
-    let mut out = format!(
-        "FROM {base}\nLABEL {RECIPE_LABEL}={}\nARG DEBIAN_FRONTEND=noninteractive\n",
-        quoted(name)
-    );
-    // Services must not start during the build: there is no init, and the real
-    // host's first boot is what the replica's boot rehearses.
-    out.push_str(
-        "RUN printf '#!/bin/sh\\nexit 101\\n' > /usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d\n",
-    );
-    if !recipe.packages.is_empty() {
-        // A pinned version may be older than what the base already has (a host not
-        // updated since): apt must be allowed to go back to it. Unpinned recipes keep
-        // their instructions, and so their hash.
-        let downgrades = if recipe.packages.iter().any(|p| p.contains('=')) {
-            "--allow-downgrades "
-        } else {
-            ""
-        };
-        let script = format!(
-            "apt-get update && apt-get install -y {downgrades}{} && apt-get clean && rm -rf /var/lib/apt/lists/*",
-            recipe.packages.join(" ")
-        );
-        out.push_str(&format!(
-            "RUN [\"/bin/sh\", \"-ec\", {}]\n",
-            quoted(&script)
-        ));
-    }
-    for (mark, names) in [("auto", &recipe.auto), ("hold", &recipe.held)] {
-        if names.is_empty() {
-            continue;
-        }
-        let mut argv = vec!["apt-mark".to_string(), mark.to_string()];
-        argv.extend(names.iter().cloned());
-        out.push_str(&format!(
-            "RUN {}\n",
-            serde_json::to_string(&argv).expect("strings always serialize")
-        ));
+/// Build instructions for a recipe after its `FROM` and labels: its files (staged),
+/// its overlay, and one script that marks packages, puts the files in place, runs the
+/// commands and enables the units, in that order. `has_files`: whether the context
+/// holds the recipe's files (`files/<index>`).
+fn dockerfile_body(recipe: &Recipe, has_files: bool) -> String {
+    use crate::escape::shell;
+    let mut out = String::new();
+    if has_files && !recipe.files.is_empty() {
+        out.push_str(&format!("COPY [\"files/\", \"{STAGING}/\"]\n"));
     }
     if recipe.overlay.is_some() {
         // Modes and links come with the archive; owners are root (commands chown the rest).
@@ -239,34 +242,61 @@ fn dockerfile_body(recipe: &Recipe, base: &str, name: &str) -> String {
             super::overlay::CONTEXT_DIR
         ));
     }
-    for (index, file) in recipe.files.iter().enumerate() {
-        out.push_str(&format!(
-            "COPY [\"files/{index}\", {}]\n",
-            quoted(&file.dest)
-        ));
-        if let Some(mode) = file.mode {
-            out.push_str(&format!(
-                "RUN [\"chmod\", \"{mode:o}\", {}]\n",
-                quoted(&file.dest)
-            ));
+    let mark = |what: &str| format!("printf '%s\\n' {}", shell(&format!("{STEP_MARK}{what}")));
+    // Services must not start during the build: there is no init, and the real host's
+    // first boot is what the replica's boot rehearses.
+    let mut script = vec![
+        "export DEBIAN_FRONTEND=noninteractive".to_string(),
+        base::POLICY_RC_D_ON.to_string(),
+    ];
+    for (mark_as, key, names) in [
+        ("auto", "auto", &recipe.auto),
+        ("hold", "held", &recipe.held),
+    ] {
+        if names.is_empty() {
+            continue;
         }
+        script.push(mark(key));
+        script.push(format!("apt-mark {mark_as} {}", words(names)));
     }
-    for command in &recipe.commands {
-        out.push_str(&format!(
-            "RUN [\"/bin/sh\", \"-ec\", {}]\n",
-            quoted(command)
+    for (index, file) in recipe.files.iter().enumerate() {
+        // Like a `COPY` of the one file: parents made as needed, owned by root, the
+        // context's time kept (`-p`).
+        let mode = file.mode.unwrap_or(0o644);
+        script.push(mark(&format!("files[{index}]: {}", file.dest)));
+        script.push(format!(
+            "install -p -D -m {mode:o} {STAGING}/{index} {}",
+            shell(&file.dest)
         ));
+    }
+    if !recipe.files.is_empty() {
+        script.push(format!("rm -rf {STAGING}"));
+    }
+    for (index, command) in recipe.commands.iter().enumerate() {
+        let first_line = command.lines().next().unwrap_or_default();
+        script.push(mark(&format!("commands[{index}]: {first_line}")));
+        // Each in its own shell, as a `RUN` of its own would be, from `/`.
+        script.push(format!("(cd / && /bin/sh -ec {})", shell(command)));
     }
     if !recipe.enable.is_empty() {
-        let mut argv = vec!["systemctl".to_string(), "enable".to_string()];
-        argv.extend(recipe.enable.iter().cloned());
-        out.push_str(&format!(
-            "RUN {}\n",
-            serde_json::to_string(&argv).expect("strings always serialize")
-        ));
+        script.push(mark("enable"));
+        script.push(format!("systemctl enable {}", words(&recipe.enable)));
     }
-    out.push_str("RUN rm -f /usr/sbin/policy-rc.d\n");
+    script.push(base::POLICY_RC_D_OFF.to_string());
+    out.push_str(&format!(
+        "RUN [\"/bin/sh\", \"-ec\", {}]\n",
+        quoted(&script.join("\n"))
+    ));
     out
+}
+
+/// Values as shell words, each quoted.
+fn words(values: &[String]) -> String {
+    values
+        .iter()
+        .map(|v| crate::escape::shell(v))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 #[cfg(test)]
@@ -275,7 +305,7 @@ mod tests {
     use crate::images::recipe::RecipeFile;
 
     #[test]
-    fn dockerfile_quotes_and_orders_steps() {
+    fn dockerfile_stages_files_and_runs_one_quoted_script_in_order() {
         let recipe = Recipe {
             description: None,
             suite: "bookworm".into(),
@@ -285,23 +315,15 @@ mod tests {
                 dest: "/var/www/html/index.html".into(),
                 mode: Some(0o640),
             }],
-            commands: vec!["echo \"hi\" > /tmp/x".into()],
+            commands: vec!["echo \"it's\" > /tmp/x".into()],
             enable: vec!["apache2".into()],
             overlay: None,
             held: Vec::new(),
             auto: Vec::new(),
         };
-        let text = dockerfile_body(&recipe, "rehearse/debian:bookworm-1", "site");
-        let expected = r#"FROM rehearse/debian:bookworm-1
-LABEL rehearse.recipe="site"
-ARG DEBIAN_FRONTEND=noninteractive
-RUN printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d
-RUN ["/bin/sh", "-ec", "apt-get update && apt-get install -y apache2 && apt-get clean && rm -rf /var/lib/apt/lists/*"]
-COPY ["files/0", "/var/www/html/index.html"]
-RUN ["chmod", "640", "/var/www/html/index.html"]
-RUN ["/bin/sh", "-ec", "echo \"hi\" > /tmp/x"]
-RUN ["systemctl","enable","apache2"]
-RUN rm -f /usr/sbin/policy-rc.d
+        let text = dockerfile_body(&recipe, true);
+        let expected = r#"COPY ["files/", "/.rehearse-recipe/"]
+RUN ["/bin/sh", "-ec", "export DEBIAN_FRONTEND=noninteractive\nprintf '#!/bin/sh\\nexit 101\\n' > /usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d\nprintf '%s\\n' '==> recipe files[0]: /var/www/html/index.html'\ninstall -p -D -m 640 /.rehearse-recipe/0 '/var/www/html/index.html'\nrm -rf /.rehearse-recipe\nprintf '%s\\n' '==> recipe commands[0]: echo \"it'\\''s\" > /tmp/x'\n(cd / && /bin/sh -ec 'echo \"it'\\''s\" > /tmp/x')\nprintf '%s\\n' '==> recipe enable'\nsystemctl enable 'apache2'\nrm -f /usr/sbin/policy-rc.d"]
 "#;
         assert_eq!(text, expected);
     }

@@ -142,7 +142,13 @@ fn check_package(package: &str) -> Result<(), String> {
         && name
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "+.-".contains(c));
-    let version_ok = version.is_none_or(|v| !v.is_empty() && !v.contains(char::is_whitespace));
+    // Debian's version syntax (`[epoch:]upstream[-revision]`): nothing a shell reads
+    // as anything but a word, since the name goes into the bootstrap's apt command.
+    let version_ok = version.is_none_or(|v| {
+        v.starts_with(|c: char| c.is_ascii_digit())
+            && v.chars()
+                .all(|c| c.is_ascii_alphanumeric() || ".+~:-".contains(c))
+    });
     (name_ok && version_ok).then_some(()).ok_or_else(|| {
         format!(
             "invalid package `{package}`: expected a Debian package name, optionally `=version`"
@@ -220,6 +226,28 @@ mod tests {
                 mode: Some(0o644),
             }]
         );
+    }
+
+    #[test]
+    fn a_pinned_version_is_debian_version_syntax_and_nothing_a_shell_reads() {
+        for good in [
+            "apache2",
+            "php=8.2",
+            "libc6=2.31-13+deb11u11",
+            "x11-common=1:7.7+23",
+        ] {
+            assert_eq!(check_package(good), Ok(()), "{good}");
+        }
+        for bad in [
+            "php=",
+            "php=v1",
+            "php=1;reboot",
+            "php=1$(id)",
+            "php=1'x",
+            "php=1`id`",
+        ] {
+            assert!(check_package(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

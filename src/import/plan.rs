@@ -46,9 +46,7 @@ pub fn sanitize_name(raw: &str) -> String {
 }
 
 /// Shell single quotes.
-pub fn shell_quote(text: &str) -> String {
-    format!("'{}'", text.replace('\'', r"'\''"))
-}
+pub use crate::escape::shell as shell_quote;
 
 impl ImportPlan {
     /// Plan an import; `mirror` is `None` when versions were not checked (then no

@@ -36,15 +36,14 @@ type Fetched = (String, String, Vec<u8>);
 const PARALLEL_FETCHES: usize = 4;
 
 /// Make the base image `reference` for `suite` with the built-in bootstrap.
-pub async fn bootstrap<E: Engine>(
+pub(super) async fn bootstrap<E: Engine>(
     engine: &E,
     settings: &BuildSettings,
-    suite: &str,
-    reference: &str,
-    hash: &str,
+    base: &super::base::Base<'_>,
     on_event: &mut (dyn FnMut(ImageEvent) + Send),
 ) -> Result<(), ImageError> {
-    let what = format!("base {suite}");
+    let (suite, hash) = (base.suite, base.hash);
+    let what = base.what();
     let fail = |detail: String| ImageError::BuiltinBootstrap {
         suite: suite.to_string(),
         detail,
@@ -199,9 +198,8 @@ pub async fn bootstrap<E: Engine>(
     let result = second_stage(
         engine,
         settings,
-        suite,
+        base,
         &stage1,
-        reference,
         &essential_files,
         &required,
         on_event,
@@ -211,18 +209,21 @@ pub async fn bootstrap<E: Engine>(
     result
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn second_stage<E: Engine>(
     engine: &E,
     settings: &BuildSettings,
-    suite: &str,
+    base: &super::base::Base<'_>,
     stage1: &str,
-    reference: &str,
     essential_files: &[String],
     required: &[String],
     on_event: &mut (dyn FnMut(ImageEvent) + Send),
 ) -> Result<(), ImageError> {
-    let sources = super::base::source_lines(settings, suite).join("\\n");
+    let sources = super::base::source_lines(settings, base.suite).join("\\n");
+    // The recipe's packages, in the same build (one layer): as the admin's `apt-get
+    // install` would, recommends included.
+    let recipe = super::base::install_packages(base.packages)
+        .map(|install| format!("{install}; "))
+        .unwrap_or_default();
     let debs = essential_files.join(" ");
     let mut rest: Vec<&str> = required.iter().map(String::as_str).collect();
     rest.extend(super::base::BASE_PACKAGES);
@@ -240,9 +241,9 @@ async fn second_stage<E: Engine>(
          printf '{sources}\\n' > /etc/apt/sources.list; \
          apt-get -o Acquire::Retries=3 -o Acquire::Languages=none update; \
          apt-get -o Dpkg::Options::=--force-unsafe-io install -y --no-install-recommends {rest}; \
-         apt-get clean; rm -rf /var/lib/apt/lists/*; rm -f /usr/sbin/policy-rc.d\n",
+         {recipe}apt-get clean; rm -rf /var/lib/apt/lists/*; rm -f /usr/sbin/policy-rc.d\n",
         archives = rootfs::ARCHIVES,
         rest = rest.join(" "),
     );
-    super::base::build(engine, settings, suite, &dockerfile, reference, on_event).await
+    super::base::build(engine, settings, base, &dockerfile, on_event).await
 }
