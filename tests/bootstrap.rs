@@ -293,3 +293,64 @@ fn with_mmdebstrap_hidden_the_reference_upgrade_is_go_on_a_builtin_base() {
     assert_eq!(upgrade["status"], "passed", "{upgrade:#}");
     assert_eq!(upgrade["upgrade"]["hops"][0]["to"], "bookworm");
 }
+
+/// The built-in bootstrap's second stage runs in a container with volumes (native
+/// storage): a `rehearse` killed meanwhile leaves them labelled as its own, and `gc`
+/// removes them once the process is gone.
+#[test]
+fn a_bootstrap_killed_in_its_second_stage_leaves_what_gc_removes() {
+    if !docker_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    // A base no other test makes: never in the cache, so the second stage always runs.
+    let recipe = dir.path().join("killed");
+    std::fs::create_dir_all(&recipe).unwrap();
+    std::fs::write(
+        recipe.join("recipe.yaml"),
+        "suite: bookworm\npackages: [hello]\n",
+    )
+    .unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_rehearse"))
+        .args(["images", "build", "killed", "--base-source", "builtin"])
+        .args(["--images-dir", dir.path().to_str().unwrap()])
+        .args(["--mirror", MIRROR, "--security-mirror", SECURITY_MIRROR])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let prefix = format!("rh-build-{}-", child.id());
+    let mine = |kind: &str| -> Vec<String> {
+        let listed = match kind {
+            "container" => docker(&["ps", "-a", "--format", "{{.Names}}"]),
+            _ => docker(&["volume", "ls", "--format", "{{.Name}}"]),
+        };
+        listed
+            .lines()
+            .filter(|l| l.starts_with(&prefix))
+            .map(str::to_string)
+            .collect()
+    };
+    let started = std::time::Instant::now();
+    while mine("container").is_empty() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(180),
+            "no second-stage container {prefix}* after 180 s"
+        );
+        assert!(child.try_wait().unwrap().is_none(), "the build ended first");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let volumes = mine("volume");
+    assert_eq!(volumes.len(), 3, "{volumes:?}");
+    let output = rehearse(&["gc"]);
+    assert!(
+        output.status.success(),
+        "{}\n{}",
+        text(&output.stdout),
+        text(&output.stderr)
+    );
+    assert_eq!(mine("container"), Vec::<String>::new());
+    assert_eq!(mine("volume"), Vec::<String>::new());
+}

@@ -175,6 +175,21 @@ impl Engine for FakeEngine {
         Ok(())
     }
 
+    async fn build_on_volumes(
+        &self,
+        spec: &super::VolumeBuild,
+        _on_output: &mut (dyn FnMut(&str) + Send),
+    ) -> Result<(), EngineError> {
+        self.record(format!(
+            "build on volumes {} from {} ({})",
+            spec.reference,
+            spec.image,
+            spec.volumes.join(" ")
+        ));
+        self.built.lock().unwrap().push(spec.reference.clone());
+        Ok(())
+    }
+
     async fn list_images(&self, _label: &str) -> Result<Vec<ImageSummary>, EngineError> {
         Ok(vec![])
     }

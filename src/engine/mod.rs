@@ -143,6 +143,24 @@ pub struct FileCopy {
     pub mode: u32,
 }
 
+/// An image made by running a script in a container whose write-heavy folders live on
+/// named volumes (see [`Engine::build_on_volumes`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VolumeBuild {
+    /// The image the container runs.
+    pub image: String,
+    /// What the result is tagged.
+    pub reference: String,
+    /// Run by `/bin/sh -ec` from `/`.
+    pub script: String,
+    /// Its environment (a package cache's proxy, for one).
+    pub env: Vec<(String, String)>,
+    /// Absolute folders put on named volumes, which the engine fills from the image.
+    pub volumes: Vec<String>,
+    /// What the imported image says of itself (`ENV`, `CMD`, `LABEL` lines).
+    pub changes: Vec<String>,
+}
+
 /// Output of a command run inside a container.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ExecOutput {
@@ -216,6 +234,17 @@ pub trait Engine {
         context: Bytes,
         reference: &str,
         build_args: &HashMap<String, String>,
+        on_output: &mut (dyn FnMut(&str) + Send),
+    ) -> Result<(), EngineError>;
+    /// Run `spec.script` in a throwaway container of `spec.image` whose `spec.volumes`
+    /// live on named volumes (the engine's own file system, filled from the image when
+    /// first mounted, not its storage driver), its output handed on line by line; then
+    /// import the container's whole file system, volumes included, as `spec.reference`
+    /// with `spec.changes`. A non-zero exit is a build error; the container and its
+    /// volumes are removed whatever happens.
+    async fn build_on_volumes(
+        &self,
+        spec: &VolumeBuild,
         on_output: &mut (dyn FnMut(&str) + Send),
     ) -> Result<(), EngineError>;
     async fn list_images(&self, label: &str) -> Result<Vec<ImageSummary>, EngineError>;

@@ -74,6 +74,11 @@ pub(super) fn ignore_not_found(result: Result<(), EngineError>) -> Result<(), En
 
 /// Whether `err` says another caller is already removing the object.
 pub(super) fn is_removal_in_progress(error: &EngineError) -> bool {
+    is_conflict(error, "already in progress")
+}
+
+/// Whether `err` is the engine's conflict (409) whose message says `saying`.
+pub(super) fn is_conflict(error: &EngineError, saying: &str) -> bool {
     matches!(
         error,
         EngineError::Call {
@@ -82,6 +87,6 @@ pub(super) fn is_removal_in_progress(error: &EngineError) -> bool {
                 message,
             },
             ..
-        } if message.contains("already in progress")
+        } if message.contains(saying)
     )
 }

@@ -14,7 +14,7 @@ use bollard::query_parameters::{
 use bytes::Bytes;
 use futures_util::StreamExt;
 
-use super::call::{call_err, ignore_not_found, is_not_found, is_removal_in_progress, within};
+use super::call::{call_err, is_not_found, is_removal_in_progress, within};
 use super::cgroups;
 use super::ports::{port_bindings, published_from};
 use super::{CALL_TIMEOUT, DockerEngine, UPLOAD_TIMEOUT};
@@ -191,7 +191,7 @@ pub(super) async fn remove(engine: &DockerEngine, id: &str) -> Result<(), Engine
             .and_then(|h| h.cgroup_parent)
             .filter(|p| !p.is_empty())
             .zip(c.image),
-        Err(e) if is_not_found(&e) => return Ok(()),
+        // Gone, or still being created (see `discard`).
         Err(_) => None,
     };
     discard(engine, id).await?;
@@ -204,24 +204,68 @@ pub(super) async fn remove(engine: &DockerEngine, id: &str) -> Result<(), Engine
 /// Remove container `id`, running or not, with its anonymous volumes; one already gone,
 /// or being removed by another process (a watchdog, `gc`), is as good.
 pub(super) async fn discard(engine: &DockerEngine, id: &str) -> Result<(), EngineError> {
-    let options = RemoveContainerOptionsBuilder::default()
-        .force(true)
-        .v(true)
-        .build();
-    let removed = within(
-        "remove container",
+    let started = std::time::Instant::now();
+    loop {
+        let options = RemoveContainerOptionsBuilder::default()
+            .force(true)
+            .v(true)
+            .build();
+        let removed = within(
+            "remove container",
+            id,
+            CALL_TIMEOUT,
+            engine.docker.remove_container(id, Some(options)),
+        )
+        .await;
+        match removed {
+            // That other removal may still fail (the engine's own, of a container whose
+            // creation its caller gave up while its volumes were being filled, leaves
+            // it behind): asked again until it is gone, or removed by this call.
+            Err(e) if is_removal_in_progress(&e) => {
+                if started.elapsed() > REMOVAL_WAIT {
+                    return Ok(());
+                }
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+            // A container whose creation is still under way (its volumes being filled)
+            // is listed but not found: it is removed once created.
+            Err(e) if is_not_found(&e) => {
+                if started.elapsed() > REMOVAL_WAIT || !still_listed(engine, id).await {
+                    return Ok(());
+                }
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+            other => return other.map(|_| ()),
+        }
+    }
+}
+
+/// Whether the engine still lists container `id` (an id or a name). Every container is
+/// listed and looked through: one still being created is in the full list, not in one
+/// filtered by id.
+async fn still_listed(engine: &DockerEngine, id: &str) -> bool {
+    let listed = within(
+        "list containers",
         id,
         CALL_TIMEOUT,
-        engine.docker.remove_container(id, Some(options)),
+        engine.docker.list_containers(Some(
+            bollard::query_parameters::ListContainersOptionsBuilder::default()
+                .all(true)
+                .build(),
+        )),
     )
     .await;
-    if let Err(e) = &removed
-        && is_removal_in_progress(e)
-    {
-        return Ok(());
-    }
-    ignore_not_found(removed)
+    let name = format!("/{id}");
+    listed.is_ok_and(|list| {
+        list.iter().any(|c| {
+            c.id.as_deref().is_some_and(|i| i.starts_with(id))
+                || c.names.as_ref().is_some_and(|n| n.contains(&name))
+        })
+    })
 }
+
+/// How long a removal under way elsewhere is waited for.
+const REMOVAL_WAIT: Duration = Duration::from_secs(30);
 
 /// What the engine says of container `id`.
 pub(super) async fn inspect(

@@ -9,7 +9,7 @@ use bollard::query_parameters::{
     RemoveVolumeOptionsBuilder,
 };
 
-use super::call::{ignore_not_found, within};
+use super::call::{ignore_not_found, is_conflict, within};
 use super::{CALL_TIMEOUT, DockerEngine};
 use crate::engine::{Engine, EngineError, LabelledResource, ResourceKind};
 
@@ -94,17 +94,31 @@ pub(super) async fn list(
 }
 
 pub(super) async fn remove_volume(engine: &DockerEngine, name: &str) -> Result<(), EngineError> {
-    let options = RemoveVolumeOptionsBuilder::default().force(true).build();
-    ignore_not_found(
-        within(
-            "remove volume",
-            name,
-            CALL_TIMEOUT,
-            engine.docker.remove_volume(name, Some(options)),
-        )
-        .await,
-    )
+    // The container using it may still be going away (its removal already under way,
+    // answered at once): the engine then calls the volume in use for a moment.
+    let started = std::time::Instant::now();
+    loop {
+        let options = RemoveVolumeOptionsBuilder::default().force(true).build();
+        let removed = ignore_not_found(
+            within(
+                "remove volume",
+                name,
+                CALL_TIMEOUT,
+                engine.docker.remove_volume(name, Some(options)),
+            )
+            .await,
+        );
+        match removed {
+            Err(e) if is_conflict(&e, "in use") && started.elapsed() < VOLUME_IN_USE_WAIT => {
+                tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+            }
+            other => return other,
+        }
+    }
 }
+
+/// How long a volume still in use is asked again.
+const VOLUME_IN_USE_WAIT: std::time::Duration = std::time::Duration::from_secs(15);
 
 pub(super) fn label_filter(label: &str) -> HashMap<String, Vec<String>> {
     HashMap::from([("label".to_string(), vec![label.to_string()])])

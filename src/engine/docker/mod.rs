@@ -19,6 +19,7 @@ mod networks;
 mod ports;
 mod ssh;
 mod ssh_dial;
+mod volume_build;
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
@@ -106,6 +107,14 @@ impl Engine for DockerEngine {
         on_output: &mut (dyn FnMut(&str) + Send),
     ) -> Result<(), EngineError> {
         images::build(self, context, reference, build_args, on_output).await
+    }
+
+    async fn build_on_volumes(
+        &self,
+        spec: &super::VolumeBuild,
+        on_output: &mut (dyn FnMut(&str) + Send),
+    ) -> Result<(), EngineError> {
+        volume_build::build_on_volumes(self, spec, on_output).await
     }
 
     async fn list_images(&self, label: &str) -> Result<Vec<ImageSummary>, EngineError> {

@@ -227,23 +227,54 @@ async fn second_stage<E: Engine>(
     let debs = essential_files.join(" ");
     let mut rest: Vec<&str> = required.iter().map(String::as_str).collect();
     rest.extend(super::base::BASE_PACKAGES);
-    // Services must not start in a build (policy-rc.d), as mmdebstrap and debootstrap
-    // make sure; dpkg need not sync what a failed build throws away (force-unsafe-io);
-    // no recommends, as mmdebstrap installs none; no translations, which are not kept.
-    // The proxy comes in as the builder's predefined `http_proxy` argument, which
-    // needs no `ARG` and stays out of the image's history.
-    let dockerfile = format!(
-        "FROM {stage1}\n\
-         RUN set -e; export DEBIAN_FRONTEND=noninteractive; \
+    // Services must not start (policy-rc.d), as mmdebstrap and debootstrap make sure;
+    // dpkg need not sync what a failed bootstrap throws away (force-unsafe-io); no
+    // recommends, as mmdebstrap installs none; no translations, which are not kept.
+    let script = format!(
+        "export DEBIAN_FRONTEND=noninteractive; \
          printf '#!/bin/sh\\nexit 101\\n' > /usr/sbin/policy-rc.d; chmod 755 /usr/sbin/policy-rc.d; \
          cd /{archives}; dpkg --force-depends --force-unsafe-io --install {debs}; \
          dpkg --force-unsafe-io --configure --pending; rm -f {debs}; \
          printf '{sources}\\n' > /etc/apt/sources.list; \
          apt-get -o Acquire::Retries=3 -o Acquire::Languages=none update; \
          apt-get -o Dpkg::Options::=--force-unsafe-io install -y --no-install-recommends {rest}; \
-         {recipe}apt-get clean; rm -rf /var/lib/apt/lists/*; rm -f /usr/sbin/policy-rc.d\n",
+         {recipe}apt-get clean; rm -rf /var/lib/apt/lists/*; rm -f /usr/sbin/policy-rc.d",
         archives = rootfs::ARCHIVES,
         rest = rest.join(" "),
     );
-    super::base::build(engine, settings, base, &dockerfile, on_event).await
+    // Not in a build: dpkg writes the trees it fills on the engine's own file system
+    // (volumes), not through its storage driver (see docs/src/performance.md).
+    let env = super::proxy_build_args(engine, settings)
+        .await?
+        .into_iter()
+        .collect();
+    let spec = crate::engine::VolumeBuild {
+        image: stage1.to_string(),
+        reference: base.reference.to_string(),
+        script,
+        env,
+        volumes: VOLUMES.iter().map(|v| v.to_string()).collect(),
+        changes: super::base::identity(base.hash, base.suite, "builtin"),
+    };
+    let what = base.what();
+    let mut tail: Vec<String> = Vec::new();
+    let built = engine
+        .build_on_volumes(&spec, &mut |line| {
+            tail.push(line.to_string());
+            if tail.len() > 20 {
+                tail.remove(0);
+            }
+            on_event(ImageEvent::Output {
+                what: what.clone(),
+                line: line.to_string(),
+            })
+        })
+        .await;
+    built.map_err(|e| ImageError::BuiltinBootstrap {
+        suite: base.suite.to_string(),
+        detail: format!("the second stage: {e}; last output:\n{}", tail.join("\n")),
+    })
 }
+
+/// The folders the second stage writes, on volumes.
+const VOLUMES: &[&str] = &["/usr", "/var", "/etc"];
