@@ -479,10 +479,21 @@ fn an_engine_reached_over_tcp_with_tls_answers_with_the_right_certificates_only(
     );
     assert_eq!(untrusted.status.code(), Some(3));
     let stderr = text(&untrusted.stderr);
-    assert!(
+    // With TLS 1.3 the client finishes its handshake before the engine checks the
+    // client's certificate: the engine's alert may arrive, or only its closing of the
+    // connection (seen once in CI under load). Either way the hint names the files.
+    let rejected = [
+        "received fatal alert: BadCertificate",
+        "connection was not ready",
+    ]
+    .iter()
+    .any(|cause| {
         stderr.starts_with(&format!(
-            "error: cannot reach the Docker engine at `{url}` (received fatal alert: BadCertificate); "
-        )),
+            "error: cannot reach the Docker engine at `{url}` ({cause}); "
+        ))
+    });
+    assert!(
+        rejected && stderr.contains("cert.pem") && stderr.contains("key.pem"),
         "{stderr}"
     );
 }
