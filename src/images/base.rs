@@ -422,7 +422,7 @@ fn merged_usr_hook(suite: &str) -> &'static str {
     }
 }
 
-fn remember(tail: &mut Vec<String>, line: &str) {
+pub(super) fn remember(tail: &mut Vec<String>, line: &str) {
     tail.push(line.to_string());
     if tail.len() > 20 {
         tail.remove(0);

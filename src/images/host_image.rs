@@ -90,7 +90,7 @@ pub async fn ensure_image<E: Engine>(
     }
     // The hash covers the generated build instructions (so a change in how recipes are
     // turned into images invalidates the cache) and the contents of every copied file.
-    let body = dockerfile_body(&recipe, !files.is_empty());
+    let body = dockerfile_body(&recipe);
     let hash = {
         let mut parts: Vec<&[u8]> = vec![
             HOST_FORMAT.as_bytes(),
@@ -227,12 +227,12 @@ fn quoted(s: &str) -> String {
 
 /// Build instructions for a recipe after its `FROM` and labels: its files (staged),
 /// its overlay, and one script that marks packages, puts the files in place, runs the
-/// commands and enables the units, in that order. `has_files`: whether the context
-/// holds the recipe's files (`files/<index>`).
-fn dockerfile_body(recipe: &Recipe, has_files: bool) -> String {
+/// commands and enables the units, in that order. The context holds the files as
+/// `files/<index>`.
+fn dockerfile_body(recipe: &Recipe) -> String {
     use crate::escape::shell;
     let mut out = String::new();
-    if has_files && !recipe.files.is_empty() {
+    if !recipe.files.is_empty() {
         out.push_str(&format!("COPY [\"files/\", \"{STAGING}/\"]\n"));
     }
     if recipe.overlay.is_some() {
@@ -321,7 +321,7 @@ mod tests {
             held: Vec::new(),
             auto: Vec::new(),
         };
-        let text = dockerfile_body(&recipe, true);
+        let text = dockerfile_body(&recipe);
         let expected = r#"COPY ["files/", "/.rehearse-recipe/"]
 RUN ["/bin/sh", "-ec", "export DEBIAN_FRONTEND=noninteractive\nprintf '#!/bin/sh\\nexit 101\\n' > /usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d\nprintf '%s\\n' '==> recipe files[0]: /var/www/html/index.html'\ninstall -p -D -m 640 /.rehearse-recipe/0 '/var/www/html/index.html'\nrm -rf /.rehearse-recipe\nprintf '%s\\n' '==> recipe commands[0]: echo \"it'\\''s\" > /tmp/x'\n(cd / && /bin/sh -ec 'echo \"it'\\''s\" > /tmp/x')\nprintf '%s\\n' '==> recipe enable'\nsystemctl enable 'apache2'\nrm -f /usr/sbin/policy-rc.d"]
 "#;

@@ -204,13 +204,24 @@ impl Drop for Unfinished {
             std::mem::take(&mut self.container),
             std::mem::take(&mut self.token),
         );
-        let stopping = engine.stopping.clone();
-        let task = runtime.spawn(async move { stop(&engine, &container, &token).await });
-        stopping
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(task);
+        in_background(&runtime, &engine.clone(), async move {
+            stop(&engine, &container, &token).await
+        });
     }
+}
+
+/// Run `work` (cleanup whose caller gave up on it) on `runtime`; [`settle`] waits for it.
+pub(super) fn in_background(
+    runtime: &tokio::runtime::Handle,
+    engine: &DockerEngine,
+    work: impl std::future::Future<Output = ()> + Send + 'static,
+) {
+    let task = runtime.spawn(work);
+    engine
+        .stopping
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(task);
 }
 
 /// Wait until every command given up on has been stopped.

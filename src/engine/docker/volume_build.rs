@@ -128,12 +128,9 @@ impl Drop for Leftovers {
             std::mem::take(&mut self.container),
             std::mem::take(&mut self.volumes),
         );
-        let stopping = engine.stopping.clone();
-        let task = runtime.spawn(async move { remove(&engine, &container, &volumes).await });
-        stopping
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(task);
+        super::exec::in_background(&runtime, &engine.clone(), async move {
+            remove(&engine, &container, &volumes).await
+        });
     }
 }
 

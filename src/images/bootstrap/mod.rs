@@ -260,10 +260,7 @@ async fn second_stage<E: Engine>(
     let mut tail: Vec<String> = Vec::new();
     let built = engine
         .build_on_volumes(&spec, &mut |line| {
-            tail.push(line.to_string());
-            if tail.len() > 20 {
-                tail.remove(0);
-            }
+            super::base::remember(&mut tail, line);
             on_event(ImageEvent::Output {
                 what: what.clone(),
                 line: line.to_string(),
