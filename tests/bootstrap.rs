@@ -298,7 +298,7 @@ fn with_mmdebstrap_hidden_the_reference_upgrade_is_go_on_a_builtin_base() {
 /// storage): a `rehearse` killed meanwhile leaves them labelled as its own, and `gc`
 /// removes them once the process is gone.
 #[test]
-fn a_bootstrap_killed_in_its_second_stage_leaves_what_gc_removes() {
+fn a_bootstrap_stopped_in_its_second_stage_leaves_nothing_or_what_gc_removes() {
     if !docker_available() {
         return;
     }
@@ -311,38 +311,51 @@ fn a_bootstrap_killed_in_its_second_stage_leaves_what_gc_removes() {
         "suite: bookworm\npackages: [hello]\n",
     )
     .unwrap();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_rehearse"))
-        .args(["images", "build", "killed", "--base-source", "builtin"])
-        .args(["--images-dir", dir.path().to_str().unwrap()])
-        .args(["--mirror", MIRROR, "--security-mirror", SECURITY_MIRROR])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let prefix = format!("rh-build-{}-", child.id());
-    let mine = |kind: &str| -> Vec<String> {
-        let listed = match kind {
-            "container" => docker(&["ps", "-a", "--format", "{{.Names}}"]),
-            _ => docker(&["volume", "ls", "--format", "{{.Name}}"]),
-        };
-        listed
-            .lines()
-            .filter(|l| l.starts_with(&prefix))
-            .map(str::to_string)
-            .collect()
+    // The build, once its second-stage container exists, and that container's prefix.
+    let start = |stderr: std::process::Stdio| {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_rehearse"))
+            .args(["images", "build", "killed", "--base-source", "builtin"])
+            .args(["--images-dir", dir.path().to_str().unwrap()])
+            .args(["--mirror", MIRROR, "--security-mirror", SECURITY_MIRROR])
+            .stdout(std::process::Stdio::null())
+            .stderr(stderr)
+            .spawn()
+            .unwrap();
+        let prefix = format!("rh-build-{}-", child.id());
+        let started = std::time::Instant::now();
+        while mine(&prefix, "container").is_empty() {
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(180),
+                "no second-stage container {prefix}* after 180 s"
+            );
+            assert!(child.try_wait().unwrap().is_none(), "the build ended first");
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+        (child, prefix)
     };
-    let started = std::time::Instant::now();
-    while mine("container").is_empty() {
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(180),
-            "no second-stage container {prefix}* after 180 s"
-        );
-        assert!(child.try_wait().unwrap().is_none(), "the build ended first");
-        std::thread::sleep(std::time::Duration::from_millis(200));
-    }
+
+    // Ctrl-C: the build stops, removes its container and volumes itself, exits 130.
+    let (child, prefix) = start(std::process::Stdio::piped());
+    let interrupt = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(interrupt.success());
+    let output = child.wait_with_output().unwrap();
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    assert!(
+        stderr.contains("interrupted: the builds were stopped"),
+        "{stderr}"
+    );
+    assert_eq!(mine(&prefix, "container"), Vec::<String>::new());
+    assert_eq!(mine(&prefix, "volume"), Vec::<String>::new());
+
+    // Killed: nothing can clean up then; `gc` removes what is left.
+    let (mut child, prefix) = start(std::process::Stdio::null());
     child.kill().unwrap();
     child.wait().unwrap();
-    let volumes = mine("volume");
+    let volumes = mine(&prefix, "volume");
     assert_eq!(volumes.len(), 3, "{volumes:?}");
     let output = rehearse(&["gc"]);
     assert!(
@@ -351,6 +364,19 @@ fn a_bootstrap_killed_in_its_second_stage_leaves_what_gc_removes() {
         text(&output.stdout),
         text(&output.stderr)
     );
-    assert_eq!(mine("container"), Vec::<String>::new());
-    assert_eq!(mine("volume"), Vec::<String>::new());
+    assert_eq!(mine(&prefix, "container"), Vec::<String>::new());
+    assert_eq!(mine(&prefix, "volume"), Vec::<String>::new());
+}
+
+/// The engine's containers or volumes whose names start with `prefix`.
+fn mine(prefix: &str, kind: &str) -> Vec<String> {
+    let listed = match kind {
+        "container" => docker(&["ps", "-a", "--format", "{{.Names}}"]),
+        _ => docker(&["volume", "ls", "--format", "{{.Name}}"]),
+    };
+    listed
+        .lines()
+        .filter(|l| l.starts_with(prefix))
+        .map(str::to_string)
+        .collect()
 }

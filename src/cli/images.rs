@@ -74,7 +74,25 @@ pub async fn images(command: ImagesCommand, engine_choice: &super::EngineChoice)
                     .await
                 }
             });
-            let results = futures_util::future::join_all(builds.collect::<Vec<_>>()).await;
+            let all = futures_util::future::join_all(builds.collect::<Vec<_>>());
+            // Interrupted, the builds are dropped: their build containers and volumes,
+            // and a bootstrap's mmdebstrap, go with them (a second signal leaves at once).
+            let finished = tokio::select! {
+                results = all => Some(results),
+                () = super::run::wait_for_signal() => None,
+            };
+            let Some(results) = finished else {
+                errln!(
+                    "\ninterrupted: the builds were stopped; cleaning up (press Ctrl-C again to leave at once)"
+                );
+                tokio::select! {
+                    () = engine.settle() => {}
+                    () = super::run::wait_for_signal() => {
+                        errln!("leaving without cleanup; run `rehearse gc` to remove what is left");
+                    }
+                }
+                return exit_code::INTERRUPTED;
+            };
             let mut code = exit_code::GO;
             for (name, result) in names.iter().zip(results) {
                 match result {
