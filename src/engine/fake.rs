@@ -119,6 +119,7 @@ impl Engine for FakeEngine {
             operating_system: "fake".into(),
             cpus: 2,
             architecture: "x86_64".into(),
+            storage_driver: "overlay2".into(),
         })
     }
 

@@ -51,6 +51,8 @@ pub struct EngineInfo {
     pub cpus: u32,
     /// The engine machine's architecture, as the kernel names it (`x86_64`, `aarch64`).
     pub architecture: String,
+    /// Where the engine keeps containers' files (`overlay2`, `fuse-overlayfs`, `vfs`…).
+    pub storage_driver: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,7 +93,28 @@ impl EngineInfo {
             self.cgroup_driver
         ))
     }
+
+    /// Set when the engine keeps containers' files with `fuse-overlayfs`, which makes
+    /// dpkg in a replica much slower than the kernel's overlayfs (`overlay2`): what it
+    /// costs and what an admin can do. Replicas stay on the engine's storage whatever
+    /// it is (docs/src/performance.md, "Replica storage": moving `/usr` onto volumes
+    /// changes what the upgrade does).
+    pub fn storage_notice(&self) -> Option<String> {
+        (self.storage_driver == "fuse-overlayfs").then(|| {
+            format!(
+                "this engine keeps container files with `fuse-overlayfs`, which slows dpkg in \
+                 the replicas (measured on one machine: the LAMP reference upgrade's apt took \
+                 {FUSE_OVERLAYFS_UPGRADE} on it, {OVERLAY2_UPGRADE} with `overlay2`); where \
+                 the engine machine's kernel has overlayfs, its `overlay2` driver is faster"
+            )
+        })
+    }
 }
+
+/// An upgrade's apt on the LAMP reference replica, this project's machine, Dec 2026
+/// (`bench/replica-storage.sh`, a second engine for `overlay2`), for the notice above.
+const FUSE_OVERLAYFS_UPGRADE: &str = "97–210 s";
+const OVERLAY2_UPGRADE: &str = "62–75 s";
 
 impl CgroupVersion {
     pub fn as_str(self) -> &'static str {
@@ -349,4 +372,31 @@ pub struct ContainerState {
     pub exit_code: Option<i64>,
     pub oom_killed: bool,
     pub status: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(storage_driver: &str) -> EngineInfo {
+        EngineInfo {
+            server_version: "20.10.24".into(),
+            api_version: "1.41".into(),
+            cgroup_version: CgroupVersion::V1,
+            cgroup_driver: "cgroupfs".into(),
+            operating_system: "Debian".into(),
+            cpus: 2,
+            architecture: "x86_64".into(),
+            storage_driver: storage_driver.into(),
+        }
+    }
+
+    #[test]
+    fn only_a_slow_storage_driver_is_worth_a_notice() {
+        assert_eq!(info("overlay2").storage_notice(), None);
+        assert_eq!(info("").storage_notice(), None);
+        let notice = info("fuse-overlayfs").storage_notice().unwrap();
+        assert!(notice.contains("`overlay2`"), "{notice}");
+        assert!(notice.contains(OVERLAY2_UPGRADE), "{notice}");
+    }
 }

@@ -198,6 +198,10 @@ pub struct Environment {
     /// tree: what that risks.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cgroup_risk: Option<String>,
+    /// Where the engine keeps containers' files (`overlay2`, `fuse-overlayfs`…): it
+    /// decides how fast dpkg runs in the replicas.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub storage_driver: String,
     pub mirror: String,
     pub images: Vec<ImageReport>,
 }

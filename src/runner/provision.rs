@@ -44,6 +44,10 @@ pub(super) async fn provision<E: Engine>(
     state.environment.engine_version = info.server_version.clone();
     state.environment.api_version = info.api_version.clone();
     state.environment.cgroup_version = info.cgroup_version.as_str().to_string();
+    state.environment.storage_driver = info.storage_driver.clone();
+    if let Some(message) = info.storage_notice() {
+        sink.event(&RunEvent::Notice { message });
+    }
     state.engine_cpus = info.cpus;
     if scenario.hosts.iter().any(|h| h.init == Init::Systemd)
         && let Some(risk) = info.cgroup_risk()

@@ -192,5 +192,6 @@ pub(super) async fn info(engine: &DockerEngine) -> Result<EngineInfo, EngineErro
         operating_system: info.operating_system.unwrap_or_default(),
         cpus: info.ncpu.unwrap_or(1).max(1) as u32,
         architecture: info.architecture.unwrap_or_default(),
+        storage_driver: info.driver.unwrap_or_default(),
     })
 }

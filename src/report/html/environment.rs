@@ -11,9 +11,14 @@ pub(super) fn section(report: &Report, out: &mut impl Write) -> io::Result<()> {
     let env = &report.environment;
     writeln!(
         out,
-        "<section id=\"environment\"><h2>Environment</h2><dl class=\"facts\"><dt>engine</dt><dd>Docker {} (API {})</dd><dt>cgroup</dt><dd>v{}{}</dd><dt>Debian mirror</dt><dd><code>{}</code></dd><dt>scenario file</dt><dd><code>{}</code></dd><dt>run id</dt><dd><code>{}</code></dd><dt>rehearse</dt><dd>{}</dd>{}</dl>",
+        "<section id=\"environment\"><h2>Environment</h2><dl class=\"facts\"><dt>engine</dt><dd>Docker {} (API {}{})</dd><dt>cgroup</dt><dd>v{}{}</dd><dt>Debian mirror</dt><dd><code>{}</code></dd><dt>scenario file</dt><dd><code>{}</code></dd><dt>run id</dt><dd><code>{}</code></dd><dt>rehearse</dt><dd>{}</dd>{}</dl>",
         escape(&env.engine_version),
         escape(&env.api_version),
+        if env.storage_driver.is_empty() {
+            String::new()
+        } else {
+            format!(", storage <code>{}</code>", escape(&env.storage_driver))
+        },
         escape(&env.cgroup_version),
         env.cgroup_risk
             .as_ref()
