@@ -18,6 +18,17 @@ fn smoke_scenario_is_go_and_leaves_nothing() {
     );
     assert_eq!(run.report["verdict"], "GO");
     assert_eq!(run.report["schema_version"], 1);
+    // Where the engine keeps the replica's files, as it says itself; a run on
+    // fuse-overlayfs says what that costs.
+    let driver = docker(&["info", "--format", "{{.Driver}}"]);
+    assert_eq!(run.report["environment"]["storage_driver"], driver.trim());
+    assert_eq!(
+        run.stderr
+            .contains("keeps container files with `fuse-overlayfs`"),
+        driver.trim() == "fuse-overlayfs",
+        "{}",
+        run.stderr
+    );
     assert!(
         run.stdout.contains("GO: `smoke-static-site`"),
         "{}",
