@@ -116,7 +116,10 @@ pub async fn images(command: ImagesCommand, engine_choice: &super::EngineChoice)
                 for notice in cache.stats().take_notices() {
                     errln!("{notice}");
                 }
-                errln!("apt cache: {}", cache.stats().counters().summary_line());
+                let counters = cache.stats().counters();
+                if counters.used() {
+                    errln!("apt cache: {}", counters.summary_line());
+                }
             }
             code
         }

@@ -164,6 +164,11 @@ impl AptCacheReport {
         }
     }
 
+    /// Whether apt asked the cache for anything at all.
+    pub fn used(&self) -> bool {
+        self.hits + self.misses > 0
+    }
+
     /// The summary line: "812 hits, 3 misses, 1.2 MiB from the mirror, 91.3 MiB from the cache".
     pub fn summary_line(&self) -> String {
         format!(

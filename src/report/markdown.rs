@@ -69,7 +69,7 @@ fn title(report: &Report, out: &mut impl Write) -> io::Result<()> {
         writeln!(out)?;
         writeln!(out, "Training drill: {}.", drill.summary_line())?;
     }
-    if let Some(apt_cache) = &report.apt_cache {
+    if let Some(apt_cache) = report.apt_cache.as_ref().filter(|c| c.used()) {
         writeln!(out)?;
         writeln!(out, "Package cache: {}.", apt_cache.summary_line())?;
     }

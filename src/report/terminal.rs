@@ -265,7 +265,8 @@ fn write_summary(report: &Report, out: &mut impl Write, color: bool) -> io::Resu
             resumed.step, resumed.run_id, resumed.taken_at
         )?;
     }
-    if let Some(apt_cache) = &report.apt_cache {
+    // A run that fetched no package has nothing to say about the cache.
+    if let Some(apt_cache) = report.apt_cache.as_ref().filter(|c| c.used()) {
         writeln!(out, "apt cache: {}", apt_cache.summary_line())?;
     }
     if !report.monitors.is_empty() {
@@ -459,6 +460,10 @@ mod tests {
             "../../tests/fixtures/reports/lamp-upgrade.json"
         ))
         .unwrap();
+        let mut out = Vec::new();
+        render_summary(&report, &mut out, false).unwrap();
+        assert!(!String::from_utf8(out).unwrap().contains("apt cache"));
+        report.apt_cache = Some(crate::report::AptCacheReport::default());
         let mut out = Vec::new();
         render_summary(&report, &mut out, false).unwrap();
         assert!(!String::from_utf8(out).unwrap().contains("apt cache"));

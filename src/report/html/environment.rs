@@ -30,6 +30,7 @@ pub(super) fn section(report: &Report, out: &mut impl Write) -> io::Result<()> {
         escape(&report.tool_version),
         report
             .apt_cache
+            .filter(|counters| counters.used())
             .map(|counters| format!(
                 "<dt>apt cache</dt><dd>{}</dd>",
                 escape(&counters.summary_line())
