@@ -336,11 +336,7 @@ fn a_bootstrap_stopped_in_its_second_stage_leaves_nothing_or_what_gc_removes() {
 
     // Ctrl-C: the build stops, removes its container and volumes itself, exits 130.
     let (child, prefix) = start(std::process::Stdio::piped());
-    let interrupt = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(interrupt.success());
+    signal(&child, "INT");
     let output = child.wait_with_output().unwrap();
     let stderr = text(&output.stderr);
     assert_eq!(output.status.code(), Some(130), "{stderr}");

@@ -43,14 +43,6 @@ fn upgrade_in_progress(dir: &std::path::Path) -> (Child, String, String) {
     (child, owner, run_id)
 }
 
-fn signal(child: &Child, name: &str) {
-    let status = Command::new("kill")
-        .args([&format!("-{name}"), &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success(), "kill -{name} failed");
-}
-
 /// SIGKILL a run's watchdog, then the run: nothing is left to clean up after it.
 fn kill_with_watchdog(child: &mut Child, owner: &str) {
     let watchdog = watchdog_of(owner).expect("a watchdog");

@@ -158,11 +158,7 @@ fn ctrl_c_stops_every_run_of_a_matrix_and_the_waiting_one_never_starts() {
         }
         std::thread::sleep(Duration::from_millis(200));
     }
-    let status = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    signal(&child, "INT");
     let output = child.wait_with_output().unwrap();
     let stderr = text(&output.stderr);
     assert_eq!(output.status.code(), Some(130), "{stderr}");

@@ -52,7 +52,7 @@ pub fn run(args: &CaptureArgs) -> i32 {
         else {
             return;
         };
-        runtime.block_on(super::run::wait_for_signal());
+        runtime.block_on(super::signals::wait_for_signal());
         crate::capture::remove_partial_files();
         errln!("\ninterrupted: the unfinished bundle was removed");
         std::process::exit(exit_code::INTERRUPTED);

@@ -89,7 +89,7 @@ async fn start(file: &Path, args: &DrillStartArgs, engine_choice: &super::Engine
     options.keep = true;
     options.checkpoints = false;
     options.drill_baseline = true;
-    super::run::watch_signals(options.cancel.clone());
+    super::signals::watch_signals(options.cancel.clone());
 
     errln!("preparing drill `{}`…", scenario.name);
     let outcome = if args.verbose {

@@ -79,7 +79,7 @@ pub async fn images(command: ImagesCommand, engine_choice: &super::EngineChoice)
             // and a bootstrap's mmdebstrap, go with them (a second signal leaves at once).
             let finished = tokio::select! {
                 results = all => Some(results),
-                () = super::run::wait_for_signal() => None,
+                () = super::signals::wait_for_signal() => None,
             };
             let Some(results) = finished else {
                 errln!(
@@ -87,9 +87,7 @@ pub async fn images(command: ImagesCommand, engine_choice: &super::EngineChoice)
                 );
                 tokio::select! {
                     () = engine.settle() => {}
-                    () = super::run::wait_for_signal() => {
-                        errln!("leaving without cleanup; run `rehearse gc` to remove what is left");
-                    }
+                    _ = super::signals::leave_on_signal() => {}
                 }
                 return exit_code::INTERRUPTED;
             };

@@ -11,7 +11,8 @@ use std::time::Instant;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
-use super::run::{detail, remove_dead_leftovers, watch_signals};
+use super::run::{detail, remove_dead_leftovers};
+use super::signals::watch_signals;
 use super::{OutputArg, RunArgs, Shard, use_color};
 use crate::engine::DockerEngine;
 use crate::exit_code;

@@ -60,6 +60,7 @@ mod run;
 mod scenario_files;
 mod shard;
 mod shell;
+mod signals;
 mod watchdog;
 
 use std::path::{Path, PathBuf};

@@ -4,7 +4,7 @@
 use std::io::IsTerminal;
 use std::path::Path;
 
-use tokio_util::sync::CancellationToken;
+use super::signals::watch_signals;
 
 use super::check::{check_recipes, load_scenario};
 use super::scenario_files::ScenarioFiles;
@@ -297,41 +297,5 @@ pub(super) fn detail(args: &RunArgs) -> Detail {
         Detail::Verbose
     } else {
         Detail::Normal
-    }
-}
-
-/// First SIGINT/SIGTERM/SIGHUP: cancel the run(s) (each cleans up and reports). Second: leave
-/// now; `rehearse gc` removes what is left.
-pub(super) fn watch_signals(cancel: CancellationToken) {
-    tokio::spawn(async move {
-        wait_for_signal().await;
-        errln!("\ninterrupted: stopping and cleaning up (press Ctrl-C again to leave at once)");
-        cancel.cancel();
-        wait_for_signal().await;
-        errln!("leaving without cleanup; run `rehearse gc` to remove what is left");
-        std::process::exit(exit_code::INTERRUPTED);
-    });
-}
-
-pub(super) async fn wait_for_signal() {
-    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(term) => term,
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
-            return;
-        }
-    };
-    // A closed terminal or ssh session (SIGHUP) is an interruption too.
-    let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
-    let hung_up = async {
-        match hangup.as_mut() {
-            Some(hangup) => hangup.recv().await,
-            None => std::future::pending().await,
-        }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
-        _ = hung_up => {}
     }
 }

@@ -27,6 +27,15 @@ pub fn rehearse_with_env(args: &[&str], env: &[(&str, &str)]) -> Output {
         .expect("the rehearse binary runs")
 }
 
+/// Send a signal (`INT`, `TERM`, `KILL`...) to a child process, as `kill -NAME` does.
+pub fn signal(child: &Child, name: &str) {
+    let status = Command::new("kill")
+        .args([&format!("-{name}"), &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success(), "kill -{name} failed");
+}
+
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
