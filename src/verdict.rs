@@ -518,6 +518,7 @@ mod tests {
                 scheduled: Duration::from_millis(u64::from(i) * 100),
                 latency: Duration::from_millis(if i < 6 { 2 } else { after_ms }),
                 ok: true,
+                timed_out: false,
                 status: Some(201),
                 served_by: Some("old".into()),
                 error: None,
@@ -527,19 +528,20 @@ mod tests {
             .collect();
         let tokens = |ids: &[u32]| ids.iter().map(|i| crate::monitor::token("w", *i)).collect();
         let switch = Some(Duration::from_millis(500));
+        let phases = crate::monitor::Phases {
+            change: Some((Duration::from_millis(300), Duration::from_millis(600))),
+            marks: vec![],
+        };
+        let results = crate::monitor::aggregate(10, &samples, &phases, true);
         let writes = crate::monitor::check_writes(
             "w",
-            &samples,
+            results.writes().unwrap(),
             &["old".into()],
             Ok(tokens(serving)),
             old.map(|ids| Ok(tokens(ids))),
             switch,
         );
-        let phases = crate::monitor::Phases {
-            change: Some((Duration::from_millis(300), Duration::from_millis(600))),
-            marks: vec![],
-        };
-        crate::monitor::analyse_with("w", 10, &samples, &[], &phases, Some(writes))
+        results.report("w", 10, &[], &phases, Some(writes))
     }
 
     #[test]

@@ -63,6 +63,33 @@ pub struct PhaseLatency {
     pub before: Option<LatencySummary>,
     pub during: Option<LatencySummary>,
     pub after: Option<LatencySummary>,
+    /// Requests, failures and timeouts in each phase (reports before Dec 2026 lack it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requests: Option<PhaseRequests>,
+}
+
+/// How many requests were due in each phase, and how many of them failed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct PhaseRequests {
+    pub before: RequestCounts,
+    pub during: RequestCounts,
+    pub after: RequestCounts,
+}
+
+/// Requests sent, failed, and of those failed, timed out.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct RequestCounts {
+    pub sent: u64,
+    pub failed: u64,
+    pub timeouts: u64,
+}
+
+impl std::ops::AddAssign for RequestCounts {
+    fn add_assign(&mut self, other: RequestCounts) {
+        self.sent += other.sent;
+        self.failed += other.failed;
+        self.timeouts += other.timeouts;
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -72,11 +99,15 @@ pub struct MonitorReport {
     pub rate: u32,
     pub duration_ms: u64,
     pub sent: u64,
+    /// Requests that failed (timeouts included).
     pub failed: u64,
+    /// Of the failed requests, those with no complete answer within the timeout.
+    #[serde(default)]
+    pub timeouts: u64,
     pub longest_unavailability_ms: u64,
     /// The longest windows, longest first (at most five).
     pub unavailability_windows: Vec<UnavailabilityWindow>,
-    /// Latency from the scheduled send time, of the successful requests.
+    /// Latency from the scheduled send time to the last byte, of the successful requests.
     pub latency: Option<LatencySummary>,
     pub served_by: BTreeMap<String, u64>,
     /// Requests by the host their client resolved the site to (two populations

@@ -1,15 +1,12 @@
 //! From a monitor's samples to what the report says: failures, unavailability windows,
-//! latency percentiles, who served.
+//! latency percentiles, who served. A running monitor aggregates as results arrive
+//! ([`Aggregate`]); these take a list of samples the same way (tests, examples).
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
-use hdrhistogram::Histogram;
-
-use super::{Sample, WritesReport, served_by};
-use crate::model::{
-    LatencySummary, MarkReport, MonitorReport, PhaseLatency, TimelineBucket, UnavailabilityWindow,
-};
+use super::aggregate::{Aggregate, Boundaries};
+use super::{Sample, WritesReport};
+use crate::model::{MarkReport, MonitorReport};
 
 /// When the change happened while the monitor ran, and the moments to mark.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -20,12 +17,12 @@ pub struct Phases {
     pub marks: Vec<MarkReport>,
 }
 
-/// Analyse samples sorted by scheduled time.
+/// Analyse a monitor's samples, in any order.
 pub fn analyse(name: &str, rate: u32, samples: &[Sample]) -> MonitorReport {
     analyse_with(name, rate, samples, &[], &Phases::default(), None)
 }
 
-/// Analyse samples sorted by scheduled time, with the host names by
+/// Analyse a monitor's samples, in any order, with the host names by
 /// [`Sample::via`], the change's phases, and the writes' check.
 pub fn analyse_with(
     name: &str,
@@ -35,136 +32,31 @@ pub fn analyse_with(
     phases: &Phases,
     writes: Option<WritesReport>,
 ) -> MonitorReport {
-    let interval = Duration::from_secs_f64(1.0 / f64::from(rate.max(1)));
-    let mut windows = unavailability(samples, interval);
-    windows.sort_by_key(|w| std::cmp::Reverse(w.length_ms()));
-    let longest = windows.first().map_or(0, UnavailabilityWindow::length_ms);
-    windows.truncate(5);
-    let duration = samples
-        .last()
-        .map_or(Duration::ZERO, |s| s.scheduled + interval);
-    MonitorReport {
-        name: name.to_string(),
-        rate,
-        duration_ms: duration.as_millis() as u64,
-        sent: samples.len() as u64,
-        failed: samples.iter().filter(|s| !s.ok).count() as u64,
-        longest_unavailability_ms: longest,
-        unavailability_windows: windows,
-        latency: latency(samples.iter()),
-        served_by: served_by(samples),
-        clients: clients(samples, hosts),
-        phases: phases.change.map(|(start, end)| PhaseLatency {
-            change_start_ms: start.as_millis() as u64,
-            change_end_ms: end.as_millis() as u64,
-            before: latency(samples.iter().filter(|s| s.scheduled < start)),
-            during: latency(
-                samples
-                    .iter()
-                    .filter(|s| s.scheduled >= start && s.scheduled < end),
-            ),
-            after: latency(samples.iter().filter(|s| s.scheduled >= end)),
-        }),
-        marks: phases.marks.clone(),
-        writes,
-        timeline: timeline(samples),
-    }
+    aggregate(rate, samples, phases, false).report(name, rate, hosts, phases, writes)
 }
 
-fn clients(samples: &[Sample], hosts: &[String]) -> BTreeMap<String, u64> {
-    let mut counts = BTreeMap::new();
+/// Take in a monitor's samples, in any order, as the running monitor does, with the
+/// change's start and end as boundaries; `writes` keeps the writes' records.
+pub fn aggregate(rate: u32, samples: &[Sample], phases: &Phases, writes: bool) -> Aggregate {
+    let boundaries: Boundaries = Boundaries::default();
+    if let Some((start, end)) = phases.change {
+        boundaries
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend([start, end]);
+    }
+    let mut aggregate = Aggregate::new(rate, writes, boundaries);
     for sample in samples {
-        let host = hosts
-            .get(usize::from(sample.via))
-            .map_or_else(|| format!("target {}", sample.via), Clone::clone);
-        *counts.entry(host).or_insert(0) += 1;
+        aggregate.record(sample.clone());
     }
-    counts
-}
-
-fn unavailability(samples: &[Sample], interval: Duration) -> Vec<UnavailabilityWindow> {
-    let mut windows = Vec::new();
-    let mut open: Option<UnavailabilityWindow> = None;
-    for sample in samples {
-        let at = sample.scheduled.as_millis() as u64;
-        match (&mut open, sample.ok) {
-            (None, false) => {
-                open = Some(UnavailabilityWindow {
-                    start_ms: at,
-                    end_ms: at,
-                    failed_requests: 1,
-                    first_error: sample.error.clone().unwrap_or_default(),
-                })
-            }
-            (Some(window), false) => window.failed_requests += 1,
-            (Some(_), true) => {
-                let mut window = open.take().expect("a window is open");
-                window.end_ms = at;
-                windows.push(window);
-            }
-            (None, true) => {}
-        }
-    }
-    if let (Some(mut window), Some(last)) = (open, samples.last()) {
-        window.end_ms = (last.scheduled + interval).as_millis() as u64;
-        windows.push(window);
-    }
-    windows
-}
-
-fn latency<'a>(samples: impl Iterator<Item = &'a Sample>) -> Option<LatencySummary> {
-    let mut histogram = Histogram::<u64>::new_with_bounds(1, 3_600_000_000, 3).ok()?;
-    for sample in samples.filter(|s| s.ok) {
-        let micros = (sample.latency.as_micros() as u64).clamp(1, 3_600_000_000);
-        histogram.record(micros).ok()?;
-    }
-    if histogram.is_empty() {
-        return None;
-    }
-    let ms = |micros: u64| micros as f64 / 1000.0;
-    Some(LatencySummary {
-        p50_ms: ms(histogram.value_at_quantile(0.5)),
-        p99_ms: ms(histogram.value_at_quantile(0.99)),
-        p999_ms: ms(histogram.value_at_quantile(0.999)),
-        max_ms: ms(histogram.max()),
-    })
-}
-
-fn timeline(samples: &[Sample]) -> Vec<TimelineBucket> {
-    let mut buckets: Vec<TimelineBucket> = Vec::new();
-    let mut latencies: Vec<Vec<Duration>> = Vec::new();
-    for sample in samples {
-        let second = sample.scheduled.as_secs();
-        while buckets.len() as u64 <= second {
-            buckets.push(TimelineBucket {
-                second: buckets.len() as u64,
-                ok: 0,
-                failed: 0,
-                p50_ms: None,
-                max_ms: None,
-            });
-            latencies.push(Vec::new());
-        }
-        let bucket = &mut buckets[second as usize];
-        if sample.ok {
-            bucket.ok += 1;
-            latencies[second as usize].push(sample.latency);
-        } else {
-            bucket.failed += 1;
-        }
-    }
-    let ms = |d: Duration| (d.as_secs_f64() * 1000.0 * 100.0).round() / 100.0;
-    for (bucket, mut seen) in buckets.iter_mut().zip(latencies) {
-        seen.sort_unstable();
-        bucket.p50_ms = seen.get(seen.len() / 2).copied().map(ms);
-        bucket.max_ms = seen.last().copied().map(ms);
-    }
-    buckets
+    aggregate.finish();
+    aggregate
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::{TimelineBucket, UnavailabilityWindow};
 
     /// 10 requests/s for 6 s; failing from 1.5 s to 4.0 s (exclusive).
     fn samples() -> Vec<Sample> {
@@ -176,6 +68,7 @@ mod tests {
                     scheduled: at,
                     latency: Duration::from_millis(if ok { 2 + i % 3 } else { 1 }),
                     ok,
+                    timed_out: false,
                     status: ok.then_some(200),
                     served_by: ok.then(|| if i < 30 { "old".into() } else { "new".into() }),
                     error: (!ok).then(|| "Connection refused".into()),

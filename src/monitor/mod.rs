@@ -3,10 +3,10 @@
 //! outage shows up as measured unavailability and latency instead of silently slowing
 //! the prober down (coordinated omission).
 
+mod aggregate;
 mod analysis;
 mod writes;
 
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};
@@ -15,7 +15,8 @@ use std::time::{Duration, Instant};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-pub use analysis::{Phases, analyse, analyse_with};
+pub use aggregate::{Aggregate, Boundaries, Write, WriteLog};
+pub use analysis::{Phases, aggregate, analyse, analyse_with};
 pub use writes::{check_writes, parse_tokens};
 
 pub use crate::model::{
@@ -30,9 +31,11 @@ use crate::scenario::{HttpMethod, Monitor};
 pub struct Sample {
     /// When it was due, from the monitor's start.
     pub scheduled: Duration,
-    /// From the scheduled time to the end of the response (or the failure).
+    /// From the scheduled time to the last byte of the response (or the failure).
     pub latency: Duration,
     pub ok: bool,
+    /// No complete answer within the timeout (a failure too).
+    pub timed_out: bool,
     pub status: Option<u16>,
     /// The value of the monitor's marker header: which host served.
     pub served_by: Option<String>,
@@ -52,8 +55,10 @@ pub struct RunningMonitor {
     started: Instant,
     targets: Arc<Targets>,
     tally: Arc<Tally>,
+    /// Where the run's moments began and ended while it ran.
+    boundaries: Boundaries,
     stop: CancellationToken,
-    task: Option<tokio::task::JoinHandle<Vec<Sample>>>,
+    task: Option<tokio::task::JoinHandle<Aggregate>>,
 }
 
 /// Answers counted as they come, for progress while the monitor runs.
@@ -66,16 +71,16 @@ struct Tally {
 }
 
 impl Tally {
-    fn record(&self, sample: Sample, samples: &mut Vec<Sample>) {
+    fn record(&self, sample: Sample, aggregate: &mut Aggregate) {
         self.answered.fetch_add(1, Ordering::Relaxed);
         if !sample.ok {
             self.failed.fetch_add(1, Ordering::Relaxed);
         }
-        samples.push(sample);
+        aggregate.record(sample);
     }
 }
 
-/// What a stopped monitor saw, before analysis.
+/// What a stopped monitor saw, aggregated.
 #[derive(Debug)]
 pub struct StoppedMonitor {
     pub name: String,
@@ -84,23 +89,31 @@ pub struct StoppedMonitor {
     pub started: Instant,
     /// Host names by [`Sample::via`].
     pub hosts: Vec<String>,
-    pub samples: Vec<Sample>,
+    pub results: Aggregate,
 }
 
 impl RunningMonitor {
-    /// Stop sending, wait for the requests in flight, and analyse what was seen.
+    /// Stop sending, wait for the requests in flight, and report what was seen.
     pub async fn stop(self) -> MonitorReport {
-        let stopped = self.stop_samples().await;
-        analyse(&stopped.name, stopped.rate, &stopped.samples)
+        let stopped = self.stop_aggregate().await;
+        stopped.results.report(
+            &stopped.name,
+            stopped.rate,
+            &stopped.hosts,
+            &Phases::default(),
+            None,
+        )
     }
 
     /// Stop sending and wait for the requests in flight.
-    pub async fn stop_samples(mut self) -> StoppedMonitor {
+    pub async fn stop_aggregate(mut self) -> StoppedMonitor {
         self.stop.cancel();
-        let samples = match self.task.take() {
-            Some(task) => task.await.unwrap_or_default(),
-            None => Vec::new(),
-        };
+        let mut results = match self.task.take() {
+            Some(task) => task.await.ok(),
+            None => None,
+        }
+        .unwrap_or_else(|| Aggregate::new(self.rate, false, Boundaries::default()));
+        results.finish();
         let mut hosts = vec![self.targets.primary_host.clone()];
         if let Some(alternate) = self.targets.alternate.get() {
             hosts.push(alternate.host.clone());
@@ -110,8 +123,17 @@ impl RunningMonitor {
             rate: self.rate,
             started: self.started,
             hosts,
-            samples,
+            results,
         }
+    }
+
+    /// A moment of the run begins or ends at `at`: latency is kept apart on each side,
+    /// so that it can be told before, during and after a change.
+    pub fn boundary(&self, at: Instant) {
+        self.boundaries
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(at.saturating_duration_since(self.started));
     }
 
     /// When the first request was due.
@@ -239,15 +261,22 @@ pub fn start(monitor: &Monitor, address: SocketAddr) -> Result<RunningMonitor, M
         token_prefix: token_prefix(&monitor.name),
     };
     let stop = CancellationToken::new();
-    let interval = Duration::from_secs_f64(1.0 / f64::from(monitor.rate.max(1)));
+    let interval = aggregate::interval(monitor.rate);
     // Requests in flight are capped, or a hung server would grow them without bound;
     // one over the cap counts as failed at its scheduled time: the prober stays open-loop.
     let max_in_flight =
         ((http.timeout.as_secs_f64() / interval.as_secs_f64()) as usize + 16).min(20_000);
     let started = Instant::now();
     let tally = Arc::new(Tally::default());
+    let boundaries = Boundaries::default();
+    let aggregate = Aggregate::new(
+        monitor.rate,
+        monitor.writes.is_some(),
+        Arc::clone(&boundaries),
+    );
     let task = tokio::spawn(schedule(
         Arc::new(request),
+        aggregate,
         Arc::clone(&tally),
         started,
         interval,
@@ -260,6 +289,7 @@ pub fn start(monitor: &Monitor, address: SocketAddr) -> Result<RunningMonitor, M
         started,
         targets,
         tally,
+        boundaries,
         stop,
         task: Some(task),
     })
@@ -369,14 +399,14 @@ struct Request {
 
 async fn schedule(
     request: Arc<Request>,
+    mut aggregate: Aggregate,
     tally: Arc<Tally>,
     started: Instant,
     interval: Duration,
     max_in_flight: usize,
     stop: CancellationToken,
-) -> Vec<Sample> {
+) -> Aggregate {
     let mut in_flight: JoinSet<Sample> = JoinSet::new();
-    let mut samples = Vec::new();
     let mut sent: u32 = 0;
     loop {
         let due = started + interval * sent;
@@ -384,7 +414,7 @@ async fn schedule(
             () = stop.cancelled() => break,
             Some(done) = in_flight.join_next() => {
                 if let Ok(sample) = done {
-                    tally.record(sample, &mut samples);
+                    tally.record(sample, &mut aggregate);
                 }
             }
             () = tokio::time::sleep_until(due.into()) => {
@@ -397,12 +427,13 @@ async fn schedule(
                         scheduled,
                         latency: Duration::ZERO,
                         ok: false,
+                        timed_out: false,
                         status: None,
                         served_by: None,
                         error: Some("not sent: too many requests still unanswered".into()),
                         seq,
                         via: request.targets.pick(seq).0,
-                    }, &mut samples);
+                    }, &mut aggregate);
                     continue;
                 }
                 // Shared, not copied: this runs hundreds of times a second.
@@ -412,11 +443,10 @@ async fn schedule(
     }
     while let Some(done) = in_flight.join_next().await {
         if let Ok(sample) = done {
-            tally.record(sample, &mut samples);
+            tally.record(sample, &mut aggregate);
         }
     }
-    samples.sort_by_key(|s| s.scheduled);
-    samples
+    aggregate
 }
 
 async fn send(request: Arc<Request>, due: Instant, scheduled: Duration, seq: u32) -> Sample {
@@ -426,6 +456,7 @@ async fn send(request: Arc<Request>, due: Instant, scheduled: Duration, seq: u32
             scheduled,
             latency: due.elapsed(),
             ok: false,
+            timed_out: false,
             status: None,
             served_by: None,
             error: Some(format!(
@@ -456,6 +487,7 @@ async fn send(request: Arc<Request>, due: Instant, scheduled: Duration, seq: u32
         scheduled,
         latency: Duration::ZERO,
         ok: false,
+        timed_out: false,
         status: None,
         served_by: None,
         error: None,
@@ -472,18 +504,38 @@ async fn send(request: Arc<Request>, due: Instant, scheduled: Duration, seq: u32
                     .get(name.as_str())
                     .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
             });
-            let body_ok = if request.body_contains.is_empty() {
-                true
-            } else {
-                match response.text().await {
-                    Ok(body) => request
+            // To the last byte, as a visitor waits for it; kept only as far as the
+            // expected text needs it.
+            let keep = !request.body_contains.is_empty();
+            let mut body = Vec::new();
+            let mut response = response;
+            let read = loop {
+                match response.chunk().await {
+                    Ok(Some(chunk)) if keep => {
+                        let room = crate::probe::MAX_BODY.saturating_sub(body.len());
+                        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+                    }
+                    Ok(Some(_)) => {}
+                    Ok(None) => break Ok(()),
+                    Err(e) => break Err(e),
+                }
+            };
+            let body_ok = match read {
+                Err(e) => {
+                    sample.timed_out = e.is_timeout();
+                    sample.error = Some(if e.is_timeout() {
+                        "no complete answer in time".to_string()
+                    } else {
+                        format!("body: {}", innermost(&e))
+                    });
+                    false
+                }
+                Ok(()) => {
+                    let text = String::from_utf8_lossy(&body);
+                    request
                         .body_contains
                         .iter()
-                        .all(|s| body.contains(s.as_str())),
-                    Err(e) => {
-                        sample.error = Some(format!("body: {e}"));
-                        false
-                    }
+                        .all(|s| text.contains(s.as_str()))
                 }
             };
             sample.ok = status == request.status && body_ok;
@@ -496,14 +548,11 @@ async fn send(request: Arc<Request>, due: Instant, scheduled: Duration, seq: u32
             }
         }
         Err(e) => {
-            let mut cause: &dyn std::error::Error = &e;
-            while let Some(inner) = cause.source() {
-                cause = inner;
-            }
+            sample.timed_out = e.is_timeout();
             sample.error = Some(if e.is_timeout() {
                 "no answer in time".to_string()
             } else {
-                cause.to_string()
+                innermost(&e)
             });
         }
     }
@@ -511,17 +560,13 @@ async fn send(request: Arc<Request>, due: Instant, scheduled: Duration, seq: u32
     sample
 }
 
-/// How many samples each host served, by marker value.
-pub fn served_by(samples: &[Sample]) -> BTreeMap<String, u64> {
-    let mut counts = BTreeMap::new();
-    for sample in samples.iter().filter(|s| s.ok) {
-        let key = sample
-            .served_by
-            .clone()
-            .unwrap_or_else(|| "(no marker)".into());
-        *counts.entry(key).or_insert(0) += 1;
+/// The root cause of a request's error: reqwest's own text only says which request.
+fn innermost(error: &reqwest::Error) -> String {
+    let mut cause: &dyn std::error::Error = error;
+    while let Some(inner) = cause.source() {
+        cause = inner;
     }
-    counts
+    cause.to_string()
 }
 
 #[cfg(test)]
@@ -605,9 +650,82 @@ mod tests {
             started: Instant::now(),
             targets: Arc::new(targets()),
             tally: Arc::new(Tally::default()),
+            boundaries: Boundaries::default(),
             stop: CancellationToken::new(),
             task: None,
         }
+    }
+
+    /// A server on the loopback that answers every request with its headers at once and
+    /// its five-byte body after `body_after`.
+    async fn slow_body_server(body_after: Duration) -> SocketAddr {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let mut request = Vec::new();
+                    let mut buffer = [0u8; 1024];
+                    while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match stream.read(&mut buffer).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => request.extend_from_slice(&buffer[..n]),
+                        }
+                    }
+                    let head = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\n";
+                    let _ = stream.write_all(head.as_bytes()).await;
+                    let _ = stream.flush().await;
+                    tokio::time::sleep(body_after).await;
+                    let _ = stream.write_all(b"hello").await;
+                });
+            }
+        });
+        address
+    }
+
+    fn monitor_of(timeout: Duration) -> Monitor {
+        Monitor {
+            name: "m".into(),
+            http: crate::scenario::HttpProbe {
+                host: "web".into(),
+                port: 80,
+                path: "/".into(),
+                vhost: None,
+                method: HttpMethod::Get,
+                timeout,
+                expect: crate::scenario::HttpExpect::default(),
+            },
+            rate: 10,
+            marker_header: None,
+            writes: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn latency_runs_to_the_last_byte_and_timeouts_have_their_own_count() {
+        // The body comes 300 ms after the headers: that is what a visitor waits.
+        let address = slow_body_server(Duration::from_millis(300)).await;
+        let running = start(&monitor_of(Duration::from_secs(2)), address).unwrap();
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let report = running.stop().await;
+        assert!(report.sent >= 3, "{report:?}");
+        assert_eq!((report.failed, report.timeouts), (0, 0), "{report:?}");
+        let latency = report.latency.unwrap();
+        assert!(latency.p50_ms >= 300.0, "{latency:?}");
+
+        // With a 100 ms timeout every request times out, headers or not.
+        let running = start(&monitor_of(Duration::from_millis(100)), address).unwrap();
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let report = running.stop().await;
+        assert!(report.sent >= 3, "{report:?}");
+        assert_eq!(report.failed, report.sent, "{report:?}");
+        assert_eq!(report.timeouts, report.sent, "{report:?}");
+        assert!(report.latency.is_none());
+        assert_eq!(
+            report.unavailability_windows[0].first_error,
+            "no complete answer in time"
+        );
     }
 
     #[test]

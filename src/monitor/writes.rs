@@ -6,7 +6,8 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use super::{Sample, token};
+use super::aggregate::{Write, WriteLog};
+use super::token;
 use crate::model::{WriteExample, WritesReport};
 
 /// Examples kept for each kind of problem.
@@ -17,25 +18,25 @@ const EXAMPLES: usize = 5;
 /// cutover moment from the monitor's start.
 pub fn check_writes(
     monitor: &str,
-    samples: &[Sample],
+    log: &WriteLog,
     hosts: &[String],
     serving: Result<HashSet<String>, String>,
     old: Option<Result<HashSet<String>, String>>,
     switch_at: Option<Duration>,
 ) -> WritesReport {
-    let example = |sample: &Sample| WriteExample {
-        token: token(monitor, sample.seq),
-        sent_at_ms: sample.scheduled.as_millis() as u64,
-        status: sample.status,
+    let example = |write: &Write| WriteExample {
+        token: token(monitor, write.seq),
+        sent_at_ms: write.scheduled.as_millis() as u64,
+        status: write.status,
         client_host: hosts
-            .get(usize::from(sample.via))
+            .get(usize::from(write.via))
             .cloned()
             .unwrap_or_default(),
-        served_by: sample.served_by.clone(),
+        served_by: write.served_by.map(str::to_string),
     };
     let mut report = WritesReport {
-        sent: samples.len() as u64,
-        acknowledged: samples.iter().filter(|s| s.ok).count() as u64,
+        sent: log.sent(),
+        acknowledged: log.iter().filter(|w| w.acknowledged).count() as u64,
         stored: None,
         stored_old: None,
         lost: 0,
@@ -48,18 +49,17 @@ pub fn check_writes(
     match serving {
         Ok(stored) => {
             report.stored = Some(
-                samples
-                    .iter()
-                    .filter(|s| stored.contains(&token(monitor, s.seq)))
+                log.iter()
+                    .filter(|w| stored.contains(&token(monitor, w.seq)))
                     .count() as u64,
             );
-            for sample in samples
+            for write in log
                 .iter()
-                .filter(|s| s.ok && !stored.contains(&token(monitor, s.seq)))
+                .filter(|w| w.acknowledged && !stored.contains(&token(monitor, w.seq)))
             {
                 report.lost += 1;
                 if report.lost_examples.len() < EXAMPLES {
-                    report.lost_examples.push(example(sample));
+                    report.lost_examples.push(example(&write));
                 }
             }
         }
@@ -74,9 +74,8 @@ pub fn check_writes(
         )),
         (Some(Ok(stored_old)), switch_at) => {
             report.stored_old = Some(
-                samples
-                    .iter()
-                    .filter(|s| stored_old.contains(&token(monitor, s.seq)))
+                log.iter()
+                    .filter(|w| stored_old.contains(&token(monitor, w.seq)))
                     .count() as u64,
             );
             match switch_at {
@@ -85,12 +84,12 @@ pub fn check_writes(
                         .into(),
                 ),
                 Some(at) => {
-                    for sample in samples.iter().filter(|s| {
-                        s.scheduled >= at && stored_old.contains(&token(monitor, s.seq))
+                    for write in log.iter().filter(|w| {
+                        w.scheduled >= at && stored_old.contains(&token(monitor, w.seq))
                     }) {
                         report.split += 1;
                         if report.split_examples.len() < EXAMPLES {
-                            report.split_examples.push(example(sample));
+                            report.split_examples.push(example(&write));
                         }
                     }
                 }
@@ -113,21 +112,24 @@ pub fn parse_tokens(output: &str) -> HashSet<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::monitor::{Aggregate, Phases, Sample, aggregate};
 
     /// 10 writes a second for 2 s; 5 to 7 failed; the cutover is at 1 s.
-    fn samples() -> Vec<Sample> {
-        (0..20)
+    fn writes() -> Aggregate {
+        let samples: Vec<Sample> = (0..20)
             .map(|i| Sample {
                 scheduled: Duration::from_millis(u64::from(i) * 100),
                 latency: Duration::from_millis(3),
                 ok: !(5..8).contains(&i),
+                timed_out: false,
                 status: Some(if (5..8).contains(&i) { 503 } else { 200 }),
                 served_by: Some(if i < 10 { "old".into() } else { "new".into() }),
                 error: None,
                 seq: i,
                 via: 0,
             })
-            .collect()
+            .collect();
+        aggregate(10, &samples, &Phases::default(), true)
     }
 
     fn tokens(range: impl Iterator<Item = u32>) -> HashSet<String> {
@@ -141,7 +143,7 @@ mod tests {
         let serving = tokens((0..3).chain(8..20));
         let report = check_writes(
             "w",
-            &samples(),
+            writes().writes().unwrap(),
             &["old".into()],
             Ok(serving),
             None,
@@ -167,7 +169,7 @@ mod tests {
         let old = tokens((0..10).chain([12, 15]));
         let report = check_writes(
             "w",
-            &samples(),
+            writes().writes().unwrap(),
             &["old".into()],
             Ok(serving),
             Some(Ok(old)),
@@ -183,7 +185,7 @@ mod tests {
     fn a_failed_listing_is_not_a_zero() {
         let report = check_writes(
             "w",
-            &samples(),
+            writes().writes().unwrap(),
             &["old".into()],
             Err("mysql: command not found".into()),
             Some(Ok(HashSet::new())),

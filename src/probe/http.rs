@@ -7,7 +7,7 @@ use super::{Attempt, Evidence, ProbeTarget, excerpt};
 use crate::scenario::{HttpExpect, HttpMethod, HttpProbe};
 
 /// Bodies longer than this are cut before matching; probes check pages, not downloads.
-const MAX_BODY: usize = 1 << 20;
+pub const MAX_BODY: usize = 1 << 20;
 
 pub async fn attempt(probe: &HttpProbe, target: ProbeTarget) -> Attempt {
     let address = target.address;

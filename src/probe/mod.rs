@@ -10,6 +10,7 @@ mod tcp;
 
 pub use count::{CountError, count};
 pub use exec::judge as judge_exec;
+pub use http::MAX_BODY;
 pub use http::judge as judge_http;
 
 use std::collections::BTreeMap;

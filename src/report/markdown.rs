@@ -228,9 +228,9 @@ fn monitors(report: &Report, out: &mut impl Write) -> io::Result<()> {
     writeln!(out)?;
     writeln!(
         out,
-        "| Monitor | Sent | Failed | Longest unavailability | p99 before | p99 during | p99 after | Writes lost | Writes split |"
+        "| Monitor | Sent | Failed | Timed out | Longest unavailability | p99 before | p99 during | p99 after | Writes lost | Writes split |"
     )?;
-    writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|")?;
+    writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")?;
     for monitor in &report.monitors {
         let (before, during, after) = match &monitor.phases {
             Some(p) => (
@@ -244,10 +244,11 @@ fn monitors(report: &Report, out: &mut impl Write) -> io::Result<()> {
         let (lost, split) = writes(monitor);
         writeln!(
             out,
-            "| {} | {} | {} | {} ms | {before} | {during} | {after} | {lost} | {split} |",
+            "| {} | {} | {} | {} | {} ms | {before} | {during} | {after} | {lost} | {split} |",
             cell(&monitor.name),
             monitor.sent,
             monitor.failed,
+            monitor.timeouts,
             monitor.longest_unavailability_ms,
         )?;
     }

@@ -364,7 +364,11 @@ fn monitors_table(monitors: &[crate::monitor::MonitorReport]) -> Table {
         table.add_row(vec![
             Cell::new(&m.name),
             Cell::new(m.sent),
-            Cell::new(m.failed),
+            Cell::new(if m.timeouts > 0 {
+                format!("{} ({} timed out)", m.failed, m.timeouts)
+            } else {
+                m.failed.to_string()
+            }),
             Cell::new(format!("{} ms", m.longest_unavailability_ms)),
             Cell::new(latency),
             Cell::new(served.join(", ")),

@@ -6,6 +6,7 @@ use std::io::{self, Write};
 use super::escape::escape;
 use super::words::{milliseconds, seconds};
 use super::{chart, legend, writes};
+use crate::model::RequestCounts;
 use crate::monitor::{LatencySummary, MonitorReport};
 
 /// A monitor: its chart, then the numbers behind it.
@@ -34,9 +35,14 @@ pub(super) fn section(
     let failed_class = if monitor.failed > 0 { "lost" } else { "pass" };
     writeln!(
         out,
-        "<dl class=\"facts\"><dt>requests</dt><dd>{} sent, <span class=\"{failed_class}\">{} failed</span></dd><dt>longest unavailability</dt><dd><span class=\"{failed_class}\">{}</span></dd>",
+        "<dl class=\"facts\"><dt>requests</dt><dd>{} sent, <span class=\"{failed_class}\">{} failed</span>{}</dd><dt>longest unavailability</dt><dd><span class=\"{failed_class}\">{}</span></dd>",
         monitor.sent,
         monitor.failed,
+        if monitor.timeouts > 0 {
+            format!(" ({} timed out)", monitor.timeouts)
+        } else {
+            String::new()
+        },
         seconds(monitor.longest_unavailability_ms)
     )?;
     if !monitor.served_by.is_empty() {
@@ -96,16 +102,20 @@ fn counts(counts: &std::collections::BTreeMap<String, u64>) -> String {
         .join(", ")
 }
 
-/// Percentiles over the whole monitor, and before, during and after the change.
+/// Percentiles over the whole monitor, and before, during and after the change, beside
+/// the requests that failed and timed out in each.
 fn latency_table(monitor: &MonitorReport, out: &mut impl Write) -> io::Result<()> {
-    let mut rows: Vec<(String, Option<&LatencySummary>)> = Vec::new();
+    type Row<'a> = (String, Option<RequestCounts>, Option<&'a LatencySummary>);
+    let mut rows: Vec<Row> = Vec::new();
     if let Some(phases) = &monitor.phases {
+        let requests = phases.requests.as_ref();
         rows.push((
             format!(
                 "before ({} – {})",
                 seconds(0),
                 seconds(phases.change_start_ms)
             ),
+            requests.map(|r| r.before),
             phases.before.as_ref(),
         ));
         rows.push((
@@ -114,23 +124,44 @@ fn latency_table(monitor: &MonitorReport, out: &mut impl Write) -> io::Result<()
                 seconds(phases.change_start_ms),
                 seconds(phases.change_end_ms)
             ),
+            requests.map(|r| r.during),
             phases.during.as_ref(),
         ));
         rows.push((
             format!("after (from {})", seconds(phases.change_end_ms)),
+            requests.map(|r| r.after),
             phases.after.as_ref(),
         ));
     }
-    rows.push(("whole run".to_string(), monitor.latency.as_ref()));
+    rows.push((
+        "whole run".to_string(),
+        Some(RequestCounts {
+            sent: monitor.sent,
+            failed: monitor.failed,
+            timeouts: monitor.timeouts,
+        }),
+        monitor.latency.as_ref(),
+    ));
     writeln!(
         out,
-        "<table><thead><tr><th>latency of successful requests</th><th class=\"num\">p50</th><th class=\"num\">p99</th><th class=\"num\">p99.9</th><th class=\"num\">max</th></tr></thead><tbody>"
+        "<div class=\"scroll\"><table><thead><tr><th>requests</th><th class=\"num\">sent</th><th class=\"num\">failed</th><th class=\"num\">timed out</th><th class=\"num\">p50</th><th class=\"num\">p99</th><th class=\"num\">p99.9</th><th class=\"num\">max</th></tr></thead><tbody>"
     )?;
-    for (label, summary) in rows {
+    for (label, counts, summary) in rows {
+        let counts = match counts {
+            Some(c) => format!(
+                "<td class=\"num\">{}</td><td class=\"num\"><span class=\"{}\">{}</span></td><td class=\"num\"><span class=\"{}\">{}</span></td>",
+                c.sent,
+                if c.failed > 0 { "lost" } else { "pass" },
+                c.failed,
+                if c.timeouts > 0 { "lost" } else { "pass" },
+                c.timeouts
+            ),
+            None => "<td class=\"num muted\">–</td><td class=\"num muted\">–</td><td class=\"num muted\">–</td>".to_string(),
+        };
         match summary {
             Some(l) => writeln!(
                 out,
-                "<tr><td>{label}</td><td class=\"num\">{}</td><td class=\"num\"><strong>{}</strong></td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+                "<tr><td>{label}</td>{counts}<td class=\"num\">{}</td><td class=\"num\"><strong>{}</strong></td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
                 milliseconds(l.p50_ms),
                 milliseconds(l.p99_ms),
                 milliseconds(l.p999_ms),
@@ -138,9 +169,12 @@ fn latency_table(monitor: &MonitorReport, out: &mut impl Write) -> io::Result<()
             )?,
             None => writeln!(
                 out,
-                "<tr><td>{label}</td><td colspan=\"4\" class=\"muted\">no successful request</td></tr>"
+                "<tr><td>{label}</td>{counts}<td colspan=\"4\" class=\"muted\">no successful request</td></tr>"
             )?,
         }
     }
-    writeln!(out, "</tbody></table>")
+    writeln!(
+        out,
+        "</tbody></table></div><p class=\"legend\">Latency of the successful requests, from the scheduled send time to the last byte of the answer; failed requests (timeouts included) are counted apart.</p>"
+    )
 }

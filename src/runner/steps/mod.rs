@@ -281,6 +281,12 @@ pub(super) async fn run_step<E: Engine>(
     });
     let checkpoint = save_checkpoint(r, step, index, sink, state).await;
     let started = Instant::now();
+    let moment = is_moment(&step.kind);
+    if moment {
+        for monitor in &state.running_monitors {
+            monitor.boundary(started);
+        }
+    }
     let mut cx = StepContext {
         engine,
         scenario,
@@ -305,12 +311,16 @@ pub(super) async fn run_step<E: Engine>(
         }
     };
     let mut result = result;
-    if is_moment(&step.kind) {
+    if moment {
+        let end = Instant::now();
+        for monitor in &state.running_monitors {
+            monitor.boundary(end);
+        }
         state.moments.push(super::Moment {
             name: step.name.clone(),
             kind: step.kind.label(),
             start: started,
-            end: Instant::now(),
+            end,
         });
     }
     if !result.passed {

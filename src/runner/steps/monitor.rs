@@ -107,8 +107,15 @@ pub(super) async fn run<E: Engine>(step: &MonitorStep, cx: &mut StepContext<'_, 
                 }
                 let report = finish(cx.engine, cx.scenario, cx.state, running).await;
                 let mut line = format!(
-                    "`{name}`: {} sent, {} failed, longest unavailability {} ms",
-                    report.sent, report.failed, report.longest_unavailability_ms
+                    "`{name}`: {} sent, {} failed{}, longest unavailability {} ms",
+                    report.sent,
+                    report.failed,
+                    if report.timeouts > 0 {
+                        format!(" ({} timed out)", report.timeouts)
+                    } else {
+                        String::new()
+                    },
+                    report.longest_unavailability_ms
                 );
                 if let Some(writes) = &report.writes {
                     line.push_str(&format!(
@@ -163,7 +170,7 @@ pub(in crate::runner) async fn finish<E: Engine>(
     state: &RunState,
     running: RunningMonitor,
 ) -> MonitorReport {
-    let stopped = running.stop_samples().await;
+    let stopped = running.stop_aggregate().await;
     let since = |at: Instant| at.saturating_duration_since(stopped.started);
     let seen: Vec<_> = state
         .moments
@@ -210,25 +217,22 @@ pub(in crate::runner) async fn finish<E: Engine>(
                 Some(query) => Some(list_tokens(engine, state, query).await),
                 None => None,
             };
-            Some(crate::monitor::check_writes(
-                &stopped.name,
-                &stopped.samples,
-                &stopped.hosts,
-                serving,
-                old,
-                switch_at,
-            ))
+            stopped.results.writes().map(|log| {
+                crate::monitor::check_writes(
+                    &stopped.name,
+                    log,
+                    &stopped.hosts,
+                    serving,
+                    old,
+                    switch_at,
+                )
+            })
         }
         None => None,
     };
-    crate::monitor::analyse_with(
-        &stopped.name,
-        stopped.rate,
-        &stopped.samples,
-        &stopped.hosts,
-        &phases,
-        writes,
-    )
+    stopped
+        .results
+        .report(&stopped.name, stopped.rate, &stopped.hosts, &phases, writes)
 }
 
 async fn list_tokens<E: Engine>(

@@ -425,7 +425,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::monitor::{MarkReport, Phases, Sample, analyse_with, check_writes, token};
+    use crate::monitor::{MarkReport, Phases, Sample, aggregate, check_writes, token};
 
     /// A writer that sent 10 orders, one every 100 ms, all acknowledged; the host was
     /// lost at 800 ms and the restored database holds orders 0 to 5.
@@ -435,6 +435,7 @@ mod tests {
                 scheduled: Duration::from_millis(u64::from(i) * 100),
                 latency: Duration::from_millis(3),
                 ok: i < 8,
+                timed_out: false,
                 status: Some(if i < 8 { 201 } else { 503 }),
                 served_by: None,
                 error: None,
@@ -443,7 +444,6 @@ mod tests {
             })
             .collect();
         let stored = (0..6).map(|i| token("orders", i)).collect();
-        let writes = check_writes("orders", &samples, &["web".into()], Ok(stored), None, None);
         let phases = Phases {
             change: None,
             marks: vec![MarkReport {
@@ -453,7 +453,10 @@ mod tests {
                 end_ms: 900,
             }],
         };
-        analyse_with("orders", 10, &samples, &[], &phases, Some(writes))
+        let results = aggregate(10, &samples, &phases, true);
+        let log = results.writes().unwrap();
+        let writes = check_writes("orders", log, &["web".into()], Ok(stored), None, None);
+        results.report("orders", 10, &[], &phases, Some(writes))
     }
 
     fn restore_step() -> StepReport {
