@@ -15,7 +15,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use anyhow::{Context, bail};
 use clap::Parser;
 use rehearse::monitor::MonitorReport;
-use rehearse::scenario::{HttpExpect, HttpMethod, HttpProbe, Monitor};
+use rehearse::scenario::{Connection, HttpExpect, HttpMethod, HttpProbe, Monitor};
 use serde::Serialize;
 
 #[derive(Debug, Parser)]
@@ -33,6 +33,9 @@ struct Args {
     /// Virtual host name sent as `Host` and resolved to the URL's address.
     #[arg(long)]
     vhost: Option<String>,
+    /// Reuse connections from a pool (`connection: keep-alive`) instead of one per request.
+    #[arg(long)]
+    keep_alive: bool,
     /// Timeout of one request (the scenario default is 5 s).
     #[arg(long, value_parser = humantime::parse_duration, default_value = "5s")]
     timeout: Duration,
@@ -76,6 +79,11 @@ async fn main() -> anyhow::Result<()> {
         rate: args.rate,
         marker_header: None,
         writes: None,
+        connection: if args.keep_alive {
+            Connection::KeepAlive
+        } else {
+            Connection::New
+        },
     };
     let ticks = clock_ticks_per_second();
     let cpu_before = process_cpu_ticks()?;

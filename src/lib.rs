@@ -33,4 +33,5 @@ pub mod report;
 pub mod runner;
 pub mod scenario;
 pub mod verdict;
+pub mod words;
 pub mod yaml;

@@ -6,6 +6,7 @@ use crate::model::{
     Verdict, WritesReport,
 };
 use crate::scenario::{Gate, GateKind};
+use crate::words::plural;
 
 /// Evaluate the built-in and scenario gates; returns them with the verdict.
 pub fn evaluate(
@@ -31,26 +32,38 @@ pub fn evaluate(
     (reports, verdict)
 }
 
+/// The built-in gate that every step passed (or failed where allowed).
+pub const STEPS_GATE: &str = "steps passed";
+
 fn steps_gate(steps: &[StepReport], interrupted: bool) -> GateReport {
     let failed: Vec<&StepReport> = steps
         .iter()
         .filter(|s| s.status == StepStatus::Failed && !s.allow_failure)
         .collect();
+    let count = |status: StepStatus| steps.iter().filter(|s| s.status == status).count();
+    let allowed = steps
+        .iter()
+        .filter(|s| s.status == StepStatus::Failed && s.allow_failure)
+        .count();
     let detail = if interrupted {
-        "the run was interrupted before every step ran".to_string()
-    } else if failed.is_empty() {
-        let allowed = steps
-            .iter()
-            .filter(|s| s.status == StepStatus::Failed)
-            .count();
-        if allowed == 0 {
-            format!("{} steps passed", steps.len())
-        } else {
-            format!(
-                "{} steps passed; {allowed} failed where failure is allowed",
-                steps.len() - allowed
-            )
+        match steps.iter().find(|s| s.interrupted) {
+            Some(step) => format!(
+                "the run was interrupted during step `{}`, after {:.1} s: the steps after it did not run",
+                step.name,
+                step.duration_ms as f64 / 1000.0
+            ),
+            None => "the run was interrupted before every step ran".to_string(),
         }
+    } else if failed.is_empty() {
+        let mut text = plural(count(StepStatus::Passed), "step") + " passed";
+        if allowed > 0 {
+            text.push_str(&format!("; {allowed} failed where failure is allowed"));
+        }
+        let skipped = count(StepStatus::Skipped);
+        if skipped > 0 {
+            text.push_str(&format!("; {skipped} skipped"));
+        }
+        text
     } else {
         let names: Vec<String> = failed
             .iter()
@@ -62,10 +75,11 @@ fn steps_gate(steps: &[StepReport], interrupted: bool) -> GateReport {
         names.join("; ")
     };
     GateReport {
-        name: "steps passed".into(),
+        name: STEPS_GATE.into(),
         passed: failed.is_empty() && !interrupted,
         value: failed.len() as f64,
         limit: 0.0,
+        unit: "failed steps".into(),
         detail,
     }
 }
@@ -86,6 +100,7 @@ fn inhibitors_gate(findings: &[Finding]) -> GateReport {
         passed: inhibitors.is_empty(),
         value: inhibitors.len() as f64,
         limit: 0.0,
+        unit: "inhibitors".into(),
         detail,
     }
 }
@@ -113,6 +128,7 @@ fn scenario_gate(
                 passed: failed <= *limit,
                 value: failed as f64,
                 limit: *limit as f64,
+                unit: "failed checks".into(),
                 detail: format!("{failed} of {checks} checks of {subject} failed (limit {limit})"),
             }
         }
@@ -123,6 +139,7 @@ fn scenario_gate(
                 passed: count <= *limit,
                 value: count as f64,
                 limit: *limit as f64,
+                unit: "findings".into(),
                 detail: format!(
                     "{count} findings of severity {} or higher (limit {limit})",
                     severity.as_str()
@@ -139,6 +156,7 @@ fn scenario_gate(
                 passed: value <= limit_ms && !selected.is_empty(),
                 value: value as f64,
                 limit: limit_ms as f64,
+                unit: "ms".into(),
                 detail: match worst {
                     Some(m) => format!(
                         "longest unavailability {value} ms (monitor `{}`, {} of {} requests failed; limit {limit_ms} ms)",
@@ -157,6 +175,7 @@ fn scenario_gate(
                 passed: failed <= *limit && !selected.is_empty(),
                 value: failed as f64,
                 limit: *limit as f64,
+                unit: "failed requests".into(),
                 detail: if selected.is_empty() {
                     "no monitor ran, so failed requests were not counted".into()
                 } else {
@@ -194,6 +213,7 @@ fn recovery_gate(gate: &Gate, steps: &[StepReport], limit: std::time::Duration) 
             passed: false,
             value: 0.0,
             limit: limit_s,
+            unit: "s".into(),
             detail: "no restore ran, so the recovery point was not measured".into(),
         };
     };
@@ -222,6 +242,7 @@ fn recovery_gate(gate: &Gate, steps: &[StepReport], limit: std::time::Duration) 
         passed: window <= limit_s,
         value: (window * 10.0).round() / 10.0,
         limit: limit_s,
+        unit: "s".into(),
         detail,
     }
 }
@@ -349,6 +370,7 @@ fn writes_gate(
         passed: !writers.is_empty() && unmeasured.is_empty() && count <= limit,
         value: count as f64,
         limit: limit as f64,
+        unit: format!("{noun} writes"),
         detail,
     }
 }
@@ -403,6 +425,7 @@ fn p99_gate(
         passed,
         value,
         limit: max_ratio,
+        unit: "× before".into(),
         detail,
     }
 }
@@ -437,6 +460,7 @@ mod tests {
             upgrade: None,
             recovery: None,
             allow_failure,
+            interrupted: false,
             checkpoint_ms: None,
         }
     }

@@ -15,9 +15,9 @@ fn check_accepts_the_shipped_scenarios() {
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
     assert_eq!(
         text(&output.stdout),
-        "ok: scenarios/smoke-static-site.yaml (1 hosts, 3 probes, 3 steps)\n\
-         ok: scenarios/smoke-broken.yaml (1 hosts, 1 probes, 3 steps)\n\
-         ok: tests/scenarios/reboot-disabled-service.yaml (1 hosts, 1 probes, 4 steps)\n"
+        "ok: scenarios/smoke-static-site.yaml (1 host, 3 probes, 3 steps)\n\
+         ok: scenarios/smoke-broken.yaml (1 host, 1 probe, 3 steps)\n\
+         ok: tests/scenarios/reboot-disabled-service.yaml (1 host, 1 probe, 4 steps)\n"
     );
 }
 
@@ -537,7 +537,7 @@ fn ok_lines(dir: &std::path::Path, names: &[&str]) -> String {
         .iter()
         .map(|name| {
             format!(
-                "ok: {} (1 hosts, 0 probes, 1 steps)\n",
+                "ok: {} (1 host, 0 probes, 1 step)\n",
                 dir.join(name).display()
             )
         })
@@ -558,7 +558,7 @@ fn check_of_a_folder_takes_its_scenarios_sorted_not_its_subfolders() {
     assert_eq!(
         text(&output.stdout),
         format!(
-            "ok: scenarios/smoke-broken.yaml (1 hosts, 1 probes, 3 steps)\n{}",
+            "ok: scenarios/smoke-broken.yaml (1 host, 1 probe, 3 steps)\n{}",
             ok_lines(dir, &["a.yaml", "b.yml", "c.yaml"])
         )
     );

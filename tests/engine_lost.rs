@@ -144,7 +144,7 @@ fn an_engine_gone_mid_step_ends_the_run_with_exit_3() {
         "{stderr}"
     );
     assert!(
-        stderr.contains("the engine is gone: 2 resource(s) of this run could not be removed; run `rehearse gc` once it is back"),
+        stderr.contains("the engine is gone: 2 resources of this run could not be removed; run `rehearse gc` once it is back"),
         "{stderr}"
     );
     assert!(!stderr.contains("panicked"), "{stderr}");

@@ -20,7 +20,7 @@ fn three_hosts_that_need_each_other_to_boot_come_up_together() {
         provision["detail"]
             .as_str()
             .unwrap()
-            .starts_with("3 host(s) up"),
+            .starts_with("3 hosts up"),
         "{provision}"
     );
     // Each host reached the next by name, and its waiting unit finished.

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use super::CaptureArgs;
 use crate::capture::{CaptureOptions, DumpMode, capture, host_facts};
 use crate::exit_code;
+use crate::words::plural;
 
 pub fn run(args: &CaptureArgs) -> i32 {
     let root = args.root.clone().unwrap_or_else(|| PathBuf::from("/"));
@@ -91,13 +92,5 @@ pub fn run(args: &CaptureArgs) -> i32 {
                 _ => exit_code::ENVIRONMENT,
             }
         }
-    }
-}
-
-fn plural(count: usize, word: &str) -> String {
-    if count == 1 {
-        format!("1 {word}")
-    } else {
-        format!("{count} {word}s")
     }
 }

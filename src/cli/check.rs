@@ -59,12 +59,13 @@ fn check_file(file: &Path, images_dir: Option<&Path>) -> Result<String, Vec<Stri
     if !problems.is_empty() {
         return Err(problems);
     }
+    use crate::words::plural;
     Ok(format!(
-        "ok: {} ({} hosts, {} probes, {} steps)",
+        "ok: {} ({}, {}, {})",
         file.display(),
-        scenario.hosts.len(),
-        scenario.probes.len(),
-        scenario.steps.len()
+        plural(scenario.hosts.len(), "host"),
+        plural(scenario.probes.len(), "probe"),
+        plural(scenario.steps.len(), "step")
     ))
 }
 

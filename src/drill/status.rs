@@ -201,6 +201,7 @@ pub fn report(scenario: &Scenario, state: &DrillState, attempt: &Attempt) -> Rep
             logs: vec![],
             upgrade: None,
             allow_failure: false,
+            interrupted: false,
             checkpoint_ms: None,
             recovery: None,
         })
@@ -225,6 +226,7 @@ pub fn report(scenario: &Scenario, state: &DrillState, attempt: &Attempt) -> Rep
         passed: passing == attempt.checks.len(),
         value: passing as f64,
         limit: attempt.checks.len() as f64,
+        unit: "checks passing".into(),
         detail: format!("{passing} of {} checks pass", attempt.checks.len()),
     }];
     if let Some(data) = &attempt.data {
@@ -233,6 +235,7 @@ pub fn report(scenario: &Scenario, state: &DrillState, attempt: &Attempt) -> Rep
             passed: data.kept(),
             value: data.lost().map_or(f64::NAN, |lost| lost as f64),
             limit: data.max_loss as f64,
+            unit: "rows lost".into(),
             detail: data_detail(data),
         });
     }

@@ -42,6 +42,8 @@ pub enum RunEvent {
         index: usize,
         name: String,
         status: StepStatus,
+        /// A failure of this step is allowed (`allow_failure: true`).
+        allow_failure: bool,
         duration: Duration,
         detail: Option<String>,
     },
@@ -155,12 +157,14 @@ impl RunEvent {
                 index,
                 name,
                 status,
+                allow_failure,
                 duration,
                 detail,
             } => RunEvent::StepFinished {
                 index: *index,
                 name: text(name),
                 status: *status,
+                allow_failure: *allow_failure,
                 duration: *duration,
                 detail: detail.as_ref().map(text),
             },

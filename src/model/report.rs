@@ -86,6 +86,18 @@ pub struct Report {
     pub drill: Option<DrillReport>,
 }
 
+impl Report {
+    /// The headline a person reads: `GO`, `NO-GO`, or `INTERRUPTED` for a run stopped
+    /// before it finished (whose `verdict` is NO-GO: nothing was judged).
+    pub fn headline(&self) -> &'static str {
+        if self.interrupted {
+            "INTERRUPTED"
+        } else {
+            self.verdict.as_str()
+        }
+    }
+}
+
 /// A training drill as it stands after a check attempt.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct DrillReport {
@@ -249,6 +261,10 @@ pub struct StepReport {
     pub upgrade: Option<UpgradeReport>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub allow_failure: bool,
+    /// The run was interrupted while this step ran (its status is `skipped`: it did not
+    /// finish, so it neither passed nor failed).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub interrupted: bool,
     /// Milliseconds spent saving a checkpoint of every host before the step (not
     /// counted in `duration_ms`); absent when none was saved.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -392,5 +408,40 @@ pub struct GateReport {
     pub passed: bool,
     pub value: f64,
     pub limit: f64,
+    /// What `value` and `limit` count (`failed steps`, `ms`…); reports before Dec 2026
+    /// lack it.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub unit: String,
     pub detail: String,
+}
+
+impl GateReport {
+    /// `value` with its unit, as people read it: `0 failed steps`, `250 ms`.
+    pub fn value_text(&self) -> String {
+        quantity(self.value, &self.unit)
+    }
+
+    /// `limit` with its unit.
+    pub fn limit_text(&self) -> String {
+        quantity(self.limit, &self.unit)
+    }
+}
+
+/// `value` and `unit`, the unit's nouns singular for one (`1 failed step`; `1 ms`).
+fn quantity(value: f64, unit: &str) -> String {
+    let number = crate::words::number(value);
+    if unit.is_empty() {
+        return number;
+    }
+    if value != 1.0 {
+        return format!("{number} {unit}");
+    }
+    let singular: Vec<&str> = unit
+        .split(' ')
+        .map(|word| match word.strip_suffix('s') {
+            Some(stem) if word.len() > 2 => stem,
+            _ => word,
+        })
+        .collect();
+    format!("{number} {}", singular.join(" "))
 }

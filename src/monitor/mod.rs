@@ -24,7 +24,7 @@ pub use crate::model::{
     WriteExample, WritesReport,
 };
 
-use crate::scenario::{HttpMethod, Monitor};
+use crate::scenario::{Connection, HttpMethod, Monitor};
 
 /// The outcome of one scheduled request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -171,7 +171,7 @@ impl RunningMonitor {
     /// The host clients move to in a DNS switch; from now on [`RunningMonitor::set_share`]
     /// says how many of them resolve the site to it. Only one switch per monitor.
     pub fn switch_to(&self, host: &str, address: SocketAddr) -> Result<(), MonitorError> {
-        let target = Target::new(&self.name, host, &self.targets.http, address)?;
+        let target = Target::new(&self.name, host, &self.targets, address)?;
         self.targets
             .alternate
             .set(Arc::new(target))
@@ -198,7 +198,7 @@ impl RunningMonitor {
         if self.targets.primary_host != host {
             return Ok(());
         }
-        let target = Target::new(&self.name, host, &self.targets.http, address)?;
+        let target = Target::new(&self.name, host, &self.targets, address)?;
         *self
             .targets
             .primary
@@ -239,14 +239,17 @@ pub enum MonitorError {
 /// Start a monitor against its host, whose port the prober reaches at `address`.
 pub fn start(monitor: &Monitor, address: SocketAddr) -> Result<RunningMonitor, MonitorError> {
     let http = &monitor.http;
-    let primary = Target::new(&monitor.name, &http.host, http, address)?;
-    let targets = Arc::new(Targets {
+    let mut targets = Targets {
         http: http.clone(),
+        connection: monitor.connection,
         primary_host: http.host.clone(),
-        primary: RwLock::new(Some(Arc::new(primary))),
+        primary: RwLock::new(None),
         alternate: OnceLock::new(),
         share_permille: AtomicU32::new(0),
-    });
+    };
+    let primary = Target::new(&monitor.name, &http.host, &targets, address)?;
+    targets.primary = RwLock::new(Some(Arc::new(primary)));
+    let targets = Arc::new(targets);
     let request = Request {
         targets: Arc::clone(&targets),
         method: match http.method {
@@ -308,6 +311,7 @@ fn token_prefix(monitor: &str) -> String {
 #[derive(Debug)]
 struct Targets {
     http: crate::scenario::HttpProbe,
+    connection: Connection,
     primary_host: String,
     /// Where the monitor's own host answers; `None` while the host is lost.
     primary: RwLock<Option<Arc<Target>>>,
@@ -354,18 +358,20 @@ impl Target {
     fn new(
         monitor: &str,
         host: &str,
-        http: &crate::scenario::HttpProbe,
+        targets: &Targets,
         target: SocketAddr,
     ) -> Result<Target, MonitorError> {
-        // One connection per request, like independent visitors: a reused keep-alive
-        // connection that the server closes as the next request goes out (a graceful
-        // reload does that) would count a failure no real visitor sees, since browsers
-        // retry those.
+        let http = &targets.http;
         let mut builder = reqwest::Client::builder()
             .no_proxy()
             .redirect(reqwest::redirect::Policy::none())
-            .timeout(http.timeout)
-            .pool_max_idle_per_host(0);
+            .timeout(http.timeout);
+        if targets.connection == Connection::New {
+            // One connection per request, like independent visitors: a reused
+            // connection that the server closes as the next request goes out (a
+            // graceful reload does that) would count a failure no real visitor sees.
+            builder = builder.pool_max_idle_per_host(0);
+        }
         let url = match &http.vhost {
             Some(name) => {
                 builder = builder.resolve(name, target);
@@ -467,13 +473,13 @@ async fn send(request: Arc<Request>, due: Instant, scheduled: Duration, seq: u32
             via,
         };
     };
-    // The server closes first, so it, not the prober, keeps each connection's
-    // TIME_WAIT: one new connection per request would otherwise use up the prober's
-    // local ports within a minute at a few hundred requests a second.
-    let mut builder = target
-        .client
-        .request(request.method.clone(), &target.url)
-        .header(reqwest::header::CONNECTION, "close");
+    let mut builder = target.client.request(request.method.clone(), &target.url);
+    if request.targets.connection == Connection::New {
+        // The server closes first, so it, not the prober, keeps each connection's
+        // TIME_WAIT: one new connection per request would otherwise use up the
+        // prober's local ports within a minute at a few hundred requests a second.
+        builder = builder.header(reqwest::header::CONNECTION, "close");
+    }
     if let Some(field) = &request.token_field {
         builder = builder
             .header(
@@ -584,14 +590,17 @@ mod tests {
             timeout: Duration::from_secs(1),
             expect: HttpExpect::default(),
         };
-        let old = Target::new("m", "old", &http, "10.0.0.2:80".parse().unwrap()).unwrap();
-        Targets {
+        let targets = Targets {
             http,
+            connection: Connection::New,
             primary_host: "old".into(),
-            primary: RwLock::new(Some(Arc::new(old))),
+            primary: RwLock::new(None),
             alternate: OnceLock::new(),
             share_permille: AtomicU32::new(0),
-        }
+        };
+        let old = Target::new("m", "old", &targets, "10.0.0.2:80".parse().unwrap()).unwrap();
+        *targets.primary.write().unwrap() = Some(Arc::new(old));
+        targets
     }
 
     fn moved(targets: &Targets) -> Vec<u32> {
@@ -606,7 +615,7 @@ mod tests {
         targets.share_permille.store(1000, Ordering::Relaxed);
         // Before the switch target is known, everyone resolves to the old host.
         assert!(moved(&targets).is_empty());
-        let new = Target::new("m", "new", &targets.http, "10.0.0.3:80".parse().unwrap()).unwrap();
+        let new = Target::new("m", "new", &targets, "10.0.0.3:80".parse().unwrap()).unwrap();
         assert_eq!(new.url, "http://www.example.test:80/");
         targets.alternate.set(Arc::new(new)).unwrap();
         let mut before: Vec<u32> = Vec::new();
@@ -699,6 +708,7 @@ mod tests {
             rate: 10,
             marker_header: None,
             writes: None,
+            connection: Connection::New,
         }
     }
 
@@ -726,6 +736,68 @@ mod tests {
             report.unavailability_windows[0].first_error,
             "no complete answer in time"
         );
+    }
+
+    /// A server on the loopback that keeps connections open and answers each request on
+    /// them; it counts the connections it accepted.
+    async fn keep_alive_server() -> (SocketAddr, Arc<std::sync::atomic::AtomicUsize>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let accepted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let count = Arc::clone(&accepted);
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                count.fetch_add(1, Ordering::Relaxed);
+                tokio::spawn(async move {
+                    let mut pending = Vec::new();
+                    let mut buffer = [0u8; 1024];
+                    loop {
+                        while let Some(end) = pending.windows(4).position(|w| w == b"\r\n\r\n") {
+                            let request = String::from_utf8_lossy(&pending[..end]).to_lowercase();
+                            pending.drain(..end + 4);
+                            let close = request.contains("connection: close");
+                            let head = if close { "Connection: close\r\n" } else { "" };
+                            let answer =
+                                format!("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n{head}\r\nhello");
+                            if stream.write_all(answer.as_bytes()).await.is_err() || close {
+                                return;
+                            }
+                        }
+                        match stream.read(&mut buffer).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => pending.extend_from_slice(&buffer[..n]),
+                        }
+                    }
+                });
+            }
+        });
+        (address, accepted)
+    }
+
+    #[tokio::test]
+    async fn keep_alive_clients_reuse_connections_and_new_ones_do_not() {
+        for (connection, reused) in [(Connection::New, false), (Connection::KeepAlive, true)] {
+            let (address, accepted) = keep_alive_server().await;
+            let mut monitor = monitor_of(Duration::from_secs(2));
+            monitor.rate = 50;
+            monitor.connection = connection;
+            let running = start(&monitor, address).unwrap();
+            tokio::time::sleep(Duration::from_millis(400)).await;
+            let report = running.stop().await;
+            let accepted = accepted.load(Ordering::Relaxed) as u64;
+            assert_eq!(report.failed, 0, "{connection:?}: {report:?}");
+            assert!(report.sent >= 10, "{connection:?}: {report:?}");
+            if reused {
+                assert!(
+                    accepted <= 3,
+                    "{connection:?}: {accepted} connections for {}",
+                    report.sent
+                );
+            } else {
+                assert_eq!(accepted, report.sent, "{connection:?}");
+            }
+        }
     }
 
     #[test]

@@ -42,7 +42,7 @@ pub fn render_html(report: &Report, out: &mut impl Write) -> io::Result<()> {
     header::navigation(report, out)?;
     writeln!(out, "<main>")?;
     findings::section(&report.findings, out)?;
-    gates::section(&report.gates, out)?;
+    gates::section(&report.gates, report.interrupted, out)?;
     steps::section(report, out)?;
     restores::section(&report.steps, out)?;
     for (index, monitor) in report.monitors.iter().enumerate() {

@@ -134,11 +134,7 @@ fn probe_case(probe: &ProbeReport) -> TestCase {
 }
 
 fn gate_case(gate: &GateReport) -> TestCase {
-    let value = format!(
-        "value {}, limit {}",
-        text::number(gate.value),
-        text::number(gate.limit)
-    );
+    let value = format!("value {}, limit {}", gate.value_text(), gate.limit_text());
     let status = if gate.passed {
         TestCaseStatus::success()
     } else {
@@ -370,6 +366,7 @@ mod tests {
             upgrade: None,
             recovery: None,
             allow_failure: false,
+            interrupted: false,
             checkpoint_ms: None,
         });
         report.findings.push(Finding {

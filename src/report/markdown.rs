@@ -25,17 +25,23 @@ pub fn render_markdown(report: &Report, out: &mut impl Write) -> io::Result<()> 
 
 fn title(report: &Report, out: &mut impl Write) -> io::Result<()> {
     let mark = match report.verdict {
+        _ if report.interrupted => "⏹️",
         Verdict::Go => "✅",
         Verdict::NoGo => "❌",
     };
     writeln!(
         out,
         "## {mark} {}: `{}`",
-        report.verdict.as_str(),
+        report.headline(),
         report.scenario
     )?;
     writeln!(out)?;
-    if let Some(gate) = report.gates.iter().find(|g| !g.passed) {
+    if let Some(gate) = report
+        .gates
+        .iter()
+        .find(|g| !g.passed)
+        .filter(|_| !report.interrupted)
+    {
         writeln!(
             out,
             "**Why:** gate `{}` failed: {}",
@@ -45,7 +51,17 @@ fn title(report: &Report, out: &mut impl Write) -> io::Result<()> {
         writeln!(out)?;
     }
     if report.interrupted {
-        writeln!(out, "**The run was interrupted before it finished.**")?;
+        match report.steps.iter().find(|s| s.interrupted) {
+            Some(step) => writeln!(
+                out,
+                "**The run was interrupted during step `{}`, before it finished:** nothing was judged.",
+                step.name
+            )?,
+            None => writeln!(
+                out,
+                "**The run was interrupted before it finished:** nothing was judged."
+            )?,
+        }
         writeln!(out)?;
     }
     if let Some(resumed) = &report.resumed_from {
@@ -124,10 +140,17 @@ fn gates(report: &Report, out: &mut impl Write) -> io::Result<()> {
         writeln!(
             out,
             "| {} | {} | {} | {} | {} |",
-            if gate.passed { "✅" } else { "❌" },
+            match (
+                gate.passed,
+                report.interrupted && gate.name == crate::verdict::STEPS_GATE
+            ) {
+                (true, _) => "✅",
+                (false, true) => "⏹️",
+                (false, false) => "❌",
+            },
             cell(&gate.name),
-            text::number(gate.value),
-            text::number(gate.limit),
+            cell(&gate.value_text()),
+            cell(&gate.limit_text()),
             cell(&gate.detail)
         )?;
     }
@@ -147,6 +170,7 @@ fn steps(report: &Report, out: &mut impl Write) -> io::Result<()> {
             StepStatus::Passed => ("✅", "passed".to_string()),
             StepStatus::Failed if step.allow_failure => ("⚠️", "failed (allowed)".to_string()),
             StepStatus::Failed => ("❌", "failed".to_string()),
+            StepStatus::Skipped if step.interrupted => ("⏹️", "interrupted".to_string()),
             StepStatus::Skipped => ("⏭️", "skipped".to_string()),
         };
         writeln!(

@@ -4,12 +4,17 @@
 use std::io::{self, Write};
 use std::time::Duration;
 
-use comfy_table::{Cell, ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
+use comfy_table::{
+    Attribute, Cell, Color, ContentArrangement, Table, presets::UTF8_FULL_CONDENSED,
+};
 use indicatif::{ProgressBar, ProgressStyle};
 use owo_colors::OwoColorize;
 
 use super::{Report, StepStatus, Verdict};
 use crate::model::{EventSink, ImageEvent, RunEvent};
+
+/// The summary's width in columns: its tables and its wrapped verdict line.
+const WIDTH: usize = 120;
 
 /// How much the live view shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -104,19 +109,21 @@ impl<W: Write + Send> LiveView<W> {
         }
     }
 
-    fn paint_status(&self, status: StepStatus) -> String {
-        let text = match status {
-            StepStatus::Passed => "ok",
-            StepStatus::Failed => "FAILED",
-            StepStatus::Skipped => "skipped",
+    fn paint_status(&self, status: StepStatus, allow_failure: bool) -> String {
+        let text = match (status, allow_failure) {
+            (StepStatus::Passed, _) => "ok",
+            (StepStatus::Failed, true) => "failed (allowed)",
+            (StepStatus::Failed, false) => "FAILED",
+            (StepStatus::Skipped, _) => "skipped",
         };
         if !self.color {
             return text.to_string();
         }
-        match status {
-            StepStatus::Passed => text.green().to_string(),
-            StepStatus::Failed => text.red().bold().to_string(),
-            StepStatus::Skipped => text.yellow().to_string(),
+        match (status, allow_failure) {
+            (StepStatus::Passed, _) => text.green().to_string(),
+            (StepStatus::Failed, true) => text.yellow().bold().to_string(),
+            (StepStatus::Failed, false) => text.red().bold().to_string(),
+            (StepStatus::Skipped, _) => text.yellow().to_string(),
         }
     }
 
@@ -171,7 +178,12 @@ impl<W: Write + Send> EventSink for LiveView<W> {
                 name,
                 kind,
             } => {
-                self.line(&format!("[{}/{total}] {name} ({kind})", index + 1));
+                // The kind only when the name does not already say it.
+                if name == kind {
+                    self.line(&format!("[{}/{total}] {name}", index + 1));
+                } else {
+                    self.line(&format!("[{}/{total}] {name} ({kind})", index + 1));
+                }
                 self.start_spinner(name.clone());
             }
             RunEvent::StepProgress { message, .. } => {
@@ -194,12 +206,13 @@ impl<W: Write + Send> EventSink for LiveView<W> {
             }
             RunEvent::StepFinished {
                 status,
+                allow_failure,
                 duration,
                 detail,
                 ..
             } => {
                 self.stop_spinner();
-                let status = self.paint_status(*status);
+                let status = self.paint_status(*status, *allow_failure);
                 let detail = detail
                     .as_deref()
                     .map(|d| format!(": {d}"))
@@ -218,7 +231,10 @@ impl<W: Write + Send> EventSink for LiveView<W> {
             RunEvent::Notice { message } => self.line(message),
             RunEvent::CleanupStarted { resources } => {
                 self.stop_spinner();
-                self.line(&format!("cleaning up {resources} resource(s)"));
+                self.line(&format!(
+                    "cleaning up {}",
+                    crate::words::plural(*resources, "resource")
+                ));
             }
             RunEvent::Kept { hosts, network } => {
                 self.stop_spinner();
@@ -248,11 +264,14 @@ pub fn render_summary(report: &Report, out: &mut impl Write, color: bool) -> io:
 
 fn write_summary(report: &Report, out: &mut impl Write, color: bool) -> io::Result<()> {
     let mut steps = table(&["step", "kind", "status", "time", "detail"]);
+    if color {
+        steps.enforce_styling();
+    }
     for step in &report.steps {
         steps.add_row(vec![
             Cell::new(&step.name),
             Cell::new(&step.kind),
-            Cell::new(step.status.as_str()),
+            step_status(step),
             Cell::new(format!("{:.1}s", step.duration_ms as f64 / 1000.0)),
             Cell::new(step.detail.as_deref().unwrap_or("")),
         ]);
@@ -276,12 +295,27 @@ fn write_summary(report: &Report, out: &mut impl Write, color: bool) -> io::Resu
         writeln!(out, "{}", recovery_table(&report.steps))?;
     }
     let mut gates = table(&["gate", "result", "value", "limit", "detail"]);
+    if color {
+        gates.enforce_styling();
+    }
     for gate in &report.gates {
+        let result = if gate.passed {
+            Cell::new("pass").fg(Color::Green)
+        } else if report.interrupted && gate.name == crate::verdict::STEPS_GATE {
+            // Not a failure of the steps: they were stopped.
+            Cell::new("INTERRUPTED")
+                .fg(Color::Yellow)
+                .add_attribute(Attribute::Bold)
+        } else {
+            Cell::new("FAIL")
+                .fg(Color::Red)
+                .add_attribute(Attribute::Bold)
+        };
         gates.add_row(vec![
             Cell::new(&gate.name),
-            Cell::new(if gate.passed { "pass" } else { "FAIL" }),
-            Cell::new(gate.value),
-            Cell::new(gate.limit),
+            result,
+            Cell::new(gate.value_text()),
+            Cell::new(gate.limit_text()),
             Cell::new(&gate.detail),
         ]);
     }
@@ -301,24 +335,68 @@ fn write_summary(report: &Report, out: &mut impl Write, color: bool) -> io::Resu
         }
         writeln!(out, "{findings}")?;
     }
-    let verdict = report.verdict.as_str();
-    let painted = match (color, report.verdict) {
-        (false, _) => verdict.to_string(),
-        (true, Verdict::Go) => verdict.green().bold().to_string(),
-        (true, Verdict::NoGo) => verdict.red().bold().to_string(),
+    writeln!(out, "{}", verdict_line(report, color))
+}
+
+/// The last line: the verdict, the scenario, the time, and why when it is not GO,
+/// wrapped between words at the tables' width.
+fn verdict_line(report: &Report, color: bool) -> String {
+    let (verdict, why) = if report.interrupted {
+        let during = report
+            .steps
+            .iter()
+            .find(|s| s.interrupted)
+            .map(|s| format!(", during step `{}`", s.name))
+            .unwrap_or_default();
+        (
+            "INTERRUPTED",
+            format!(" — stopped before it finished{during}: nothing was judged"),
+        )
+    } else {
+        let why = report
+            .gates
+            .iter()
+            .find(|g| !g.passed)
+            .map(|g| format!(" — gate `{}` failed: {}", g.name, g.detail))
+            .unwrap_or_default();
+        (report.verdict.as_str(), why)
     };
-    let why = report
-        .gates
-        .iter()
-        .find(|g| !g.passed)
-        .map(|g| format!(" — gate `{}` failed: {}", g.name, g.detail))
-        .unwrap_or_default();
-    writeln!(
-        out,
-        "{painted}: `{}` in {:.1}s{why}",
+    let text = format!(
+        "{verdict}: `{}` in {:.1}s{why}",
         report.scenario,
         report.duration_ms as f64 / 1000.0
-    )
+    );
+    let options = textwrap::Options::new(WIDTH)
+        .subsequent_indent("  ")
+        .break_words(false);
+    let mut lines = textwrap::wrap(&text, options);
+    if color && let Some(first) = lines.first_mut() {
+        let painted = match (report.interrupted, report.verdict) {
+            (true, _) => verdict.yellow().bold().to_string(),
+            (false, Verdict::Go) => verdict.green().bold().to_string(),
+            (false, Verdict::NoGo) => verdict.red().bold().to_string(),
+        };
+        *first = std::borrow::Cow::Owned(first.replacen(verdict, &painted, 1));
+    }
+    lines.join("\n")
+}
+
+/// A step's status as the summary shows it: an allowed failure and an interrupted step
+/// say so, in amber.
+fn step_status(step: &crate::report::StepReport) -> Cell {
+    match step.status {
+        StepStatus::Passed => Cell::new("passed").fg(Color::Green),
+        StepStatus::Failed if step.allow_failure => Cell::new("failed (allowed)")
+            .fg(Color::Yellow)
+            .add_attribute(Attribute::Bold),
+        StepStatus::Failed => Cell::new("failed")
+            .fg(Color::Red)
+            .add_attribute(Attribute::Bold),
+        StepStatus::Skipped if step.interrupted => Cell::new("interrupted")
+            .fg(Color::Yellow)
+            .add_attribute(Attribute::Bold),
+        StepStatus::Skipped => Cell::new("skipped").fg(Color::DarkGrey),
+    }
 }
 
 /// What each monitor measured: requests, unavailability, p99 by phase, who served,
@@ -423,7 +501,7 @@ pub(super) fn table(header: &[&str]) -> Table {
     table
         .load_style(UTF8_FULL_CONDENSED)
         .set_content_arrangement(ContentArrangement::Dynamic)
-        .set_width(120)
+        .set_width(WIDTH as u16)
         .set_header(header.to_vec());
     table
 }
@@ -456,6 +534,94 @@ mod tests {
         ));
         assert!(text.contains("GO: `lamp-bullseye-to-bookworm`"));
         insta::assert_snapshot!("summary_lamp_upgrade", text);
+    }
+
+    /// The cells of the first table row whose first cell is `first`.
+    fn row(text: &str, first: &str) -> Vec<String> {
+        text.lines()
+            .map(|line| {
+                line.trim_matches(|c| c == '│' || c == ' ')
+                    .split('┆')
+                    .map(|cell| cell.trim().to_string())
+                    .collect::<Vec<_>>()
+            })
+            .find(|cells| cells[0] == first)
+            .unwrap_or_else(|| panic!("no row `{first}` in\n{text}"))
+    }
+
+    /// A real report with its gates judged again by today's verdict.
+    fn judged_again(fixture: &str, interrupted: bool) -> Report {
+        let mut report: Report = serde_json::from_str(fixture).unwrap();
+        report.interrupted = interrupted;
+        (report.gates, report.verdict) = crate::verdict::evaluate(
+            &[],
+            &report.steps,
+            &report.probes,
+            &report.findings,
+            &report.monitors,
+            interrupted,
+        );
+        report
+    }
+
+    #[test]
+    fn gate_values_say_what_they_count() {
+        let report = judged_again(
+            include_str!("../../tests/fixtures/reports/smoke-broken.json"),
+            false,
+        );
+        let mut text = Vec::new();
+        render_summary(&report, &mut text, false).unwrap();
+        let text = String::from_utf8(text).unwrap();
+        assert_eq!(
+            row(&text, "steps passed")[1..4],
+            ["FAIL", "1 failed step", "0 failed steps"],
+            "{text}"
+        );
+        assert_eq!(
+            row(&text, "no inhibitors")[1..4],
+            ["pass", "0 inhibitors", "0 inhibitors"],
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn an_interrupted_run_says_so_and_names_the_step_it_stopped() {
+        let mut report = judged_again(
+            include_str!("../../tests/fixtures/reports/smoke-broken.json"),
+            true,
+        );
+        // The step that was running: skipped (it did not finish), marked interrupted.
+        let step = report.steps.last_mut().unwrap();
+        step.status = StepStatus::Skipped;
+        step.interrupted = true;
+        step.duration_ms = 2300;
+        (report.gates, report.verdict) = crate::verdict::evaluate(
+            &[],
+            &report.steps,
+            &report.probes,
+            &report.findings,
+            &report.monitors,
+            true,
+        );
+        let mut text = Vec::new();
+        render_summary(&report, &mut text, false).unwrap();
+        let text = String::from_utf8(text).unwrap();
+        let name = &report.steps.last().unwrap().name;
+        assert_eq!(row(&text, name)[2], "interrupted", "{text}");
+        assert_eq!(row(&text, "steps passed")[1], "INTERRUPTED", "{text}");
+        assert!(
+            report.gates[0].detail.starts_with(&format!(
+                "the run was interrupted during step `{name}`, after 2.3 s"
+            )),
+            "{text}"
+        );
+        let last = text.lines().rev().find(|l| !l.starts_with("  ")).unwrap();
+        assert!(
+            last.starts_with("INTERRUPTED: `smoke-broken` in "),
+            "{text}"
+        );
+        assert!(!text.contains("NO-GO"), "{text}");
     }
 
     #[test]
@@ -516,7 +682,7 @@ mod tests {
         }
         let text = String::from_utf8(out).unwrap();
         assert!(text.starts_with("smoke   | rehearsing `smoke` (run smoke-abc)\n"));
-        assert!(text.contains("smoke   | [1/2] provision (provision)\n"));
+        assert!(text.contains("smoke   | [1/2] provision\n"));
         assert_eq!(text.lines().count(), 5, "{text}");
         assert!(text.lines().all(|l| l.starts_with("smoke   | ")), "{text}");
     }

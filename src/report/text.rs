@@ -55,12 +55,3 @@ pub fn step_evidence(step: &StepReport) -> String {
 pub fn seconds(ms: u64) -> String {
     format!("{:.1} s", ms as f64 / 1000.0)
 }
-
-/// A gate's value or limit: integers without `.0`.
-pub fn number(value: f64) -> String {
-    if value.fract() == 0.0 && value.abs() < 1e15 {
-        format!("{}", value as i64)
-    } else {
-        format!("{value}")
-    }
-}

@@ -199,6 +199,11 @@ struct RunState {
     moments: Vec<Moment>,
     /// When the run started, for the steps' start times.
     started: Option<Instant>,
+    /// When the step running now started (none between steps): the step an
+    /// interruption stops.
+    step_started: Option<Instant>,
+    /// The step an interruption stopped: when it started and how long it had run.
+    interrupted_step: Option<(Instant, Duration)>,
     /// CPUs of the engine's machine (a host's CPU limit cannot exceed them).
     engine_cpus: u32,
     /// Host snapshots by name: host → image reference.
@@ -391,6 +396,10 @@ async fn run_redacted<E: Engine>(
         // Never ends: background backups run beside the steps, and stop with them.
         () = backups::drive(engine, backup_queue) => Ok(false),
     };
+    if matches!(outcome, Ok(true)) {
+        // Measured now: what follows (monitors, cleanup) is not the step's time.
+        state.interrupted_step = state.step_started.map(|at| (at, at.elapsed()));
+    }
     for schedule in &state.backups {
         schedule.stop.cancel();
     }
@@ -451,17 +460,24 @@ fn finish(
             .iter()
             .map(|s| (s.name.clone(), s.kind.label())),
     );
-    for (name, kind) in names.into_iter().skip(ran) {
+    // The step running when the run was interrupted says so, and for how long it ran.
+    let stopped = state.interrupted_step.filter(|_| interrupted);
+    for (index, (name, kind)) in names.into_iter().enumerate().skip(ran) {
+        let stopped = stopped.filter(|_| index == ran);
         state.steps.push(StepReport {
             name,
             kind: kind.to_string(),
             status: StepStatus::Skipped,
-            started_ms: None,
-            duration_ms: 0,
-            detail: Some(if interrupted {
-                "the run was interrupted".into()
-            } else {
-                "an earlier step failed".into()
+            started_ms: stopped
+                .map(|(at, _)| at.saturating_duration_since(clock).as_millis() as u64),
+            duration_ms: stopped.map_or(0, |(_, ran_for)| ran_for.as_millis() as u64),
+            detail: Some(match stopped {
+                Some((_, ran_for)) => format!(
+                    "interrupted after {:.1} s, before it finished",
+                    ran_for.as_secs_f64()
+                ),
+                None if interrupted => "the run was interrupted before this step".into(),
+                None => "an earlier step failed".into(),
             }),
             checks: vec![],
             evidence: None,
@@ -469,6 +485,7 @@ fn finish(
             upgrade: None,
             recovery: None,
             allow_failure: false,
+            interrupted: stopped.is_some(),
             checkpoint_ms: None,
         });
     }
@@ -556,6 +573,7 @@ async fn execute<E: Engine>(
                 logs: vec![],
                 upgrade: None,
                 allow_failure: step.allow_failure,
+                interrupted: false,
                 checkpoint_ms: None,
                 recovery: None,
             });
@@ -587,6 +605,7 @@ async fn execute<E: Engine>(
         let report = report?;
         let stop = report.status == StepStatus::Failed && !report.allow_failure;
         state.steps.push(report);
+        state.step_started = None;
         if stop {
             break;
         }
@@ -668,7 +687,8 @@ async fn cleanup<E: Engine>(engine: &E, created: &Created, sink: &mut dyn EventS
     let gone = |e: &EngineError, warn: &mut dyn FnMut(String)| {
         if e.is_connection() {
             warn(format!(
-                "the engine is gone: {count} resource(s) of this run could not be removed; run `rehearse gc` once it is back"
+                "the engine is gone: {} of this run could not be removed; run `rehearse gc` once it is back",
+                crate::words::plural(count, "resource")
             ));
         }
         e.is_connection()

@@ -31,6 +31,7 @@ pub(super) async fn provision<E: Engine>(
     let (engine, scenario, options) = (r.engine, r.scenario, r.options);
     let total = scenario.steps.len() + 1;
     let started = Instant::now();
+    state.step_started = Some(started);
     sink.event(&RunEvent::StepStarted {
         index: 0,
         total,
@@ -126,8 +127,8 @@ pub(super) async fn provision<E: Engine>(
     };
     let detail = failure.clone().or_else(|| {
         Some(format!(
-            "{} host(s) up on network `{network_name}`{}",
-            scenario.hosts.len(),
+            "{} up on network `{network_name}`{}",
+            crate::words::plural(scenario.hosts.len(), "host"),
             match &state.resumed {
                 Some(found) => format!(
                     ", started from the checkpoint run {} took at {}",
@@ -141,6 +142,7 @@ pub(super) async fn provision<E: Engine>(
         index: 0,
         name: "provision".into(),
         status,
+        allow_failure: false,
         duration: started.elapsed(),
         detail: detail.clone(),
     });
@@ -159,6 +161,7 @@ pub(super) async fn provision<E: Engine>(
         upgrade: None,
         recovery: None,
         allow_failure: false,
+        interrupted: false,
         checkpoint_ms: None,
     });
     Ok(failure.is_none())

@@ -244,6 +244,21 @@ pub struct Monitor {
     pub marker_header: Option<String>,
     /// Acknowledged-write tracking, for a monitor whose requests write.
     pub writes: Option<WriteTracking>,
+    /// How its clients use connections.
+    pub connection: Connection,
+}
+
+/// How a monitor's clients use connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Connection {
+    /// A new connection for every request, as independent visitors open them: a host
+    /// switch shows at once, and a connection the server closes mid-request counts.
+    #[default]
+    New,
+    /// Connections kept open and reused from a pool, as browsers and API clients do:
+    /// far cheaper at high rates; requests follow the host a connection was opened to.
+    KeepAlive,
 }
 
 /// A writer monitor: every request carries a unique token (a form field of the POST

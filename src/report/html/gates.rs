@@ -6,7 +6,12 @@ use super::escape::escape;
 use crate::report::GateReport;
 
 /// One row per gate, as the scenario lists them.
-pub(super) fn section(gates: &[GateReport], out: &mut impl Write) -> io::Result<()> {
+/// In an interrupted run the steps gate says so instead of FAIL.
+pub(super) fn section(
+    gates: &[GateReport],
+    interrupted: bool,
+    out: &mut impl Write,
+) -> io::Result<()> {
     writeln!(
         out,
         "<section id=\"gates\"><h2>Gates</h2><table><thead><tr><th>gate</th><th>result</th><th class=\"num\">value</th><th class=\"num\">limit</th><th>detail</th></tr></thead><tbody>"
@@ -19,11 +24,13 @@ pub(super) fn section(gates: &[GateReport], out: &mut impl Write) -> io::Result<
             escape(&gate.name),
             if gate.passed {
                 "<span class=\"pass\">pass</span>"
+            } else if interrupted && gate.name == crate::verdict::STEPS_GATE {
+                "<span class=\"allowed\">INTERRUPTED</span>"
             } else {
                 "<span class=\"fail\">FAIL</span>"
             },
-            gate.value,
-            gate.limit,
+            escape(&gate.value_text()),
+            escape(&gate.limit_text()),
             escape(&gate.detail)
         )?;
     }

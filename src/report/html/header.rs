@@ -10,22 +10,31 @@ use crate::report::{Report, Verdict};
 /// The verdict, what ran and when, and the one-line reason.
 pub(super) fn banner(report: &Report, out: &mut impl Write) -> io::Result<()> {
     let class = match report.verdict {
+        _ if report.interrupted => "interrupted",
         Verdict::Go => "go",
         Verdict::NoGo => "nogo",
     };
+    let during = report
+        .steps
+        .iter()
+        .find(|s| s.interrupted)
+        .map(|s| format!(", during step “{}”", escape(&s.name)))
+        .unwrap_or_default();
     let why = match report.gates.iter().find(|g| !g.passed) {
+        _ if report.interrupted => {
+            format!("Stopped before it finished{during}: nothing was judged.")
+        }
         Some(gate) => format!(
             "Why: gate “{}” failed — {}",
             escape(&gate.name),
             escape(&gate.detail)
         ),
-        None if report.interrupted => "Why: the run was interrupted before it finished".into(),
         None => format!("All {} gates hold.", report.gates.len()),
     };
     writeln!(
         out,
         "<header class=\"banner {class}\"><div class=\"inner\"><div class=\"verdict\">{}</div><div><h1>{}</h1><p>Started {} · took {} · {} steps{}</p><p class=\"why\">{why}</p></div></div></header>",
-        report.verdict.as_str(),
+        report.headline(),
         escape(&report.scenario),
         report.started_at.strftime("%Y-%m-%d %H:%M:%S UTC"),
         seconds(report.duration_ms),

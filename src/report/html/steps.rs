@@ -55,6 +55,7 @@ fn step_status(step: &StepReport) -> &'static str {
             "<span class=\"allowed\">failed (allowed)</span>"
         }
         StepStatus::Failed => "<span class=\"fail\">FAILED</span>",
+        StepStatus::Skipped if step.interrupted => "<span class=\"allowed\">interrupted</span>",
         StepStatus::Skipped => "<span class=\"skip\">skipped</span>",
     }
 }

@@ -1,14 +1,7 @@
 //! Numbers as people read them on the page: durations (`850 ms`, `1 min 35 s`),
 //! latencies and counts with their noun (`3 lines`).
 
-/// `1 line`, `3 lines`.
-pub(super) fn plural(n: usize, noun: &str) -> String {
-    if n == 1 {
-        format!("1 {noun}")
-    } else {
-        format!("{n} {noun}s")
-    }
-}
+pub(super) use crate::words::plural;
 
 /// Milliseconds for people: `850 ms`, `4.0 s`, `1 min 35 s`.
 pub(super) fn seconds(ms: u64) -> String {

@@ -273,6 +273,7 @@ pub(super) async fn run_step<E: Engine>(
 ) -> Result<StepReport, RunError> {
     let (engine, scenario, options) = (r.engine, r.scenario, r.options);
     let total = scenario.steps.len() + 1;
+    state.step_started = Some(Instant::now());
     sink.event(&RunEvent::StepStarted {
         index,
         total,
@@ -356,6 +357,7 @@ pub(super) async fn run_step<E: Engine>(
         index,
         name: step.name.clone(),
         status,
+        allow_failure: step.allow_failure,
         duration: started.elapsed(),
         detail: result.detail.clone(),
     });
@@ -373,6 +375,7 @@ pub(super) async fn run_step<E: Engine>(
         logs: result.logs,
         upgrade: result.upgrade,
         allow_failure: step.allow_failure,
+        interrupted: false,
         checkpoint_ms: checkpoint,
         recovery: result.recovery,
     })

@@ -472,6 +472,7 @@ mod tests {
             logs: vec![],
             upgrade: None,
             allow_failure: false,
+            interrupted: false,
             checkpoint_ms: None,
             recovery: Some(RecoveryReport {
                 host: "web".into(),

@@ -258,6 +258,10 @@ pub(in crate::scenario) struct MonitorSpec {
     /// Response header naming the host that served, counted per value.
     pub marker_header: Option<String>,
     pub writes: Option<WriteTracking>,
+    /// `new` (the default): a new connection for every request, as independent visitors
+    /// open them; `keep-alive`: connections reused from a pool, as browsers do.
+    #[serde(default)]
+    pub connection: Connection,
 }
 
 fn default_rate() -> u32 {
@@ -814,6 +818,7 @@ fn monitor(d: &Decoder, name: String, spec: MonitorSpec, node: &Spanned<Node>) -
         rate: spec.rate,
         marker_header: spec.marker_header.map(|h| h.to_ascii_lowercase()),
         writes: spec.writes,
+        connection: spec.connection,
     })
 }
 
