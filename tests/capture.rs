@@ -613,3 +613,105 @@ fn an_interrupted_capture_leaves_no_partial_file() {
         .collect();
     assert!(left.is_empty(), "{left:?}");
 }
+
+/// The static build of `cargo static` (into its own target folder, so building it here
+/// does not wait for the lock `cargo test` holds on `target/`): built if missing or
+/// out of date, a no-op otherwise (`.ci/run` builds it before the tests).
+fn static_build() -> std::path::PathBuf {
+    let target = root().join("target/static");
+    let output = Command::new(env!("CARGO"))
+        .arg("static")
+        .env("CARGO_TARGET_DIR", &target)
+        .current_dir(root())
+        .output()
+        .expect("cargo runs");
+    assert!(
+        output.status.success(),
+        "`cargo static` failed:\n{}",
+        text(&output.stderr)
+    );
+    target.join("x86_64-unknown-linux-gnu/release/rehearse")
+}
+
+/// `rehearse capture` runs on the production host, which is on the old release: the
+/// static build captures a running Debian 11 host, where the normal build cannot start.
+#[test]
+fn the_static_build_captures_a_bullseye_host() {
+    if !docker_available() {
+        return;
+    }
+    let static_binary = static_build();
+    let mut cleanup = Cleanup {
+        run_ids: Vec::new(),
+        recipe: format!("none-{}", std::process::id()),
+    };
+    let source = run_scenario(
+        "tests/scenarios/capture-bullseye.yaml",
+        &["--keep", "--no-checkpoints"],
+    );
+    let run_id = source.report["run_id"].as_str().unwrap().to_string();
+    cleanup.run_ids.push(run_id.clone());
+    assert_eq!(source.code, 0, "{}\n{}", source.stdout, source.stderr);
+    let host = container_of(&run_id);
+    assert!(sh(&host, "cat /etc/debian_version").starts_with("11."));
+
+    for (binary, name) in [
+        (
+            std::path::PathBuf::from(env!("CARGO_BIN_EXE_rehearse")),
+            "rehearse-dynamic",
+        ),
+        (static_binary, "rehearse"),
+    ] {
+        let copied = Command::new("docker")
+            .args(["cp"])
+            .arg(&binary)
+            .arg(format!("{host}:/usr/local/bin/{name}"))
+            .output()
+            .unwrap();
+        assert!(copied.status.success(), "{}", text(&copied.stderr));
+    }
+    // The normal build needs a newer glibc than Debian 11's.
+    let dynamic = Command::new("docker")
+        .args(["exec", &host, "rehearse-dynamic", "--version"])
+        .output()
+        .unwrap();
+    assert!(!dynamic.status.success());
+    assert!(
+        text(&dynamic.stderr).contains("GLIBC_2.3"),
+        "{}",
+        text(&dynamic.stderr)
+    );
+
+    let capture = Command::new("docker")
+        .args([
+            "exec",
+            &host,
+            "rehearse",
+            "capture",
+            "-o",
+            "/root/web.rehearse-bundle.tar.gz",
+            "--db-schema",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        capture.status.success(),
+        "{}\n{}",
+        text(&capture.stdout),
+        text(&capture.stderr)
+    );
+    let bundle = sh(
+        &host,
+        "tar -xzOf /root/web.rehearse-bundle.tar.gz bundle.json",
+    );
+    let bundle: serde_json::Value = serde_json::from_str(&bundle).unwrap();
+    assert_eq!(
+        bundle["host"]["os"]["version_codename"], "bullseye",
+        "{:#}",
+        bundle["host"]
+    );
+    let packages = bundle["packages"].to_string();
+    for package in ["apache2", "mariadb-server", "libapache2-mod-php7.4"] {
+        assert!(packages.contains(package), "{package} not captured");
+    }
+}

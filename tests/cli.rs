@@ -1048,3 +1048,101 @@ fn what_would_fail_later_is_invalid_input_before_any_engine_is_asked() {
         assert!(!std::path::Path::new(dir).exists());
     }
 }
+
+/// Every command's help says what its exit codes mean, and only the commands that use
+/// an engine take the engine's flags.
+#[test]
+fn help_tells_exit_codes_and_engine_flags_only_where_an_engine_is_used() {
+    let engine_commands: &[&[&str]] = &[
+        &["run"],
+        &["images", "build"],
+        &["images", "list"],
+        &["gc"],
+        &["drill"],
+        &["drill", "status"],
+        &["drill", "end"],
+        &["shell"],
+        &["import"],
+    ];
+    let other_commands: &[&[&str]] = &[
+        &["check"],
+        &["schema"],
+        &["report"],
+        &["diff"],
+        &["capture"],
+        &["completions"],
+        &["man"],
+    ];
+    for (command, uses_engine) in engine_commands
+        .iter()
+        .map(|c| (c, true))
+        .chain(other_commands.iter().map(|c| (c, false)))
+    {
+        let mut argv = command.to_vec();
+        argv.push("--help");
+        let output = rehearse(&argv);
+        let help = text(&output.stdout);
+        assert_eq!(output.status.code(), Some(0), "{command:?}");
+        assert_eq!(
+            help.contains("--docker-host"),
+            uses_engine,
+            "{command:?}:\n{help}"
+        );
+        assert!(help.contains("Exit codes:"), "{command:?}:\n{help}");
+    }
+    let build = text(&rehearse(&["images", "build", "--help"]).stdout);
+    assert!(build.contains("[RECIPE]..."), "{build}");
+    assert!(build.contains("Recipes to build"), "{build}");
+}
+
+/// Shell completions and the manual page come from the same definition as the parser.
+#[test]
+fn completions_and_the_manual_page_are_generated_and_well_formed() {
+    let bash = rehearse(&["completions", "bash"]);
+    assert_eq!(bash.status.code(), Some(0));
+    let script = text(&bash.stdout);
+    for word in ["run", "images", "drill", "--report-dir", "--docker-host"] {
+        assert!(
+            script.contains(word),
+            "{word} missing from the bash completion"
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rehearse.bash");
+    std::fs::write(&path, &bash.stdout).unwrap();
+    let syntax = std::process::Command::new("bash")
+        .arg("-n")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(syntax.status.success(), "{}", text(&syntax.stderr));
+    for shell in ["zsh", "fish", "elvish", "powershell"] {
+        let output = rehearse(&["completions", shell]);
+        assert_eq!(output.status.code(), Some(0), "{shell}");
+        assert!(text(&output.stdout).contains("rehearse"), "{shell}");
+    }
+
+    let man = rehearse(&["man"]);
+    assert_eq!(man.status.code(), Some(0));
+    let page = text(&man.stdout);
+    assert!(
+        page.starts_with(".ie \\n(.g .ds Aq") || page.contains(".TH rehearse"),
+        "{page}"
+    );
+    for word in ["run", "images", "drill", "capture", "Exit codes"] {
+        assert!(page.contains(word), "{word} missing from the manual page");
+    }
+    // Rendered as man would, without a warning, where groff is installed.
+    let groff = std::process::Command::new("groff")
+        .args(["-man", "-Tutf8", "-ww", "-z"])
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn();
+    if let Ok(mut groff) = groff {
+        use std::io::Write;
+        groff.stdin.take().unwrap().write_all(&man.stdout).unwrap();
+        let rendered = groff.wait_with_output().unwrap();
+        assert!(rendered.status.success());
+        assert_eq!(text(&rendered.stderr), "", "groff warnings");
+    }
+}

@@ -204,3 +204,87 @@ fn a_restore_shows_what_was_lost_and_how_long_it_took() {
         ],
     );
 }
+
+/// What the page measures of itself once laid out at `width` pixels: whether anything
+/// sticks out past the window's right edge (content cut off), and the tables that are
+/// wider than the page but scroll inside their own box.
+fn layout_at(browser: &Path, dir: &Path, page: &Path, width: u32) -> String {
+    let html = std::fs::read_to_string(page).unwrap();
+    let probe = "<script>addEventListener('load', () => {\
+        const cut = [...document.querySelectorAll('body *')].filter(e => {\
+            let p = e.parentElement, scrolled = false;\
+            while (p) { const s = getComputedStyle(p).overflowX;\
+                if (s === 'auto' || s === 'scroll' || s === 'hidden') { scrolled = true; break; }\
+                p = p.parentElement; }\
+            return !scrolled && e.getBoundingClientRect().right > innerWidth + 1;\
+        }).map(e => e.tagName + (e.className ? '.' + e.className : ''));\
+        const out = document.createElement('pre');\
+        out.id = 'layout';\
+        out.textContent = 'page ' + document.documentElement.scrollWidth + '/' + innerWidth\
+            + ' cut ' + (cut.length ? cut.slice(0, 5).join(',') : 'none');\
+        document.body.append(out);\
+    });</script>";
+    let measured = dir.join(format!("layout-{width}.html"));
+    std::fs::write(
+        &measured,
+        html.replace("</body>", &format!("{probe}</body>")),
+    )
+    .unwrap();
+    let dom = headless(
+        browser,
+        &dir.join(format!("profile-layout-{width}")),
+        &[
+            &format!("--window-size={width},900"),
+            "--virtual-time-budget=3000",
+            "--dump-dom",
+            &format!("file://{}", measured.display()),
+        ],
+    );
+    let stdout = text(&dom.stdout);
+    let start = stdout
+        .find("<pre id=\"layout\">")
+        .expect("the layout probe ran");
+    let rest = &stdout[start + "<pre id=\"layout\">".len()..];
+    rest[..rest.find("</pre>").unwrap()].to_string()
+}
+
+/// At 600 px (a phone held sideways, a narrow window) and at 1280 px, nothing of any
+/// report is cut off: wide tables scroll inside their own box, long words wrap. The
+/// screenshots at both widths are kept in the report folder while the test runs.
+#[test]
+fn every_report_fits_a_narrow_and_a_wide_window() {
+    let Some(browser) = browser() else {
+        return;
+    };
+    for fixture in [
+        "move-naive.json",
+        "lamp-upgrade.json",
+        "smoke-broken.json",
+        "restore-shop.json",
+    ] {
+        let (dir, page) = render(fixture);
+        for width in [600, 1280] {
+            let layout = layout_at(&browser, dir.path(), &page, width);
+            assert!(
+                layout == format!("page {width}/{width} cut none"),
+                "{fixture} at {width} px: {layout}"
+            );
+            let png = dir.path().join(format!("report-{width}.png"));
+            let shot = headless(
+                &browser,
+                &dir.path().join(format!("profile-shot-{width}")),
+                &[
+                    &format!("--window-size={width},1600"),
+                    &format!("--screenshot={}", png.display()),
+                    &format!("file://{}", page.display()),
+                ],
+            );
+            assert!(shot.status.success(), "{}", text(&shot.stderr));
+            let image = std::fs::read(&png).expect("a screenshot");
+            assert!(image.starts_with(b"\x89PNG\r\n\x1a\n"), "not a PNG");
+            // The PNG's width, from its IHDR chunk.
+            let png_width = u32::from_be_bytes(image[16..20].try_into().unwrap());
+            assert_eq!(png_width, width, "{fixture}");
+        }
+    }
+}

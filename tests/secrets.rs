@@ -129,6 +129,13 @@ fn a_secret_never_shows_in_json_output() {
     let printed: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(printed, run.report);
     assert!(run.stdout.contains(MARKER));
+    // Whoever watches still reads the verdict, on standard error.
+    let verdict = format!("GO: `{}` in ", run.report["scenario"].as_str().unwrap());
+    assert!(
+        run.stderr.lines().any(|l| l.starts_with(&verdict)),
+        "{}",
+        run.stderr
+    );
     assert_no_leak(&run, &secret);
     assert_clean(&run);
 }

@@ -281,7 +281,7 @@ async fn remove_replica(engine: &DockerEngine, run_id: &str) {
             }
         }
         Err(e) => {
-            errln!("warning: cannot remove the drill's replica ({e}); `rehearse gc --force` will")
+            errln!("warning: cannot remove the drill's replica ({e}); `rehearse gc` will")
         }
     }
 }

@@ -149,9 +149,19 @@ pub(super) async fn run_matrix(
             }
             crate::report::matrix::render_matrix_summary(&summary, &mut out, color_out)
         }
-        OutputArg::Json => serde_json::to_writer_pretty(&mut out, &summary)
-            .map_err(std::io::Error::from)
-            .and_then(|()| std::io::Write::write_all(&mut out, b"\n")),
+        OutputArg::Json => {
+            // The JSON is for scripts; the person watching still reads the verdict.
+            errln!(
+                "{}",
+                crate::report::matrix::matrix_verdict_line(
+                    &summary,
+                    use_color(std::io::stderr().is_terminal())
+                )
+            );
+            serde_json::to_writer_pretty(&mut out, &summary)
+                .map_err(std::io::Error::from)
+                .and_then(|()| std::io::Write::write_all(&mut out, b"\n"))
+        }
     };
     if let Err(e) = super::printed(printed) {
         errln!("error: cannot print the summary: {e}");

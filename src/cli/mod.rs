@@ -79,15 +79,15 @@ pub use shard::Shard;
     after_help = "Exit codes: 0 GO, 1 NO-GO, 2 invalid input, 3 environment or engine error, 130 interrupted."
 )]
 pub struct Cli {
-    #[command(flatten)]
-    pub engine: EngineArgs,
     #[command(subcommand)]
     pub command: Command,
 }
 
 /// Which Docker engine the commands that use one talk to (`run`, `images`, `gc`,
-/// `drill`, `shell`), and how the replica's hosts are probed there.
+/// `drill`, `shell`, `import`), and how the replica's hosts are probed there. Only those
+/// commands take these flags (after the command's name).
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Engine")]
 pub struct EngineArgs {
     /// The Docker engine: `unix:///PATH`, `tcp://HOST[:PORT]` (TLS with --tls-verify) or
     /// `ssh://[USER@]HOST[:PORT]` [default: $DOCKER_HOST, else unix:///var/run/docker.sock].
@@ -150,17 +150,32 @@ pub enum Command {
     #[command(after_help = RUN_AFTER_HELP)]
     Run(RunArgs),
     /// Validate scenario files without touching Docker.
+    #[command(
+        after_help = "Exit codes: 0 every file is valid, 2 invalid input (each error names its file, line and key)."
+    )]
     Check(CheckArgs),
     /// Build or list the cached images made from recipes.
-    #[command(subcommand)]
-    Images(ImagesCommand),
+    #[command(
+        after_help = "Exit codes: 0 done, 2 invalid input (a recipe), 3 environment or engine error, 130 interrupted."
+    )]
+    Images(ImagesArgs),
     /// Remove containers, networks and volumes left by runs that are no longer alive.
+    #[command(
+        after_help = "Exit codes: 0 done (or nothing to remove), 2 invalid input, 3 environment or engine error."
+    )]
     Gc(GcArgs),
     /// Print the JSON Schema of scenario files (for editor completion), or of report.json.
+    #[command(after_help = "Exit codes: 0 printed.")]
     Schema(SchemaArgs),
     /// Render a report folder's report.json again as HTML, Markdown or JUnit.
+    #[command(
+        after_help = "Exit codes: 0 rendered, 2 invalid input (no readable report.json), 3 a file could not be written."
+    )]
     Report(ReportArgs),
     /// Say what changed between two rehearsals: verdict, findings, gates, packages.
+    #[command(
+        after_help = "Exit codes: 0 compared (whatever changed), 2 invalid input (no readable report.json)."
+    )]
     Diff(DiffArgs),
     /// Training: break a replica on purpose (`rehearse drill FILE`), let a trainee
     /// repair it, check the repair (`rehearse drill status`), end it (`rehearse drill end`).
@@ -168,13 +183,27 @@ pub enum Command {
     Drill(DrillArgs),
     /// Open a shell in a host of the running drill, or run one command there
     /// (`rehearse shell web -- systemctl status apache2`). Exits with the command's code.
+    #[command(
+        after_help = "Exit codes: the shell's or the command's own, else 2 invalid input (no drill, no such host), 3 environment or engine error."
+    )]
     Shell(ShellArgs),
     /// On the production host: collect packages, units, ports, web servers, databases
     /// and selected /etc trees into one bundle, read-only (writes only the bundle).
     #[command(after_help = CAPTURE_AFTER_HELP)]
     Capture(CaptureArgs),
     /// Turn a capture bundle into an image recipe and a scenario reproducing the host.
+    #[command(
+        after_help = "Exit codes: 0 imported, 2 invalid input (the bundle, or files already there without --force), 3 environment or engine error."
+    )]
     Import(ImportArgs),
+    /// Print a shell completion script: `rehearse completions bash >
+    /// /etc/bash_completion.d/rehearse` (zsh: into a folder of $fpath as `_rehearse`;
+    /// fish: ~/.config/fish/completions/rehearse.fish).
+    #[command(after_help = "Exit codes: 0 printed.")]
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff): `rehearse man > rehearse.1; man -l rehearse.1`.
+    #[command(after_help = "Exit codes: 0 printed.")]
+    Man,
     /// Internal: clean up after a `rehearse` process that ends without doing so.
     #[command(name = watchdog::COMMAND, hide = true)]
     Watchdog(WatchdogArgs),
@@ -185,6 +214,15 @@ pub struct WatchdogArgs {
     /// The owner string (`rehearse.owner`) of the process watched.
     #[arg(long)]
     pub owner: String,
+    #[command(flatten)]
+    pub engine: EngineArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 const CAPTURE_AFTER_HELP: &str = "\
@@ -247,6 +285,8 @@ pub struct ImportArgs {
     pub no_mirror_check: bool,
     #[command(flatten)]
     pub build: BuildArgs,
+    #[command(flatten)]
+    pub engine: EngineArgs,
 }
 
 const DRILL_AFTER_HELP: &str = "\
@@ -270,6 +310,8 @@ pub struct DrillArgs {
     pub command: Option<DrillCommand>,
     #[command(flatten)]
     pub start: DrillStartArgs,
+    #[command(flatten)]
+    pub engine: EngineArgs,
 }
 
 #[derive(Debug, Args)]
@@ -293,8 +335,14 @@ pub struct DrillStartArgs {
 pub enum DrillCommand {
     /// Run the drill's checks now: which still fail, and once all pass, the time to
     /// repair, attempts, hints used and data lost.
+    #[command(
+        after_help = "Exit codes: 0 every check passes (solved), 1 some still fail, 2 invalid input (no drill), 3 environment or engine error."
+    )]
     Status(DrillStatusArgs),
     /// Remove the drill's replica and forget the drill.
+    #[command(
+        after_help = "Exit codes: 0 ended, 2 invalid input (no drill), 3 environment or engine error."
+    )]
     End {
         #[command(flatten)]
         state: StateArg,
@@ -319,6 +367,8 @@ pub struct ShellArgs {
     pub command: Vec<String>,
     #[command(flatten)]
     pub state: StateArg,
+    #[command(flatten)]
+    pub engine: EngineArgs,
 }
 
 #[derive(Debug, Args)]
@@ -435,6 +485,8 @@ pub struct RunArgs {
     pub no_checkpoints: bool,
     #[command(flatten)]
     pub build: BuildArgs,
+    #[command(flatten)]
+    pub engine: EngineArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -615,17 +667,34 @@ pub struct CheckArgs {
     pub images_dir: Option<PathBuf>,
 }
 
+#[derive(Debug, Args)]
+pub struct ImagesArgs {
+    #[command(subcommand)]
+    pub command: ImagesCommand,
+    #[command(flatten)]
+    pub engine: EngineArgs,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum ImagesCommand {
-    /// Build the images of the named recipes (all recipes when none is named).
+    /// Build the images of the named recipes (all recipes when none is named), or find
+    /// them in the cache when their recipe is unchanged.
+    #[command(
+        after_help = "Exit codes: 0 every image built or found, 2 invalid input (a recipe), 3 environment or engine error, 130 interrupted."
+    )]
     Build {
+        /// Recipes to build: folder names under --images-dir [default: every recipe
+        /// there].
+        #[arg(value_name = "RECIPE")]
         names: Vec<String>,
         #[command(flatten)]
         build: BuildArgs,
+        /// Print every line of the builds' output.
         #[arg(long, short)]
         verbose: bool,
     },
     /// List the cached images.
+    #[command(after_help = "Exit codes: 0 listed, 3 environment or engine error.")]
     List,
 }
 
@@ -654,6 +723,8 @@ pub struct GcArgs {
     /// ~/.cache/rehearse/apt].
     #[arg(long, value_name = "DIR", env = "REHEARSE_CACHE_DIR")]
     pub cache_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub engine: EngineArgs,
 }
 
 impl GcArgs {
@@ -721,6 +792,21 @@ pub fn main(cli: Cli) -> i32 {
         Command::Capture(args) => capture::run(&args),
         Command::Report(args) => report::report(&args),
         Command::Diff(args) => report::diff(&args),
+        Command::Completions(args) => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(args.shell, &mut command, "rehearse", &mut std::io::stdout());
+            crate::exit_code::GO
+        }
+        Command::Man => {
+            let command = <Cli as clap::CommandFactory>::command();
+            match clap_mangen::Man::new(command).render(&mut std::io::stdout()) {
+                Ok(()) => crate::exit_code::GO,
+                Err(e) => {
+                    errln!("error: cannot print the manual page: {e}");
+                    crate::exit_code::ENVIRONMENT
+                }
+            }
+        }
         Command::Schema(args) => {
             let schema = if args.report {
                 crate::report::json_schema()
@@ -741,7 +827,17 @@ pub fn main(cli: Cli) -> i32 {
                     return crate::exit_code::ENVIRONMENT;
                 }
             };
-            let engine = match cli.engine.choice() {
+            let engine_args = match &command {
+                Command::Run(args) => &args.engine,
+                Command::Images(args) => &args.engine,
+                Command::Gc(args) => &args.engine,
+                Command::Drill(args) => &args.engine,
+                Command::Shell(args) => &args.engine,
+                Command::Import(args) => &args.engine,
+                Command::Watchdog(args) => &args.engine,
+                _ => unreachable!("the commands without an engine are handled above"),
+            };
+            let engine = match engine_args.choice() {
                 Ok(engine) => engine,
                 Err(e) => {
                     errln!("error: {e}");
@@ -751,7 +847,7 @@ pub fn main(cli: Cli) -> i32 {
             let code = runtime.block_on(async {
                 match command {
                     Command::Run(args) => run::run(&args, &engine).await,
-                    Command::Images(command) => images::images(command, &engine).await,
+                    Command::Images(args) => images::images(args.command, &engine).await,
                     Command::Gc(args) => gc::gc(&args, &engine).await,
                     Command::Drill(args) => drill::drill(&args, &engine).await,
                     Command::Shell(args) => shell::shell(&args, &engine).await,
@@ -761,7 +857,9 @@ pub fn main(cli: Cli) -> i32 {
                     | Command::Capture(_)
                     | Command::Schema(_)
                     | Command::Report(_)
-                    | Command::Diff(_) => unreachable!("handled above"),
+                    | Command::Diff(_)
+                    | Command::Completions(_)
+                    | Command::Man => unreachable!("handled above"),
                 }
             });
             // Every command has finished its work, cleanup included. What may still be
@@ -841,7 +939,10 @@ mod tests {
         let mut argv = vec!["rehearse", "images", "build"];
         argv.extend_from_slice(args);
         match Cli::try_parse_from(argv).unwrap().command {
-            Command::Images(ImagesCommand::Build { build, .. }) => build,
+            Command::Images(ImagesArgs {
+                command: ImagesCommand::Build { build, .. },
+                ..
+            }) => build,
             other => panic!("{other:?}"),
         }
     }
@@ -923,13 +1024,25 @@ mod tests {
                 "--publish-ports",
             ]);
             let cli = Cli::try_parse_from(&argv).unwrap();
+            let engine = match &cli.command {
+                Command::Run(args) => &args.engine,
+                Command::Images(args) => &args.engine,
+                Command::Gc(args) => &args.engine,
+                Command::Drill(args) => &args.engine,
+                Command::Shell(args) => &args.engine,
+                _ => unreachable!(),
+            };
+            assert_eq!(engine.docker_host.as_deref(), Some("tcp://10.0.0.5:2376"));
+            assert!(engine.tls_verify && engine.publish_ports, "{argv:?}");
+        }
+        // The commands that never touch an engine do not take its flags.
+        for command in ["check", "schema", "report", "diff", "capture"] {
+            let error = Cli::try_parse_from(["rehearse", command, "--docker-host", "tcp://x:1"])
+                .unwrap_err();
             assert_eq!(
-                cli.engine.docker_host.as_deref(),
-                Some("tcp://10.0.0.5:2376")
-            );
-            assert!(
-                cli.engine.tls_verify && cli.engine.publish_ports,
-                "{argv:?}"
+                error.kind(),
+                clap::error::ErrorKind::UnknownArgument,
+                "{command}"
             );
         }
     }

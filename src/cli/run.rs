@@ -10,7 +10,7 @@ use super::check::{check_recipes, load_scenario};
 use super::scenario_files::ScenarioFiles;
 use super::{EngineChoice, OutputArg, RunArgs, use_color};
 use crate::exit_code;
-use crate::report::terminal::{Detail, LiveView, render_summary};
+use crate::report::terminal::{Detail, LiveView, render_summary, verdict_line};
 use crate::report::{Verdict, write_all};
 use crate::runner::{RunOptions, new_run_id, run as run_scenario};
 use crate::scenario::{Scenario, UnsetEnv};
@@ -226,9 +226,13 @@ async fn run_one(
     let mut out = stdout.lock();
     let printed = match args.output {
         OutputArg::Table => render_summary(&report, &mut out, color_out),
-        OutputArg::Json => serde_json::to_writer_pretty(&mut out, &report)
-            .map_err(std::io::Error::from)
-            .and_then(|()| std::io::Write::write_all(&mut out, b"\n")),
+        OutputArg::Json => {
+            // The JSON is for scripts; the person watching still reads the verdict.
+            errln!("{}", verdict_line(&report, color));
+            serde_json::to_writer_pretty(&mut out, &report)
+                .map_err(std::io::Error::from)
+                .and_then(|()| std::io::Write::write_all(&mut out, b"\n"))
+        }
     };
     if let Err(e) = super::printed(printed) {
         errln!("error: cannot print the summary: {e}");

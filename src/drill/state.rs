@@ -78,7 +78,7 @@ pub enum StateError {
         source: std::io::Error,
     },
     #[error(
-        "the drill state `{path}` is not readable ({source}); remove it, and the drill's replica with `rehearse gc --force`",
+        "the drill state `{path}` is not readable ({source}); remove it, then remove the drill's replica with `rehearse gc` (which also removes other replicas whose run has ended, such as those kept with `run --keep`; `--dry-run` lists them first)",
         path = path.display()
     )]
     Corrupt {

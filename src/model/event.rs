@@ -33,6 +33,12 @@ pub enum RunEvent {
         index: usize,
         message: String,
     },
+    /// A line a command of the running step printed on a host (stdout or stderr).
+    StepOutput {
+        index: usize,
+        host: String,
+        line: String,
+    },
     ProbeAttempt {
         probe: String,
         attempt: u32,
@@ -140,6 +146,11 @@ impl RunEvent {
             RunEvent::StepProgress { index, message } => RunEvent::StepProgress {
                 index: *index,
                 message: text(message),
+            },
+            RunEvent::StepOutput { index, host, line } => RunEvent::StepOutput {
+                index: *index,
+                host: text(host),
+                line: text(line),
             },
             RunEvent::ProbeAttempt {
                 probe,

@@ -2,6 +2,7 @@
 //! summary written as `matrix.json` beside the runs' report folders, and the one table
 //! printed at the end instead of each run's own summary.
 
+use crate::words::plural;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
@@ -206,6 +207,11 @@ pub fn render_matrix_summary(
             writeln!(out, "error in `{}`: {error}", run.name)?;
         }
     }
+    writeln!(out, "{}", matrix_verdict_line(summary, color))
+}
+
+/// The matrix's last line: its verdict, how many runs ended how, the time and exit code.
+pub fn matrix_verdict_line(summary: &MatrixSummary, color: bool) -> String {
     let word = match summary.exit_code {
         exit_code::GO => "GO",
         exit_code::NO_GO => "NO-GO",
@@ -215,33 +221,35 @@ pub fn render_matrix_summary(
     let painted = match (color, summary.exit_code) {
         (false, _) => word.to_string(),
         (true, exit_code::GO) => word.green().bold().to_string(),
+        (true, exit_code::INTERRUPTED) => word.yellow().bold().to_string(),
         (true, _) => word.red().bold().to_string(),
     };
     let count = |wanted: &str| summary.runs.iter().filter(|r| outcome(r) == wanted).count();
+    let scenarios = plural(summary.runs.len(), "scenario");
     let mut parts = vec![match summary.shard {
         Some(shard) => format!(
-            "{} scenario(s) of {} (shard {}/{})",
-            summary.runs.len(),
-            shard.total,
-            shard.index,
-            shard.count
+            "{scenarios} of {} (shard {}/{})",
+            shard.total, shard.index, shard.count
         ),
-        None => format!("{} scenario(s)", summary.runs.len()),
+        None => scenarios,
     }];
     for (label, wanted) in [
         ("GO", "GO"),
         ("NO-GO", "NO-GO"),
         ("interrupted", "interrupted"),
-        ("error(s)", "error"),
+        ("error", "error"),
         ("not run", "not run"),
     ] {
         let n = count(wanted);
         if n > 0 {
-            parts.push(format!("{n} {label}"));
+            parts.push(if label == "error" {
+                plural(n, label)
+            } else {
+                format!("{n} {label}")
+            });
         }
     }
-    writeln!(
-        out,
+    format!(
         "{painted}: {} in {:.1}s (exit {})",
         parts.join(", "),
         summary.duration_ms as f64 / 1000.0,
@@ -361,7 +369,7 @@ mod tests {
         render_matrix_summary(&summary, &mut out, false).unwrap();
         assert!(
             String::from_utf8(out).unwrap().ends_with(
-                "ERROR: 4 scenario(s) of 11 (shard 2/3), 1 GO, 1 NO-GO, 1 interrupted, 1 error(s) in 75.0s (exit 3)\n"
+                "ERROR: 4 scenarios of 11 (shard 2/3), 1 GO, 1 NO-GO, 1 interrupted, 1 error in 75.0s (exit 3)\n"
             )
         );
     }
@@ -372,7 +380,7 @@ mod tests {
         render_matrix_summary(&summary(), &mut out, false).unwrap();
         let text = String::from_utf8(out).unwrap();
         assert!(text.ends_with(
-            "ERROR: 4 scenario(s), 1 GO, 1 NO-GO, 1 interrupted, 1 error(s) in 75.0s (exit 3)\n"
+            "ERROR: 4 scenarios, 1 GO, 1 NO-GO, 1 interrupted, 1 error in 75.0s (exit 3)\n"
         ));
         insta::assert_snapshot!("matrix_summary", text);
     }

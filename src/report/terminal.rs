@@ -19,7 +19,8 @@ const WIDTH: usize = 120;
 /// How much the live view shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Detail {
-    /// Nothing but errors.
+    /// Nothing but errors, and on a terminal one line of progress that is erased at
+    /// the end.
     Quiet,
     /// Steps, hosts and images; long outputs only as a spinner line on a terminal.
     Normal,
@@ -41,6 +42,8 @@ pub struct LiveView<W: Write + Send> {
     spinner_target: Option<SpinnerTarget>,
     /// Put before every line, so the lines of runs side by side tell whose they are.
     prefix: String,
+    /// The running step, as `[3/5] upgrade`.
+    step: String,
 }
 
 impl<W: Write + Send> LiveView<W> {
@@ -55,6 +58,7 @@ impl<W: Write + Send> LiveView<W> {
             interactive: spinner.is_some(),
             spinner_target: spinner,
             prefix: String::new(),
+            step: String::new(),
         }
     }
 
@@ -84,9 +88,6 @@ impl<W: Write + Send> LiveView<W> {
         let Some(target) = self.spinner_target else {
             return;
         };
-        if self.detail == Detail::Quiet {
-            return;
-        }
         let spinner = ProgressBar::with_draw_target(None, target());
         spinner.set_style(
             ProgressStyle::with_template("{spinner} {elapsed:>4} {wide_msg}")
@@ -99,7 +100,13 @@ impl<W: Write + Send> LiveView<W> {
 
     fn spinner_message(&mut self, message: &str) {
         if let Some(spinner) = &self.spinner {
-            spinner.set_message(crate::escape::terminal(message));
+            // Quiet, the spinner is the only line: it says which step it is about.
+            let message = if self.detail == Detail::Quiet && !self.step.is_empty() {
+                format!("{}: {message}", self.step)
+            } else {
+                message.to_string()
+            };
+            spinner.set_message(crate::escape::terminal(&message));
         }
     }
 
@@ -179,18 +186,29 @@ impl<W: Write + Send> EventSink for LiveView<W> {
                 kind,
             } => {
                 // The kind only when the name does not already say it.
+                self.step = format!("[{}/{total}] {name}", index + 1);
                 if name == kind {
-                    self.line(&format!("[{}/{total}] {name}", index + 1));
+                    self.line(&self.step.clone());
                 } else {
-                    self.line(&format!("[{}/{total}] {name} ({kind})", index + 1));
+                    self.line(&format!("{} ({kind})", self.step));
                 }
-                self.start_spinner(name.clone());
+                let message = if self.detail == Detail::Quiet {
+                    self.step.clone()
+                } else {
+                    name.clone()
+                };
+                self.start_spinner(message);
             }
             RunEvent::StepProgress { message, .. } => {
                 if self.interactive {
                     self.spinner_message(message);
                 } else if self.detail == Detail::Verbose {
                     self.line(&format!("      {message}"));
+                }
+            }
+            RunEvent::StepOutput { host, line, .. } => {
+                if self.detail == Detail::Verbose {
+                    self.line(&format!("        {host} | {line}"));
                 }
             }
             RunEvent::ProbeAttempt {
@@ -340,7 +358,7 @@ fn write_summary(report: &Report, out: &mut impl Write, color: bool) -> io::Resu
 
 /// The last line: the verdict, the scenario, the time, and why when it is not GO,
 /// wrapped between words at the tables' width.
-fn verdict_line(report: &Report, color: bool) -> String {
+pub fn verdict_line(report: &Report, color: bool) -> String {
     let (verdict, why) = if report.interrupted {
         let during = report
             .steps
@@ -361,11 +379,12 @@ fn verdict_line(report: &Report, color: bool) -> String {
             .unwrap_or_default();
         (report.verdict.as_str(), why)
     };
-    let text = format!(
+    // Gate details quote the replica: unable to drive the terminal wherever it goes.
+    let text = crate::escape::terminal(&format!(
         "{verdict}: `{}` in {:.1}s{why}",
         report.scenario,
         report.duration_ms as f64 / 1000.0
-    );
+    ));
     let options = textwrap::Options::new(WIDTH)
         .subsequent_indent("  ")
         .break_words(false);
@@ -685,6 +704,56 @@ mod tests {
         assert!(text.contains("smoke   | [1/2] provision\n"));
         assert_eq!(text.lines().count(), 5, "{text}");
         assert!(text.lines().all(|l| l.starts_with("smoke   | ")), "{text}");
+    }
+
+    #[test]
+    fn quiet_keeps_one_line_of_progress_on_a_terminal_and_verbose_streams_output() {
+        let mut out = Vec::new();
+        {
+            let mut view = LiveView::new(
+                &mut out,
+                Detail::Quiet,
+                false,
+                Some(indicatif::ProgressDrawTarget::hidden),
+            );
+            view.event(&RunEvent::StepStarted {
+                index: 2,
+                total: 5,
+                name: "upgrade to bookworm".into(),
+                kind: "upgrade",
+            });
+            let spinner = view.spinner.clone().expect("a spinner, quiet or not");
+            assert_eq!(spinner.message(), "[3/5] upgrade to bookworm");
+            view.event(&RunEvent::StepProgress {
+                index: 2,
+                message: "web: bullseye → bookworm: 120/467 packages".into(),
+            });
+            assert_eq!(
+                spinner.message(),
+                "[3/5] upgrade to bookworm: web: bullseye → bookworm: 120/467 packages"
+            );
+            view.event(&RunEvent::StepOutput {
+                index: 2,
+                host: "web".into(),
+                line: "Unpacking apache2".into(),
+            });
+        }
+        // Nothing else is printed: the spinner line is erased at the end.
+        assert!(out.is_empty(), "{}", String::from_utf8_lossy(&out));
+
+        let mut out = Vec::new();
+        {
+            let mut view = LiveView::new(&mut out, Detail::Verbose, false, None);
+            view.event(&RunEvent::StepOutput {
+                index: 2,
+                host: "web".into(),
+                line: "Unpacking apache2".into(),
+            });
+        }
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "        web | Unpacking apache2\n"
+        );
     }
 
     #[test]

@@ -17,6 +17,29 @@ pub fn escape(text: &str) -> String {
     escaped
 }
 
+/// Prose from the report (details, messages, remediations), escaped, with the
+/// Markdown-style `code` spans it uses (names, commands, paths) as `<code>`. A backtick
+/// without its pair stays as it is.
+pub fn prose(text: &str) -> String {
+    let parts: Vec<&str> = text.split('`').collect();
+    let mut html = String::with_capacity(text.len() + 16);
+    for (index, part) in parts.iter().enumerate() {
+        let is_code = index % 2 == 1;
+        if is_code && index + 1 == parts.len() {
+            // An opening backtick with no closing one: literal.
+            html.push('`');
+            html.push_str(&escape(part));
+        } else if is_code {
+            html.push_str("<code>");
+            html.push_str(&escape(part));
+            html.push_str("</code>");
+        } else {
+            html.push_str(&escape(part));
+        }
+    }
+    html
+}
+
 /// At most `max` characters, with an ellipsis when cut (before escaping, so no entity
 /// is cut in half).
 pub(super) fn truncate(text: &str, max: usize) -> String {
@@ -30,7 +53,19 @@ pub(super) fn truncate(text: &str, max: usize) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::escape;
+    use super::{escape, prose};
+
+    #[test]
+    fn prose_shows_code_spans_as_code_and_escapes_the_rest() {
+        assert_eq!(
+            prose("probe `homepage` <failed> at `a&b`"),
+            "probe <code>homepage</code> &lt;failed&gt; at <code>a&amp;b</code>"
+        );
+        // Unpaired: literal; and markup inside a span is still text.
+        assert_eq!(prose("it's `odd"), "it&#39;s `odd");
+        assert_eq!(prose("`<script>`"), "<code>&lt;script&gt;</code>");
+        assert_eq!(prose("none"), "none");
+    }
 
     #[test]
     fn escape_makes_markup_text() {

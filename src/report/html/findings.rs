@@ -3,7 +3,7 @@
 
 use std::io::{self, Write};
 
-use super::escape::escape;
+use super::escape::{escape, prose};
 use super::words::plural;
 use crate::model::Finding;
 
@@ -48,8 +48,8 @@ fn finding_card(finding: &Finding, out: &mut impl Write) -> io::Result<()> {
     writeln!(
         out,
         "</p><p>{}</p><p><strong>Remediation:</strong> {}</p>",
-        escape(&finding.message),
-        escape(&finding.remediation)
+        prose(&finding.message),
+        prose(&finding.remediation)
     )?;
     if !finding.evidence.is_empty() {
         writeln!(

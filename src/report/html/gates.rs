@@ -2,7 +2,7 @@
 
 use std::io::{self, Write};
 
-use super::escape::escape;
+use super::escape::{escape, prose};
 use crate::report::GateReport;
 
 /// One row per gate, as the scenario lists them.
@@ -31,7 +31,7 @@ pub(super) fn section(
             },
             escape(&gate.value_text()),
             escape(&gate.limit_text()),
-            escape(&gate.detail)
+            prose(&gate.detail)
         )?;
     }
     writeln!(out, "</tbody></table></section>")

@@ -3,7 +3,7 @@
 
 use std::io::{self, Write};
 
-use super::escape::escape;
+use super::escape::{escape, prose};
 use super::words::seconds;
 use crate::report::{Report, Verdict};
 
@@ -27,7 +27,7 @@ pub(super) fn banner(report: &Report, out: &mut impl Write) -> io::Result<()> {
         Some(gate) => format!(
             "Why: gate “{}” failed — {}",
             escape(&gate.name),
-            escape(&gate.detail)
+            prose(&gate.detail)
         ),
         None => format!("All {} gates hold.", report.gates.len()),
     };

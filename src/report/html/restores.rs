@@ -3,7 +3,7 @@
 
 use std::io::{self, Write};
 
-use super::escape::escape;
+use super::escape::{escape, prose};
 use super::words::seconds;
 use crate::report::StepReport;
 
@@ -54,7 +54,7 @@ pub(super) fn section(steps: &[StepReport], out: &mut impl Write) -> io::Result<
                 out,
                 "<p class=\"muted\"><code>{}</code>: {}</p>",
                 escape(&step.name),
-                escape(&problem)
+                prose(&problem)
             )?;
         }
     }

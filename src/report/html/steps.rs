@@ -4,7 +4,7 @@
 
 use std::io::{self, Write};
 
-use super::escape::escape;
+use super::escape::{escape, prose};
 use super::words::{plural, seconds};
 use super::{chart, legend, probes};
 use crate::report::{Report, StepReport, StepStatus};
@@ -38,7 +38,7 @@ pub(super) fn section(report: &Report, out: &mut impl Write) -> io::Result<()> {
             seconds(step.duration_ms)
         )?;
         if let Some(detail) = &step.detail {
-            write!(out, "{}", escape(detail))?;
+            write!(out, "{}", prose(detail))?;
         }
         step_evidence(step, out)?;
         writeln!(out, "</td></tr>")?;

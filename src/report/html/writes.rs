@@ -3,7 +3,7 @@
 
 use std::io::{self, Write};
 
-use super::escape::escape;
+use super::escape::{escape, prose};
 use super::words::seconds;
 use crate::monitor::{WriteExample, WritesReport};
 
@@ -37,7 +37,7 @@ pub(super) fn summary(writes: &WritesReport, out: &mut impl Write) -> io::Result
     if !writes.problems.is_empty() {
         writeln!(out, "<p><strong>Not measured:</strong></p><ul>")?;
         for problem in &writes.problems {
-            writeln!(out, "<li>{}</li>", escape(problem))?;
+            writeln!(out, "<li>{}</li>", prose(problem))?;
         }
         writeln!(out, "</ul>")?;
     }

@@ -47,11 +47,24 @@ async fn run<E: Engine>(step: &ExecStep, cx: &mut StepContext<'_, E>) -> StepRes
     cx.progress(format!("{}$ {}", step.host, step.command.display()));
     // The step's timeout bounds the command; a little slack lets the step report it.
     let limit = cx.timeout + std::time::Duration::from_secs(1);
-    match cx
-        .engine
-        .exec(&container, &step.command.to_argv(), limit)
-        .await
-    {
+    let (engine, sink, index) = (cx.engine, &mut *cx.sink, cx.index);
+    // Each line as it comes, for `-v`; the whole output is judged and logged at the end.
+    let streamed = engine
+        .exec_streaming(
+            &container,
+            &step.command.to_argv(),
+            &[],
+            limit,
+            &mut |line| {
+                sink.event(&crate::model::RunEvent::StepOutput {
+                    index,
+                    host: step.host.clone(),
+                    line: line.to_string(),
+                })
+            },
+        )
+        .await;
+    match streamed {
         Ok(output) => {
             let attempt = crate::probe::judge_exec(&step.command.display(), &step.expect, &output);
             // The evidence keeps an excerpt; the log keeps all the command printed.

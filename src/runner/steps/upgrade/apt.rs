@@ -121,7 +121,16 @@ impl CommandLog<'_> {
     }
 }
 
-/// Run one command, streaming its lines into the log and the progress callback.
+/// What a command streamed into the log tells as it runs.
+#[derive(Debug)]
+pub enum Streamed<'a> {
+    /// A line it printed.
+    Line(&'a str),
+    /// Where apt is, once a line moved it on.
+    Progress(String),
+}
+
+/// Run one command, streaming its lines into the log and the callback.
 pub async fn run_logged<E: Engine>(
     engine: &E,
     container: &str,
@@ -129,7 +138,7 @@ pub async fn run_logged<E: Engine>(
     env: &[(String, String)],
     timeout: Duration,
     log: &mut CommandLog<'_>,
-    on_progress: &mut (dyn FnMut(&str) + Send),
+    on_output: &mut (dyn FnMut(Streamed<'_>) + Send),
 ) -> Result<ExecOutput, String> {
     log.line(&format!("$ {}", argv.join(" ")));
     let label = argv
@@ -141,8 +150,9 @@ pub async fn run_logged<E: Engine>(
     let result = engine
         .exec_streaming(container, argv, env, timeout, &mut |line| {
             log.line(line);
+            on_output(Streamed::Line(line));
             if progress.observe(line) {
-                on_progress(&progress.render(&label));
+                on_output(Streamed::Progress(progress.render(&label)));
             }
         })
         .await;

@@ -12,7 +12,7 @@ pub(super) mod sources;
 
 use std::time::{Duration, Instant};
 
-use self::apt::{CommandLog, apt_get, environment, run_logged};
+use self::apt::{CommandLog, Streamed, apt_get, environment, run_logged};
 use self::host_state::{HostState, PackageDiff, SNAPSHOT_SCRIPT};
 use super::reboot::reboot_host;
 use super::{StepContext, StepResult};
@@ -289,11 +289,16 @@ impl<'s> Upgrade<'s> {
                 &env,
                 timeout.min(cx.timeout),
                 &mut log,
-                &mut |message| {
-                    sink.event(&RunEvent::StepProgress {
+                &mut |output| match output {
+                    Streamed::Line(line) => sink.event(&RunEvent::StepOutput {
+                        index,
+                        host: host.to_string(),
+                        line: line.to_string(),
+                    }),
+                    Streamed::Progress(message) => sink.event(&RunEvent::StepProgress {
                         index,
                         message: format!("{prefix}: {message}"),
-                    })
+                    }),
                 },
             )
             .await;

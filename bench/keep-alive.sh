@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# The prober with `connection: keep-alive` against a fast static target (nginx serving a
+# small file, bench/keep-alive-target.yaml) on this machine, side by side with wrk in one
+# run: the rate it sustains, its latency, and the CPU it takes per request, as ratios to
+# wrk's. Issue 21's target: 5000 requests/s at under one core on 2 cores.
+#
+#   bash bench/keep-alive.sh                 # from the repository root, about 2 minutes
+#   RATE=5000 DURATION=10 bash bench/keep-alive.sh
+#
+# wrk (Debian's, installed with apt-get if missing) is closed-loop: 16 keep-alive
+# connections sending as fast as the target answers; it says how many requests a second
+# this target and machine take, and how much CPU a request costs a well-known client.
+# The prober is open-loop at RATE. A benchmark: it prints figures and never fails on
+# them. It removes the replica it started, also when interrupted; the image stays.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+rate=${RATE:-5000}
+duration=${DURATION:-10}
+work=$(mktemp -d)
+run_id=""
+
+cleanup() {
+    local status=$?
+    trap - EXIT INT TERM
+    if [ -n "$run_id" ]; then
+        local ids
+        ids=$(docker ps -aq --filter "label=rehearse.run=$run_id")
+        [ -z "$ids" ] || docker rm -f $ids >/dev/null || true
+        ids=$(docker network ls -q --filter "label=rehearse.run=$run_id")
+        [ -z "$ids" ] || docker network rm $ids >/dev/null || true
+    fi
+    rm -rf "$work"
+    exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Run a command, stdout to $1; its user+system CPU seconds and wall seconds as JSON to $2.
+measured() {
+    local out=$1 cpu=$2
+    shift 2
+    python3 - "$out" "$cpu" "$@" <<'PY'
+import json, resource, subprocess, sys, time
+out, cpu, argv = sys.argv[1], sys.argv[2], sys.argv[3:]
+start = time.monotonic()
+with open(out, "w") as f:
+    code = subprocess.run(argv, stdout=f).returncode
+wall = time.monotonic() - start
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+json.dump({"cpu_s": usage.ru_utime + usage.ru_stime, "wall_s": wall, "exit": code}, open(cpu, "w"))
+PY
+}
+
+CARGO_BUILD_JOBS=${CARGO_BUILD_JOBS:-1} cargo build --release --quiet --bin rehearse --example prober
+./target/release/rehearse run bench/keep-alive-target.yaml --images-dir bench/recipes --keep \
+    --no-checkpoints --report-dir "$work/report" -q >"$work/run.log" 2>&1 || {
+    cat "$work/run.log" >&2
+    exit 3
+}
+run_id=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["run_id"])' "$work/report/report.json")
+container=$(docker ps -q --filter "label=rehearse.run=$run_id" --filter label=rehearse.host=web)
+ip=$(docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}' "$container" | awk '{ print $1 }')
+url="http://$ip/index.html"
+echo "target: $url (run $run_id)" >&2
+
+if ! command -v wrk >/dev/null; then
+    { apt-get install -y wrk || sudo apt-get install -y wrk; } >/dev/null 2>&1 || true
+fi
+cat >"$work/report.lua" <<'LUA'
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format('{"requests": %d, "duration_us": %d, "errors": %d, "p50_us": %d, "p99_us": %d}\n',
+    summary.requests, summary.duration, e.connect + e.read + e.write + e.status + e.timeout,
+    latency:percentile(50), latency:percentile(99)))
+end
+LUA
+if command -v wrk >/dev/null; then
+    echo "wrk: closed-loop, 16 keep-alive connections, ${duration}s" >&2
+    measured "$work/wrk.txt" "$work/wrk.cpu" \
+        wrk -t1 -c16 -d"${duration}s" -s "$work/report.lua" "$url"
+fi
+sleep 2
+echo "prober: ${rate}/s, keep-alive, ${duration}s" >&2
+measured "$work/keep-alive.json" "$work/keep-alive.cpu" \
+    ./target/release/examples/prober --url "$url" --rate "$rate" --duration "${duration}s" --keep-alive
+sleep 2
+echo "prober: ${rate}/s, a new connection per request, ${duration}s" >&2
+measured "$work/new.json" "$work/new.cpu" \
+    ./target/release/examples/prober --url "$url" --rate "$rate" --duration "${duration}s"
+
+python3 - "$work" "$rate" <<'PY'
+import json, os, sys
+work, rate = sys.argv[1], int(sys.argv[2])
+rows = []
+def prober(name, label):
+    out = json.load(open(f"{work}/{name}.json"))
+    cpu = json.load(open(f"{work}/{name}.cpu"))
+    r = out["report"]
+    ok = r["sent"] - r["failed"]
+    lat = r.get("latency") or {}
+    rows.append((label, out["ok_per_s"], r["failed"], lat.get("p50_ms"), lat.get("p99_ms"),
+                 cpu["cpu_s"] / cpu["wall_s"], cpu["cpu_s"] / max(ok, 1) * 1e6))
+prober("keep-alive", f"prober {rate}/s keep-alive")
+prober("new", f"prober {rate}/s new connections")
+if os.path.exists(f"{work}/wrk.txt"):
+    w = json.loads(open(f"{work}/wrk.txt").read().strip().splitlines()[-1])
+    cpu = json.load(open(f"{work}/wrk.cpu"))
+    ok = w["requests"] - w["errors"]
+    rows.append(("wrk 16 conns (closed-loop)", ok / (w["duration_us"] / 1e6), w["errors"],
+                 w["p50_us"] / 1000, w["p99_us"] / 1000, cpu["cpu_s"] / cpu["wall_s"],
+                 cpu["cpu_s"] / max(ok, 1) * 1e6))
+print("| client | ok/s | failed | p50 ms | p99 ms | cores | CPU µs/request |")
+print("|---|---:|---:|---:|---:|---:|---:|")
+for label, okps, failed, p50, p99, cores, us in rows:
+    f = lambda v: "-" if v is None else f"{v:.2f}"
+    print(f"| {label} | {okps:.0f} | {failed} | {f(p50)} | {f(p99)} | {cores:.2f} | {us:.1f} |")
+if len(rows) == 3:
+    print(f"\nCPU per request, prober keep-alive / wrk: {rows[0][6] / rows[2][6]:.2f}; "
+          f"prober new connections / wrk: {rows[1][6] / rows[2][6]:.2f}")
+PY
