@@ -9,10 +9,12 @@
 #
 #   bash bench/memory.sh [RUNS]            # default 1 run, 30 s on each side (about 70 s)
 #   STEADY=300 bash bench/memory.sh        # 10 minutes of monitoring
+#   CONNECTION=keep-alive STEADY=300 bash bench/memory.sh   # the monitor reusing connections
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-1}
 steady=${STEADY:-30}
+connection=${CONNECTION:-new}
 cargo build --release --quiet
 bin=${REHEARSE:-./target/release/rehearse}
 "$bin" images build static-site >/dev/null 2>&1
@@ -20,7 +22,8 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 # The same scenario with `steady` seconds of traffic on each side of the cutover (and
 # step timeouts that leave them room: an exec step's default is 5 minutes).
-sed "s/command: sleep 30}/command: sleep $steady}\n    timeout: $((steady + 120))s/" \
+sed -e "s/command: sleep 30}/command: sleep $steady}\n    timeout: $((steady + 120))s/" \
+    -e "s/^    rate: 1000$/    rate: 1000\n    connection: $connection/" \
     bench/cutover-1000.yaml >"$work/scenario.yaml"
 for run in $(seq 1 "$runs"); do
     dir="$work/run-$run"
@@ -41,7 +44,7 @@ for run in $(seq 1 "$runs"); do
         sleep 1
     done
     wait "$pid" || true
-    python3 - "$dir/rss" "$dir/report/report.json" "$run" <<'PY'
+    python3 - "$dir/rss" "$dir/report/report.json" "$run" "$connection" <<'PY'
 import json, sys
 rows = [tuple(map(float, line.split())) for line in open(sys.argv[1]) if line.strip()]
 r = json.load(open(sys.argv[2]))
@@ -52,7 +55,7 @@ peak = max(row[2] for row in rows) / 1024
 def at(second):
     near = [row for row in rows if row[0] >= second]
     return near[0][1] / 1024 if near else None
-line = (f"run {sys.argv[3]}: peak RSS {peak:.1f} MiB over {rows[-1][0]:.0f} s "
+line = (f"run {sys.argv[3]} ({sys.argv[4]} connections): peak RSS {peak:.1f} MiB over {rows[-1][0]:.0f} s "
         f"({monitored:.0f} s monitored); monitor requests {sent} ({failed} failed); "
         f"verdict {r['verdict']}")
 m2, m10 = at(120), at(600)
