@@ -83,7 +83,7 @@ fn a_matrix_of_three_runs_two_at_once_and_leaves_nothing_behind() {
             .lines()
             .last()
             .unwrap()
-            .starts_with("NO-GO: 3 scenario(s), 2 GO, 1 NO-GO in "),
+            .starts_with("NO-GO: 3 scenarios, 2 GO, 1 NO-GO in "),
         "{stdout}"
     );
     // Progress lines say whose they are.
