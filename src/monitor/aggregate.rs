@@ -178,15 +178,16 @@ impl Aggregate {
                 bucket.failed += 1;
             }
         }
+        // The segment the request was due in: the last one, unless it came late.
         let segment = if in_order {
-            self.segments.last_mut()
+            self.segments.len() - 1
         } else {
             self.segments
-                .iter_mut()
-                .rev()
-                .find(|s| s.start <= sample.scheduled)
+                .iter()
+                .rposition(|s| s.start <= sample.scheduled)
+                .unwrap_or(0)
         };
-        if let Some(segment) = segment {
+        if let Some(segment) = self.segments.get_mut(segment) {
             segment.requests += RequestCounts {
                 sent: 1,
                 failed: u64::from(!sample.ok),
@@ -199,15 +200,7 @@ impl Aggregate {
                 self.served.resize(index + 1, 0);
             }
             self.served[index] += 1;
-            let segment = if in_order {
-                self.segments.last_mut()
-            } else {
-                self.segments
-                    .iter_mut()
-                    .rev()
-                    .find(|s| s.start <= sample.scheduled)
-            };
-            if let Some(segment) = segment {
+            if let Some(segment) = self.segments.get_mut(segment) {
                 let micros = (sample.latency.as_micros() as u64).clamp(1, HIGHEST_MICROS);
                 // Resizable and within its bounds: recording cannot fail.
                 let _ = segment.latency.get_or_insert_with(histogram).record(micros);
