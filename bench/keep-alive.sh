@@ -14,6 +14,7 @@
 # them. It removes the replica it started, also when interrupted; the image stays.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 
 rate=${RATE:-5000}
 duration=${DURATION:-10}
@@ -24,33 +25,13 @@ cleanup() {
     local status=$?
     trap - EXIT INT TERM
     if [ -n "$run_id" ]; then
-        local ids
-        ids=$(docker ps -aq --filter "label=rehearse.run=$run_id")
-        [ -z "$ids" ] || docker rm -f $ids >/dev/null || true
-        ids=$(docker network ls -q --filter "label=rehearse.run=$run_id")
-        [ -z "$ids" ] || docker network rm $ids >/dev/null || true
+        remove_run "$run_id"
     fi
     rm -rf "$work"
     exit "$status"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-# Run a command, stdout to $1; its user+system CPU seconds and wall seconds as JSON to $2.
-measured() {
-    local out=$1 cpu=$2
-    shift 2
-    python3 - "$out" "$cpu" "$@" <<'PY'
-import json, resource, subprocess, sys, time
-out, cpu, argv = sys.argv[1], sys.argv[2], sys.argv[3:]
-start = time.monotonic()
-with open(out, "w") as f:
-    code = subprocess.run(argv, stdout=f).returncode
-wall = time.monotonic() - start
-usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-json.dump({"cpu_s": usage.ru_utime + usage.ru_stime, "wall_s": wall, "exit": code}, open(cpu, "w"))
-PY
-}
 
 CARGO_BUILD_JOBS=${CARGO_BUILD_JOBS:-1} cargo build --release --quiet --bin rehearse --example prober
 ./target/release/rehearse run bench/keep-alive-target.yaml --images-dir bench/recipes --keep \

@@ -21,6 +21,7 @@
 # the cached images stay.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 
 duration=${DURATION:-10}
 rates=${RATES:-200 1000 5000}
@@ -44,13 +45,7 @@ cleanup() {
     fi
     if [ -n "$run_id" ]; then
         echo "removing the replica (run $run_id)" >&2
-        local ids
-        ids=$(docker ps -aq --filter "label=rehearse.run=$run_id")
-        [ -z "$ids" ] || docker rm -f $ids >/dev/null || true
-        ids=$(docker network ls -q --filter "label=rehearse.run=$run_id")
-        [ -z "$ids" ] || docker network rm $ids >/dev/null || true
-        ids=$(docker volume ls -q --filter "label=rehearse.run=$run_id")
-        [ -z "$ids" ] || docker volume rm $ids >/dev/null || true
+        remove_run "$run_id"
     fi
     rm -rf "$work"
     exit "$status"
@@ -59,23 +54,6 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 say() { printf '\n== %s\n' "$*" >&2; }
-
-# Run a command, its stdout to $1, and its children's user+system CPU seconds and wall
-# seconds as JSON to $2.
-measured() {
-    local out=$1 cpu=$2
-    shift 2
-    python3 - "$out" "$cpu" "$@" <<'PY'
-import json, resource, subprocess, sys, time
-out, cpu, argv = sys.argv[1], sys.argv[2], sys.argv[3:]
-start = time.monotonic()
-with open(out, "w") as f:
-    code = subprocess.run(argv, stdout=f).returncode
-wall = time.monotonic() - start
-usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-json.dump({"cpu_s": usage.ru_utime + usage.ru_stime, "wall_s": wall, "exit": code}, open(cpu, "w"))
-PY
-}
 
 # One connection per request leaves the *client's* side of each connection in TIME_WAIT
 # for 60 s (the client closes first), and there are only so many local ports towards one

@@ -62,12 +62,30 @@ fn docker_lines(args: &[&str]) -> Vec<String> {
     lines
 }
 
+/// Copy a program from this machine into a replica's `/usr/local/bin` under `name`.
+fn copy_into(container: &str, program: &std::path::Path, name: &str) {
+    let copied = Command::new("docker")
+        .arg("cp")
+        .arg(program)
+        .arg(format!("{container}:/usr/local/bin/{name}"))
+        .output()
+        .expect("docker cp runs");
+    assert!(copied.status.success(), "{}", text(&copied.stderr));
+}
+
+/// Run a command (not a shell script) in a replica, its output kept whatever its status.
+fn docker_exec(container: &str, argv: &[&str]) -> std::process::Output {
+    Command::new("docker")
+        .arg("exec")
+        .arg(container)
+        .args(argv)
+        .output()
+        .expect("docker exec runs")
+}
+
 /// Run a shell line in a container as root; panics unless it succeeds.
 fn sh(container: &str, script: &str) -> String {
-    let output = Command::new("docker")
-        .args(["exec", container, "sh", "-c", script])
-        .output()
-        .expect("docker exec runs");
+    let output = docker_exec(container, &["sh", "-c", script]);
     assert!(
         output.status.success(),
         "`{script}` failed in {container}:\n{}\n{}",
@@ -135,15 +153,11 @@ fn capture_changes_nothing_and_the_import_rebuilds_the_host() {
     let host = container_of(&source_run);
 
     // (a) Read-only: the same state before and after `rehearse capture` inside the host.
-    let copied = Command::new("docker")
-        .args([
-            "cp",
-            env!("CARGO_BIN_EXE_rehearse"),
-            &format!("{host}:/usr/local/bin/rehearse"),
-        ])
-        .output()
-        .unwrap();
-    assert!(copied.status.success(), "{}", text(&copied.stderr));
+    copy_into(
+        &host,
+        std::path::Path::new(env!("CARGO_BIN_EXE_rehearse")),
+        "rehearse",
+    );
     sh(&host, "mkdir -p /root/capture-out");
     // A host behind the mirror on two base packages that apt counts as automatically
     // installed, as on a real one that skipped point releases: their versions are gone
@@ -167,18 +181,16 @@ fn capture_changes_nothing_and_the_import_rebuilds_the_host() {
             .collect()
     };
     let before = state();
-    let capture = Command::new("docker")
-        .args([
-            "exec",
-            &host,
+    let capture = docker_exec(
+        &host,
+        &[
             "rehearse",
             "capture",
             "-o",
             "/root/capture-out/web.rehearse-bundle.tar.gz",
             "--db-schema",
-        ])
-        .output()
-        .unwrap();
+        ],
+    );
     let capture_out = text(&capture.stdout);
     let capture_err = text(&capture.stderr);
     assert!(capture.status.success(), "{capture_out}\n{capture_err}");
@@ -208,10 +220,7 @@ fn capture_changes_nothing_and_the_import_rebuilds_the_host() {
         ("--db-dump", 200, "db/mariadb-full.sql"),
     ] {
         let out = format!("/root/data{}.tar.gz", rows);
-        let capture = Command::new("docker")
-            .args(["exec", &host, "rehearse", "capture", "-o", &out, flag])
-            .output()
-            .unwrap();
+        let capture = docker_exec(&host, &["rehearse", "capture", "-o", &out, flag]);
         assert!(capture.status.success(), "{}", text(&capture.stderr));
         // The seeded orders, row by row as mysqldump writes them: `(1,'seed-1','seed',...)`.
         let seeded = sh(
@@ -655,26 +664,14 @@ fn the_static_build_captures_a_bullseye_host() {
     let host = container_of(&run_id);
     assert!(sh(&host, "cat /etc/debian_version").starts_with("11."));
 
-    for (binary, name) in [
-        (
-            std::path::PathBuf::from(env!("CARGO_BIN_EXE_rehearse")),
-            "rehearse-dynamic",
-        ),
-        (static_binary, "rehearse"),
-    ] {
-        let copied = Command::new("docker")
-            .args(["cp"])
-            .arg(&binary)
-            .arg(format!("{host}:/usr/local/bin/{name}"))
-            .output()
-            .unwrap();
-        assert!(copied.status.success(), "{}", text(&copied.stderr));
-    }
+    copy_into(
+        &host,
+        std::path::Path::new(env!("CARGO_BIN_EXE_rehearse")),
+        "rehearse-dynamic",
+    );
+    copy_into(&host, &static_binary, "rehearse");
     // The normal build needs a newer glibc than Debian 11's.
-    let dynamic = Command::new("docker")
-        .args(["exec", &host, "rehearse-dynamic", "--version"])
-        .output()
-        .unwrap();
+    let dynamic = docker_exec(&host, &["rehearse-dynamic", "--version"]);
     assert!(!dynamic.status.success());
     assert!(
         text(&dynamic.stderr).contains("GLIBC_2.3"),
@@ -682,18 +679,16 @@ fn the_static_build_captures_a_bullseye_host() {
         text(&dynamic.stderr)
     );
 
-    let capture = Command::new("docker")
-        .args([
-            "exec",
-            &host,
+    let capture = docker_exec(
+        &host,
+        &[
             "rehearse",
             "capture",
             "-o",
             "/root/web.rehearse-bundle.tar.gz",
             "--db-schema",
-        ])
-        .output()
-        .unwrap();
+        ],
+    );
     assert!(
         capture.status.success(),
         "{}\n{}",

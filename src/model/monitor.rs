@@ -124,6 +124,17 @@ pub struct MonitorReport {
     pub timeline: Vec<TimelineBucket>,
 }
 
+impl MonitorReport {
+    /// What every view adds after its failed requests: ` (3 timed out)`, or nothing.
+    pub fn timed_out_note(&self) -> String {
+        if self.timeouts > 0 {
+            format!(" ({} timed out)", self.timeouts)
+        } else {
+            String::new()
+        }
+    }
+}
+
 /// One write, as evidence.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct WriteExample {

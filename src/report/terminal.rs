@@ -461,11 +461,7 @@ fn monitors_table(monitors: &[crate::monitor::MonitorReport]) -> Table {
         table.add_row(vec![
             Cell::new(&m.name),
             Cell::new(m.sent),
-            Cell::new(if m.timeouts > 0 {
-                format!("{} ({} timed out)", m.failed, m.timeouts)
-            } else {
-                m.failed.to_string()
-            }),
+            Cell::new(format!("{}{}", m.failed, m.timed_out_note())),
             Cell::new(format!("{} ms", m.longest_unavailability_ms)),
             Cell::new(latency),
             Cell::new(served.join(", ")),
@@ -568,10 +564,11 @@ mod tests {
             .unwrap_or_else(|| panic!("no row `{first}` in\n{text}"))
     }
 
-    /// A real report with its gates judged again by today's verdict.
-    fn judged_again(fixture: &str, interrupted: bool) -> Report {
+    /// A real report, changed by `edit`, with its gates judged again by today's verdict.
+    fn judged_again(fixture: &str, interrupted: bool, edit: impl FnOnce(&mut Report)) -> Report {
         let mut report: Report = serde_json::from_str(fixture).unwrap();
         report.interrupted = interrupted;
+        edit(&mut report);
         (report.gates, report.verdict) = crate::verdict::evaluate(
             &[],
             &report.steps,
@@ -588,6 +585,7 @@ mod tests {
         let report = judged_again(
             include_str!("../../tests/fixtures/reports/smoke-broken.json"),
             false,
+            |_| {},
         );
         let mut text = Vec::new();
         render_summary(&report, &mut text, false).unwrap();
@@ -606,22 +604,16 @@ mod tests {
 
     #[test]
     fn an_interrupted_run_says_so_and_names_the_step_it_stopped() {
-        let mut report = judged_again(
+        let report = judged_again(
             include_str!("../../tests/fixtures/reports/smoke-broken.json"),
             true,
-        );
-        // The step that was running: skipped (it did not finish), marked interrupted.
-        let step = report.steps.last_mut().unwrap();
-        step.status = StepStatus::Skipped;
-        step.interrupted = true;
-        step.duration_ms = 2300;
-        (report.gates, report.verdict) = crate::verdict::evaluate(
-            &[],
-            &report.steps,
-            &report.probes,
-            &report.findings,
-            &report.monitors,
-            true,
+            |report| {
+                // The step that was running: skipped (it did not finish), marked interrupted.
+                let step = report.steps.last_mut().unwrap();
+                step.status = StepStatus::Skipped;
+                step.interrupted = true;
+                step.duration_ms = 2300;
+            },
         );
         let mut text = Vec::new();
         render_summary(&report, &mut text, false).unwrap();

@@ -38,11 +38,7 @@ pub(super) fn section(
         "<dl class=\"facts\"><dt>requests</dt><dd>{} sent, <span class=\"{failed_class}\">{} failed</span>{}</dd><dt>longest unavailability</dt><dd><span class=\"{failed_class}\">{}</span></dd>",
         monitor.sent,
         monitor.failed,
-        if monitor.timeouts > 0 {
-            format!(" ({} timed out)", monitor.timeouts)
-        } else {
-            String::new()
-        },
+        monitor.timed_out_note(),
         seconds(monitor.longest_unavailability_ms)
     )?;
     if !monitor.served_by.is_empty() {

@@ -110,11 +110,7 @@ pub(super) async fn run<E: Engine>(step: &MonitorStep, cx: &mut StepContext<'_, 
                     "`{name}`: {} sent, {} failed{}, longest unavailability {} ms",
                     report.sent,
                     report.failed,
-                    if report.timeouts > 0 {
-                        format!(" ({} timed out)", report.timeouts)
-                    } else {
-                        String::new()
-                    },
+                    report.timed_out_note(),
                     report.longest_unavailability_ms
                 );
                 if let Some(writes) = &report.writes {
