@@ -61,6 +61,24 @@ if command -v wrk >/dev/null; then
     measured "$work/wrk.txt" "$work/wrk.cpu" \
         wrk -t1 -c16 -d"${duration}s" -s "$work/report.lua" "$url"
 fi
+oha=$(command -v oha || echo "$HOME/.cargo/bin/oha")
+if [ -z "${SKIP_OHA:-}" ] && [ ! -x "$oha" ]; then
+    echo "installing oha (cargo install oha --locked, at most 15 minutes)" >&2
+    CARGO_BUILD_JOBS=${CARGO_BUILD_JOBS:-1} timeout 900 cargo install oha --locked --quiet >/dev/null 2>&1 || true
+fi
+if [ -z "${SKIP_OHA:-}" ] && [ -x "$oha" ]; then
+    # Open-loop at the same rate as the prober, latency from the scheduled time like it.
+    sleep 2
+    echo "oha: ${rate}/s, keep-alive (50 connections), ${duration}s" >&2
+    measured "$work/oha-keep-alive.json" "$work/oha-keep-alive.cpu" \
+        "$oha" -z "${duration}s" -q "$rate" -c 50 --latency-correction \
+        --no-tui --output-format json "$url"
+    sleep 2
+    echo "oha: ${rate}/s, a new connection per request, ${duration}s" >&2
+    measured "$work/oha-new.json" "$work/oha-new.cpu" \
+        "$oha" -z "${duration}s" -q "$rate" -c 200 --latency-correction --disable-keepalive \
+        --no-tui --output-format json "$url"
+fi
 sleep 2
 echo "prober: ${rate}/s, keep-alive, ${duration}s" >&2
 measured "$work/keep-alive.json" "$work/keep-alive.cpu" \
@@ -84,6 +102,22 @@ def prober(name, label):
                  cpu["cpu_s"] / cpu["wall_s"], cpu["cpu_s"] / max(ok, 1) * 1e6))
 prober("keep-alive", f"prober {rate}/s keep-alive")
 prober("new", f"prober {rate}/s new connections")
+def oha(name, label):
+    if not os.path.exists(f"{work}/{name}.json"):
+        return
+    cpu = json.load(open(f"{work}/{name}.cpu"))
+    try:
+        o = json.load(open(f"{work}/{name}.json"))
+    except ValueError:
+        return
+    pct = o.get("latencyPercentiles", {})
+    total = sum(o.get("statusCodeDistribution", {}).values()) + sum(o.get("errorDistribution", {}).values())
+    ok = o.get("statusCodeDistribution", {}).get("200", 0)
+    ms = lambda k: None if pct.get(k) is None else pct[k] * 1000
+    rows.append((label, ok / cpu["wall_s"], total - ok, ms("p50"), ms("p99"),
+                 cpu["cpu_s"] / cpu["wall_s"], cpu["cpu_s"] / max(ok, 1) * 1e6))
+oha("oha-keep-alive", f"oha {rate}/s keep-alive")
+oha("oha-new", f"oha {rate}/s new connections")
 if os.path.exists(f"{work}/wrk.txt"):
     w = json.loads(open(f"{work}/wrk.txt").read().strip().splitlines()[-1])
     cpu = json.load(open(f"{work}/wrk.cpu"))
@@ -96,7 +130,13 @@ print("|---|---:|---:|---:|---:|---:|---:|")
 for label, okps, failed, p50, p99, cores, us in rows:
     f = lambda v: "-" if v is None else f"{v:.2f}"
     print(f"| {label} | {okps:.0f} | {failed} | {f(p50)} | {f(p99)} | {cores:.2f} | {us:.1f} |")
-if len(rows) == 3:
-    print(f"\nCPU per request, prober keep-alive / wrk: {rows[0][6] / rows[2][6]:.2f}; "
-          f"prober new connections / wrk: {rows[1][6] / rows[2][6]:.2f}")
+us = {label: row[-1] for label, *row in rows}
+print()
+for mode in ("keep-alive", "new connections"):
+    ours, theirs = us.get(f"prober {rate}/s {mode}"), us.get(f"oha {rate}/s {mode}")
+    if ours and theirs:
+        print(f"CPU per request, prober / oha, {mode}: {ours / theirs:.2f}")
+wrk = [v for label, v in us.items() if label.startswith("wrk")]
+if wrk and us.get(f"prober {rate}/s keep-alive"):
+    print(f"CPU per request, prober keep-alive / wrk: {us[f'prober {rate}/s keep-alive'] / wrk[0]:.2f}")
 PY

@@ -12,6 +12,12 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::header::{self, HeaderValue};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -226,12 +232,8 @@ impl Drop for RunningMonitor {
 /// Why a monitor cannot send its requests where it is told.
 #[derive(Debug, thiserror::Error)]
 pub enum MonitorError {
-    #[error("cannot set up monitor `{monitor}`: {source}")]
-    Client {
-        monitor: String,
-        #[source]
-        source: reqwest::Error,
-    },
+    #[error("cannot set up monitor `{monitor}`: {problem}")]
+    Client { monitor: String, problem: String },
     #[error("the clients of monitor `{monitor}` already switched once")]
     AlreadySwitched { monitor: String },
 }
@@ -253,9 +255,9 @@ pub fn start(monitor: &Monitor, address: SocketAddr) -> Result<RunningMonitor, M
     let request = Request {
         targets: Arc::clone(&targets),
         method: match http.method {
-            HttpMethod::Get => reqwest::Method::GET,
-            HttpMethod::Head => reqwest::Method::HEAD,
-            HttpMethod::Post => reqwest::Method::POST,
+            HttpMethod::Get => hyper::Method::GET,
+            HttpMethod::Head => hyper::Method::HEAD,
+            HttpMethod::Post => hyper::Method::POST,
         },
         status: http.expect.status,
         body_contains: http.expect.body_contains.clone(),
@@ -347,11 +349,22 @@ fn client_position(seq: u32) -> u32 {
     (seq.wrapping_mul(2_654_435_761) >> 16) % 1000
 }
 
+/// The read buffer of each connection: enough for a typical response head in one read;
+/// hyper's default (8 KiB, growing) costs its size in every request in flight, and a
+/// monitor against a stalled host has up to `rate × timeout` of them (issue 21).
+const READ_BUFFER: usize = 2048;
+
+/// Where requests of one resolution go: hyper's client (its connection pool), without
+/// the layers a general client adds (redirects, retries, proxies), which a monitor never
+/// uses and which cost memory in every request in flight.
 #[derive(Debug)]
 struct Target {
     host: String,
-    client: reqwest::Client,
-    url: String,
+    client: Client<HttpConnector, Full<Bytes>>,
+    /// The host's address and the path: requests connect to the address itself.
+    uri: hyper::Uri,
+    /// The virtual host's name, sent as `Host` (else the address is).
+    host_header: Option<HeaderValue>,
 }
 
 impl Target {
@@ -362,31 +375,39 @@ impl Target {
         target: SocketAddr,
     ) -> Result<Target, MonitorError> {
         let http = &targets.http;
-        let mut builder = reqwest::Client::builder()
-            .no_proxy()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(http.timeout);
+        let problem = |problem: String| MonitorError::Client {
+            monitor: monitor.to_string(),
+            problem,
+        };
+        let mut connector = HttpConnector::new();
+        connector.set_nodelay(true);
+        let mut builder = Client::builder(TokioExecutor::new());
+        builder
+            .pool_timer(TokioTimer::new())
+            .http1_read_buf_exact_size(READ_BUFFER);
         if targets.connection == Connection::New {
             // One connection per request, like independent visitors: a reused
             // connection that the server closes as the next request goes out (a
             // graceful reload does that) would count a failure no real visitor sees.
-            builder = builder.pool_max_idle_per_host(0);
+            builder.pool_max_idle_per_host(0);
         }
-        let url = match &http.vhost {
-            Some(name) => {
-                builder = builder.resolve(name, target);
-                format!("http://{name}:{}{}", http.port, http.path)
-            }
-            None => format!("http://{target}{}", http.path),
-        };
-        let client = builder.build().map_err(|source| MonitorError::Client {
-            monitor: monitor.to_string(),
-            source,
-        })?;
+        let uri = format!("http://{target}{}", http.path)
+            .parse()
+            .map_err(|e| problem(format!("path `{}`: {e}", http.path)))?;
+        let host_header = match &http.vhost {
+            Some(name) if http.port == 80 => Some(name.clone()),
+            Some(name) => Some(format!("{name}:{}", http.port)),
+            None => None,
+        }
+        .map(|name| {
+            HeaderValue::from_str(&name).map_err(|e| problem(format!("vhost `{name}`: {e}")))
+        })
+        .transpose()?;
         Ok(Target {
             host: host.to_string(),
-            client,
-            url,
+            client: builder.build(connector),
+            uri,
+            host_header,
         })
     }
 }
@@ -394,7 +415,7 @@ impl Target {
 #[derive(Debug)]
 struct Request {
     targets: Arc<Targets>,
-    method: reqwest::Method,
+    method: hyper::Method,
     status: u16,
     body_contains: Vec<String>,
     marker: Option<String>,
@@ -473,22 +494,28 @@ async fn send(request: Arc<Request>, due: Instant, scheduled: Duration, seq: u32
             via,
         };
     };
-    let mut builder = target.client.request(request.method.clone(), &target.url);
+    let mut builder = hyper::Request::builder()
+        .method(request.method.clone())
+        .uri(target.uri.clone());
+    if let Some(name) = &target.host_header {
+        builder = builder.header(header::HOST, name.clone());
+    }
     if request.targets.connection == Connection::New {
         // The server closes first, so it, not the prober, keeps each connection's
         // TIME_WAIT: one new connection per request would otherwise use up the
         // prober's local ports within a minute at a few hundred requests a second.
-        builder = builder.header(reqwest::header::CONNECTION, "close");
+        builder = builder.header(header::CONNECTION, "close");
     }
-    if let Some(field) = &request.token_field {
-        builder = builder
-            .header(
-                reqwest::header::CONTENT_TYPE,
-                "application/x-www-form-urlencoded",
-            )
-            .body(format!("{field}={}{seq}", request.token_prefix));
-    }
-    let result = builder.send().await;
+    let body = match &request.token_field {
+        Some(field) => {
+            builder = builder.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+            Full::new(Bytes::from(format!(
+                "{field}={}{seq}",
+                request.token_prefix
+            )))
+        }
+        None => Full::new(Bytes::new()),
+    };
     let mut sample = Sample {
         scheduled,
         latency: Duration::ZERO,
@@ -500,52 +527,62 @@ async fn send(request: Arc<Request>, due: Instant, scheduled: Duration, seq: u32
         seq,
         via,
     };
-    match result {
-        Ok(response) => {
-            let status = response.status().as_u16();
-            sample.status = Some(status);
-            sample.served_by = request.marker.as_ref().and_then(|name| {
-                response
-                    .headers()
-                    .get(name.as_str())
-                    .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+    let outgoing = match builder.body(body) {
+        Ok(outgoing) => outgoing,
+        Err(e) => {
+            sample.error = Some(format!("cannot make the request: {e}"));
+            sample.latency = due.elapsed();
+            return sample;
+        }
+    };
+    // The whole exchange, to the last byte of the body, within the timeout; what the
+    // answer said so far is kept when time runs out.
+    let keep = !request.body_contains.is_empty();
+    let mut body = Vec::new();
+    let exchange = async {
+        let response = target
+            .client
+            .request(outgoing)
+            .await
+            .map_err(|e| innermost(&e))?;
+        sample.status = Some(response.status().as_u16());
+        sample.served_by = request.marker.as_ref().and_then(|name| {
+            response
+                .headers()
+                .get(name.as_str())
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        });
+        // To the last byte, as a visitor waits for it; kept only as far as the
+        // expected text needs it.
+        let mut incoming = response.into_body();
+        while let Some(frame) = incoming.frame().await {
+            let frame = frame.map_err(|e| format!("body: {}", innermost(&e)))?;
+            if let (true, Some(chunk)) = (keep, frame.data_ref()) {
+                let room = crate::probe::MAX_BODY.saturating_sub(body.len());
+                body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+            }
+        }
+        Ok::<(), String>(())
+    };
+    match tokio::time::timeout(request.targets.http.timeout, exchange).await {
+        Err(_) => {
+            sample.timed_out = true;
+            sample.error = Some(if sample.status.is_some() {
+                "no complete answer in time".to_string()
+            } else {
+                "no answer in time".to_string()
             });
-            // To the last byte, as a visitor waits for it; kept only as far as the
-            // expected text needs it.
-            let keep = !request.body_contains.is_empty();
-            let mut body = Vec::new();
-            let mut response = response;
-            let read = loop {
-                match response.chunk().await {
-                    Ok(Some(chunk)) if keep => {
-                        let room = crate::probe::MAX_BODY.saturating_sub(body.len());
-                        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
-                    }
-                    Ok(Some(_)) => {}
-                    Ok(None) => break Ok(()),
-                    Err(e) => break Err(e),
-                }
-            };
-            let body_ok = match read {
-                Err(e) => {
-                    sample.timed_out = e.is_timeout();
-                    sample.error = Some(if e.is_timeout() {
-                        "no complete answer in time".to_string()
-                    } else {
-                        format!("body: {}", innermost(&e))
-                    });
-                    false
-                }
-                Ok(()) => {
-                    let text = String::from_utf8_lossy(&body);
-                    request
-                        .body_contains
-                        .iter()
-                        .all(|s| text.contains(s.as_str()))
-                }
-            };
+        }
+        Ok(Err(error)) => sample.error = Some(error),
+        Ok(Ok(())) => {
+            let status = sample.status.unwrap_or_default();
+            let text = String::from_utf8_lossy(&body);
+            let body_ok = request
+                .body_contains
+                .iter()
+                .all(|s| text.contains(s.as_str()));
             sample.ok = status == request.status && body_ok;
-            if !sample.ok && sample.error.is_none() {
+            if !sample.ok {
                 sample.error = Some(if status == request.status {
                     "the body lacks the expected text".to_string()
                 } else {
@@ -553,22 +590,14 @@ async fn send(request: Arc<Request>, due: Instant, scheduled: Duration, seq: u32
                 });
             }
         }
-        Err(e) => {
-            sample.timed_out = e.is_timeout();
-            sample.error = Some(if e.is_timeout() {
-                "no answer in time".to_string()
-            } else {
-                innermost(&e)
-            });
-        }
     }
     sample.latency = due.elapsed();
     sample
 }
 
-/// The root cause of a request's error: reqwest's own text only says which request.
-fn innermost(error: &reqwest::Error) -> String {
-    let mut cause: &dyn std::error::Error = error;
+/// The root cause of a request's error: the client's own text only says which stage.
+fn innermost(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = error;
     while let Some(inner) = cause.source() {
         cause = inner;
     }
@@ -616,7 +645,8 @@ mod tests {
         // Before the switch target is known, everyone resolves to the old host.
         assert!(moved(&targets).is_empty());
         let new = Target::new("m", "new", &targets, "10.0.0.3:80".parse().unwrap()).unwrap();
-        assert_eq!(new.url, "http://www.example.test:80/");
+        assert_eq!(new.uri, "http://10.0.0.3:80/");
+        assert_eq!(new.host_header.as_ref().unwrap(), "www.example.test");
         targets.alternate.set(Arc::new(new)).unwrap();
         let mut before: Vec<u32> = Vec::new();
         for share in [0, 100, 500, 900, 1000] {
