@@ -18,6 +18,16 @@ pub fn number(value: f64) -> String {
     }
 }
 
+/// The text of an error's innermost cause: clients wrap the useful one ("Connection
+/// refused") in layers that only say which stage failed.
+pub fn root_cause(error: &dyn std::error::Error) -> String {
+    let mut cause = error;
+    while let Some(inner) = cause.source() {
+        cause = inner;
+    }
+    cause.to_string()
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

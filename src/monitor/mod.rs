@@ -544,7 +544,7 @@ async fn send(request: Arc<Request>, due: Instant, scheduled: Duration, seq: u32
             .client
             .request(outgoing)
             .await
-            .map_err(|e| innermost(&e))?;
+            .map_err(|e| crate::words::root_cause(&e))?;
         sample.status = Some(response.status().as_u16());
         sample.served_by = request.marker.as_ref().and_then(|name| {
             response
@@ -556,7 +556,7 @@ async fn send(request: Arc<Request>, due: Instant, scheduled: Duration, seq: u32
         // expected text needs it.
         let mut incoming = response.into_body();
         while let Some(frame) = incoming.frame().await {
-            let frame = frame.map_err(|e| format!("body: {}", innermost(&e)))?;
+            let frame = frame.map_err(|e| format!("body: {}", crate::words::root_cause(&e)))?;
             if let (true, Some(chunk)) = (keep, frame.data_ref()) {
                 let room = crate::probe::MAX_BODY.saturating_sub(body.len());
                 body.extend_from_slice(&chunk[..chunk.len().min(room)]);
@@ -593,15 +593,6 @@ async fn send(request: Arc<Request>, due: Instant, scheduled: Duration, seq: u32
     }
     sample.latency = due.elapsed();
     sample
-}
-
-/// The root cause of a request's error: the client's own text only says which stage.
-fn innermost(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut cause = error;
-    while let Some(inner) = cause.source() {
-        cause = inner;
-    }
-    cause.to_string()
 }
 
 #[cfg(test)]

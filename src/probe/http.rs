@@ -76,11 +76,7 @@ fn request_error(error: &reqwest::Error, probe: &HttpProbe) -> String {
             humantime::format_duration(probe.timeout)
         );
     }
-    let mut cause: &dyn std::error::Error = error;
-    while let Some(inner) = cause.source() {
-        cause = inner;
-    }
-    let text = cause.to_string();
+    let text = crate::words::root_cause(error);
     let text = text.split(" (os error").next().unwrap_or(&text).to_string();
     if error.is_connect() && !text.to_lowercase().contains("connect") {
         format!("cannot connect: {text}")

@@ -166,11 +166,7 @@ fn host_port(host: &str, port: u16) -> String {
 
 /// bollard's own message wraps the useful cause ("Connection refused") in layers.
 fn innermost(error: &dyn std::error::Error) -> String {
-    let mut cause = error;
-    while let Some(inner) = cause.source() {
-        cause = inner;
-    }
-    let text = cause.to_string();
+    let text = crate::words::root_cause(error);
     text.split(" (os error").next().unwrap_or(&text).to_string()
 }
 
