@@ -39,34 +39,21 @@ CARGO_BUILD_JOBS=${CARGO_BUILD_JOBS:-1} cargo build --release --quiet --bin rehe
     cat "$work/run.log" >&2
     exit 3
 }
-run_id=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["run_id"])' "$work/report/report.json")
+run_id=$(run_id_of "$work/report/report.json")
 container=$(docker ps -q --filter "label=rehearse.run=$run_id" --filter label=rehearse.host=web)
 ip=$(docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}' "$container" | awk '{ print $1 }')
 url="http://$ip/index.html"
 echo "target: $url (run $run_id)" >&2
 
-if ! command -v wrk >/dev/null; then
-    { apt-get install -y wrk || sudo apt-get install -y wrk; } >/dev/null 2>&1 || true
-fi
-cat >"$work/report.lua" <<'LUA'
-done = function(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format('{"requests": %d, "duration_us": %d, "errors": %d, "p50_us": %d, "p99_us": %d}\n',
-    summary.requests, summary.duration, e.connect + e.read + e.write + e.status + e.timeout,
-    latency:percentile(50), latency:percentile(99)))
-end
-LUA
+ensure_wrk
+wrk_report_lua "$work/report.lua"
 if command -v wrk >/dev/null; then
     echo "wrk: closed-loop, 16 keep-alive connections, ${duration}s" >&2
     measured "$work/wrk.txt" "$work/wrk.cpu" \
         wrk -t1 -c16 -d"${duration}s" -s "$work/report.lua" "$url"
 fi
-oha=$(command -v oha || echo "$HOME/.cargo/bin/oha")
-if [ -z "${SKIP_OHA:-}" ] && [ ! -x "$oha" ]; then
-    echo "installing oha (cargo install oha --locked, at most 15 minutes)" >&2
-    CARGO_BUILD_JOBS=${CARGO_BUILD_JOBS:-1} timeout 900 cargo install oha --locked --quiet >/dev/null 2>&1 || true
-fi
-if [ -z "${SKIP_OHA:-}" ] && [ -x "$oha" ]; then
+ensure_oha 900
+if [ -n "$oha" ]; then
     # Open-loop at the same rate as the prober, latency from the scheduled time like it.
     sleep 2
     echo "oha: ${rate}/s, keep-alive (50 connections), ${duration}s" >&2
@@ -90,6 +77,8 @@ measured "$work/new.json" "$work/new.cpu" \
 
 python3 - "$work" "$rate" <<'PY'
 import json, os, sys
+sys.path.insert(0, "bench")
+from loadtools import read_oha, read_wrk
 work, rate = sys.argv[1], int(sys.argv[2])
 rows = []
 def prober(name, label):
@@ -100,31 +89,17 @@ def prober(name, label):
     lat = r.get("latency") or {}
     rows.append((label, out["ok_per_s"], r["failed"], lat.get("p50_ms"), lat.get("p99_ms"),
                  cpu["cpu_s"] / cpu["wall_s"], cpu["cpu_s"] / max(ok, 1) * 1e6))
+def tool(m, label):
+    if m is not None:
+        rows.append((label, m["ok_per_s"], m["failed"], m["p50_ms"], m["p99_ms"], m["cores"],
+                     m["cpu_us_per_ok"]))
 prober("keep-alive", f"prober {rate}/s keep-alive")
 prober("new", f"prober {rate}/s new connections")
-def oha(name, label):
-    if not os.path.exists(f"{work}/{name}.json"):
-        return
-    cpu = json.load(open(f"{work}/{name}.cpu"))
-    try:
-        o = json.load(open(f"{work}/{name}.json"))
-    except ValueError:
-        return
-    pct = o.get("latencyPercentiles", {})
-    total = sum(o.get("statusCodeDistribution", {}).values()) + sum(o.get("errorDistribution", {}).values())
-    ok = o.get("statusCodeDistribution", {}).get("200", 0)
-    ms = lambda k: None if pct.get(k) is None else pct[k] * 1000
-    rows.append((label, ok / cpu["wall_s"], total - ok, ms("p50"), ms("p99"),
-                 cpu["cpu_s"] / cpu["wall_s"], cpu["cpu_s"] / max(ok, 1) * 1e6))
-oha("oha-keep-alive", f"oha {rate}/s keep-alive")
-oha("oha-new", f"oha {rate}/s new connections")
-if os.path.exists(f"{work}/wrk.txt"):
-    w = json.loads(open(f"{work}/wrk.txt").read().strip().splitlines()[-1])
-    cpu = json.load(open(f"{work}/wrk.cpu"))
-    ok = w["requests"] - w["errors"]
-    rows.append(("wrk 16 conns (closed-loop)", ok / (w["duration_us"] / 1e6), w["errors"],
-                 w["p50_us"] / 1000, w["p99_us"] / 1000, cpu["cpu_s"] / cpu["wall_s"],
-                 cpu["cpu_s"] / max(ok, 1) * 1e6))
+for name, mode in (("oha-keep-alive", "keep-alive"), ("oha-new", "new connections")):
+    if os.path.exists(f"{work}/{name}.cpu"):
+        tool(read_oha(f"{work}/{name}.json", f"{work}/{name}.cpu"), f"oha {rate}/s {mode}")
+if os.path.exists(f"{work}/wrk.cpu"):
+    tool(read_wrk(f"{work}/wrk.txt", f"{work}/wrk.cpu"), "wrk 16 conns (closed-loop)")
 print("| client | ok/s | failed | p50 ms | p99 ms | cores | CPU µs/request |")
 print("|---|---:|---:|---:|---:|---:|---:|")
 for label, okps, failed, p50, p99, cores, us in rows:

@@ -29,3 +29,40 @@ remove_run() {
     ids=$(docker volume ls -q --filter "label=rehearse.run=$run_id")
     [ -z "$ids" ] || docker volume rm $ids >/dev/null || true
 }
+
+# run_id_of REPORT_JSON: the run id a report.json records.
+run_id_of() {
+    python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["run_id"])' "$1"
+}
+
+# ensure_wrk: install Debian's wrk when missing; the caller checks `command -v wrk`.
+ensure_wrk() {
+    command -v wrk >/dev/null ||
+        { apt-get install -y wrk || sudo apt-get install -y wrk; } >/dev/null 2>&1 || true
+}
+
+# wrk_report_lua FILE: a wrk script whose last output line is one JSON object that
+# bench/loadtools.py's read_wrk() reads.
+wrk_report_lua() {
+    cat >"$1" <<'LUA'
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format('{"requests": %d, "duration_us": %d, "errors": %d, "p50_us": %d, "p99_us": %d, "p999_us": %d}\n',
+    summary.requests, summary.duration, e.connect + e.read + e.write + e.status + e.timeout,
+    latency:percentile(50), latency:percentile(99), latency:percentile(99.9)))
+end
+LUA
+}
+
+# ensure_oha MAX_SECONDS: set $oha to oha's path, installing it from crates.io (one build
+# job, at most MAX_SECONDS) when missing; $oha is empty when SKIP_OHA is set or it failed.
+ensure_oha() {
+    oha=""
+    [ -z "${SKIP_OHA:-}" ] || return 0
+    oha=$(command -v oha || echo "$HOME/.cargo/bin/oha")
+    if [ ! -x "$oha" ]; then
+        echo "installing oha (cargo install oha --locked, at most $(($1 / 60)) minutes)" >&2
+        CARGO_BUILD_JOBS=${CARGO_BUILD_JOBS:-1} timeout "$1" cargo install oha --locked --quiet >/dev/null 2>&1 || true
+    fi
+    [ -x "$oha" ] || oha=""
+}

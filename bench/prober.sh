@@ -83,8 +83,7 @@ say "starting the replica (the first run builds the static-site image, about a m
 rehearse_pid=$!
 run_status=0
 wait "$rehearse_pid" || run_status=$?
-run_id=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["run_id"])' \
-    "$work/report/report.json" 2>/dev/null || true)
+run_id=$(run_id_of "$work/report/report.json" 2>/dev/null || true)
 if [ "$run_status" -ne 0 ] || [ -z "$run_id" ]; then
     cat "$work/run.log" >&2
     echo "the replica did not come up (exit $run_status)" >&2
@@ -135,18 +134,9 @@ for rate in $(tr ' ' '\n' <<<"$rates" | sort -n); do
     record kind prober rate "$rate" file "$work/prober-$rate.json"
 done
 
-cat >"$work/report.lua" <<'LUA'
-done = function(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format('{"requests": %d, "duration_us": %d, "errors": %d, "p50_us": %d, "p99_us": %d, "p999_us": %d}\n',
-    summary.requests, summary.duration, e.connect + e.read + e.write + e.status + e.timeout,
-    latency:percentile(50), latency:percentile(99), latency:percentile(99.9)))
-end
-LUA
-if ! command -v wrk >/dev/null; then
-    say "installing wrk"
-    { apt-get install -y wrk || sudo apt-get install -y wrk; } >/dev/null 2>&1 || true
-fi
+wrk_report_lua "$work/report.lua"
+command -v wrk >/dev/null || say "installing wrk"
+ensure_wrk
 if command -v wrk >/dev/null; then
     say "wrk, closed-loop, 64 keep-alive connections, ${duration}s"
     measured "$work/wrk-keepalive.txt" "$work/wrk-keepalive.cpu" \
@@ -169,12 +159,8 @@ for rate in $(tr ' ' '\n' <<<"$rates" | sort -n); do
     record kind prober rate "$rate" file "$work/prober-$rate.json"
 done
 
-oha=$(command -v oha || echo "$HOME/.cargo/bin/oha")
-if [ -z "${SKIP_OHA:-}" ] && [ ! -x "$oha" ]; then
-    say "installing oha (cargo install oha --locked, at most 10 minutes)"
-    CARGO_BUILD_JOBS=${CARGO_BUILD_JOBS:-1} timeout 600 cargo install oha --locked --quiet >/dev/null 2>&1 || true
-fi
-if [ -z "${SKIP_OHA:-}" ] && [ -x "$oha" ]; then
+ensure_oha 600
+if [ -n "$oha" ]; then
     for rate in $(tr ' ' '\n' <<<"$rates" | sort -rn); do
         [ "$rate" -ge 1000 ] || continue
         wait_for_ports $((rate * duration))
@@ -191,6 +177,8 @@ fi
 say "results"
 python3 - "$results" "$duration" <<'PY'
 import json, sys
+sys.path.insert(0, "bench")
+from loadtools import read_oha, read_wrk
 
 rows = [json.loads(line) for line in open(sys.argv[1])]
 duration = float(sys.argv[2])
@@ -211,30 +199,23 @@ for row in rows:
             notes.append(f"prober at {r['rate']} req/s: {r['failed']} failed; "
                          f"longest window {r['longest_unavailability_ms']} ms; errors seen: {'; '.join(errors)}")
     elif row["kind"] == "wrk":
-        w = json.loads(open(row["file"]).read().strip().splitlines()[-1])
-        cpu = json.load(open(row["cpu"]))
-        secs = w["duration_us"] / 1e6
+        w = read_wrk(row["file"], row["cpu"])
         model = ("closed-loop, 64 keep-alive conns" if row["mode"] == "keep-alive"
                  else "closed-loop, 64 conns, Connection: close")
-        print(f"| wrk | {model} | (max) | {(w['requests'] - w['errors']) / secs:.0f} "
-              f"| {w['errors']} of {w['requests']} | {w['p50_us'] / 1000:.2f} | {w['p99_us'] / 1000:.2f} "
-              f"| {w['p999_us'] / 1000:.2f} | {cpu['cpu_s'] / cpu['wall_s']:.2f} |")
+        print(f"| wrk | {model} | (max) | {w['ok_per_s']:.0f} | {w['failed']} of {w['total']} "
+              f"| {w['p50_ms']:.2f} | {w['p99_ms']:.2f} | {w['p999_ms']:.2f} | {w['cores']:.2f} |")
     elif row["kind"] == "oha":
-        cpu = json.load(open(row["cpu"]))
-        try:
-            o = json.load(open(row["file"]))
-        except ValueError:
-            print(f"| oha | open-loop (-q), 1 conn/request | {row['rate']} | (no output, exit {cpu['exit']}) | | | | | |")
+        o = read_oha(row["file"], row["cpu"])
+        if o is None:
+            exit_code = json.load(open(row["cpu"]))["exit"]
+            print(f"| oha | open-loop (-q), 1 conn/request | {row['rate']} | (no output, exit {exit_code}) | | | | | |")
             continue
-        s, pct = o["summary"], o.get("latencyPercentiles", {})
-        total = sum(o.get("statusCodeDistribution", {}).values()) + sum(o.get("errorDistribution", {}).values())
-        ok = o.get("statusCodeDistribution", {}).get("200", 0)
-        ms = lambda k: (pct.get(k) or float("nan")) * 1000
+        ms = lambda v: float("nan") if v is None else v
         print(f"| oha | open-loop (-q, latency correction), 1 conn/request | {row['rate']} "
-              f"| {ok / cpu['wall_s']:.0f} | {total - ok} of {total} | {ms('p50'):.2f} | {ms('p99'):.2f} "
-              f"| {ms('p99.9'):.2f} | {cpu['cpu_s'] / cpu['wall_s']:.2f} |")
-        if o.get("errorDistribution"):
-            notes.append(f"oha at {row['rate']} req/s errors: {o['errorDistribution']}")
+              f"| {o['ok_per_s']:.0f} | {o['failed']} of {o['total']} | {ms(o['p50_ms']):.2f} "
+              f"| {ms(o['p99_ms']):.2f} | {ms(o['p999_ms']):.2f} | {o['cores']:.2f} |")
+        if o["errors"]:
+            notes.append(f"oha at {row['rate']} req/s errors: {o['errors']}")
 
 for row in rows:
     if row["kind"] != "outage":

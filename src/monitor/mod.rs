@@ -53,6 +53,30 @@ pub struct Sample {
     pub via: u8,
 }
 
+impl Sample {
+    /// A request without a (good) answer: `error` says why, when known; no status and
+    /// no marker yet. `send` starts from one and fills it in as the answer comes.
+    pub fn failed(
+        scheduled: Duration,
+        latency: Duration,
+        seq: u32,
+        via: u8,
+        error: Option<String>,
+    ) -> Self {
+        Self {
+            scheduled,
+            latency,
+            ok: false,
+            timed_out: false,
+            status: None,
+            served_by: None,
+            error,
+            seq,
+            via,
+        }
+    }
+}
+
 /// A monitor sending requests in the background until stopped.
 #[derive(Debug)]
 pub struct RunningMonitor {
@@ -450,17 +474,10 @@ async fn schedule(
                 sent += 1;
                 tally.due.fetch_add(1, Ordering::Relaxed);
                 if in_flight.len() >= max_in_flight {
-                    tally.record(Sample {
-                        scheduled,
-                        latency: Duration::ZERO,
-                        ok: false,
-                        timed_out: false,
-                        status: None,
-                        served_by: None,
-                        error: Some("not sent: too many requests still unanswered".into()),
-                        seq,
-                        via: request.targets.pick(seq).0,
-                    }, &mut aggregate);
+                    let error = Some("not sent: too many requests still unanswered".into());
+                    let via = request.targets.pick(seq).0;
+                    let sample = Sample::failed(scheduled, Duration::ZERO, seq, via, error);
+                    tally.record(sample, &mut aggregate);
                     continue;
                 }
                 // Shared, not copied: this runs hundreds of times a second.
@@ -479,20 +496,11 @@ async fn schedule(
 async fn send(request: Arc<Request>, due: Instant, scheduled: Duration, seq: u32) -> Sample {
     let (via, target) = request.targets.pick(seq);
     let Some(target) = target else {
-        return Sample {
-            scheduled,
-            latency: due.elapsed(),
-            ok: false,
-            timed_out: false,
-            status: None,
-            served_by: None,
-            error: Some(format!(
-                "host `{}` is lost: nothing answers",
-                request.targets.primary_host
-            )),
-            seq,
-            via,
-        };
+        let error = format!(
+            "host `{}` is lost: nothing answers",
+            request.targets.primary_host
+        );
+        return Sample::failed(scheduled, due.elapsed(), seq, via, Some(error));
     };
     let mut builder = hyper::Request::builder()
         .method(request.method.clone())
@@ -516,17 +524,8 @@ async fn send(request: Arc<Request>, due: Instant, scheduled: Duration, seq: u32
         }
         None => Full::new(Bytes::new()),
     };
-    let mut sample = Sample {
-        scheduled,
-        latency: Duration::ZERO,
-        ok: false,
-        timed_out: false,
-        status: None,
-        served_by: None,
-        error: None,
-        seq,
-        via,
-    };
+    // Failed until the whole answer is in and checked.
+    let mut sample = Sample::failed(scheduled, Duration::ZERO, seq, via, None);
     let outgoing = match builder.body(body) {
         Ok(outgoing) => outgoing,
         Err(e) => {
