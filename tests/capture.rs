@@ -11,101 +11,6 @@ use std::process::Command;
 
 use common::*;
 
-/// Removes what the test's runs kept, and the image built from the imported recipe,
-/// whether the test passes or panics.
-struct Cleanup {
-    run_ids: Vec<String>,
-    recipe: String,
-}
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        for run_id in &self.run_ids {
-            let filter = format!("label=rehearse.run={run_id}");
-            for (list, remove) in [
-                (vec!["ps", "-aq"], vec!["rm", "-f", "-v"]),
-                (vec!["network", "ls", "-q"], vec!["network", "rm"]),
-                (vec!["volume", "ls", "-q"], vec!["volume", "rm", "-f"]),
-                (vec!["images", "-q"], vec!["rmi", "-f"]),
-            ] {
-                let ids = docker_lines(&[list.as_slice(), &["--filter", &filter]].concat());
-                if !ids.is_empty() {
-                    let _ = Command::new("docker").args(&remove).args(&ids).output();
-                }
-            }
-        }
-        // What `docker rm` leaves of a kept replica, its cgroup parent, `rehearse gc`
-        // would sweep; not run here, where it would also take the other tests' kept
-        // replicas (their runs are over too).
-        for run_id in &self.run_ids {
-            sweep_cgroup_parents(run_id);
-        }
-        let filter = format!("label=rehearse.recipe={}", self.recipe);
-        let images = docker_lines(&["images", "-aq", "--filter", &filter]);
-        if !images.is_empty() {
-            let _ = Command::new("docker")
-                .args(["rmi", "-f"])
-                .args(&images)
-                .output();
-        }
-    }
-}
-
-fn docker_lines(args: &[&str]) -> Vec<String> {
-    let output = Command::new("docker")
-        .args(args)
-        .output()
-        .expect("docker runs");
-    let mut lines: Vec<String> = text(&output.stdout).lines().map(str::to_string).collect();
-    lines.sort();
-    lines.dedup();
-    lines
-}
-
-/// Copy a program from this machine into a replica's `/usr/local/bin` under `name`.
-fn copy_into(container: &str, program: &std::path::Path, name: &str) {
-    let copied = Command::new("docker")
-        .arg("cp")
-        .arg(program)
-        .arg(format!("{container}:/usr/local/bin/{name}"))
-        .output()
-        .expect("docker cp runs");
-    assert!(copied.status.success(), "{}", text(&copied.stderr));
-}
-
-/// Run a command (not a shell script) in a replica, its output kept whatever its status.
-fn docker_exec(container: &str, argv: &[&str]) -> std::process::Output {
-    Command::new("docker")
-        .arg("exec")
-        .arg(container)
-        .args(argv)
-        .output()
-        .expect("docker exec runs")
-}
-
-/// Run a shell line in a container as root; panics unless it succeeds.
-fn sh(container: &str, script: &str) -> String {
-    let output = docker_exec(container, &["sh", "-c", script]);
-    assert!(
-        output.status.success(),
-        "`{script}` failed in {container}:\n{}\n{}",
-        text(&output.stdout),
-        text(&output.stderr)
-    );
-    text(&output.stdout)
-}
-
-fn container_of(run_id: &str) -> String {
-    let ids = docker_lines(&[
-        "ps",
-        "-q",
-        "--filter",
-        &format!("label=rehearse.run={run_id}"),
-    ]);
-    assert_eq!(ids.len(), 1, "one kept container for run {run_id}: {ids:?}");
-    ids[0].clone()
-}
-
 /// Everything the capture must leave as it was. The output folder is left out of the
 /// file list: the bundle is the one thing capture writes.
 const STATE: &str = r#"
@@ -150,7 +55,7 @@ fn capture_changes_nothing_and_the_import_rebuilds_the_host() {
     let source_run = source.report["run_id"].as_str().unwrap().to_string();
     cleanup.run_ids.push(source_run.clone());
     assert_eq!(source.code, 0, "{}\n{}", source.stdout, source.stderr);
-    let host = container_of(&source_run);
+    let host = kept_container(&source_run);
 
     // (a) Read-only: the same state before and after `rehearse capture` inside the host.
     copy_into(
@@ -343,7 +248,7 @@ fn capture_changes_nothing_and_the_import_rebuilds_the_host() {
     let report = report(&report_dir);
     let imported_run = report["run_id"].as_str().unwrap().to_string();
     cleanup.run_ids.push(imported_run.clone());
-    let imported = container_of(&imported_run);
+    let imported = kept_container(&imported_run);
     let imported_packages = lines(&sh(&imported, PACKAGES));
     let imported_enabled = sh(&imported, ENABLED);
     let imported_stat = sh(&imported, STAT);
@@ -621,92 +526,4 @@ fn an_interrupted_capture_leaves_no_partial_file() {
         .filter(|n| n != "root")
         .collect();
     assert!(left.is_empty(), "{left:?}");
-}
-
-/// The static build of `cargo static` (into its own target folder, so building it here
-/// does not wait for the lock `cargo test` holds on `target/`): built if missing or
-/// out of date, a no-op otherwise (`.ci/run` builds it before the tests).
-fn static_build() -> std::path::PathBuf {
-    let target = root().join("target/static");
-    let output = Command::new(env!("CARGO"))
-        .arg("static")
-        .env("CARGO_TARGET_DIR", &target)
-        .current_dir(root())
-        .output()
-        .expect("cargo runs");
-    assert!(
-        output.status.success(),
-        "`cargo static` failed:\n{}",
-        text(&output.stderr)
-    );
-    target.join("x86_64-unknown-linux-gnu/release/rehearse")
-}
-
-/// `rehearse capture` runs on the production host, which is on the old release: the
-/// static build captures a running Debian 11 host, where the normal build cannot start.
-#[test]
-fn the_static_build_captures_a_bullseye_host() {
-    if !docker_available() {
-        return;
-    }
-    let static_binary = static_build();
-    let mut cleanup = Cleanup {
-        run_ids: Vec::new(),
-        recipe: format!("none-{}", std::process::id()),
-    };
-    let source = run_scenario(
-        "tests/scenarios/capture-bullseye.yaml",
-        &["--keep", "--no-checkpoints"],
-    );
-    let run_id = source.report["run_id"].as_str().unwrap().to_string();
-    cleanup.run_ids.push(run_id.clone());
-    assert_eq!(source.code, 0, "{}\n{}", source.stdout, source.stderr);
-    let host = container_of(&run_id);
-    assert!(sh(&host, "cat /etc/debian_version").starts_with("11."));
-
-    copy_into(
-        &host,
-        std::path::Path::new(env!("CARGO_BIN_EXE_rehearse")),
-        "rehearse-dynamic",
-    );
-    copy_into(&host, &static_binary, "rehearse");
-    // The normal build needs a newer glibc than Debian 11's.
-    let dynamic = docker_exec(&host, &["rehearse-dynamic", "--version"]);
-    assert!(!dynamic.status.success());
-    assert!(
-        text(&dynamic.stderr).contains("GLIBC_2.3"),
-        "{}",
-        text(&dynamic.stderr)
-    );
-
-    let capture = docker_exec(
-        &host,
-        &[
-            "rehearse",
-            "capture",
-            "-o",
-            "/root/web.rehearse-bundle.tar.gz",
-            "--db-schema",
-        ],
-    );
-    assert!(
-        capture.status.success(),
-        "{}\n{}",
-        text(&capture.stdout),
-        text(&capture.stderr)
-    );
-    let bundle = sh(
-        &host,
-        "tar -xzOf /root/web.rehearse-bundle.tar.gz bundle.json",
-    );
-    let bundle: serde_json::Value = serde_json::from_str(&bundle).unwrap();
-    assert_eq!(
-        bundle["host"]["os"]["version_codename"], "bullseye",
-        "{:#}",
-        bundle["host"]
-    );
-    let packages = bundle["packages"].to_string();
-    for package in ["apache2", "mariadb-server", "libapache2-mod-php7.4"] {
-        assert!(packages.contains(package), "{package} not captured");
-    }
 }

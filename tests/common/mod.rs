@@ -383,3 +383,99 @@ static MEASURING: Mutex<()> = Mutex::new(());
 pub fn measuring_alone() -> std::sync::MutexGuard<'static, ()> {
     MEASURING.lock().unwrap_or_else(|e| e.into_inner())
 }
+
+/// Removes what a test's runs kept (`--keep`), and the images of a recipe (by its
+/// `rehearse.recipe` label), whether the test passes or panics.
+pub struct Cleanup {
+    pub run_ids: Vec<String>,
+    pub recipe: String,
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        for run_id in &self.run_ids {
+            let filter = format!("label=rehearse.run={run_id}");
+            for (list, remove) in [
+                (vec!["ps", "-aq"], vec!["rm", "-f", "-v"]),
+                (vec!["network", "ls", "-q"], vec!["network", "rm"]),
+                (vec!["volume", "ls", "-q"], vec!["volume", "rm", "-f"]),
+                (vec!["images", "-q"], vec!["rmi", "-f"]),
+            ] {
+                let ids = docker_lines(&[list.as_slice(), &["--filter", &filter]].concat());
+                if !ids.is_empty() {
+                    let _ = Command::new("docker").args(&remove).args(&ids).output();
+                }
+            }
+        }
+        // What `docker rm` leaves of a kept replica, its cgroup parent, `rehearse gc`
+        // would sweep; not run here, where it would also take the other tests' kept
+        // replicas (their runs are over too).
+        for run_id in &self.run_ids {
+            sweep_cgroup_parents(run_id);
+        }
+        let filter = format!("label=rehearse.recipe={}", self.recipe);
+        let images = docker_lines(&["images", "-aq", "--filter", &filter]);
+        if !images.is_empty() {
+            let _ = Command::new("docker")
+                .args(["rmi", "-f"])
+                .args(&images)
+                .output();
+        }
+    }
+}
+
+pub fn docker_lines(args: &[&str]) -> Vec<String> {
+    let output = Command::new("docker")
+        .args(args)
+        .output()
+        .expect("docker runs");
+    let mut lines: Vec<String> = text(&output.stdout).lines().map(str::to_string).collect();
+    lines.sort();
+    lines.dedup();
+    lines
+}
+
+/// Copy a program from this machine into a replica's `/usr/local/bin` under `name`.
+pub fn copy_into(container: &str, program: &std::path::Path, name: &str) {
+    let copied = Command::new("docker")
+        .arg("cp")
+        .arg(program)
+        .arg(format!("{container}:/usr/local/bin/{name}"))
+        .output()
+        .expect("docker cp runs");
+    assert!(copied.status.success(), "{}", text(&copied.stderr));
+}
+
+/// Run a command (not a shell script) in a replica, its output kept whatever its status.
+pub fn docker_exec(container: &str, argv: &[&str]) -> std::process::Output {
+    Command::new("docker")
+        .arg("exec")
+        .arg(container)
+        .args(argv)
+        .output()
+        .expect("docker exec runs")
+}
+
+/// Run a shell line in a container as root; panics unless it succeeds.
+pub fn sh(container: &str, script: &str) -> String {
+    let output = docker_exec(container, &["sh", "-c", script]);
+    assert!(
+        output.status.success(),
+        "`{script}` failed in {container}:\n{}\n{}",
+        text(&output.stdout),
+        text(&output.stderr)
+    );
+    text(&output.stdout)
+}
+
+/// The one container a finished run kept (`--keep`).
+pub fn kept_container(run_id: &str) -> String {
+    let ids = docker_lines(&[
+        "ps",
+        "-q",
+        "--filter",
+        &format!("label=rehearse.run={run_id}"),
+    ]);
+    assert_eq!(ids.len(), 1, "one kept container for run {run_id}: {ids:?}");
+    ids[0].clone()
+}
