@@ -19,6 +19,7 @@ pub mod drill;
 pub mod engine;
 pub mod escape;
 pub mod exit_code;
+pub mod findings;
 pub mod gc;
 pub mod images;
 pub mod import;

@@ -1095,6 +1095,40 @@ fn help_tells_exit_codes_and_engine_flags_only_where_an_engine_is_used() {
     assert!(build.contains("Recipes to build"), "{build}");
 }
 
+/// The book's list of findings is what `rehearse findings --format md` prints, which is
+/// made from the declarations the checks use: neither can drift from the code.
+#[test]
+fn the_books_list_of_findings_is_the_one_the_checks_declare() {
+    let output = rehearse(&["findings", "--format", "md"]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let table = text(&output.stdout);
+    let page = std::fs::read_to_string(root().join("docs/src/findings.md")).unwrap();
+    let generated = page
+        .split_once("<!-- generated: rehearse findings --format md -->\n")
+        .and_then(|(_, rest)| rest.split_once("<!-- end of generated -->"))
+        .map(|(table, _)| table)
+        .expect("docs/src/findings.md has the generated markers");
+    assert_eq!(
+        generated, table,
+        "docs/src/findings.md is out of date: put the output of `rehearse findings --format md` between its markers"
+    );
+    for key in [
+        "apt.held-packages",
+        "cutover.configtest-failed",
+        "php.fatal-errors",
+    ] {
+        assert!(table.contains(&format!("| `{key}` |")), "{key} missing");
+    }
+    let json: serde_json::Value =
+        serde_json::from_slice(&rehearse(&["findings", "--format", "json"]).stdout).unwrap();
+    let rows = json.as_array().unwrap();
+    assert_eq!(rows.len(), table.lines().count() - 2);
+    assert!(
+        rows.iter()
+            .all(|r| r["key"].is_string() && r["inhibitor"].is_boolean())
+    );
+}
+
 /// Shell completions and the manual page come from the same definition as the parser.
 #[test]
 fn completions_and_the_manual_page_are_generated_and_well_formed() {

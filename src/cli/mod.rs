@@ -167,6 +167,10 @@ pub enum Command {
     /// Print the JSON Schema of scenario files (for editor completion), or of report.json.
     #[command(after_help = "Exit codes: 0 printed.")]
     Schema(SchemaArgs),
+    /// List every kind of finding a rehearsal can report: key, severity, whether it
+    /// inhibits the change, when it is checked, what makes it fire, what to do.
+    #[command(after_help = "Exit codes: 0 printed.")]
+    Findings(FindingsArgs),
     /// Render a report folder's report.json again as HTML, Markdown or JUnit.
     #[command(
         after_help = "Exit codes: 0 rendered, 2 invalid input (no readable report.json), 3 a file could not be written."
@@ -409,6 +413,20 @@ pub struct DiffArgs {
     /// Print the difference as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct FindingsArgs {
+    /// `text` for reading, `md` for the book's table, `json` for scripts.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: FindingsFormat,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum FindingsFormat {
+    Text,
+    Md,
+    Json,
 }
 
 #[derive(Debug, Args)]
@@ -807,6 +825,15 @@ pub fn main(cli: Cli) -> i32 {
                 }
             }
         }
+        Command::Findings(args) => {
+            let text = match args.format {
+                FindingsFormat::Text => crate::findings::text_list(),
+                FindingsFormat::Md => crate::findings::markdown_table(),
+                FindingsFormat::Json => crate::findings::json_list(),
+            };
+            outln!("{}", text.trim_end());
+            crate::exit_code::GO
+        }
         Command::Schema(args) => {
             let schema = if args.report {
                 crate::report::json_schema()
@@ -856,6 +883,7 @@ pub fn main(cli: Cli) -> i32 {
                     Command::Check(_)
                     | Command::Capture(_)
                     | Command::Schema(_)
+                    | Command::Findings(_)
                     | Command::Report(_)
                     | Command::Diff(_)
                     | Command::Completions(_)

@@ -5,8 +5,7 @@ use std::time::Duration;
 
 use super::{EventSink, RunEvent, RunState};
 use crate::engine::Engine;
-use crate::model::Finding;
-use crate::scenario::Severity;
+use crate::findings::FindingKind;
 
 /// A log file on a host, read from `offset` to the end when the steps are over.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,11 +16,9 @@ pub struct LogWatch {
     pub offset: u64,
     /// Extended regular expression (`grep -E`) of the lines that matter.
     pub pattern: &'static str,
-    pub key: &'static str,
-    pub severity: Severity,
-    pub inhibitor: bool,
+    /// The finding the matching lines make.
+    pub kind: &'static FindingKind,
     pub message: String,
-    pub remediation: &'static str,
 }
 
 /// PHP errors Apache logs once the upgraded application serves requests.
@@ -32,11 +29,8 @@ pub fn php_errors(host: &str, container: &str, offset: u64, release: &str) -> Lo
         path: "/var/log/apache2/error.log".into(),
         offset,
         pattern: "PHP (Fatal error|Parse error)",
-        key: "php.fatal-errors",
-        severity: Severity::High,
-        inhibitor: true,
+        kind: &crate::findings::PHP_FATAL_ERRORS,
         message: format!("the application raised PHP fatal errors after the upgrade to {release}"),
-        remediation: "fix the code for the new PHP version (removed functions, changed signatures), or keep the old PHP from another source until it is fixed",
     }
 }
 
@@ -83,21 +77,14 @@ pub(super) async fn evaluate<E: Engine>(
             continue;
         }
         let evidence = grouped(&lines, watch.pattern);
-        let finding = Finding {
-            key: watch.key.to_string(),
-            severity: watch.severity,
-            inhibitor: watch.inhibitor,
-            host: Some(watch.host.clone()),
-            message: format!(
-                "{} ({} line(s) in {}, {} distinct)",
-                watch.message,
-                lines.len(),
-                watch.path,
-                evidence.len()
-            ),
-            remediation: watch.remediation.to_string(),
-            evidence,
-        };
+        let message = format!(
+            "{} ({} line(s) in {}, {} distinct)",
+            watch.message,
+            lines.len(),
+            watch.path,
+            evidence.len()
+        );
+        let finding = watch.kind.found(&watch.host, message, evidence);
         sink.event(&RunEvent::Finding(finding.clone()));
         state.findings.push(finding);
     }

@@ -11,9 +11,8 @@ use super::{
 };
 use crate::engine::{ContainerSpec, Engine, FileCopy};
 use crate::images::{BuiltImage, ensure_image};
-use crate::model::Finding;
 use crate::report::{ImageReport, StepReport, StepStatus};
-use crate::scenario::{Host, Init, ProbeKind, Scenario, Severity};
+use crate::scenario::{Host, Init, ProbeKind, Scenario};
 
 /// Limits every host gets unless the scenario sets its own: a runaway upgrade or a fork
 /// bomb in a replica must not take the machine running it down.
@@ -488,15 +487,11 @@ pub(super) fn record_degraded(
     failed_units: &str,
     when: &str,
 ) {
-    let finding = Finding {
-        key: "systemd.degraded".into(),
-        severity: Severity::Medium,
-        inhibitor: false,
-        host: Some(host.to_string()),
-        message: format!("host `{host}` booted degraded {when}: some systemd units failed"),
-        remediation: "inspect the failed units (`systemctl --failed`, `journalctl -u UNIT`) and fix or disable them".into(),
-        evidence: failed_units.lines().map(str::to_string).collect(),
-    };
+    let finding = crate::findings::SYSTEMD_DEGRADED.found(
+        host,
+        format!("host `{host}` booted degraded {when}: some systemd units failed"),
+        failed_units.lines().map(str::to_string).collect(),
+    );
     sink.event(&RunEvent::Finding(finding.clone()));
     state.findings.push(finding);
 }

@@ -87,7 +87,7 @@ pub(super) async fn cutover<E: Engine>(
             .map(str::to_string)
             .collect();
         let finding = apache_configtest_failed(
-            "cutover.configtest-failed",
+            &crate::findings::CUTOVER_CONFIGTEST_FAILED,
             &step.from,
             "with the proxy configuration",
             output,

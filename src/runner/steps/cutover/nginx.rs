@@ -7,7 +7,7 @@ use super::{Cutover, StepContext, TIMEOUT, run_command};
 use crate::engine::Engine;
 use crate::model::Finding;
 use crate::runner::host_files;
-use crate::scenario::{Severity, WebServer};
+use crate::scenario::WebServer;
 
 /// Where the site file's original goes: not beside it, since nginx loads every file in
 /// `sites-enabled`, and a second copy of the site there would clash with the first.
@@ -113,15 +113,12 @@ pub fn configtest_failed(
         message.push_str(&format!(" (`{text}`)"));
         evidence.push(format!("{site_file}:{n}: {text}"));
     }
-    Finding {
-        key: "cutover.configtest-failed".to_string(),
-        severity: Severity::High,
-        inhibitor: true,
-        host: Some(host.to_string()),
+    crate::findings::CUTOVER_CONFIGTEST_FAILED.found_with(
+        host,
         message,
-        remediation: "fix the directive `nginx -t` names (in the step's `proxy_config` when it has one); the site file was restored and the old site keeps serving until the test passes".to_string(),
+        "fix the directive `nginx -t` names (in the step's `proxy_config` when it has one); the site file was restored and the old site keeps serving until the test passes".to_string(),
         evidence,
-    }
+    )
 }
 
 /// `134#134: message` → `message`: the process and thread ids say nothing to a reader.

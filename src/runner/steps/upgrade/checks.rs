@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::host_state::HostState;
 pub use super::host_state::sections;
+use crate::findings::{self, FindingKind};
 use crate::model::Finding;
-use crate::scenario::Severity;
 
 /// Facts about the stack on the host after a hop, each under a `### name` header.
 pub const STACK_SCRIPT: &str = r#"
@@ -38,64 +38,32 @@ ls /usr/lib/postgresql 2>/dev/null
 true
 "#;
 
-fn finding(
-    key: &str,
-    severity: Severity,
-    inhibitor: bool,
-    host: &str,
-    message: String,
-    remediation: &str,
-    evidence: Vec<String>,
-) -> Finding {
-    Finding {
-        key: key.to_string(),
-        severity,
-        inhibitor,
-        host: Some(host.to_string()),
-        message,
-        remediation: remediation.to_string(),
-        evidence,
-    }
-}
-
 /// Checks of the host before the first hop.
 pub fn before_upgrade(host: &str, state: &HostState, target: &str) -> Vec<Finding> {
     let mut found = Vec::new();
     if !state.holds.is_empty() {
-        found.push(finding(
-            "apt.held-packages",
-            Severity::High,
-            true,
+        found.push(findings::HELD_PACKAGES.found(
             host,
             format!(
                 "{} held package(s) will not be upgraded and can block the upgrade: {}",
                 state.holds.len(),
                 state.holds.join(", ")
             ),
-            "release the holds (`apt-mark unhold PACKAGE`) or make sure the held versions work on the new release",
             state.holds.clone(),
         ));
     }
     if !state.audit.trim().is_empty() {
-        found.push(finding(
-            "dpkg.audit",
-            Severity::High,
-            true,
+        found.push(findings::DPKG_AUDIT.found(
             host,
             "dpkg reports half-installed or unconfigured packages".into(),
-            "finish or undo the pending package operations (`dpkg --configure -a`, `apt-get -f install`) before upgrading",
             state.audit.lines().map(str::to_string).collect(),
         ));
     }
     let needs_merged = crate::debian::release::version_of(target).is_some_and(|v| v >= 12);
     if !state.merged_usr && needs_merged {
-        found.push(finding(
-            "sandbox.usr-not-merged",
-            Severity::Medium,
-            false,
-            host,
+        found.push(findings::USR_NOT_MERGED.found(
+                        host,
             "the host's /usr is not merged: on the real host the upgrade installs `usrmerge`, which converts /bin, /sbin and /lib into links; the replica's overlay filesystem cannot be converted, so the rehearsal may fail where the real upgrade would not".into(),
-            "on the real host, install `usrmerge` before the upgrade and reboot; rebuild the replica from a merged-/usr image to rehearse the rest",
             vec!["/bin, /sbin or /lib is a directory, not a link into /usr".into()],
         ));
     }
@@ -116,13 +84,12 @@ pub fn after_hop(
         .collect();
     if !removed.is_empty() {
         let names: Vec<String> = removed.iter().map(|s| s.to_string()).collect();
-        found.push(finding(
-            "packages.protected-removed",
-            Severity::High,
-            true,
+        found.push(findings::PROTECTED_REMOVED.found(
             host,
-            format!("the upgrade removed protected package(s): {}", names.join(", ")),
-            "find what conflicts with them (`apt-get -s full-upgrade`), install their successors explicitly, or hold back the upgrade",
+            format!(
+                "the upgrade removed protected package(s): {}",
+                names.join(", ")
+            ),
             names,
         ));
     }
@@ -157,55 +124,42 @@ pub fn after_hop(
         }
     }
     if !disabled.is_empty() {
-        found.push(finding(
-            "service.disabled",
-            Severity::Medium,
-            false,
+        found.push(findings::SERVICE_DISABLED.found(
             host,
             format!(
                 "the upgrade disabled service(s) that were enabled and running: {}",
                 disabled.join(", ")
             ),
-            "check why (`/etc/default/…`, the package's NEWS) and enable the service again (`systemctl enable --now UNIT`) if it is needed",
             disabled,
         ));
     }
     if !down.is_empty() {
-        found.push(finding(
-            "service.not-running",
-            Severity::High,
-            true,
-            host,
+        found.push(findings::SERVICE_NOT_RUNNING.found(
+                        host,
             format!(
                 "service(s) enabled and running before the upgrade are not running after the reboot: {}",
                 down.join(", ")
             ),
-            "look at `systemctl status UNIT` and `journalctl -b -u UNIT`; fix the configuration or the package the service now comes from",
             down,
         ));
     }
     if !replaced.is_empty() {
-        found.push(finding(
-            "service.replaced",
-            Severity::Info,
-            false,
+        found.push(findings::SERVICE_REPLACED.found(
             host,
-            format!("service(s) replaced by the new release's version: {}", replaced.join(", ")),
-            "check that configuration made for the old unit (drop-ins, pools, sockets named after the version) was carried over",
+            format!(
+                "service(s) replaced by the new release's version: {}",
+                replaced.join(", ")
+            ),
             replaced,
         ));
     }
     if !removed.is_empty() {
-        found.push(finding(
-            "service.removed",
-            Severity::Medium,
-            false,
+        found.push(findings::SERVICE_REMOVED.found(
             host,
             format!(
                 "service(s) that ran before the upgrade no longer exist: {}",
                 removed.join(", ")
             ),
-            "find which package provides that function on the new release and install and enable it",
             removed,
         ));
     }
@@ -216,16 +170,12 @@ pub fn after_hop(
         .cloned()
         .collect();
     if !new_leftovers.is_empty() {
-        found.push(finding(
-            "conffiles.pending",
-            Severity::Low,
-            false,
-            host,
+        found.push(findings::CONFFILES_PENDING.found(
+                        host,
             format!(
                 "{} configuration file(s) were left beside the active one (`.dpkg-dist` is the maintainer's new version kept aside, `.dpkg-old` your old one replaced)",
                 new_leftovers.len()
             ),
-            "compare each with the active file (`diff -u FILE FILE.dpkg-dist`) and merge what the new release needs, then remove the copy",
             new_leftovers,
         ));
     }
@@ -236,13 +186,12 @@ pub fn after_hop(
         .cloned()
         .collect();
     if !new_rc.is_empty() {
-        found.push(finding(
-            "packages.config-only",
-            Severity::Low,
-            false,
+        found.push(findings::PACKAGES_CONFIG_ONLY.found(
             host,
-            format!("{} package(s) were removed but left their configuration (`rc`)", new_rc.len()),
-            "check that nothing still uses their configuration, then purge them (`apt-get purge PACKAGE`)",
+            format!(
+                "{} package(s) were removed but left their configuration (`rc`)",
+                new_rc.len()
+            ),
             new_rc,
         ));
     }
@@ -267,32 +216,24 @@ pub fn after_hop(
             .iter()
             .filter(|u| before.holds.contains(&u.name))
             .count();
-        found.push(finding(
-            "packages.kept-back",
-            Severity::High,
-            false,
-            host,
+        found.push(findings::PACKAGES_KEPT_BACK.found(
+                        host,
             format!(
                 "{} package(s) stayed on {}'s version although {} has a newer one ({held} held, the others kept back with them): the host runs a mix of both releases",
                 after.upgradable.len(),
                 before.codename,
                 after.codename
             ),
-            "release the holds (`apt-mark unhold PACKAGE`) and run `apt-get full-upgrade` again, or make sure the old versions work on the new release; `apt-get -s full-upgrade` shows what keeps the others back",
             evidence,
         ));
     }
     if !after.obsolete.is_empty() {
-        found.push(finding(
-            "packages.obsolete",
-            Severity::Low,
-            false,
+        found.push(findings::PACKAGES_OBSOLETE.found(
             host,
             format!(
                 "{} installed package(s) are in no configured source any more",
                 after.obsolete.len()
             ),
-            "check whether they are still needed; remove them or find their successors (`apt list '~o'`)",
             after.obsolete.clone(),
         ));
     }
@@ -310,7 +251,7 @@ pub fn stack(host: &str, facts: &BTreeMap<String, Vec<String>>, after: &HostStat
     {
         let output: Vec<String> = apache[..apache.len() - 1].to_vec();
         found.push(apache_configtest_failed(
-            "apache.configtest-failed",
+            &findings::APACHE_CONFIGTEST_FAILED,
             host,
             "after the upgrade",
             output,
@@ -323,13 +264,9 @@ pub fn stack(host: &str, facts: &BTreeMap<String, Vec<String>>, after: &HostStat
         .cloned()
         .collect();
     if !broken.is_empty() {
-        found.push(finding(
-            "php.module-missing",
-            Severity::High,
-            true,
+        found.push(findings::PHP_MODULE_MISSING.found(
             host,
             "Apache still loads a PHP module the upgrade removed".into(),
-            "disable the old module and enable the new release's (`a2dismod php7.4 && a2enmod php8.2`, with the version installed)",
             broken,
         ));
     }
@@ -340,13 +277,9 @@ pub fn stack(host: &str, facts: &BTreeMap<String, Vec<String>>, after: &HostStat
     let working_php = modules.iter().any(|l| l.starts_with("ok "));
     let fpm = !get("php_handlers").is_empty();
     if mod_php_installed && !working_php && !fpm {
-        found.push(finding(
-            "php.no-handler",
-            Severity::High,
-            true,
-            host,
+        found.push(findings::PHP_NO_HANDLER.found(
+                        host,
             "no PHP handler is enabled in Apache: PHP pages would be served as source text or not at all".into(),
-            "enable the PHP module of the new release (`a2enmod php8.2`) or configure PHP-FPM, then restart Apache",
             modules.clone(),
         ));
     }
@@ -361,13 +294,12 @@ pub fn stack(host: &str, facts: &BTreeMap<String, Vec<String>>, after: &HostStat
                 .to_string()
         };
         if value("active") != "active" {
-            found.push(finding(
-                "mariadb.not-running",
-                Severity::High,
-                true,
+            found.push(findings::MARIADB_NOT_RUNNING.found(
                 host,
-                format!("the MariaDB server is not running after the upgrade (state: {})", value("active")),
-                "read its journal (`journalctl -u mariadb`), fix the configuration, start it and run `mariadb-upgrade`",
+                format!(
+                    "the MariaDB server is not running after the upgrade (state: {})",
+                    value("active")
+                ),
                 get("mariadb_journal"),
             ));
         } else if let Some(finding) =
@@ -386,7 +318,12 @@ pub fn stack(host: &str, facts: &BTreeMap<String, Vec<String>>, after: &HostStat
 
 /// Apache's configuration test failed: name the directive and the file, and for 2.2-style
 /// access control suggest its 2.4 form.
-pub fn apache_configtest_failed(key: &str, host: &str, when: &str, output: Vec<String>) -> Finding {
+pub fn apache_configtest_failed(
+    kind: &FindingKind,
+    host: &str,
+    when: &str,
+    output: Vec<String>,
+) -> Finding {
     // Apache says where ("Syntax error on line N of FILE:") and, on the next line,
     // what ("Invalid command 'Order'...", "Cannot load ... into server").
     let directive = match output.iter().position(|l| l.contains("Syntax error")) {
@@ -403,18 +340,15 @@ pub fn apache_configtest_failed(key: &str, host: &str, when: &str, output: Vec<S
     let remediation = if access_compat {
         "Apache 2.4 without mod_access_compat: replace `Order`/`Allow`/`Deny` with `Require all granted` (or enable `access_compat` for now)"
     } else {
-        "fix the directive `apache2ctl configtest` names; the site cannot start until it passes"
+        findings::APACHE_CONFIGTEST_FAILED.remediation
     };
-    finding(
-        key,
-        Severity::High,
-        true,
+    kind.found_with(
         host,
         format!(
             "Apache's configuration test fails {when}: {}",
             directive.trim()
         ),
-        remediation,
+        remediation.to_string(),
         output,
     )
 }
@@ -449,16 +383,12 @@ fn mariadb_upgrade_needed(host: &str, upgrade_info: &str, server: &str) -> Optio
         major_minor(word).filter(|_| word.chars().next().is_some_and(|c| c.is_ascii_digit()))
     })?;
     (data != running).then(|| {
-        finding(
-            "mariadb.upgrade-needed",
-            Severity::Medium,
-            false,
-            host,
+        findings::MARIADB_UPGRADE_NEEDED.found(
+                        host,
             format!(
                 "the MariaDB data was last upgraded for {}.{} but the server is {}.{}: `mariadb-upgrade` has not run",
                 data.0, data.1, running.0, running.1
             ),
-            "run `mariadb-upgrade` (Debian's start script usually does; check /var/log/syslog or the journal for its errors)",
             vec![format!("mysql_upgrade_info: {upgrade_info}"), format!("server: {server}")],
         )
     })
@@ -506,15 +436,12 @@ fn old_postgresql_cluster(
         "upgrade the old cluster: `pg_upgradecluster OLD main`, check the application, then `pg_dropcluster OLD main` and remove the old postgresql package".to_string()
     };
     (!old.is_empty()).then(|| {
-        finding(
-            "postgresql.old-cluster",
-            Severity::Medium,
-            false,
+        findings::POSTGRESQL_OLD_CLUSTER.found_with(
             host,
             format!(
                 "PostgreSQL cluster(s) still run on an older major version than the installed {newest}: the data is served by binaries the new release no longer supports"
             ),
-            &remediation,
+            remediation,
             clusters.to_vec(),
         )
     })
@@ -636,13 +563,10 @@ mod tests {
 
     #[test]
     fn apts_fetch_errors_join_the_finding_of_their_source() {
-        let mut findings = vec![finding(
-            "apt.source-old-release",
-            Severity::Medium,
-            false,
+        let mut findings = vec![findings::SOURCE_OLD_RELEASE.found_with(
             "web",
             "x".into(),
-            "y",
+            "y".into(),
             vec!["/etc/apt/sources.list.d/vendor.list:1: deb [trusted=yes] file:/srv/vendor-repo bullseye main".into()],
         )];
         let log = "Hit:1 http://deb.debian.org/debian bookworm InRelease\n\

@@ -350,9 +350,9 @@ impl<'s> Upgrade<'s> {
             let offset =
                 log_watch::file_size(cx.engine, &self.container, "/var/log/apache2/error.log")
                     .await;
-            cx.state
-                .log_watches
-                .retain(|w| !(w.host == host && w.key == "php.fatal-errors"));
+            cx.state.log_watches.retain(|w| {
+                !(w.host == host && w.kind.key == crate::findings::PHP_FATAL_ERRORS.key)
+            });
             cx.state.log_watches.push(log_watch::php_errors(
                 &host,
                 &self.container,
@@ -476,15 +476,14 @@ fn failed_upgrade(host: &str, hop: &Hop, detail: &str, log: &str) -> Finding {
     } else {
         errors
     };
-    Finding {
-        key: "upgrade.failed".into(),
-        severity: crate::scenario::Severity::High,
-        inhibitor: true,
-        host: Some(host.to_string()),
-        message: format!("the upgrade from {} to {} failed: {detail}", hop.from, hop.to),
-        remediation: "read the upgrade log in the report folder; fix the failing package's cause on the real host before upgrading".into(),
+    crate::findings::UPGRADE_FAILED.found(
+        host,
+        format!(
+            "the upgrade from {} to {} failed: {detail}",
+            hop.from, hop.to
+        ),
         evidence,
-    }
+    )
 }
 
 #[cfg(test)]

@@ -16,7 +16,6 @@ use crate::debian::sources::{
 use crate::engine::Engine;
 use crate::model::Finding;
 use crate::runner::host_files;
-use crate::scenario::Severity;
 
 /// Prints `PATH BASE64` for every source file, one per line.
 pub(in crate::runner::steps) const READ_SCRIPT: &str = r#"for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources; do
@@ -78,40 +77,34 @@ pub(super) async fn rewrite_host<E: Engine>(
             .map_err(|e| e.to_string())?;
     }
     if !stale.is_empty() {
-        findings.push(Finding {
-            key: "apt.stale-security-suite".into(),
-            severity: Severity::Medium,
-            inhibitor: false,
-            host: Some(step.host.clone()),
-            message: format!(
+        findings.push(crate::findings::STALE_SECURITY_SUITE.found_with(
+            &step.host,
+            format!(
                 "APT names the security suite `{}/updates`, which does not exist since bullseye: the host gets no security updates",
                 hop.from
             ),
-            remediation: format!(
+            format!(
                 "use `{}` (the rehearsal rewrote it for the upgrade)",
                 crate::debian::release::security_suite(hop.from)
             ),
-            evidence: stale,
-        });
+            stale,
+        ));
     }
     if !left.is_empty() {
-        findings.push(Finding {
-            key: "apt.source-old-release".into(),
-            severity: Severity::Medium,
-            inhibitor: false,
-            host: Some(step.host.clone()),
-            message: format!(
+        findings.push(crate::findings::SOURCE_OLD_RELEASE.found_with(
+            &step.host,
+            format!(
                 "{} APT source(s) not from Debian still point at {} after the rewrite: packages from them may conflict with {}",
                 left.len(),
                 hop.from,
                 hop.to
             ),
-            remediation: format!(
+            format!(
                 "check that each vendor publishes a repository for {}, switch to it, or disable the source during the upgrade",
                 hop.to
             ),
-            evidence: left,
-        });
+            left,
+        ));
     }
     Ok(findings)
 }
