@@ -153,6 +153,8 @@ fn a_recipe_puts_files_in_place_runs_commands_in_order_and_names_the_one_that_fa
     if !docker_available() {
         return;
     }
+    // Builds images: not beside a measured test (see `measuring_alone`).
+    let _alone = measuring_alone();
     // static-site's packages: the base with them is shared (and built once).
     images_ready();
     let dir = tempfile::tempdir().unwrap();
@@ -320,6 +322,8 @@ fn without_registry_or_mmdebstrap_the_builtin_bootstrap_runs_and_names_what_it_c
     if !docker_available() {
         return;
     }
+    // Bootstraps a base: not beside a measured test (see `measuring_alone`).
+    let _alone = measuring_alone();
     let dir = tempfile::tempdir().unwrap();
     let recipe = dir.path().join("plain");
     std::fs::create_dir_all(&recipe).unwrap();
@@ -379,6 +383,8 @@ fn a_planted_outage_is_measured_by_the_monitor() {
     if !docker_available() {
         return;
     }
+    // Measured: apart from this program's other measured and image-building tests.
+    let _alone = measuring_alone();
     // Apache is stopped for 3 s (`systemctl stop`, `sleep 3`, `systemctl start`) while the
     // monitor sends 200 requests/s: the outage it measures must be 3 s plus the time Apache
     // takes to stop listening and to listen again, within 0.7 s; requests are 5 ms apart.
@@ -447,6 +453,8 @@ fn an_apache_proxy_cutover_is_measured_and_proxies_to_the_new_host() {
     if !docker_available() {
         return;
     }
+    // Measured (no request may fail): apart from this program's image-building tests.
+    let _alone = measuring_alone();
     let run = run_scenario("scenarios/cutover-apache.yaml", &[]);
     assert_eq!(
         run.code, 0,

@@ -379,7 +379,10 @@ static MEASURING: Mutex<()> = Mutex::new(());
 
 /// Held by a test whose verdict rests on measured latency and availability (monitors
 /// at hundreds of requests a second): such tests run one at a time within a test
-/// binary, so that on a 2-core machine they measure the replica, not each other.
+/// binary, so that on a 2-core machine they measure the replica, not each other. Tests
+/// that load the machine for long (image builds, bootstraps) hold it too, so that no
+/// measured test runs beside them (a cutover beside them lost 2 of 1559 requests to
+/// timeouts, p99 1.3 s, where alone it loses none).
 pub fn measuring_alone() -> std::sync::MutexGuard<'static, ()> {
     MEASURING.lock().unwrap_or_else(|e| e.into_inner())
 }
