@@ -44,7 +44,7 @@ fn capture_changes_nothing_and_the_import_rebuilds_the_host() {
     let recipe = format!("captured-{}", std::process::id());
     let mut cleanup = Cleanup {
         run_ids: Vec::new(),
-        recipe: recipe.clone(),
+        recipe: Some(recipe.clone()),
     };
 
     // The host to capture: the seeded shop, kept running.

@@ -41,7 +41,7 @@ fn the_static_build_captures_a_bullseye_host() {
     let static_binary = static_build();
     let mut cleanup = Cleanup {
         run_ids: Vec::new(),
-        recipe: format!("none-{}", std::process::id()),
+        recipe: None,
     };
     let source = run_scenario(
         "tests/scenarios/capture-bullseye.yaml",

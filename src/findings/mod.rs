@@ -127,11 +127,6 @@ pub const ALL: &[&FindingKind] = &[
     &CUTOVER_CONFIGTEST_FAILED,
 ];
 
-/// The kind with this key.
-pub fn kind(key: &str) -> Option<&'static FindingKind> {
-    ALL.iter().copied().find(|k| k.key == key)
-}
-
 /// The list as a Markdown table: the book's page of findings is this text.
 pub fn markdown_table() -> String {
     let mut out = String::from(

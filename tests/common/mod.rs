@@ -387,11 +387,11 @@ pub fn measuring_alone() -> std::sync::MutexGuard<'static, ()> {
     MEASURING.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Removes what a test's runs kept (`--keep`), and the images of a recipe (by its
-/// `rehearse.recipe` label), whether the test passes or panics.
+/// Removes what a test's runs kept (`--keep`), and the images of the recipe it built, if
+/// any (by their `rehearse.recipe` label), whether the test passes or panics.
 pub struct Cleanup {
     pub run_ids: Vec<String>,
-    pub recipe: String,
+    pub recipe: Option<String>,
 }
 
 impl Drop for Cleanup {
@@ -416,7 +416,10 @@ impl Drop for Cleanup {
         for run_id in &self.run_ids {
             sweep_cgroup_parents(run_id);
         }
-        let filter = format!("label=rehearse.recipe={}", self.recipe);
+        let Some(recipe) = &self.recipe else {
+            return;
+        };
+        let filter = format!("label=rehearse.recipe={recipe}");
         let images = docker_lines(&["images", "-aq", "--filter", &filter]);
         if !images.is_empty() {
             let _ = Command::new("docker")
