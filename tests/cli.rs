@@ -1098,6 +1098,54 @@ fn help_tells_exit_codes_and_engine_flags_only_where_an_engine_is_used() {
 /// The book's list of findings is what `rehearse findings --format md` prints, which is
 /// made from the declarations the checks use: neither can drift from the code.
 #[test]
+fn the_books_release_notes_catalogue_is_the_codes_and_names_real_tests() {
+    let output = rehearse(&["findings", "--release-notes", "--format", "md"]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let table = text(&output.stdout);
+    let page = std::fs::read_to_string(root().join("docs/src/release-notes.md")).unwrap();
+    let generated = page
+        .split_once("<!-- generated: rehearse findings --release-notes --format md -->\n")
+        .and_then(|(_, rest)| rest.split_once("<!-- end of generated -->"))
+        .map(|(table, _)| table)
+        .expect("docs/src/release-notes.md has the generated markers");
+    assert_eq!(
+        generated, table,
+        "docs/src/release-notes.md is out of date: put the output of `rehearse findings --release-notes --format md` between its markers"
+    );
+    // Each detected item names a test that exists and asserts the item's finding.
+    let json: serde_json::Value = serde_json::from_slice(
+        &rehearse(&["findings", "--release-notes", "--format", "json"]).stdout,
+    )
+    .unwrap();
+    let items = json.as_array().unwrap();
+    assert_eq!(items.len(), table.lines().count() - 2);
+    let mut detected = 0;
+    for item in items.iter().filter(|i| i["status"] == "detected") {
+        detected += 1;
+        let key = item["finding"].as_str().unwrap();
+        let (file, function) = item["test"].as_str().unwrap().split_once("::").unwrap();
+        let source = std::fs::read_to_string(root().join(file)).unwrap();
+        let start = source
+            .find(&format!("fn {function}()"))
+            .unwrap_or_else(|| panic!("{file} has no test `{function}`"));
+        let body = &source[start..];
+        let body = &body[..body.find("\n}\n").unwrap_or(body.len())];
+        assert!(
+            body.contains(&format!("\"{key}\"")),
+            "{file}::{function} does not assert `{key}` ({})",
+            item["item"]
+        );
+    }
+    assert!(detected >= 15, "{detected} items detected");
+    // The text form ends with the count.
+    let text_form = text(&rehearse(&["findings", "--release-notes"]).stdout);
+    assert!(
+        text_form.contains(&format!("{detected} of {} items detected", items.len())),
+        "{text_form}"
+    );
+}
+
+#[test]
 fn the_books_list_of_findings_is_the_one_the_checks_declare() {
     let output = rehearse(&["findings", "--format", "md"]);
     assert!(output.status.success(), "{}", text(&output.stderr));

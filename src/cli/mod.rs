@@ -168,7 +168,9 @@ pub enum Command {
     #[command(after_help = "Exit codes: 0 printed.")]
     Schema(SchemaArgs),
     /// List every kind of finding a rehearsal can report: key, severity, whether it
-    /// inhibits the change, when it is checked, what makes it fire, what to do.
+    /// inhibits the change, when it is checked, what makes it fire, what to do. With
+    /// `--release-notes`, the items of Debian's release notes and what a rehearsal does
+    /// about each.
     #[command(after_help = "Exit codes: 0 printed.")]
     Findings(FindingsArgs),
     /// Render a report folder's report.json again as HTML, Markdown or JUnit.
@@ -420,6 +422,11 @@ pub struct FindingsArgs {
     /// `text` for reading, `md` for the book's table, `json` for scripts.
     #[arg(long, value_enum, default_value = "text")]
     pub format: FindingsFormat,
+    /// List the items of the release notes of bookworm and trixie instead: for each, the
+    /// finding that detects it and the test that plants it, or why a replica cannot
+    /// show it, or why it does not concern a server.
+    #[arg(long)]
+    pub release_notes: bool,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -826,10 +833,14 @@ pub fn main(cli: Cli) -> i32 {
             }
         }
         Command::Findings(args) => {
-            let text = match args.format {
-                FindingsFormat::Text => crate::findings::text_list(),
-                FindingsFormat::Md => crate::findings::markdown_table(),
-                FindingsFormat::Json => crate::findings::json_list(),
+            use crate::findings::catalogue;
+            let text = match (args.format, args.release_notes) {
+                (FindingsFormat::Text, false) => crate::findings::text_list(),
+                (FindingsFormat::Md, false) => crate::findings::markdown_table(),
+                (FindingsFormat::Json, false) => crate::findings::json_list(),
+                (FindingsFormat::Text, true) => catalogue::text_list(),
+                (FindingsFormat::Md, true) => catalogue::markdown_table(),
+                (FindingsFormat::Json, true) => catalogue::json_list(),
             };
             outln!("{}", text.trim_end());
             crate::exit_code::GO

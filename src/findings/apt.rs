@@ -47,3 +47,12 @@ pub const UPGRADE_FAILED: FindingKind = FindingKind {
     trigger: "an apt command of the upgrade failed; its `E:` and dpkg error lines, with the reason dpkg gives under each, are the evidence",
     remediation: "read the upgrade log in the report folder; fix the failing package's cause on the real host before upgrading",
 };
+
+pub const DISK_SPACE_SHORT: FindingKind = FindingKind {
+    key: "disk.space-short",
+    severity: Severity::High,
+    inhibitor: true,
+    when: When::DuringUpgrade,
+    trigger: "once the new release's lists are in, apt's estimate (download, then growth of the installed system) is more than `df` shows free where the archives go and where they are unpacked; the upgrade log records the estimate on every hop",
+    remediation: "free space (`apt-get clean`, old kernels, logs) or grow the filesystem before upgrading; compare the estimate in the upgrade log with the real host's `df`, since the replica's disk is not the host's",
+};

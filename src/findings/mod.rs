@@ -4,13 +4,22 @@
 //! `rehearse findings` and the book's list of findings are generated from [`ALL`], so
 //! neither can drift from the code.
 //!
-//! A new kind is one declaration in the file of its area, added to [`ALL`].
+//! A new kind is one declaration in the file of its area, added to [`ALL`]. A check of
+//! the host around a hop of an upgrade (most of what Debian's release notes warn about)
+//! is one module under `checks/`: its kind, the facts it reads and how it judges them
+//! ([`HostCheck`]), added to [`ALL`] and [`CHECKS`]. The [`catalogue`] says which item of
+//! the release notes each one covers.
 
 mod apt;
+pub mod catalogue;
+mod checks;
+mod host_check;
 mod packages;
 mod sandbox;
 mod services;
 mod stack;
+
+pub use host_check::{Facts, Found, HostCheck, for_hop, judge, script};
 
 pub use apt::*;
 pub use packages::*;
@@ -125,6 +134,55 @@ pub const ALL: &[&FindingKind] = &[
     &PACKAGES_KEPT_BACK,
     &PACKAGES_OBSOLETE,
     &CUTOVER_CONFIGTEST_FAILED,
+    &DISK_SPACE_SHORT,
+    &checks::ssh_dsa_keys::KIND,
+    &checks::ssh_pam_environment::KIND,
+    &checks::lastlog::KIND,
+    &checks::dovecot_config::KIND,
+    &checks::apt_pins::KIND,
+    &checks::non_debian::KIND,
+    &checks::pip_system::KIND,
+    &checks::resolved_split::KIND,
+    &checks::rsyslog_files::KIND,
+    &checks::sysctl_conf::KIND,
+    &checks::firmware_component::KIND,
+    &checks::ldap_tls::KIND,
+    &checks::crypttab_plain::KIND,
+    &checks::apt_sources_extra::PROPOSED_KIND,
+    &checks::apt_sources_extra::BACKPORTS_KIND,
+    &checks::gpgv::KIND,
+    &checks::cryptsetup_split::KIND,
+    &checks::tz_legacy::KIND,
+    &checks::mariadb_shutdown::KIND,
+    &checks::rabbitmq::DIRECT_KIND,
+    &checks::rabbitmq::HA_KIND,
+    &checks::slapd_backend::KIND,
+];
+
+/// Every check of the host around a hop; each one's kind is in [`ALL`] too.
+pub const CHECKS: &[&HostCheck] = &[
+    &checks::ssh_dsa_keys::CHECK,
+    &checks::ssh_pam_environment::CHECK,
+    &checks::lastlog::CHECK,
+    &checks::dovecot_config::CHECK,
+    &checks::apt_pins::CHECK,
+    &checks::non_debian::CHECK,
+    &checks::pip_system::CHECK,
+    &checks::resolved_split::CHECK,
+    &checks::rsyslog_files::CHECK,
+    &checks::sysctl_conf::CHECK,
+    &checks::firmware_component::CHECK,
+    &checks::ldap_tls::CHECK,
+    &checks::crypttab_plain::CHECK,
+    &checks::apt_sources_extra::PROPOSED_CHECK,
+    &checks::apt_sources_extra::BACKPORTS_CHECK,
+    &checks::gpgv::CHECK,
+    &checks::cryptsetup_split::CHECK,
+    &checks::tz_legacy::CHECK,
+    &checks::mariadb_shutdown::CHECK,
+    &checks::rabbitmq::DIRECT,
+    &checks::rabbitmq::HA,
+    &checks::slapd_backend::CHECK,
 ];
 
 /// The list as a Markdown table: the book's page of findings is this text.

@@ -485,3 +485,73 @@ pub fn kept_container(run_id: &str) -> String {
     assert_eq!(ids.len(), 1, "one kept container for run {run_id}: {ids:?}");
     ids[0].clone()
 }
+
+/// Findings that only a planted problem may produce: a clean upgrade must show none.
+const PLANTED_KEYS: &[&str] = &[
+    "apt.held-packages",
+    "dpkg.audit",
+    "sandbox.usr-not-merged",
+    "apt.stale-security-suite",
+    "apt.source-old-release",
+    "upgrade.failed",
+    "packages.protected-removed",
+    "service.not-running",
+    "apache.configtest-failed",
+    "php.module-missing",
+    "php.no-handler",
+    "php.fatal-errors",
+    "mariadb.not-running",
+    "mariadb.upgrade-needed",
+    "packages.kept-back",
+    "service.removed",
+    "systemd.degraded",
+    "disk.space-short",
+];
+
+/// A finding's severity and inhibitor flag, and whether its evidence names `planted`.
+pub fn assert_planted(
+    report: &serde_json::Value,
+    key: &str,
+    severity: &str,
+    inhibitor: bool,
+    planted: &str,
+) {
+    let found = finding(report, key);
+    assert_eq!(
+        (found["severity"].as_str(), found["inhibitor"].as_bool()),
+        (Some(severity), Some(inhibitor)),
+        "{found:#}"
+    );
+    assert!(
+        found["evidence"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|line| line.as_str().unwrap().contains(planted)),
+        "the evidence of `{key}` does not name `{planted}`: {found:#}"
+    );
+}
+
+/// A clean reference upgrade has no inhibitor at all.
+pub fn assert_no_inhibitor(report: &serde_json::Value) {
+    let inhibitors: Vec<&serde_json::Value> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["inhibitor"] == true)
+        .collect();
+    assert!(inhibitors.is_empty(), "{inhibitors:#?}");
+}
+
+/// A clean reference upgrade shows none of the findings only a planted problem may
+/// produce: [`PLANTED_KEYS`] and every check of what the release notes warn about.
+pub fn assert_nothing_planted(report: &serde_json::Value) {
+    let keys = finding_keys(report);
+    let checks = rehearse::findings::CHECKS.iter().map(|c| c.kind.key);
+    for key in PLANTED_KEYS.iter().copied().chain(checks) {
+        assert!(
+            !keys.iter().any(|k| k == key),
+            "`{key}` on a clean upgrade: {keys:?}"
+        );
+    }
+}

@@ -9,7 +9,9 @@ mod apt;
 pub(crate) mod checks;
 pub(crate) mod host_state;
 pub(super) mod sources;
+mod space;
 
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use self::apt::{CommandLog, Streamed, apt_get, environment, run_logged};
@@ -18,6 +20,7 @@ use super::reboot::reboot_host;
 use super::{StepContext, StepResult};
 use crate::debian::release::{Hop, upgrade_path};
 use crate::engine::Engine;
+use crate::findings::When;
 use crate::model::Finding;
 use crate::probe::Evidence;
 use crate::report::{CheckReport, HopReport, UpgradeReport};
@@ -237,6 +240,25 @@ impl<'s> Upgrade<'s> {
     ) -> Result<HostState, String> {
         let hop_started = Instant::now();
         let host = self.step.host.clone();
+        // The checks of what the release notes warn about: their facts before anything
+        // changes, judged now for the checks of the host as it is, kept for after the hop.
+        let host_checks = crate::findings::for_hop(hop.to);
+        cx.progress(format!(
+            "{host}: {} → {}: checking the host",
+            hop.from, hop.to
+        ));
+        let facts_before = self.host_facts(cx, &host_checks, false).await?;
+        for finding in crate::findings::judge(
+            &host,
+            &host_checks,
+            When::BeforeUpgrade,
+            hop.from,
+            hop.to,
+            &facts_before,
+            &BTreeMap::new(),
+        ) {
+            cx.report_finding(finding);
+        }
         cx.progress(format!(
             "{host}: {} → {}: rewriting APT sources",
             hop.from, hop.to
@@ -278,7 +300,7 @@ impl<'s> Upgrade<'s> {
         ];
         let mut apt_failure = None;
         let apt_started = Instant::now();
-        for (argv, timeout) in commands {
+        for (at, (argv, timeout)) in commands.into_iter().enumerate() {
             let sink = &mut *cx.sink;
             let index = cx.index;
             let prefix = format!("{host}: {} → {}", hop.from, hop.to);
@@ -314,6 +336,10 @@ impl<'s> Upgrade<'s> {
             if apt_failure.is_some() {
                 break;
             }
+            if at == 0 {
+                // The new release's lists are in: what the upgrade needs, against what is free.
+                self.check_space(cx, hop, &mut log).await;
+            }
         }
         let apt_ms = apt_started.elapsed().as_millis() as u64;
         checks::attach_fetch_lines(&mut source_findings, log.text);
@@ -344,6 +370,18 @@ impl<'s> Upgrade<'s> {
         }
         let facts = self.stack_facts(cx).await?;
         for finding in checks::stack(&host, &facts, &after) {
+            cx.report_finding(finding);
+        }
+        let facts_after = self.host_facts(cx, &host_checks, true).await?;
+        for finding in crate::findings::judge(
+            &host,
+            &host_checks,
+            When::AfterHop,
+            hop.from,
+            hop.to,
+            &facts_before,
+            &facts_after,
+        ) {
             cx.report_finding(finding);
         }
         if after.installed.contains_key("apache2") {
@@ -386,6 +424,51 @@ impl<'s> Upgrade<'s> {
         }
         self.probe(cx, hop).await;
         Ok(after)
+    }
+
+    /// apt's estimate of the space the hop needs, logged, and a finding when the replica
+    /// has less. Without an estimate (apt could not make one) nothing is claimed.
+    async fn check_space<E: Engine>(
+        &self,
+        cx: &mut StepContext<'_, E>,
+        hop: &Hop,
+        log: &mut CommandLog<'_>,
+    ) {
+        let argv = ["sh".to_string(), "-c".into(), space::SCRIPT.into()];
+        let Ok(output) = cx.engine.exec(&self.container, &argv, SCRIPT_TIMEOUT).await else {
+            return;
+        };
+        let Some(space) = space::Space::parse(&output.stdout) else {
+            return;
+        };
+        log.line(&format!("# space: {}", space.summary()));
+        cx.progress(format!(
+            "{}: {} → {}: {}",
+            self.step.host,
+            hop.from,
+            hop.to,
+            space.summary()
+        ));
+        if let Some(finding) = space.finding(&self.step.host, hop.to) {
+            cx.report_finding(finding);
+        }
+    }
+
+    /// The facts of `host_checks`, before the hop or after it, by their keys.
+    async fn host_facts<E: Engine>(
+        &self,
+        cx: &StepContext<'_, E>,
+        host_checks: &[&crate::findings::HostCheck],
+        after: bool,
+    ) -> Result<BTreeMap<String, Vec<String>>, String> {
+        let script = crate::findings::script(host_checks, after);
+        let argv = ["sh".to_string(), "-c".into(), script];
+        let output = cx
+            .engine
+            .exec(&self.container, &argv, SCRIPT_TIMEOUT)
+            .await
+            .map_err(|e| format!("cannot check host `{}`: {e}", self.step.host))?;
+        Ok(checks::sections(&output.stdout))
     }
 
     async fn stack_facts<E: Engine>(
