@@ -66,6 +66,35 @@ fn bookworms_release_notes_items_are_found() {
     // Found before anything changed; and indeed slapd does not start on bookworm.
     assert_planted(report, "slapd.bdb-hdb-backend", "high", true, "hdb");
     assert_planted(report, "systemd.degraded", "medium", false, "slapd.service");
+    // ntpsec replaces ntp, and does not start in a container (no CAP_SYS_TIME): that is
+    // the replica's limit, not a service the upgrade broke.
+    let keys = finding_keys(report);
+    assert!(
+        !keys.contains(&"service.not-running".to_string()),
+        "{:#}",
+        finding(report, "service.not-running")
+    );
+    assert_planted(
+        report,
+        "sandbox.unit-condition-unmet",
+        "low",
+        false,
+        "ntp.service (now ntpsec.service): ConditionCapability=CAP_SYS_TIME",
+    );
+    assert_planted(
+        report,
+        "time.ntp-replaced",
+        "info",
+        false,
+        "/etc/ntpsec/ntp.conf:23: server time.example.test iburst",
+    );
+    assert_planted(
+        report,
+        "puppet.major-upgrade",
+        "medium",
+        false,
+        "puppet 5.5.22 on bullseye → 7.",
+    );
     assert_clean(&run);
 }
 
@@ -146,6 +175,13 @@ fn trixies_release_notes_items_are_found() {
         "medium",
         false,
         "/etc/cron.d/report-logins:1: US/Eastern, gone from /usr/share/zoneinfo on trixie",
+    );
+    assert_planted(
+        report,
+        "samba.vfs-module-missing",
+        "high",
+        true,
+        "share [data]: VFS module `glusterfs` is gone on trixie (package samba-vfs-glusterfs)",
     );
     // Found before anything changed: the report lists them before the upgrade's own.
     let keys = finding_keys(report);

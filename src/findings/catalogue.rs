@@ -211,13 +211,19 @@ pub const ITEMS: &[Item] = &[
         release: "bookworm",
         chapter: 5,
         title: "Packages that set the system clock: ntp replaced by ntpsec",
-        status: NotYet("ntp installed, its configuration"),
+        status: Detected {
+            key: "time.ntp-replaced",
+            test: BOOKWORM,
+        },
     },
     Item {
         release: "bookworm",
         chapter: 5,
         title: "Puppet upgraded from 5 to 7",
-        status: NotYet("puppet, puppet-master or puppetdb installed"),
+        status: Detected {
+            key: "puppet.major-upgrade",
+            test: BOOKWORM,
+        },
     },
     Item {
         release: "bookworm",
@@ -352,7 +358,9 @@ pub const ITEMS: &[Item] = &[
         release: "bookworm",
         chapter: 5,
         title: "Extensive changes in adduser",
-        status: NotYet("a modified `/etc/adduser.conf`"),
+        status: NotYet(
+            "`/etc/adduser.conf` is neither a conffile nor ucf's in bullseye (the package copies it once): what bookworm's adduser does with an old one must be seen on a replica first",
+        ),
     },
     Item {
         release: "bookworm",
@@ -583,13 +591,18 @@ pub const ITEMS: &[Item] = &[
         release: "trixie",
         chapter: 5,
         title: "Samba: Active Directory domain controller packaging",
-        status: NotYet("a domain controller's role, samba-ad-dc after the hop"),
+        status: NotApplicable(
+            "the upgrade installs `samba-ad-dc` with `samba`: seen on a bookworm replica running Samba, upgraded",
+        ),
     },
     Item {
         release: "trixie",
         chapter: 5,
         title: "Samba: VFS modules",
-        status: NotYet("shares using ceph or glusterfs modules"),
+        status: Detected {
+            key: "samba.vfs-module-missing",
+            test: TRIXIE,
+        },
     },
     Item {
         release: "trixie",
@@ -624,7 +637,9 @@ pub const ITEMS: &[Item] = &[
         release: "trixie",
         chapter: 5,
         title: "strongSwan moves to the charon-systemd daemon",
-        status: NotYet("`/etc/ipsec.conf` connections"),
+        status: NotDetectable(
+            "IPsec needs the kernel's XFRM and `NET_ADMIN`, which a replica lacks, so a tunnel cannot be shown working; the upgrade keeps `strongswan-starter` and the `ipsec.conf` setup installed (seen on a replica)",
+        ),
     },
     Item {
         release: "trixie",

@@ -113,6 +113,7 @@ pub const ALL: &[&FindingKind] = &[
     &HELD_PACKAGES,
     &DPKG_AUDIT,
     &USR_NOT_MERGED,
+    &UNIT_CONDITION_UNMET,
     &STALE_SECURITY_SUITE,
     &SOURCE_OLD_RELEASE,
     &UPGRADE_FAILED,
@@ -157,6 +158,9 @@ pub const ALL: &[&FindingKind] = &[
     &checks::rabbitmq::DIRECT_KIND,
     &checks::rabbitmq::HA_KIND,
     &checks::slapd_backend::KIND,
+    &checks::ntpsec::KIND,
+    &checks::samba_vfs::KIND,
+    &checks::puppet::KIND,
 ];
 
 /// Every check of the host around a hop; each one's kind is in [`ALL`] too.
@@ -183,6 +187,9 @@ pub const CHECKS: &[&HostCheck] = &[
     &checks::rabbitmq::DIRECT,
     &checks::rabbitmq::HA,
     &checks::slapd_backend::CHECK,
+    &checks::ntpsec::CHECK,
+    &checks::samba_vfs::CHECK,
+    &checks::puppet::CHECK,
 ];
 
 /// The list as a Markdown table: the book's page of findings is this text.

@@ -506,6 +506,7 @@ const PLANTED_KEYS: &[&str] = &[
     "service.removed",
     "systemd.degraded",
     "disk.space-short",
+    "sandbox.unit-condition-unmet",
 ];
 
 /// A finding's severity and inhibitor flag, and whether its evidence names `planted`.

@@ -70,12 +70,66 @@ pub fn before_upgrade(host: &str, state: &HostState, target: &str) -> Vec<Findin
     found
 }
 
+/// What systemd says of a service that ran before the hop and does not after it: the
+/// unit it is now (an alias resolves to its unit: `ntp.service` → `ntpsec.service`), and
+/// the start conditions it did not meet.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UnitState {
+    pub id: String,
+    pub unmet: Vec<String>,
+}
+
+/// Prints, for the unit `$1`, its id (`### id`) and each condition that stopped it from
+/// starting (`### unmet`, as `ConditionCapability=CAP_SYS_TIME`).
+pub const UNIT_STATE_SCRIPT: &str = r#"
+printf '### id\n'
+systemctl show -p Id --value "$1" 2>/dev/null
+printf '### unmet\n'
+systemctl status --no-pager "$1" 2>/dev/null | sed -n 's/.*\(Condition[A-Za-z]*=[^ ]*\) was not met.*/\1/p'
+true
+"#;
+
+impl UnitState {
+    pub fn parse(output: &str) -> UnitState {
+        let facts = sections(output);
+        UnitState {
+            id: facts
+                .get("id")
+                .and_then(|l| l.first())
+                .map(|l| l.trim().to_string())
+                .unwrap_or_default(),
+            unmet: facts.get("unmet").cloned().unwrap_or_default(),
+        }
+    }
+
+    /// Conditions a container never meets while the real host does: the capabilities
+    /// the engine drops, and being a container at all.
+    fn only_container_conditions(&self) -> bool {
+        !self.unmet.is_empty()
+            && self.unmet.iter().all(|c| {
+                c.starts_with("ConditionCapability=") || c.starts_with("ConditionVirtualization=")
+            })
+    }
+}
+
+/// The services enabled and running before the hop that are not running after it.
+pub fn stopped_services(before: &HostState, after: &HostState) -> Vec<String> {
+    before
+        .enabled_services
+        .intersection(&before.active_services)
+        .filter(|s| !after.active_services.contains(*s))
+        .cloned()
+        .collect()
+}
+
 /// Checks comparing the host before the upgrade with after a hop (and its reboot).
+/// `units` says what systemd knows of each of the [`stopped_services`].
 pub fn after_hop(
     host: &str,
     before: &HostState,
     after: &HostState,
     protect: &[String],
+    units: &BTreeMap<String, UnitState>,
 ) -> Vec<Finding> {
     let mut found = Vec::new();
     let removed: Vec<&String> = protect
@@ -93,28 +147,31 @@ pub fn after_hop(
             names,
         ));
     }
-    let stopped: Vec<String> = before
-        .enabled_services
-        .intersection(&before.active_services)
-        .filter(|s| !after.active_services.contains(*s))
-        .cloned()
-        .collect();
-    // A versioned successor running instead (php8.2-fpm → php8.4-fpm) is the normal
-    // course of an upgrade; a unit that is gone went with its package; a package may
-    // disable its own service (following a setting of the admin's, or a new default):
-    // a change to review. Only a service still enabled that did not start is a failure.
+    let stopped = stopped_services(before, after);
+    // A versioned successor running instead (php8.2-fpm → php8.4-fpm), or the unit the
+    // name is now an alias of, is the normal course of an upgrade; a unit that is gone
+    // went with its package; a package may disable its own service (following a setting
+    // of the admin's, or a new default): a change to review; a unit skipped for a
+    // condition no container meets would start on the real host. Only a service still
+    // enabled that did not start is a failure.
     let mut replaced = Vec::new();
     let mut removed = Vec::new();
     let mut disabled = Vec::new();
     let mut down = Vec::new();
+    let mut sandboxed = Vec::new();
     for unit in &stopped {
+        let state = units.get(unit).cloned().unwrap_or_default();
+        let alias = (!state.id.is_empty() && state.id != *unit).then_some(state.id.as_str());
         let successor = after
             .active_services
             .iter()
             .filter(|s| !before.active_services.contains(*s))
-            .find(|s| unversioned(s) == unversioned(unit));
+            .find(|s| unversioned(s) == unversioned(unit) || Some(s.as_str()) == alias);
         if let Some(next) = successor {
             replaced.push(format!("{unit} → {next}"));
+        } else if state.only_container_conditions() {
+            let now = alias.map(|a| format!(" (now {a})")).unwrap_or_default();
+            sandboxed.push(format!("{unit}{now}: {}", state.unmet.join(", ")));
         } else if !after.known_services.is_empty() && !unit_exists(&after.known_services, unit) {
             removed.push(unit.clone());
         } else if !after.enabled_services.is_empty() && !after.enabled_services.contains(unit) {
@@ -122,6 +179,16 @@ pub fn after_hop(
         } else {
             down.push(unit.clone());
         }
+    }
+    if !sandboxed.is_empty() {
+        found.push(findings::UNIT_CONDITION_UNMET.found(
+            host,
+            format!(
+                "service(s) that ran before the upgrade were skipped after it for a condition no container meets, so the replica cannot show whether they work: {}",
+                sandboxed.join("; ")
+            ),
+            sandboxed,
+        ));
     }
     if !disabled.is_empty() {
         found.push(findings::SERVICE_DISABLED.found(
@@ -545,7 +612,7 @@ mod tests {
                 candidate: "7.88.1-10+deb12u12".into(),
             },
         ];
-        let found = after_hop("web", &before, &after, &[]);
+        let found = after_hop("web", &before, &after, &[], &BTreeMap::new());
         let kept = found
             .iter()
             .find(|f| f.key == "packages.kept-back")
@@ -617,6 +684,7 @@ W: Failed to fetch http://deb.debian.org/debian/dists/bookworm/InRelease\n";
             &before,
             &after,
             &["mariadb-server".into(), "absent".into()],
+            &BTreeMap::new(),
         );
         let keys: Vec<&str> = found.iter().map(|f| f.key.as_str()).collect();
         assert_eq!(
@@ -648,7 +716,7 @@ W: Failed to fetch http://deb.debian.org/debian/dists/bookworm/InRelease\n";
         after.enabled_services = ["php8.4-fpm.service".to_string(), "cron.service".into()].into();
         before.enabled_services.insert("cron.service".into());
         before.active_services.insert("cron.service".into());
-        let found = after_hop("web", &before, &after, &[]);
+        let found = after_hop("web", &before, &after, &[], &BTreeMap::new());
         let keys: Vec<(&str, bool)> = found
             .iter()
             .map(|f| (f.key.as_str(), f.inhibitor))
@@ -680,7 +748,7 @@ W: Failed to fetch http://deb.debian.org/debian/dists/bookworm/InRelease\n";
         let mut after = state(&["sysstat"]);
         after.known_services = ["sysstat.service".to_string(), "getty@.service".into()].into();
         after.enabled_services = ["cron.service".to_string()].into();
-        let found = after_hop("web", &before, &after, &[]);
+        let found = after_hop("web", &before, &after, &[], &BTreeMap::new());
         assert_eq!(found.len(), 1, "{found:#?}");
         assert_eq!(found[0].key, "service.disabled");
         assert_eq!(found[0].evidence, ["getty@tty1.service", "sysstat.service"]);
@@ -695,7 +763,7 @@ W: Failed to fetch http://deb.debian.org/debian/dists/bookworm/InRelease\n";
         before.active_services = before.enabled_services.clone();
         let mut after = state(&[]);
         after.known_services = ["cron.service".to_string()].into();
-        let found = after_hop("web", &before, &after, &[]);
+        let found = after_hop("web", &before, &after, &[], &BTreeMap::new());
         assert_eq!(found.len(), 1, "{found:#?}");
         assert_eq!(
             (found[0].key.as_str(), found[0].inhibitor),
@@ -753,5 +821,39 @@ W: Failed to fetch http://deb.debian.org/debian/dists/bookworm/InRelease\n";
                 .remediation
                 .contains("pg_dropcluster --stop 15 main")
         );
+    }
+
+    #[test]
+    fn a_service_skipped_for_a_condition_no_container_meets_is_the_replicas_limit() {
+        let state = |active: &[&str]| HostState {
+            enabled_services: ["ntp.service".to_string()].into(),
+            active_services: active.iter().map(|s| s.to_string()).collect(),
+            known_services: ["ntp.service".to_string(), "ntpsec.service".to_string()].into(),
+            ..HostState::default()
+        };
+        let (before, after) = (state(&["ntp.service"]), state(&[]));
+        let skipped = UnitState::parse(
+            "### id\nntpsec.service\n### unmet\nConditionCapability=CAP_SYS_TIME\n",
+        );
+        let units = BTreeMap::from([("ntp.service".to_string(), skipped)]);
+        let found = after_hop("web", &before, &after, &[], &units);
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert_eq!(found[0].key, "sandbox.unit-condition-unmet");
+        assert_eq!(
+            found[0].evidence,
+            ["ntp.service (now ntpsec.service): ConditionCapability=CAP_SYS_TIME"]
+        );
+        // Another condition unmet (a file the upgrade removed) is the host's: not running.
+        let real = UnitState::parse("### id\nntp.service\n### unmet\nConditionPathExists=/etc/x\n");
+        let units = BTreeMap::from([("ntp.service".to_string(), real)]);
+        let found = after_hop("web", &before, &after, &[], &units);
+        assert_eq!(found[0].key, "service.not-running");
+        // The alias's unit running: replaced, nothing to fix.
+        let after = state(&["ntpsec.service"]);
+        let renamed = UnitState::parse("### id\nntpsec.service\n### unmet\n");
+        let units = BTreeMap::from([("ntp.service".to_string(), renamed)]);
+        let found = after_hop("web", &before, &after, &[], &units);
+        assert_eq!(found[0].key, "service.replaced");
+        assert_eq!(found[0].evidence, ["ntp.service → ntpsec.service"]);
     }
 }

@@ -360,7 +360,8 @@ impl<'s> Upgrade<'s> {
         }
         let reboot_ms = reboot_started.elapsed().as_millis() as u64;
         let after = self.snapshot(cx).await?;
-        for mut finding in checks::after_hop(&host, previous, &after, &self.step.protect) {
+        let units = self.unit_states(cx, previous, &after).await;
+        for mut finding in checks::after_hop(&host, previous, &after, &self.step.protect, &units) {
             if finding.key == "service.not-running" {
                 finding.evidence = self
                     .why_not_running(cx, &finding.evidence, previous, &after)
@@ -482,6 +483,29 @@ impl<'s> Upgrade<'s> {
             .await
             .map_err(|e| format!("cannot check the stack of host `{}`: {e}", self.step.host))?;
         Ok(checks::sections(&output.stdout))
+    }
+
+    /// What systemd says of each service that ran before the hop and not after it.
+    async fn unit_states<E: Engine>(
+        &self,
+        cx: &StepContext<'_, E>,
+        before: &HostState,
+        after: &HostState,
+    ) -> BTreeMap<String, checks::UnitState> {
+        let mut units = BTreeMap::new();
+        for unit in checks::stopped_services(before, after) {
+            let argv = [
+                "sh".to_string(),
+                "-c".into(),
+                checks::UNIT_STATE_SCRIPT.into(),
+                "sh".into(),
+                unit.clone(),
+            ];
+            if let Ok(output) = cx.engine.exec(&self.container, &argv, SCRIPT_TIMEOUT).await {
+                units.insert(unit, checks::UnitState::parse(&output.stdout));
+            }
+        }
+        units
     }
 
     /// Each unit that did not start, then what says why: the last lines of its journal
