@@ -95,6 +95,13 @@ fn bookworms_release_notes_items_are_found() {
         false,
         "puppet 5.5.22 on bullseye → 7.",
     );
+    assert_planted(
+        report,
+        "adduser.config-kept",
+        "low",
+        false,
+        "/etc/adduser.conf.dpkg-dist: the new release's version",
+    );
     assert_clean(&run);
 }
 

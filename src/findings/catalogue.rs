@@ -358,9 +358,10 @@ pub const ITEMS: &[Item] = &[
         release: "bookworm",
         chapter: 5,
         title: "Extensive changes in adduser",
-        status: NotYet(
-            "`/etc/adduser.conf` is neither a conffile nor ucf's in bullseye (the package copies it once): what bookworm's adduser does with an old one must be seen on a replica first",
-        ),
+        status: Detected {
+            key: "adduser.config-kept",
+            test: BOOKWORM,
+        },
     },
     Item {
         release: "bookworm",

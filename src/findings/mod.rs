@@ -161,6 +161,7 @@ pub const ALL: &[&FindingKind] = &[
     &checks::ntpsec::KIND,
     &checks::samba_vfs::KIND,
     &checks::puppet::KIND,
+    &checks::adduser_conf::KIND,
 ];
 
 /// Every check of the host around a hop; each one's kind is in [`ALL`] too.
@@ -190,6 +191,7 @@ pub const CHECKS: &[&HostCheck] = &[
     &checks::ntpsec::CHECK,
     &checks::samba_vfs::CHECK,
     &checks::puppet::CHECK,
+    &checks::adduser_conf::CHECK,
 ];
 
 /// The list as a Markdown table: the book's page of findings is this text.

@@ -2,6 +2,7 @@
 //! reads and how it judges them. Most are items of Debian's release notes (see
 //! [`super::catalogue`]).
 
+pub mod adduser_conf;
 pub mod apt_pins;
 pub mod apt_sources_extra;
 pub mod cryptsetup_split;
