@@ -45,6 +45,20 @@ impl Facts {
         })
     }
 
+    /// What a `TAG NAME yes|no` fact printed before and after the hop says was there
+    /// before (`yes`) and is gone after it (`no`): each NAME.
+    pub fn lost<'a>(&'a self, tag: &str) -> Vec<&'a str> {
+        let had: Vec<&str> = Self::tagged(&self.before, tag)
+            .into_iter()
+            .filter_map(|l| l.strip_suffix(" yes"))
+            .collect();
+        Self::tagged(&self.after, tag)
+            .into_iter()
+            .filter_map(|l| l.strip_suffix(" no"))
+            .filter(|name| had.contains(name))
+            .collect()
+    }
+
     /// The rest of each line of `lines` that starts with `tag ` (the tag and one space removed).
     pub fn tagged<'a>(lines: &'a [String], tag: &str) -> Vec<&'a str> {
         lines
@@ -54,23 +68,17 @@ impl Facts {
     }
 }
 
-/// What a check found: the finding's text, the evidence, and a remediation worded for the
-/// case when the kind's general one is not precise enough.
+/// What a check found: the finding's text and the evidence (the kind gives the remediation).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Found {
     pub message: String,
     pub evidence: Vec<String>,
-    pub remediation: Option<String>,
 }
 
 impl Found {
     /// A finding's text and evidence, with the kind's remediation.
     pub fn new(message: String, evidence: Vec<String>) -> Found {
-        Found {
-            message,
-            evidence,
-            remediation: None,
-        }
+        Found { message, evidence }
     }
 }
 
@@ -83,13 +91,7 @@ impl HostCheck {
     /// The finding, if the facts show the problem.
     pub fn finding(&self, host: &str, facts: &Facts) -> Option<Finding> {
         let found = (self.judge)(facts)?;
-        Some(match found.remediation {
-            Some(remediation) => {
-                self.kind
-                    .found_with(host, found.message, remediation, found.evidence)
-            }
-            None => self.kind.found(host, found.message, found.evidence),
-        })
+        Some(self.kind.found(host, found.message, found.evidence))
     }
 }
 

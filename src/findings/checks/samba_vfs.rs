@@ -35,14 +35,9 @@ pub const CHECK: HostCheck = HostCheck {
 };
 
 fn judge(facts: &Facts) -> Option<Found> {
-    let had: Vec<&str> = Facts::tagged(&facts.before, "module")
+    let evidence: Vec<String> = facts
+        .lost("module")
         .into_iter()
-        .filter_map(|m| m.strip_suffix(" yes"))
-        .collect();
-    let evidence: Vec<String> = Facts::tagged(&facts.after, "module")
-        .into_iter()
-        .filter_map(|m| m.strip_suffix(" no"))
-        .filter(|m| had.contains(m))
         .map(|m| {
             let (share, module) = m.rsplit_once(' ').unwrap_or(("?", m));
             let package = match module {

@@ -39,24 +39,15 @@ pub const CHECK: HostCheck = HostCheck {
 };
 
 fn judge(facts: &Facts) -> Option<Found> {
-    let existed: Vec<&str> = Facts::tagged(&facts.before, "zone")
+    let evidence: Vec<String> = facts
+        .lost("zone")
         .into_iter()
-        .filter(|z| z.ends_with(" yes"))
-        .collect();
-    let evidence: Vec<String> = Facts::tagged(&facts.after, "zone")
-        .into_iter()
-        .filter_map(|z| {
-            let name = z.strip_suffix(" no")?;
+        .filter_map(|name| {
             let (place, zone) = name.split_once(' ')?;
-            existed
-                .iter()
-                .any(|e| e.strip_suffix(" yes") == Some(name))
-                .then(|| {
-                    format!(
-                        "{place}: {zone}, gone from /usr/share/zoneinfo on {}",
-                        facts.to
-                    )
-                })
+            Some(format!(
+                "{place}: {zone}, gone from /usr/share/zoneinfo on {}",
+                facts.to
+            ))
         })
         .collect();
     if evidence.is_empty() {
