@@ -20,7 +20,13 @@ for home in $(homes); do
     [ -f "$f" ] && awk -v f="$f" '/(^|[ ,"])ssh-dss /{print "key " f ":" FNR ": ssh-dss key " $NF}' "$f"
   done
 done
-sshd -T 2>/dev/null | awk '$1 == "hostkey" && $2 ~ /dsa/ {print "hostkey " $2}'
+sshd -T 2>/dev/null | awk '$1 == "hostkey" {print $2}' | while read -r key; do
+  if [ -r "$key" ]; then
+    ssh-keygen -l -f "$key" 2>/dev/null | grep -q '(DSA)$' && echo "hostkey $key"
+  else
+    case "${key##*/}" in *ecdsa*) ;; *dsa*) echo "hostkey $key" ;; esac
+  fi
+done
 "#;
 
 pub const CHECK: HostCheck = HostCheck {
@@ -71,5 +77,51 @@ mod tests {
             ]
         );
         assert!(found.message.starts_with("1 DSA key(s)"));
+    }
+}
+
+#[cfg(test)]
+mod script_tests {
+    use super::BEFORE;
+    use std::os::unix::fs::PermissionsExt;
+
+    /// The script's host-key line, run against a stand-in `sshd` that prints what
+    /// bookworm's `sshd -T` prints for its default keys plus the ones given.
+    fn host_keys_found(extra: &str) -> String {
+        let dir = tempfile::tempdir().unwrap();
+        let sshd = dir.path().join("sshd");
+        std::fs::write(
+            &sshd,
+            format!(
+                "#!/bin/sh\nprintf 'hostkey /etc/ssh/ssh_host_rsa_key\\nhostkey /etc/ssh/ssh_host_ecdsa_key\\nhostkey /etc/ssh/ssh_host_ed25519_key\\n{extra}'\n"
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&sshd, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let line = BEFORE
+            .lines()
+            .skip_while(|l| !l.starts_with("sshd -T"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(&line)
+            .env("PATH", format!("{}:/usr/bin:/bin", dir.path().display()))
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    #[test]
+    fn an_ecdsa_host_key_is_not_a_dsa_key() {
+        assert_eq!(host_keys_found(""), "");
+    }
+
+    #[test]
+    fn a_dsa_host_key_is_found() {
+        assert_eq!(
+            host_keys_found("hostkey /etc/ssh/ssh_host_dsa_key\\n"),
+            "hostkey /etc/ssh/ssh_host_dsa_key\n"
+        );
     }
 }
