@@ -102,6 +102,49 @@ fn bookworms_release_notes_items_are_found() {
         false,
         "/etc/adduser.conf.dpkg-dist: the new release's version",
     );
+    assert_planted(
+        report,
+        "journal-remote.trust-option",
+        "high",
+        true,
+        "/etc/systemd/system/systemd-journal-remote.service.d/trust.conf:3: ExecStart=/lib/systemd/systemd-journal-remote --listen-https=-3 --trust=all",
+    );
+    assert_planted(
+        report,
+        "apt.point-release-behind",
+        "medium",
+        false,
+        "systemd-journal-remote 247.3-7+deb11u5 → ",
+    );
+    assert_planted(
+        report,
+        "dash.circumflex-patterns",
+        "medium",
+        false,
+        "/usr/local/bin/check-arg:3: [^0-9]*) echo \"not a number: $1\" ;;",
+    );
+    assert_planted(
+        report,
+        "rsyslog.timestamp-format",
+        "medium",
+        false,
+        "logcheck is installed",
+    );
+    // The evidence shows a line rsyslog wrote after the upgrade, in the new format.
+    assert_planted(
+        report,
+        "rsyslog.timestamp-format",
+        "medium",
+        false,
+        "/var/log/syslog now: 20",
+    );
+    assert_planted(
+        report,
+        "mariadb.versioned-package-names",
+        "low",
+        false,
+        "mariadb-server-10.5: installed by its versioned name before the upgrade; now 1:10.11.",
+    );
     assert_clean(&run);
 }
 
@@ -190,6 +233,23 @@ fn trixies_release_notes_items_are_found() {
         true,
         "share [data]: VFS module `glusterfs` is gone on trixie (package samba-vfs-glusterfs)",
     );
+    assert_planted(
+        report,
+        "libvirt.drivers-lost",
+        "high",
+        false,
+        "libvirt_storage_backend_disk.so: gone (in trixie it is package libvirt-daemon-driver-storage-disk)",
+    );
+    assert_planted(
+        report,
+        "apt.point-release-behind",
+        "medium",
+        false,
+        "openssh-server 1:9.2p1-2+deb12u",
+    );
+    // sshd's default ECDSA host key is no DSA key (a defect once: 'ecdsa' contains 'dsa').
+    let dsa = finding(report, "ssh.dsa-keys");
+    assert!(!dsa["evidence"].to_string().contains("ecdsa"), "{dsa}");
     // Found before anything changed: the report lists them before the upgrade's own.
     let keys = finding_keys(report);
     let before = keys.iter().position(|k| k == "ssh.dsa-keys").unwrap();
@@ -228,12 +288,21 @@ fn services_trixie_cannot_upgrade_as_they_are_are_found() {
     // The new Dovecot cannot start and RabbitMQ's package fails to configure: the upgrade
     // fails as it would on the real host, and the checks say why.
     assert_eq!(step(report, "upgrade")["status"], "failed");
+    // trixie's Dovecot names the first thing it rejects (`mail_location` once, now the
+    // missing `dovecot_config_version`): the check shows what the new one says.
     assert_planted(
         report,
         "dovecot.config-invalid",
         "high",
         true,
-        "mail_location",
+        "dovecot-core 1:2.3",
+    );
+    assert_planted(
+        report,
+        "dovecot.config-invalid",
+        "high",
+        true,
+        "doveconf: Fatal: Error in configuration file",
     );
     assert_planted(report, "upgrade.failed", "high", true, "dovecot-core");
     assert_planted(report, "upgrade.failed", "high", true, "rabbitmq-server");
@@ -277,6 +346,13 @@ fn what_trixies_release_notes_ask_to_check_first_is_found_before_anything_change
         "secret /dev/disk/by-partlabel/secret none plain,noauto",
     );
     assert_planted(report, "apt.gpgv-missing", "high", true, "no gpgv on PATH");
+    assert_planted(
+        report,
+        "bacula.catalog-upgrade",
+        "high",
+        true,
+        "bacula-director-sqlite3 9.6.",
+    );
     // Without gpgv the new release's lists cannot be verified: the upgrade stops there.
     assert_eq!(step(report, "upgrade")["status"], "failed");
     let failed = finding(report, "upgrade.failed");
@@ -286,6 +362,32 @@ fn what_trixies_release_notes_ask_to_check_first_is_found_before_anything_change
             .unwrap()
             .contains("`apt-get update`"),
         "{failed:#}"
+    );
+    assert_clean(&run);
+}
+
+#[test]
+fn an_i386_host_is_told_not_to_upgrade_to_trixie() {
+    if !docker_available() {
+        return;
+    }
+    let run = run_scenario("tests/architectures/upgrade-planted-i386.yaml", &[]);
+    let report = &run.report;
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_planted(
+        report,
+        "arch.unsupported",
+        "high",
+        true,
+        "dpkg --print-architecture: i386",
+    );
+    // The replica's userland upgrades (trixie still builds i386 packages): only the
+    // check says what the real host would lose.
+    assert_eq!(
+        step(report, "upgrade")["status"],
+        "passed",
+        "{}",
+        run.stderr
     );
     assert_clean(&run);
 }

@@ -162,6 +162,15 @@ pub const ALL: &[&FindingKind] = &[
     &checks::samba_vfs::KIND,
     &checks::puppet::KIND,
     &checks::adduser_conf::KIND,
+    &checks::point_release::KIND,
+    &checks::dash_circumflex::KIND,
+    &checks::journal_remote_trust::KIND,
+    &checks::rsyslog_timestamps::KIND,
+    &checks::mariadb_versioned::KIND,
+    &checks::bacula_catalog::KIND,
+    &checks::libvirt_drivers::KIND,
+    &checks::architecture::UNSUPPORTED_KIND,
+    &checks::architecture::TIME_T_KIND,
 ];
 
 /// Every check of the host around a hop; each one's kind is in [`ALL`] too.
@@ -192,6 +201,15 @@ pub const CHECKS: &[&HostCheck] = &[
     &checks::samba_vfs::CHECK,
     &checks::puppet::CHECK,
     &checks::adduser_conf::CHECK,
+    &checks::point_release::CHECK,
+    &checks::dash_circumflex::CHECK,
+    &checks::journal_remote_trust::CHECK,
+    &checks::rsyslog_timestamps::CHECK,
+    &checks::mariadb_versioned::CHECK,
+    &checks::bacula_catalog::CHECK,
+    &checks::libvirt_drivers::CHECK,
+    &checks::architecture::UNSUPPORTED,
+    &checks::architecture::TIME_T,
 ];
 
 /// The list as a Markdown table: the book's page of findings is this text.

@@ -82,14 +82,20 @@ pub fn source_lines(settings: &BuildSettings, suite: &str) -> Vec<String> {
     ]
 }
 
-/// The cache reference and content hash of the base image for a suite, with a
+/// The cache reference and content hash of the base image for a suite, of an
+/// architecture other than the engine's (`arch`) or the engine's own (`None`), with a
 /// recipe's `packages` installed in the same pass (none: the suite's plain base).
 pub fn base_reference(
     settings: &BuildSettings,
     suite: &str,
+    arch: Option<&str>,
     packages: &[String],
 ) -> (String, String) {
     let mut parts: Vec<Vec<u8>> = vec![BASE_FORMAT.into(), suite.into()];
+    // The engine's own architecture keeps the hash it always had.
+    if let Some(arch) = arch {
+        parts.push(format!("architecture={arch}").into());
+    }
     parts.extend(source_lines(settings, suite).into_iter().map(Vec::from));
     parts.extend(BASE_PACKAGES.iter().map(|p| p.as_bytes().to_vec()));
     // How /usr is merged is part of what the image is.
@@ -104,7 +110,11 @@ pub fn base_reference(
         parts.push(install.into());
     }
     let hash = content_hash(parts.iter().map(|p| p.as_slice()));
-    (format!("rehearse/debian:{suite}-{}", &hash[..12]), hash)
+    let tag = match arch {
+        Some(arch) => format!("{suite}-{arch}"),
+        None => suite.to_string(),
+    };
+    (format!("rehearse/debian:{tag}-{}", &hash[..12]), hash)
 }
 
 /// The command that installs a recipe's packages in the pass that makes its base: an
@@ -128,11 +138,15 @@ pub(super) fn install_packages(packages: &[String]) -> Option<String> {
 }
 
 /// What the progress lines call the base of `suite` with `packages`.
-fn describe(suite: &str, packages: &[String]) -> String {
+fn describe(suite: &str, arch: Option<&str>, packages: &[String]) -> String {
+    let base = match arch {
+        Some(arch) => format!("base {suite} ({arch})"),
+        None => format!("base {suite}"),
+    };
     match packages.len() {
-        0 => format!("base {suite}"),
-        1 => format!("base {suite} with {}", packages[0]),
-        n => format!("base {suite} with {n} packages"),
+        0 => base,
+        1 => format!("{base} with {}", packages[0]),
+        n => format!("{base} with {n} packages"),
     }
 }
 
@@ -143,11 +157,12 @@ pub async fn ensure_base<E: Engine>(
     engine: &E,
     settings: &BuildSettings,
     suite: &str,
+    arch: Option<&str>,
     packages: &[String],
     on_event: &mut (dyn FnMut(ImageEvent) + Send),
 ) -> Result<String, ImageError> {
-    let (reference, hash) = base_reference(settings, suite, packages);
-    let what = describe(suite, packages);
+    let (reference, hash) = base_reference(settings, suite, arch, packages);
+    let what = describe(suite, arch, packages);
     // Held until the base is made, so a run beside this one waits and hits the cache.
     let _turn = super::build_turn(&reference).await;
     if engine.image_exists(&reference).await? {
@@ -157,12 +172,33 @@ pub async fn ensure_base<E: Engine>(
         });
         return Ok(reference);
     }
+    if let Some(arch) = arch {
+        let engine_arch = engine.info().await?.debian_architecture();
+        if !super::recipe::runs_natively(&engine_arch, arch) {
+            return Err(ImageError::Architecture {
+                suite: suite.to_string(),
+                arch: arch.to_string(),
+                engine: engine_arch,
+            });
+        }
+    }
     let started = Instant::now();
     on_event(ImageEvent::Building {
         what: what.clone(),
         reference: reference.clone(),
     });
-    let pulled = match settings.base_source {
+    // The registry's `debian:<suite>` is the engine's architecture: another one is
+    // always bootstrapped.
+    let source = match (arch, settings.base_source) {
+        (Some(_), BaseSource::Auto) => BaseSource::Bootstrap,
+        (Some(arch), BaseSource::Pull) => {
+            return Err(ImageError::PullArchitecture {
+                arch: arch.to_string(),
+            });
+        }
+        (_, source) => source,
+    };
+    let pulled = match source {
         BaseSource::Bootstrap | BaseSource::Mmdebstrap | BaseSource::Builtin => false,
         BaseSource::Auto | BaseSource::Pull => {
             let upstream = format!("debian:{suite}");
@@ -170,6 +206,7 @@ pub async fn ensure_base<E: Engine>(
                 Ok(()) => {
                     let base = Base {
                         suite,
+                        arch,
                         packages,
                         reference: &reference,
                         hash: &hash,
@@ -177,7 +214,7 @@ pub async fn ensure_base<E: Engine>(
                     build_from_pulled(engine, settings, &base, &upstream, on_event).await?;
                     true
                 }
-                Err(e) if settings.base_source == BaseSource::Pull => return Err(e.into()),
+                Err(e) if source == BaseSource::Pull => return Err(e.into()),
                 Err(e) => {
                     on_event(ImageEvent::Output {
                         what: what.clone(),
@@ -191,6 +228,7 @@ pub async fn ensure_base<E: Engine>(
     if !pulled {
         let base = Base {
             suite,
+            arch,
             packages,
             reference: &reference,
             hash: &hash,
@@ -217,6 +255,8 @@ pub async fn ensure_base<E: Engine>(
 /// (cache key `hash`).
 pub(super) struct Base<'a> {
     pub suite: &'a str,
+    /// Another architecture than the engine's.
+    pub arch: Option<&'a str>,
     pub packages: &'a [String],
     pub reference: &'a str,
     pub hash: &'a str,
@@ -224,7 +264,7 @@ pub(super) struct Base<'a> {
 
 impl Base<'_> {
     pub fn what(&self) -> String {
-        describe(self.suite, self.packages)
+        describe(self.suite, self.arch, self.packages)
     }
 }
 
@@ -307,6 +347,7 @@ async fn mmdebstrap<E: Engine>(
     let mut command = tokio::process::Command::new("mmdebstrap");
     command
         .arg("--variant=minbase")
+        .args(base.arch.map(|arch| format!("--architectures={arch}")))
         .arg(format!("--include={}", BASE_PACKAGES.join(",")))
         // Real Debian installs are merged-/usr; an unmerged replica breaks the upgrade to
         // bookworm for a reason the real host does not have.
@@ -438,43 +479,59 @@ mod tests {
     }
 
     #[test]
+    fn another_architecture_is_a_base_of_its_own() {
+        let (native, _) = base_reference(&settings(), "bookworm", None, &[]);
+        let (i386, _) = base_reference(&settings(), "bookworm", Some("i386"), &[]);
+        assert!(i386.starts_with("rehearse/debian:bookworm-i386-"), "{i386}");
+        assert!(native.starts_with("rehearse/debian:bookworm-") && !native.contains("i386"));
+        assert_ne!(native[native.len() - 12..], i386[i386.len() - 12..]);
+        assert_eq!(
+            describe("bookworm", Some("i386"), &[]),
+            "base bookworm (i386)"
+        );
+    }
+
+    #[test]
     fn base_reference_depends_on_suite_and_mirror() {
-        let a = base_reference(&settings(), "bookworm", &[]);
-        let b = base_reference(&settings(), "bullseye", &[]);
+        let a = base_reference(&settings(), "bookworm", None, &[]);
+        let b = base_reference(&settings(), "bullseye", None, &[]);
         let mut other = settings();
         other.mirror = "http://archive.debian.org/debian".into();
-        let c = base_reference(&other, "bookworm", &[]);
+        let c = base_reference(&other, "bookworm", None, &[]);
         assert!(a.0.starts_with("rehearse/debian:bookworm-"));
         assert_ne!(a, b);
         assert_ne!(a, c);
-        assert_eq!(a, base_reference(&settings(), "bookworm", &[]));
+        assert_eq!(a, base_reference(&settings(), "bookworm", None, &[]));
     }
 
     #[test]
     fn a_recipes_packages_make_a_base_of_their_own_and_a_plain_base_keeps_its_hash() {
-        let plain = base_reference(&settings(), "bookworm", &[]);
+        let plain = base_reference(&settings(), "bookworm", None, &[]);
         // What the plain base was called before packages went into the pass.
         let mmdebstrap = BuildSettings {
             base_source: BaseSource::Mmdebstrap,
             ..settings()
         };
         assert_eq!(
-            base_reference(&mmdebstrap, "bullseye", &[]).0,
+            base_reference(&mmdebstrap, "bullseye", None, &[]).0,
             "rehearse/debian:bullseye-c383c17230cf"
         );
         let lamp = ["apache2".to_string(), "mariadb-server".to_string()];
-        let with = base_reference(&settings(), "bookworm", &lamp);
+        let with = base_reference(&settings(), "bookworm", None, &lamp);
         assert_ne!(with, plain);
-        assert_eq!(with, base_reference(&settings(), "bookworm", &lamp));
+        assert_eq!(with, base_reference(&settings(), "bookworm", None, &lamp));
         let pinned = ["apache2=2.4.62-1~deb12u2".to_string()];
         assert_eq!(
             install_packages(&pinned).unwrap(),
             "apt-get install -y -o APT::Install-Recommends=true --allow-downgrades apache2=2.4.62-1~deb12u2"
         );
         assert_eq!(install_packages(&[]), None);
-        assert_eq!(describe("bookworm", &lamp), "base bookworm with 2 packages");
         assert_eq!(
-            describe("bookworm", &lamp[..1]),
+            describe("bookworm", None, &lamp),
+            "base bookworm with 2 packages"
+        );
+        assert_eq!(
+            describe("bookworm", None, &lamp[..1]),
             "base bookworm with apache2"
         );
     }
@@ -488,8 +545,8 @@ mod tests {
             listeners: crate::apt_cache::Listeners::detached(),
         });
         assert_eq!(
-            base_reference(&cached, "bookworm", &[]),
-            base_reference(&settings(), "bookworm", &[])
+            base_reference(&cached, "bookworm", None, &[]),
+            base_reference(&settings(), "bookworm", None, &[])
         );
         assert_eq!(
             proxy_options(&cached),

@@ -82,7 +82,8 @@ pub async fn ensure_image<E: Engine>(
     // The base is only needed to build: an image already cached is found without it
     // (an engine that got the image by `docker load` need not have the base).
     // The recipe's packages are installed in the pass that makes its base.
-    let (base, _) = base::base_reference(settings, &recipe.suite, &recipe.packages);
+    let arch = recipe.architecture.as_deref();
+    let (base, _) = base::base_reference(settings, &recipe.suite, arch, &recipe.packages);
     let recipe_dir = settings.images_dir.join(name);
     let mut files = read_files(&recipe_dir, &recipe)?;
     if let Some(overlay) = &recipe.overlay {
@@ -125,8 +126,15 @@ pub async fn ensure_image<E: Engine>(
         on_event(ImageEvent::CacheHit { what, reference });
         return Ok(built);
     }
-    let built_base =
-        base::ensure_base(engine, settings, &recipe.suite, &recipe.packages, on_event).await?;
+    let built_base = base::ensure_base(
+        engine,
+        settings,
+        &recipe.suite,
+        arch,
+        &recipe.packages,
+        on_event,
+    )
+    .await?;
     debug_assert_eq!(built_base, base);
     let started = Instant::now();
     on_event(ImageEvent::Building {
@@ -309,6 +317,7 @@ mod tests {
         let recipe = Recipe {
             description: None,
             suite: "bookworm".into(),
+            architecture: None,
             packages: vec!["apache2".into()],
             files: vec![RecipeFile {
                 src: "files/index.html".into(),

@@ -86,6 +86,18 @@ pub enum ImageError {
     Bootstrap { suite: String, detail: String },
     #[error("bootstrapping Debian `{suite}` (built-in) failed: {detail}")]
     BuiltinBootstrap { suite: String, detail: String },
+    #[error(
+        "the recipe's base is {suite} for `{arch}`, but the engine runs `{engine}`, whose CPU does not run `{arch}` programs: a replica runs on the engine's CPU. Use an engine on an `{arch}` machine, or leave `architecture` out to rehearse on `{engine}`"
+    )]
+    Architecture {
+        suite: String,
+        arch: String,
+        engine: String,
+    },
+    #[error(
+        "`--base-source pull` pulls the engine's architecture, and the recipe asks for `{arch}`: use `--base-source bootstrap`, or leave `--base-source` out"
+    )]
+    PullArchitecture { arch: String },
     #[error(transparent)]
     Engine(#[from] EngineError),
     #[error(transparent)]

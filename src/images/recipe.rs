@@ -11,6 +11,7 @@ use crate::yaml::{Decoder, Diagnostics, Node, load};
 pub(crate) const RECIPE_KEYS: &[&str] = &[
     "description",
     "suite",
+    "architecture",
     "packages",
     "files",
     "commands",
@@ -27,6 +28,9 @@ pub struct Recipe {
     pub description: Option<String>,
     /// Debian suite codename of the base (`bookworm`).
     pub suite: String,
+    /// Debian architecture of the replica (`i386`) when it is not the engine's: one
+    /// the engine's CPU runs natively (see [`runs_natively`]).
+    pub architecture: Option<String>,
     /// Packages to install, optionally pinned as `name=version`.
     pub packages: Vec<String>,
     pub files: Vec<RecipeFile>,
@@ -67,6 +71,7 @@ fn decode_recipe(d: &Decoder, root: &Spanned<Node>) -> Option<Recipe> {
     let m = d.map(root, "the recipe", RECIPE_KEYS)?;
     let description = m.opt_str("description");
     let suite = m.required_str_where("suite", check_suite);
+    let architecture = m.opt_str_where("architecture", check_architecture);
     let packages = strings(d, m.opt("packages"), "packages", check_package);
     let files = m
         .opt("files")
@@ -80,6 +85,7 @@ fn decode_recipe(d: &Decoder, root: &Spanned<Node>) -> Option<Recipe> {
     Some(Recipe {
         description,
         suite: suite?,
+        architecture,
         packages,
         files,
         commands,
@@ -129,6 +135,30 @@ fn check_suite(suite: &str) -> Result<(), String> {
     ok.then_some(()).ok_or_else(|| {
         format!("invalid suite `{suite}`: expected a Debian codename like `bookworm`")
     })
+}
+
+/// Debian's architectures (the release notes' concern: those a release drops).
+pub const ARCHITECTURES: &[&str] = &[
+    "amd64", "arm64", "armel", "armhf", "i386", "mips64el", "mipsel", "ppc64el", "riscv64", "s390x",
+];
+
+fn check_architecture(arch: &str) -> Result<(), String> {
+    ARCHITECTURES.contains(&arch).then_some(()).ok_or_else(|| {
+        format!(
+            "unknown architecture `{arch}`: expected one of Debian's: {}",
+            ARCHITECTURES.join(", ")
+        )
+    })
+}
+
+/// Whether an engine on `engine` (a Debian architecture) runs `wanted`'s programs
+/// without emulation: its own, and the 32-bit one its CPU and kernel also run.
+pub fn runs_natively(engine: &str, wanted: &str) -> bool {
+    engine == wanted
+        || matches!(
+            (engine, wanted),
+            ("amd64", "i386") | ("arm64", "armhf") | ("arm64", "armel")
+        )
 }
 
 /// `name` or `name=version`, with Debian's package name syntax.
@@ -248,6 +278,20 @@ mod tests {
         ] {
             assert!(check_package(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn an_architecture_is_one_of_debians_and_runs_natively_or_not_at_all() {
+        let recipe = parse(Path::new("r.yaml"), "suite: bookworm\narchitecture: i386\n")
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(recipe.architecture.as_deref(), Some("i386"));
+        let errors = parse(Path::new("r.yaml"), "suite: bookworm\narchitecture: x86\n")
+            .unwrap_err()
+            .to_string();
+        assert!(errors.contains("unknown architecture `x86`"), "{errors}");
+        assert!(errors.contains("r.yaml:2"), "{errors}");
+        assert!(runs_natively("amd64", "i386") && runs_natively("arm64", "armhf"));
+        assert!(!runs_natively("amd64", "mipsel") && !runs_natively("i386", "amd64"));
     }
 
     #[test]

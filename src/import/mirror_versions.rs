@@ -76,7 +76,7 @@ pub async fn query_mirror<E: Engine>(
     names: &[String],
     on_line: &mut (dyn FnMut(&str) + Send),
 ) -> Result<MirrorVersions, ImageError> {
-    let base = base::ensure_base(engine, settings, suite, &[], &mut |event| {
+    let base = base::ensure_base(engine, settings, suite, None, &[], &mut |event| {
         if let crate::images::ImageEvent::Building { what, .. } = &event {
             on_line(&format!("building {what}"));
         }

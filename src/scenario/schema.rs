@@ -116,7 +116,12 @@ mod tests {
         let validator = jsonschema::validator_for(&json_schema(crate::runner::step_kinds()))
             .expect("the schema compiles");
         let mut checked = 0;
-        for dir in ["scenarios", "scenarios/drills", "tests/scenarios"] {
+        for dir in [
+            "scenarios",
+            "scenarios/drills",
+            "tests/scenarios",
+            "tests/architectures",
+        ] {
             let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
             for entry in std::fs::read_dir(&dir).unwrap() {
                 let path = entry.unwrap().path();

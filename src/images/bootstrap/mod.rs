@@ -54,7 +54,10 @@ pub(super) async fn bootstrap<E: Engine>(
             line,
         })
     };
-    let arch = engine.info().await?.debian_architecture();
+    let arch = match base.arch {
+        Some(arch) => arch.to_string(),
+        None => engine.info().await?.debian_architecture(),
+    };
     let proxy = settings
         .apt_proxy
         .as_ref()
