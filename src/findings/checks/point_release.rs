@@ -1,7 +1,7 @@
 //! The notes' first step of every upgrade: bring the host to the current release's last
 //! point release (and its security updates) before changing the sources. A host that
 //! is behind upgrades from a state the release was never tested from; trixie's notes
-//! name one case: `openssh-server` older than bookworm's 12.11 update can drop the SSH
+//! name one case: an `openssh-server` older than 1:9.2p1-2+deb12u7 can drop the SSH
 //! session the upgrade runs in.
 //!
 //! The check asks APT, with the host's own sources still in place, what a
