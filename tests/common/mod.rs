@@ -544,11 +544,20 @@ pub fn assert_no_inhibitor(report: &serde_json::Value) {
     assert!(inhibitors.is_empty(), "{inhibitors:#?}");
 }
 
+/// Raised on a clean replica by the age of its cached image, not by the code: Debian
+/// publishes an update to one of its packages after the image was built (images are
+/// cached by content hash, not by the mirror's date). The planted tests show it fires.
+const IMAGE_AGE_KEYS: &[&str] = &["apt.point-release-behind"];
+
 /// A clean reference upgrade shows none of the findings only a planted problem may
-/// produce: [`PLANTED_KEYS`] and every check of what the release notes warn about.
+/// produce: [`PLANTED_KEYS`] and every check of what the release notes warn about
+/// (but [`IMAGE_AGE_KEYS`]).
 pub fn assert_nothing_planted(report: &serde_json::Value) {
     let keys = finding_keys(report);
-    let checks = rehearse::findings::CHECKS.iter().map(|c| c.kind.key);
+    let checks = rehearse::findings::CHECKS
+        .iter()
+        .map(|c| c.kind.key)
+        .filter(|key| !IMAGE_AGE_KEYS.contains(key));
     for key in PLANTED_KEYS.iter().copied().chain(checks) {
         assert!(
             !keys.iter().any(|k| k == key),
