@@ -80,6 +80,17 @@ impl Found {
     pub fn new(message: String, evidence: Vec<String>) -> Found {
         Found { message, evidence }
     }
+
+    /// One piece of evidence per line, the message told how many: `None` without lines.
+    pub fn each_line(lines: &[&str], message: impl FnOnce(usize) -> String) -> Option<Found> {
+        if lines.is_empty() {
+            return None;
+        }
+        Some(Found::new(
+            message(lines.len()),
+            lines.iter().map(|l| l.to_string()).collect(),
+        ))
+    }
 }
 
 impl HostCheck {

@@ -44,17 +44,11 @@ pub const CHECK: HostCheck = HostCheck {
 };
 
 fn judge(facts: &Facts) -> Option<Found> {
-    let lines = Facts::tagged(&facts.before, "pattern");
-    if lines.is_empty() {
-        return None;
-    }
-    Some(Found::new(
+    Found::each_line(&Facts::tagged(&facts.before, "pattern"), |n| {
         format!(
-            "{} line(s) of /bin/sh scripts negate a bracket expression with `^`: bookworm's dash reads `^` there as a literal character, so these tests change meaning without an error",
-            lines.len()
-        ),
-        lines.iter().map(|l| l.to_string()).collect(),
-    ))
+            "{n} line(s) of /bin/sh scripts negate a bracket expression with `^`: bookworm's dash reads `^` there as a literal character, so these tests change meaning without an error"
+        )
+    })
 }
 
 #[cfg(test)]

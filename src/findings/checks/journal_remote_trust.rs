@@ -29,17 +29,11 @@ pub const CHECK: HostCheck = HostCheck {
 };
 
 fn judge(facts: &Facts) -> Option<Found> {
-    let units = Facts::tagged(&facts.before, "trust");
-    if units.is_empty() {
-        return None;
-    }
-    Some(Found::new(
+    Found::each_line(&Facts::tagged(&facts.before, "trust"), |n| {
         format!(
-            "{} unit line(s) pass `--trust` to systemd-journal-remote or -gatewayd: bookworm's builds no longer have that option, and the service will not start",
-            units.len()
-        ),
-        units.iter().map(|u| u.to_string()).collect(),
-    ))
+            "{n} unit line(s) pass `--trust` to systemd-journal-remote or -gatewayd: bookworm's builds no longer have that option, and the service will not start"
+        )
+    })
 }
 
 #[cfg(test)]

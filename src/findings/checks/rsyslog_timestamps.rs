@@ -16,9 +16,11 @@ pub const KIND: FindingKind = FindingKind {
     remediation: "update logcheck's local rules (and other parsers of the log files) for RFC 3339 dates, or keep the old format with `$ActionFileDefaultTemplate RSYSLOG_TraditionalFileFormat` in a file of `/etc/rsyslog.d/`",
 };
 
-/// `format=traditional|rfc3339`, `reader logcheck` when installed, and after the hop the
-/// start of the last line of `/var/log/syslog`.
-const BEFORE: &str = r#"
+/// `format=traditional|rfc3339` and `reader logcheck` when installed (a macro, so the
+/// after-hop script can reuse it as text).
+macro_rules! format_facts {
+    () => {
+        r#"
 command -v rsyslogd >/dev/null || exit 0
 if cat /etc/rsyslog.conf /etc/rsyslog.d/*.conf 2>/dev/null | grep -v '^[[:space:]]*#' | grep -q 'RSYSLOG_TraditionalFileFormat'; then
   echo "format=traditional"
@@ -26,20 +28,20 @@ else
   echo "format=rfc3339"
 fi
 [ "$(dpkg-query -W -f '${db:Status-Abbrev}' logcheck 2>/dev/null)" = "ii " ] && echo "reader logcheck"
-"#;
+"#
+    };
+}
 
-const AFTER: &str = r#"
-command -v rsyslogd >/dev/null || exit 0
-if cat /etc/rsyslog.conf /etc/rsyslog.d/*.conf 2>/dev/null | grep -v '^[[:space:]]*#' | grep -q 'RSYSLOG_TraditionalFileFormat'; then
-  echo "format=traditional"
-else
-  echo "format=rfc3339"
-fi
-[ "$(dpkg-query -W -f '${db:Status-Abbrev}' logcheck 2>/dev/null)" = "ii " ] && echo "reader logcheck"
-logger -t rehearse "timestamp format check"
+const BEFORE: &str = format_facts!();
+
+/// The same, and the start of the last line of `/var/log/syslog` once rsyslog wrote one.
+const AFTER: &str = concat!(
+    format_facts!(),
+    r#"logger -t rehearse "timestamp format check"
 sleep 1
 tail -n 1 /var/log/syslog | cut -c 1-80 | sed 's/^/sample /'
-"#;
+"#
+);
 
 pub const CHECK: HostCheck = HostCheck {
     kind: &KIND,

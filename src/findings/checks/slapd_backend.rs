@@ -28,18 +28,12 @@ pub const CHECK: HostCheck = HostCheck {
 };
 
 fn judge(facts: &Facts) -> Option<Found> {
-    let databases = Facts::tagged(&facts.before, "database");
-    if databases.is_empty() {
-        return None;
-    }
-    Some(Found::new(
+    Found::each_line(&Facts::tagged(&facts.before, "database"), |n| {
         format!(
-            "{} slapd database(s) use a backend {}'s OpenLDAP no longer has (bdb, hdb): slapd will not start after the upgrade",
-            databases.len(),
+            "{n} slapd database(s) use a backend {}'s OpenLDAP no longer has (bdb, hdb): slapd will not start after the upgrade",
             facts.to
-        ),
-        databases.iter().map(|d| d.to_string()).collect(),
-    ))
+        )
+    })
 }
 
 #[cfg(test)]
