@@ -132,6 +132,13 @@ fn problems_before_the_upgrade_are_found() {
             .contains("unpacked but not yet configured"),
         "{audit:#}"
     );
+    // Judged with the lists the image came with: nothing refreshed them before the check.
+    let vendor_agent = finding(report, "packages.non-debian");
+    assert_eq!(
+        vendor_agent["evidence"],
+        serde_json::json!(["acme-agent 2.1: from no configured source"]),
+        "{vendor_agent:#}"
+    );
     assert_eq!(
         finding(report, "sandbox.usr-not-merged")["inhibitor"],
         false

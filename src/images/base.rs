@@ -41,7 +41,7 @@ pub(super) fn identity(hash: &str, suite: &str, source: &str) -> Vec<String> {
 }
 
 /// Bump when the way base images are made changes, so old caches are not reused.
-const BASE_FORMAT: &str = "rehearse-base-v1";
+const BASE_FORMAT: &str = "rehearse-base-v2";
 
 /// Where a base image comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -285,7 +285,7 @@ async fn build_from_pulled<E: Engine>(
         "FROM {upstream}\n\
          ARG DEBIAN_FRONTEND=noninteractive\n\
          RUN rm -f /etc/apt/sources.list.d/debian.sources && printf '{sources}\\n' > /etc/apt/sources.list \
-         && apt-get update && apt-get install -y {packages} && {recipe}apt-get clean && rm -rf /var/lib/apt/lists/*\n\
+         && apt-get update && apt-get install -y {packages} && {recipe}apt-get clean\n\
          {identity}\n",
         packages = BASE_PACKAGES.join(" "),
         identity = identity(base.hash, suite, "pull").join("\n"),
@@ -353,6 +353,12 @@ async fn mmdebstrap<E: Engine>(
         // bookworm for a reason the real host does not have.
         .arg(merged_usr_hook(suite))
         .arg("--aptopt=Acquire::Retries \"3\"")
+        // A real host keeps its package lists, descriptions' translations included:
+        // `apt-get install` works on it without an update first, the checks before the
+        // first hop read where each package comes from, and refreshing the lists is
+        // quick. mmdebstrap fetches no translations and removes the lists unless told.
+        .arg(format!("--aptopt={LANGUAGES}"))
+        .arg("--skip=cleanup/apt/lists")
         .args(proxy_options(settings))
         // The recipe's packages, in this same pass on this machine's filesystem (not
         // `--include`, which installs no recommends): mmdebstrap keeps services from
@@ -363,7 +369,7 @@ async fn mmdebstrap<E: Engine>(
         )
         // The proxy is for the bootstrap only: the image must not point at a port
         // that is gone once this process ends (`--aptopt`s land in 99mmdebstrap).
-        .arg(format!("--customize-hook={DROP_PROXY_HOOK}"))
+        .arg(format!("--customize-hook={DROP_BOOTSTRAP_OPTIONS_HOOK}"))
         .arg("--format=tar")
         .arg(suite)
         .arg("-")
@@ -432,8 +438,13 @@ async fn mmdebstrap<E: Engine>(
     Ok(())
 }
 
-/// Removes the proxy options from the image mmdebstrap made.
-const DROP_PROXY_HOOK: &str = "f=\"$1/etc/apt/apt.conf.d/99mmdebstrap\"; if [ -f \"$f\" ]; then sed -i '/^Acquire::http::Proxy/d' \"$f\"; fi";
+/// The languages of package descriptions a host's lists hold: apt's default under the
+/// C locale.
+const LANGUAGES: &str = "Acquire::Languages \"en\"";
+
+/// Removes the options that were for the bootstrap only (the proxy, the languages: the
+/// host's apt has its defaults) from the image mmdebstrap made.
+const DROP_BOOTSTRAP_OPTIONS_HOOK: &str = "f=\"$1/etc/apt/apt.conf.d/99mmdebstrap\"; if [ -f \"$f\" ]; then sed -i '/^Acquire::http::Proxy/d; /^Acquire::Languages/d' \"$f\"; fi";
 
 /// `--aptopt`s sending mmdebstrap's apt (on this machine) through the package cache.
 fn proxy_options(settings: &BuildSettings) -> Vec<String> {
@@ -507,14 +518,16 @@ mod tests {
     #[test]
     fn a_recipes_packages_make_a_base_of_their_own_and_a_plain_base_keeps_its_hash() {
         let plain = base_reference(&settings(), "bookworm", None, &[]);
-        // What the plain base was called before packages went into the pass.
+        // What the plain base is called since bases keep their package lists
+        // (`BASE_FORMAT` v2): a change here rebuilds every cached base, so it must be
+        // on purpose.
         let mmdebstrap = BuildSettings {
             base_source: BaseSource::Mmdebstrap,
             ..settings()
         };
         assert_eq!(
             base_reference(&mmdebstrap, "bullseye", None, &[]).0,
-            "rehearse/debian:bullseye-c383c17230cf"
+            "rehearse/debian:bullseye-e808f12d466b"
         );
         let lamp = ["apache2".to_string(), "mariadb-server".to_string()];
         let with = base_reference(&settings(), "bookworm", None, &lamp);

@@ -232,16 +232,16 @@ async fn second_stage<E: Engine>(
     rest.extend(super::base::BASE_PACKAGES);
     // Services must not start (policy-rc.d), as mmdebstrap and debootstrap make sure;
     // dpkg need not sync what a failed bootstrap throws away (force-unsafe-io); no
-    // recommends, as mmdebstrap installs none; no translations, which are not kept.
+    // recommends, as mmdebstrap installs none. The lists stay, as on a real host.
     let script = format!(
         "export DEBIAN_FRONTEND=noninteractive; \
          printf '#!/bin/sh\\nexit 101\\n' > /usr/sbin/policy-rc.d; chmod 755 /usr/sbin/policy-rc.d; \
          cd /{archives}; dpkg --force-depends --force-unsafe-io --install {debs}; \
          dpkg --force-unsafe-io --configure --pending; rm -f {debs}; \
          printf '{sources}\\n' > /etc/apt/sources.list; \
-         apt-get -o Acquire::Retries=3 -o Acquire::Languages=none update; \
+         apt-get -o Acquire::Retries=3 update; \
          apt-get -o Dpkg::Options::=--force-unsafe-io install -y --no-install-recommends {rest}; \
-         {recipe}apt-get clean; rm -rf /var/lib/apt/lists/*; rm -f /usr/sbin/policy-rc.d",
+         {recipe}apt-get clean; rm -f /usr/sbin/policy-rc.d",
         archives = rootfs::ARCHIVES,
         rest = rest.join(" "),
     );
