@@ -124,7 +124,7 @@ homes() { getent passwd | awk -F: '$3 == 0 || ($3 >= 1000 && $3 < 65534) {print 
 /// One script printing every check's facts under a `### key` header. Each check runs
 /// in a subshell of its own with its errors discarded, so one check's failure cannot
 /// hide another's facts.
-pub fn script(checks: &[&HostCheck], after: bool) -> String {
+pub fn hop_script(checks: &[&HostCheck], after: bool) -> String {
     let mut script = String::from(PRELUDE);
     for check in checks {
         let body = if after { check.after } else { check.before };
@@ -143,7 +143,7 @@ pub fn script(checks: &[&HostCheck], after: bool) -> String {
 
 /// Judge `checks` on the sections of the scripts' output: the findings of the checks of
 /// `when` ([`When::BeforeUpgrade`] before the hop, [`When::AfterHop`] after it).
-pub fn judge(
+pub fn judge_hop(
     host: &str,
     checks: &[&HostCheck],
     when: When,
@@ -199,7 +199,7 @@ mod tests {
     #[test]
     fn the_script_gives_each_check_its_section() {
         let checks = for_hop("trixie");
-        let script = script(&checks, false);
+        let script = hop_script(&checks, false);
         for check in &checks {
             if !check.before.trim().is_empty() {
                 assert!(script.contains(&format!("section {}\n", check.kind.key)));

@@ -19,7 +19,7 @@ mod sandbox;
 mod services;
 mod stack;
 
-pub use host_check::{Facts, Found, HostCheck, for_hop, judge, script};
+pub use host_check::{Facts, Found, HostCheck, for_hop, hop_script, judge_hop};
 
 pub use apt::*;
 pub use packages::*;

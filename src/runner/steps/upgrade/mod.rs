@@ -248,7 +248,7 @@ impl<'s> Upgrade<'s> {
             hop.from, hop.to
         ));
         let facts_before = self.host_facts(cx, &host_checks, false).await?;
-        for finding in crate::findings::judge(
+        for finding in crate::findings::judge_hop(
             &host,
             &host_checks,
             When::BeforeUpgrade,
@@ -374,7 +374,7 @@ impl<'s> Upgrade<'s> {
             cx.report_finding(finding);
         }
         let facts_after = self.host_facts(cx, &host_checks, true).await?;
-        for finding in crate::findings::judge(
+        for finding in crate::findings::judge_hop(
             &host,
             &host_checks,
             When::AfterHop,
@@ -462,7 +462,7 @@ impl<'s> Upgrade<'s> {
         host_checks: &[&crate::findings::HostCheck],
         after: bool,
     ) -> Result<BTreeMap<String, Vec<String>>, String> {
-        let script = crate::findings::script(host_checks, after);
+        let script = crate::findings::hop_script(host_checks, after);
         let argv = ["sh".to_string(), "-c".into(), script];
         let output = cx
             .engine
