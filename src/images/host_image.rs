@@ -82,7 +82,12 @@ pub async fn ensure_image<E: Engine>(
     // The base is only needed to build: an image already cached is found without it
     // (an engine that got the image by `docker load` need not have the base).
     // The recipe's packages are installed in the pass that makes its base.
-    let arch = recipe.architecture.as_deref();
+    // A recipe that names the engine's own architecture is built on the engine's own
+    // base: one image, one cache key.
+    let arch = match recipe.architecture.as_deref() {
+        Some(arch) if engine.info().await?.debian_architecture() == arch => None,
+        other => other,
+    };
     let (base, _) = base::base_reference(settings, &recipe.suite, arch, &recipe.packages);
     let recipe_dir = settings.images_dir.join(name);
     let mut files = read_files(&recipe_dir, &recipe)?;
@@ -310,7 +315,42 @@ fn words(values: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::ExecOutput;
+    use crate::engine::fake::FakeEngine;
     use crate::images::recipe::RecipeFile;
+
+    #[tokio::test]
+    async fn naming_the_engines_own_architecture_builds_on_its_own_base() {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, arch) in [
+            ("plain", ""),
+            ("native", "architecture: amd64\n"),
+            ("i386", "architecture: i386\n"),
+        ] {
+            std::fs::create_dir(dir.path().join(name)).unwrap();
+            std::fs::write(
+                dir.path().join(name).join("recipe.yaml"),
+                format!("suite: bookworm\n{arch}packages: [apache2]\n"),
+            )
+            .unwrap();
+        }
+        let settings = BuildSettings {
+            images_dir: dir.path().to_path_buf(),
+            ..BuildSettings::default()
+        };
+        // The fake engine is an x86_64 (amd64) one that has every image.
+        let engine = FakeEngine::new(|_, _| ExecOutput::default());
+        let base_of = async |name: &str| {
+            ensure_image(&engine, &settings, name, &mut |_| {})
+                .await
+                .unwrap()
+                .base
+        };
+        let plain = base_of("plain").await;
+        assert_eq!(base_of("native").await, plain);
+        let i386 = base_of("i386").await;
+        assert!(i386.starts_with("rehearse/debian:bookworm-i386-"), "{i386}");
+    }
 
     #[test]
     fn dockerfile_stages_files_and_runs_one_quoted_script_in_order() {
