@@ -99,6 +99,11 @@ impl HostCheck {
         self.to.is_none_or(|release| release == to)
     }
 
+    /// Its script before the hop, or after it.
+    fn body(&self, after: bool) -> &'static str {
+        if after { self.after } else { self.before }
+    }
+
     /// The finding, if the facts show the problem.
     pub fn finding(&self, host: &str, facts: &Facts) -> Option<Finding> {
         let found = (self.judge)(facts)?;
@@ -124,11 +129,13 @@ homes() { getent passwd | awk -F: '$3 == 0 || ($3 >= 1000 && $3 < 65534) {print 
 /// One script printing every check's facts under a `### key` header. Each check runs
 /// in a subshell of its own with its errors discarded, so one check's failure cannot
 /// hide another's facts.
+/// Checks that share a script (two kinds judged on the same facts) run it once, under
+/// the first one's key.
 pub fn hop_script(checks: &[&HostCheck], after: bool) -> String {
     let mut script = String::from(PRELUDE);
     for check in checks {
-        let body = if after { check.after } else { check.before };
-        if body.trim().is_empty() {
+        let body = check.body(after);
+        if body.trim().is_empty() || section_of(checks, check, after) != check.kind.key {
             continue;
         }
         script.push_str(&format!(
@@ -159,12 +166,26 @@ pub fn judge_hop(
             let facts = Facts {
                 from: from.to_string(),
                 to: to.to_string(),
-                before: before.get(c.kind.key).cloned().unwrap_or_default(),
-                after: after.get(c.kind.key).cloned().unwrap_or_default(),
+                before: (before.get(section_of(checks, c, false)))
+                    .cloned()
+                    .unwrap_or_default(),
+                after: (after.get(section_of(checks, c, true)))
+                    .cloned()
+                    .unwrap_or_default(),
             };
             c.finding(host, &facts)
         })
         .collect()
+}
+
+/// The section `check`'s facts are printed under: the key of the first of `checks`
+/// with the same script.
+fn section_of(checks: &[&HostCheck], check: &HostCheck, after: bool) -> &'static str {
+    let body = check.body(after);
+    checks
+        .iter()
+        .find(|c| c.body(after) == body)
+        .map_or(check.kind.key, |c| c.kind.key)
 }
 
 #[cfg(test)]
@@ -197,15 +218,44 @@ mod tests {
     }
 
     #[test]
-    fn the_script_gives_each_check_its_section() {
+    fn the_script_runs_each_checks_script_once_under_a_section() {
         let checks = for_hop("trixie");
         let script = hop_script(&checks, false);
         for check in &checks {
             if !check.before.trim().is_empty() {
-                assert!(script.contains(&format!("section {}\n", check.kind.key)));
+                let section = section_of(&checks, check, false);
+                assert!(script.contains(&format!("section {section}\n")));
+                assert_eq!(script.matches(check.before.trim()).count(), 1);
             }
         }
         assert!(script.ends_with("true\n"));
+    }
+
+    #[test]
+    fn checks_sharing_a_script_each_judge_its_facts() {
+        use crate::findings::checks::rabbitmq;
+        let checks = [&rabbitmq::DIRECT, &rabbitmq::HA];
+        let script = hop_script(&checks, false);
+        assert!(script.contains("section rabbitmq.no-direct-upgrade\n"));
+        assert!(!script.contains("section rabbitmq.ha-queues"));
+        let before = BTreeMap::from([(
+            "rabbitmq.no-direct-upgrade".to_string(),
+            vec![
+                "installed=ii 3.10.8-1.1".to_string(),
+                "policy /: ha-all ^ all {\"ha-mode\":\"all\"}".to_string(),
+            ],
+        )]);
+        let found = judge_hop(
+            "web",
+            &checks,
+            When::BeforeUpgrade,
+            "bookworm",
+            "trixie",
+            &before,
+            &BTreeMap::new(),
+        );
+        let keys: Vec<&str> = found.iter().map(|f| f.key.as_str()).collect();
+        assert_eq!(keys, ["rabbitmq.no-direct-upgrade", "rabbitmq.ha-queues"]);
     }
 
     #[test]
