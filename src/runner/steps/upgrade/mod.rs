@@ -359,7 +359,13 @@ impl<'s> Upgrade<'s> {
             reboot_host(cx, &host, &self.container, &when).await?;
         }
         let reboot_ms = reboot_started.elapsed().as_millis() as u64;
-        let after = self.snapshot(cx).await?;
+        // Three reads of the host that change nothing, side by side: on a host that
+        // waits on its disk, a second or two less per hop than one after another.
+        let (after, facts, facts_after) = tokio::try_join!(
+            self.snapshot(cx),
+            self.stack_facts(cx),
+            self.host_facts(cx, &host_checks, true),
+        )?;
         let units = self.unit_states(cx, previous, &after).await;
         for mut finding in checks::after_hop(&host, previous, &after, &self.step.protect, &units) {
             if finding.key == "service.not-running" {
@@ -369,11 +375,9 @@ impl<'s> Upgrade<'s> {
             }
             cx.report_finding(finding);
         }
-        let facts = self.stack_facts(cx).await?;
         for finding in checks::stack(&host, &facts, &after) {
             cx.report_finding(finding);
         }
-        let facts_after = self.host_facts(cx, &host_checks, true).await?;
         for finding in crate::findings::judge_hop(
             &host,
             &host_checks,
