@@ -359,8 +359,8 @@ impl<'s> Upgrade<'s> {
             reboot_host(cx, &host, &self.container, &when).await?;
         }
         let reboot_ms = reboot_started.elapsed().as_millis() as u64;
-        // Three reads of the host that change nothing, side by side: on a host that
-        // waits on its disk, a second or two less per hop than one after another.
+        // Three reads of the host that change nothing, side by side rather than one
+        // after another.
         let (after, facts, facts_after) = tokio::try_join!(
             self.snapshot(cx),
             self.stack_facts(cx),
