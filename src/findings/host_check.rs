@@ -163,15 +163,15 @@ pub fn judge_hop(
         .iter()
         .filter(|c| c.kind.when == when)
         .filter_map(|c| {
+            let read = |sections: &BTreeMap<String, Vec<String>>, after: bool| {
+                let section = section_of(checks, c, after);
+                sections.get(section).cloned().unwrap_or_default()
+            };
             let facts = Facts {
                 from: from.to_string(),
                 to: to.to_string(),
-                before: (before.get(section_of(checks, c, false)))
-                    .cloned()
-                    .unwrap_or_default(),
-                after: (after.get(section_of(checks, c, true)))
-                    .cloned()
-                    .unwrap_or_default(),
+                before: read(before, false),
+                after: read(after, true),
             };
             c.finding(host, &facts)
         })
@@ -179,9 +179,12 @@ pub fn judge_hop(
 }
 
 /// The section `check`'s facts are printed under: the key of the first of `checks`
-/// with the same script.
+/// with the same script (its own when it has none, and so no section).
 fn section_of(checks: &[&HostCheck], check: &HostCheck, after: bool) -> &'static str {
     let body = check.body(after);
+    if body.trim().is_empty() {
+        return check.kind.key;
+    }
     checks
         .iter()
         .find(|c| c.body(after) == body)
