@@ -83,8 +83,8 @@ pub async fn collect<E: Engine>(
             .push(format!("sweeping the engine's leftovers: {e}"));
     }
     if options.images || options.checkpoints {
-        // Finished images carry `rehearse.image`; layers left by failed builds only
-        // `rehearse.recipe`. Checkpoints (which carry both) go first: they are made
+        // Finished images carry `rehearse.image`; layers left by failed builds (of
+        // versions that built recipes with `docker build`) only `rehearse.recipe`. Checkpoints (which carry both) go first: they are made
         // from the others.
         let mut images = engine.list_images(CHECKPOINT_LABEL).await?;
         if options.images {

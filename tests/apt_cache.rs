@@ -284,7 +284,9 @@ fn a_recipe_build_goes_through_the_cache_and_builds_again_offline() {
     std::fs::write(recipe.join("files/nonce"), &nonce).unwrap();
     std::fs::write(
         recipe.join("recipe.yaml"),
-        "suite: bookworm\npackages: [hello]\nfiles:\n  - {src: files/nonce, dest: /etc/rehearse-nonce}\n",
+        // The command fails the build unless the script sees the cache's proxy.
+        "suite: bookworm\npackages: [hello]\nfiles:\n  - {src: files/nonce, dest: /etc/rehearse-nonce}\n\
+         commands: ['printenv http_proxy > /etc/rehearse-build-proxy']\n",
     )
     .unwrap();
     let scenario = work.path().join("s.yaml");
@@ -330,6 +332,23 @@ fn a_recipe_build_goes_through_the_cache_and_builds_again_offline() {
     };
 
     let mut first = run(&[]);
+    // The build's proxy was the setup script's alone: the image does not point at a
+    // port that is gone once the run ends.
+    let image = first["environment"]["images"][0]["reference"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let env = docker(&["image", "inspect", "-f", "{{json .Config.Env}}", &image]);
+    assert!(!env.to_lowercase().contains("proxy"), "{env}");
+    let seen = docker(&[
+        "run",
+        "--rm",
+        "--entrypoint",
+        "cat",
+        &image,
+        "/etc/rehearse-build-proxy",
+    ]);
+    assert!(seen.starts_with("http://"), "{seen}");
     remove_image(&first);
     if first["apt_cache"]["misses"] == 0 {
         // The base came from the engine's cache (an earlier run of this test): now it

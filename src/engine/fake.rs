@@ -176,17 +176,25 @@ impl Engine for FakeEngine {
         Ok(())
     }
 
-    async fn build_on_volumes(
+    async fn build_by_script(
         &self,
-        spec: &super::VolumeBuild,
+        spec: &super::ScriptBuild,
         _on_output: &mut (dyn FnMut(&str) + Send),
     ) -> Result<(), EngineError> {
-        self.record(format!(
-            "build on volumes {} from {} ({})",
-            spec.reference,
-            spec.image,
-            spec.volumes.join(" ")
-        ));
+        if self.is_slow() {
+            self.record(format!("build started {}", spec.reference));
+            tokio::task::yield_now().await;
+        }
+        let mut call = format!("build {} from {}", spec.reference, spec.image);
+        if !spec.volumes.is_empty() {
+            call.push_str(&format!(" on volumes ({})", spec.volumes.join(" ")));
+        }
+        let mut env: Vec<&str> = spec.env.iter().map(|(key, _)| key.as_str()).collect();
+        env.sort();
+        if !env.is_empty() {
+            call.push_str(&format!(" with {}", env.join(",")));
+        }
+        self.record(call);
         self.built.lock().unwrap().push(spec.reference.clone());
         Ok(())
     }

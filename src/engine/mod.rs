@@ -166,22 +166,35 @@ pub struct FileCopy {
     pub mode: u32,
 }
 
-/// An image made by running a script in a container whose write-heavy folders live on
-/// named volumes (see [`Engine::build_on_volumes`]).
+/// An image made by running a script in a throwaway container (see
+/// [`Engine::build_by_script`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VolumeBuild {
+pub struct ScriptBuild {
     /// The image the container runs.
     pub image: String,
     /// What the result is tagged.
     pub reference: String,
     /// Run by `/bin/sh -ec` from `/`.
     pub script: String,
-    /// Its environment (a package cache's proxy, for one).
+    /// The script's environment (a package cache's proxy, for one); never the image's.
     pub env: Vec<(String, String)>,
+    /// A tar archive unpacked onto `/` before the script runs (empty: none).
+    pub files: Bytes,
     /// Absolute folders put on named volumes, which the engine fills from the image.
     pub volumes: Vec<String>,
-    /// What the imported image says of itself (`ENV`, `CMD`, `LABEL` lines).
-    pub changes: Vec<String>,
+    /// How the stopped container becomes the image.
+    pub made_as: MadeAs,
+}
+
+/// How a [`ScriptBuild`]'s container becomes its image.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MadeAs {
+    /// Its whole file system, volumes included, imported as a new image that says these
+    /// `ENV`, `CMD` and `LABEL` lines of itself.
+    Import { changes: Vec<String> },
+    /// What the script changed, committed as one layer on the container's image, whose
+    /// settings (command, environment, labels) it keeps, with these labels added.
+    Layer { labels: BTreeMap<String, String> },
 }
 
 /// Output of a command run inside a container.
@@ -259,15 +272,15 @@ pub trait Engine {
         build_args: &HashMap<String, String>,
         on_output: &mut (dyn FnMut(&str) + Send),
     ) -> Result<(), EngineError>;
-    /// Run `spec.script` in a throwaway container of `spec.image` whose `spec.volumes`
-    /// live on named volumes (the engine's own file system, filled from the image when
-    /// first mounted, not its storage driver), its output handed on line by line; then
-    /// import the container's whole file system, volumes included, as `spec.reference`
-    /// with `spec.changes`. A non-zero exit is a build error; the container and its
-    /// volumes are removed whatever happens.
-    async fn build_on_volumes(
+    /// Run `spec.script` in a throwaway container of `spec.image` with `spec.files`
+    /// unpacked onto `/` first and `spec.volumes` on named volumes (the engine's own
+    /// file system, filled from the image when first mounted, not its storage driver),
+    /// its output handed on line by line; then make `spec.reference` from the stopped
+    /// container as `spec.made_as` says. A non-zero exit is a build error; the container
+    /// and its volumes are removed whatever happens.
+    async fn build_by_script(
         &self,
-        spec: &VolumeBuild,
+        spec: &ScriptBuild,
         on_output: &mut (dyn FnMut(&str) + Send),
     ) -> Result<(), EngineError>;
     async fn list_images(&self, label: &str) -> Result<Vec<ImageSummary>, EngineError>;

@@ -1,4 +1,5 @@
-//! One entry of an image build context: a file, a folder or a symbolic link.
+//! One entry of an archive an image is made with (a build context, or the files a
+//! recipe's setup script finds on `/`): a file, a folder or a symbolic link.
 
 /// What an entry is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -9,7 +10,7 @@ pub enum EntryKind {
     Link(String),
 }
 
-/// An entry of the build context tar, beside the Dockerfile.
+/// An entry of such an archive.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ContextEntry {
     /// Path inside the context.
@@ -19,7 +20,7 @@ pub struct ContextEntry {
     /// Permission bits.
     pub mode: u32,
     /// Extra text that goes into the image's content hash (mode and link target of an
-    /// overlay entry); `None` for recipe `files:`, whose mode is in the instructions.
+    /// overlay entry); `None` for recipe `files:`, whose mode is in the setup script.
     pub hashed_meta: Option<String>,
 }
 

@@ -1,19 +1,21 @@
-//! Host images: a recipe built with the classic builder on its suite's base image.
+//! Host images: a recipe's files and setup script applied on its suite's base image (in
+//! one container, committed as one layer).
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use super::recipe::Recipe;
 use super::{
-    BuildSettings, ContextEntry, ImageError, ImageEvent, base, content_hash, context_tar,
+    BuildSettings, ContextEntry, ImageError, ImageEvent, base, content_hash, entries_tar,
     recipe_path,
 };
-use crate::engine::{Engine, IMAGE_LABEL, RECIPE_LABEL};
+use crate::engine::{Engine, IMAGE_LABEL, MadeAs, RECIPE_LABEL, ScriptBuild};
 
-/// Bump when the generated Dockerfile changes meaning, so old caches are not reused.
-const HOST_FORMAT: &str = "rehearse-host-v2";
+/// Bump when the way a recipe becomes an image changes meaning, so old caches are not
+/// reused.
+const HOST_FORMAT: &str = "rehearse-host-v3";
 /// Where a recipe's files wait in the build until they are put in place.
-const STAGING: &str = "/.rehearse-recipe";
+const STAGING: &str = ".rehearse-recipe";
 /// How the setup script announces each part, so a failed build names it.
 const STEP_MARK: &str = "==> recipe ";
 /// Lines of build output kept for the error message when a build fails.
@@ -94,15 +96,15 @@ pub async fn ensure_image<E: Engine>(
     if let Some(overlay) = &recipe.overlay {
         files.extend(super::overlay::read_overlay(&recipe_dir, overlay)?);
     }
-    // The hash covers the generated build instructions (so a change in how recipes are
+    // The hash covers the generated setup script (so a change in how recipes are
     // turned into images invalidates the cache) and the contents of every copied file.
-    let body = dockerfile_body(&recipe);
+    let script = setup_script(&recipe);
     let hash = {
         let mut parts: Vec<&[u8]> = vec![
             HOST_FORMAT.as_bytes(),
             base.as_bytes(),
             name.as_bytes(),
-            body.as_bytes(),
+            script.as_bytes(),
         ];
         for entry in &files {
             parts.push(entry.path.as_bytes());
@@ -146,21 +148,32 @@ pub async fn ensure_image<E: Engine>(
         what: what.clone(),
         reference: reference.clone(),
     });
-    // One instruction per kind of change: on some storage drivers each costs seconds
-    // after a large layer (3.5 s on fuse-overlayfs). The labels come first so that
-    // every layer carries them, including the untagged ones a failed build leaves
-    // (`rehearse gc --images` finds those by them).
-    let dockerfile = format!(
-        "FROM {base}\nLABEL {RECIPE_LABEL}={} {IMAGE_LABEL}={}\n{body}",
-        quoted(name),
-        quoted(&hash)
-    );
-    let context = context_tar(&dockerfile, &files)?;
-    let build_args = super::proxy_build_args(engine, settings).await?;
+    // One container and one commit, not a build's layer per instruction: on some
+    // storage drivers each layer costs seconds (3.5 s on fuse-overlayfs). Should this
+    // process die, the container is a dead run's for `rehearse gc`.
+    let env = super::proxy_build_args(engine, settings)
+        .await?
+        .into_iter()
+        .collect();
+    let spec = ScriptBuild {
+        image: base.clone(),
+        reference: reference.clone(),
+        script,
+        env,
+        files: entries_tar(&files)?,
+        volumes: Vec::new(),
+        made_as: MadeAs::Layer {
+            labels: [
+                (RECIPE_LABEL.to_string(), name.to_string()),
+                (IMAGE_LABEL.to_string(), hash.clone()),
+            ]
+            .into(),
+        },
+    };
     let mut tail: Vec<String> = Vec::new();
     let mut step: Option<String> = None;
     let built_result = engine
-        .build_image(context, &reference, &build_args, &mut |line| {
+        .build_by_script(&spec, &mut |line| {
             if let Some(mark) = line.strip_prefix(STEP_MARK) {
                 step = Some(mark.to_string());
             }
@@ -178,10 +191,10 @@ pub async fn ensure_image<E: Engine>(
         return Err(ImageError::Build {
             recipe: name.to_string(),
             detail: match (e, step) {
-                // The engine quotes the whole setup script: name the part that failed.
+                // Name the part of the setup script that failed.
                 (crate::engine::EngineError::Build { detail, .. }, Some(step)) => {
                     let code = detail
-                        .rsplit_once("non-zero code: ")
+                        .rsplit_once("exited with status ")
                         .map_or("a failure", |(_, code)| code.trim());
                     match step.split_once(": ") {
                         Some((key, what)) => {
@@ -207,7 +220,8 @@ pub async fn ensure_image<E: Engine>(
     })
 }
 
-/// The recipe's files as build-context entries `files/<index>`, in recipe order.
+/// The recipe's files as entries `.rehearse-recipe/<index>` of the archive unpacked onto
+/// `/` before the setup script runs, in recipe order.
 fn read_files(recipe_dir: &Path, recipe: &Recipe) -> Result<Vec<ContextEntry>, ImageError> {
     recipe
         .files
@@ -225,7 +239,7 @@ fn read_files(recipe_dir: &Path, recipe: &Recipe) -> Result<Vec<ContextEntry>, I
                 crate::local_files::resolve(recipe_dir, &file.src, false, origin)?.path;
             let data = read(&path)?;
             Ok(ContextEntry::file(
-                format!("files/{index}"),
+                format!("{STAGING}/{index}"),
                 data,
                 file.mode.unwrap_or(0o644),
             ))
@@ -233,28 +247,11 @@ fn read_files(recipe_dir: &Path, recipe: &Recipe) -> Result<Vec<ContextEntry>, I
         .collect()
 }
 
-/// JSON-quote a string for Dockerfile exec-form instructions.
-fn quoted(s: &str) -> String {
-    serde_json::to_string(s).expect("strings always serialize")
-}
-
-/// Build instructions for a recipe after its `FROM` and labels: its files (staged),
-/// its overlay, and one script that marks packages, puts the files in place, runs the
-/// commands and enables the units, in that order. The context holds the files as
-/// `files/<index>`.
-fn dockerfile_body(recipe: &Recipe) -> String {
+/// The recipe's setup script, run by `/bin/sh -ec` from `/` once its files wait in
+/// `/.rehearse-recipe/<index>` and its overlay is in place: it marks packages, puts the
+/// files in place, runs the commands and enables the units, in that order.
+fn setup_script(recipe: &Recipe) -> String {
     use crate::escape::shell;
-    let mut out = String::new();
-    if !recipe.files.is_empty() {
-        out.push_str(&format!("COPY [\"files/\", \"{STAGING}/\"]\n"));
-    }
-    if recipe.overlay.is_some() {
-        // Modes and links come with the archive; owners are root (commands chown the rest).
-        out.push_str(&format!(
-            "COPY [\"{}/\", \"/\"]\n",
-            super::overlay::CONTEXT_DIR
-        ));
-    }
     let mark = |what: &str| format!("printf '%s\\n' {}", shell(&format!("{STEP_MARK}{what}")));
     // Services must not start during the build: there is no init, and the real host's
     // first boot is what the replica's boot rehearses.
@@ -278,12 +275,12 @@ fn dockerfile_body(recipe: &Recipe) -> String {
         let mode = file.mode.unwrap_or(0o644);
         script.push(mark(&format!("files[{index}]: {}", file.dest)));
         script.push(format!(
-            "install -p -D -m {mode:o} {STAGING}/{index} {}",
+            "install -p -D -m {mode:o} /{STAGING}/{index} {}",
             shell(&file.dest)
         ));
     }
     if !recipe.files.is_empty() {
-        script.push(format!("rm -rf {STAGING}"));
+        script.push(format!("rm -rf /{STAGING}"));
     }
     for (index, command) in recipe.commands.iter().enumerate() {
         let first_line = command.lines().next().unwrap_or_default();
@@ -300,11 +297,7 @@ fn dockerfile_body(recipe: &Recipe) -> String {
     // them): otherwise the replica's first `apt` builds them from its lists (a second
     // and more, measured on the LAMP host). Never a reason for a build to fail.
     script.push("apt-cache gencaches >/dev/null 2>&1 || true".to_string());
-    out.push_str(&format!(
-        "RUN [\"/bin/sh\", \"-ec\", {}]\n",
-        quoted(&script.join("\n"))
-    ));
-    out
+    script.join("\n")
 }
 
 /// Values as shell words, each quoted.
@@ -357,7 +350,7 @@ mod tests {
     }
 
     #[test]
-    fn dockerfile_stages_files_and_runs_one_quoted_script_in_order() {
+    fn the_setup_script_puts_staged_files_in_place_and_runs_commands_in_order() {
         let recipe = Recipe {
             description: None,
             suite: "bookworm".into(),
@@ -374,10 +367,17 @@ mod tests {
             held: Vec::new(),
             auto: Vec::new(),
         };
-        let text = dockerfile_body(&recipe);
-        let expected = r#"COPY ["files/", "/.rehearse-recipe/"]
-RUN ["/bin/sh", "-ec", "export DEBIAN_FRONTEND=noninteractive\nprintf '#!/bin/sh\\nexit 101\\n' > /usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d\nprintf '%s\\n' '==> recipe files[0]: /var/www/html/index.html'\ninstall -p -D -m 640 /.rehearse-recipe/0 '/var/www/html/index.html'\nrm -rf /.rehearse-recipe\nprintf '%s\\n' '==> recipe commands[0]: echo \"it'\\''s\" > /tmp/x'\n(cd / && /bin/sh -ec 'echo \"it'\\''s\" > /tmp/x')\nprintf '%s\\n' '==> recipe enable'\nsystemctl enable 'apache2'\nrm -f /usr/sbin/policy-rc.d\napt-cache gencaches >/dev/null 2>&1 || true"]
-"#;
-        assert_eq!(text, expected);
+        let expected = r#"export DEBIAN_FRONTEND=noninteractive
+printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d
+printf '%s\n' '==> recipe files[0]: /var/www/html/index.html'
+install -p -D -m 640 /.rehearse-recipe/0 '/var/www/html/index.html'
+rm -rf /.rehearse-recipe
+printf '%s\n' '==> recipe commands[0]: echo "it'\''s" > /tmp/x'
+(cd / && /bin/sh -ec 'echo "it'\''s" > /tmp/x')
+printf '%s\n' '==> recipe enable'
+systemctl enable 'apache2'
+rm -f /usr/sbin/policy-rc.d
+apt-cache gencaches >/dev/null 2>&1 || true"#;
+        assert_eq!(setup_script(&recipe), expected);
     }
 }

@@ -1,8 +1,8 @@
 //! Image recipes and the images built from them, cached by content hash.
 //!
 //! A recipe (`images/<name>/recipe.yaml`) names a Debian suite, packages, files and
-//! commands. Its image is built with the classic builder on top of a base image
-//! (see [`base`]) and tagged with a hash of everything that went into it, so an
+//! commands. Its image is made on top of a base image (see [`base`]) by one script in
+//! a container, committed as one layer, and tagged with a hash of everything that went into it, so an
 //! unchanged recipe is never rebuilt.
 
 pub mod base;
@@ -128,13 +128,18 @@ pub fn content_hash<'a>(parts: impl IntoIterator<Item = &'a [u8]>) -> String {
 
 /// A build context tar: the Dockerfile plus its entries (files, folders, links).
 pub(crate) fn context_tar(dockerfile: &str, entries: &[ContextEntry]) -> Result<Bytes, ImageError> {
+    let dockerfile = ContextEntry::file("Dockerfile".into(), dockerfile.as_bytes().to_vec(), 0o644);
+    entries_tar(&[&[dockerfile], entries].concat())
+}
+
+/// A tar archive of `entries`, owned by root, with no times (0).
+pub(crate) fn entries_tar(entries: &[ContextEntry]) -> Result<Bytes, ImageError> {
     let mut builder = tar::Builder::new(Vec::new());
     let io = |source| ImageError::Io {
         path: PathBuf::from("<build context>"),
         source,
     };
-    let dockerfile = ContextEntry::file("Dockerfile".into(), dockerfile.as_bytes().to_vec(), 0o644);
-    for entry in std::iter::once(&dockerfile).chain(entries) {
+    for entry in entries {
         let mut header = tar::Header::new_gnu();
         header.set_mode(entry.mode);
         header.set_mtime(0);

@@ -10,10 +10,8 @@ use std::path::Path;
 use super::ImageError;
 use super::context_entry::{ContextEntry, EntryKind};
 
-/// Where the overlay goes in the build context.
-pub const CONTEXT_DIR: &str = "overlay";
-
-/// Every entry under the overlay folder, sorted by path, as build-context entries.
+/// Every entry under the overlay folder, sorted by path, as entries of the archive
+/// unpacked onto `/` (paths relative to it).
 pub fn read_overlay(recipe_dir: &Path, overlay: &Path) -> Result<Vec<ContextEntry>, ImageError> {
     let root = recipe_dir.join(overlay);
     let meta = std::fs::symlink_metadata(&root).map_err(io(&root))?;
@@ -47,14 +45,13 @@ fn walk(dir: &Path, prefix: &str, out: &mut Vec<ContextEntry>) -> Result<(), Ima
         let path = dir.join(&name);
         let name = name.to_string_lossy().into_owned();
         let relative = format!("{prefix}{name}");
-        let context_path = format!("{CONTEXT_DIR}/{relative}");
         let meta = std::fs::symlink_metadata(&path).map_err(io(&path))?;
         let mode = meta.permissions().mode() & 0o7777;
         if meta.file_type().is_symlink() {
             let target = std::fs::read_link(&path).map_err(io(&path))?;
             let target = target.to_string_lossy().into_owned();
             out.push(ContextEntry {
-                path: context_path,
+                path: relative.clone(),
                 hashed_meta: Some(format!("link {target}")),
                 kind: EntryKind::Link(target),
                 data: Vec::new(),
@@ -62,7 +59,7 @@ fn walk(dir: &Path, prefix: &str, out: &mut Vec<ContextEntry>) -> Result<(), Ima
             });
         } else if meta.is_dir() {
             out.push(ContextEntry {
-                path: context_path,
+                path: relative.clone(),
                 kind: EntryKind::Dir,
                 data: Vec::new(),
                 mode,
@@ -72,7 +69,7 @@ fn walk(dir: &Path, prefix: &str, out: &mut Vec<ContextEntry>) -> Result<(), Ima
         } else if meta.is_file() {
             let data = std::fs::read(&path).map_err(io(&path))?;
             out.push(ContextEntry {
-                path: context_path,
+                path: relative.clone(),
                 kind: EntryKind::File,
                 data,
                 mode,
@@ -105,15 +102,15 @@ mod tests {
         assert_eq!(
             summary,
             [
-                ("overlay/etc", EntryKind::Dir, 0o755, 0),
-                ("overlay/etc/app", EntryKind::Dir, 0o755, 0),
+                ("etc", EntryKind::Dir, 0o755, 0),
+                ("etc/app", EntryKind::Dir, 0o755, 0),
                 (
-                    "overlay/etc/app/a-link",
+                    "etc/app/a-link",
                     EntryKind::Link("/etc/shadow".into()),
                     0o777,
                     0
                 ),
-                ("overlay/etc/app/b.conf", EntryKind::File, 0o640, 1),
+                ("etc/app/b.conf", EntryKind::File, 0o640, 1),
             ]
         );
     }

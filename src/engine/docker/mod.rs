@@ -17,9 +17,9 @@ mod images;
 mod labelled;
 mod networks;
 mod ports;
+mod script_build;
 mod ssh;
 mod ssh_dial;
-mod volume_build;
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
@@ -109,12 +109,12 @@ impl Engine for DockerEngine {
         images::build(self, context, reference, build_args, on_output).await
     }
 
-    async fn build_on_volumes(
+    async fn build_by_script(
         &self,
-        spec: &super::VolumeBuild,
+        spec: &super::ScriptBuild,
         on_output: &mut (dyn FnMut(&str) + Send),
     ) -> Result<(), EngineError> {
-        volume_build::build_on_volumes(self, spec, on_output).await
+        script_build::build_by_script(self, spec, on_output).await
     }
 
     async fn list_images(&self, label: &str) -> Result<Vec<ImageSummary>, EngineError> {

@@ -251,18 +251,21 @@ async fn second_stage<E: Engine>(
         .await?
         .into_iter()
         .collect();
-    let spec = crate::engine::VolumeBuild {
+    let spec = crate::engine::ScriptBuild {
         image: stage1.to_string(),
         reference: base.reference.to_string(),
         script,
         env,
         volumes: VOLUMES.iter().map(|v| v.to_string()).collect(),
-        changes: super::base::identity(base.hash, base.suite, "builtin"),
+        files: bytes::Bytes::new(),
+        made_as: crate::engine::MadeAs::Import {
+            changes: super::base::identity(base.hash, base.suite, "builtin"),
+        },
     };
     let what = base.what();
     let mut tail: Vec<String> = Vec::new();
     let built = engine
-        .build_on_volumes(&spec, &mut |line| {
+        .build_by_script(&spec, &mut |line| {
             super::base::remember(&mut tail, line);
             on_event(ImageEvent::Output {
                 what: what.clone(),

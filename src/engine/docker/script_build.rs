@@ -1,29 +1,34 @@
-//! Images made on native storage: a script runs in a throwaway container whose
-//! write-heavy folders are named volumes (the engine's own file system), and the
-//! container's whole file system is then imported as an image. On a storage driver as
-//! slow to write as fuse-overlayfs, dpkg runs much faster there than in a build.
+//! Images made by a script in a throwaway container, without a build: the recipe
+//! images (the script's changes committed as one layer, where a `docker build` made a
+//! layer per instruction, seconds each on a slow storage driver) and the built-in
+//! bootstrap's second stage, whose write-heavy folders are named volumes (the engine's
+//! own file system) and whose whole file system is then imported. On a storage driver
+//! as slow to write as fuse-overlayfs, dpkg runs much faster on volumes than in a build.
 
 use std::collections::HashMap;
 use std::io::Read;
 
-use bollard::models::{ContainerCreateBody, HostConfig, Mount, MountType, MountVolumeOptions};
+use bollard::models::{
+    ContainerConfig, ContainerCreateBody, HostConfig, Mount, MountType, MountVolumeOptions,
+};
 use bollard::query_parameters::{
-    CreateContainerOptionsBuilder, DownloadFromContainerOptionsBuilder, LogsOptionsBuilder,
+    CommitContainerOptionsBuilder, CreateContainerOptionsBuilder,
+    DownloadFromContainerOptionsBuilder, LogsOptionsBuilder, UploadToContainerOptionsBuilder,
 };
 use bytes::Bytes;
 use futures_util::StreamExt;
 
 use super::call::{call_err, within};
-use super::{CALL_TIMEOUT, DockerEngine};
-use crate::engine::{Engine, EngineError, OWNER_LABEL, RUN_LABEL, VolumeBuild};
+use super::{CALL_TIMEOUT, DockerEngine, LONG_CALL_TIMEOUT};
+use crate::engine::{Engine, EngineError, MadeAs, OWNER_LABEL, RUN_LABEL, ScriptBuild};
 
 /// Files a running container has from the engine, not from its image (its network
 /// files, its marker): left out of the image.
 const ENGINE_FILES: &[&str] = &[".dockerenv", "etc/hostname", "etc/hosts", "etc/resolv.conf"];
 
-pub(super) async fn build_on_volumes(
+pub(super) async fn build_by_script(
     engine: &DockerEngine,
-    spec: &VolumeBuild,
+    spec: &ScriptBuild,
     on_output: &mut (dyn FnMut(&str) + Send),
 ) -> Result<(), EngineError> {
     static COUNT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
@@ -55,12 +60,40 @@ pub(super) async fn build_on_volumes(
             ..Default::default()
         })
         .collect();
+    // A commit keeps whatever of the container's settings the image does not set, so
+    // the container gets none of its own but its labels (blanked on commit): the
+    // script's environment is exported by the script itself, and it is the command.
+    let image_config = within(
+        "inspect image",
+        &spec.image,
+        CALL_TIMEOUT,
+        engine.docker.inspect_image(&spec.image),
+    )
+    .await?
+    .config
+    .unwrap_or_default();
+    if matches!(spec.made_as, MadeAs::Layer { .. })
+        && image_config.cmd.as_ref().is_none_or(Vec::is_empty)
+    {
+        // A commit would make the build script the image's command.
+        return Err(EngineError::Build {
+            reference: spec.reference.clone(),
+            detail: format!("its image `{}` has no command (`CMD`)", spec.image),
+        });
+    }
+    let has_entrypoint = image_config
+        .entrypoint
+        .as_ref()
+        .is_some_and(|e| !e.is_empty());
+    let mut script = String::new();
+    for (key, value) in &spec.env {
+        script.push_str(&format!("export {key}={}\n", crate::escape::shell(value)));
+    }
+    script.push_str(&spec.script);
     let body = ContainerCreateBody {
         image: Some(spec.image.clone()),
-        entrypoint: Some(vec!["/bin/sh".into(), "-ec".into()]),
-        cmd: Some(vec![spec.script.clone()]),
-        env: Some(spec.env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
-        working_dir: Some("/".into()),
+        entrypoint: has_entrypoint.then(Vec::new),
+        cmd: Some(vec!["/bin/sh".into(), "-ec".into(), script]),
         labels: Some(labels.clone()),
         host_config: Some(HostConfig {
             mounts: Some(mounts),
@@ -87,8 +120,37 @@ pub(super) async fn build_on_volumes(
             ),
         )
         .await?;
+        if !spec.files.is_empty() {
+            within(
+                "copy files into build container",
+                &name,
+                LONG_CALL_TIMEOUT,
+                engine.docker.upload_to_container(
+                    &created.id,
+                    Some(UploadToContainerOptionsBuilder::default().path("/").build()),
+                    bollard::body_full(spec.files.clone()),
+                ),
+            )
+            .await?;
+        }
         run(engine, &created.id, on_output).await?;
-        export(engine, &created.id, spec).await
+        match &spec.made_as {
+            MadeAs::Import { changes } => export(engine, &created.id, spec, changes).await,
+            MadeAs::Layer { labels: added } => {
+                let mut labels = image_config.labels.clone().unwrap_or_default();
+                labels.extend(added.clone());
+                // Blanked: the image belongs to no run (as a checkpoint's).
+                labels.insert(RUN_LABEL.to_string(), String::new());
+                labels.insert(OWNER_LABEL.to_string(), String::new());
+                let config = ContainerConfig {
+                    cmd: image_config.cmd.clone(),
+                    entrypoint: image_config.entrypoint.clone(),
+                    labels: Some(labels),
+                    ..Default::default()
+                };
+                commit(engine, &created.id, &spec.reference, config).await
+            }
+        }
     }
     .await;
     guard.finished = true;
@@ -97,6 +159,31 @@ pub(super) async fn build_on_volumes(
         let _ = engine.remove_image(&spec.reference).await;
     }
     result
+}
+
+/// Commit the stopped container as `reference` with `config`: what it leaves out the
+/// engine fills from the container's own (which has the image's but for the command).
+async fn commit(
+    engine: &DockerEngine,
+    id: &str,
+    reference: &str,
+    config: ContainerConfig,
+) -> Result<(), EngineError> {
+    let (repo, tag) = reference.rsplit_once(':').unwrap_or((reference, "latest"));
+    let options = CommitContainerOptionsBuilder::default()
+        .container(id)
+        .repo(repo)
+        .tag(tag)
+        .pause(false)
+        .build();
+    within(
+        "commit build container",
+        id,
+        LONG_CALL_TIMEOUT,
+        engine.docker.commit_container(options, config),
+    )
+    .await?;
+    Ok(())
 }
 
 async fn remove(engine: &DockerEngine, container: &str, volumes: &[String]) {
@@ -186,7 +273,12 @@ async fn run(
 }
 
 /// Import the stopped container's file system, volumes included, as the image.
-async fn export(engine: &DockerEngine, id: &str, spec: &VolumeBuild) -> Result<(), EngineError> {
+async fn export(
+    engine: &DockerEngine,
+    id: &str,
+    spec: &ScriptBuild,
+    changes: &[String],
+) -> Result<(), EngineError> {
     let download = engine.docker.download_from_container(
         id,
         Some(
@@ -210,9 +302,7 @@ async fn export(engine: &DockerEngine, id: &str, spec: &VolumeBuild) -> Result<(
         result
     });
     let stream = tokio_stream::wrappers::ReceiverStream::new(receiver).boxed();
-    let imported = engine
-        .import_rootfs(stream, &spec.reference, &spec.changes)
-        .await;
+    let imported = engine.import_rootfs(stream, &spec.reference, changes).await;
     let filtered = filter.await.map_err(|e| EngineError::Import {
         reference: spec.reference.clone(),
         detail: e.to_string(),
