@@ -28,6 +28,8 @@ pub struct FakeEngine {
     /// Images whose reference starts with one of these do not exist until built.
     pub absent_images: Mutex<Vec<String>>,
     built: Mutex<Vec<String>>,
+    /// Every script build asked for, in order.
+    pub script_builds: Mutex<Vec<super::ScriptBuild>>,
     /// Ports each container asked to publish.
     published: Mutex<BTreeMap<String, Vec<u16>>>,
     /// When set, every published port is published on this one (a listener of the test).
@@ -63,6 +65,7 @@ impl FakeEngine {
             slow: std::sync::atomic::AtomicBool::new(false),
             absent_images: Mutex::new(Vec::new()),
             built: Mutex::new(Vec::new()),
+            script_builds: Mutex::new(Vec::new()),
             published: Mutex::new(BTreeMap::new()),
             publish_on: Mutex::new(None),
             exec_handler: Box::new(handler),
@@ -196,6 +199,7 @@ impl Engine for FakeEngine {
         }
         self.record(call);
         self.built.lock().unwrap().push(spec.reference.clone());
+        self.script_builds.lock().unwrap().push(spec.clone());
         Ok(())
     }
 

@@ -349,6 +349,66 @@ mod tests {
         assert!(i386.starts_with("rehearse/debian:bookworm-i386-"), "{i386}");
     }
 
+    #[tokio::test]
+    async fn a_recipe_is_one_script_build_with_its_files_on_root_and_its_labels_added() {
+        let dir = tempfile::tempdir().unwrap();
+        let recipe = dir.path().join("site");
+        std::fs::create_dir_all(recipe.join("files")).unwrap();
+        std::fs::create_dir_all(recipe.join("tree/etc/app")).unwrap();
+        std::fs::write(recipe.join("files/index.html"), "hello").unwrap();
+        std::fs::write(recipe.join("tree/etc/app/app.conf"), "x = 1").unwrap();
+        std::fs::write(
+            recipe.join("recipe.yaml"),
+            "suite: bookworm\npackages: [apache2]\noverlay: tree\nfiles:\n  \
+             - {src: files/index.html, dest: /var/www/html/index.html}\n",
+        )
+        .unwrap();
+        let settings = BuildSettings {
+            images_dir: dir.path().to_path_buf(),
+            ..BuildSettings::default()
+        };
+        let engine = FakeEngine::new(|_, _| ExecOutput::default());
+        engine
+            .absent_images
+            .lock()
+            .unwrap()
+            .push("rehearse/site:".into());
+        let built = ensure_image(&engine, &settings, "site", &mut |_| {})
+            .await
+            .unwrap();
+        let specs = engine.script_builds.lock().unwrap().clone();
+        let [spec] = specs.as_slice() else {
+            panic!("{specs:#?}")
+        };
+        assert_eq!(
+            (&spec.image, &spec.reference),
+            (&built.base, &built.reference)
+        );
+        assert!(spec.volumes.is_empty());
+        assert!(spec.env.is_empty(), "no package cache, no proxy");
+        let MadeAs::Layer { labels } = &spec.made_as else {
+            panic!("{:?}", spec.made_as)
+        };
+        assert_eq!(labels[RECIPE_LABEL], "site");
+        assert_eq!(labels[IMAGE_LABEL], built.content_hash);
+        let mut archive = tar::Archive::new(spec.files.as_ref());
+        let paths: Vec<String> = archive
+            .entries()
+            .unwrap()
+            .map(|e| e.unwrap().path().unwrap().display().to_string())
+            .collect();
+        assert_eq!(
+            paths,
+            [".rehearse-recipe/0", "etc", "etc/app", "etc/app/app.conf"]
+        );
+        assert!(
+            spec.script
+                .contains("install -p -D -m 644 /.rehearse-recipe/0 '/var/www/html/index.html'"),
+            "{}",
+            spec.script
+        );
+    }
+
     #[test]
     fn the_setup_script_puts_staged_files_in_place_and_runs_commands_in_order() {
         let recipe = Recipe {
