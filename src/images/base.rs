@@ -41,7 +41,7 @@ pub(super) fn identity(hash: &str, suite: &str, source: &str) -> Vec<String> {
 }
 
 /// Bump when the way base images are made changes, so old caches are not reused.
-const BASE_FORMAT: &str = "rehearse-base-v2";
+const BASE_FORMAT: &str = "rehearse-base-v3";
 
 /// Where a base image comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -360,6 +360,12 @@ async fn mmdebstrap<E: Engine>(
         .arg(format!("--aptopt={LANGUAGES}"))
         .arg("--skip=cleanup/apt/lists")
         .args(proxy_options(settings))
+        // The setup hook's stand-in package (`usr-is-merged` 1, no source) is on no real
+        // host of these releases: gone before anything else is installed.
+        .args(
+            (!merges_usr_with_package(suite))
+                .then(|| "--customize-hook=chroot \"$1\" dpkg --purge usr-is-merged".to_string()),
+        )
         // The recipe's packages, in this same pass on this machine's filesystem (not
         // `--include`, which installs no recommends): mmdebstrap keeps services from
         // starting and its apt options (the package cache) hold until it cleans up.
@@ -518,16 +524,16 @@ mod tests {
     #[test]
     fn a_recipes_packages_make_a_base_of_their_own_and_a_plain_base_keeps_its_hash() {
         let plain = base_reference(&settings(), "bookworm", None, &[]);
-        // What the plain base is called since bases keep their package lists
-        // (`BASE_FORMAT` v2): a change here rebuilds every cached base, so it must be
-        // on purpose.
+        // What the plain base is called since bullseye bases lost mmdebstrap's stand-in
+        // `usr-is-merged` (`BASE_FORMAT` v3): a change here rebuilds every cached base,
+        // so it must be on purpose.
         let mmdebstrap = BuildSettings {
             base_source: BaseSource::Mmdebstrap,
             ..settings()
         };
         assert_eq!(
             base_reference(&mmdebstrap, "bullseye", None, &[]).0,
-            "rehearse/debian:bullseye-e808f12d466b"
+            "rehearse/debian:bullseye-b8429e2df03d"
         );
         let lamp = ["apache2".to_string(), "mariadb-server".to_string()];
         let with = base_reference(&settings(), "bookworm", None, &lamp);

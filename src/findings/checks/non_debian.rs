@@ -37,9 +37,6 @@ fn judge(facts: &Facts) -> Option<Found> {
     // `acme-tools/now 1.0 all [installed,local]`, `x/vendor 2.0 amd64 [installed]`.
     let evidence: Vec<String> = packages
         .iter()
-        // mmdebstrap's stand-in that marks `/usr` merged on releases before bookworm: the
-        // replica's, never a real host's.
-        .filter(|line| !line.starts_with("usr-is-merged/now 1 "))
         .map(|line| {
             let mut words = line.split_whitespace();
             let (name, source) = words
@@ -88,12 +85,6 @@ mod tests {
                 "acme-agent 2.1: from `stable`, not a Debian archive"
             ]
         );
-    }
-
-    #[test]
-    fn the_bootstraps_merged_usr_marker_is_not_the_hosts() {
-        let before = "lists=4\npackage usr-is-merged/now 1 all [installed,local]";
-        assert_eq!(judge(&facts("bullseye", "bookworm", before, "")), None);
     }
 
     #[test]
