@@ -183,7 +183,7 @@ pub(super) async fn commit_container(
 ) -> Result<String, EngineError> {
     use bollard::models::ContainerConfig;
     use bollard::query_parameters::CommitContainerOptionsBuilder;
-    let (repo, tag) = reference.rsplit_once(':').unwrap_or((reference, "latest"));
+    let (repo, tag) = split_reference(reference);
     // The engine's /etc/hosts, /etc/hostname and /etc/resolv.conf are not part of a
     // commit: the host's own are kept inside its file system first (a stopped host
     // has nothing newer to keep).
@@ -275,7 +275,7 @@ fn strip_ansi(text: &str) -> String {
 }
 
 /// Split `repo:tag` (the tag defaults to `latest`); a registry port is not a tag.
-fn split_reference(reference: &str) -> (&str, &str) {
+pub(super) fn split_reference(reference: &str) -> (&str, &str) {
     match reference.rsplit_once(':') {
         Some((repo, tag)) if !tag.contains('/') => (repo, tag),
         _ => (reference, "latest"),

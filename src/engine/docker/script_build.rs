@@ -169,7 +169,7 @@ async fn commit(
     reference: &str,
     config: ContainerConfig,
 ) -> Result<(), EngineError> {
-    let (repo, tag) = reference.rsplit_once(':').unwrap_or((reference, "latest"));
+    let (repo, tag) = super::images::split_reference(reference);
     let options = CommitContainerOptionsBuilder::default()
         .container(id)
         .repo(repo)
