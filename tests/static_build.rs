@@ -23,8 +23,8 @@ fn static_build() -> std::path::PathBuf {
     // when they change, and cargo compares them with its own environment: passed on,
     // they made this build differ from the one `.ci/run` made, and rebuilt ring and
     // everything above it, the static build's last 2.5 minutes, in every CI run.
-    for (key, _) in std::env::vars() {
-        if set_by_cargo_for_a_crate(&key) {
+    for (key, _) in std::env::vars_os() {
+        if key.to_str().is_some_and(set_by_cargo_for_a_crate) {
             cargo.env_remove(&key);
         }
     }
