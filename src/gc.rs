@@ -78,9 +78,9 @@ pub async fn collect<E: Engine>(
     if !options.dry_run
         && let Err(e) = engine.sweep().await
     {
-        summary
-            .errors
-            .push(format!("sweeping the engine's leftovers: {e}"));
+        summary.errors.push(format!(
+            "the engine's leftovers (helper containers, empty cgroup parents): {e}"
+        ));
     }
     if options.images || options.checkpoints {
         // Finished images carry `rehearse.image`; layers left by failed builds (of

@@ -137,14 +137,9 @@ fn a_run_killed_while_provisioning_leaves_nothing_and_a_normal_run_no_watchdog()
             .join(format!("rh-gc-fresh-{}", std::process::id()));
         std::fs::create_dir_all(&fresh).unwrap();
         let name = format!("rh-gc-spares-{}", std::process::id());
-        let image = docker(&[
-            "images",
-            "-q",
-            "--filter",
-            "label=rehearse.image",
-            "--filter",
-            "dangling=false",
-        ]);
+        // A recipe's image, not the newest labelled one: that may be another test's
+        // checkpoint, which goes when its run ends.
+        let image = docker(&["images", "-q", "rehearse/static-site"]);
         let image = image.lines().next().expect("a test image").to_string();
         let stopped = docker(&[
             "create",
@@ -202,6 +197,63 @@ fn a_run_killed_while_provisioning_leaves_nothing_and_a_normal_run_no_watchdog()
             "gc left {}",
             stopped_parent.display()
         );
+
+        // The image gc starts its helper from may go between gc listing the images and
+        // creating the helper: a run that ends removes its checkpoints, another `gc
+        // --images` the cached images. gc then uses another one.
+        let vanishing = format!("rehearse-gc-race-test:{}", std::process::id());
+        let built = std::process::Command::new("docker")
+            .args(["build", "-q", "-t", &vanishing, "-"])
+            .env("DOCKER_BUILDKIT", "0")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .and_then(|mut build| {
+                use std::io::Write;
+                let dockerfile = format!("FROM {image}\nLABEL rehearse.gc-race-test=1\n");
+                build
+                    .stdin
+                    .take()
+                    .unwrap()
+                    .write_all(dockerfile.as_bytes())?;
+                build.wait_with_output()
+            })
+            .unwrap();
+        assert!(built.status.success(), "cannot build {vanishing}");
+        let vanishing_id = docker(&["image", "inspect", "--format", "{{.Id}}", &vanishing]);
+        let socket_dir = tempfile::tempdir().unwrap();
+        let (socket, removed) = engine_that_loses(socket_dir.path(), &vanishing_id);
+        std::fs::create_dir_all(parent).unwrap();
+        backdate(parent);
+        let output = rehearse_with_env(
+            &["gc"],
+            &[("DOCKER_HOST", &format!("unix://{}", socket.display()))],
+        );
+        let still_there = std::process::Command::new("docker")
+            .args(["image", "inspect", &vanishing_id])
+            .output()
+            .unwrap()
+            .status
+            .success();
+        let _ = std::process::Command::new("docker")
+            .args(["rmi", "-f", &vanishing])
+            .output();
+        assert!(
+            removed.load(std::sync::atomic::Ordering::SeqCst) && !still_there,
+            "gc did not start its helper from the newest cached image, {vanishing}: \
+             the test removed nothing\n{}",
+            text(&output.stderr)
+        );
+        assert!(
+            output.status.success(),
+            "gc failed when the image it listed was gone\n{}",
+            text(&output.stderr)
+        );
+        assert!(
+            !parent.exists(),
+            "gc left {} when the image it listed was gone",
+            parent.display()
+        );
     }
 
     // A run that ends normally leaves no watchdog behind.
@@ -214,6 +266,104 @@ fn a_run_killed_while_provisioning_leaves_nothing_and_a_normal_run_no_watchdog()
     let output = child.wait_with_output().unwrap();
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
     assert_eq!(watchdog_of(&owner), None);
+}
+
+/// A socket in front of the engine's that, just before it forwards the creation of a
+/// cgroup helper from image `image`, removes that image: the engine then answers as
+/// it does when the image went between gc listing the images and using one. Returns
+/// the socket and whether it removed the image.
+fn engine_that_loses(
+    dir: &std::path::Path,
+    image: &str,
+) -> (
+    std::path::PathBuf,
+    std::sync::Arc<std::sync::atomic::AtomicBool>,
+) {
+    let socket = dir.join("engine.sock");
+    let listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+    let removed = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (image, flag) = (image.to_string(), removed.clone());
+    std::thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            let (image, flag) = (image.clone(), flag.clone());
+            std::thread::spawn(move || forward_requests(client, &image, &flag));
+        }
+    });
+    (socket, removed)
+}
+
+/// Forward one connection's requests to the engine, its answers back untouched.
+fn forward_requests(
+    client: std::os::unix::net::UnixStream,
+    image: &str,
+    removed: &std::sync::atomic::AtomicBool,
+) {
+    use std::io::{BufRead, Read, Write};
+    let Ok(mut engine) = std::os::unix::net::UnixStream::connect("/var/run/docker.sock") else {
+        return;
+    };
+    let (Ok(mut answers), Ok(mut back)) = (engine.try_clone(), client.try_clone()) else {
+        return;
+    };
+    std::thread::spawn(move || {
+        let _ = std::io::copy(&mut answers, &mut back);
+        let _ = back.shutdown(std::net::Shutdown::Write);
+    });
+    let mut requests = std::io::BufReader::new(client);
+    loop {
+        let mut head = Vec::new();
+        loop {
+            let mut line = Vec::new();
+            match requests.read_until(b'\n', &mut line) {
+                Ok(0) | Err(_) => return,
+                Ok(_) => head.extend_from_slice(&line),
+            }
+            if line == b"\r\n" {
+                break;
+            }
+        }
+        let lower = String::from_utf8_lossy(&head).to_ascii_lowercase();
+        if lower.contains("transfer-encoding: chunked") || lower.contains("upgrade:") {
+            // Not a request this test looks into: the rest of the connection as is.
+            let _ = engine.write_all(&head);
+            let _ = std::io::copy(&mut requests, &mut engine);
+            return;
+        }
+        let length = lower
+            .lines()
+            .find_map(|line| line.strip_prefix("content-length:"))
+            .and_then(|value| value.trim().parse().ok())
+            .unwrap_or(0);
+        let mut body = vec![0; length];
+        if requests.read_exact(&mut body).is_err() {
+            return;
+        }
+        let body_text = String::from_utf8_lossy(&body);
+        if lower.starts_with("post ")
+            && lower.contains("/containers/create")
+            && body_text.contains("rehearse.helper")
+            && body_text.contains(image)
+            && !removed.swap(true, std::sync::atomic::Ordering::SeqCst)
+        {
+            // A helper of another test's run may be using it for a moment (every run
+            // sweeps): until it is gone. Whether it went, the test asks the engine.
+            let started = std::time::Instant::now();
+            while started.elapsed() < std::time::Duration::from_secs(30) {
+                let removed = std::process::Command::new("docker")
+                    .args(["rmi", image])
+                    .env_remove("DOCKER_HOST")
+                    .output()
+                    .is_ok_and(|output| output.status.success());
+                if removed {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(200));
+            }
+        }
+        if engine.write_all(&head).is_err() || engine.write_all(&body).is_err() {
+            return;
+        }
+    }
 }
 
 /// Make a replica's cgroup parent look five minutes old in every hierarchy, as one a

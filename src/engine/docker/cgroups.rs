@@ -29,7 +29,7 @@ use futures_util::StreamExt;
 
 use super::call::within;
 use super::{CALL_TIMEOUT, DockerEngine};
-use crate::engine::{Engine, EngineError, IMAGE_LABEL, OWNER_LABEL};
+use crate::engine::{CHECKPOINT_LABEL, Engine, EngineError, IMAGE_LABEL, OWNER_LABEL};
 
 /// Under this cgroup sits each confined replica's own parent: inside the engine's own
 /// (`/docker`, the `cgroupfs` driver's default), so replicas share the machine with its
@@ -216,9 +216,14 @@ pub(super) async fn sweep(engine: &DockerEngine) -> Result<(), EngineError> {
     if engine.info().await?.cgroup_risk().is_some() {
         return Ok(());
     }
-    let Some(image) = engine.list_images(IMAGE_LABEL).await?.into_iter().next() else {
+    // Any cached image will do for the helper, but one may go between this listing and
+    // the helper's creation (a run that ends removes its checkpoints, `gc --images` the
+    // cached images): then the next one. Checkpoints last, being the ones that go.
+    let mut images = engine.list_images(IMAGE_LABEL).await?;
+    images.sort_by_key(|image| image.labels.contains_key(CHECKPOINT_LABEL));
+    if images.is_empty() {
         return Ok(());
-    };
+    }
     // Listed before the parents are looked at.
     let existing: Vec<String> = listed(engine, None)
         .await?
@@ -235,9 +240,13 @@ pub(super) async fn sweep(engine: &DockerEngine) -> Result<(), EngineError> {
          [ -n \"$(find \"$d\" -maxdepth 0 -mmin +1)\" ] || continue; \
          rmdir \"$d\" 2>/dev/null; done; true"
     );
-    on_machine_cgroups(engine, &image.id, &script, &existing)
-        .await
-        .map(drop)
+    for image in images {
+        match on_machine_cgroups(engine, &image.id, &script, &existing).await {
+            Err(e) if super::call::is_not_found(&e) => continue,
+            done => return done.map(drop),
+        }
+    }
+    Ok(())
 }
 
 /// Every container of the engine, or those carrying `label`.
