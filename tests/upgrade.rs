@@ -21,6 +21,14 @@ fn lamp_reference_upgrade_keeps_the_site_and_the_data() {
     assert_eq!(report["verdict"], "GO");
     let upgrade = step(report, "upgrade to bookworm");
     assert_eq!(upgrade["status"], "passed", "{upgrade:#}");
+    // Off a terminal, the upgrade (over a minute) says where it is while it works.
+    assert!(
+        run.stderr.lines().any(|line| line.starts_with("      … ")
+            && line.contains(": web: bullseye → bookworm: ")
+            && line.contains(" packages")),
+        "no progress line during the upgrade:\n{}",
+        run.stderr
+    );
     let hop = &upgrade["upgrade"]["hops"][0];
     assert_eq!(
         (hop["from"].as_str(), hop["to"].as_str()),

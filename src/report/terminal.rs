@@ -2,7 +2,7 @@
 //! summary (steps, gates, findings, verdict) rendered into any `io::Write`.
 
 use std::io::{self, Write};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use comfy_table::{
     Attribute, Cell, Color, ContentArrangement, Table, presets::UTF8_FULL_CONDENSED,
@@ -15,6 +15,10 @@ use crate::model::{EventSink, ImageEvent, RunEvent};
 
 /// The summary's width in columns: its tables and its wrapped verdict line.
 const WIDTH: usize = 120;
+
+/// Off a terminal (a CI log), how long the live view may stay silent while a step or a
+/// build says what it is doing: then one line with the latest of it.
+pub const HEARTBEAT: Duration = Duration::from_secs(30);
 
 /// How much the live view shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +48,11 @@ pub struct LiveView<W: Write + Send> {
     prefix: String,
     /// The running step, as `[3/5] upgrade`.
     step: String,
+    /// Off a terminal: the longest silence while work goes on ([`HEARTBEAT`]), when
+    /// the last line was written, and when the running step or build started.
+    heartbeat: Duration,
+    last_line: Instant,
+    working_since: Instant,
 }
 
 impl<W: Write + Send> LiveView<W> {
@@ -59,7 +68,17 @@ impl<W: Write + Send> LiveView<W> {
             spinner_target: spinner,
             prefix: String::new(),
             step: String::new(),
+            heartbeat: HEARTBEAT,
+            last_line: Instant::now(),
+            working_since: Instant::now(),
         }
+    }
+
+    /// Off a terminal, say what is going on after `every` without a line (default
+    /// [`HEARTBEAT`]).
+    pub fn with_heartbeat(mut self, every: Duration) -> Self {
+        self.heartbeat = every;
+        self
     }
 
     /// Start every line with `prefix` (e.g. `"smoke | "`). Each line goes out in one
@@ -76,6 +95,7 @@ impl<W: Write + Send> LiveView<W> {
             return;
         }
         let line = crate::escape::terminal(&format!("{}{text}", self.prefix));
+        self.last_line = Instant::now();
         match &self.spinner {
             Some(spinner) => spinner.println(line),
             None => {
@@ -107,7 +127,23 @@ impl<W: Write + Send> LiveView<W> {
                 message.to_string()
             };
             spinner.set_message(crate::escape::terminal(&message));
+        } else {
+            self.heartbeat(message);
         }
+    }
+
+    /// Off a terminal, where no spinner shows the latest progress, a line with it once
+    /// the view has been silent for a while: a CI log shows the run is alive, and where.
+    fn heartbeat(&mut self, message: &str) {
+        if self.interactive || self.detail != Detail::Normal {
+            return;
+        }
+        let now = Instant::now();
+        if now.duration_since(self.last_line) < self.heartbeat {
+            return;
+        }
+        let elapsed = now.duration_since(self.working_since).as_secs();
+        self.line(&format!("      … {elapsed}s: {message}"));
     }
 
     fn stop_spinner(&mut self) {
@@ -140,6 +176,7 @@ impl<W: Write + Send> LiveView<W> {
                 self.line(&format!("      {what}: cache hit ({reference})"))
             }
             ImageEvent::Building { what, reference } => {
+                self.working_since = Instant::now();
                 self.line(&format!("      {what}: building {reference}"))
             }
             ImageEvent::Output { what, line } => {
@@ -187,6 +224,7 @@ impl<W: Write + Send> EventSink for LiveView<W> {
             } => {
                 // The kind only when the name does not already say it.
                 self.step = format!("[{}/{total}] {name}", index + 1);
+                self.working_since = Instant::now();
                 if name == kind {
                     self.line(&self.step.clone());
                 } else {
@@ -204,11 +242,16 @@ impl<W: Write + Send> EventSink for LiveView<W> {
                     self.spinner_message(message);
                 } else if self.detail == Detail::Verbose {
                     self.line(&format!("      {message}"));
+                } else {
+                    self.heartbeat(message);
                 }
             }
             RunEvent::StepOutput { host, line, .. } => {
                 if self.detail == Detail::Verbose {
                     self.line(&format!("        {host} | {line}"));
+                } else {
+                    // A command's output is all a long `exec` says of its progress.
+                    self.heartbeat(&format!("{host} | {line}"));
                 }
             }
             RunEvent::ProbeAttempt {
@@ -746,6 +789,67 @@ mod tests {
             String::from_utf8(out).unwrap(),
             "        web | Unpacking apache2\n"
         );
+    }
+
+    #[test]
+    fn off_a_terminal_a_long_step_says_where_it_is_after_a_silence() {
+        let upgrade = |view: &mut LiveView<&mut Vec<u8>>| {
+            view.event(&RunEvent::StepStarted {
+                index: 2,
+                total: 5,
+                name: "upgrade to bookworm".into(),
+                kind: "upgrade",
+            });
+            for done in [1, 2] {
+                view.event(&RunEvent::StepProgress {
+                    index: 2,
+                    message: format!("web: bullseye → bookworm: {done}/467 packages"),
+                });
+            }
+            view.event(&RunEvent::StepOutput {
+                index: 2,
+                host: "web".into(),
+                line: "Unpacking apache2".into(),
+            });
+            view.event(&RunEvent::ProbeAttempt {
+                probe: "shop".into(),
+                attempt: 3,
+                result: crate::model::Attempt::fail(crate::model::Evidence {
+                    summary: "connection refused".into(),
+                    ..Default::default()
+                }),
+            });
+        };
+        // Silent for the heartbeat's length: each piece of progress gets a line.
+        let mut out = Vec::new();
+        upgrade(
+            &mut LiveView::new(&mut out, Detail::Normal, false, None)
+                .with_heartbeat(Duration::ZERO),
+        );
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(
+            text.lines().collect::<Vec<_>>(),
+            [
+                "[3/5] upgrade to bookworm (upgrade)",
+                "      … 0s: web: bullseye → bookworm: 1/467 packages",
+                "      … 0s: web: bullseye → bookworm: 2/467 packages",
+                "      … 0s: web | Unpacking apache2",
+                "      … 0s: probe `shop` attempt 3: failing: connection refused",
+            ],
+            "{text}"
+        );
+        // Within it (the default, 30 s), nothing but the step; quiet or verbose, no
+        // heartbeat either (verbose prints every piece of progress anyway).
+        for (detail, lines) in [
+            (Detail::Normal, 1),
+            (Detail::Quiet, 0),
+            (Detail::Verbose, 4),
+        ] {
+            let mut out = Vec::new();
+            upgrade(&mut LiveView::new(&mut out, detail, false, None));
+            let text = String::from_utf8(out).unwrap();
+            assert_eq!(text.lines().count(), lines, "{detail:?}: {text}");
+        }
     }
 
     #[test]
