@@ -53,6 +53,9 @@ pub struct LiveView<W: Write + Send> {
     heartbeat: Duration,
     last_line: Instant,
     working_since: Instant,
+    /// Whether the running step has said how far it is (apt's packages): then its
+    /// commands' output lines are not what a heartbeat shows.
+    step_has_progress: bool,
 }
 
 impl<W: Write + Send> LiveView<W> {
@@ -71,6 +74,7 @@ impl<W: Write + Send> LiveView<W> {
             heartbeat: HEARTBEAT,
             last_line: Instant::now(),
             working_since: Instant::now(),
+            step_has_progress: false,
         }
     }
 
@@ -225,6 +229,7 @@ impl<W: Write + Send> EventSink for LiveView<W> {
                 // The kind only when the name does not already say it.
                 self.step = format!("[{}/{total}] {name}", index + 1);
                 self.working_since = Instant::now();
+                self.step_has_progress = false;
                 if name == kind {
                     self.line(&self.step.clone());
                 } else {
@@ -238,6 +243,7 @@ impl<W: Write + Send> EventSink for LiveView<W> {
                 self.start_spinner(message);
             }
             RunEvent::StepProgress { message, .. } => {
+                self.step_has_progress = true;
                 if self.interactive {
                     self.spinner_message(message);
                 } else if self.detail == Detail::Verbose {
@@ -249,7 +255,7 @@ impl<W: Write + Send> EventSink for LiveView<W> {
             RunEvent::StepOutput { host, line, .. } => {
                 if self.detail == Detail::Verbose {
                     self.line(&format!("        {host} | {line}"));
-                } else {
+                } else if !self.step_has_progress && !line.trim().is_empty() {
                     // A command's output is all a long `exec` says of its progress.
                     self.heartbeat(&format!("{host} | {line}"));
                 }
@@ -833,10 +839,33 @@ mod tests {
                 "[3/5] upgrade to bookworm (upgrade)",
                 "      … 0s: web: bullseye → bookworm: 1/467 packages",
                 "      … 0s: web: bullseye → bookworm: 2/467 packages",
-                "      … 0s: web | Unpacking apache2",
                 "      … 0s: probe `shop` attempt 3: failing: connection refused",
             ],
             "{text}"
+        );
+        // A step that says nothing of its progress (a long `exec`): its output lines,
+        // blank ones left out.
+        let mut out = Vec::new();
+        {
+            let mut view =
+                LiveView::new(&mut out, Detail::Normal, false, None).with_heartbeat(Duration::ZERO);
+            view.event(&RunEvent::StepStarted {
+                index: 0,
+                total: 1,
+                name: "reindex".into(),
+                kind: "exec",
+            });
+            for line in ["indexing 1/3", "", "indexing 2/3"] {
+                view.event(&RunEvent::StepOutput {
+                    index: 0,
+                    host: "db".into(),
+                    line: line.into(),
+                });
+            }
+        }
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "[1/1] reindex (exec)\n      … 0s: db | indexing 1/3\n      … 0s: db | indexing 2/3\n"
         );
         // Within it (the default, 30 s), nothing but the step; quiet or verbose, no
         // heartbeat either (verbose prints every piece of progress anyway).
