@@ -139,15 +139,18 @@ impl<W: Write + Send> LiveView<W> {
     /// Off a terminal, where no spinner shows the latest progress, a line with it once
     /// the view has been silent for a while: a CI log shows the run is alive, and where.
     fn heartbeat(&mut self, message: &str) {
-        if self.interactive || self.detail != Detail::Normal {
-            return;
+        if self.heartbeat_due() {
+            let elapsed = self.working_since.elapsed().as_secs();
+            self.line(&format!("      … {elapsed}s: {message}"));
         }
-        let now = Instant::now();
-        if now.duration_since(self.last_line) < self.heartbeat {
-            return;
-        }
-        let elapsed = now.duration_since(self.working_since).as_secs();
-        self.line(&format!("      … {elapsed}s: {message}"));
+    }
+
+    /// Whether a heartbeat line would be printed now (checked before building one from
+    /// each of a command's output lines).
+    fn heartbeat_due(&self) -> bool {
+        !self.interactive
+            && self.detail == Detail::Normal
+            && self.last_line.elapsed() >= self.heartbeat
     }
 
     fn stop_spinner(&mut self) {
@@ -244,18 +247,18 @@ impl<W: Write + Send> EventSink for LiveView<W> {
             }
             RunEvent::StepProgress { message, .. } => {
                 self.step_has_progress = true;
-                if self.interactive {
-                    self.spinner_message(message);
-                } else if self.detail == Detail::Verbose {
+                if self.detail == Detail::Verbose && !self.interactive {
                     self.line(&format!("      {message}"));
                 } else {
-                    self.heartbeat(message);
+                    // The spinner's line, or off a terminal the heartbeat.
+                    self.spinner_message(message);
                 }
             }
             RunEvent::StepOutput { host, line, .. } => {
                 if self.detail == Detail::Verbose {
                     self.line(&format!("        {host} | {line}"));
-                } else if !self.step_has_progress && !line.trim().is_empty() {
+                } else if !self.step_has_progress && !line.trim().is_empty() && self.heartbeat_due()
+                {
                     // A command's output is all a long `exec` says of its progress.
                     self.heartbeat(&format!("{host} | {line}"));
                 }
