@@ -295,7 +295,7 @@ fn with_mmdebstrap_hidden_the_reference_upgrade_is_go_on_a_builtin_base() {
 /// removes them once the process is gone.
 #[test]
 fn a_bootstrap_stopped_in_its_second_stage_leaves_nothing_or_what_gc_removes() {
-    if !docker_available() {
+    if !engine_alone() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();

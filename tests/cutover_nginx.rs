@@ -10,6 +10,8 @@ fn an_nginx_proxy_cutover_loses_no_request_and_serves_the_new_host() {
     if !docker_available() {
         return;
     }
+    // Measured (no request may fail): with the engine to itself.
+    let _alone = measuring_alone();
     let run = run_scenario("tests/scenarios/cutover-nginx.yaml", &[]);
     assert_eq!(
         run.code, 0,

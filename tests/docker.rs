@@ -153,8 +153,6 @@ fn a_recipe_puts_files_in_place_runs_commands_in_order_and_names_the_one_that_fa
     if !docker_available() {
         return;
     }
-    // Builds images: not beside a measured test (see `measuring_alone`).
-    let _alone = measuring_alone();
     // static-site's packages: the base with them is shared (and built once).
     images_ready();
     let dir = tempfile::tempdir().unwrap();
@@ -234,7 +232,7 @@ fn a_recipe_puts_files_in_place_runs_commands_in_order_and_names_the_one_that_fa
 
 #[test]
 fn keep_leaves_the_replica_and_gc_removes_it_once_the_run_is_gone() {
-    if !docker_available() {
+    if !engine_alone() {
         return;
     }
     let run = run_scenario("scenarios/smoke-static-site.yaml", &["--keep"]);
@@ -322,8 +320,6 @@ fn without_registry_or_mmdebstrap_the_builtin_bootstrap_runs_and_names_what_it_c
     if !docker_available() {
         return;
     }
-    // Bootstraps a base: not beside a measured test (see `measuring_alone`).
-    let _alone = measuring_alone();
     let dir = tempfile::tempdir().unwrap();
     let recipe = dir.path().join("plain");
     std::fs::create_dir_all(&recipe).unwrap();
@@ -383,7 +379,7 @@ fn a_planted_outage_is_measured_by_the_monitor() {
     if !docker_available() {
         return;
     }
-    // Measured: apart from this program's other measured and image-building tests.
+    // Measured: with the engine to itself.
     let _alone = measuring_alone();
     // Apache is stopped for 3 s (`systemctl stop`, `sleep 3`, `systemctl start`) while the
     // monitor sends 200 requests/s: the outage it measures must be 3 s plus the time Apache
@@ -453,7 +449,7 @@ fn an_apache_proxy_cutover_is_measured_and_proxies_to_the_new_host() {
     if !docker_available() {
         return;
     }
-    // Measured (no request may fail): apart from this program's image-building tests.
+    // Measured (no request may fail): with the engine to itself.
     let _alone = measuring_alone();
     let run = run_scenario("scenarios/cutover-apache.yaml", &[]);
     assert_eq!(

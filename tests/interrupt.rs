@@ -57,7 +57,7 @@ fn kill_with_watchdog(child: &mut Child, owner: &str) {
 
 #[test]
 fn interrupted_and_killed_upgrades_leave_nothing_and_spare_a_concurrent_run() {
-    if !docker_available() {
+    if !engine_alone() {
         return;
     }
     images_ready();

@@ -15,6 +15,9 @@ fn a_lost_shop_is_restored_from_its_last_backup_and_the_orders_lost_are_counted(
     if !docker_available() {
         return;
     }
+    // Measured (the gaps between backups, the orders a second): with the engine to
+    // itself.
+    let _alone = measuring_alone();
     let run = run_scenario("scenarios/restore-shop.yaml", &[]);
     assert_eq!(
         run.code, 0,

@@ -62,10 +62,11 @@ fn set_by_cargo_for_a_crate(key: &str) -> bool {
 /// static build captures a running Debian 11 host, where the normal build cannot start.
 #[test]
 fn the_static_build_captures_a_bullseye_host() {
+    // Built (or found built) first: no need to hold the engine while cargo works.
+    let static_binary = static_build();
     if !docker_available() {
         return;
     }
-    let static_binary = static_build();
     let mut cleanup = Cleanup {
         run_ids: Vec::new(),
         recipe: None,

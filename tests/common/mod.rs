@@ -55,8 +55,77 @@ pub fn docker_available() -> bool {
         eprintln!(
             "skipped: no Docker engine (set REHEARSE_REQUIRE_DOCKER=1 to make this a failure)"
         );
+        return false;
     }
-    answers
+    hold_engine(Hold::Shared);
+    true
+}
+
+/// Whether a Docker engine answers (as [`docker_available`]), and then the engine to this
+/// test alone: no Docker-backed test of this or any other test program runs until it
+/// ends. For tests that other programs' tests running beside them would break: one that
+/// counts what a killed run left (any run's start removes dead runs' leftovers), one that
+/// runs `rehearse gc` without `--run` (it removes what other tests' runs kept), one that
+/// measures latency or availability (see [`measuring_alone`]).
+pub fn engine_alone() -> bool {
+    if !docker_available() {
+        return false;
+    }
+    hold_engine(Hold::Exclusive);
+    true
+}
+
+/// How a test holds the engine among the test programs that may run side by side
+/// (`.ci/run` runs two at once): shared by default, exclusive for the tests of
+/// [`engine_alone`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Hold {
+    Shared,
+    Exclusive,
+}
+
+thread_local! {
+    /// The lock the test running on this thread holds (libtest runs each test on a
+    /// thread of its own): released when the test's thread ends, whether it passed or
+    /// panicked. Files `std` opens are closed on exec, so a `rehearse` a test leaves
+    /// running does not hold it.
+    static HELD: std::cell::RefCell<Option<(Hold, std::fs::File)>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Take the engine lock for the test on this thread: `flock` on a file of the target
+/// folder, shared or exclusive. A test that asks for exclusive waits behind a gate
+/// that the tests asking for shared then wait at, so the other program's tests, which
+/// overlap one another, cannot keep it waiting until that program ends.
+fn hold_engine(wanted: Hold) {
+    use rustix::fs::{FlockOperation, flock};
+    let held = HELD.with(|held| held.borrow().as_ref().map(|(hold, _)| *hold));
+    if held == Some(Hold::Exclusive) || held == Some(wanted) {
+        return;
+    }
+    // Shared then exclusive: let go first (two locks of one thread on one file would
+    // wait for each other).
+    HELD.with(|held| held.borrow_mut().take());
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let open = |name: &str| {
+        std::fs::create_dir_all(dir).unwrap();
+        std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(dir.join(name))
+            .unwrap()
+    };
+    let gate = open("rehearse-engine.gate");
+    let engine = open("rehearse-engine.lock");
+    let (at_gate, on_engine) = match wanted {
+        Hold::Shared => (FlockOperation::LockShared, FlockOperation::LockShared),
+        Hold::Exclusive => (FlockOperation::LockExclusive, FlockOperation::LockExclusive),
+    };
+    flock(&gate, at_gate).unwrap();
+    flock(&engine, on_engine).unwrap();
+    drop(gate);
+    HELD.with(|held| *held.borrow_mut() = Some((wanted, engine)));
 }
 
 static IMAGES: Mutex<Option<String>> = Mutex::new(None);
@@ -68,6 +137,8 @@ pub fn images_ready() -> String {
     if let Some(output) = built.as_ref() {
         return output.clone();
     }
+    // One test program at a time builds them; the next finds them in the cache.
+    let _building = images_lock();
     let output = rehearse(&[
         "images",
         "build",
@@ -84,6 +155,21 @@ pub fn images_ready() -> String {
     );
     *built = Some(stderr.clone());
     stderr
+}
+
+/// An exclusive `flock` held while test images are built, so that test programs run side
+/// by side do not build the same ones at once.
+pub fn images_lock() -> std::fs::File {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    std::fs::create_dir_all(dir).unwrap();
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.join("rehearse-images.lock"))
+        .unwrap();
+    rustix::fs::flock(&file, rustix::fs::FlockOperation::LockExclusive).unwrap();
+    file
 }
 
 /// Containers, networks, volumes and snapshot images still labelled with this run id.
@@ -375,17 +461,19 @@ pub fn sweep_cgroup_parents(run_id: &str) {
     }
 }
 
-static MEASURING: Mutex<()> = Mutex::new(());
-
 /// Held by a test whose verdict rests on measured latency and availability (monitors
-/// at hundreds of requests a second): such tests run one at a time within a test
-/// binary, so that on a 2-core machine they measure the replica, not each other. Tests
-/// that load the machine for long (image builds, bootstraps) hold it too, so that no
-/// measured test runs beside them (a cutover beside them lost 2 of 1559 requests to
-/// timeouts, p99 1.3 s, where alone it loses none).
-pub fn measuring_alone() -> std::sync::MutexGuard<'static, ()> {
-    MEASURING.lock().unwrap_or_else(|e| e.into_inner())
+/// at hundreds of requests a second): the engine to itself ([`engine_alone`]), so that
+/// on a 2-core machine it measures the replica, not the other tests (a cutover beside
+/// image builds lost 2 of 1559 requests to timeouts, p99 1.3 s, where alone it loses
+/// none). Call it where the measured part starts; the hold lasts until the test ends.
+pub fn measuring_alone() -> Alone {
+    hold_engine(Hold::Exclusive);
+    Alone
 }
+
+/// The mark of a test that has the engine to itself until it ends.
+#[derive(Debug)]
+pub struct Alone;
 
 /// Removes what a test's runs kept (`--keep`), and the images of the recipe it built, if
 /// any (by their `rehearse.recipe` label), whether the test passes or panics.
