@@ -67,11 +67,7 @@ fn a_package_installed_once_installs_again_without_the_mirror() {
     let cache = tempfile::tempdir().unwrap();
 
     let first = run_with("tests/scenarios/apt-cache.yaml", cache.path(), &[]);
-    assert_eq!(
-        first.code, 0,
-        "stdout:\n{}\nstderr:\n{}",
-        first.stdout, first.stderr
-    );
+    assert_eq!(first.code, 0, "{first}");
     assert!(counter(&first, "misses") > 0);
     assert!(counter(&first, "upstream_bytes") > 0);
     assert!(first.stdout.contains("apt cache: "), "{}", first.stdout);
@@ -116,11 +112,7 @@ fn a_package_installed_once_installs_again_without_the_mirror() {
         cache.path(),
         &[("REHEARSE_APT_CACHE_RESOLVE", "deb.debian.org=127.0.0.1:1")],
     );
-    assert_eq!(
-        second.code, 0,
-        "stdout:\n{}\nstderr:\n{}",
-        second.stdout, second.stderr
-    );
+    assert_eq!(second.code, 0, "{second}");
     assert_eq!(second.report["verdict"], "GO");
     assert!(counter(&second, "hits") > 0);
     assert_eq!(counter(&second, "upstream_bytes"), 0);
@@ -251,9 +243,7 @@ fn an_index_changed_on_the_mirror_is_never_served_stale() {
     assert_eq!(
         run.code,
         0,
-        "stdout:\n{}\nstderr:\n{}\nmirror saw: {:?}",
-        run.stdout,
-        run.stderr,
+        "{run}\nmirror saw: {:?}",
         mirror.requests.lock().unwrap()
     );
     // Both `apt-get update`s reached the mirror through the cache, and the second got

@@ -266,11 +266,7 @@ fn with_mmdebstrap_hidden_the_reference_upgrade_is_go_on_a_builtin_base() {
         &["--no-checkpoints"],
         &[("PATH", "/nonexistent")],
     );
-    assert_eq!(
-        run.code, 0,
-        "stdout:\n{}\nstderr:\n{}",
-        run.stdout, run.stderr
-    );
+    assert_eq!(run.code, 0, "{run}");
     assert_eq!(run.report["verdict"], "GO");
     // The host's image (built now, or found in the cache from an earlier such run)
     // carries the label of the base it was built on.

@@ -13,11 +13,7 @@ fn an_nginx_proxy_cutover_loses_no_request_and_serves_the_new_host() {
     // Measured (no request may fail): with the engine to itself.
     let _alone = measuring_alone();
     let run = run_scenario("tests/scenarios/cutover-nginx.yaml", &[]);
-    assert_eq!(
-        run.code, 0,
-        "stdout:\n{}\nstderr:\n{}",
-        run.stdout, run.stderr
-    );
+    assert_eq!(run.code, 0, "{run}");
     assert_eq!(run.report["verdict"], "GO");
     let cutover = step(&run.report, "cutover");
     assert_eq!(cutover["kind"], "cutover");
@@ -60,11 +56,7 @@ fn a_bad_nginx_directive_stops_the_cutover_naming_it_and_restores_the_site() {
         return;
     }
     let run = run_scenario("tests/scenarios/cutover-nginx-bad-directive.yaml", &[]);
-    assert_eq!(
-        run.code, 1,
-        "stdout:\n{}\nstderr:\n{}",
-        run.stdout, run.stderr
-    );
+    assert_eq!(run.code, 1, "{run}");
     assert_eq!(run.report["verdict"], "NO-GO");
     let finding = finding(&run.report, "cutover.configtest-failed");
     assert_eq!(finding["inhibitor"], true);

@@ -11,11 +11,7 @@ fn smoke_scenario_is_go_and_leaves_nothing() {
         return;
     }
     let run = run_scenario("scenarios/smoke-static-site.yaml", &[]);
-    assert_eq!(
-        run.code, 0,
-        "stdout:\n{}\nstderr:\n{}",
-        run.stdout, run.stderr
-    );
+    assert_eq!(run.code, 0, "{run}");
     assert_eq!(run.report["verdict"], "GO");
     assert_eq!(run.report["schema_version"], 1);
     // Where the engine keeps the replica's files, as it says itself; a run on
@@ -72,11 +68,7 @@ fn broken_scenario_is_no_go_naming_the_probe_with_evidence() {
         return;
     }
     let run = run_scenario("scenarios/smoke-broken.yaml", &[]);
-    assert_eq!(
-        run.code, 1,
-        "stdout:\n{}\nstderr:\n{}",
-        run.stdout, run.stderr
-    );
+    assert_eq!(run.code, 1, "{run}");
     assert_eq!(run.report["verdict"], "NO-GO");
     assert!(run.stdout.contains("NO-GO"), "{}", run.stdout);
     let failed: Vec<&serde_json::Value> = run.report["steps"]
@@ -108,11 +100,7 @@ fn reboot_brings_back_enabled_services_only() {
     }
     // Apache keeps running after `systemctl disable`, so only a real reboot shows it gone.
     let run = run_scenario("tests/scenarios/reboot-disabled-service.yaml", &[]);
-    assert_eq!(
-        run.code, 1,
-        "stdout:\n{}\nstderr:\n{}",
-        run.stdout, run.stderr
-    );
+    assert_eq!(run.code, 1, "{run}");
     assert_eq!(
         step(&run.report, "still serving before the reboot")["status"],
         "passed"
@@ -361,11 +349,7 @@ fn hosts_reach_each_other_by_alias_and_init_none_runs_no_services() {
         return;
     }
     let run = run_scenario("tests/scenarios/two-hosts.yaml", &[]);
-    assert_eq!(
-        run.code, 0,
-        "stdout:\n{}\nstderr:\n{}",
-        run.stdout, run.stderr
-    );
+    assert_eq!(run.code, 0, "{run}");
     let checks = &run.report["steps"][1]["checks"];
     assert_eq!(
         checks[1]["evidence"]["summary"],
@@ -385,11 +369,7 @@ fn a_planted_outage_is_measured_by_the_monitor() {
     // monitor sends 200 requests/s: the outage it measures must be 3 s plus the time Apache
     // takes to stop listening and to listen again, within 0.7 s; requests are 5 ms apart.
     let run = run_scenario("tests/scenarios/monitor-outage.yaml", &[]);
-    assert_eq!(
-        run.code, 0,
-        "stdout:\n{}\nstderr:\n{}",
-        run.stdout, run.stderr
-    );
+    assert_eq!(run.code, 0, "{run}");
     let monitor = &run.report["monitors"][0];
     let longest = monitor["longest_unavailability_ms"].as_u64().unwrap();
     assert!(
@@ -452,11 +432,7 @@ fn an_apache_proxy_cutover_is_measured_and_proxies_to_the_new_host() {
     // Measured (no request may fail): with the engine to itself.
     let _alone = measuring_alone();
     let run = run_scenario("scenarios/cutover-apache.yaml", &[]);
-    assert_eq!(
-        run.code, 0,
-        "stdout:\n{}\nstderr:\n{}",
-        run.stdout, run.stderr
-    );
+    assert_eq!(run.code, 0, "{run}");
     let cutover = step(&run.report, "cutover");
     assert_eq!(cutover["kind"], "cutover");
     assert_eq!(cutover["status"], "passed");
@@ -480,11 +456,7 @@ fn a_proxy_config_failing_apaches_test_stops_the_cutover_naming_the_directive() 
         return;
     }
     let run = run_scenario("tests/scenarios/cutover-legacy-proxy.yaml", &[]);
-    assert_eq!(
-        run.code, 1,
-        "stdout:\n{}\nstderr:\n{}",
-        run.stdout, run.stderr
-    );
+    assert_eq!(run.code, 1, "{run}");
     let finding = finding(&run.report, "cutover.configtest-failed");
     assert_eq!(finding["inhibitor"], true);
     let message = finding["message"].as_str().unwrap();
@@ -536,11 +508,7 @@ fn a_replica_keeps_its_own_etc_files_across_reboot_rollback_and_resume() {
     let scenario = "tests/scenarios/cutover-then-reboot.yaml";
     remove_checkpoints("cutover-then-reboot");
     let run = run_scenario(scenario, &[]);
-    assert_eq!(
-        run.code, 0,
-        "stdout:\n{}\nstderr:\n{}",
-        run.stdout, run.stderr
-    );
+    assert_eq!(run.code, 0, "{run}");
     // After the reboots the site is still proxied to the new host, the admin's
     // /etc/hostname and /etc/resolv.conf are there, and the hosts resolve each other.
     let after = step(&run.report, "after the reboots");
@@ -578,11 +546,7 @@ fn a_replica_keeps_its_own_etc_files_across_reboot_rollback_and_resume() {
             .unwrap();
     }
     remove_checkpoints("cutover-then-reboot");
-    assert_eq!(
-        resumed.code, 0,
-        "stdout:\n{}\nstderr:\n{}",
-        resumed.stdout, resumed.stderr
-    );
+    assert_eq!(resumed.code, 0, "{resumed}");
     let rollback = step(&resumed.report, "roll back");
     let detail = rollback["detail"].as_str().unwrap();
     assert!(

@@ -17,11 +17,7 @@ fn every_fault_takes_effect_and_revert_undoes_it() {
     }
     let run = run_scenario("tests/scenarios/faults-drill.yaml", &[]);
     let report = &run.report;
-    assert_eq!(
-        run.code, 0,
-        "stdout:\n{}\nstderr:\n{}\nsteps: {:#}",
-        run.stdout, run.stderr, report["steps"]
-    );
+    assert_eq!(run.code, 0, "{run}");
     assert_eq!(report["verdict"], "GO");
 
     // Only the steps that must fail while a fault is in place failed, and they did.

@@ -26,7 +26,7 @@ fn monitor<'a>(report: &'a Value, name: &str) -> &'a Value {
 }
 
 fn show(run: &RunResult) -> String {
-    format!("stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr)
+    format!("{run}")
 }
 
 #[test]

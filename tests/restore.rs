@@ -19,11 +19,7 @@ fn a_lost_shop_is_restored_from_its_last_backup_and_the_orders_lost_are_counted(
     // itself.
     let _alone = measuring_alone();
     let run = run_scenario("scenarios/restore-shop.yaml", &[]);
-    assert_eq!(
-        run.code, 0,
-        "stdout:\n{}\nstderr:\n{}",
-        run.stdout, run.stderr
-    );
+    assert_eq!(run.code, 0, "{run}");
     let report = &run.report;
     assert_eq!(
         step(report, "backups every 10 s, kept on the vault")["status"],
@@ -137,11 +133,7 @@ fn a_restore_that_forgets_the_database_account_is_no_go_with_the_evidence() {
         return;
     }
     let run = run_scenario("tests/scenarios/restore-forgets-account.yaml", &[]);
-    assert_eq!(
-        run.code, 1,
-        "stdout:\n{}\nstderr:\n{}",
-        run.stdout, run.stderr
-    );
+    assert_eq!(run.code, 1, "{run}");
     let report = &run.report;
     let restore = step(report, "restore on a fresh host");
     assert_eq!(restore["status"], "failed", "{restore:#}");

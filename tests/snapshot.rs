@@ -11,11 +11,7 @@ fn rollback_returns_probes_and_data_to_the_baseline() {
         return;
     }
     let run = run_scenario("tests/scenarios/rollback-shop.yaml", &[]);
-    assert_eq!(
-        run.code, 0,
-        "stdout:\n{}\nstderr:\n{}",
-        run.stdout, run.stderr
-    );
+    assert_eq!(run.code, 0, "{run}");
     let report = &run.report;
     // The change really broke the site: the probe that can fail did.
     assert_eq!(step(report, "the site is down")["status"], "failed");

@@ -13,11 +13,7 @@ fn lamp_reference_upgrade_keeps_the_site_and_the_data() {
     let run = run_scenario("scenarios/lamp-bullseye-to-bookworm.yaml", &[]);
     let report = &run.report;
     // The verdict is what this stack really does: on these packages the shop survives.
-    assert_eq!(
-        run.code, 0,
-        "stdout:\n{}\nstderr:\n{}",
-        run.stdout, run.stderr
-    );
+    assert_eq!(run.code, 0, "{run}");
     assert_eq!(report["verdict"], "GO");
     let upgrade = step(report, "upgrade to bookworm");
     assert_eq!(upgrade["status"], "passed", "{upgrade:#}");
@@ -373,11 +369,7 @@ fn bookworm_to_trixie_shows_the_postgresql_cluster_left_behind() {
     }
     let run = run_scenario("scenarios/web-bookworm-to-trixie.yaml", &[]);
     let report = &run.report;
-    assert_eq!(
-        run.code, 0,
-        "stdout:\n{}\nstderr:\n{}",
-        run.stdout, run.stderr
-    );
+    assert_eq!(run.code, 0, "{run}");
     let hop = &step(report, "upgrade to trixie")["upgrade"]["hops"][0];
     assert!(
         hop["debian_version_after"]

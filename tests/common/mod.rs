@@ -226,6 +226,44 @@ pub struct RunResult {
     pub dir: tempfile::TempDir,
 }
 
+/// A failed run in a few lines for an assertion's message: exit code, verdict, the
+/// steps that did not pass (their report entries, evidence included), the findings'
+/// keys, and the ends of stderr and stdout. CI shows a long message's head and tail
+/// only, and the whole of stdout (progress, then the table) would push the failing
+/// step out of sight.
+impl std::fmt::Display for RunResult {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        fn tail(text: &str, lines: usize) -> String {
+            let all: Vec<&str> = text.lines().collect();
+            all[all.len().saturating_sub(lines)..].join("\n")
+        }
+        writeln!(
+            f,
+            "exit code {}, verdict {}",
+            self.code, self.report["verdict"]
+        )?;
+        let steps = self.report["steps"].as_array().cloned().unwrap_or_default();
+        for s in steps.iter().filter(|s| s["status"] != "passed") {
+            let mut entry = s.to_string();
+            if entry.len() > 2000 {
+                let cut = (0..=2000)
+                    .rev()
+                    .find(|&i| entry.is_char_boundary(i))
+                    .unwrap();
+                entry.truncate(cut);
+                entry.push_str(" …");
+            }
+            writeln!(f, "step not passed: {entry}")?;
+        }
+        if let Some(findings) = self.report["findings"].as_array() {
+            let keys: Vec<&str> = findings.iter().filter_map(|x| x["key"].as_str()).collect();
+            writeln!(f, "findings: {keys:?}")?;
+        }
+        writeln!(f, "stderr, last lines:\n{}", tail(&self.stderr, 30))?;
+        write!(f, "stdout, last lines:\n{}", tail(&self.stdout, 20))
+    }
+}
+
 pub fn run_scenario(path: &str, extra: &[&str]) -> RunResult {
     run_scenario_with_env(path, extra, &[])
 }
