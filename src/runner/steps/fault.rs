@@ -927,8 +927,9 @@ async fn put_back<E: Engine>(on: &Target<'_, '_, E>, files: &[(String, Vec<u8>)]
 }
 
 /// Starts the write (`$1`) in the background in a session of its own, waits until it
-/// has run for the head start or ended, kills the unit (`$2`) with SIGKILL, then stops
-/// what is left of the write. Prints `running`, or `ended CODE`, then the write's output.
+/// has run for the head start or ended, kills the unit (`$2`) with SIGKILL, waits (at
+/// most 10 s) until systemd has seen its main process die, so that the service is down
+/// and its journal says so when the step ends, then stops what is left of the write. Prints `running`, or `ended CODE`, then the write's output.
 const KILL_SCRIPT: &str = r#"log=$(mktemp)
 setsid sh -c "$1" </dev/null >"$log" 2>&1 &
 w=$!
@@ -936,8 +937,11 @@ alive() { s=$(cut -d' ' -f3 "/proc/$w/stat" 2>/dev/null); [ -n "$s" ] && [ "$s" 
 i=0
 while [ $i -lt $(( $3 * 10 )) ] && alive; do sleep 0.1; i=$((i + 1)); done
 if alive; then state=running; else wait $w; state="ended $?"; fi
+main=$(systemctl show -p MainPID --value "$2")
 systemctl kill --signal=SIGKILL "$2"
 status=$?
+i=0
+while [ $status -eq 0 ] && [ "${main:-0}" != 0 ] && [ $i -lt 100 ] && [ "$(systemctl show -p MainPID --value "$2")" = "$main" ]; do sleep 0.1; i=$((i + 1)); done
 kill -9 "-$w" 2>/dev/null
 echo "$state"
 tail -c 2000 "$log"
