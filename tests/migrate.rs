@@ -25,10 +25,6 @@ fn monitor<'a>(report: &'a Value, name: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no monitor `{name}`"))
 }
 
-fn show(run: &RunResult) -> String {
-    format!("{run}")
-}
-
 #[test]
 fn the_correct_move_is_go_with_measured_unavailability_and_no_lost_write() {
     if !docker_available() {
@@ -36,7 +32,7 @@ fn the_correct_move_is_go_with_measured_unavailability_and_no_lost_write() {
     }
     let _alone = measuring_alone();
     let run = run_scenario("scenarios/migrate-cutover-apache.yaml", &[]);
-    assert_eq!(run.code, 0, "{}", show(&run));
+    assert_eq!(run.code, 0, "{run}");
     let report = &run.report;
     assert_eq!(report["verdict"], "GO");
 
@@ -111,7 +107,7 @@ fn the_naive_move_is_no_go_with_the_lost_writes_counted() {
     }
     let _alone = measuring_alone();
     let run = run_scenario("scenarios/migrate-cutover-naive.yaml", &[]);
-    assert_eq!(run.code, 1, "{}", show(&run));
+    assert_eq!(run.code, 1, "{run}");
     let report = &run.report;
     let lost = gate(report, "lost_writes");
     assert_eq!(lost["passed"], false);
@@ -150,7 +146,7 @@ fn a_dns_switch_without_a_proxy_splits_writes_and_the_old_host_never_drains() {
     }
     let _alone = measuring_alone();
     let run = run_scenario("tests/scenarios/dns-switch-without-proxy.yaml", &[]);
-    assert_eq!(run.code, 1, "{}", show(&run));
+    assert_eq!(run.code, 1, "{run}");
     let report = &run.report;
     let split = gate(report, "split_writes");
     assert_eq!(split["passed"], false, "{split:#}");
@@ -180,7 +176,7 @@ fn a_postgresql_application_moves_with_its_role_files_owners_and_modes() {
     }
     let _alone = measuring_alone();
     let run = run_scenario("tests/scenarios/migrate-postgresql.yaml", &[]);
-    assert_eq!(run.code, 0, "{}", show(&run));
+    assert_eq!(run.code, 0, "{run}");
     let detail = step(&run.report, "move the notes application")["detail"]
         .as_str()
         .unwrap()

@@ -242,23 +242,12 @@ impl std::fmt::Display for RunResult {
             "exit code {}, verdict {}",
             self.code, self.report["verdict"]
         )?;
-        let steps = self.report["steps"].as_array().cloned().unwrap_or_default();
-        for s in steps.iter().filter(|s| s["status"] != "passed") {
-            let mut entry = s.to_string();
-            if entry.len() > 2000 {
-                let cut = (0..=2000)
-                    .rev()
-                    .find(|&i| entry.is_char_boundary(i))
-                    .unwrap();
-                entry.truncate(cut);
-                entry.push_str(" …");
-            }
+        let steps = self.report["steps"].as_array().into_iter().flatten();
+        for s in steps.filter(|s| s["status"] != "passed") {
+            let entry = rehearse::probe::excerpt(&s.to_string(), 2000);
             writeln!(f, "step not passed: {entry}")?;
         }
-        if let Some(findings) = self.report["findings"].as_array() {
-            let keys: Vec<&str> = findings.iter().filter_map(|x| x["key"].as_str()).collect();
-            writeln!(f, "findings: {keys:?}")?;
-        }
+        writeln!(f, "findings: {:?}", finding_keys(&self.report))?;
         writeln!(f, "stderr, last lines:\n{}", tail(&self.stderr, 30))?;
         write!(f, "stdout, last lines:\n{}", tail(&self.stdout, 20))
     }

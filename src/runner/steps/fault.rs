@@ -929,7 +929,8 @@ async fn put_back<E: Engine>(on: &Target<'_, '_, E>, files: &[(String, Vec<u8>)]
 /// Starts the write (`$1`) in the background in a session of its own, waits until it
 /// has run for the head start or ended, kills the unit (`$2`) with SIGKILL, waits (at
 /// most 10 s) until systemd has seen its main process die, so that the service is down
-/// and its journal says so when the step ends, then stops what is left of the write. Prints `running`, or `ended CODE`, then the write's output.
+/// and its journal says so when the step ends, then stops what is left of the write.
+/// Prints `running`, or `ended CODE`, then the write's output.
 const KILL_SCRIPT: &str = r#"log=$(mktemp)
 setsid sh -c "$1" </dev/null >"$log" 2>&1 &
 w=$!
