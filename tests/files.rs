@@ -11,7 +11,7 @@ fn host_files_land_in_the_host_with_their_mode() {
         return;
     }
     let run = run_scenario("tests/scenarios/host-files.yaml", &[]);
-    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(run.code, 0, "{run}");
     let report = &run.report;
     assert_eq!(
         step(report, "the file is there with its mode and owner")["status"],

@@ -13,7 +13,7 @@ fn three_hosts_that_need_each_other_to_boot_come_up_together() {
     }
     // One after another, the first host would hang until the boot timeout (2 min).
     let run = run_scenario("tests/scenarios/three-hosts.yaml", &[]);
-    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(run.code, 0, "{run}");
     let provision = step(&run.report, "provision");
     assert_eq!(provision["status"], "passed");
     assert!(

@@ -12,7 +12,7 @@ fn a_replica_writes_only_its_own_cgroups_and_its_systemd_still_works() {
         return;
     }
     let run = run_scenario("tests/scenarios/cgroup-confined.yaml", &[]);
-    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(run.code, 0, "{run}");
     for name in [
         "the root cgroup refuses a process",
         "the sibling's limit cannot be changed",
@@ -51,7 +51,7 @@ fn a_command_that_times_out_is_stopped_inside_the_replica() {
         run.stdout,
         run.stderr
     );
-    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(run.code, 0, "{run}");
     assert_clean(&run);
 }
 
@@ -82,7 +82,7 @@ fn published_ports_listen_on_loopback_unless_told_otherwise() {
         run_ids: vec![run_id.clone()],
         recipe: None,
     });
-    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(run.code, 0, "{run}");
     assert!(ports.contains("127.0.0.1:"), "{ports}");
     assert!(!ports.contains("0.0.0.0"), "{ports}");
     assert!(

@@ -84,7 +84,7 @@ fn a_secret_never_shows_in_any_output() {
         &[("REHEARSE_TEST_SECRET", &secret)],
     );
     // The failures are allowed: GO.
-    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(run.code, 0, "{run}");
     let report = &run.report;
     // The secret really flowed: the host had it, the command printed it, the failure
     // and the probe carried it.
@@ -125,7 +125,7 @@ fn a_secret_never_shows_in_json_output() {
         &[("REHEARSE_TEST_SECRET", &secret)],
     );
     // The failures are allowed: GO.
-    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(run.code, 0, "{run}");
     let printed: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(printed, run.report);
     assert!(run.stdout.contains(MARKER));
@@ -179,7 +179,7 @@ fn a_secret_with_special_characters_is_in_no_output_and_no_image_left() {
         &["--verbose"],
         &[("REHEARSE_TEST_SECRET", &secret)],
     );
-    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(run.code, 0, "{run}");
     assert_eq!(
         step(&run.report, "the host has it again after the rollback")["status"],
         "passed"
